@@ -1,0 +1,96 @@
+// Command testcluster starts a local Kafka cluster from gregor's test harness and keeps it running until
+// interrupted, printing the bootstrap address. "make broker" runs it.
+//
+//	go run ./internal/testcluster/cmd/testcluster -mode kraft -brokers 1
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/gregorkafka/gregor/internal/testcluster"
+)
+
+func main() {
+	mode := flag.String("mode", "kraft", "kraft (Kafka "+testcluster.KRaftVersion+") or zookeeper (Kafka "+testcluster.ZooKeeperVersion+")")
+	brokers := flag.Int("brokers", 1, "number of brokers")
+	var topics []string
+	flag.Func("topic", "create a topic NAME[:PARTITIONS[:REPLICATION]] (repeatable)", func(s string) error {
+		topics = append(topics, s)
+		return nil
+	})
+	flag.Parse()
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+
+	cfg := testcluster.Config{Brokers: *brokers, Tag: "dev", Logf: func(f string, a ...any) { log.Info(fmt.Sprintf(f, a...)) }}
+	switch *mode {
+	case "kraft":
+		cfg.Mode = testcluster.KRaft
+	case "zookeeper", "zk":
+		cfg.Mode = testcluster.ZooKeeper
+	default:
+		fmt.Fprintf(os.Stderr, "testcluster: unknown -mode %q (kraft or zookeeper)\n", *mode)
+		os.Exit(2)
+	}
+	specs := make([]testcluster.TopicSpec, 0, len(topics))
+	for _, t := range topics {
+		spec, err := parseTopic(t)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "testcluster:", err)
+			os.Exit(2)
+		}
+		specs = append(specs, spec)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	c, err := testcluster.Start(ctx, cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	defer c.Close()
+	for _, s := range specs {
+		if err := c.CreateTopic(ctx, s); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return
+		}
+		log.Info("created topic", "name", s.Name, "partitions", s.Partitions, "replication", s.ReplicationFactor)
+	}
+	fmt.Printf("bootstrap: %s\n", strings.Join(c.Bootstrap(), ","))
+	if zk := c.ZooKeeperConnect(); zk != "" {
+		fmt.Printf("zookeeper: %s\n", zk)
+	}
+	fmt.Println("running; press Ctrl-C to stop")
+	<-ctx.Done()
+}
+
+func parseTopic(s string) (testcluster.TopicSpec, error) {
+	parts := strings.Split(s, ":")
+	spec := testcluster.TopicSpec{Name: parts[0], Partitions: 1, ReplicationFactor: 1}
+	if spec.Name == "" || len(parts) > 3 {
+		return spec, fmt.Errorf("bad -topic %q, want NAME[:PARTITIONS[:REPLICATION]]", s)
+	}
+	if len(parts) > 1 {
+		n, err := strconv.Atoi(parts[1])
+		if err != nil || n <= 0 {
+			return spec, fmt.Errorf("bad partition count in -topic %q", s)
+		}
+		spec.Partitions = int32(n)
+	}
+	if len(parts) > 2 {
+		n, err := strconv.Atoi(parts[2])
+		if err != nil || n <= 0 {
+			return spec, fmt.Errorf("bad replication factor in -topic %q", s)
+		}
+		spec.ReplicationFactor = int16(n)
+	}
+	return spec, nil
+}

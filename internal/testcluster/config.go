@@ -1,0 +1,118 @@
+package testcluster
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Mode selects how the brokers agree on cluster state.
+type Mode int
+
+const (
+	// KRaft runs combined broker+controller nodes (Kafka 4.x).
+	KRaft Mode = iota
+	// ZooKeeper runs Kafka 3.9 brokers on a real ZooKeeper.
+	ZooKeeper
+)
+
+func (m Mode) String() string {
+	if m == ZooKeeper {
+		return "zookeeper"
+	}
+	return "kraft"
+}
+
+// Config describes a cluster to start. The zero value is one KRaft broker.
+type Config struct {
+	Mode    Mode
+	Brokers int    // default 1
+	Version string // default KRaftVersion or ZooKeeperVersion by Mode
+	// BrokerProps are extra server.properties entries, applied to every broker (they win over the defaults).
+	BrokerProps map[string]string
+	// Perf tunes the JVMs for throughput (benchmarks) instead of quick start-up (tests).
+	Perf bool
+	// Tag marks the JVMs (-Dgregor.testcluster=Tag) so leftovers can be found; default "test-<pid>".
+	Tag string
+	// Logf, if set, receives progress lines.
+	Logf func(format string, args ...any)
+}
+
+// The four cluster kinds gregor's suite runs against.
+var (
+	KRaftSingle     = Config{Mode: KRaft, Brokers: 1}
+	KRaftTriple     = Config{Mode: KRaft, Brokers: 3}
+	ZooKeeperSingle = Config{Mode: ZooKeeper, Brokers: 1}
+	ZooKeeperTriple = Config{Mode: ZooKeeper, Brokers: 3}
+)
+
+// Name is a short label such as "kraft-3" or "zookeeper-1", for test names.
+func (c Config) Name() string {
+	c = c.withDefaults()
+	return fmt.Sprintf("%s-%d", c.Mode, c.Brokers)
+}
+
+func (c Config) withDefaults() Config {
+	if c.Brokers <= 0 {
+		c.Brokers = 1
+	}
+	if c.Version == "" {
+		if c.Mode == ZooKeeper {
+			c.Version = ZooKeeperVersion
+		} else {
+			c.Version = KRaftVersion
+		}
+	}
+	if c.Tag == "" {
+		c.Tag = "test-" + strconv.Itoa(os.Getpid())
+	}
+	if c.Logf == nil {
+		c.Logf = func(string, ...any) {}
+	}
+	return c
+}
+
+// baseProps are the settings every test broker shares: replication of internal topics sized to the cluster,
+// few partitions for them, and no initial rebalance delay, so groups form in milliseconds rather than seconds.
+func baseProps(n int) map[string]string {
+	rf := strconv.Itoa(min(n, 3))
+	return map[string]string{
+		"offsets.topic.replication.factor":                           rf,
+		"offsets.topic.num.partitions":                               "5",
+		"transaction.state.log.replication.factor":                   rf,
+		"transaction.state.log.min.isr":                              "1",
+		"transaction.state.log.num.partitions":                       "5",
+		"group.initial.rebalance.delay.ms":                           "0",
+		"num.network.threads":                                        "2",
+		"num.io.threads":                                             "2",
+		"num.partitions":                                             "1",
+		"default.replication.factor":                                 "1",
+		"auto.create.topics.enable":                                  "true",
+		"delete.topic.enable":                                        "true",
+		"log.cleaner.backoff.ms":                                     "1000",
+		"controlled.shutdown.max.retries":                            "1",
+		"group.min.session.timeout.ms":                               "1000",
+		"share.coordinator.state.topic.replication.factor":           rf,
+		"share.coordinator.state.topic.min.isr":                      "1",
+		"log.message.timestamp.after.max.ms":                         "9223372036854775807",
+		"log.message.timestamp.before.max.ms":                        "9223372036854775807",
+		"replica.lag.time.max.ms":                                    "10000",
+		"unclean.leader.election.enable":                             "false",
+		"transaction.remove.expired.transaction.cleanup.interval.ms": "60000",
+	}
+}
+
+func writeProps(path string, props map[string]string) error {
+	keys := make([]string, 0, len(props))
+	for k := range props {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s=%s\n", k, props[k])
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
+}

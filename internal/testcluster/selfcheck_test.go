@@ -1,0 +1,113 @@
+package testcluster
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestMain(m *testing.M) { Main(m) }
+
+// TestSelfCheck proves each cluster kind is a real, serving Kafka: it asks every broker for its API versions and
+// metadata over raw TCP and checks the brokers' ids and ports, then creates and deletes a topic.
+func TestSelfCheck(t *testing.T) {
+	for _, kind := range Kinds() {
+		t.Run(kind.Name(), func(t *testing.T) {
+			c := Shared(t, kind)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+
+			var want []string
+			for _, b := range c.Brokers() {
+				want = append(want, fmt.Sprintf("%d@127.0.0.1:%d", b.ID, b.Port))
+				vs, err := c.APIVersions(ctx, b.ID)
+				require.NoError(t, err)
+				keys := map[int16]APIVersion{}
+				for _, v := range vs {
+					keys[v.Key] = v
+				}
+				for _, k := range []int16{apiMetadata, apiApiVersions, apiCreateTopics, 0 /* Produce */, 1 /* Fetch */} {
+					require.Contains(t, keys, k, "broker %d lacks API %d", b.ID, k)
+				}
+				require.GreaterOrEqual(t, keys[apiMetadata].Max, int16(12), "Metadata max version")
+			}
+			require.Len(t, want, kind.Brokers)
+
+			for _, b := range c.Brokers() {
+				md, err := metadataFrom(ctx, b.Addr(), nil)
+				require.NoError(t, err)
+				var got []string
+				for _, mb := range md.Brokers {
+					got = append(got, mb.Host+":"+strconv.Itoa(int(mb.Port)))
+					got[len(got)-1] = fmt.Sprintf("%d@%s", mb.ID, got[len(got)-1])
+				}
+				sort.Strings(got)
+				require.Equal(t, want, got, "brokers seen by broker %d", b.ID)
+				require.GreaterOrEqual(t, md.ControllerID, int32(1))
+				require.NotEmpty(t, md.ClusterID)
+			}
+			if kind.Mode == ZooKeeper {
+				require.NotEmpty(t, c.ZooKeeperConnect())
+				require.NoError(t, ruok(ctx, c.ZooKeeperConnect()))
+			}
+
+			topic := "selfcheck-" + kind.Name()
+			rf := int16(kind.Brokers)
+			require.NoError(t, c.CreateTopic(ctx, TopicSpec{Name: topic, Partitions: 4, ReplicationFactor: rf}))
+			md, err := c.Metadata(ctx, []string{topic})
+			require.NoError(t, err)
+			require.Len(t, md.Topics, 1)
+			require.Len(t, md.Topics[0].Partitions, 4)
+			for _, p := range md.Topics[0].Partitions {
+				require.Len(t, p.Replicas, int(rf))
+			}
+			err = c.CreateTopic(ctx, TopicSpec{Name: topic, Partitions: 1})
+			var te *TopicError
+			require.ErrorAs(t, err, &te, "creating an existing topic must fail")
+			require.Equal(t, int16(36), te.Code) // TOPIC_ALREADY_EXISTS
+			require.NoError(t, c.DeleteTopic(ctx, topic))
+		})
+	}
+}
+
+// TestBrokerLifecycle stops, kills and restarts brokers of a three-broker cluster and checks the survivors see it.
+func TestBrokerLifecycle(t *testing.T) {
+	c := ForTest(t, KRaftTriple)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	require.NoError(t, c.KillBroker(2))
+	require.False(t, c.Broker(2).Running())
+	require.Len(t, c.Bootstrap(), 2)
+	_, err := c.APIVersions(ctx, 2)
+	require.Error(t, err, "a killed broker must not answer")
+
+	require.NoError(t, c.StopBroker(3))
+	require.False(t, c.Broker(3).Running())
+
+	require.NoError(t, c.RestartBroker(ctx, 2))
+	require.NoError(t, c.RestartBroker(ctx, 3))
+	md, err := c.Metadata(ctx, nil)
+	require.NoError(t, err)
+	require.Len(t, md.Brokers, 3)
+	require.Error(t, c.RestartBroker(ctx, 1), "restarting a running broker is refused")
+
+	dir := c.Dir()
+	require.NoError(t, c.Close())
+	require.NoDirExists(t, dir)
+	for _, b := range c.Brokers() {
+		require.False(t, b.Running())
+	}
+}
+
+func TestMissingJava(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	_, err := Start(context.Background(), KRaftSingle)
+	require.ErrorIs(t, err, ErrMissingTool)
+	require.Contains(t, err.Error(), `"java"`)
+}

@@ -1,0 +1,69 @@
+package testcluster
+
+import (
+	"context"
+	"os"
+	"sync"
+	"testing"
+)
+
+// Main runs a package's tests and then closes every cluster they started, whatever the outcome. Use it as
+//
+//	func TestMain(m *testing.M) { testcluster.Main(m) }
+func Main(m *testing.M) {
+	code := m.Run()
+	CloseAll()
+	os.Exit(code)
+}
+
+// ForTest starts a cluster owned by one test and closed when it ends. Use it for tests that stop or kill
+// brokers; others should share one with Shared.
+func ForTest(t testing.TB, cfg Config) *Cluster {
+	t.Helper()
+	cfg.Logf = t.Logf
+	c, err := Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("starting %s cluster: %v", cfg.Name(), err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+var shared struct {
+	sync.Mutex
+	m map[string]*sharedCluster
+}
+
+type sharedCluster struct {
+	once sync.Once
+	c    *Cluster
+	err  error
+}
+
+// Shared returns a cluster of the given kind shared by all tests in the package, starting it on first use.
+// It stays up until Main's CloseAll. A failed start is remembered, so later tests fail at once instead of
+// retrying a slow start. Tests must not stop brokers of a shared cluster.
+func Shared(t testing.TB, cfg Config) *Cluster {
+	t.Helper()
+	key := cfg.withDefaults().Name() + "@" + cfg.withDefaults().Version
+	shared.Lock()
+	if shared.m == nil {
+		shared.m = map[string]*sharedCluster{}
+	}
+	sc := shared.m[key]
+	if sc == nil {
+		sc = &sharedCluster{}
+		shared.m[key] = sc
+	}
+	shared.Unlock()
+	sc.once.Do(func() { sc.c, sc.err = Start(context.Background(), cfg) })
+	if sc.err != nil {
+		t.Fatalf("starting shared %s cluster: %v", cfg.Name(), sc.err)
+	}
+	return sc.c
+}
+
+// Kinds lists the four cluster kinds every integration test runs against.
+func Kinds() []Config {
+	return []Config{KRaftSingle, KRaftTriple, ZooKeeperSingle, ZooKeeperTriple}
+}
