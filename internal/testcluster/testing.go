@@ -20,6 +20,7 @@ func Main(m *testing.M) {
 // brokers; others should share one with Shared.
 func ForTest(t testing.TB, cfg Config) *Cluster {
 	t.Helper()
+	skipShort(t)
 	cfg.Logf = t.Logf
 	c, err := Start(context.Background(), cfg)
 	if err != nil {
@@ -45,6 +46,7 @@ type sharedCluster struct {
 // retrying a slow start. Tests must not stop brokers of a shared cluster.
 func Shared(t testing.TB, cfg Config) *Cluster {
 	t.Helper()
+	skipShort(t)
 	key := cfg.withDefaults().Name() + "@" + cfg.withDefaults().Version
 	shared.Lock()
 	if shared.m == nil {
@@ -66,4 +68,12 @@ func Shared(t testing.TB, cfg Config) *Cluster {
 // Kinds lists the four cluster kinds every integration test runs against.
 func Kinds() []Config {
 	return []Config{KRaftSingle, KRaftTriple, ZooKeeperSingle, ZooKeeperTriple}
+}
+
+// skipShort skips cluster tests under -short ("make unit"); the full suite never runs with -short.
+func skipShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs a real Kafka cluster; skipped with -short")
+	}
 }

@@ -1,0 +1,63 @@
+# gregor's build entry points. Every target fetches what it needs (Go modules, Kafka jars) by itself.
+
+GO        ?= go
+# The whole suite, unit and integration, must stay well inside CI's budget on two cores.
+TEST_TIMEOUT ?= 25m
+PKGS      := ./...
+
+.PHONY: all test lint vet fmtcheck unit demo broker bench fuzz generate clean-cache leftovers
+
+all: test
+
+## test: the whole suite — lint, then unit and integration tests (real Kafka clusters) with the race detector.
+test: lint
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
+	cd bench && $(GO) vet ./...
+	@$(MAKE) --no-print-directory leftovers
+
+## unit: tests that need no broker (skips the integration packages' cluster tests).
+unit:
+	$(GO) test -race -count=1 -short $(PKGS)
+
+lint: fmtcheck vet
+
+fmtcheck:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet $(PKGS)
+
+## leftovers: fails if a test left a Kafka or ZooKeeper JVM running.
+leftovers:
+	@if pgrep -f 'gregor.testcluster=test-' >/dev/null; then \
+		echo "test clusters left running:"; pgrep -af 'gregor.testcluster=test-'; exit 1; fi
+
+## demo: start a local broker, show what gregor sees and does with it, stop the broker.
+demo:
+	$(GO) run ./cmd/gregor-demo
+
+## broker: start a development broker and keep it running until Ctrl-C (prints its address).
+broker:
+	$(GO) run ./internal/testcluster/cmd/testcluster -mode kraft -brokers 1
+
+## bench: in-memory microbenchmarks of the hot paths.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./protocol/...
+
+## fuzz: run every fuzz target briefly (FUZZTIME each).
+FUZZTIME ?= 10s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list 'Fuzz.*' $$pkg | grep '^Fuzz'); do \
+			echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
+
+## generate: regenerate protocol code from the Kafka message schemas in ../shared.
+generate:
+	$(GO) generate ./protocol/...
+
+## clean-cache: forget the resolved Kafka jars (the next run resolves them again).
+clean-cache:
+	rm -rf .cache
