@@ -1,0 +1,80 @@
+package handler
+
+import (
+	"crypto/tls"
+	"net"
+	"time"
+)
+
+// DefaultMaxFrameSize bounds inbound frames when DialConfig.MaxFrameSize is
+// zero. It sits above Kafka's default fetch.max.bytes (50 MiB) and
+// socket.request.max.bytes (100 MiB).
+const DefaultMaxFrameSize = 128 << 20
+
+// DialConfig describes one broker connection. The zero value of every field
+// but Address is usable.
+type DialConfig struct {
+	// Address is the broker's "host:port".
+	Address string
+
+	// Timeout bounds connection set-up (TCP connect plus any TLS handshake);
+	// zero means no limit beyond the Dial context.
+	Timeout time.Duration
+
+	// SourceAddr is the local "ip:port" to bind before connecting, e.g.
+	// "127.0.0.2:0". Empty lets the OS choose.
+	SourceAddr string
+
+	// ReadBufferSize and WriteBufferSize size the socket's kernel buffers
+	// (SO_RCVBUF, SO_SNDBUF); zero keeps the OS default.
+	ReadBufferSize  int
+	WriteBufferSize int
+
+	// MaxFrameSize is the largest inbound frame accepted, in bytes excluding
+	// the size prefix. A larger size prefix closes the connection with a
+	// *FrameSizeError before anything is allocated for it. Zero means
+	// DefaultMaxFrameSize.
+	MaxFrameSize int
+
+	// TLSConfig, when set, runs TLS over the socket before the connection is
+	// returned. An empty ServerName defaults to Address's host. Handlers
+	// that cannot do TLS fail the Dial with ErrTLSUnsupported.
+	TLSConfig *tls.Config
+
+	// OnFrame receives each complete inbound frame, without its size
+	// prefix, in order, never concurrently for one connection. The frame is
+	// a fresh slice the callee owns and may keep. OnFrame may run on an
+	// event loop, so it must not block. Nil discards frames.
+	OnFrame func(frame []byte)
+
+	// OnClose is called exactly once, after the last OnFrame, when the
+	// connection has closed. err is nil after a local Close, ErrClosed when
+	// the handler was closed, and otherwise a *ConnError (peer close: io.EOF,
+	// or io.ErrUnexpectedEOF inside a frame; oversized frame: a
+	// *FrameSizeError; or the I/O error). Like OnFrame it must not block.
+	OnClose func(err error)
+}
+
+// Conn is an established framed connection. It is safe for concurrent use.
+type Conn interface {
+	// Write sends b, which holds one or more complete frames. The bytes of
+	// one Write are never interleaved with those of another.
+	//
+	// Write does not keep b: when it returns, b has been handed to the
+	// kernel or copied, and the caller may reuse it (request buffers can be
+	// pooled). A nil error means the bytes were accepted, not that the peer
+	// received them; a failure after that closes the connection and reaches
+	// OnClose. After the connection closed, Write returns an error matching
+	// ErrClosed or the I/O error that closed it.
+	Write(b []byte) error
+
+	// Close closes the connection; OnClose(nil) follows, possibly after
+	// Close has returned. Bytes already accepted by Write are sent first on
+	// a best-effort basis. Frames still arriving are dropped. Close is
+	// idempotent and may be called from OnFrame.
+	Close() error
+
+	// LocalAddr and RemoteAddr return the socket's addresses.
+	LocalAddr() net.Addr
+	RemoteAddr() net.Addr
+}

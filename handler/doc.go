@@ -1,0 +1,47 @@
+// Package handler is gregor's runtime contract: the one place the client gets
+// concurrency, time and sockets from.
+//
+// A service picks its runtime when it builds the client, the way net/http
+// takes a Transport. Everything above this package (conn/, kafka/) spawns
+// tasks, waits, sleeps and dials brokers only through the injected Handler,
+// so the whole client runs on the runtime the service chose:
+//
+//   - handler/goroutine: goroutines, channels and net.Conn; one reader
+//     goroutine per connection. The default.
+//   - handler/eventloop: a fixed number of gnet event loops read and write
+//     every connection; the goroutine count does not grow with connections
+//     or requests in flight.
+//
+// This package holds only the contract, typed errors and thin generic
+// helpers (Queue[T]); it imports no implementation. handler/handlertest is
+// the conformance suite every implementation must pass.
+//
+// # Blocking and cancellation
+//
+// Every call that can block takes a context and returns ctx.Err() when the
+// context ends first, so errors.Is(err, context.DeadlineExceeded) and
+// errors.Is(err, context.Canceled) work. Closing a queue or a handler wakes
+// its waiters with ErrClosed.
+//
+// # Callbacks
+//
+// DialConfig.OnFrame and DialConfig.OnClose may run on an event loop. They
+// must not block: no waiting on queues, events, semaphores or locks held by
+// others, no sleeping, no synchronous I/O. Hand work to a task (Handler.Go)
+// or to a non-blocking primitive (Queue.TryPut, Event.Set) instead.
+//
+// # Framing
+//
+// Connections speak Kafka framing: each frame is a big-endian int32 size
+// followed by that many bytes. Handlers split the inbound stream into frames
+// and deliver each one whole; outbound, callers write complete frames.
+//
+// # Where TLS and SASL plug in
+//
+// TLS wraps the socket, so it lives in the handler: DialConfig.TLSConfig.
+// The goroutine handler performs the handshake inside Dial; the event-loop
+// handler cannot hand a *tls.Conn to gnet and rejects a TLS config with
+// ErrTLSUnsupported. SASL is a sequence of Kafka requests over frames, so it
+// belongs to conn/, which runs it on the Conn returned by Dial before the
+// connection is used for anything else.
+package handler

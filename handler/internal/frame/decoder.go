@@ -1,0 +1,160 @@
+package frame
+
+import (
+	"encoding/binary"
+
+	"github.com/gregorkafka/gregor/handler"
+)
+
+const (
+	maxInt32 = 1<<31 - 1
+
+	// eagerAlloc is the largest body allocated in full as soon as its size
+	// prefix arrives; above it the buffer starts at this size and doubles as
+	// bytes come in.
+	eagerAlloc = 1 << 20
+)
+
+// Limit returns the effective inbound frame limit for a configured
+// MaxFrameSize (zero or negative: handler.DefaultMaxFrameSize).
+func Limit(maxFrameSize int) int {
+	switch {
+	case maxFrameSize <= 0:
+		return handler.DefaultMaxFrameSize
+	case maxFrameSize > maxInt32:
+		return maxInt32
+	}
+	return maxFrameSize
+}
+
+// Decoder reassembles frames from stream chunks. The zero value is not
+// usable; call New. A Decoder is not safe for concurrent use.
+type Decoder struct {
+	max  int
+	hdr  [4]byte
+	nhdr int    // bytes of hdr filled; 4 while inside a body
+	body []byte // the frame being filled; len = bytes received so far
+	size int    // length of the frame being filled
+	err  error  // sticky protocol error
+}
+
+// New returns a Decoder that rejects frames larger than max bytes.
+func New(max int) *Decoder {
+	return &Decoder{max: Limit(max)}
+}
+
+// Partial reports whether part of a frame (some of its prefix or body) has
+// been received but not yet delivered.
+func (d *Decoder) Partial() bool { return d.nhdr > 0 }
+
+// Feed consumes p, calling emit with each frame it completes. emit owns the
+// slices it receives. After a protocol error (a *handler.FrameSizeError)
+// Feed delivers nothing more and keeps returning that error.
+func (d *Decoder) Feed(p []byte, emit func([]byte)) error {
+	if d.err != nil {
+		return d.err
+	}
+	for len(p) > 0 {
+		if d.nhdr == 0 && len(p) >= 4 {
+			// Fast path: a whole prefix at hand, and often the whole frame.
+			size, err := d.check(binary.BigEndian.Uint32(p))
+			if err != nil {
+				return err
+			}
+			p = p[4:]
+			if size <= len(p) {
+				emit(clone(p[:size]))
+				p = p[size:]
+				continue
+			}
+			d.nhdr = 4
+			d.start(size, len(p))
+		}
+		if d.nhdr < 4 {
+			n := copy(d.hdr[d.nhdr:], p)
+			d.nhdr += n
+			p = p[n:]
+			if d.nhdr < 4 {
+				return nil
+			}
+			size, err := d.check(binary.BigEndian.Uint32(d.hdr[:]))
+			if err != nil {
+				return err
+			}
+			d.start(size, len(p))
+		}
+		n := min(d.size-len(d.body), len(p))
+		d.grow(n)
+		d.body = append(d.body, p[:n]...)
+		p = p[n:]
+		d.finish(emit)
+	}
+	return nil
+}
+
+// BodySpace returns room to read the current frame's body into directly,
+// skipping a copy through an intermediate buffer, or nil between frames.
+// Follow a read into it with BodyFilled.
+func (d *Decoder) BodySpace() []byte {
+	if d.nhdr < 4 || d.err != nil {
+		return nil
+	}
+	if len(d.body) == cap(d.body) {
+		d.grow(1)
+	}
+	return d.body[len(d.body):min(cap(d.body), d.size)]
+}
+
+// BodyFilled records that n bytes were read into the slice BodySpace
+// returned, emitting the frame if it is now complete.
+func (d *Decoder) BodyFilled(n int, emit func([]byte)) {
+	d.body = d.body[:len(d.body)+n]
+	d.finish(emit)
+}
+
+// check validates a size prefix.
+func (d *Decoder) check(u uint32) (int, error) {
+	if int32(u) < 0 || int(u) > d.max {
+		d.err = &handler.FrameSizeError{Size: int32(u), Max: d.max}
+		return 0, d.err
+	}
+	return int(u), nil
+}
+
+// start begins a body of size bytes of which avail are at hand.
+func (d *Decoder) start(size, avail int) {
+	d.size = size
+	c := size
+	if c > eagerAlloc {
+		c = max(eagerAlloc, avail)
+	}
+	d.body = make([]byte, 0, c)
+}
+
+// grow makes room for n more body bytes, doubling but never beyond the frame
+// size, so memory tracks received bytes.
+func (d *Decoder) grow(n int) {
+	if len(d.body)+n <= cap(d.body) {
+		return
+	}
+	c := min(max(2*cap(d.body), len(d.body)+n), d.size)
+	nb := make([]byte, len(d.body), c)
+	copy(nb, d.body)
+	d.body = nb
+}
+
+// finish emits the current frame when its body is complete.
+func (d *Decoder) finish(emit func([]byte)) {
+	if len(d.body) < d.size {
+		return
+	}
+	b := d.body
+	d.body, d.size, d.nhdr = nil, 0, 0
+	emit(b)
+}
+
+func clone(p []byte) []byte {
+	b := make([]byte, len(p))
+	copy(b, p)
+	return b
+}
