@@ -1,0 +1,179 @@
+package goroutine
+
+import (
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gregorkafka/gregor/handler"
+	"github.com/gregorkafka/gregor/handler/internal/frame"
+)
+
+const (
+	readBufSize = 32 << 10
+	// maxPending caps bytes queued behind an in-progress write.
+	maxPending = 4 << 20
+	// keepPending is the largest pending buffer kept for reuse; a bigger
+	// one (after a burst of large requests) is left to the collector.
+	keepPending = 1 << 20
+)
+
+type conn struct {
+	h       *Handler
+	nc      net.Conn
+	addr    string
+	onFrame func([]byte)
+	onClose func(error)
+	dec     *frame.Decoder
+	emitFn  func([]byte)  // c.emit, bound once so reads do not allocate
+	done    chan struct{} // closed after OnClose returned
+
+	// dropping is set by Close: frames still arriving are not delivered.
+	dropping atomic.Bool
+
+	rmu       sync.Mutex
+	reason    error // first cause of closing, reported to OnClose
+	reasonSet bool
+
+	wmu      sync.Mutex
+	wcond    sync.Cond // signalled when a flush ends or writes are refused
+	flushing bool      // a writer is in the kernel; others append to pending
+	werr     error     // set once writes are refused
+	pending  []byte
+	spare    []byte
+}
+
+func newConn(h *Handler, nc net.Conn, cfg *handler.DialConfig) *conn {
+	c := &conn{
+		h:       h,
+		nc:      nc,
+		addr:    cfg.Address,
+		onFrame: cfg.OnFrame,
+		onClose: cfg.OnClose,
+		dec:     frame.New(cfg.MaxFrameSize),
+		done:    make(chan struct{}),
+	}
+	if c.onFrame == nil {
+		c.onFrame = func([]byte) {}
+	}
+	if c.onClose == nil {
+		c.onClose = func(error) {}
+	}
+	c.emitFn = c.emit
+	c.wcond.L = &c.wmu
+	return c
+}
+
+func (c *conn) LocalAddr() net.Addr  { return c.nc.LocalAddr() }
+func (c *conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
+
+// Close closes the socket; the reader goroutine then reports OnClose(nil).
+func (c *conn) Close() error {
+	c.dropping.Store(true)
+	c.shutdown(nil)
+	return nil
+}
+
+// shutdown records why the connection closes (the first cause wins), refuses
+// further writes and closes the socket, which ends the reader.
+func (c *conn) shutdown(reason error) {
+	c.rmu.Lock()
+	if !c.reasonSet {
+		c.reason, c.reasonSet = reason, true
+	}
+	c.rmu.Unlock()
+
+	c.wmu.Lock()
+	if c.werr == nil {
+		c.werr = handler.ErrClosed
+	}
+	c.pending = nil
+	c.wcond.Broadcast()
+	c.wmu.Unlock()
+
+	_ = c.nc.Close()
+}
+
+// Write sends b, or queues a copy behind a write already in the kernel.
+func (c *conn) Write(b []byte) error {
+	c.wmu.Lock()
+	for c.flushing && c.werr == nil {
+		if len(c.pending) < maxPending {
+			c.pending = append(c.pending, b...)
+			c.wmu.Unlock()
+			return nil
+		}
+		c.wcond.Wait()
+	}
+	if c.werr != nil {
+		err := c.werr
+		c.wmu.Unlock()
+		return err
+	}
+	c.flushing = true
+	c.wmu.Unlock()
+
+	_, err := c.nc.Write(b)
+
+	c.wmu.Lock()
+	for err == nil && c.werr == nil && len(c.pending) > 0 {
+		buf := c.pending
+		c.pending, c.spare = c.spare[:0], nil
+		c.wmu.Unlock()
+		_, err = c.nc.Write(buf)
+		c.wmu.Lock()
+		if cap(buf) <= keepPending {
+			c.spare = buf[:0]
+		}
+	}
+	c.flushing = false
+	c.wcond.Broadcast()
+	if err != nil && c.werr != nil {
+		// Closed under us: report that rather than the socket's complaint.
+		err = c.werr
+		c.wmu.Unlock()
+		return err
+	}
+	c.wmu.Unlock()
+	if err != nil {
+		cerr := &handler.ConnError{Op: "write", Addr: c.addr, Err: err}
+		c.shutdown(cerr)
+		return cerr
+	}
+	return nil
+}
+
+func (c *conn) emit(b []byte) {
+	if !c.dropping.Load() {
+		c.onFrame(b)
+	}
+}
+
+// readLoop owns the read side: it alone calls OnFrame and then OnClose, which
+// is what orders OnClose after the last frame.
+func (c *conn) readLoop() {
+	defer close(c.done)
+	buf := make([]byte, readBufSize)
+	var err error
+	for err == nil {
+		var n int
+		if space := c.dec.BodySpace(); len(space) >= len(buf) {
+			n, err = c.nc.Read(space)
+			c.dec.BodyFilled(n, c.emitFn)
+		} else {
+			n, err = c.nc.Read(buf)
+			if n > 0 {
+				if ferr := c.dec.Feed(buf[:n], c.emitFn); ferr != nil {
+					err = ferr
+				}
+			}
+		}
+	}
+	c.shutdown(frame.ReadError(c.addr, c.dec, err))
+	c.h.forget(c)
+
+	c.rmu.Lock()
+	reason := c.reason
+	c.rmu.Unlock()
+	c.onClose(reason)
+}

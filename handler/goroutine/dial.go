@@ -1,0 +1,62 @@
+package goroutine
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+
+	"github.com/gregorkafka/gregor/handler"
+	"github.com/gregorkafka/gregor/handler/internal/netdial"
+)
+
+// Dial connects, runs the TLS handshake when configured, and starts the
+// connection's reader goroutine.
+func (h *Handler) Dial(ctx context.Context, cfg handler.DialConfig) (handler.Conn, error) {
+	fail := func(err error) (handler.Conn, error) {
+		return nil, &handler.DialError{Address: cfg.Address, Err: err}
+	}
+	h.mu.Lock()
+	closed := h.closed
+	h.mu.Unlock()
+	if closed {
+		return fail(handler.ErrClosed)
+	}
+	if cfg.Timeout > 0 {
+		// Also bounds the TLS handshake, not just the TCP connect.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.Timeout)
+		defer cancel()
+	}
+	tc, err := netdial.TCP(ctx, &cfg)
+	if err != nil {
+		return fail(err)
+	}
+	var nc net.Conn = tc
+	if cfg.TLSConfig != nil {
+		tlsConn := tls.Client(tc, clientTLSConfig(&cfg))
+		if err := tlsConn.HandshakeContext(ctx); err != nil {
+			_ = tc.Close()
+			return fail(err)
+		}
+		nc = tlsConn
+	}
+	c := newConn(h, nc, &cfg)
+	if !h.track(c) {
+		_ = nc.Close()
+		return fail(handler.ErrClosed)
+	}
+	go c.readLoop()
+	return c, nil
+}
+
+func clientTLSConfig(cfg *handler.DialConfig) *tls.Config {
+	tc := cfg.TLSConfig
+	if tc.ServerName != "" {
+		return tc
+	}
+	tc = tc.Clone()
+	if host, _, err := net.SplitHostPort(cfg.Address); err == nil {
+		tc.ServerName = host
+	}
+	return tc
+}
