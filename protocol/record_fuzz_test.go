@@ -1,0 +1,140 @@
+package protocol
+
+import (
+	"bytes"
+	"testing"
+)
+
+// fuzzLimit keeps decompression in fuzzing small and fast.
+const fuzzLimit = 1 << 20
+
+func fuzzSeedBatches(f *testing.F) {
+	f.Add(mustHex(f, goldenBatchHex), int64(0))
+	for _, codec := range allCodecs {
+		recs := testRecords(20, true)
+		data := mustBatch(f, &RecordBatch{Attributes: BatchAttrTransactional, ProducerID: 3, Records: recs}, codec)
+		f.Add(data, int64(0))
+		f.Add(data[:len(data)-5], int64(10))
+	}
+	ctl := mustBatch(f, &RecordBatch{Attributes: BatchAttrControl | BatchAttrLogAppendTime, MaxTimestamp: 9,
+		Records: []Record{{Key: []byte{0, 0, 0, 0}, Value: []byte{0, 0, 0, 0, 0, 1}}}}, CompressionNone)
+	f.Add(ctl, int64(0))
+}
+
+func fuzzSeedMessageSets(f *testing.F) {
+	f.Add(append(mustHex(f, goldenMagic0Hex), mustHex(f, goldenMagic1Hex)...), int64(0))
+	for _, magic := range []int8{0, 1} {
+		for _, codec := range []Compression{CompressionNone, CompressionGzip, CompressionSnappy, CompressionLZ4} {
+			data, err := AppendMessageSet(nil, legacyRecords(5, 100), magic, codec)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(data, int64(0))
+			f.Add(data, int64(103))
+		}
+	}
+}
+
+// fuzzDecode checks what must hold for any input: no panic, consumed within
+// bounds, records at or above MinOffset; and that whatever decodes
+// re-encodes to the same records.
+func fuzzDecode(t *testing.T, data []byte, minOffset int64) {
+	d := &RecordDecoder{MaxDecompressedSize: fuzzLimit, MinOffset: minOffset}
+	n, err := d.DecodeBatches(data, func(b *RecordBatch) error {
+		for i := range b.Records {
+			if b.Records[i].Offset < minOffset {
+				t.Fatalf("record at %d below MinOffset %d", b.Records[i].Offset, minOffset)
+			}
+		}
+		reencodeCheck(t, b)
+		return nil
+	})
+	if n < 0 || n > len(data) {
+		t.Fatalf("consumed %d of %d", n, len(data))
+	}
+	recs, n2, err2 := d.AppendRecords(nil, data)
+	if (err == nil) != (err2 == nil) || n != n2 {
+		t.Fatalf("AppendRecords disagrees: (%d, %v) vs (%d, %v)", n2, err2, n, err)
+	}
+	_ = recs
+}
+
+func reencodeCheck(t *testing.T, b *RecordBatch) {
+	var data []byte
+	var err error
+	if b.Magic == RecordBatchMagic {
+		data, err = AppendRecordBatch(nil, b, b.Compression())
+	} else {
+		data, err = AppendMessageSet(nil, b.Records, 1, CompressionNone)
+	}
+	if err != nil {
+		return // e.g. offsets out of order: not encodable, fine
+	}
+	var got []Record
+	if _, err := DecodeRecordBatches(data, func(b2 *RecordBatch) error {
+		got = append(got, b2.Records...)
+		return nil
+	}); err != nil {
+		t.Fatalf("re-encoded batch does not decode: %v", err)
+	}
+	if len(got) != len(b.Records) {
+		t.Fatalf("re-encoded %d records, decoded %d", len(b.Records), len(got))
+	}
+	for i := range got {
+		w, g := &b.Records[i], &got[i]
+		if w.Offset != g.Offset || w.Timestamp != g.Timestamp || !sameBytes(w.Key, g.Key) || !sameBytes(w.Value, g.Value) ||
+			len(w.Headers) != len(g.Headers) {
+			t.Fatalf("record %d differs after re-encoding: %+v vs %+v", i, w, g)
+		}
+		for j := range w.Headers {
+			if w.Headers[j].Key != g.Headers[j].Key || !sameBytes(w.Headers[j].Value, g.Headers[j].Value) {
+				t.Fatalf("record %d header %d differs", i, j)
+			}
+		}
+	}
+}
+
+// sameBytes is bytes.Equal that also tells null from empty.
+func sameBytes(a, b []byte) bool { return (a == nil) == (b == nil) && bytes.Equal(a, b) }
+
+func FuzzDecodeRecordBatches(f *testing.F) {
+	fuzzSeedBatches(f)
+	f.Fuzz(fuzzDecode)
+}
+
+func FuzzDecodeMessageSet(f *testing.F) {
+	fuzzSeedMessageSets(f)
+	f.Fuzz(fuzzDecode)
+}
+
+func FuzzDecompress(f *testing.F) {
+	for _, c := range allCodecs {
+		for _, in := range [][]byte{nil, []byte("a"), bytes.Repeat([]byte("kafka "), 5000)} {
+			enc, err := c.Compress(nil, in)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(uint8(c), enc)
+		}
+	}
+	legacy, _ := codecCompress(nil, []byte("legacy lz4"), CompressionLZ4, true)
+	f.Add(uint8(CompressionLZ4|8), legacy)
+	f.Fuzz(func(t *testing.T, codec uint8, data []byte) {
+		c := Compression(codec & 7)
+		out, err := codecDecompress(nil, data, c, fuzzLimit, codec&8 != 0)
+		if err != nil {
+			return
+		}
+		if len(out) > fuzzLimit {
+			t.Fatalf("%s produced %d bytes past the %d cap", c, len(out), fuzzLimit)
+		}
+		enc, err := c.Compress(nil, out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := c.Decompress(nil, enc, fuzzLimit)
+		if err != nil || !bytes.Equal(out, again) {
+			t.Fatalf("%s round trip of decoded output failed: %v", c, err)
+		}
+	})
+}
