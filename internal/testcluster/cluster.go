@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gregorkafka/gregor/protocol"
 )
 
 // Cluster is a running set of brokers (and ZooKeeper, in ZooKeeper mode).
@@ -223,7 +225,7 @@ func (c *Cluster) WaitReady(ctx context.Context) error {
 			}
 			seen := map[int32]bool{}
 			for _, mb := range md.Brokers {
-				seen[mb.ID] = true
+				seen[mb.NodeID] = true
 			}
 			for id := range want {
 				if !seen[id] {
@@ -240,7 +242,7 @@ func (c *Cluster) WaitReady(ctx context.Context) error {
 	return nil
 }
 
-func metadataFrom(ctx context.Context, addr string, topics []string) (*Metadata, error) {
+func metadataFrom(ctx context.Context, addr string, topics []string) (*protocol.MetadataResponse, error) {
 	rc, err := dialRaw(ctx, addr)
 	if err != nil {
 		return nil, err

@@ -4,11 +4,12 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/gregorkafka/gregor/protocol"
 )
 
 func TestMain(m *testing.M) { Main(m) }
@@ -27,14 +28,13 @@ func TestSelfCheck(t *testing.T) {
 				want = append(want, fmt.Sprintf("%d@127.0.0.1:%d", b.ID, b.Port))
 				vs, err := c.APIVersions(ctx, b.ID)
 				require.NoError(t, err)
-				keys := map[int16]APIVersion{}
-				for _, v := range vs {
-					keys[v.Key] = v
+				for _, k := range []int16{protocol.APIKeyProduce, protocol.APIKeyFetch, protocol.APIKeyMetadata,
+					protocol.APIKeyCreateTopics, protocol.APIKeyFindCoordinator, protocol.APIKeyJoinGroup} {
+					_, err := vs.Pick(k)
+					require.NoError(t, err, "broker %d: %s", b.ID, protocol.APIName(k))
 				}
-				for _, k := range []int16{apiMetadata, apiApiVersions, apiCreateTopics, 0 /* Produce */, 1 /* Fetch */} {
-					require.Contains(t, keys, k, "broker %d lacks API %d", b.ID, k)
-				}
-				require.GreaterOrEqual(t, keys[apiMetadata].Max, int16(12), "Metadata max version")
+				v, _ := vs.Version(protocol.APIKeyMetadata)
+				require.GreaterOrEqual(t, v, int16(12), "negotiated Metadata version")
 			}
 			require.Len(t, want, kind.Brokers)
 
@@ -43,13 +43,13 @@ func TestSelfCheck(t *testing.T) {
 				require.NoError(t, err)
 				var got []string
 				for _, mb := range md.Brokers {
-					got = append(got, mb.Host+":"+strconv.Itoa(int(mb.Port)))
-					got[len(got)-1] = fmt.Sprintf("%d@%s", mb.ID, got[len(got)-1])
+					got = append(got, fmt.Sprintf("%d@%s:%d", mb.NodeID, mb.Host, mb.Port))
 				}
 				sort.Strings(got)
 				require.Equal(t, want, got, "brokers seen by broker %d", b.ID)
 				require.GreaterOrEqual(t, md.ControllerID, int32(1))
-				require.NotEmpty(t, md.ClusterID)
+				require.NotNil(t, md.ClusterID)
+				require.NotEmpty(t, *md.ClusterID)
 			}
 			if kind.Mode == ZooKeeper {
 				require.NotEmpty(t, c.ZooKeeperConnect())
@@ -64,12 +64,10 @@ func TestSelfCheck(t *testing.T) {
 			require.Len(t, md.Topics, 1)
 			require.Len(t, md.Topics[0].Partitions, 4)
 			for _, p := range md.Topics[0].Partitions {
-				require.Len(t, p.Replicas, int(rf))
+				require.Len(t, p.ReplicaNodes, int(rf))
 			}
 			err = c.CreateTopic(ctx, TopicSpec{Name: topic, Partitions: 1})
-			var te *TopicError
-			require.ErrorAs(t, err, &te, "creating an existing topic must fail")
-			require.Equal(t, int16(36), te.Code) // TOPIC_ALREADY_EXISTS
+			require.ErrorIs(t, err, protocol.ErrTopicAlreadyExists, "creating an existing topic must fail")
 			require.NoError(t, c.DeleteTopic(ctx, topic))
 		})
 	}

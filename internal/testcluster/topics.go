@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/gregorkafka/gregor/protocol"
 )
 
 // anyBroker runs fn against the first running broker that accepts a connection.
@@ -26,10 +28,6 @@ func (c *Cluster) anyBroker(ctx context.Context, fn func(*rawConn) error) error 
 	return errors.Join(errs...)
 }
 
-// errNotController is Kafka's NOT_CONTROLLER (41): ZooKeeper-mode brokers accept admin requests only on the
-// controller, which may move between our metadata read and the request.
-const errNotController = 41
-
 // onController runs fn against the cluster's controller, retrying while the controller moves.
 func (c *Cluster) onController(ctx context.Context, fn func(*rawConn) error) error {
 	for {
@@ -39,7 +37,7 @@ func (c *Cluster) onController(ctx context.Context, fn func(*rawConn) error) err
 		}
 		addr := ""
 		for _, b := range md.Brokers {
-			if b.ID == md.ControllerID {
+			if b.NodeID == md.ControllerID {
 				addr = fmt.Sprintf("%s:%d", b.Host, b.Port)
 			}
 		}
@@ -52,8 +50,9 @@ func (c *Cluster) onController(ctx context.Context, fn func(*rawConn) error) err
 		}
 		err = fn(rc)
 		rc.Close()
-		var te *TopicError
-		if !errors.As(err, &te) || te.Code != errNotController {
+		// ZooKeeper-mode brokers take admin requests only on the controller, which may move between our
+		// metadata read and the request.
+		if !errors.Is(err, protocol.ErrNotController) {
 			return err
 		}
 		select {
@@ -65,8 +64,8 @@ func (c *Cluster) onController(ctx context.Context, fn func(*rawConn) error) err
 }
 
 // Metadata asks a running broker for the named topics (nil: all).
-func (c *Cluster) Metadata(ctx context.Context, topics []string) (*Metadata, error) {
-	var md *Metadata
+func (c *Cluster) Metadata(ctx context.Context, topics []string) (*protocol.MetadataResponse, error) {
+	var md *protocol.MetadataResponse
 	err := c.anyBroker(ctx, func(rc *rawConn) error {
 		var err error
 		md, err = rc.metadata(topics)
@@ -75,8 +74,8 @@ func (c *Cluster) Metadata(ctx context.Context, topics []string) (*Metadata, err
 	return md, err
 }
 
-// APIVersions asks the given broker for its supported API versions.
-func (c *Cluster) APIVersions(ctx context.Context, id int32) ([]APIVersion, error) {
+// APIVersions returns the outcome of version negotiation between gregor's protocol package and the given broker.
+func (c *Cluster) APIVersions(ctx context.Context, id int32) (*protocol.Versions, error) {
 	b := c.Broker(id)
 	if b == nil {
 		return nil, fmt.Errorf("testcluster: no broker %d", id)
@@ -86,7 +85,7 @@ func (c *Cluster) APIVersions(ctx context.Context, id int32) ([]APIVersion, erro
 		return nil, err
 	}
 	defer rc.Close()
-	return rc.apiVersions()
+	return rc.versions, nil
 }
 
 // CreateTopic creates a topic and waits until every running broker knows a leader for each of its partitions.
@@ -103,16 +102,16 @@ func (c *Cluster) CreateTopic(ctx context.Context, spec TopicSpec) error {
 	if err != nil {
 		return err
 	}
-	return c.waitTopic(ctx, spec.Name, func(t *MetadataTopic) error {
-		if t.Err != 0 {
-			return fmt.Errorf("topic error code %d", t.Err)
+	return c.waitTopic(ctx, spec.Name, func(t *protocol.MetadataResponseTopic) error {
+		if err := protocol.ErrorForCode(t.ErrorCode); err != nil {
+			return err
 		}
 		if len(t.Partitions) != int(spec.Partitions) {
 			return fmt.Errorf("%d of %d partitions", len(t.Partitions), spec.Partitions)
 		}
 		for _, p := range t.Partitions {
-			if p.Leader < 0 {
-				return fmt.Errorf("partition %d has no leader", p.ID)
+			if p.LeaderID < 0 {
+				return fmt.Errorf("partition %d has no leader", p.PartitionIndex)
 			}
 		}
 		return nil
@@ -127,8 +126,8 @@ func (c *Cluster) DeleteTopic(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	return c.waitTopic(ctx, name, func(t *MetadataTopic) error {
-		if t.Err == 0 {
+	return c.waitTopic(ctx, name, func(t *protocol.MetadataResponseTopic) error {
+		if t.ErrorCode == 0 {
 			return errors.New("still listed")
 		}
 		return nil
@@ -137,7 +136,7 @@ func (c *Cluster) DeleteTopic(ctx context.Context, name string) error {
 
 // waitTopic polls every running broker's metadata for a topic until check passes on all of them, since brokers
 // learn of topic changes at different moments.
-func (c *Cluster) waitTopic(ctx context.Context, name string, check func(*MetadataTopic) error) error {
+func (c *Cluster) waitTopic(ctx context.Context, name string, check func(*protocol.MetadataResponseTopic) error) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	for _, b := range c.runningBrokers() {
@@ -147,7 +146,7 @@ func (c *Cluster) waitTopic(ctx context.Context, name string, check func(*Metada
 				return err
 			}
 			for i := range md.Topics {
-				if md.Topics[i].Name == name {
+				if n := md.Topics[i].Name; n != nil && *n == name {
 					return check(&md.Topics[i])
 				}
 			}
