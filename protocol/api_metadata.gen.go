@@ -99,7 +99,7 @@ func (s *MetadataRequest) decode(d *Decoder, version int16) {
 		for i := range s.Topics {
 			s.Topics[i].decode(d, version)
 		}
-	} else if n == 0 {
+	} else if n == 0 && version >= 1 {
 		s.Topics = []MetadataRequestTopic{}
 	} else {
 		s.Topics = nil

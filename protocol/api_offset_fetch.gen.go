@@ -122,7 +122,7 @@ func (s *OffsetFetchRequest) decode(d *Decoder, version int16) {
 			for i := range s.Topics {
 				s.Topics[i].decode(d, version)
 			}
-		} else if n == 0 {
+		} else if n == 0 && version >= 2 {
 			s.Topics = []OffsetFetchRequestTopic{}
 		} else {
 			s.Topics = nil

@@ -43,7 +43,8 @@ func (e *decodeError) Error() string {
 func (e *decodeError) Unwrap() error { return e.kind }
 
 // VersionError is returned when a message is encoded or decoded at a version
-// outside the range the schema defines for it.
+// outside the range the schema defines for it. Min > Max means the API is not
+// implemented at all.
 type VersionError struct {
 	Message  string // e.g. "FetchRequest"
 	Version  int16
@@ -51,6 +52,9 @@ type VersionError struct {
 }
 
 func (e *VersionError) Error() string {
+	if e.Min > e.Max {
+		return "protocol: " + e.Message + " is not implemented (version " + strconv.Itoa(int(e.Version)) + ")"
+	}
 	return "protocol: " + e.Message + " has no version " + strconv.Itoa(int(e.Version)) +
 		" (valid " + strconv.Itoa(int(e.Min)) + "-" + strconv.Itoa(int(e.Max)) + ")"
 }

@@ -71,10 +71,13 @@ func (d *Decoder) readStr(flex bool) string {
 	return d.ReadString()
 }
 
+// readNullStr reads a string of a type that is nullable in some versions.
+// Where this version does not allow null, the empty string decodes as nil,
+// mirroring appendNullStr writing nil as empty.
 func (d *Decoder) readNullStr(flex, nullable bool) *string {
 	if !nullable {
 		s := d.readStr(flex)
-		if d.err != nil {
+		if d.err != nil || s == "" {
 			return nil
 		}
 		return &s
@@ -117,10 +120,14 @@ func (d *Decoder) readArrayLenF(flex, nullable bool, minSize int) int {
 	return n
 }
 
-// setDecodeContext names the message in a decode error.
+// setDecodeContext names the message (and version, if not negative) in a
+// decode error.
 func setDecodeContext(err error, message string, version int16) error {
 	if e, ok := err.(*decodeError); ok && e.message == "" {
-		e.message = message + " v" + strconv.Itoa(int(version))
+		e.message = message
+		if version >= 0 {
+			e.message += " v" + strconv.Itoa(int(version))
+		}
 	}
 	return err
 }

@@ -281,8 +281,15 @@ func (d *decoder) value(f *field, t *ftype, x, dm, dp, flex, nullable string, r 
 		d.p("for i := range %s {", x)
 		d.value(f, t.elem, x+"[i]", dm, dp, flex, "false", r)
 		d.p("}")
-		if f.nullableAnywhere() {
+		// Empty decodes as nil where null is not allowed, matching nil
+		// encoding as empty there; only a nullable version keeps them apart.
+		switch nullable {
+		case "true":
 			d.p("} else if n == 0 {")
+			d.p("%s = []%s{}", x, elemType)
+		case "false":
+		default:
+			d.p("} else if n == 0 && %s {", nullable)
 			d.p("%s = []%s{}", x, elemType)
 		}
 		d.p("} else {")
