@@ -1,0 +1,59 @@
+// Package conn speaks Kafka's request/response protocol over one broker
+// connection: BrokerConnection sends requests, ResponseFuture delivers their
+// answers.
+//
+// It sits between protocol (wire formats, no I/O) and kafka (the client).
+// Every socket, task, wait and timer goes through the injected
+// handler.Handler, so a connection runs the same on goroutines or on event
+// loops.
+//
+// # Connecting
+//
+// Connect dials, then negotiates versions with ApiVersions: it asks at the
+// highest version gregor implements, and a broker that does not know that
+// version answers UNSUPPORTED_VERSION in the v0 layout together with the
+// ApiVersions range it does know (KIP-511); the request is repeated once at
+// the highest common version. The outcome is kept per connection as a
+// *protocol.Versions, and Request picks from it. Config.Authenticate (SASL)
+// runs next, before the connection counts as Connected. TLS is the
+// handler's business: Config.TLSConfig is passed to its Dial.
+//
+// # Pipelining and FIFO matching
+//
+// Many requests are in flight on one connection at once, up to
+// Config.MaxInFlight; further callers wait for a slot. A broker reads the
+// requests of one connection one at a time and answers them in order, so
+// pending requests form a FIFO: a response must carry the correlation id of
+// the oldest pending request. Putting a request in the FIFO and writing it
+// happen under one lock, so FIFO order is wire order. A response with any
+// other id means the byte stream can no longer be trusted.
+//
+// A request the broker never answers (Produce with Acks 0) is written but
+// not queued; Request returns a nil future for it.
+//
+// # Failure
+//
+// One dead connection fails every future on it, at once, with one
+// *DisconnectedError (errors.Is(err, ErrDisconnected)) whose cause tells
+// why: the peer closed or the socket failed (OnClose), a write failed, a
+// response carried the wrong correlation id, the oldest request got no
+// response within its timeout (the Java client also treats that as a broken
+// connection), or Close. The socket is closed, and later requests fail at
+// once with the same error until Reconnect. No caller is left waiting for a
+// timeout that a broken socket has already made pointless.
+//
+// A caller whose context ends stops waiting and gets ctx.Err(); its request
+// stays in the FIFO, since the broker will still answer it, and the
+// response is dropped when nobody collects it. The other requests on the
+// connection are not disturbed.
+//
+// # Decoding on the caller's side
+//
+// The handler delivers each response frame to a callback that may run on an
+// event loop shared by many connections. That callback only reads the
+// correlation id, pops the FIFO and hands the raw frame to the future.
+// Decoding runs in Get, on the caller's goroutine: an expensive decode (a
+// large Fetch) then costs the caller who wants it, never the event loop and
+// the other connections behind it, and a response nobody waits for is never
+// decoded at all.
+package conn

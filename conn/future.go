@@ -1,0 +1,106 @@
+package conn
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/gregorkafka/gregor/handler"
+	"github.com/gregorkafka/gregor/protocol"
+)
+
+// ResponseFuture is the response to one request, which arrives later. Get
+// waits for it. A future is completed exactly once, either with the raw
+// response frame or with an error; it is safe for concurrent use, and Get
+// may be called any number of times.
+//
+// Futures are not pooled: a caller may keep one, and the request it refers
+// to, for as long as it likes.
+type ResponseFuture struct {
+	req      protocol.Request
+	version  int16
+	corrID   int32
+	address  string
+	timeout  time.Duration
+	deadline time.Time
+	done     handler.Event
+
+	// Written once before done is set, read only after.
+	frame []byte
+	err   error
+
+	decodeOnce sync.Once
+	resp       protocol.Message
+	respErr    error
+}
+
+// complete records the outcome and releases waiters. It runs on the
+// connection's read path (possibly an event loop), so it only stores.
+func (f *ResponseFuture) complete(frame []byte, err error) {
+	f.frame, f.err = frame, err
+	f.done.Set()
+}
+
+// Get waits for the response and returns it decoded into the request's
+// response type (req.NewResponse()) at the version the request was sent at.
+// It returns ctx.Err() if ctx ends first; the request stays in flight and a
+// later Get can still collect it. A broken connection gives a
+// *DisconnectedError, an undecodable response a *ResponseError. Decoding
+// happens once, on the first Get that finds the response; later calls
+// return the same message.
+//
+// A nil future (a request the broker does not answer, such as a Produce with
+// Acks 0) returns (nil, nil) at once.
+func (f *ResponseFuture) Get(ctx context.Context) (protocol.Message, error) {
+	if f == nil {
+		return nil, nil
+	}
+	if err := f.wait(ctx); err != nil {
+		return nil, err
+	}
+	f.decodeOnce.Do(f.decode)
+	return f.resp, f.respErr
+}
+
+// wait blocks until the future completes and returns the connection error,
+// if any, or ctx.Err().
+func (f *ResponseFuture) wait(ctx context.Context) error {
+	if !f.done.IsSet() {
+		if err := f.done.Wait(ctx); err != nil {
+			return err
+		}
+	}
+	return f.err
+}
+
+func (f *ResponseFuture) decode() {
+	if f.err != nil {
+		f.respErr = f.err
+		return
+	}
+	resp := f.req.NewResponse()
+	if _, err := protocol.DecodeResponseFrame(f.frame, resp, f.version); err != nil {
+		f.respErr = &ResponseError{Address: f.address, APIKey: f.req.APIKey(), Version: f.version, Err: err}
+		return
+	}
+	f.resp = resp
+}
+
+// Done reports, without blocking, whether the response (or the error that
+// replaces it) has arrived, i.e. whether Get would return at once. A nil
+// future is always done.
+func (f *ResponseFuture) Done() bool {
+	return f == nil || f.done.IsSet()
+}
+
+// Version returns the version the request was sent at.
+func (f *ResponseFuture) Version() int16 { return f.version }
+
+// APIKey returns the key of the request's API.
+func (f *ResponseFuture) APIKey() int16 { return f.req.APIKey() }
+
+// CorrelationID returns the id the request was sent with.
+func (f *ResponseFuture) CorrelationID() int32 { return f.corrID }
+
+// Request returns the request this future answers.
+func (f *ResponseFuture) Request() protocol.Request { return f.req }

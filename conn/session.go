@@ -1,0 +1,289 @@
+package conn
+
+import (
+	"context"
+	"encoding/binary"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gregorkafka/gregor/handler"
+	"github.com/gregorkafka/gregor/protocol"
+)
+
+// session is one dialed socket and everything tied to its life: the pending
+// FIFO, correlation ids, the in-flight limit and the negotiated versions.
+// Connect and Reconnect create a new session, so callbacks of an old socket
+// can never touch the state of a new one.
+type session struct {
+	bc *BrokerConnection
+
+	sem   handler.Semaphore // in-flight slots, one per pending request
+	wlock handler.Lock      // orders "take id, push, Write" across callers
+
+	versions atomic.Pointer[protocol.Versions]
+	ready    atomic.Bool // handshake done; set once
+	down     atomic.Bool // mirrors closed, for lock-free reads
+
+	mu       sync.Mutex
+	conn     handler.Conn // nil until Dial returns
+	closed   bool
+	cause    *DisconnectedError // why it closed; set with closed
+	pending  fifo
+	nextID   int32
+	timer    handler.Timer
+	timerSet bool      // timer is scheduled
+	timerAt  time.Time // when it fires, if timerSet
+}
+
+func newSession(bc *BrokerConnection) *session {
+	return &session{
+		bc:    bc,
+		sem:   bc.h.NewSemaphore(int64(bc.cfg.MaxInFlight)),
+		wlock: bc.h.NewLock(),
+	}
+}
+
+// attach hands the session its socket. If the socket already failed (a peer
+// can close, or send garbage, before Dial returns) it is closed at once.
+func (s *session) attach(c handler.Conn) {
+	s.mu.Lock()
+	s.conn = c
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		_ = c.Close()
+	}
+}
+
+// failure returns the error a request on a closed session gets.
+func (s *session) failure() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cause
+}
+
+// noResponse reports whether the broker sends nothing back for req.
+func noResponse(req protocol.Request) bool {
+	p, ok := req.(*protocol.ProduceRequest)
+	return ok && p.Acks == 0
+}
+
+// bufPool holds encode buffers. Write does not keep its argument, so a
+// buffer goes back to the pool as soon as Write returns.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// maxPooledBuf keeps one huge Produce from pinning its buffer forever.
+const maxPooledBuf = 1 << 20
+
+// corrIDOffset is where the correlation id sits in an encoded request frame:
+// after the size (4), the API key (2) and the API version (2). Every request
+// header version starts this way.
+const corrIDOffset = 8
+
+// send encodes req at version, writes it and returns its future (nil for a
+// request that gets no response).
+func (s *session) send(ctx context.Context, req protocol.Request, version int16, timeout time.Duration) (*ResponseFuture, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if s.down.Load() {
+		return nil, s.failure()
+	}
+	tracked := !noResponse(req)
+	if tracked {
+		if err := s.sem.Acquire(ctx, 1); err != nil {
+			return nil, err
+		}
+	}
+	release := func() {
+		if tracked {
+			s.sem.Release(1)
+		}
+	}
+
+	bp := bufPool.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= maxPooledBuf {
+			*bp = (*bp)[:0]
+			bufPool.Put(bp)
+		}
+	}()
+	buf, err := protocol.AppendRequestFrame((*bp)[:0], req, version, 0, &s.bc.cfg.ClientID)
+	*bp = buf
+	if err != nil {
+		release()
+		return nil, err
+	}
+
+	var f *ResponseFuture
+	if tracked {
+		f = &ResponseFuture{
+			req:     req,
+			version: version,
+			address: s.bc.addr,
+			timeout: timeout,
+			done:    s.bc.h.NewEvent(),
+		}
+	}
+
+	// The broker answers in the order it reads, so the FIFO order must be
+	// the write order: push and Write happen under one lock.
+	if err := s.wlock.LockContext(ctx); err != nil {
+		release()
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.closed {
+		cause := s.cause
+		s.mu.Unlock()
+		s.wlock.Unlock()
+		release()
+		return nil, cause
+	}
+	id := s.nextID
+	s.nextID++
+	if s.nextID < 0 {
+		s.nextID = 0
+	}
+	binary.BigEndian.PutUint32(buf[corrIDOffset:], uint32(id))
+	if f != nil {
+		f.corrID = id
+		f.deadline = s.bc.h.Now().Add(timeout)
+		s.pending.push(f)
+		s.armTimer(f.deadline)
+	}
+	c := s.conn
+	s.mu.Unlock()
+	err = c.Write(buf)
+	s.wlock.Unlock()
+
+	if err != nil {
+		// The pushed future (if any) is failed with the others; its slot is
+		// released there.
+		s.fail(err)
+		return nil, s.failure()
+	}
+	return f, nil
+}
+
+// onFrame matches a response to the oldest pending request. It may run on
+// an event loop, so it does no decoding: the caller's Get does.
+func (s *session) onFrame(frame []byte) {
+	id, err := protocol.ResponseCorrelationID(frame)
+	if err != nil {
+		id = -1
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	head := s.pending.peek()
+	if head == nil || err != nil || head.corrID != id {
+		expected := int32(-1)
+		if head != nil {
+			expected = head.corrID
+		}
+		s.mu.Unlock()
+		s.fail(&CorrelationError{Expected: expected, Got: id})
+		return
+	}
+	s.pending.pop()
+	s.mu.Unlock()
+	head.complete(frame, nil)
+	s.sem.Release(1)
+}
+
+// onClose learns that the socket is gone. A nil err follows our own Close,
+// whose cause was recorded already.
+func (s *session) onClose(err error) {
+	if err == nil {
+		err = ErrClosed
+	}
+	s.fail(err)
+}
+
+// fail closes the session for cause: every pending future fails with one
+// *DisconnectedError, later requests get the same error, and the socket is
+// closed. Only the first call has an effect.
+func (s *session) fail(cause error) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	s.down.Store(true)
+	s.cause = &DisconnectedError{Address: s.bc.addr, Err: cause}
+	dErr := s.cause
+	failed := s.pending.drain()
+	if s.timerSet {
+		s.timer.Stop()
+		s.timerSet = false
+	}
+	c := s.conn
+	s.mu.Unlock()
+
+	for _, f := range failed {
+		f.complete(nil, dErr)
+	}
+	if len(failed) > 0 {
+		s.sem.Release(int64(len(failed)))
+	}
+	if c != nil {
+		_ = c.Close()
+	}
+	if s.ready.Load() {
+		log := s.bc.cfg.Logger
+		if cause == ErrClosed {
+			log.Debug("kafka connection closed", "broker", s.bc.addr, "pending", len(failed))
+		} else {
+			log.Warn("kafka connection lost", "broker", s.bc.addr, "pending", len(failed), "err", cause)
+		}
+	}
+}
+
+// armTimer makes sure the request timer fires no later than at. Called with
+// mu held. All requests usually share one timeout, so deadlines only grow
+// and the timer is rescheduled once per expiry, not once per request.
+func (s *session) armTimer(at time.Time) {
+	if s.timerSet && !at.Before(s.timerAt) {
+		return
+	}
+	d := at.Sub(s.bc.h.Now())
+	if s.timer == nil {
+		s.timer = s.bc.h.AfterFunc(d, s.checkTimeouts)
+	} else {
+		s.timer.Reset(d)
+	}
+	s.timerSet, s.timerAt = true, at
+}
+
+// checkTimeouts runs when the earliest deadline may have passed. An overdue
+// request means the connection is broken, as the Java client treats it.
+func (s *session) checkTimeouts() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.timerSet = false
+	now := s.bc.h.Now()
+	var next time.Time
+	for i := range s.pending.len() {
+		f := s.pending.at(i)
+		if !now.Before(f.deadline) {
+			s.mu.Unlock()
+			s.fail(&RequestTimeoutError{APIKey: f.req.APIKey(), Version: f.version, CorrelationID: f.corrID, Timeout: f.timeout})
+			return
+		}
+		if next.IsZero() || f.deadline.Before(next) {
+			next = f.deadline
+		}
+	}
+	if !next.IsZero() {
+		s.armTimer(next)
+	}
+	s.mu.Unlock()
+}
