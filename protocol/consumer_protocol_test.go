@@ -17,9 +17,9 @@ func TestConsumerSubscriptionGolden(t *testing.T) {
 	b, err := EncodeConsumerSubscription(s, 3)
 	require.NoError(t, err)
 	require.Equal(t, cat(
-		[]byte{0, 3},                             // version
+		[]byte{0, 3},                                // version
 		[]byte{0, 0, 0, 2}, str16("a"), str16("bc"), // Topics
-		[]byte{0, 0, 0, 1, 9},                    // UserData
+		[]byte{0, 0, 0, 1, 9},                                                      // UserData
 		[]byte{0, 0, 0, 1}, str16("a"), []byte{0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 2}, // OwnedPartitions
 		[]byte{0, 0, 0, 5}, // GenerationID
 		str16("r1"),        // RackID

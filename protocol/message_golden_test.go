@@ -17,7 +17,7 @@ func cat(parts ...[]byte) []byte {
 	return b
 }
 
-func str16(s string) []byte { return append([]byte{0, byte(len(s))}, s...) }
+func str16(s string) []byte   { return append([]byte{0, byte(len(s))}, s...) }
 func compact(s string) []byte { return append([]byte{byte(len(s) + 1)}, s...) }
 
 func goldenRoundTrip(t *testing.T, m Message, version int16, want []byte) {
@@ -112,11 +112,11 @@ func TestGoldenAPIVersionsResponseTaggedFields(t *testing.T) {
 	resp.FinalizedFeaturesEpoch = 5
 	resp.UnknownTags = []RawTaggedField{{Tag: 9, Data: []byte{0xab}}}
 	goldenRoundTrip(t, resp, 3, cat(
-		[]byte{0, 0},                   // ErrorCode
+		[]byte{0, 0},                    // ErrorCode
 		[]byte{2, 0, 18, 0, 0, 0, 4, 0}, // ApiKeys: one entry, its tag section
-		[]byte{0, 0, 0, 0},             // ThrottleTimeMs
-		[]byte{3},                      // three tagged fields follow, in tag order:
-		[]byte{0, 8},                   // tag 0 (SupportedFeatures), 8 bytes
+		[]byte{0, 0, 0, 0},              // ThrottleTimeMs
+		[]byte{3},                       // three tagged fields follow, in tag order:
+		[]byte{0, 8},                    // tag 0 (SupportedFeatures), 8 bytes
 		[]byte{2}, compact("f"), []byte{0, 1, 0, 2, 0},
 		[]byte{1, 8, 0, 0, 0, 0, 0, 0, 0, 5}, // tag 1 (FinalizedFeaturesEpoch)
 		[]byte{9, 1, 0xab},                   // unknown tag 9, kept raw
@@ -184,13 +184,13 @@ func TestUnknownTagsKeptInOrder(t *testing.T) {
 	// At v12 FetchRequest knows tag 0 only (tag 1 arrives in v15), so tag 1
 	// is preserved raw and re-encoded after tag 0.
 	in := cat(
-		[]byte{0, 0, 0, 0}, // ReplicaID
+		[]byte{0, 0, 0, 0},                                         // ReplicaID
 		[]byte{0, 0, 0, 0}, []byte{0, 0, 0, 0}, []byte{0, 0, 0, 0}, // MaxWaitMs, MinBytes, MaxBytes
-		[]byte{0},          // IsolationLevel
+		[]byte{0},                              // IsolationLevel
 		[]byte{0, 0, 0, 0}, []byte{0, 0, 0, 0}, // SessionID, SessionEpoch
-		[]byte{1},          // Topics: empty
-		[]byte{1},          // ForgottenTopicsData: empty
-		compact(""),        // RackID
+		[]byte{1},   // Topics: empty
+		[]byte{1},   // ForgottenTopicsData: empty
+		compact(""), // RackID
 		[]byte{2},
 		[]byte{1, 2, 0xaa, 0xbb}, // unknown at v12, listed first on the wire
 		[]byte{0, 2}, compact("c"),
