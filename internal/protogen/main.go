@@ -26,7 +26,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "protogen: -schemas is required")
 		os.Exit(2)
 	}
-	files, err := generate(*schemas)
+	files, err := generate(*schemas, apis, dataTypes)
 	if err == nil {
 		err = writeFiles(*outDir, files)
 	}
@@ -37,7 +37,7 @@ func main() {
 }
 
 // generate returns the generated files by name.
-func generate(schemaDir string) (map[string][]byte, error) {
+func generate(schemaDir string, apis []string, dataTypes []dataType) (map[string][]byte, error) {
 	files := map[string][]byte{}
 	var pairs [][2]*message
 	names := map[string]string{} // Go type name -> where it came from
