@@ -115,7 +115,9 @@ func batchFinish(dst []byte, start int, b *RecordBatch, codec Compression, h *ba
 
 // recAppendRecord appends one record: its varint length, then the body.
 func recAppendRecord(dst []byte, tsDelta, offDelta int64, key, value []byte, headers []RecordHeader) []byte {
-	dst = binary.AppendVarint(dst, int64(recBodySize(tsDelta, offDelta, key, value, headers)))
+	size := recBodySize(tsDelta, offDelta, key, value, headers)
+	dst = codecGrowCap(dst, binary.MaxVarintLen64+size)
+	dst = binary.AppendVarint(dst, int64(size))
 	dst = append(dst, 0) // record attributes: unused
 	dst = binary.AppendVarint(dst, tsDelta)
 	dst = binary.AppendVarint(dst, offDelta)

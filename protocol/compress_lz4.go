@@ -131,6 +131,10 @@ func codecLZ4Frame(dst, src []byte, start, limit int, legacy bool) ([]byte, []by
 			return dst, nil, ErrDecompressedTooLarge
 		}
 		dst = codecGrowCap(dst, int(size))
+	} else {
+		// Unknown size: guess a typical ratio so most frames need one
+		// allocation; blocks grow the buffer further if needed.
+		dst = codecGrowCap(dst, min(4*len(src), limit-(len(dst)-start)))
 	}
 	var blockMax int
 	switch (bd >> 4) & 7 {

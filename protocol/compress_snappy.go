@@ -51,6 +51,22 @@ func codecXerialDecompress(dst, src []byte, limit int) ([]byte, error) {
 	}
 	start := len(dst)
 	src = src[len(codecXerialHeader):]
+	// Size the output once from the chunks' headers.
+	total := 0
+	for rest := src; len(rest) >= 4; {
+		n := binary.BigEndian.Uint32(rest)
+		if uint64(n) > uint64(len(rest)-4) {
+			break // reported below
+		}
+		if dl, err := snappy.DecodedLen(rest[4 : 4+n]); err == nil {
+			total += dl
+		}
+		if total > limit {
+			return dst, ErrDecompressedTooLarge
+		}
+		rest = rest[4+n:]
+	}
+	dst = codecGrowCap(dst, total)
 	for len(src) > 0 {
 		if len(src) < 4 {
 			return dst[:start], codecCorrupt(CompressionSnappy, "truncated xerial chunk length", nil)

@@ -30,7 +30,7 @@ var (
 		"01",               // magic 1
 		"00",               // attributes: create time
 		"0000018bcfe56800", // timestamp
-		"00000001", "6b", // key "k"
+		"00000001", "6b",   // key "k"
 		"00000001", "76", // value "v"
 	}, "")
 )

@@ -222,6 +222,9 @@ func (d *RecordDecoder) decodeRecords(body []byte, count int, recs []Record, ret
 	pos := 0
 	for range count {
 		size, n := recVarint(body[pos:])
+		if n == 0 {
+			size, n = recVarintSlow(body[pos:])
+		}
 		if n <= 0 || size < 1 || size > int64(len(body)-pos-n) {
 			return recs, recErr("bad record length")
 		}
@@ -231,11 +234,17 @@ func (d *RecordDecoder) decodeRecords(body []byte, count int, recs []Record, ret
 
 		p := 1 // attributes: unused since magic 2
 		tsDelta, n := recVarint(rec[p:])
+		if n == 0 {
+			tsDelta, n = recVarintSlow(rec[p:])
+		}
 		if n <= 0 {
 			return recs, recErr("bad timestamp delta")
 		}
 		p += n
 		offDelta, n := recVarint(rec[p:])
+		if n == 0 {
+			offDelta, n = recVarintSlow(rec[p:])
+		}
 		if n <= 0 || offDelta < 0 || offDelta > math.MaxInt32 {
 			return recs, recErr("bad offset delta")
 		}
@@ -253,6 +262,9 @@ func (d *RecordDecoder) decodeRecords(body []byte, count int, recs []Record, ret
 			return recs, recErr("bad value")
 		}
 		nh, n := recVarint(rec[p:])
+		if n == 0 {
+			nh, n = recVarintSlow(rec[p:])
+		}
 		// A header takes at least two bytes (key and value lengths).
 		if n <= 0 || nh < 0 || nh > int64(len(rec)-p-n)/2 {
 			return recs, recErr("bad header count")
@@ -263,6 +275,9 @@ func (d *RecordDecoder) decodeRecords(body []byte, count int, recs []Record, ret
 			h0 := len(hdrs)
 			for range nh {
 				kl, n := recVarint(rec[p:])
+				if n == 0 {
+					kl, n = recVarintSlow(rec[p:])
+				}
 				if n <= 0 || kl < 0 || kl > int64(len(rec)-p-n) {
 					return recs, recErr("bad header key")
 				}
@@ -316,18 +331,32 @@ func (d *RecordDecoder) headerKey(b []byte) string {
 	return s
 }
 
-// recVarint reads a zigzag varint, with the one-byte case inline.
-func recVarint(b []byte) (int64, int) {
+// recVarint decodes a one- or two-byte zigzag varint (magnitude below 8192:
+// most lengths and deltas) and is cheap enough to inline. For anything else
+// it returns n == 0 and the caller falls back to recVarintSlow.
+func recVarint(b []byte) (v int64, n int) {
 	if len(b) > 0 && b[0] < 0x80 {
 		return int64(b[0]>>1) ^ -int64(b[0]&1), 1
 	}
-	return binary.Varint(b)
+	if len(b) > 1 && b[1] < 0x80 {
+		u := uint64(b[0]&0x7f) | uint64(b[1])<<7
+		return int64(u>>1) ^ -int64(u&1), 2
+	}
+	return 0, 0
 }
+
+// recVarintSlow decodes any zigzag varint; n <= 0 means malformed or short.
+//
+//go:noinline
+func recVarintSlow(b []byte) (int64, int) { return binary.Varint(b) }
 
 // recReadBytes reads varint-length-prefixed bytes at p; a negative length is
 // null. The slice is capped so appending to it cannot clobber what follows.
 func recReadBytes(b []byte, p int) ([]byte, int, bool) {
 	l, n := recVarint(b[p:])
+	if n == 0 {
+		l, n = recVarintSlow(b[p:])
+	}
 	if n <= 0 {
 		return nil, p, false
 	}
