@@ -1,0 +1,154 @@
+package kafka
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/gregorkafka/gregor/protocol"
+)
+
+// joinGroupMargin is added to a JoinGroup's rebalance timeout: the broker
+// may hold the request for the whole rebalance and answer just after it.
+const joinGroupMargin = 5 * time.Second
+
+// call sends req on the broker's connection for key and waits for the
+// response. timeout replaces the connection's response timeout when
+// positive. A request the broker does not answer (Produce with Acks 0)
+// returns the zero Resp and a nil error once written.
+func call[Resp protocol.Message](ctx context.Context, b *Broker, key connKey, req protocol.Request, timeout time.Duration) (Resp, error) {
+	var zero Resp
+	fail := func(err error) (Resp, error) {
+		return zero, fmt.Errorf("kafka: %s request to %v: %w", protocol.APIName(req.APIKey()), b, err)
+	}
+	c, err := b.conn(ctx, key)
+	if err != nil {
+		return fail(err)
+	}
+	f, err := c.RequestWithTimeout(ctx, req, timeout)
+	if err != nil {
+		return fail(err)
+	}
+	if f == nil {
+		return zero, nil
+	}
+	m, err := f.Get(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	resp, ok := m.(Resp)
+	if !ok {
+		return fail(fmt.Errorf("unexpected response type %T", m))
+	}
+	return resp, nil
+}
+
+var (
+	general = connKey{purpose: purposeGeneral}
+	produce = connKey{purpose: purposeProduce}
+	fetch   = connKey{purpose: purposeFetch}
+	offsets = connKey{purpose: purposeOffsets}
+)
+
+func groupConn(group string) connKey { return connKey{purpose: purposeGroup, tag: group} }
+
+// Metadata sends a Metadata request on the general connection.
+func (b *Broker) Metadata(ctx context.Context, req *protocol.MetadataRequest) (*protocol.MetadataResponse, error) {
+	return call[*protocol.MetadataResponse](ctx, b, general, req, 0)
+}
+
+// Produce sends a Produce request on the produce connection. With Acks 0 the
+// broker sends no response: Produce returns (nil, nil) once the request is
+// written.
+func (b *Broker) Produce(ctx context.Context, req *protocol.ProduceRequest) (*protocol.ProduceResponse, error) {
+	return call[*protocol.ProduceResponse](ctx, b, produce, req, 0)
+}
+
+// Fetch sends a Fetch request on the fetch connection. The response timeout
+// is Config.SocketTimeout plus the request's MaxWaitMs, since the broker
+// holds the request that long when no data is there.
+func (b *Broker) Fetch(ctx context.Context, req *protocol.FetchRequest) (*protocol.FetchResponse, error) {
+	timeout := b.cl.cfg.SocketTimeout + time.Duration(max(req.MaxWaitMs, 0))*time.Millisecond
+	return call[*protocol.FetchResponse](ctx, b, fetch, req, timeout)
+}
+
+// ListOffsets sends a ListOffsets request on the general connection.
+func (b *Broker) ListOffsets(ctx context.Context, req *protocol.ListOffsetsRequest) (*protocol.ListOffsetsResponse, error) {
+	return call[*protocol.ListOffsetsResponse](ctx, b, general, req, 0)
+}
+
+// OffsetCommit sends an OffsetCommit request on the offsets connection.
+func (b *Broker) OffsetCommit(ctx context.Context, req *protocol.OffsetCommitRequest) (*protocol.OffsetCommitResponse, error) {
+	return call[*protocol.OffsetCommitResponse](ctx, b, offsets, req, 0)
+}
+
+// OffsetFetch sends an OffsetFetch request on the offsets connection.
+func (b *Broker) OffsetFetch(ctx context.Context, req *protocol.OffsetFetchRequest) (*protocol.OffsetFetchResponse, error) {
+	return call[*protocol.OffsetFetchResponse](ctx, b, offsets, req, 0)
+}
+
+// FindCoordinator sends a FindCoordinator request on the general connection.
+// Fill both Key and CoordinatorKeys: the version negotiated decides which is
+// sent (CoordinatorKeys from v4).
+func (b *Broker) FindCoordinator(ctx context.Context, req *protocol.FindCoordinatorRequest) (*protocol.FindCoordinatorResponse, error) {
+	return call[*protocol.FindCoordinatorResponse](ctx, b, general, req, 0)
+}
+
+// JoinGroup sends a JoinGroup request on the group's connection. The broker
+// may hold it for the whole rebalance, so the response timeout is the
+// request's rebalance timeout (or session timeout, where the version has
+// none) plus a margin, and at least Config.SocketTimeout.
+func (b *Broker) JoinGroup(ctx context.Context, req *protocol.JoinGroupRequest) (*protocol.JoinGroupResponse, error) {
+	wait := req.RebalanceTimeoutMs
+	if wait < 0 {
+		wait = req.SessionTimeoutMs
+	}
+	timeout := max(b.cl.cfg.SocketTimeout, time.Duration(max(wait, 0))*time.Millisecond+joinGroupMargin)
+	return call[*protocol.JoinGroupResponse](ctx, b, groupConn(req.GroupID), req, timeout)
+}
+
+// SyncGroup sends a SyncGroup request on the group's connection.
+func (b *Broker) SyncGroup(ctx context.Context, req *protocol.SyncGroupRequest) (*protocol.SyncGroupResponse, error) {
+	return call[*protocol.SyncGroupResponse](ctx, b, groupConn(req.GroupID), req, 0)
+}
+
+// Heartbeat sends a Heartbeat request on the group's connection.
+func (b *Broker) Heartbeat(ctx context.Context, req *protocol.HeartbeatRequest) (*protocol.HeartbeatResponse, error) {
+	return call[*protocol.HeartbeatResponse](ctx, b, groupConn(req.GroupID), req, 0)
+}
+
+// LeaveGroup sends a LeaveGroup request on the group's connection.
+func (b *Broker) LeaveGroup(ctx context.Context, req *protocol.LeaveGroupRequest) (*protocol.LeaveGroupResponse, error) {
+	return call[*protocol.LeaveGroupResponse](ctx, b, groupConn(req.GroupID), req, 0)
+}
+
+// ListGroups sends a ListGroups request on the general connection. It lists
+// the groups this broker coordinates only.
+func (b *Broker) ListGroups(ctx context.Context, req *protocol.ListGroupsRequest) (*protocol.ListGroupsResponse, error) {
+	return call[*protocol.ListGroupsResponse](ctx, b, general, req, 0)
+}
+
+// DescribeGroups sends a DescribeGroups request on the general connection;
+// send it to the groups' coordinator.
+func (b *Broker) DescribeGroups(ctx context.Context, req *protocol.DescribeGroupsRequest) (*protocol.DescribeGroupsResponse, error) {
+	return call[*protocol.DescribeGroupsResponse](ctx, b, general, req, 0)
+}
+
+// adminTimeout is the response timeout of an admin request that the broker
+// may hold for up to timeoutMs before answering.
+func (b *Broker) adminTimeout(timeoutMs int32) time.Duration {
+	return b.cl.cfg.SocketTimeout + time.Duration(max(timeoutMs, 0))*time.Millisecond
+}
+
+// CreateTopics sends a CreateTopics request on the general connection. Most
+// callers want Cluster.CreateTopics, which finds the controller and waits
+// for the topics to appear.
+func (b *Broker) CreateTopics(ctx context.Context, req *protocol.CreateTopicsRequest) (*protocol.CreateTopicsResponse, error) {
+	return call[*protocol.CreateTopicsResponse](ctx, b, general, req, b.adminTimeout(req.TimeoutMs))
+}
+
+// DeleteTopics sends a DeleteTopics request on the general connection. Most
+// callers want Cluster.DeleteTopics.
+func (b *Broker) DeleteTopics(ctx context.Context, req *protocol.DeleteTopicsRequest) (*protocol.DeleteTopicsResponse, error) {
+	return call[*protocol.DeleteTopicsResponse](ctx, b, general, req, b.adminTimeout(req.TimeoutMs))
+}

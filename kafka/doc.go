@@ -1,0 +1,63 @@
+// Package kafka is gregor's client: the package a service imports to talk to
+// a Kafka cluster. Its vocabulary is pykafka's: a Client holds a Cluster of
+// Brokers and Topics, and a Topic has Partitions.
+//
+//	client, err := kafka.NewClient(ctx, kafka.Config{Hosts: []string{"127.0.0.1:9092"}})
+//	...
+//	defer client.Close()
+//	topic, err := client.Topic(ctx, "orders")
+//	latest, err := topic.LatestOffsets(ctx)
+//
+// # Configuration
+//
+// Every component takes one Config-style struct whose zero value means the
+// documented defaults, as net/http's types do; constructors validate it and
+// report a bad field as a *ConfigError. The runtime (goroutines or event
+// loops, see package handler) is a field too: Config.Handler.
+//
+// # The cluster model
+//
+// The Cluster keeps one *Broker per broker id, one *Topic per topic name and
+// one *Partition per partition for the client's lifetime, and metadata
+// refreshes update them in place through atomic snapshots. A service may
+// hold a *Topic as long as it likes and always read fresh leaders from it;
+// readers never wait for a refresh.
+//
+// Topics are loaded lazily: Cluster.Topic fetches metadata for a topic the
+// first time it is asked for. Cluster.Update refreshes the topics known so
+// far and the broker list; Cluster.TopicNames reads every topic. Brokers
+// that leave the cluster have their connections closed; leadership moves,
+// partition count changes and deletions show up in the same values.
+//
+// A refresh asks a broker the client already has a connection to and falls
+// back to the seed addresses only when no known broker answers, so routine
+// refreshes dial nothing. Concurrent refreshes share one request.
+//
+// # Brokers and connections
+//
+// A Broker holds one connection (package conn, pipelined) per kind of
+// work: general requests, produce, fetch, group membership and offset
+// commits. Kafka serves one connection's requests strictly in order, so a
+// fetch long poll or a JoinGroup held for a rebalance would otherwise delay
+// everything behind it. Connections are dialed on first use and dialed
+// again after they break. The Broker's typed methods (Metadata, Produce,
+// Fetch, ...) are the building blocks of the higher layers; they return the
+// broker's response as is and report only transport failures as errors.
+//
+// # Errors
+//
+// Broker error codes are *Error values (an alias of protocol.Error), matched
+// with errors.Is against the protocol package's sentinels; ErrUnknownTopic
+// is one of them. Client-side failures have their own types:
+// *NoBrokersAvailableError, *TopicError, *PartitionError, *CoordinatorError,
+// *ConfigError, and the sentinels ErrNoBrokersAvailable, ErrClosed,
+// ErrInternalTopic, ErrNoLeader. Errors are wrapped with %w, so errors.Is
+// and errors.As see through the context added on the way up.
+//
+// # Logging
+//
+// Everything is logged through log/slog (Config.Logger, slog.Default() when
+// nil) with structured attributes: broker, addr, topic, partition, error.
+// Routine events (connections, leader moves) are at debug level, changes to
+// the cluster (brokers joining or leaving, topics deleted) at info.
+package kafka
