@@ -12,7 +12,7 @@ all: test
 ## test: the whole suite — lint, then unit and integration tests (real Kafka clusters) with the race detector.
 test: lint
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
-	cd bench && $(GO) vet ./...
+	cd bench && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 	@$(MAKE) --no-print-directory leftovers
 
 ## unit: tests that need no broker (skips the integration packages' cluster tests).
