@@ -175,7 +175,7 @@ func (s *APIVersionsResponse) Default() {
 func (s *APIVersionsResponse) encode(dst []byte, version int16) ([]byte, error) {
 	var err error
 	dst = AppendInt16(dst, s.ErrorCode)
-	dst = appendArrayLenF(dst, len(s.APIKeys), version >= 3, false)
+	dst = appendArrayLen(dst, len(s.APIKeys), version >= 3)
 	for i := range s.APIKeys {
 		dst = s.APIKeys[i].encode(dst, version)
 	}
@@ -202,7 +202,7 @@ func (s *APIVersionsResponse) encode(dst []byte, version int16) ([]byte, error) 
 			dst, ui = appendUnknownTagsBefore(dst, s.UnknownTags, ui, 0)
 			dst = beginTaggedField(dst, 0)
 			mark := len(dst) - 1
-			dst = appendArrayLenF(dst, len(s.SupportedFeatures), true, false)
+			dst = appendArrayLen(dst, len(s.SupportedFeatures), true)
 			for i := range s.SupportedFeatures {
 				if dst, err = s.SupportedFeatures[i].encode(dst, version); err != nil {
 					return dst, err
@@ -221,7 +221,7 @@ func (s *APIVersionsResponse) encode(dst []byte, version int16) ([]byte, error) 
 			dst, ui = appendUnknownTagsBefore(dst, s.UnknownTags, ui, 2)
 			dst = beginTaggedField(dst, 2)
 			mark := len(dst) - 1
-			dst = appendArrayLenF(dst, len(s.FinalizedFeatures), true, false)
+			dst = appendArrayLen(dst, len(s.FinalizedFeatures), true)
 			for i := range s.FinalizedFeatures {
 				if dst, err = s.FinalizedFeatures[i].encode(dst, version); err != nil {
 					return dst, err

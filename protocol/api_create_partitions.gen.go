@@ -72,7 +72,7 @@ func (s *CreatePartitionsRequest) Default() {
 
 func (s *CreatePartitionsRequest) encode(dst []byte, version int16) ([]byte, error) {
 	var err error
-	dst = appendArrayLenF(dst, len(s.Topics), version >= 2, false)
+	dst = appendArrayLen(dst, len(s.Topics), version >= 2)
 	for i := range s.Topics {
 		if dst, err = s.Topics[i].encode(dst, version); err != nil {
 			return dst, err
@@ -169,7 +169,7 @@ func (s *CreatePartitionsRequestAssignment) Default() {
 }
 
 func (s *CreatePartitionsRequestAssignment) encode(dst []byte, version int16) []byte {
-	dst = appendArrayLenF(dst, len(s.BrokerIDs), version >= 2, false)
+	dst = appendArrayLen(dst, len(s.BrokerIDs), version >= 2)
 	for _, v := range s.BrokerIDs {
 		dst = AppendInt32(dst, v)
 	}
@@ -184,7 +184,7 @@ func (s *CreatePartitionsRequestAssignment) decode(d *Decoder, version int16) {
 		if cap(s.BrokerIDs) >= n {
 			s.BrokerIDs = s.BrokerIDs[:n]
 		} else {
-			s.BrokerIDs = make([]int32, n)
+			s.BrokerIDs = d.int32s(n)
 		}
 		for i := range s.BrokerIDs {
 			s.BrokerIDs[i] = d.ReadInt32()
@@ -265,7 +265,7 @@ func (s *CreatePartitionsResponse) Default() {
 func (s *CreatePartitionsResponse) encode(dst []byte, version int16) ([]byte, error) {
 	var err error
 	dst = AppendInt32(dst, s.ThrottleTimeMs)
-	dst = appendArrayLenF(dst, len(s.Results), version >= 2, false)
+	dst = appendArrayLen(dst, len(s.Results), version >= 2)
 	for i := range s.Results {
 		if dst, err = s.Results[i].encode(dst, version); err != nil {
 			return dst, err

@@ -84,7 +84,7 @@ func (s *CreateTopicsRequest) Default() {
 
 func (s *CreateTopicsRequest) encode(dst []byte, version int16) ([]byte, error) {
 	var err error
-	dst = appendArrayLenF(dst, len(s.Topics), version >= 5, false)
+	dst = appendArrayLen(dst, len(s.Topics), version >= 5)
 	for i := range s.Topics {
 		if dst, err = s.Topics[i].encode(dst, version); err != nil {
 			return dst, err
@@ -143,11 +143,11 @@ func (s *CreateTopicsRequestTopic) encode(dst []byte, version int16) ([]byte, er
 	}
 	dst = AppendInt32(dst, s.NumPartitions)
 	dst = AppendInt16(dst, s.ReplicationFactor)
-	dst = appendArrayLenF(dst, len(s.Assignments), version >= 5, false)
+	dst = appendArrayLen(dst, len(s.Assignments), version >= 5)
 	for i := range s.Assignments {
 		dst = s.Assignments[i].encode(dst, version)
 	}
-	dst = appendArrayLenF(dst, len(s.Configs), version >= 5, false)
+	dst = appendArrayLen(dst, len(s.Configs), version >= 5)
 	for i := range s.Configs {
 		if dst, err = s.Configs[i].encode(dst, version); err != nil {
 			return dst, err
@@ -206,7 +206,7 @@ func (s *CreateTopicsRequestReplicaAssignment) Default() {
 
 func (s *CreateTopicsRequestReplicaAssignment) encode(dst []byte, version int16) []byte {
 	dst = AppendInt32(dst, s.PartitionIndex)
-	dst = appendArrayLenF(dst, len(s.BrokerIDs), version >= 5, false)
+	dst = appendArrayLen(dst, len(s.BrokerIDs), version >= 5)
 	for _, v := range s.BrokerIDs {
 		dst = AppendInt32(dst, v)
 	}
@@ -222,7 +222,7 @@ func (s *CreateTopicsRequestReplicaAssignment) decode(d *Decoder, version int16)
 		if cap(s.BrokerIDs) >= n {
 			s.BrokerIDs = s.BrokerIDs[:n]
 		} else {
-			s.BrokerIDs = make([]int32, n)
+			s.BrokerIDs = d.int32s(n)
 		}
 		for i := range s.BrokerIDs {
 			s.BrokerIDs[i] = d.ReadInt32()
@@ -354,7 +354,7 @@ func (s *CreateTopicsResponse) encode(dst []byte, version int16) ([]byte, error)
 	if version >= 2 {
 		dst = AppendInt32(dst, s.ThrottleTimeMs)
 	}
-	dst = appendArrayLenF(dst, len(s.Topics), version >= 5, false)
+	dst = appendArrayLen(dst, len(s.Topics), version >= 5)
 	for i := range s.Topics {
 		if dst, err = s.Topics[i].encode(dst, version); err != nil {
 			return dst, err

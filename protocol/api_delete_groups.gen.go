@@ -56,7 +56,7 @@ func (s *DeleteGroupsRequest) Default() {
 
 func (s *DeleteGroupsRequest) encode(dst []byte, version int16) ([]byte, error) {
 	var err error
-	dst = appendArrayLenF(dst, len(s.GroupsNames), version >= 2, false)
+	dst = appendArrayLen(dst, len(s.GroupsNames), version >= 2)
 	for _, v := range s.GroupsNames {
 		if dst, err = appendStr(dst, v, version >= 2); err != nil {
 			return dst, err
@@ -153,7 +153,7 @@ func (s *DeleteGroupsResponse) Default() {
 func (s *DeleteGroupsResponse) encode(dst []byte, version int16) ([]byte, error) {
 	var err error
 	dst = AppendInt32(dst, s.ThrottleTimeMs)
-	dst = appendArrayLenF(dst, len(s.Results), version >= 2, false)
+	dst = appendArrayLen(dst, len(s.Results), version >= 2)
 	for i := range s.Results {
 		if dst, err = s.Results[i].encode(dst, version); err != nil {
 			return dst, err

@@ -71,7 +71,7 @@ func (s *DeleteRecordsRequest) Default() {
 
 func (s *DeleteRecordsRequest) encode(dst []byte, version int16) ([]byte, error) {
 	var err error
-	dst = appendArrayLenF(dst, len(s.Topics), version >= 2, false)
+	dst = appendArrayLen(dst, len(s.Topics), version >= 2)
 	for i := range s.Topics {
 		if dst, err = s.Topics[i].encode(dst, version); err != nil {
 			return dst, err
@@ -120,7 +120,7 @@ func (s *DeleteRecordsRequestTopic) encode(dst []byte, version int16) ([]byte, e
 	if dst, err = appendStr(dst, s.Name, version >= 2); err != nil {
 		return dst, err
 	}
-	dst = appendArrayLenF(dst, len(s.Partitions), version >= 2, false)
+	dst = appendArrayLen(dst, len(s.Partitions), version >= 2)
 	for i := range s.Partitions {
 		dst = s.Partitions[i].encode(dst, version)
 	}
@@ -253,7 +253,7 @@ func (s *DeleteRecordsResponse) Default() {
 func (s *DeleteRecordsResponse) encode(dst []byte, version int16) ([]byte, error) {
 	var err error
 	dst = AppendInt32(dst, s.ThrottleTimeMs)
-	dst = appendArrayLenF(dst, len(s.Topics), version >= 2, false)
+	dst = appendArrayLen(dst, len(s.Topics), version >= 2)
 	for i := range s.Topics {
 		if dst, err = s.Topics[i].encode(dst, version); err != nil {
 			return dst, err
@@ -301,7 +301,7 @@ func (s *DeleteRecordsResponseTopic) encode(dst []byte, version int16) ([]byte, 
 	if dst, err = appendStr(dst, s.Name, version >= 2); err != nil {
 		return dst, err
 	}
-	dst = appendArrayLenF(dst, len(s.Partitions), version >= 2, false)
+	dst = appendArrayLen(dst, len(s.Partitions), version >= 2)
 	for i := range s.Partitions {
 		dst = s.Partitions[i].encode(dst, version)
 	}

@@ -66,7 +66,7 @@ func (s *DeleteTopicsRequest) Default() {
 func (s *DeleteTopicsRequest) encode(dst []byte, version int16) ([]byte, error) {
 	var err error
 	if version >= 6 {
-		dst = appendArrayLenF(dst, len(s.Topics), true, false)
+		dst = appendArrayLen(dst, len(s.Topics), true)
 		for i := range s.Topics {
 			if dst, err = s.Topics[i].encode(dst, version); err != nil {
 				return dst, err
@@ -74,7 +74,7 @@ func (s *DeleteTopicsRequest) encode(dst []byte, version int16) ([]byte, error) 
 		}
 	}
 	if version <= 5 {
-		dst = appendArrayLenF(dst, len(s.TopicNames), version >= 4, false)
+		dst = appendArrayLen(dst, len(s.TopicNames), version >= 4)
 		for _, v := range s.TopicNames {
 			if dst, err = appendStr(dst, v, version >= 4); err != nil {
 				return dst, err
@@ -226,7 +226,7 @@ func (s *DeleteTopicsResponse) encode(dst []byte, version int16) ([]byte, error)
 	if version >= 1 {
 		dst = AppendInt32(dst, s.ThrottleTimeMs)
 	}
-	dst = appendArrayLenF(dst, len(s.Responses), version >= 4, false)
+	dst = appendArrayLen(dst, len(s.Responses), version >= 4)
 	for i := range s.Responses {
 		if dst, err = s.Responses[i].encode(dst, version); err != nil {
 			return dst, err

@@ -166,7 +166,7 @@ func (s *DescribeClusterResponse) encode(dst []byte, version int16) ([]byte, err
 		return dst, err
 	}
 	dst = AppendInt32(dst, s.ControllerID)
-	dst = appendArrayLenF(dst, len(s.Brokers), true, false)
+	dst = appendArrayLen(dst, len(s.Brokers), true)
 	for i := range s.Brokers {
 		if dst, err = s.Brokers[i].encode(dst, version); err != nil {
 			return dst, err

@@ -66,7 +66,7 @@ func (s *DescribeConfigsRequest) Default() {
 
 func (s *DescribeConfigsRequest) encode(dst []byte, version int16) ([]byte, error) {
 	var err error
-	dst = appendArrayLenF(dst, len(s.Resources), version >= 4, false)
+	dst = appendArrayLen(dst, len(s.Resources), version >= 4)
 	for i := range s.Resources {
 		if dst, err = s.Resources[i].encode(dst, version); err != nil {
 			return dst, err
@@ -256,7 +256,7 @@ func (s *DescribeConfigsResponse) Default() {
 func (s *DescribeConfigsResponse) encode(dst []byte, version int16) ([]byte, error) {
 	var err error
 	dst = AppendInt32(dst, s.ThrottleTimeMs)
-	dst = appendArrayLenF(dst, len(s.Results), version >= 4, false)
+	dst = appendArrayLen(dst, len(s.Results), version >= 4)
 	for i := range s.Results {
 		if dst, err = s.Results[i].encode(dst, version); err != nil {
 			return dst, err
@@ -309,7 +309,7 @@ func (s *DescribeConfigsResponseResource) encode(dst []byte, version int16) ([]b
 	if dst, err = appendStr(dst, s.ResourceName, version >= 4); err != nil {
 		return dst, err
 	}
-	dst = appendArrayLenF(dst, len(s.Configs), version >= 4, false)
+	dst = appendArrayLen(dst, len(s.Configs), version >= 4)
 	for i := range s.Configs {
 		if dst, err = s.Configs[i].encode(dst, version); err != nil {
 			return dst, err
@@ -374,7 +374,7 @@ func (s *DescribeConfigsResponseConfig) encode(dst []byte, version int16) ([]byt
 	}
 	dst = AppendBool(dst, s.IsSensitive)
 	if version >= 1 {
-		dst = appendArrayLenF(dst, len(s.Synonyms), version >= 4, false)
+		dst = appendArrayLen(dst, len(s.Synonyms), version >= 4)
 		for i := range s.Synonyms {
 			if dst, err = s.Synonyms[i].encode(dst, version); err != nil {
 				return dst, err

@@ -57,7 +57,7 @@ func (s *DescribeGroupsRequest) Default() {
 
 func (s *DescribeGroupsRequest) encode(dst []byte, version int16) ([]byte, error) {
 	var err error
-	dst = appendArrayLenF(dst, len(s.Groups), version >= 5, false)
+	dst = appendArrayLen(dst, len(s.Groups), version >= 5)
 	for _, v := range s.Groups {
 		if dst, err = appendStr(dst, v, version >= 5); err != nil {
 			return dst, err
@@ -180,7 +180,7 @@ func (s *DescribeGroupsResponse) encode(dst []byte, version int16) ([]byte, erro
 	if version >= 1 {
 		dst = AppendInt32(dst, s.ThrottleTimeMs)
 	}
-	dst = appendArrayLenF(dst, len(s.Groups), version >= 5, false)
+	dst = appendArrayLen(dst, len(s.Groups), version >= 5)
 	for i := range s.Groups {
 		if dst, err = s.Groups[i].encode(dst, version); err != nil {
 			return dst, err
@@ -244,7 +244,7 @@ func (s *DescribeGroupsResponseGroup) encode(dst []byte, version int16) ([]byte,
 	if dst, err = appendStr(dst, s.ProtocolData, version >= 5); err != nil {
 		return dst, err
 	}
-	dst = appendArrayLenF(dst, len(s.Members), version >= 5, false)
+	dst = appendArrayLen(dst, len(s.Members), version >= 5)
 	for i := range s.Members {
 		if dst, err = s.Members[i].encode(dst, version); err != nil {
 			return dst, err

@@ -122,14 +122,14 @@ func (s *FetchRequest) encode(dst []byte, version int16) ([]byte, error) {
 		dst = AppendInt32(dst, s.SessionID)
 		dst = AppendInt32(dst, s.SessionEpoch)
 	}
-	dst = appendArrayLenF(dst, len(s.Topics), version >= 12, false)
+	dst = appendArrayLen(dst, len(s.Topics), version >= 12)
 	for i := range s.Topics {
 		if dst, err = s.Topics[i].encode(dst, version); err != nil {
 			return dst, err
 		}
 	}
 	if version >= 7 {
-		dst = appendArrayLenF(dst, len(s.ForgottenTopicsData), version >= 12, false)
+		dst = appendArrayLen(dst, len(s.ForgottenTopicsData), version >= 12)
 		for i := range s.ForgottenTopicsData {
 			if dst, err = s.ForgottenTopicsData[i].encode(dst, version); err != nil {
 				return dst, err
@@ -306,7 +306,7 @@ func (s *FetchRequestTopic) encode(dst []byte, version int16) ([]byte, error) {
 	if version >= 13 {
 		dst = AppendUUID(dst, s.TopicID)
 	}
-	dst = appendArrayLenF(dst, len(s.Partitions), version >= 12, false)
+	dst = appendArrayLen(dst, len(s.Partitions), version >= 12)
 	for i := range s.Partitions {
 		dst = s.Partitions[i].encode(dst, version)
 	}
@@ -446,7 +446,7 @@ func (s *FetchRequestForgottenTopic) encode(dst []byte, version int16) ([]byte, 
 	if version >= 13 {
 		dst = AppendUUID(dst, s.TopicID)
 	}
-	dst = appendArrayLenF(dst, len(s.Partitions), version >= 12, false)
+	dst = appendArrayLen(dst, len(s.Partitions), version >= 12)
 	for _, v := range s.Partitions {
 		dst = AppendInt32(dst, v)
 	}
@@ -471,7 +471,7 @@ func (s *FetchRequestForgottenTopic) decode(d *Decoder, version int16) {
 		if cap(s.Partitions) >= n {
 			s.Partitions = s.Partitions[:n]
 		} else {
-			s.Partitions = make([]int32, n)
+			s.Partitions = d.int32s(n)
 		}
 		for i := range s.Partitions {
 			s.Partitions[i] = d.ReadInt32()
@@ -614,7 +614,7 @@ func (s *FetchResponse) encode(dst []byte, version int16) ([]byte, error) {
 		dst = AppendInt16(dst, s.ErrorCode)
 		dst = AppendInt32(dst, s.SessionID)
 	}
-	dst = appendArrayLenF(dst, len(s.Responses), version >= 12, false)
+	dst = appendArrayLen(dst, len(s.Responses), version >= 12)
 	for i := range s.Responses {
 		if dst, err = s.Responses[i].encode(dst, version); err != nil {
 			return dst, err
@@ -631,7 +631,7 @@ func (s *FetchResponse) encode(dst []byte, version int16) ([]byte, error) {
 			dst, ui = appendUnknownTagsBefore(dst, s.UnknownTags, ui, 0)
 			dst = beginTaggedField(dst, 0)
 			mark := len(dst) - 1
-			dst = appendArrayLenF(dst, len(s.NodeEndpoints), true, false)
+			dst = appendArrayLen(dst, len(s.NodeEndpoints), true)
 			for i := range s.NodeEndpoints {
 				if dst, err = s.NodeEndpoints[i].encode(dst, version); err != nil {
 					return dst, err
@@ -715,7 +715,7 @@ func (s *FetchResponseTopic) encode(dst []byte, version int16) ([]byte, error) {
 	if version >= 13 {
 		dst = AppendUUID(dst, s.TopicID)
 	}
-	dst = appendArrayLenF(dst, len(s.Partitions), version >= 12, false)
+	dst = appendArrayLen(dst, len(s.Partitions), version >= 12)
 	for i := range s.Partitions {
 		dst = s.Partitions[i].encode(dst, version)
 	}

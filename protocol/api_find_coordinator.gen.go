@@ -67,7 +67,7 @@ func (s *FindCoordinatorRequest) encode(dst []byte, version int16) ([]byte, erro
 		dst = AppendInt8(dst, s.KeyType)
 	}
 	if version >= 4 {
-		dst = appendArrayLenF(dst, len(s.CoordinatorKeys), true, false)
+		dst = appendArrayLen(dst, len(s.CoordinatorKeys), true)
 		for _, v := range s.CoordinatorKeys {
 			if dst, err = appendStr(dst, v, true); err != nil {
 				return dst, err
@@ -206,7 +206,7 @@ func (s *FindCoordinatorResponse) encode(dst []byte, version int16) ([]byte, err
 		dst = AppendInt32(dst, s.Port)
 	}
 	if version >= 4 {
-		dst = appendArrayLenF(dst, len(s.Coordinators), true, false)
+		dst = appendArrayLen(dst, len(s.Coordinators), true)
 		for i := range s.Coordinators {
 			if dst, err = s.Coordinators[i].encode(dst, version); err != nil {
 				return dst, err

@@ -90,7 +90,7 @@ func (s *JoinGroupRequest) encode(dst []byte, version int16) ([]byte, error) {
 	if dst, err = appendStr(dst, s.ProtocolType, version >= 6); err != nil {
 		return dst, err
 	}
-	dst = appendArrayLenF(dst, len(s.Protocols), version >= 6, false)
+	dst = appendArrayLen(dst, len(s.Protocols), version >= 6)
 	for i := range s.Protocols {
 		if dst, err = s.Protocols[i].encode(dst, version); err != nil {
 			return dst, err
@@ -274,7 +274,7 @@ func (s *JoinGroupResponse) encode(dst []byte, version int16) ([]byte, error) {
 	if dst, err = appendStr(dst, s.MemberID, version >= 6); err != nil {
 		return dst, err
 	}
-	dst = appendArrayLenF(dst, len(s.Members), version >= 6, false)
+	dst = appendArrayLen(dst, len(s.Members), version >= 6)
 	for i := range s.Members {
 		if dst, err = s.Members[i].encode(dst, version); err != nil {
 			return dst, err

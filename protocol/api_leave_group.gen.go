@@ -75,7 +75,7 @@ func (s *LeaveGroupRequest) encode(dst []byte, version int16) ([]byte, error) {
 		}
 	}
 	if version >= 3 {
-		dst = appendArrayLenF(dst, len(s.Members), version >= 4, false)
+		dst = appendArrayLen(dst, len(s.Members), version >= 4)
 		for i := range s.Members {
 			if dst, err = s.Members[i].encode(dst, version); err != nil {
 				return dst, err
@@ -233,7 +233,7 @@ func (s *LeaveGroupResponse) encode(dst []byte, version int16) ([]byte, error) {
 	}
 	dst = AppendInt16(dst, s.ErrorCode)
 	if version >= 3 {
-		dst = appendArrayLenF(dst, len(s.Members), version >= 4, false)
+		dst = appendArrayLen(dst, len(s.Members), version >= 4)
 		for i := range s.Members {
 			if dst, err = s.Members[i].encode(dst, version); err != nil {
 				return dst, err

@@ -58,7 +58,7 @@ func (s *ListGroupsRequest) Default() {
 func (s *ListGroupsRequest) encode(dst []byte, version int16) ([]byte, error) {
 	var err error
 	if version >= 4 {
-		dst = appendArrayLenF(dst, len(s.StatesFilter), true, false)
+		dst = appendArrayLen(dst, len(s.StatesFilter), true)
 		for _, v := range s.StatesFilter {
 			if dst, err = appendStr(dst, v, true); err != nil {
 				return dst, err
@@ -66,7 +66,7 @@ func (s *ListGroupsRequest) encode(dst []byte, version int16) ([]byte, error) {
 		}
 	}
 	if version >= 5 {
-		dst = appendArrayLenF(dst, len(s.TypesFilter), true, false)
+		dst = appendArrayLen(dst, len(s.TypesFilter), true)
 		for _, v := range s.TypesFilter {
 			if dst, err = appendStr(dst, v, true); err != nil {
 				return dst, err
@@ -190,7 +190,7 @@ func (s *ListGroupsResponse) encode(dst []byte, version int16) ([]byte, error) {
 		dst = AppendInt32(dst, s.ThrottleTimeMs)
 	}
 	dst = AppendInt16(dst, s.ErrorCode)
-	dst = appendArrayLenF(dst, len(s.Groups), version >= 3, false)
+	dst = appendArrayLen(dst, len(s.Groups), version >= 3)
 	for i := range s.Groups {
 		if dst, err = s.Groups[i].encode(dst, version); err != nil {
 			return dst, err

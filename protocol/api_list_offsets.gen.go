@@ -79,7 +79,7 @@ func (s *ListOffsetsRequest) encode(dst []byte, version int16) ([]byte, error) {
 	if version >= 2 {
 		dst = AppendInt8(dst, s.IsolationLevel)
 	}
-	dst = appendArrayLenF(dst, len(s.Topics), version >= 6, false)
+	dst = appendArrayLen(dst, len(s.Topics), version >= 6)
 	for i := range s.Topics {
 		if dst, err = s.Topics[i].encode(dst, version); err != nil {
 			return dst, err
@@ -140,7 +140,7 @@ func (s *ListOffsetsRequestTopic) encode(dst []byte, version int16) ([]byte, err
 	if dst, err = appendStr(dst, s.Name, version >= 6); err != nil {
 		return dst, err
 	}
-	dst = appendArrayLenF(dst, len(s.Partitions), version >= 6, false)
+	dst = appendArrayLen(dst, len(s.Partitions), version >= 6)
 	for i := range s.Partitions {
 		dst = s.Partitions[i].encode(dst, version)
 	}
@@ -297,7 +297,7 @@ func (s *ListOffsetsResponse) encode(dst []byte, version int16) ([]byte, error) 
 	if version >= 2 {
 		dst = AppendInt32(dst, s.ThrottleTimeMs)
 	}
-	dst = appendArrayLenF(dst, len(s.Topics), version >= 6, false)
+	dst = appendArrayLen(dst, len(s.Topics), version >= 6)
 	for i := range s.Topics {
 		if dst, err = s.Topics[i].encode(dst, version); err != nil {
 			return dst, err
@@ -349,7 +349,7 @@ func (s *ListOffsetsResponseTopic) encode(dst []byte, version int16) ([]byte, er
 	if dst, err = appendStr(dst, s.Name, version >= 6); err != nil {
 		return dst, err
 	}
-	dst = appendArrayLenF(dst, len(s.Partitions), version >= 6, false)
+	dst = appendArrayLen(dst, len(s.Partitions), version >= 6)
 	for i := range s.Partitions {
 		dst = s.Partitions[i].encode(dst, version)
 	}
@@ -398,7 +398,7 @@ func (s *ListOffsetsResponsePartition) encode(dst []byte, version int16) []byte 
 	dst = AppendInt32(dst, s.PartitionIndex)
 	dst = AppendInt16(dst, s.ErrorCode)
 	if version <= 0 {
-		dst = appendArrayLenF(dst, len(s.OldStyleOffsets), false, false)
+		dst = appendArrayLen(dst, len(s.OldStyleOffsets), false)
 		for _, v := range s.OldStyleOffsets {
 			dst = AppendInt64(dst, v)
 		}

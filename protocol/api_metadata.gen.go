@@ -263,7 +263,7 @@ func (s *MetadataResponse) encode(dst []byte, version int16) ([]byte, error) {
 	if version >= 3 {
 		dst = AppendInt32(dst, s.ThrottleTimeMs)
 	}
-	dst = appendArrayLenF(dst, len(s.Brokers), version >= 9, false)
+	dst = appendArrayLen(dst, len(s.Brokers), version >= 9)
 	for i := range s.Brokers {
 		if dst, err = s.Brokers[i].encode(dst, version); err != nil {
 			return dst, err
@@ -277,7 +277,7 @@ func (s *MetadataResponse) encode(dst []byte, version int16) ([]byte, error) {
 	if version >= 1 {
 		dst = AppendInt32(dst, s.ControllerID)
 	}
-	dst = appendArrayLenF(dst, len(s.Topics), version >= 9, false)
+	dst = appendArrayLen(dst, len(s.Topics), version >= 9)
 	for i := range s.Topics {
 		if dst, err = s.Topics[i].encode(dst, version); err != nil {
 			return dst, err
@@ -412,7 +412,7 @@ func (s *MetadataResponseTopic) encode(dst []byte, version int16) ([]byte, error
 	if version >= 1 {
 		dst = AppendBool(dst, s.IsInternal)
 	}
-	dst = appendArrayLenF(dst, len(s.Partitions), version >= 9, false)
+	dst = appendArrayLen(dst, len(s.Partitions), version >= 9)
 	for i := range s.Partitions {
 		dst = s.Partitions[i].encode(dst, version)
 	}
@@ -481,16 +481,16 @@ func (s *MetadataResponsePartition) encode(dst []byte, version int16) []byte {
 	if version >= 7 {
 		dst = AppendInt32(dst, s.LeaderEpoch)
 	}
-	dst = appendArrayLenF(dst, len(s.ReplicaNodes), version >= 9, false)
+	dst = appendArrayLen(dst, len(s.ReplicaNodes), version >= 9)
 	for _, v := range s.ReplicaNodes {
 		dst = AppendInt32(dst, v)
 	}
-	dst = appendArrayLenF(dst, len(s.IsrNodes), version >= 9, false)
+	dst = appendArrayLen(dst, len(s.IsrNodes), version >= 9)
 	for _, v := range s.IsrNodes {
 		dst = AppendInt32(dst, v)
 	}
 	if version >= 5 {
-		dst = appendArrayLenF(dst, len(s.OfflineReplicas), version >= 9, false)
+		dst = appendArrayLen(dst, len(s.OfflineReplicas), version >= 9)
 		for _, v := range s.OfflineReplicas {
 			dst = AppendInt32(dst, v)
 		}
@@ -514,7 +514,7 @@ func (s *MetadataResponsePartition) decode(d *Decoder, version int16) {
 		if cap(s.ReplicaNodes) >= n {
 			s.ReplicaNodes = s.ReplicaNodes[:n]
 		} else {
-			s.ReplicaNodes = make([]int32, n)
+			s.ReplicaNodes = d.int32s(n)
 		}
 		for i := range s.ReplicaNodes {
 			s.ReplicaNodes[i] = d.ReadInt32()
@@ -526,7 +526,7 @@ func (s *MetadataResponsePartition) decode(d *Decoder, version int16) {
 		if cap(s.IsrNodes) >= n {
 			s.IsrNodes = s.IsrNodes[:n]
 		} else {
-			s.IsrNodes = make([]int32, n)
+			s.IsrNodes = d.int32s(n)
 		}
 		for i := range s.IsrNodes {
 			s.IsrNodes[i] = d.ReadInt32()
@@ -539,7 +539,7 @@ func (s *MetadataResponsePartition) decode(d *Decoder, version int16) {
 			if cap(s.OfflineReplicas) >= n {
 				s.OfflineReplicas = s.OfflineReplicas[:n]
 			} else {
-				s.OfflineReplicas = make([]int32, n)
+				s.OfflineReplicas = d.int32s(n)
 			}
 			for i := range s.OfflineReplicas {
 				s.OfflineReplicas[i] = d.ReadInt32()

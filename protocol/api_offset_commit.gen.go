@@ -98,7 +98,7 @@ func (s *OffsetCommitRequest) encode(dst []byte, version int16) ([]byte, error) 
 	if version >= 2 && version <= 4 {
 		dst = AppendInt64(dst, s.RetentionTimeMs)
 	}
-	dst = appendArrayLenF(dst, len(s.Topics), version >= 8, false)
+	dst = appendArrayLen(dst, len(s.Topics), version >= 8)
 	for i := range s.Topics {
 		if dst, err = s.Topics[i].encode(dst, version); err != nil {
 			return dst, err
@@ -163,7 +163,7 @@ func (s *OffsetCommitRequestTopic) encode(dst []byte, version int16) ([]byte, er
 	if dst, err = appendStr(dst, s.Name, version >= 8); err != nil {
 		return dst, err
 	}
-	dst = appendArrayLenF(dst, len(s.Partitions), version >= 8, false)
+	dst = appendArrayLen(dst, len(s.Partitions), version >= 8)
 	for i := range s.Partitions {
 		if dst, err = s.Partitions[i].encode(dst, version); err != nil {
 			return dst, err
@@ -323,7 +323,7 @@ func (s *OffsetCommitResponse) encode(dst []byte, version int16) ([]byte, error)
 	if version >= 3 {
 		dst = AppendInt32(dst, s.ThrottleTimeMs)
 	}
-	dst = appendArrayLenF(dst, len(s.Topics), version >= 8, false)
+	dst = appendArrayLen(dst, len(s.Topics), version >= 8)
 	for i := range s.Topics {
 		if dst, err = s.Topics[i].encode(dst, version); err != nil {
 			return dst, err
@@ -375,7 +375,7 @@ func (s *OffsetCommitResponseTopic) encode(dst []byte, version int16) ([]byte, e
 	if dst, err = appendStr(dst, s.Name, version >= 8); err != nil {
 		return dst, err
 	}
-	dst = appendArrayLenF(dst, len(s.Partitions), version >= 8, false)
+	dst = appendArrayLen(dst, len(s.Partitions), version >= 8)
 	for i := range s.Partitions {
 		dst = s.Partitions[i].encode(dst, version)
 	}

@@ -70,7 +70,7 @@ func (s *OffsetDeleteRequest) encode(dst []byte, version int16) ([]byte, error) 
 	if dst, err = appendStr(dst, s.GroupID, false); err != nil {
 		return dst, err
 	}
-	dst = appendArrayLenF(dst, len(s.Topics), false, false)
+	dst = appendArrayLen(dst, len(s.Topics), false)
 	for i := range s.Topics {
 		if dst, err = s.Topics[i].encode(dst, version); err != nil {
 			return dst, err
@@ -105,7 +105,7 @@ func (s *OffsetDeleteRequestTopic) encode(dst []byte, version int16) ([]byte, er
 	if dst, err = appendStr(dst, s.Name, false); err != nil {
 		return dst, err
 	}
-	dst = appendArrayLenF(dst, len(s.Partitions), false, false)
+	dst = appendArrayLen(dst, len(s.Partitions), false)
 	for i := range s.Partitions {
 		dst = s.Partitions[i].encode(dst, version)
 	}
@@ -208,7 +208,7 @@ func (s *OffsetDeleteResponse) encode(dst []byte, version int16) ([]byte, error)
 	var err error
 	dst = AppendInt16(dst, s.ErrorCode)
 	dst = AppendInt32(dst, s.ThrottleTimeMs)
-	dst = appendArrayLenF(dst, len(s.Topics), false, false)
+	dst = appendArrayLen(dst, len(s.Topics), false)
 	for i := range s.Topics {
 		if dst, err = s.Topics[i].encode(dst, version); err != nil {
 			return dst, err
@@ -244,7 +244,7 @@ func (s *OffsetDeleteResponseTopic) encode(dst []byte, version int16) ([]byte, e
 	if dst, err = appendStr(dst, s.Name, false); err != nil {
 		return dst, err
 	}
-	dst = appendArrayLenF(dst, len(s.Partitions), false, false)
+	dst = appendArrayLen(dst, len(s.Partitions), false)
 	for i := range s.Partitions {
 		dst = s.Partitions[i].encode(dst, version)
 	}

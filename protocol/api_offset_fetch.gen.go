@@ -94,7 +94,7 @@ func (s *OffsetFetchRequest) encode(dst []byte, version int16) ([]byte, error) {
 		}
 	}
 	if version >= 8 {
-		dst = appendArrayLenF(dst, len(s.Groups), true, false)
+		dst = appendArrayLen(dst, len(s.Groups), true)
 		for i := range s.Groups {
 			if dst, err = s.Groups[i].encode(dst, version); err != nil {
 				return dst, err
@@ -174,7 +174,7 @@ func (s *OffsetFetchRequestTopic) encode(dst []byte, version int16) ([]byte, err
 	if dst, err = appendStr(dst, s.Name, version >= 6); err != nil {
 		return dst, err
 	}
-	dst = appendArrayLenF(dst, len(s.PartitionIndexes), version >= 6, false)
+	dst = appendArrayLen(dst, len(s.PartitionIndexes), version >= 6)
 	for _, v := range s.PartitionIndexes {
 		dst = AppendInt32(dst, v)
 	}
@@ -190,7 +190,7 @@ func (s *OffsetFetchRequestTopic) decode(d *Decoder, version int16) {
 		if cap(s.PartitionIndexes) >= n {
 			s.PartitionIndexes = s.PartitionIndexes[:n]
 		} else {
-			s.PartitionIndexes = make([]int32, n)
+			s.PartitionIndexes = d.int32s(n)
 		}
 		for i := range s.PartitionIndexes {
 			s.PartitionIndexes[i] = d.ReadInt32()
@@ -281,7 +281,7 @@ func (s *OffsetFetchRequestTopics) encode(dst []byte, version int16) ([]byte, er
 	if dst, err = appendStr(dst, s.Name, true); err != nil {
 		return dst, err
 	}
-	dst = appendArrayLenF(dst, len(s.PartitionIndexes), true, false)
+	dst = appendArrayLen(dst, len(s.PartitionIndexes), true)
 	for _, v := range s.PartitionIndexes {
 		dst = AppendInt32(dst, v)
 	}
@@ -295,7 +295,7 @@ func (s *OffsetFetchRequestTopics) decode(d *Decoder, version int16) {
 		if cap(s.PartitionIndexes) >= n {
 			s.PartitionIndexes = s.PartitionIndexes[:n]
 		} else {
-			s.PartitionIndexes = make([]int32, n)
+			s.PartitionIndexes = d.int32s(n)
 		}
 		for i := range s.PartitionIndexes {
 			s.PartitionIndexes[i] = d.ReadInt32()
@@ -413,7 +413,7 @@ func (s *OffsetFetchResponse) encode(dst []byte, version int16) ([]byte, error) 
 		dst = AppendInt32(dst, s.ThrottleTimeMs)
 	}
 	if version <= 7 {
-		dst = appendArrayLenF(dst, len(s.Topics), version >= 6, false)
+		dst = appendArrayLen(dst, len(s.Topics), version >= 6)
 		for i := range s.Topics {
 			if dst, err = s.Topics[i].encode(dst, version); err != nil {
 				return dst, err
@@ -424,7 +424,7 @@ func (s *OffsetFetchResponse) encode(dst []byte, version int16) ([]byte, error) 
 		dst = AppendInt16(dst, s.ErrorCode)
 	}
 	if version >= 8 {
-		dst = appendArrayLenF(dst, len(s.Groups), true, false)
+		dst = appendArrayLen(dst, len(s.Groups), true)
 		for i := range s.Groups {
 			if dst, err = s.Groups[i].encode(dst, version); err != nil {
 				return dst, err
@@ -502,7 +502,7 @@ func (s *OffsetFetchResponseTopic) encode(dst []byte, version int16) ([]byte, er
 	if dst, err = appendStr(dst, s.Name, version >= 6); err != nil {
 		return dst, err
 	}
-	dst = appendArrayLenF(dst, len(s.Partitions), version >= 6, false)
+	dst = appendArrayLen(dst, len(s.Partitions), version >= 6)
 	for i := range s.Partitions {
 		if dst, err = s.Partitions[i].encode(dst, version); err != nil {
 			return dst, err
@@ -596,7 +596,7 @@ func (s *OffsetFetchResponseGroup) encode(dst []byte, version int16) ([]byte, er
 	if dst, err = appendStr(dst, s.GroupID, true); err != nil {
 		return dst, err
 	}
-	dst = appendArrayLenF(dst, len(s.Topics), true, false)
+	dst = appendArrayLen(dst, len(s.Topics), true)
 	for i := range s.Topics {
 		if dst, err = s.Topics[i].encode(dst, version); err != nil {
 			return dst, err
@@ -642,7 +642,7 @@ func (s *OffsetFetchResponseTopics) encode(dst []byte, version int16) ([]byte, e
 	if dst, err = appendStr(dst, s.Name, true); err != nil {
 		return dst, err
 	}
-	dst = appendArrayLenF(dst, len(s.Partitions), true, false)
+	dst = appendArrayLen(dst, len(s.Partitions), true)
 	for i := range s.Partitions {
 		if dst, err = s.Partitions[i].encode(dst, version); err != nil {
 			return dst, err

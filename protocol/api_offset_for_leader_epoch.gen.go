@@ -77,7 +77,7 @@ func (s *OffsetForLeaderEpochRequest) encode(dst []byte, version int16) ([]byte,
 	if version >= 3 {
 		dst = AppendInt32(dst, s.ReplicaID)
 	}
-	dst = appendArrayLenF(dst, len(s.Topics), version >= 4, false)
+	dst = appendArrayLen(dst, len(s.Topics), version >= 4)
 	for i := range s.Topics {
 		if dst, err = s.Topics[i].encode(dst, version); err != nil {
 			return dst, err
@@ -129,7 +129,7 @@ func (s *OffsetForLeaderEpochRequestTopic) encode(dst []byte, version int16) ([]
 	if dst, err = appendStr(dst, s.Topic, version >= 4); err != nil {
 		return dst, err
 	}
-	dst = appendArrayLenF(dst, len(s.Partitions), version >= 4, false)
+	dst = appendArrayLen(dst, len(s.Partitions), version >= 4)
 	for i := range s.Partitions {
 		dst = s.Partitions[i].encode(dst, version)
 	}
@@ -275,7 +275,7 @@ func (s *OffsetForLeaderEpochResponse) encode(dst []byte, version int16) ([]byte
 	if version >= 2 {
 		dst = AppendInt32(dst, s.ThrottleTimeMs)
 	}
-	dst = appendArrayLenF(dst, len(s.Topics), version >= 4, false)
+	dst = appendArrayLen(dst, len(s.Topics), version >= 4)
 	for i := range s.Topics {
 		if dst, err = s.Topics[i].encode(dst, version); err != nil {
 			return dst, err
@@ -327,7 +327,7 @@ func (s *OffsetForLeaderEpochResponseTopic) encode(dst []byte, version int16) ([
 	if dst, err = appendStr(dst, s.Topic, version >= 4); err != nil {
 		return dst, err
 	}
-	dst = appendArrayLenF(dst, len(s.Partitions), version >= 4, false)
+	dst = appendArrayLen(dst, len(s.Partitions), version >= 4)
 	for i := range s.Partitions {
 		dst = s.Partitions[i].encode(dst, version)
 	}

@@ -80,7 +80,7 @@ func (s *ProduceRequest) encode(dst []byte, version int16) ([]byte, error) {
 	}
 	dst = AppendInt16(dst, s.Acks)
 	dst = AppendInt32(dst, s.TimeoutMs)
-	dst = appendArrayLenF(dst, len(s.TopicData), version >= 9, false)
+	dst = appendArrayLen(dst, len(s.TopicData), version >= 9)
 	for i := range s.TopicData {
 		if dst, err = s.TopicData[i].encode(dst, version); err != nil {
 			return dst, err
@@ -134,7 +134,7 @@ func (s *ProduceRequestTopic) encode(dst []byte, version int16) ([]byte, error) 
 	if dst, err = appendStr(dst, s.Name, version >= 9); err != nil {
 		return dst, err
 	}
-	dst = appendArrayLenF(dst, len(s.PartitionData), version >= 9, false)
+	dst = appendArrayLen(dst, len(s.PartitionData), version >= 9)
 	for i := range s.PartitionData {
 		dst = s.PartitionData[i].encode(dst, version)
 	}
@@ -295,7 +295,7 @@ func (s *ProduceResponse) Default() {
 
 func (s *ProduceResponse) encode(dst []byte, version int16) ([]byte, error) {
 	var err error
-	dst = appendArrayLenF(dst, len(s.Responses), version >= 9, false)
+	dst = appendArrayLen(dst, len(s.Responses), version >= 9)
 	for i := range s.Responses {
 		if dst, err = s.Responses[i].encode(dst, version); err != nil {
 			return dst, err
@@ -315,7 +315,7 @@ func (s *ProduceResponse) encode(dst []byte, version int16) ([]byte, error) {
 			dst, ui = appendUnknownTagsBefore(dst, s.UnknownTags, ui, 0)
 			dst = beginTaggedField(dst, 0)
 			mark := len(dst) - 1
-			dst = appendArrayLenF(dst, len(s.NodeEndpoints), true, false)
+			dst = appendArrayLen(dst, len(s.NodeEndpoints), true)
 			for i := range s.NodeEndpoints {
 				if dst, err = s.NodeEndpoints[i].encode(dst, version); err != nil {
 					return dst, err
@@ -387,7 +387,7 @@ func (s *ProduceResponseTopic) encode(dst []byte, version int16) ([]byte, error)
 	if dst, err = appendStr(dst, s.Name, version >= 9); err != nil {
 		return dst, err
 	}
-	dst = appendArrayLenF(dst, len(s.PartitionResponses), version >= 9, false)
+	dst = appendArrayLen(dst, len(s.PartitionResponses), version >= 9)
 	for i := range s.PartitionResponses {
 		if dst, err = s.PartitionResponses[i].encode(dst, version); err != nil {
 			return dst, err
@@ -446,7 +446,7 @@ func (s *ProduceResponsePartition) encode(dst []byte, version int16) ([]byte, er
 		dst = AppendInt64(dst, s.LogStartOffset)
 	}
 	if version >= 8 {
-		dst = appendArrayLenF(dst, len(s.RecordErrors), version >= 9, false)
+		dst = appendArrayLen(dst, len(s.RecordErrors), version >= 9)
 		for i := range s.RecordErrors {
 			if dst, err = s.RecordErrors[i].encode(dst, version); err != nil {
 				return dst, err

@@ -117,7 +117,7 @@ func (s *SaslHandshakeResponse) Default() {
 func (s *SaslHandshakeResponse) encode(dst []byte, version int16) ([]byte, error) {
 	var err error
 	dst = AppendInt16(dst, s.ErrorCode)
-	dst = appendArrayLenF(dst, len(s.Mechanisms), false, false)
+	dst = appendArrayLen(dst, len(s.Mechanisms), false)
 	for _, v := range s.Mechanisms {
 		if dst, err = appendStr(dst, v, false); err != nil {
 			return dst, err

@@ -89,7 +89,7 @@ func (s *SyncGroupRequest) encode(dst []byte, version int16) ([]byte, error) {
 			return dst, err
 		}
 	}
-	dst = appendArrayLenF(dst, len(s.Assignments), version >= 4, false)
+	dst = appendArrayLen(dst, len(s.Assignments), version >= 4)
 	for i := range s.Assignments {
 		if dst, err = s.Assignments[i].encode(dst, version); err != nil {
 			return dst, err

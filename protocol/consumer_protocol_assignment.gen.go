@@ -54,7 +54,7 @@ func (s *ConsumerProtocolAssignment) Default() {
 
 func (s *ConsumerProtocolAssignment) encode(dst []byte, version int16) ([]byte, error) {
 	var err error
-	dst = appendArrayLenF(dst, len(s.AssignedPartitions), false, false)
+	dst = appendArrayLen(dst, len(s.AssignedPartitions), false)
 	for i := range s.AssignedPartitions {
 		if dst, err = s.AssignedPartitions[i].encode(dst, version); err != nil {
 			return dst, err
@@ -90,7 +90,7 @@ func (s *ConsumerProtocolAssignmentTopicPartition) encode(dst []byte, version in
 	if dst, err = appendStr(dst, s.Topic, false); err != nil {
 		return dst, err
 	}
-	dst = appendArrayLenF(dst, len(s.Partitions), false, false)
+	dst = appendArrayLen(dst, len(s.Partitions), false)
 	for _, v := range s.Partitions {
 		dst = AppendInt32(dst, v)
 	}
@@ -103,7 +103,7 @@ func (s *ConsumerProtocolAssignmentTopicPartition) decode(d *Decoder, version in
 		if cap(s.Partitions) >= n {
 			s.Partitions = s.Partitions[:n]
 		} else {
-			s.Partitions = make([]int32, n)
+			s.Partitions = d.int32s(n)
 		}
 		for i := range s.Partitions {
 			s.Partitions[i] = d.ReadInt32()

@@ -59,7 +59,7 @@ func (s *ConsumerProtocolSubscription) Default() {
 
 func (s *ConsumerProtocolSubscription) encode(dst []byte, version int16) ([]byte, error) {
 	var err error
-	dst = appendArrayLenF(dst, len(s.Topics), false, false)
+	dst = appendArrayLen(dst, len(s.Topics), false)
 	for _, v := range s.Topics {
 		if dst, err = appendStr(dst, v, false); err != nil {
 			return dst, err
@@ -67,7 +67,7 @@ func (s *ConsumerProtocolSubscription) encode(dst []byte, version int16) ([]byte
 	}
 	dst = appendNullBytesF(dst, s.UserData, false, true)
 	if version >= 1 {
-		dst = appendArrayLenF(dst, len(s.OwnedPartitions), false, false)
+		dst = appendArrayLen(dst, len(s.OwnedPartitions), false)
 		for i := range s.OwnedPartitions {
 			if dst, err = s.OwnedPartitions[i].encode(dst, version); err != nil {
 				return dst, err
@@ -137,7 +137,7 @@ func (s *ConsumerProtocolSubscriptionTopicPartition) encode(dst []byte, version 
 	if dst, err = appendStr(dst, s.Topic, false); err != nil {
 		return dst, err
 	}
-	dst = appendArrayLenF(dst, len(s.Partitions), false, false)
+	dst = appendArrayLen(dst, len(s.Partitions), false)
 	for _, v := range s.Partitions {
 		dst = AppendInt32(dst, v)
 	}
@@ -150,7 +150,7 @@ func (s *ConsumerProtocolSubscriptionTopicPartition) decode(d *Decoder, version 
 		if cap(s.Partitions) >= n {
 			s.Partitions = s.Partitions[:n]
 		} else {
-			s.Partitions = make([]int32, n)
+			s.Partitions = d.int32s(n)
 		}
 		for i := range s.Partitions {
 			s.Partitions[i] = d.ReadInt32()

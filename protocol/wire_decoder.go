@@ -20,6 +20,7 @@ type Decoder struct {
 	src []byte
 	off int
 	err error
+	i32 []int32 // slab for int32 arrays, see int32s
 }
 
 // NewDecoder returns a Decoder reading src.
@@ -323,7 +324,9 @@ func (d *Decoder) checkCount(n int, minSize int) int {
 	if minSize < 1 {
 		minSize = 1
 	}
-	if n > (len(d.src)-d.off)/minSize {
+	// Multiply rather than divide (cheaper), in 64 bits so n*minSize cannot
+	// overflow even where int is 32 bits.
+	if uint64(n)*uint64(minSize) > uint64(len(d.src)-d.off) {
 		d.short("array count exceeds remaining bytes")
 		return -1
 	}
@@ -353,4 +356,20 @@ func (d *Decoder) ReadCompactArrayLen(minSize int) int {
 		return -1
 	}
 	return d.checkCount(int(n-1), minSize)
+}
+
+// int32s returns a slice of n int32s for a decoded array. Messages such as
+// Metadata carry thousands of tiny int32 arrays (replicas, ISR), so they are
+// carved from a shared slab instead of allocated one by one. Each slab is
+// bounded by the bytes left (an int32 takes 4), so memory stays proportional
+// to the input; a slice returned here keeps its slab alive.
+func (d *Decoder) int32s(n int) []int32 {
+	if n > len(d.i32) {
+		size := max(n, 2*cap(d.i32), 16)
+		size = min(size, max(n, (len(d.src)-d.off)/4))
+		d.i32 = make([]int32, size)
+	}
+	s := d.i32[:n:n]
+	d.i32 = d.i32[n:]
+	return s
 }

@@ -52,6 +52,17 @@ func appendNullBytesF(dst, b []byte, flex, nullable bool) []byte {
 	return appendBytesF(dst, b, flex)
 }
 
+// appendArrayLen writes the count of a non-nullable array.
+func appendArrayLen(dst []byte, n int, flex bool) []byte {
+	switch {
+	case !flex:
+		return AppendInt32(dst, int32(n))
+	case n < 0x7f:
+		return append(dst, byte(n+1))
+	}
+	return AppendUvarint(dst, uint32(n)+1)
+}
+
 // appendArrayLenF writes an element count; null (n < 0) only where nullable,
 // otherwise as an empty array.
 func appendArrayLenF(dst []byte, n int, flex, nullable bool) []byte {

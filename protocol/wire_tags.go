@@ -11,6 +11,13 @@ type RawTaggedField struct {
 // AppendRawTaggedFields appends a complete tag section holding only fields
 // (count, then tag, size and data of each).
 func AppendRawTaggedFields(dst []byte, fields []RawTaggedField) []byte {
+	if len(fields) == 0 {
+		return append(dst, 0) // the common case, kept small enough to inline
+	}
+	return appendRawTaggedFields(dst, fields)
+}
+
+func appendRawTaggedFields(dst []byte, fields []RawTaggedField) []byte {
 	dst = AppendUvarint(dst, uint32(len(fields)))
 	for i := range fields {
 		dst = appendRawTag(dst, &fields[i])

@@ -125,7 +125,7 @@ func (e *encoder) value(f *field, t *ftype, x, flex, nullable string, r vrange) 
 		if f.nullableAnywhere() {
 			e.p("dst = appendArrayLenF(dst, sliceLen(%s), %s, %s)", x, flex, nullable)
 		} else {
-			e.p("dst = appendArrayLenF(dst, len(%s), %s, false)", x, flex)
+			e.p("dst = appendArrayLen(dst, len(%s), %s)", x, flex)
 		}
 		if t.elem.k == kStruct {
 			e.p("for i := range %s {", x)
@@ -276,7 +276,11 @@ func (d *decoder) value(f *field, t *ftype, x, dm, dp, flex, nullable string, r 
 		d.p("if cap(%s) >= n {", x)
 		d.p("%s = %s[:n]", x, x)
 		d.p("} else {")
-		d.p("%s = make([]%s, n)", x, elemType)
+		if t.elem.k == kInt32 {
+			d.p("%s = %s.int32s(n)", x, dm)
+		} else {
+			d.p("%s = make([]%s, n)", x, elemType)
+		}
 		d.p("}")
 		d.p("for i := range %s {", x)
 		d.value(f, t.elem, x+"[i]", dm, dp, flex, "false", r)
