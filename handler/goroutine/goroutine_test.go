@@ -1,6 +1,7 @@
 package goroutine_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/gregorkafka/gregor/handler"
@@ -10,4 +11,23 @@ import (
 
 func TestConformance(t *testing.T) {
 	handlertest.Run(t, func(t *testing.T) handler.Handler { return goroutine.New() })
+}
+
+func newBench(b *testing.B) handler.Handler {
+	h := goroutine.New()
+	b.Cleanup(func() { _ = h.Close() })
+	return h
+}
+
+func BenchmarkQueue(b *testing.B) {
+	b.Run("bounded", func(b *testing.B) { handlertest.BenchmarkQueue(b, newBench(b), 128) })
+	b.Run("unbounded", func(b *testing.B) { handlertest.BenchmarkQueue(b, newBench(b), 0) })
+}
+
+func BenchmarkRoundTrip(b *testing.B) {
+	for _, inflight := range []int{1, 16, 256} {
+		b.Run(fmt.Sprintf("inflight=%d", inflight), func(b *testing.B) {
+			handlertest.BenchmarkRoundTrip(b, newBench(b), inflight, 100)
+		})
+	}
 }

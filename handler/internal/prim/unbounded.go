@@ -7,7 +7,10 @@ import (
 	"github.com/gregorkafka/gregor/handler"
 )
 
-// Unbounded is a queue without a capacity: a ring buffer under a mutex.
+// Unbounded is a queue without a capacity: a ring buffer under a mutex. The
+// ring never shrinks, so a queue that oscillates between a backlog and empty
+// does not reallocate; it keeps the memory of its largest backlog (one
+// interface value per slot).
 //
 // Blocked getters wait on a one-slot token channel rather than a sync.Cond,
 // because a Cond cannot be abandoned when a context ends. A Put leaves a
@@ -22,9 +25,6 @@ type Unbounded struct {
 	closed chan struct{}
 	done   bool
 }
-
-// shrinkAbove is the ring size above which an emptied queue drops its ring.
-const shrinkAbove = 1024
 
 // NewUnbounded returns an empty unbounded queue.
 func NewUnbounded() *Unbounded {
@@ -93,9 +93,6 @@ func (q *Unbounded) TryGet() (any, error) {
 	q.buf[q.head] = nil // let the item be collected
 	q.head = (q.head + 1) & (len(q.buf) - 1)
 	q.n--
-	if q.n == 0 && len(q.buf) > shrinkAbove {
-		q.buf, q.head = nil, 0 // release the memory of a past burst
-	}
 	more := q.n > 0
 	q.mu.Unlock()
 	if more {

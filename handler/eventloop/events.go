@@ -1,0 +1,76 @@
+package eventloop
+
+import (
+	"errors"
+	"io"
+	"os"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/gregorkafka/gregor/handler"
+	"github.com/gregorkafka/gregor/handler/internal/frame"
+)
+
+// events receives gnet's callbacks. All of them run on an event loop.
+type events struct {
+	gnet.BuiltinEventEngine
+	h *Handler
+}
+
+// OnTraffic frames whatever the loop just read. It consumes every byte, so
+// gnet's inbound buffer stays empty and Next hands over its read buffer
+// without copying; the decoder keeps partial frames itself.
+func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
+	c, ok := gc.Context().(*conn)
+	if !ok {
+		return gnet.Close
+	}
+	buf, _ := gc.Next(-1)
+	if err := c.dec.Feed(buf, c.emitFn); err != nil {
+		c.protoErr = err
+		return gnet.Close
+	}
+	return gnet.None
+}
+
+// OnClose runs once per connection, on its loop, after its last OnTraffic.
+func (e *events) OnClose(gc gnet.Conn, err error) gnet.Action {
+	c, ok := gc.Context().(*conn)
+	if !ok {
+		return gnet.None
+	}
+	c.loopClosed = true
+	c.mu.Lock()
+	if c.err == nil {
+		c.err = handler.ErrClosed
+	}
+	local := c.localClose
+	c.pending = nil
+	c.mu.Unlock()
+
+	e.h.forget(c)
+	c.onClose(c.closeReason(err, local))
+	return gnet.None
+}
+
+// closeReason maps gnet's close error to the contract's reason.
+func (c *conn) closeReason(err error, local bool) error {
+	switch {
+	case c.protoErr != nil:
+		return frame.ReadError(c.addr, c.dec, c.protoErr)
+	case local:
+		return nil
+	case err == nil:
+		// gnet closes with nil only on request: ours (localClose) or the
+		// engine's when the handler closes.
+		return handler.ErrClosed
+	case errors.Is(err, io.EOF):
+		return frame.ReadError(c.addr, c.dec, err)
+	}
+	op := "read"
+	var se *os.SyscallError
+	if errors.As(err, &se) && (se.Syscall == "write" || se.Syscall == "writev") {
+		op = "write"
+	}
+	return &handler.ConnError{Op: op, Addr: c.addr, Err: err}
+}
