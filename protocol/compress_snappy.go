@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/snappy"
 )
 
@@ -26,7 +27,9 @@ func codecSnappyCompress(dst, src []byte) []byte {
 		pos := len(dst)
 		n := snappy.MaxEncodedLen(len(chunk))
 		dst = codecGrowLen(dst, 4+n)
-		enc := snappy.Encode(dst[pos+4:pos+4+n], chunk)
+		// s2's fast snappy-compatible encoder: snappy.Encode is its slower
+		// "better" mode, the wrong trade for a codec chosen for speed.
+		enc := s2.EncodeSnappy(dst[pos+4:pos+4+n], chunk)
 		binary.BigEndian.PutUint32(dst[pos:], uint32(len(enc)))
 		dst = dst[:pos+4+len(enc)]
 	}

@@ -64,8 +64,10 @@ func DecodeRecordBatches(data []byte, fn func(*RecordBatch) error) (consumed int
 // slice are reused for the next call: copy the Record values to keep them.
 //
 // consumed is the number of bytes of complete entries decoded; when it is
-// less than len(data) and err is nil, the rest is a partial entry. An error
-// from fn stops the walk and is returned as is.
+// less than len(data) and err is nil, the rest is a partial entry. If that
+// leaves consumed at 0, the first batch is larger than the fetch allowed
+// (possible before Fetch v3): fetch again with a larger size. An error from
+// fn stops the walk and is returned as is.
 func (d *RecordDecoder) DecodeBatches(data []byte, fn func(*RecordBatch) error) (consumed int, err error) {
 	return d.walk(data, nil, fn)
 }
