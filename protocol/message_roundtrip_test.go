@@ -83,6 +83,7 @@ func TestVersionOutOfRange(t *testing.T) {
 			var ve *VersionError
 			require.ErrorAs(t, err, &ve, "%s v%d", c.name, v)
 			require.Equal(t, v, ve.Version)
+			require.ErrorIs(t, err, ErrUnsupportedVersion)
 			require.Equal(t, "keep", string(out))
 			require.ErrorAs(t, m.DecodeFrom([]byte{0, 0, 0, 0}, v), &ve)
 		}

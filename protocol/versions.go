@@ -94,6 +94,14 @@ type UnsupportedVersionError struct {
 	OursMin, OursMax     int16
 }
 
+// Is makes errors.Is(err, ErrUnsupportedVersion) hold, as it does for a
+// broker's UNSUPPORTED_VERSION error code, so callers need one test for both.
+func (e *UnsupportedVersionError) Is(target error) bool { return ErrUnsupportedVersion.Is(target) }
+
+// Is makes errors.Is(err, ErrUnsupportedVersion) hold for a message used at a
+// version outside its schema.
+func (e *VersionError) Is(target error) bool { return ErrUnsupportedVersion.Is(target) }
+
 func (e *UnsupportedVersionError) Error() string {
 	api := e.APIName + " (key " + strconv.Itoa(int(e.APIKey)) + ")"
 	switch {

@@ -42,6 +42,8 @@ func TestVersionsPickHighestCommon(t *testing.T) {
 		BrokerMin: 12, BrokerMax: 13, OursMin: 0, OursMax: ours11(),
 	}, *ue)
 	require.Contains(t, err.Error(), "Produce")
+	require.ErrorIs(t, err, ErrUnsupportedVersion, "same test as the broker's error code")
+	require.NotErrorIs(t, err, ErrUnknownServerError)
 
 	// The broker did not list the API.
 	_, err = v.Pick(APIKeyJoinGroup)
