@@ -99,7 +99,7 @@ func DecodeRequestFrame(frame []byte) (hdr RequestHeader, body []byte, err error
 		return hdr, d.Rest(), ve
 	}
 	if hv >= 2 {
-		hdr.UnknownTags = d.readRawTaggedFields()
+		hdr.UnknownTags = d.ReadRawTaggedFields()
 		if d.err != nil {
 			return hdr, nil, setDecodeContext(d.err, "RequestHeader", hv)
 		}

@@ -91,7 +91,7 @@ func (h *RequestHeader) decode(d *Decoder, headerVersion int16) {
 	}
 	h.UnknownTags = nil
 	if headerVersion >= 2 {
-		h.UnknownTags = d.readRawTaggedFields()
+		h.UnknownTags = d.ReadRawTaggedFields()
 	}
 }
 
@@ -108,6 +108,6 @@ func (h *ResponseHeader) decode(d *Decoder, headerVersion int16) {
 	h.CorrelationID = d.ReadInt32()
 	h.UnknownTags = nil
 	if headerVersion >= 1 {
-		h.UnknownTags = d.readRawTaggedFields()
+		h.UnknownTags = d.ReadRawTaggedFields()
 	}
 }

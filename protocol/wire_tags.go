@@ -122,8 +122,9 @@ func (d *Decoder) skipTaggedFields() {
 	}
 }
 
-// readRawTaggedFields reads a tag section keeping every field raw.
-func (d *Decoder) readRawTaggedFields() []RawTaggedField {
+// ReadRawTaggedFields reads a complete tag section, keeping every field raw;
+// the data aliases the input.
+func (d *Decoder) ReadRawTaggedFields() []RawTaggedField {
 	var out []RawTaggedField
 	for n := d.ReadUvarint(); n > 0 && d.err == nil; n-- {
 		tag, size := d.readTagHeader()

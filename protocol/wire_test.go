@@ -255,7 +255,7 @@ func TestTaggedFieldHelpers(t *testing.T) {
 
 	all := AppendRawTaggedFields(nil, unknown)
 	d := NewDecoder(all)
-	got := d.readRawTaggedFields()
+	got := d.ReadRawTaggedFields()
 	require.NoError(t, d.Err())
 	require.Equal(t, unknown[0], got[0])
 	require.Equal(t, uint32(4), got[1].Tag)
