@@ -20,9 +20,10 @@ import (
 //
 // Ownership: records alias memory rather than copying it. Key, Value and
 // header values of uncompressed batches point into the input; those of
-// compressed batches point into a buffer allocated per batch, never reused
-// unless ReuseBuffers is set. Header keys are strings, shared between
-// records when they repeat.
+// compressed batches point into a buffer allocated per batch; header slices
+// come from an arena allocated per batch. Neither is reused unless
+// ReuseBuffers is set. Header keys are strings, shared between records when
+// they repeat.
 //
 // A RecordDecoder keeps scratch space between calls; it is not safe for
 // concurrent use. The zero value is ready to use.
@@ -38,9 +39,11 @@ type RecordDecoder struct {
 	// fetched from: brokers return whole batches, which may start earlier.
 	MinOffset int64
 
-	// ReuseBuffers decompresses every batch into the same buffer. Records of
-	// a compressed batch are then valid only until fn returns. It saves an
-	// allocation per compressed batch. AppendRecords ignores it.
+	// ReuseBuffers decompresses every batch into the same buffer and keeps
+	// header slices in one reused arena: the records' Key, Value and
+	// Headers of a compressed batch, and the Headers of any batch, are then
+	// valid only until fn returns. It saves an allocation or two per batch.
+	// AppendRecords ignores it.
 	ReuseBuffers bool
 
 	batch   RecordBatch
@@ -133,7 +136,7 @@ func (d *RecordDecoder) walk(data []byte, out *[]Record, fn func(*RecordBatch) e
 			*out = recs
 		} else {
 			d.records = recs
-			if emit {
+			if emit && fn != nil {
 				d.batch.Records = recs[first:]
 				if err := fn(&d.batch); err != nil {
 					return pos, err
@@ -202,13 +205,19 @@ func (d *RecordDecoder) decodeBatch(entry []byte, recs []Record, retain bool) ([
 	if count < 0 || int64(count) > int64(len(body)/recMinSize) {
 		return recs, false, recCorrupt(entry, "record count %d does not fit %d bytes", count, len(body))
 	}
-	recs = slices.Grow(recs, int(count))
+	// Trust the count for sizing only up to a point: a lying count over
+	// junk bytes must not cost a dozen times the input in Record structs.
+	recs = slices.Grow(recs, min(int(count), recPreallocMax))
 	recs, err := d.decodeRecords(body, int(count), recs, retain)
 	if err != nil {
 		return recs, false, fmt.Errorf("protocol: record batch at offset %d: %w", b.BaseOffset, err)
 	}
 	return recs, true, nil
 }
+
+// recPreallocMax bounds how many records a batch's count may preallocate;
+// larger batches grow as their records are actually parsed.
+const recPreallocMax = 16 << 10
 
 // recMinSize is the smallest encoded record: length, attributes, timestamp
 // delta, offset delta, key length, value length, header count.
@@ -220,9 +229,15 @@ func (d *RecordDecoder) decodeRecords(body []byte, count int, recs []Record, ret
 	baseOffset, baseTS, maxTS := b.BaseOffset, b.BaseTimestamp, b.MaxTimestamp
 	logAppend := b.LogAppendTime()
 	minOffset := d.MinOffset
-	hdrs := d.headers[:0]
+	// Headers go into one arena per batch. It is reused only with
+	// ReuseBuffers, where nothing outlives the callback anyway.
+	reuseHeaders := d.ReuseBuffers && !retain
+	var hdrs []RecordHeader
+	if reuseHeaders {
+		hdrs = d.headers[:0]
+	}
 	pos := 0
-	for range count {
+	for i := range count {
 		size, n := recVarint(body[pos:])
 		if n == 0 {
 			size, n = recVarintSlow(body[pos:])
@@ -274,6 +289,11 @@ func (d *RecordDecoder) decodeRecords(body []byte, count int, recs []Record, ret
 		p += n
 		var headers []RecordHeader
 		if nh > 0 {
+			if hdrs == nil {
+				// Guess that the remaining records carry as many headers;
+				// the cap keeps a lying count from sizing the arena.
+				hdrs = make([]RecordHeader, 0, min(int(nh)*(count-i), 1024))
+			}
 			h0 := len(hdrs)
 			for range nh {
 				kl, n := recVarint(rec[p:])
@@ -308,9 +328,7 @@ func (d *RecordDecoder) decodeRecords(body []byte, count int, recs []Record, ret
 	if pos != len(body) {
 		return recs, recErr("bytes after last record")
 	}
-	if retain {
-		d.headers = nil // the records own this arena now
-	} else {
+	if reuseHeaders {
 		d.headers = hdrs
 	}
 	return recs, nil
