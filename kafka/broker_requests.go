@@ -44,24 +44,24 @@ func call[Resp protocol.Message](ctx context.Context, b *Broker, key connKey, re
 }
 
 var (
-	general = connKey{purpose: purposeGeneral}
-	produce = connKey{purpose: purposeProduce}
-	fetch   = connKey{purpose: purposeFetch}
-	offsets = connKey{purpose: purposeOffsets}
+	connGeneral = connKey{purpose: purposeGeneral}
+	connProduce = connKey{purpose: purposeProduce}
+	connFetch   = connKey{purpose: purposeFetch}
+	connOffsets = connKey{purpose: purposeOffsets}
 )
 
 func groupConn(group string) connKey { return connKey{purpose: purposeGroup, tag: group} }
 
 // Metadata sends a Metadata request on the general connection.
 func (b *Broker) Metadata(ctx context.Context, req *protocol.MetadataRequest) (*protocol.MetadataResponse, error) {
-	return call[*protocol.MetadataResponse](ctx, b, general, req, 0)
+	return call[*protocol.MetadataResponse](ctx, b, connGeneral, req, 0)
 }
 
 // Produce sends a Produce request on the produce connection. With Acks 0 the
 // broker sends no response: Produce returns (nil, nil) once the request is
 // written.
 func (b *Broker) Produce(ctx context.Context, req *protocol.ProduceRequest) (*protocol.ProduceResponse, error) {
-	return call[*protocol.ProduceResponse](ctx, b, produce, req, 0)
+	return call[*protocol.ProduceResponse](ctx, b, connProduce, req, 0)
 }
 
 // Fetch sends a Fetch request on the fetch connection. The response timeout
@@ -69,29 +69,29 @@ func (b *Broker) Produce(ctx context.Context, req *protocol.ProduceRequest) (*pr
 // holds the request that long when no data is there.
 func (b *Broker) Fetch(ctx context.Context, req *protocol.FetchRequest) (*protocol.FetchResponse, error) {
 	timeout := b.cl.cfg.SocketTimeout + time.Duration(max(req.MaxWaitMs, 0))*time.Millisecond
-	return call[*protocol.FetchResponse](ctx, b, fetch, req, timeout)
+	return call[*protocol.FetchResponse](ctx, b, connFetch, req, timeout)
 }
 
 // ListOffsets sends a ListOffsets request on the general connection.
 func (b *Broker) ListOffsets(ctx context.Context, req *protocol.ListOffsetsRequest) (*protocol.ListOffsetsResponse, error) {
-	return call[*protocol.ListOffsetsResponse](ctx, b, general, req, 0)
+	return call[*protocol.ListOffsetsResponse](ctx, b, connGeneral, req, 0)
 }
 
 // OffsetCommit sends an OffsetCommit request on the offsets connection.
 func (b *Broker) OffsetCommit(ctx context.Context, req *protocol.OffsetCommitRequest) (*protocol.OffsetCommitResponse, error) {
-	return call[*protocol.OffsetCommitResponse](ctx, b, offsets, req, 0)
+	return call[*protocol.OffsetCommitResponse](ctx, b, connOffsets, req, 0)
 }
 
 // OffsetFetch sends an OffsetFetch request on the offsets connection.
 func (b *Broker) OffsetFetch(ctx context.Context, req *protocol.OffsetFetchRequest) (*protocol.OffsetFetchResponse, error) {
-	return call[*protocol.OffsetFetchResponse](ctx, b, offsets, req, 0)
+	return call[*protocol.OffsetFetchResponse](ctx, b, connOffsets, req, 0)
 }
 
 // FindCoordinator sends a FindCoordinator request on the general connection.
 // Fill both Key and CoordinatorKeys: the version negotiated decides which is
 // sent (CoordinatorKeys from v4).
 func (b *Broker) FindCoordinator(ctx context.Context, req *protocol.FindCoordinatorRequest) (*protocol.FindCoordinatorResponse, error) {
-	return call[*protocol.FindCoordinatorResponse](ctx, b, general, req, 0)
+	return call[*protocol.FindCoordinatorResponse](ctx, b, connGeneral, req, 0)
 }
 
 // JoinGroup sends a JoinGroup request on the group's connection. The broker
@@ -125,13 +125,13 @@ func (b *Broker) LeaveGroup(ctx context.Context, req *protocol.LeaveGroupRequest
 // ListGroups sends a ListGroups request on the general connection. It lists
 // the groups this broker coordinates only.
 func (b *Broker) ListGroups(ctx context.Context, req *protocol.ListGroupsRequest) (*protocol.ListGroupsResponse, error) {
-	return call[*protocol.ListGroupsResponse](ctx, b, general, req, 0)
+	return call[*protocol.ListGroupsResponse](ctx, b, connGeneral, req, 0)
 }
 
 // DescribeGroups sends a DescribeGroups request on the general connection;
 // send it to the groups' coordinator.
 func (b *Broker) DescribeGroups(ctx context.Context, req *protocol.DescribeGroupsRequest) (*protocol.DescribeGroupsResponse, error) {
-	return call[*protocol.DescribeGroupsResponse](ctx, b, general, req, 0)
+	return call[*protocol.DescribeGroupsResponse](ctx, b, connGeneral, req, 0)
 }
 
 // adminTimeout is the response timeout of an admin request that the broker
@@ -144,11 +144,11 @@ func (b *Broker) adminTimeout(timeoutMs int32) time.Duration {
 // callers want Cluster.CreateTopics, which finds the controller and waits
 // for the topics to appear.
 func (b *Broker) CreateTopics(ctx context.Context, req *protocol.CreateTopicsRequest) (*protocol.CreateTopicsResponse, error) {
-	return call[*protocol.CreateTopicsResponse](ctx, b, general, req, b.adminTimeout(req.TimeoutMs))
+	return call[*protocol.CreateTopicsResponse](ctx, b, connGeneral, req, b.adminTimeout(req.TimeoutMs))
 }
 
 // DeleteTopics sends a DeleteTopics request on the general connection. Most
 // callers want Cluster.DeleteTopics.
 func (b *Broker) DeleteTopics(ctx context.Context, req *protocol.DeleteTopicsRequest) (*protocol.DeleteTopicsResponse, error) {
-	return call[*protocol.DeleteTopicsResponse](ctx, b, general, req, b.adminTimeout(req.TimeoutMs))
+	return call[*protocol.DeleteTopicsResponse](ctx, b, connGeneral, req, b.adminTimeout(req.TimeoutMs))
 }

@@ -10,10 +10,13 @@ import (
 
 // Topic lookups retry while a topic is being created (auto-created, or
 // just created by an admin request): brokers answer LEADER_NOT_AVAILABLE
-// until its partitions have leaders.
+// until its partitions have leaders, and Kafka 4 answers
+// UNKNOWN_TOPIC_OR_PARTITION to the request that triggers an
+// auto-creation.
 const (
-	topicLookupAttempts = 10
-	topicLookupBackoff  = 100 * time.Millisecond
+	topicLookupAttempts   = 10
+	topicLookupBackoff    = 50 * time.Millisecond
+	topicLookupMaxBackoff = 500 * time.Millisecond
 )
 
 // Topic returns the topic called name. A topic the client already knows is
@@ -37,11 +40,13 @@ func (c *Cluster) Topic(ctx context.Context, name string) (*Topic, error) {
 	}
 	names := []string{name}
 	var lastErr error
+	backoff := topicLookupBackoff
 	for attempt := 0; attempt < topicLookupAttempts; attempt++ {
 		if attempt > 0 {
-			if err := c.h.Sleep(ctx, topicLookupBackoff*time.Duration(attempt)); err != nil {
+			if err := c.h.Sleep(ctx, backoff); err != nil {
 				return nil, &TopicError{Topic: name, Err: err}
 			}
+			backoff = min(2*backoff, topicLookupMaxBackoff)
 		}
 		md, err := c.metadata(ctx, metadataRequest(names, c.cfg.AutoCreateTopics), false)
 		if err != nil {
@@ -58,6 +63,8 @@ func (c *Cluster) Topic(ctx context.Context, name string) (*Topic, error) {
 				return c.checkVisible(t)
 			}
 			lastErr = ErrUnknownTopic // deleted again between answer and lookup
+		case err == protocol.ErrUnknownTopicOrPartition && c.cfg.AutoCreateTopics:
+			lastErr = err // maybe being created; a broker that refuses keeps saying so
 		case err == nil, err == protocol.ErrLeaderNotAvailable:
 			lastErr = protocol.ErrLeaderNotAvailable
 			if t := c.state.Load().topics[name]; t != nil && len(mt.Partitions) > 0 {

@@ -90,7 +90,9 @@ type TopicError struct {
 	Err   error
 }
 
-func (e *TopicError) Error() string { return "kafka: topic " + strconv.Quote(e.Topic) + ": " + e.Err.Error() }
+func (e *TopicError) Error() string {
+	return "kafka: topic " + strconv.Quote(e.Topic) + ": " + e.Err.Error()
+}
 
 func (e *TopicError) Unwrap() error { return e.Err }
 
