@@ -234,7 +234,7 @@ func TestOffsets(t *testing.T) {
 			at   time.Time
 			want int64
 		}{
-			{t0.Add(-time.Minute), 0},           // before every record
+			{t0.Add(-time.Minute), 0},            // before every record
 			{time.Unix(0, 0).Add(-time.Hour), 0}, // before the epoch
 			{t0, 0},                              // exactly the first
 			{t0.Add(time.Millisecond), 1},        // just after: the next record
