@@ -74,8 +74,8 @@ type fakeBroker struct {
 	// above it, it answers UNSUPPORTED_VERSION in v0 layout (KIP-511).
 	apiVersionsMax int16
 
-	mu    sync.Mutex
-	conns []*fakeConn
+	mu       sync.Mutex
+	conns    []*fakeConn
 	accepted chan *fakeConn
 }
 

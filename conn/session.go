@@ -18,8 +18,7 @@ import (
 type session struct {
 	bc *BrokerConnection
 
-	sem   handler.Semaphore // in-flight slots, one per pending request
-	wlock handler.Lock      // orders "take id, push, Write" across callers
+	sem handler.Semaphore // in-flight slots, one per pending request
 
 	versions atomic.Pointer[protocol.Versions]
 	ready    atomic.Bool // handshake done; set once
@@ -34,13 +33,18 @@ type session struct {
 	timer    handler.Timer
 	timerSet bool      // timer is scheduled
 	timerAt  time.Time // when it fires, if timerSet
+
+	// Write coalescing, see send.
+	flushing bool          // a sender is writing; others append to out
+	out      []byte        // frames queued behind that write, in FIFO order
+	spare    []byte        // the previous out, reused
+	drained  handler.Event // set when out is taken; senders waiting on a full out
 }
 
 func newSession(bc *BrokerConnection) *session {
 	return &session{
-		bc:    bc,
-		sem:   bc.h.NewSemaphore(int64(bc.cfg.MaxInFlight)),
-		wlock: bc.h.NewLock(),
+		bc:  bc,
+		sem: bc.h.NewSemaphore(int64(bc.cfg.MaxInFlight)),
 	}
 }
 
@@ -128,16 +132,28 @@ func (s *session) send(ctx context.Context, req protocol.Request, version int16,
 	}
 
 	// The broker answers in the order it reads, so the FIFO order must be
-	// the write order: push and Write happen under one lock.
-	if err := s.wlock.LockContext(ctx); err != nil {
-		release()
-		return nil, err
-	}
+	// the write order. A sender that finds the socket idle writes its frame
+	// itself; senders arriving during that write append their frames to out
+	// and return, and the writing sender sends out before it returns. Under
+	// load many requests share one write; alone, a request costs no copy.
 	s.mu.Lock()
+	for s.flushing && len(s.out) > 0 && len(s.out)+len(buf) > maxQueued {
+		// The socket is not keeping up: wait for out to be taken rather
+		// than queue without bound.
+		if s.drained == nil {
+			s.drained = s.bc.h.NewEvent()
+		}
+		drained := s.drained
+		s.mu.Unlock()
+		if err := drained.Wait(ctx); err != nil {
+			release()
+			return nil, err
+		}
+		s.mu.Lock()
+	}
 	if s.closed {
 		cause := s.cause
 		s.mu.Unlock()
-		s.wlock.Unlock()
 		release()
 		return nil, cause
 	}
@@ -153,18 +169,60 @@ func (s *session) send(ctx context.Context, req protocol.Request, version int16,
 		s.pending.push(f)
 		s.armTimer(f.deadline)
 	}
+	if s.flushing {
+		s.out = append(s.out, buf...)
+		s.mu.Unlock()
+		return f, nil
+	}
+	s.flushing = true
 	c := s.conn
 	s.mu.Unlock()
-	err = c.Write(buf)
-	s.wlock.Unlock()
 
-	if err != nil {
-		// The pushed future (if any) is failed with the others; its slot is
-		// released there.
-		s.fail(err)
+	if err := s.flush(c, c.Write(buf)); err != nil {
+		// The pushed future, if any, failed with the others.
 		return nil, s.failure()
 	}
 	return f, nil
+}
+
+// maxQueued bounds the bytes queued behind a write in progress.
+const maxQueued = 4 << 20
+
+// keepQueued is the largest out buffer kept for reuse.
+const keepQueued = 1 << 20
+
+// flush is the writing sender's second half: after its own Write (whose
+// result is err) it writes whatever other senders queued meanwhile, until
+// nothing is left, then hands the socket back.
+func (s *session) flush(c handler.Conn, err error) error {
+	s.mu.Lock()
+	for err == nil && !s.closed && len(s.out) > 0 {
+		b := s.out
+		s.out, s.spare = s.spare[:0], nil
+		s.wakeDrained()
+		s.mu.Unlock()
+		err = c.Write(b)
+		s.mu.Lock()
+		if cap(b) <= keepQueued {
+			s.spare = b[:0]
+		}
+	}
+	s.flushing = false
+	s.out = s.out[:0]
+	s.wakeDrained()
+	s.mu.Unlock()
+	if err != nil {
+		s.fail(err)
+	}
+	return err
+}
+
+// wakeDrained releases senders waiting for room in out. Called with mu held.
+func (s *session) wakeDrained() {
+	if s.drained != nil {
+		s.drained.Set()
+		s.drained = nil
+	}
 }
 
 // onFrame matches a response to the oldest pending request. It may run on
