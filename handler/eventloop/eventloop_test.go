@@ -1,9 +1,19 @@
 package eventloop_test
 
 import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gregorkafka/gregor/handler"
@@ -38,4 +48,77 @@ func BenchmarkRoundTrip(b *testing.B) {
 			handlertest.BenchmarkRoundTrip(b, newBench(b), inflight, 100)
 		})
 	}
+}
+
+func TestTLSUnsupported(t *testing.T) {
+	h := newHandler(t)
+	defer h.Close()
+	_, err := h.Dial(context.Background(), handler.DialConfig{Address: "127.0.0.1:1", TLSConfig: &tls.Config{}})
+	var de *handler.DialError
+	require.True(t, errors.As(err, &de), "got %T: %v", err, err)
+	assert.ErrorIs(t, err, handler.ErrTLSUnsupported)
+}
+
+// TestGoroutinesConstant pins the design: connections cost no goroutines.
+func TestGoroutinesConstant(t *testing.T) {
+	h := newHandler(t)
+	defer h.Close()
+	for _, n := range []int{1, 10, 100} {
+		added := handlertest.Goroutines(t, h, n)
+		t.Logf("%d connections: %+d goroutines", n, added)
+		assert.LessOrEqual(t, added, 0)
+	}
+}
+
+// loopGoroutines counts goroutines running a gnet event loop.
+func loopGoroutines() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Count(string(buf[:n]), "gnet/v2.(*eventloop).run(")
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
+// TestLoopGoroutines checks that New starts exactly the requested loops and
+// Close stops them.
+func TestLoopGoroutines(t *testing.T) {
+	base := loopGoroutines()
+	h, err := eventloop.New(eventloop.WithLoops(3))
+	require.NoError(t, err)
+	// The loops' goroutines exist now but may not have entered run yet.
+	for deadline := time.Now().Add(10 * time.Second); loopGoroutines() < base+3 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	assert.Equal(t, base+3, loopGoroutines())
+	require.NoError(t, h.Close())
+	assert.Equal(t, base, loopGoroutines())
+}
+
+func TestLoggerReceivesGnetLogs(t *testing.T) {
+	var buf syncBuffer
+	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h, err := eventloop.New(eventloop.WithLoops(1), eventloop.WithLogger(logger))
+	require.NoError(t, err)
+	require.NoError(t, h.Close())
+	assert.Contains(t, buf.String(), "component=gnet")
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+
 	"github.com/gregorkafka/gregor/handler"
 	"github.com/gregorkafka/gregor/handler/goroutine"
 	"github.com/gregorkafka/gregor/handler/handlertest"
@@ -29,5 +31,17 @@ func BenchmarkRoundTrip(b *testing.B) {
 		b.Run(fmt.Sprintf("inflight=%d", inflight), func(b *testing.B) {
 			handlertest.BenchmarkRoundTrip(b, newBench(b), inflight, 100)
 		})
+	}
+}
+
+// TestGoroutinesPerConnection pins the design: one reader per connection.
+func TestGoroutinesPerConnection(t *testing.T) {
+	h := goroutine.New()
+	defer h.Close()
+	for _, n := range []int{1, 10, 100} {
+		added := handlertest.Goroutines(t, h, n)
+		t.Logf("%d connections: +%d goroutines", n, added)
+		assert.GreaterOrEqual(t, added, n)
+		assert.LessOrEqual(t, added, n+2)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gregorkafka/gregor/handler"
 )
@@ -114,6 +115,15 @@ func Goroutines(tb testing.TB, h handler.Handler, n int) int {
 	added := runtime.NumGoroutine() - before
 	for _, c := range conns {
 		_ = c.Close()
+	}
+	// Closing must give back whatever the connections used.
+	deadline := time.Now().Add(guard)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			tb.Errorf("goroutines stayed at %d after closing, baseline %d", runtime.NumGoroutine(), before)
+			break
+		}
+		time.Sleep(time.Millisecond)
 	}
 	return added
 }

@@ -1,6 +1,7 @@
 package handlertest
 
 import (
+	"bytes"
 	"encoding/binary"
 	"io"
 	"sync"
@@ -22,6 +23,7 @@ var connTests = []test{
 	{"CloseFromOnFrame", testCloseFromOnFrame},
 	{"NilCallbacks", testNilCallbacks},
 	{"HandlerCloseClosesConns", testHandlerCloseClosesConns},
+	{"CloseUnblocksWriters", testCloseUnblocksWriters},
 }
 
 func dialEcho(t *testing.T, h handler.Handler, r *recorder) handler.Conn {
@@ -69,7 +71,7 @@ func testWriteDoesNotKeepBuffer(t *testing.T, h handler.Handler) {
 }
 
 func testConcurrentWriters(t *testing.T, h handler.Handler) {
-	const writers, perWriter = 16, 300
+	const writers, perWriter = 16, 150
 	r := newRecorder()
 	c := dialEcho(t, h, r)
 	sizes := []int{5, 100, 1000, 9000, 70000}
@@ -81,13 +83,8 @@ func testConcurrentWriters(t *testing.T, h handler.Handler) {
 			var buf []byte
 			for s := 0; s < perWriter; s++ {
 				size := sizes[(w+s)%len(sizes)]
-				payload := make([]byte, size)
-				payload[0] = byte(w)
-				binary.BigEndian.PutUint32(payload[1:5], uint32(s))
-				for i := 5; i < size; i++ {
-					payload[i] = byte(w + s)
-				}
-				buf = AppendFrame(buf[:0], payload)
+				hdr := binary.BigEndian.AppendUint32([]byte{byte(w)}, uint32(s))
+				buf = AppendFrame(buf[:0], append(hdr, bytes.Repeat([]byte{byte(w + s)}, size-5)...))
 				if err := c.Write(buf); err != nil {
 					t.Errorf("Write: %v", err)
 					return
@@ -105,11 +102,8 @@ func testConcurrentWriters(t *testing.T, h handler.Handler) {
 		require.Equal(t, next[w], s, "writer %d: frames out of order or corrupt", w)
 		next[w]++
 		require.Equal(t, sizes[(w+int(s))%len(sizes)], len(f), "frame %d: wrong size", i)
-		for j := 5; j < len(f); j++ {
-			if f[j] != byte(w+int(s)) {
-				t.Fatalf("frame %d (writer %d seq %d): byte %d interleaved", i, w, s, j)
-			}
-		}
+		require.Equal(t, len(f)-5, bytes.Count(f[5:], []byte{byte(w + int(s))}),
+			"frame %d (writer %d seq %d): foreign bytes interleaved", i, w, s)
 	}
 	require.NoError(t, c.Close())
 	require.NoError(t, r.waitClosed(t))
@@ -214,4 +208,37 @@ func testHandlerCloseClosesConns(t *testing.T, h handler.Handler) {
 		assert.ErrorIs(t, c.Write(AppendFrame(nil, []byte("x"))), handler.ErrClosed)
 		assert.NoError(t, c.Close())
 	}
+}
+
+// testCloseUnblocksWriters writes to a peer that never reads until the
+// socket is full, then closes: every writer must return, with ErrClosed.
+func testCloseUnblocksWriters(t *testing.T, h handler.Handler) {
+	p := newPeer(t)
+	r := newRecorder()
+	c, _ := dialPeer(t, h, p, r, 0)
+	const writers = 4
+	frame := AppendFrame(nil, make([]byte, 256<<10))
+	var accepted atomic.Int64
+	enough := make(chan struct{})
+	var once sync.Once
+	errs := make(chan error, writers)
+	for w := 0; w < writers; w++ {
+		h.Go("writer", func() {
+			for {
+				if err := c.Write(frame); err != nil {
+					errs <- err
+					return
+				}
+				if accepted.Add(int64(len(frame))) >= 2<<20 {
+					once.Do(func() { close(enough) })
+				}
+			}
+		})
+	}
+	waitChan(t, enough, "writes to be accepted")
+	require.NoError(t, c.Close())
+	for w := 0; w < writers; w++ {
+		assert.ErrorIs(t, waitChan(t, errs, "writer to return"), handler.ErrClosed)
+	}
+	assert.NoError(t, r.waitClosed(t))
 }

@@ -1,0 +1,50 @@
+// Package eventloop is a handler that serves every connection from a fixed
+// set of gnet event loops, so its goroutine count stays flat however many
+// brokers it talks to and however many requests are in flight.
+//
+// # Goroutines
+//
+// New starts WithLoops goroutines (default min(GOMAXPROCS, 4)), one per
+// loop; Close stops them. A connection costs none: Dial connects on the
+// caller's goroutine with net.Dialer (gnet's own dial has no timeout), then
+// hands the socket to the least-loaded loop, which reads and writes it from
+// then on. A request costs none either. Tasks (Go) and AfterFunc callbacks
+// are ordinary goroutines owned by whoever spawned them: they never run on a
+// loop, so they may block, and they cannot deadlock each other the way tasks
+// in a bounded pool can.
+//
+// # What the loop owns and runs
+//
+// Each loop owns its sockets, gnet's inbound and outbound buffers for them,
+// and each connection's frame decoder. On the loop run:
+//
+//   - framing: OnTraffic takes every byte read, splits frames and calls
+//     DialConfig.OnFrame for each complete one;
+//   - DialConfig.OnClose, once, after the last OnFrame;
+//   - flushes: Write copies its bytes into the connection's pending buffer
+//     and the first Write of a batch queues one task that passes the whole
+//     batch to the socket; gnet buffers what the kernel refuses and sends it
+//     as the socket drains;
+//   - closes: Close queues a task that flushes and then closes.
+//
+// # What must never block the loop
+//
+// OnFrame and OnClose run on the loop, so while one of them blocks, every
+// connection on that loop stalls. They must not wait: no blocking Put or Get
+// on a queue, no Event.Wait, no Lock or Semaphore acquisition that may wait,
+// no Sleep, no Dial, no Handler.Close (which waits for the loops). They may
+// do non-blocking work and hand the rest to a task: Queue.TryPut on an
+// unbounded queue, Event.Set, Handler.Go, Conn.Write, Conn.Close.
+//
+// # Back-pressure and limits
+//
+// Write never waits for the peer, so nothing here slows a writer down when a
+// broker stops reading: bytes accumulate in gnet's outbound buffer. The
+// layer above must bound what it sends without a response (conn/ caps
+// requests in flight per connection). TLS is not supported: gnet owns the
+// raw descriptor, and Dial with a TLSConfig fails with
+// handler.ErrTLSUnsupported.
+//
+// gnet keeps one process-wide logger for its package-level messages; each
+// New points it at that handler's WithLogger (silent by default).
+package eventloop
