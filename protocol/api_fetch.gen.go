@@ -19,7 +19,7 @@ type FetchRequest struct {
 	UnknownTags         []RawTaggedField             `kafka:"-"` // tagged fields not in the schema, kept for re-encoding
 }
 
-// FetchRequestReplicaState is the element type of FetchRequest.ReplicaState.
+// FetchRequestReplicaState is the type of FetchRequest.ReplicaState.
 type FetchRequestReplicaState struct {
 	ReplicaID    int32            `kafka:"15+"` // default -1
 	ReplicaEpoch int64            `kafka:"15+"` // default -1
@@ -525,21 +525,21 @@ type FetchResponsePartition struct {
 	UnknownTags          []RawTaggedField                  `kafka:"-"` // tagged fields not in the schema, kept for re-encoding
 }
 
-// FetchResponseEpochEndOffset is the element type of FetchResponsePartition.DivergingEpoch.
+// FetchResponseEpochEndOffset is the type of FetchResponsePartition.DivergingEpoch.
 type FetchResponseEpochEndOffset struct {
 	Epoch       int32            `kafka:"12+"` // default -1
 	EndOffset   int64            `kafka:"12+"` // default -1
 	UnknownTags []RawTaggedField `kafka:"-"`   // tagged fields not in the schema, kept for re-encoding
 }
 
-// FetchResponseLeaderIDAndEpoch is the element type of FetchResponsePartition.CurrentLeader.
+// FetchResponseLeaderIDAndEpoch is the type of FetchResponsePartition.CurrentLeader.
 type FetchResponseLeaderIDAndEpoch struct {
 	LeaderID    int32            `kafka:"12+"` // default -1
 	LeaderEpoch int32            `kafka:"12+"` // default -1
 	UnknownTags []RawTaggedField `kafka:"-"`   // tagged fields not in the schema, kept for re-encoding
 }
 
-// FetchResponseSnapshotID is the element type of FetchResponsePartition.SnapshotID.
+// FetchResponseSnapshotID is the type of FetchResponsePartition.SnapshotID.
 type FetchResponseSnapshotID struct {
 	EndOffset   int64            `kafka:"0+"` // default -1
 	Epoch       int32            `kafka:"0+"` // default -1

@@ -234,7 +234,7 @@ type ProduceResponseBatchIndexAndErrorMessage struct {
 	UnknownTags            []RawTaggedField `kafka:"-"` // tagged fields not in the schema, kept for re-encoding
 }
 
-// ProduceResponseLeaderIDAndEpoch is the element type of ProduceResponsePartition.CurrentLeader.
+// ProduceResponseLeaderIDAndEpoch is the type of ProduceResponsePartition.CurrentLeader.
 type ProduceResponseLeaderIDAndEpoch struct {
 	LeaderID    int32            `kafka:"10+"` // default -1
 	LeaderEpoch int32            `kafka:"10+"` // default -1

@@ -94,7 +94,11 @@ func genStructType(o *out, st *structDef) {
 				st.goName, m.apiName, m.kind, m.apiKey, m.valid, flexDoc(m))
 		}
 	} else {
-		o.p("// %s is the element type of %s.", st.goName, st.parentField)
+		if st.parentArray {
+			o.p("// %s is the element type of %s.", st.goName, st.parentField)
+		} else {
+			o.p("// %s is the type of %s.", st.goName, st.parentField)
+		}
 	}
 	o.p("type %s struct {", st.goName)
 	for _, f := range st.fields {

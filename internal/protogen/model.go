@@ -29,6 +29,7 @@ type structDef struct {
 	// for it only checks versions inside this range.
 	usage       vrange
 	parentField string // "FetchRequest.Topics", for the doc comment
+	parentArray bool   // parentField is an array of this struct
 	isDefaultFn bool   // an isDefault method is needed (tagged use)
 	canFail     bool   // encoding can return an error (holds strings)
 }
@@ -229,7 +230,7 @@ func (b *builder) buildType(parent *structDef, f *field, sf schemaField) (*ftype
 		if strings.HasPrefix(elemName, "[]") || elemName == "" || !strings.ContainsAny(elemName[:1], "ABCDEFGHIJKLMNOPQRSTUVWXYZ") {
 			return nil, fmt.Errorf("unsupported type %s", name)
 		}
-		st, err := b.structType(parent, f, elemName, sf.Fields)
+		st, err := b.structType(parent, f, elemName, sf.Fields, isArray)
 		if err != nil {
 			return nil, err
 		}
@@ -243,7 +244,7 @@ func (b *builder) buildType(parent *structDef, f *field, sf schemaField) (*ftype
 
 // structType defines the struct a field refers to: inline (the field lists
 // its fields) or from commonStructs (defined once, shared).
-func (b *builder) structType(parent *structDef, f *field, name string, fields []schemaField) (*structDef, error) {
+func (b *builder) structType(parent *structDef, f *field, name string, fields []schemaField, isArray bool) (*structDef, error) {
 	if st, ok := b.defined[name]; ok {
 		if len(fields) > 0 {
 			return nil, fmt.Errorf("struct %s defined twice", name)
@@ -264,6 +265,7 @@ func (b *builder) structType(parent *structDef, f *field, name string, fields []
 		schemaName:  name,
 		goName:      structGoName(b.m, name),
 		parentField: parent.goName + "." + f.goName,
+		parentArray: isArray,
 		usage:       noVersions,
 	}
 	b.defined[name] = st
