@@ -1,0 +1,235 @@
+package kafka
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"time"
+)
+
+// Defaults applied to zero ConsumerConfig fields; they are pykafka's.
+const (
+	DefaultFetchMessageMaxBytes    = 1 << 20
+	DefaultNumConsumerFetchers     = 1
+	DefaultAutoCommitInterval      = 60 * time.Second
+	DefaultQueuedMaxMessages       = 2000
+	DefaultFetchMinBytes           = 1
+	DefaultFetchWaitMax            = 100 * time.Millisecond
+	DefaultOffsetsChannelBackoff   = time.Second
+	DefaultOffsetsCommitMaxRetries = 5
+)
+
+// MaxFetchMessageBytes is the most a consumer asks one partition for in a
+// fetch. A record batch larger than FetchMessageMaxBytes makes the consumer
+// grow its request for that partition up to this size.
+const MaxFetchMessageBytes = 64 << 20
+
+// IsolationLevel says which records of transactions a consumer sees.
+type IsolationLevel int8
+
+const (
+	// ReadUncommitted delivers every record, including those of
+	// transactions that are still open or were aborted.
+	ReadUncommitted IsolationLevel = 0
+	// ReadCommitted delivers only records of committed transactions (and
+	// non-transactional ones), and none past the last stable offset.
+	ReadCommitted IsolationLevel = 1
+)
+
+// ConsumerConfig configures a SimpleConsumer. Like Config, its zero value
+// means the documented defaults, which are pykafka's; Topic.SimpleConsumer
+// validates it and reports the first bad field as a *ConfigError.
+type ConsumerConfig struct {
+	// ConsumerGroup is the group whose committed offsets the consumer
+	// starts from and commits to. It does not make the consumer join the
+	// group: a SimpleConsumer reads the partitions it is given. Empty means
+	// no offset storage (every start uses AutoOffsetReset).
+	ConsumerGroup string
+
+	// Partitions are the ids of the partitions to consume. Default: all of
+	// the topic's partitions at construction.
+	Partitions []int32
+
+	// FetchMessageMaxBytes is how many bytes of records one fetch asks of
+	// each partition. A single record batch larger than this is still
+	// delivered: the request grows for it (up to MaxFetchMessageBytes).
+	// Default 1 MiB.
+	FetchMessageMaxBytes int
+
+	// NumConsumerFetchers is pykafka's number of fetcher threads, accepted
+	// for familiarity: gregor always fetches from every leader broker at
+	// once, one fetch loop per broker, which is what more fetcher threads
+	// bought in pykafka. Values above 1 change nothing. Default 1.
+	NumConsumerFetchers int
+
+	// AutoCommit commits the consumer's offsets every AutoCommitInterval,
+	// and on Stop. It needs ConsumerGroup. Default off.
+	AutoCommit bool
+
+	// AutoCommitInterval is the time between automatic commits. Default 60s.
+	AutoCommitInterval time.Duration
+
+	// QueuedMaxMessages bounds the messages fetched ahead of the
+	// application, per partition: a partition holding this many is not
+	// fetched again until the application drains it below. Default 2000.
+	QueuedMaxMessages int
+
+	// FetchMinBytes is how much data the broker waits for before answering
+	// a fetch (up to FetchWaitMax). Default 1.
+	FetchMinBytes int
+
+	// FetchWaitMax is the longest the broker holds a fetch waiting for
+	// FetchMinBytes. Default 100ms.
+	FetchWaitMax time.Duration
+
+	// OffsetsChannelBackoff is the pause before retrying a failed offset
+	// commit or fetch. Default 1s.
+	OffsetsChannelBackoff time.Duration
+
+	// OffsetsCommitMaxRetries is how many times a failed offset commit or
+	// fetch is retried. Default 5; a negative value means no retries.
+	OffsetsCommitMaxRetries int
+
+	// AutoOffsetReset is where a partition starts when the group has no
+	// committed offset for it (or ResetOffsetOnStart is set), and where it
+	// moves when its offset is out of range: OffsetEarliest (the default)
+	// or OffsetLatest.
+	AutoOffsetReset OffsetTarget
+
+	// ConsumerTimeout is how long Consume waits for a message before
+	// failing with a *ConsumerTimeoutError. Zero (pykafka's -1) means no
+	// limit: Consume waits as long as its context allows.
+	ConsumerTimeout time.Duration
+
+	// ManualStart keeps the consumer from starting on construction (pykafka's
+	// auto_start=False); call Start. By default it starts at once, in the
+	// background, so that messages are fetched before the first Consume.
+	ManualStart bool
+
+	// ResetOffsetOnStart makes the consumer start every partition at
+	// AutoOffsetReset, ignoring committed offsets, and commit that position
+	// at once.
+	ResetOffsetOnStart bool
+
+	// CompactedTopic says the topic is compacted, so that gaps in its
+	// offsets are expected. Gaps are always accepted (transaction markers
+	// make them too); on a topic not marked compacted, a gap that neither
+	// explains is logged as a warning, since there it means lost records.
+	CompactedTopic bool
+
+	// IsolationLevel selects which transactional records are delivered.
+	// Default ReadUncommitted.
+	IsolationLevel IsolationLevel
+
+	// Generation, when set, supplies the group generation id and member id
+	// sent with offset commits. Balanced consumers, which wrap a
+	// SimpleConsumer over the partitions they own, set it so the
+	// coordinator can fence commits from a past generation. Nil means the
+	// consumer is not a group member: commits carry generation -1 and no
+	// member id, which Kafka accepts for groups without active members.
+	Generation func() (generationID int32, memberID string)
+}
+
+// withDefaults validates c against topic t and returns a copy with every
+// default filled in.
+func (c ConsumerConfig) withDefaults(t *Topic) (ConsumerConfig, error) {
+	bad := func(field, format string, args ...any) (ConsumerConfig, error) {
+		return c, &ConfigError{Field: "ConsumerConfig." + field, Reason: fmt.Sprintf(format, args...)}
+	}
+	for _, f := range []struct {
+		name string
+		d    time.Duration
+	}{
+		{"AutoCommitInterval", c.AutoCommitInterval},
+		{"FetchWaitMax", c.FetchWaitMax},
+		{"OffsetsChannelBackoff", c.OffsetsChannelBackoff},
+		{"ConsumerTimeout", c.ConsumerTimeout},
+	} {
+		if f.d < 0 {
+			return bad(f.name, "negative (%v)", f.d)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		n    int
+	}{
+		{"FetchMessageMaxBytes", c.FetchMessageMaxBytes},
+		{"NumConsumerFetchers", c.NumConsumerFetchers},
+		{"QueuedMaxMessages", c.QueuedMaxMessages},
+		{"FetchMinBytes", c.FetchMinBytes},
+	} {
+		if f.n < 0 {
+			return bad(f.name, "negative (%d)", f.n)
+		}
+	}
+	if c.FetchMessageMaxBytes > MaxFetchMessageBytes {
+		return bad("FetchMessageMaxBytes", "%d is above MaxFetchMessageBytes (%d)", c.FetchMessageMaxBytes, MaxFetchMessageBytes)
+	}
+	if c.FetchMinBytes > math.MaxInt32 {
+		return bad("FetchMinBytes", "%d does not fit a request", c.FetchMinBytes)
+	}
+	if c.FetchWaitMax > math.MaxInt32*time.Millisecond {
+		return bad("FetchWaitMax", "%v does not fit a request", c.FetchWaitMax)
+	}
+	if k := c.AutoOffsetReset.kind; k != targetEarliest && k != targetLatest {
+		return bad("AutoOffsetReset", "%v: must be OffsetEarliest or OffsetLatest", c.AutoOffsetReset)
+	}
+	if c.IsolationLevel != ReadUncommitted && c.IsolationLevel != ReadCommitted {
+		return bad("IsolationLevel", "unknown level %d", c.IsolationLevel)
+	}
+	if c.AutoCommit && c.ConsumerGroup == "" {
+		return bad("AutoCommit", "needs a ConsumerGroup")
+	}
+	if len(c.ConsumerGroup) > maxClientIDLen {
+		return bad("ConsumerGroup", "longer than %d bytes", maxClientIDLen)
+	}
+	if c.Partitions == nil {
+		c.Partitions = t.partitionIDs()
+		if len(c.Partitions) == 0 {
+			return bad("Partitions", "topic %q has no partitions", t.Name())
+		}
+	} else {
+		if len(c.Partitions) == 0 {
+			return bad("Partitions", "empty; nil means all partitions")
+		}
+		c.Partitions = slices.Clone(c.Partitions)
+		slices.Sort(c.Partitions)
+		for i, id := range c.Partitions {
+			if t.Partition(id) == nil {
+				return bad(fmt.Sprintf("Partitions[%d]", i), "topic %q has no partition %d", t.Name(), id)
+			}
+			if i > 0 && c.Partitions[i-1] == id {
+				return bad(fmt.Sprintf("Partitions[%d]", i), "partition %d listed twice", id)
+			}
+		}
+	}
+
+	if c.FetchMessageMaxBytes == 0 {
+		c.FetchMessageMaxBytes = DefaultFetchMessageMaxBytes
+	}
+	if c.NumConsumerFetchers == 0 {
+		c.NumConsumerFetchers = DefaultNumConsumerFetchers
+	}
+	if c.AutoCommitInterval == 0 {
+		c.AutoCommitInterval = DefaultAutoCommitInterval
+	}
+	if c.QueuedMaxMessages == 0 {
+		c.QueuedMaxMessages = DefaultQueuedMaxMessages
+	}
+	if c.FetchMinBytes == 0 {
+		c.FetchMinBytes = DefaultFetchMinBytes
+	}
+	if c.FetchWaitMax == 0 {
+		c.FetchWaitMax = DefaultFetchWaitMax
+	}
+	if c.OffsetsChannelBackoff == 0 {
+		c.OffsetsChannelBackoff = DefaultOffsetsChannelBackoff
+	}
+	switch {
+	case c.OffsetsCommitMaxRetries == 0:
+		c.OffsetsCommitMaxRetries = DefaultOffsetsCommitMaxRetries
+	case c.OffsetsCommitMaxRetries < 0:
+		c.OffsetsCommitMaxRetries = 0
+	}
+	return c, nil
+}

@@ -1,0 +1,29 @@
+package kafka
+
+import (
+	"time"
+
+	"github.com/gregorkafka/gregor/protocol"
+)
+
+// Message is one record delivered by a consumer.
+//
+// Key, Value and header values share memory with the fetch response they
+// came in (or, for a compressed batch, with its decompressed bytes); they
+// are never overwritten, so a Message may be kept as long as needed, but
+// keeping one keeps that response's memory alive.
+type Message struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	Key       []byte // nil when the record has no key
+	Value     []byte // nil when the record's value is null (a tombstone)
+	Headers   []Header
+	// Timestamp is the record's timestamp (the producer's, or the broker's
+	// append time where the topic says so); zero for records without one
+	// (the oldest message format).
+	Timestamp time.Time
+}
+
+// Header is a record header.
+type Header = protocol.RecordHeader
