@@ -604,6 +604,10 @@ func TestDialFailure(t *testing.T) {
 		var de *handler.DialError
 		assert.ErrorAs(t, err, &de)
 		assert.False(t, c.Connected())
+		// Requests until the next Connect report why.
+		_, err = c.Request(guarded(t), metadataFor("x"))
+		requireDisconnected(t, err, addr)
+		assert.ErrorAs(t, err, &de)
 	})
 }
 

@@ -111,7 +111,8 @@ func (c *BrokerConnection) connect(ctx context.Context, force bool) error {
 	if c.closed.Load() {
 		return &DisconnectedError{Address: c.addr, Err: ErrClosed}
 	}
-	if old := c.cur.Load(); old != nil {
+	old := c.cur.Load()
+	if old != nil {
 		if !force && old.ready.Load() && !old.down.Load() {
 			return nil
 		}
@@ -119,6 +120,10 @@ func (c *BrokerConnection) connect(ctx context.Context, force bool) error {
 	}
 
 	s := newSession(c)
+	if old != nil {
+		// Until the new handshake, Versions keeps answering from the last.
+		s.versions.Store(old.versions.Load())
+	}
 	hc, err := c.h.Dial(ctx, handler.DialConfig{
 		Address:         c.addr,
 		Timeout:         c.cfg.DialTimeout,
@@ -131,7 +136,10 @@ func (c *BrokerConnection) connect(ctx context.Context, force bool) error {
 		OnClose:         s.onClose,
 	})
 	if err != nil {
-		return &DisconnectedError{Address: c.addr, Err: err}
+		// Requests made until the next Connect report this failure.
+		s.fail(err)
+		c.cur.Store(s)
+		return s.failure()
 	}
 	s.attach(hc)
 	c.cur.Store(s)

@@ -24,9 +24,15 @@
 // Config.MaxInFlight; further callers wait for a slot. A broker reads the
 // requests of one connection one at a time and answers them in order, so
 // pending requests form a FIFO: a response must carry the correlation id of
-// the oldest pending request. Putting a request in the FIFO and writing it
-// happen under one lock, so FIFO order is wire order. A response with any
-// other id means the byte stream can no longer be trusted.
+// the oldest pending request. A response with any other id means the byte
+// stream can no longer be trusted.
+//
+// FIFO order must be wire order, so a request is queued and its bytes are
+// ordered under one lock. Writing is coalesced: a sender that finds the
+// socket idle writes its own frame, without a copy; senders that arrive
+// while that write is in progress append their frames to a buffer and
+// return at once, and the writing sender sends the buffer before it
+// returns. Under load, many requests thus share one write system call.
 //
 // A request the broker never answers (Produce with Acks 0) is written but
 // not queued; Request returns a nil future for it.
