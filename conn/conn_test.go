@@ -93,32 +93,36 @@ func TestConnectNegotiatesVersions(t *testing.T) {
 }
 
 func TestAPIVersionsFallback(t *testing.T) {
-	eachHandler(t, func(t *testing.T, h handler.Handler) {
-		b := newFakeBroker(t)
-		b.apiVersionsMax = 2
-		var mu sync.Mutex
-		var asked []int16
-		b.setHandle(func(fc *fakeConn, r *fakeRequest) {
-			if r.hdr.APIKey == protocol.APIKeyAPIVersions {
+	for _, brokerMax := range []int16{3, 2, 0} {
+		t.Run(fmt.Sprint("broker max ", brokerMax), func(t *testing.T) {
+			eachHandler(t, func(t *testing.T, h handler.Handler) {
+				b := newFakeBroker(t)
+				b.apiVersionsMax = brokerMax
+				var mu sync.Mutex
+				var asked []int16
+				b.setHandle(func(fc *fakeConn, r *fakeRequest) {
+					if r.hdr.APIKey == protocol.APIKeyAPIVersions {
+						mu.Lock()
+						asked = append(asked, r.hdr.APIVersion)
+						mu.Unlock()
+					}
+					b.answer(fc, r)
+				})
+				c := dialed(t, h, b.addr(), Config{})
 				mu.Lock()
-				asked = append(asked, r.hdr.APIVersion)
+				assert.Equal(t, []int16{4, brokerMax}, asked)
 				mu.Unlock()
-			}
-			b.answer(fc, r)
-		})
-		c := dialed(t, h, b.addr(), Config{})
-		mu.Lock()
-		assert.Equal(t, []int16{4, 2}, asked)
-		mu.Unlock()
-		assert.True(t, c.Connected())
-		v, ok := c.Versions().Version(protocol.APIKeyMetadata)
-		require.True(t, ok)
-		assert.Equal(t, int16(12), v)
+				assert.True(t, c.Connected())
+				v, ok := c.Versions().Version(protocol.APIKeyMetadata)
+				require.True(t, ok)
+				assert.Equal(t, int16(12), v)
 
-		resp, err := c.RoundTrip(guarded(t), metadataFor("after-fallback"))
-		require.NoError(t, err)
-		assert.Equal(t, "after-fallback", topicOf(t, resp))
-	})
+				resp, err := c.RoundTrip(guarded(t), metadataFor("after-fallback"))
+				require.NoError(t, err)
+				assert.Equal(t, "after-fallback", topicOf(t, resp))
+			})
+		})
+	}
 }
 
 func TestAPIVersionsRefusedTwice(t *testing.T) {
