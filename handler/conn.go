@@ -64,14 +64,18 @@ type Conn interface {
 	// kernel or copied, and the caller may reuse it (request buffers can be
 	// pooled). A nil error means the bytes were accepted, not that the peer
 	// received them; a failure after that closes the connection and reaches
-	// OnClose. After the connection closed, Write returns an error matching
-	// ErrClosed or the I/O error that closed it.
+	// OnClose. Once the connection is closed, Write returns ErrClosed (the
+	// Write whose own I/O fails returns that failure as a *ConnError).
+	//
+	// Whether Write waits for a full socket is the handler's choice: the
+	// goroutine handler does (that is its back-pressure), the event-loop
+	// handler never does.
 	Write(b []byte) error
 
 	// Close closes the connection; OnClose(nil) follows, possibly after
-	// Close has returned. Bytes already accepted by Write are sent first on
-	// a best-effort basis. Frames still arriving are dropped. Close is
-	// idempotent and may be called from OnFrame.
+	// Close has returned. Bytes accepted by Write but not yet handed to the
+	// kernel may be dropped, and frames still arriving are not delivered.
+	// Close is idempotent, never blocks, and may be called from OnFrame.
 	Close() error
 
 	// LocalAddr and RemoteAddr return the socket's addresses.

@@ -33,8 +33,9 @@
 // connection on that loop stalls. They must not wait: no blocking Put or Get
 // on a queue, no Event.Wait, no Lock or Semaphore acquisition that may wait,
 // no Sleep, no Dial, no Handler.Close (which waits for the loops). They may
-// do non-blocking work and hand the rest to a task: Queue.TryPut on an
-// unbounded queue, Event.Set, Handler.Go, Conn.Write, Conn.Close.
+// do non-blocking work and hand the rest to a task: Queue.TryPut, Event.Set,
+// Handler.Go, Conn.Close, and (in this handler, where it never waits)
+// Conn.Write.
 //
 // # Back-pressure and limits
 //

@@ -97,6 +97,11 @@ func (c *conn) shutdown(reason error) {
 // Write sends b, or queues a copy behind a write already in the kernel.
 func (c *conn) Write(b []byte) error {
 	c.wmu.Lock()
+	if len(b) == 0 {
+		err := c.werr
+		c.wmu.Unlock()
+		return err
+	}
 	for c.flushing && c.werr == nil {
 		if len(c.pending) < maxPending {
 			c.pending = append(c.pending, b...)
