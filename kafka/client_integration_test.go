@@ -181,12 +181,24 @@ func TestGroupCoordinator(t *testing.T) {
 		require.NoError(t, err)
 		assert.Same(t, b, again, "found again after invalidation")
 
-		// The coordinator answers group requests.
-		resp, err := b.DescribeGroups(ctx, &protocol.DescribeGroupsRequest{Groups: []string{group}})
-		require.NoError(t, err)
-		require.Len(t, resp.Groups, 1)
-		assert.NoError(t, protocol.ErrorForCode(resp.Groups[0].ErrorCode))
-		assert.Equal(t, group, resp.Groups[0].GroupID)
+		// The coordinator answers group requests, once it has loaded the
+		// group's offsets partition; until then it says NOT_COORDINATOR or
+		// COORDINATOR_LOAD_IN_PROGRESS, and callers look it up again.
+		eventually(t, ctx, h, "the coordinator to serve the group", func() bool {
+			b, err := cl.Cluster().GroupCoordinator(ctx, group)
+			require.NoError(t, err)
+			resp, err := b.DescribeGroups(ctx, &protocol.DescribeGroupsRequest{Groups: []string{group}})
+			require.NoError(t, err)
+			require.Len(t, resp.Groups, 1)
+			if err := protocol.ErrorForCode(resp.Groups[0].ErrorCode); err != nil {
+				require.True(t, protocol.IsRetriable(err), "%v", err)
+				cl.Cluster().invalidateCoordinatorOn(group, err)
+				return false
+			}
+			assert.Equal(t, group, resp.Groups[0].GroupID)
+			assert.Equal(t, "Dead", resp.Groups[0].GroupState, "a group nobody joined")
+			return true
+		})
 	})
 }
 

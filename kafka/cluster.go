@@ -141,7 +141,6 @@ func isStaleMetadata(err error) bool {
 		protocol.ErrLeaderNotAvailable,
 		protocol.ErrFencedLeaderEpoch,
 		protocol.ErrUnknownLeaderEpoch,
-		protocol.ErrOffsetNotAvailable,
 		protocol.ErrReplicaNotAvailable,
 		protocol.ErrBrokerNotAvailable,
 		protocol.ErrKafkaStorageError,

@@ -14,11 +14,15 @@ const (
 	timestampEarliest int64 = -2
 )
 
-// Offset lookups retry partitions whose leader moved, after a metadata
-// refresh, this many times in all.
+// Offset lookups retry partitions that failed with a retriable error, this
+// many times in all, backing off from offsetBackoff to offsetMaxBackoff. A
+// leader that moved needs a metadata refresh first; a new leader answers
+// OFFSET_NOT_AVAILABLE until its followers have caught up, which takes a
+// few follower fetches.
 const (
-	offsetAttempts = 4
-	offsetBackoff  = 100 * time.Millisecond
+	offsetAttempts   = 8
+	offsetBackoff    = 50 * time.Millisecond
+	offsetMaxBackoff = time.Second
 )
 
 // listOffsets asks each partition's leader for the offset at ts (a
@@ -33,15 +37,21 @@ func (c *Cluster) listOffsets(ctx context.Context, t *Topic, parts []int32, ts i
 	out := make(map[int32]int64, len(parts))
 	failed := map[int32]error{}
 	pending := parts
+	stale := false
+	backoff := offsetBackoff
 	for attempt := 0; len(pending) > 0 && attempt < offsetAttempts; attempt++ {
 		if attempt > 0 {
-			if err := c.Update(ctx); err != nil && ctx.Err() != nil {
+			if err := c.h.Sleep(ctx, backoff); err != nil {
 				return out, err
 			}
-			if err := c.h.Sleep(ctx, offsetBackoff*time.Duration(attempt-1)); err != nil && ctx.Err() != nil {
-				return out, err
+			backoff = min(2*backoff, offsetMaxBackoff)
+			if stale {
+				if err := c.Update(ctx); err != nil && ctx.Err() != nil {
+					return out, err
+				}
 			}
 		}
+		stale = false
 		var retry []int32
 		byLeader := map[*Broker][]int32{}
 		var leaders []*Broker
@@ -53,6 +63,7 @@ func (c *Cluster) listOffsets(ctx context.Context, t *Topic, parts []int32, ts i
 			case p.Leader() == nil:
 				failed[id] = ErrNoLeader
 				retry = append(retry, id)
+				stale = true
 			default:
 				b := p.Leader()
 				if byLeader[b] == nil {
@@ -74,6 +85,10 @@ func (c *Cluster) listOffsets(ctx context.Context, t *Topic, parts []int32, ts i
 					out[id] = r.offset
 					delete(failed, id)
 				case isStaleMetadata(r.err):
+					failed[id] = r.err
+					retry = append(retry, id)
+					stale = true
+				case protocol.IsRetriable(r.err):
 					failed[id] = r.err
 					retry = append(retry, id)
 				default:
