@@ -25,6 +25,7 @@ func TestThreeBrokers(t *testing.T) {
 				t.Run("ZooKeeperBootstrap", func(t *testing.T) { testZooKeeperBootstrap(t, c) })
 				t.Run("NotController", func(t *testing.T) { testNotController(t, c) })
 			}
+			t.Run("RefreshReusesConnections", func(t *testing.T) { testRefreshReusesConnections(t, c) })
 			t.Run("LeaderMove", func(t *testing.T) { testLeaderMove(t, c) })
 		})
 	}
@@ -129,6 +130,31 @@ func testNotController(t *testing.T, c *testcluster.Cluster) {
 	})
 }
 
+// Refreshes ask the broker the client is connected to rather than dialing
+// the others (pykafka dialed afresh on every refresh).
+func testRefreshReusesConnections(t *testing.T, c *testcluster.Cluster) {
+	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+		ctx := testCtx(t)
+		cl := newTestClient(t, ctx, h, Config{Hosts: c.Bootstrap()})
+		connected := func() (n int) {
+			for _, b := range cl.Brokers() {
+				if b.Connected() {
+					n++
+				}
+			}
+			return n
+		}
+		require.Len(t, cl.Brokers(), 3)
+		require.Equal(t, 1, connected(), "bootstrap keeps its seed connection")
+		for range 3 {
+			require.NoError(t, cl.Update(ctx))
+			_, err := cl.Topics(ctx)
+			require.NoError(t, err)
+		}
+		assert.Equal(t, 1, connected(), "no other broker was dialed")
+	})
+}
+
 // Stopping a partition's leader moves leadership; after Update, the client
 // sees the new leader through the same *Topic and *Partition, the stopped
 // broker is gone and its connections are closed.
@@ -180,5 +206,19 @@ func testLeaderMove(t *testing.T, c *testcluster.Cluster) {
 		off, err := v.p.LatestOffset(ctx)
 		require.NoError(t, err, "offsets come from the new leader")
 		assert.Equal(t, int64(1), off)
+	}
+
+	// The broker comes back: the same *Broker returns and dials again.
+	require.NoError(t, c.RestartBroker(ctx, old))
+	for _, v := range views {
+		eventually(t, ctx, v.h, "the broker to return", func() bool {
+			require.NoError(t, v.cl.Update(ctx))
+			return v.cl.Cluster().Broker(old) != nil
+		})
+		assert.Same(t, v.leader, v.cl.Cluster().Broker(old), "same *Broker")
+		assert.Len(t, v.cl.Brokers(), 3)
+		_, err := v.leader.Metadata(ctx, metadataRequest([]string{}, false))
+		require.NoError(t, err)
+		assert.True(t, v.leader.Connected())
 	}
 }
