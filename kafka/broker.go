@@ -133,7 +133,10 @@ func (b *Broker) conn(ctx context.Context, key connKey) (*conn.BrokerConnection,
 		return c, nil
 	}
 	// Concurrent callers share one attempt: Connect serialises them.
-	if err := c.Connect(ctx); err != nil {
+	dctx, cancel := context.WithTimeout(ctx, b.cl.cfg.DialTimeout)
+	err := c.Connect(dctx)
+	cancel()
+	if err != nil {
 		b.cl.log.Debug("kafka: broker connection failed", "broker", b.id, "addr", c.Address(),
 			"conn", key.purpose.String(), "error", err)
 		return nil, err

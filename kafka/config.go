@@ -40,16 +40,19 @@ type Config struct {
 
 	// SocketTimeout bounds the wait for a response on a broker connection;
 	// a response that does not arrive in time means the connection is
-	// broken, and it is closed. It must exceed the longest time a broker may
-	// legitimately hold a request (a fetch's MaxWaitMs). Default 30s.
+	// broken, and it is closed, failing every request pending on it.
+	// Requests a broker may hold on purpose get that time on top: a Fetch
+	// its MaxWaitMs, a JoinGroup its rebalance timeout, admin requests their
+	// TimeoutMs. Default 30s.
 	SocketTimeout time.Duration
 
 	// OffsetsChannelTimeout is SocketTimeout for the connection that carries
 	// OffsetCommit and OffsetFetch. Default 10s.
 	OffsetsChannelTimeout time.Duration
 
-	// DialTimeout bounds connecting to one broker (TCP connect and version
-	// negotiation) and reading the broker list from ZooKeeper. Default 10s.
+	// DialTimeout bounds setting up one broker connection (TCP connect and
+	// API version negotiation) and reading the broker list from ZooKeeper.
+	// Default 10s.
 	DialTimeout time.Duration
 
 	// Handler is the runtime every connection and task of the client runs

@@ -34,6 +34,9 @@ func (c *Cluster) listOffsets(ctx context.Context, t *Topic, parts []int32, ts i
 	if c.closed.Load() {
 		return nil, ErrClosed
 	}
+	if !t.Exists() {
+		return nil, &TopicError{Topic: t.name, Err: ErrUnknownTopic}
+	}
 	out := make(map[int32]int64, len(parts))
 	failed := map[int32]error{}
 	pending := parts
