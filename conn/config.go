@@ -84,7 +84,9 @@ type Config struct {
 	// Authenticate, when set, runs on every new connection after ApiVersions
 	// and before Connect returns, which is where SASL belongs: it may call
 	// Request, RequestVersion, RoundTrip and Versions on the connection it is
-	// given. An error closes the connection and is returned by Connect.
+	// given, passing the ctx it got (or one derived from it); other callers'
+	// requests fail with ErrNotConnected until Connect is done. An error
+	// closes the connection and is returned by Connect as an *AuthError.
 	Authenticate func(ctx context.Context, c *BrokerConnection) error
 }
 

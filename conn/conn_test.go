@@ -685,9 +685,11 @@ func TestAuthenticateHook(t *testing.T) {
 	eachHandler(t, func(t *testing.T, h handler.Handler) {
 		b := newFakeBroker(t)
 		var sawConnected, sawVersions bool
+		var outsiderErr error
 		c := dialed(t, h, b.addr(), Config{Authenticate: func(ctx context.Context, c *BrokerConnection) error {
 			sawConnected = c.Connected()
 			sawVersions = c.Versions() != nil
+			_, outsiderErr = c.Request(context.Background(), metadataFor("outsider"))
 			resp, err := c.RoundTrip(ctx, metadataFor("auth"))
 			if err != nil {
 				return err
@@ -699,6 +701,7 @@ func TestAuthenticateHook(t *testing.T) {
 		}})
 		assert.False(t, sawConnected, "not ready before authentication ends")
 		assert.True(t, sawVersions)
+		assert.ErrorIs(t, outsiderErr, ErrNotConnected, "only the hook sends during the handshake")
 		assert.True(t, c.Connected())
 
 		denied := errors.New("denied")

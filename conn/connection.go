@@ -86,9 +86,10 @@ func (c *BrokerConnection) LocalAddr() net.Addr {
 
 // Connect dials the broker, negotiates API versions and runs
 // Config.Authenticate. It returns nil at once if the connection is already
-// up. Concurrent calls share one attempt's outcome: the later ones wait for
-// it. ctx bounds the whole set-up; Config.DialTimeout also bounds the dial
-// and Config.RequestTimeout each request.
+// up. Concurrent calls are serialised: a later one finds the connection up
+// and returns nil, or tries again. ctx bounds the whole set-up;
+// Config.DialTimeout also bounds the dial and Config.RequestTimeout each
+// request.
 //
 // Errors: a *DisconnectedError (dial failure, or the socket broke during
 // set-up), a *HandshakeError, an *AuthError, or ctx.Err().
@@ -158,7 +159,8 @@ func (c *BrokerConnection) connect(ctx context.Context, force bool) error {
 	s.versions.Store(versions)
 
 	if auth := c.cfg.Authenticate; auth != nil {
-		if err := auth(ctx, c); err != nil {
+		hctx := context.WithValue(ctx, handshakeKey{}, s)
+		if err := auth(hctx, c); err != nil {
 			s.fail(ErrClosed)
 			var de *DisconnectedError
 			if errors.As(err, &de) {
@@ -244,11 +246,20 @@ func (c *BrokerConnection) RoundTrip(ctx context.Context, req protocol.Request) 
 	return f.Get(ctx)
 }
 
+// handshakeKey marks the context Connect gives Config.Authenticate; its
+// value is the session being set up.
+type handshakeKey struct{}
+
 // request sends req at version, or at the negotiated one when version < 0.
 func (c *BrokerConnection) request(ctx context.Context, req protocol.Request, version int16, timeout time.Duration) (*ResponseFuture, error) {
 	s, err := c.session()
 	if err != nil {
 		return nil, err
+	}
+	// Until the handshake is done only Authenticate may send: a broker
+	// requiring SASL rejects anything else first.
+	if !s.ready.Load() && ctx.Value(handshakeKey{}) != any(s) {
+		return nil, &DisconnectedError{Address: c.addr, Err: ErrNotConnected}
 	}
 	if version < 0 {
 		v := s.versions.Load()
