@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -27,6 +28,13 @@ func TestBootstrap(t *testing.T) {
 			assert.True(t, b.Connected(), "the seed connection is kept as the broker's")
 			assert.NotEmpty(t, cl.Cluster().ClusterID())
 			assert.Same(t, b, cl.Cluster().Controller())
+
+			refreshed, err := cl.Cluster().refreshIfStale(ctx, fmt.Errorf("produce: %w", protocol.ErrNotLeaderOrFollower))
+			require.NoError(t, err)
+			assert.True(t, refreshed)
+			refreshed, err = cl.Cluster().refreshIfStale(ctx, protocol.ErrOffsetOutOfRange)
+			require.NoError(t, err)
+			assert.False(t, refreshed, "not a metadata problem")
 		})
 
 		t.Run("all seeds dead", func(t *testing.T) {
