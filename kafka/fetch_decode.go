@@ -1,0 +1,124 @@
+package kafka
+
+import (
+	"cmp"
+	"encoding/binary"
+	"slices"
+	"time"
+
+	"github.com/gregorkafka/gregor/protocol"
+)
+
+// fetchDecoder turns the records of Fetch responses into Messages. Each
+// fetch loop has one; it is not safe for concurrent use.
+type fetchDecoder struct {
+	rd        protocol.RecordDecoder
+	aborted   []protocol.FetchResponseAbortedTransaction
+	abortedBy map[int64]bool // producers inside an aborted transaction
+}
+
+// decodeIn is one partition's share of a Fetch response.
+type decodeIn struct {
+	topic       string
+	partition   int32
+	records     []byte // complete entries only (see scanRecords)
+	fetchOffset int64  // the offset asked for; records before it are skipped
+	count       int    // the records scanRecords counted, for sizing
+	// aborted lists the response's aborted transactions; with
+	// readCommitted their records, and every transaction marker, are
+	// skipped. Transaction markers are skipped in either mode.
+	aborted       []protocol.FetchResponseAbortedTransaction
+	readCommitted bool
+}
+
+// decodeOut is what decode makes of a decodeIn.
+type decodeOut struct {
+	msgs []Message
+	// err is set when an entry failed to decode (a checksum mismatch, a
+	// codec error); msgs holds the messages before it, and skipTo is the
+	// offset after the entry.
+	err    error
+	skipTo int64
+	// gapAt is the first offset that should have come next but did not,
+	// when a record arrived with a higher one outside what compaction of
+	// whole batches and transaction markers explain; -1 when none.
+	gapAt int64
+}
+
+func (d *fetchDecoder) decode(in *decodeIn) decodeOut {
+	out := decodeOut{gapAt: -1, skipTo: -1}
+	// Trust the scanned count for sizing only as far as the bytes could
+	// hold it; compressed batches may hold more and grow the slice.
+	out.msgs = make([]Message, 0, min(in.count, len(in.records)/7+1))
+
+	rc := in.readCommitted && len(in.aborted) > 0
+	if rc {
+		d.aborted = append(d.aborted[:0], in.aborted...)
+		slices.SortFunc(d.aborted, func(a, b protocol.FetchResponseAbortedTransaction) int {
+			return cmp.Compare(a.FirstOffset, b.FirstOffset)
+		})
+		if d.abortedBy == nil {
+			d.abortedBy = map[int64]bool{}
+		}
+		clear(d.abortedBy)
+	}
+	next := 0 // into d.aborted
+	expect := in.fetchOffset
+	topic, partition := in.topic, in.partition
+
+	d.rd.MinOffset = in.fetchOffset
+	consumed, err := d.rd.DecodeBatches(in.records, func(b *protocol.RecordBatch) error {
+		last := b.LastOffset()
+		if rc {
+			// A transaction is aborted from its first offset until its
+			// producer's abort marker.
+			for next < len(d.aborted) && d.aborted[next].FirstOffset <= last {
+				d.abortedBy[d.aborted[next].ProducerID] = true
+				next++
+			}
+		}
+		if b.Control() {
+			if rc && len(b.Records) > 0 {
+				if typ, ok := protocol.ParseRecordControlKey(b.Records[0].Key); ok && typ == protocol.RecordControlAbort {
+					delete(d.abortedBy, b.ProducerID)
+				}
+			}
+			expect = max(expect, last+1)
+			return nil
+		}
+		if rc && b.Transactional() && d.abortedBy[b.ProducerID] {
+			expect = max(expect, last+1)
+			return nil
+		}
+		for i := range b.Records {
+			r := &b.Records[i]
+			if r.Offset > expect && out.gapAt < 0 {
+				out.gapAt = expect
+			}
+			expect = r.Offset + 1
+			var ts time.Time
+			if r.Timestamp >= 0 {
+				ts = time.UnixMilli(r.Timestamp)
+			}
+			out.msgs = append(out.msgs, Message{Topic: topic, Partition: partition, Offset: r.Offset,
+				Key: r.Key, Value: r.Value, Headers: r.Headers, Timestamp: ts})
+		}
+		expect = max(expect, last+1)
+		return nil
+	})
+	if err != nil {
+		out.err = err
+		out.skipTo = entryLastOffset(in.records[consumed:]) + 1
+	}
+	return out
+}
+
+// entryLastOffset reads the last offset of the complete entry at the start
+// of b (scanRecords has checked its header).
+func entryLastOffset(b []byte) int64 {
+	last := int64(binary.BigEndian.Uint64(b))
+	if b[entryMagicAt] == protocol.RecordBatchMagic {
+		last += int64(int32(binary.BigEndian.Uint32(b[batchLastDeltaAt:])))
+	}
+	return last
+}

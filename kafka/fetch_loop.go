@@ -1,0 +1,486 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gregorkafka/gregor/handler"
+	"github.com/gregorkafka/gregor/protocol"
+)
+
+// A failed fetch is retried after a pause that starts at fetchRetryMin and
+// doubles up to fetchRetryMax while failures continue.
+const (
+	fetchRetryMin = 100 * time.Millisecond
+	fetchRetryMax = time.Second
+)
+
+// fetchRequestMaxBytes caps the records of one whole Fetch response (the
+// Java consumer's fetch.max.bytes default); a single partition's grown
+// request may exceed it.
+const fetchRequestMaxBytes = 50 << 20
+
+// fetchLoop fetches a consumer's partitions led by one broker. It is two
+// tasks joined by a one-slot queue:
+//
+//   - run builds a Fetch for every partition of the broker that has room,
+//     sends it, and reads the response's batch headers only (scanRecords)
+//     to learn where each partition's next fetch starts. It then sends the
+//     next Fetch at once, before the records are decoded.
+//   - decodeLoop decodes the records of the previous response into
+//     messages and queues them for Consume, while the next Fetch is on the
+//     wire.
+//
+// So a response is decoded while the broker prepares the next one, and the
+// application drains one while the next is fetched.
+type fetchLoop struct {
+	c       *SimpleConsumer
+	broker  *Broker
+	wake    handler.Event // something changed that may allow a fetch
+	results *handler.Queue[*fetchResult]
+
+	// Used by run only.
+	rotate  int // first partition considered by the next build
+	backoff time.Duration
+	sent    []sentPartition // the partitions of the request in flight
+	index   map[int32]int   // partition id -> position in sent
+}
+
+// sentPartition is a partition of a Fetch request as it was when sent.
+type sentPartition struct {
+	op     *ownedPartition
+	epoch  uint64
+	offset int64
+}
+
+// fetchResult is what run hands to decodeLoop: each partition's records
+// (or error) from one response, in request order.
+type fetchResult struct {
+	items []decodeItem
+}
+
+type decodeItem struct {
+	op    *ownedPartition
+	epoch uint64
+	in    decodeIn
+	err   error // reported in the partition's place instead of records
+	// What the item added to the partition's pending counts.
+	bytes, msgs int
+}
+
+// startLoopLocked starts a fetch loop for broker b. c.mu is held.
+func (c *SimpleConsumer) startLoopLocked(b *Broker) {
+	l := &fetchLoop{
+		c:       c,
+		broker:  b,
+		wake:    c.h.NewEvent(),
+		results: handler.NewQueue[*fetchResult](c.h, 1),
+		index:   map[int32]int{},
+	}
+	c.loops[b.ID()] = l
+	c.tasks.Go("kafka-fetch", func() { l.run(c.runCtx) })
+	c.tasks.Go("kafka-fetch-decode", func() { l.decodeLoop(c.runCtx) })
+	c.log.Debug("kafka: fetch loop started", "broker", b.ID())
+}
+
+func (l *fetchLoop) run(ctx context.Context) {
+	defer l.results.Close()
+	c := l.c
+	for ctx.Err() == nil {
+		l.wake.Clear()
+		req, done := l.build()
+		if done {
+			return
+		}
+		if req == nil {
+			if l.wake.Wait(ctx) != nil {
+				return
+			}
+			continue
+		}
+		resp, err := l.broker.Fetch(ctx, req)
+		if err != nil {
+			closed := errors.Is(err, ErrClosed)
+			c.mu.Lock()
+			for _, s := range l.sent {
+				s.op.inflight = false
+				c.releaseLocked(s.op, l)
+			}
+			if closed {
+				c.failLocked(err)
+			}
+			c.mu.Unlock()
+			if ctx.Err() != nil {
+				return
+			}
+			if closed {
+				c.avail.Set()
+				return
+			}
+			c.log.Debug("kafka: fetch failed", "broker", l.broker.ID(), "error", err)
+			c.requestRefresh()
+			if l.sleep(ctx) != nil {
+				return
+			}
+			continue
+		}
+		res, o := l.take(resp)
+		if len(res.items) > 0 {
+			if l.results.Put(ctx, res) != nil {
+				return
+			}
+		}
+		if len(o.outOfRange) > 0 {
+			c.resetOutOfRange(ctx, o.outOfRange)
+		}
+		if o.stale {
+			c.requestRefresh()
+		}
+		if o.failed {
+			if l.sleep(ctx) != nil {
+				return
+			}
+		} else {
+			l.backoff = 0
+		}
+	}
+}
+
+// sleep pauses after a failure, longer each time.
+func (l *fetchLoop) sleep(ctx context.Context) error {
+	l.backoff = min(max(2*l.backoff, fetchRetryMin), fetchRetryMax)
+	return l.c.h.Sleep(ctx, l.backoff)
+}
+
+// build makes the next Fetch request, for the partitions this broker leads
+// that may be fetched now, and marks them in flight. It returns a nil
+// request when there is nothing to fetch, and done when the broker leads
+// none of the consumer's partitions any more (the loop then ends; the
+// supervisor starts a new one if that changes).
+func (l *fetchLoop) build() (req *protocol.FetchRequest, done bool) {
+	c := l.c
+	reroute := false
+	defer func() {
+		if reroute {
+			c.reroute.Set()
+		}
+	}()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopped {
+		return nil, true
+	}
+	l.sent = l.sent[:0]
+	n := len(c.parts)
+	start := l.rotate % n
+	l.rotate++
+	led := false
+	for i := range n {
+		op := c.parts[(start+i)%n]
+		if op.position < 0 || op.stalled {
+			continue
+		}
+		leader := op.p.Leader()
+		if leader != l.broker {
+			if leader == nil || c.loops[leader.ID()] == nil {
+				reroute = true
+			}
+			continue
+		}
+		led = true
+		if op.inflight || (op.owner != nil && op.owner != l) || !c.hasRoomLocked(op) {
+			continue
+		}
+		s := sentPartition{op: op, epoch: op.epoch, offset: op.fetchAt}
+		if op.first {
+			// Brokers return a whole batch, however large, only for the
+			// first partition of a request.
+			l.sent = append(l.sent, s)
+			copy(l.sent[1:], l.sent)
+			l.sent[0] = s
+		} else {
+			l.sent = append(l.sent, s)
+		}
+	}
+	if !led {
+		if c.loops[l.broker.ID()] == l {
+			delete(c.loops, l.broker.ID())
+		}
+		c.log.Debug("kafka: fetch loop ended", "broker", l.broker.ID())
+		return nil, true
+	}
+	if len(l.sent) == 0 {
+		return nil, false
+	}
+
+	req = protocol.NewFetchRequest()
+	req.MaxWaitMs = int32(c.cfg.FetchWaitMax / time.Millisecond)
+	req.MinBytes = int32(c.cfg.FetchMinBytes)
+	req.IsolationLevel = int8(c.cfg.IsolationLevel)
+	parts := make([]protocol.FetchRequestPartition, len(l.sent))
+	total, biggest := 0, 0
+	for i, s := range l.sent {
+		op := s.op
+		op.inflight = true
+		op.owner = l
+		parts[i] = protocol.FetchRequestPartition{
+			Partition:          op.id,
+			CurrentLeaderEpoch: op.p.LeaderEpoch(),
+			FetchOffset:        s.offset,
+			LastFetchedEpoch:   -1,
+			LogStartOffset:     -1,
+			PartitionMaxBytes:  int32(op.maxBytes),
+		}
+		total += op.maxBytes
+		biggest = max(biggest, op.maxBytes)
+	}
+	req.MaxBytes = int32(max(min(total, fetchRequestMaxBytes), biggest))
+	// Fetch v13+ names topics by id, older versions by name; the encoder
+	// writes whichever the negotiated version has.
+	req.Topics = []protocol.FetchRequestTopic{{Topic: c.topic.name, TopicID: c.topic.ID(), Partitions: parts}}
+	return req, false
+}
+
+// takeOutcome is what take found that needs action outside the lock.
+type takeOutcome struct {
+	outOfRange []sentPartition
+	stale      bool // refresh metadata
+	failed     bool // pause before the next fetch
+}
+
+// take applies a Fetch response to the partitions sent: it moves their
+// fetch offsets past the complete batches received and collects the
+// records (or errors) to decode, in request order.
+func (l *fetchLoop) take(resp *protocol.FetchResponse) (*fetchResult, takeOutcome) {
+	c := l.c
+	var o takeOutcome
+	res := &fetchResult{}
+	clear(l.index)
+	for i, s := range l.sent {
+		l.index[s.op.id] = i
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := protocol.ErrorForCode(resp.ErrorCode); err != nil {
+		c.log.Debug("kafka: fetch refused", "broker", l.broker.ID(), "error", err)
+		o.failed = true
+	} else {
+		id := c.topic.ID()
+		for ti := range resp.Responses {
+			rt := &resp.Responses[ti]
+			if rt.Topic != c.topic.name && (rt.TopicID.IsZero() || rt.TopicID != id) {
+				continue
+			}
+			for pi := range rt.Partitions {
+				rp := &rt.Partitions[pi]
+				i, ok := l.index[rp.PartitionIndex]
+				if !ok {
+					continue
+				}
+				delete(l.index, rp.PartitionIndex)
+				l.takePartitionLocked(l.sent[i], rp, res, &o)
+			}
+		}
+	}
+	for _, i := range l.index { // not in the response
+		op := l.sent[i].op
+		op.inflight = false
+		c.releaseLocked(op, l)
+	}
+	return res, o
+}
+
+func (l *fetchLoop) takePartitionLocked(s sentPartition, rp *protocol.FetchResponsePartition, res *fetchResult, o *takeOutcome) {
+	c := l.c
+	op := s.op
+	op.inflight = false
+	defer c.releaseLocked(op, l)
+	if op.epoch != s.epoch {
+		return // moved while the fetch was in flight
+	}
+	err := protocol.ErrorForCode(rp.ErrorCode)
+	switch {
+	case err == nil:
+		l.takeRecordsLocked(s, rp, res)
+	case errors.Is(err, protocol.ErrOffsetOutOfRange):
+		o.outOfRange = append(o.outOfRange, s)
+	case isStaleMetadata(err) || errors.Is(err, protocol.ErrUnknownTopicID) || errors.Is(err, protocol.ErrInconsistentTopicID):
+		c.log.Debug("kafka: fetch partition failed, refreshing metadata", "broker", l.broker.ID(), "partition", op.id, "error", err)
+		o.stale, o.failed = true, true
+	case isRetriable(err):
+		c.log.Debug("kafka: fetch partition failed, retrying", "broker", l.broker.ID(), "partition", op.id, "error", err)
+		o.failed = true
+	default:
+		c.log.Warn("kafka: fetch partition failed; the partition stops until its offset is reset",
+			"broker", l.broker.ID(), "partition", op.id, "offset", s.offset, "error", err)
+		l.reportLocked(s, res, err)
+	}
+}
+
+func (l *fetchLoop) takeRecordsLocked(s sentPartition, rp *protocol.FetchResponsePartition, res *fetchResult) {
+	c := l.c
+	op := s.op
+	sc := scanRecords(rp.Records)
+	switch {
+	case sc.end > 0:
+		op.fetchAt = max(op.fetchAt, sc.next)
+		op.maxBytes = c.cfg.FetchMessageMaxBytes
+		op.first = false
+		it := decodeItem{op: op, epoch: s.epoch, bytes: sc.end, msgs: sc.count, in: decodeIn{
+			topic:         c.topic.name,
+			partition:     op.id,
+			records:       rp.Records[:sc.end],
+			fetchOffset:   s.offset,
+			count:         sc.count,
+			readCommitted: c.cfg.IsolationLevel == ReadCommitted,
+			aborted:       rp.AbortedTransactions,
+		}}
+		op.undecoded++
+		op.pendingBytes += it.bytes
+		op.pendingMsgs += it.msgs
+		res.items = append(res.items, it)
+	case sc.corrupt:
+		l.reportLocked(s, res, fmt.Errorf("%w: bad entry header at offset %d", protocol.ErrCorruptMessage, s.offset))
+	case sc.need > MaxFetchMessageBytes:
+		l.reportLocked(s, res, &MessageTooLargeError{Offset: s.offset, Size: sc.need, MaxBytes: MaxFetchMessageBytes})
+	case sc.need > 0:
+		// Older Fetch versions return the start of a batch larger than
+		// asked for; ask for all of it.
+		c.log.Debug("kafka: record batch larger than the fetch size, growing it", "partition", op.id,
+			"offset", s.offset, "size", sc.need, "was", op.maxBytes)
+		op.maxBytes = max(op.maxBytes, sc.need)
+		op.first = true
+	case len(rp.Records) > 0:
+		op.first = true // cut before its header: the request ran out of room
+	case rp.HighWatermark > s.offset && (c.cfg.IsolationLevel == ReadUncommitted || rp.LastStableOffset > s.offset):
+		// Records are there but none came: newer brokers send nothing
+		// rather than part of a batch too large for the partition's share,
+		// and the whole batch when the partition comes first.
+		op.first = true
+	}
+}
+
+// reportLocked queues err in the partition's place in the stream (through
+// the decode queue, so it follows what was fetched before) and stops
+// fetching the partition until it is reset.
+func (l *fetchLoop) reportLocked(s sentPartition, res *fetchResult, err error) {
+	op := s.op
+	op.stalled = true
+	op.undecoded++
+	res.items = append(res.items, decodeItem{op: op, epoch: s.epoch,
+		err: &PartitionError{Topic: l.c.topic.name, Partition: op.id, Err: err}})
+}
+
+// releaseLocked gives up loop l's claim on a partition once it has nothing
+// in flight and nothing left to decode. When the partition's leader is now
+// another broker, the supervisor is woken so that broker's loop takes it.
+func (c *SimpleConsumer) releaseLocked(op *ownedPartition, l *fetchLoop) {
+	if op.owner != l || op.inflight || op.undecoded > 0 {
+		return
+	}
+	op.owner = nil
+	if op.p.Leader() != l.broker {
+		c.reroute.Set()
+	}
+}
+
+func isRetriable(err error) bool {
+	var kerr *Error
+	return errors.As(err, &kerr) && kerr.Retriable
+}
+
+func (l *fetchLoop) decodeLoop(ctx context.Context) {
+	var d fetchDecoder
+	for {
+		res, err := l.results.Get(ctx)
+		if err != nil {
+			return
+		}
+		l.c.deliver(l, &d, res)
+	}
+}
+
+// deliver decodes a fetch result and queues its messages for Consume.
+func (c *SimpleConsumer) deliver(l *fetchLoop, d *fetchDecoder, res *fetchResult) {
+	queued := false
+	for i := range res.items {
+		it := &res.items[i]
+		var out decodeOut
+		if it.err == nil {
+			out = d.decode(&it.in)
+		}
+		size := 0
+		for j := range out.msgs {
+			size += messageBytes(&out.msgs[j])
+		}
+
+		c.mu.Lock()
+		op := it.op
+		op.undecoded--
+		op.pendingBytes -= it.bytes
+		op.pendingMsgs -= it.msgs
+		warnGap := false
+		if op.epoch == it.epoch {
+			op.queue.pushMessages(out.msgs)
+			op.queuedBytes += size
+			if it.err != nil {
+				op.queue.push(entry{err: it.err})
+			}
+			if out.err != nil {
+				op.queue.push(entry{err: &PartitionError{Topic: c.topic.name, Partition: op.id, Err: out.err}})
+				// Skip the bad batch; what was fetched after it is
+				// fetched again.
+				op.epoch++
+				op.fetchAt = out.skipTo
+			}
+			if op.queue.len() > 0 && !op.inReady {
+				c.ready.push(op)
+				op.inReady = true
+			}
+			queued = queued || op.queue.len() > 0
+			if out.gapAt >= 0 && !c.cfg.CompactedTopic && !op.gapLogged {
+				op.gapLogged, warnGap = true, true
+			}
+		}
+		c.releaseLocked(op, l)
+		c.mu.Unlock()
+
+		if out.err != nil {
+			c.log.Warn("kafka: undecodable record batch skipped", "partition", op.id, "next", out.skipTo, "error", out.err)
+		}
+		if warnGap {
+			c.log.Warn("kafka: gap in offsets of a topic not marked compacted; records may have been lost",
+				"partition", op.id, "missing", out.gapAt)
+		}
+	}
+	if queued {
+		c.avail.Set()
+	}
+	l.wake.Set()
+}
+
+// resetOutOfRange moves partitions whose fetch offset the broker no
+// longer has to AutoOffsetReset, unless they moved meanwhile.
+func (c *SimpleConsumer) resetOutOfRange(ctx context.Context, list []sentPartition) {
+	ids := make([]int32, len(list))
+	for i, s := range list {
+		ids[i] = s.op.id
+	}
+	got, err := c.resolveTargets(ctx, targetsFor(ids, c.cfg.AutoOffsetReset))
+	if err != nil {
+		c.log.Debug("kafka: looking up offsets to reset to failed", "error", err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range list {
+		off, ok := got[s.op.id]
+		if !ok || s.op.epoch != s.epoch {
+			continue
+		}
+		c.log.Info("kafka: offset out of range, resetting", "partition", s.op.id, "offset", s.offset,
+			"reset", c.cfg.AutoOffsetReset.String(), "next", off)
+		c.moveLocked(s.op, off)
+	}
+}

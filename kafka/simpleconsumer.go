@@ -1,0 +1,414 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gregorkafka/gregor/handler"
+)
+
+// SimpleConsumer reads a topic's partitions (all of them, or
+// ConsumerConfig.Partitions) without coordinating with other consumers:
+// pykafka's SimpleConsumer. Two SimpleConsumers of one topic both receive
+// every message. A consumer group, when configured, only stores offsets.
+//
+// Messages come out one at a time through Consume, or by ranging over
+// Messages, in offset order within each partition and round-robin across
+// partitions. Behind them, one fetch loop per leader broker keeps a Fetch
+// in flight while the application works through what the previous one
+// brought, up to ConsumerConfig.QueuedMaxMessages per partition.
+//
+// # Where consumption starts
+//
+// The rules are those of pykafka's usage guide. For a partition the group
+// has no committed offset for, consumption starts at AutoOffsetReset. For
+// one it has, consumption resumes right after the last message consumed
+// before that commit (the broker stores the next offset to read: a consumer
+// that delivered offset 4 commits 5, and its successor starts at 5), unless
+// ResetOffsetOnStart, which starts at AutoOffsetReset regardless. A start
+// at AutoOffsetReset is committed at once when there is a group. An offset
+// that turns out to be out of range (deleted by retention, say) moves the
+// partition to AutoOffsetReset too.
+//
+// A SimpleConsumer is safe for concurrent use. Stop it when done.
+type SimpleConsumer struct {
+	topic *Topic
+	cl    *Cluster
+	h     handler.Handler
+	cfg   ConsumerConfig
+	log   *slog.Logger
+
+	parts []*ownedPartition // sorted by id
+	byID  map[int32]*ownedPartition
+
+	mu          sync.Mutex
+	ready       partRing // partitions with queued entries, in delivery order
+	loops       map[int32]*fetchLoop
+	stopped     bool
+	needRefresh bool  // the supervisor should refresh metadata
+	fatal       error // the client closed under the consumer
+
+	avail   handler.Event // set when an entry may have been queued
+	reroute handler.Event // wakes the supervisor
+
+	startLock handler.Lock
+	started   atomic.Bool
+
+	runCtx context.Context // ends at Stop
+	cancel context.CancelFunc
+	tasks  *taskGroup
+
+	stopOnce sync.Once
+	stopDone handler.Event
+	stopErr  error
+}
+
+// SimpleConsumer returns a consumer of the topic. cfg is validated (a bad
+// field gives a *ConfigError) and, unless cfg.ManualStart, the consumer
+// starts at once in the background: it looks up its starting offsets and
+// begins fetching, and Consume waits for that. Errors of a background start
+// are logged and the start retried; Consume reports them too.
+func (t *Topic) SimpleConsumer(cfg ConsumerConfig) (*SimpleConsumer, error) {
+	if t.cl.closed.Load() {
+		return nil, ErrClosed
+	}
+	cfg, err := cfg.withDefaults(t)
+	if err != nil {
+		return nil, err
+	}
+	c := newSimpleConsumer(t, cfg)
+	if !cfg.ManualStart {
+		c.tasks.Go("kafka-consumer-start", c.startInBackground)
+	}
+	return c, nil
+}
+
+func newSimpleConsumer(t *Topic, cfg ConsumerConfig) *SimpleConsumer {
+	h := t.cl.h
+	c := &SimpleConsumer{
+		topic:     t,
+		cl:        t.cl,
+		h:         h,
+		cfg:       cfg,
+		log:       t.cl.log.With("topic", t.name),
+		byID:      make(map[int32]*ownedPartition, len(cfg.Partitions)),
+		loops:     map[int32]*fetchLoop{},
+		avail:     h.NewEvent(),
+		reroute:   h.NewEvent(),
+		startLock: h.NewLock(),
+		tasks:     newTaskGroup(h),
+		stopDone:  h.NewEvent(),
+	}
+	if cfg.ConsumerGroup != "" {
+		c.log = c.log.With("group", cfg.ConsumerGroup)
+	}
+	c.runCtx, c.cancel = context.WithCancel(context.Background())
+	for _, id := range cfg.Partitions {
+		op := newOwnedPartition(t.Partition(id), cfg.FetchMessageMaxBytes)
+		c.parts = append(c.parts, op)
+		c.byID[id] = op
+	}
+	return c
+}
+
+// Topic returns the topic consumed.
+func (c *SimpleConsumer) Topic() *Topic { return c.topic }
+
+// Partitions returns the ids of the partitions consumed, sorted.
+func (c *SimpleConsumer) Partitions() []int32 {
+	ids := make([]int32, len(c.parts))
+	for i, op := range c.parts {
+		ids[i] = op.id
+	}
+	return ids
+}
+
+// Start begins consuming: it fetches the group's committed offsets, picks
+// each partition's starting offset by the rules in the type's doc (a
+// partition already moved by ResetOffsets keeps that position), and starts
+// fetching and, with AutoCommit, committing. It returns nil at once when
+// already started, and ErrConsumerStopped after Stop. Consume calls it when
+// needed, so only a consumer made with ManualStart needs an explicit Start.
+func (c *SimpleConsumer) Start(ctx context.Context) error {
+	if c.started.Load() {
+		return nil
+	}
+	if err := c.startLock.LockContext(ctx); err != nil {
+		return err
+	}
+	defer c.startLock.Unlock()
+	if c.started.Load() {
+		return nil
+	}
+	if c.isStopped() {
+		return ErrConsumerStopped
+	}
+	if err := c.initPositions(ctx); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopped {
+		return ErrConsumerStopped
+	}
+	c.started.Store(true)
+	c.tasks.Go("kafka-consumer-supervisor", func() { c.supervise(c.runCtx) })
+	if c.cfg.AutoCommit {
+		c.tasks.Go("kafka-consumer-autocommit", func() { c.autoCommit(c.runCtx) })
+	}
+	c.reroute.Set()
+	c.log.Debug("kafka: consumer started", "partitions", len(c.parts))
+	return nil
+}
+
+// startInBackground runs Start until it succeeds or the consumer stops.
+func (c *SimpleConsumer) startInBackground() {
+	ctx := c.runCtx
+	for {
+		err := c.Start(ctx)
+		if err == nil || ctx.Err() != nil || errors.Is(err, ErrConsumerStopped) || errors.Is(err, ErrClosed) {
+			return
+		}
+		c.log.Warn("kafka: consumer start failed, retrying", "error", err)
+		if c.h.Sleep(ctx, c.cfg.OffsetsChannelBackoff) != nil {
+			return
+		}
+	}
+}
+
+func (c *SimpleConsumer) isStopped() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stopped
+}
+
+// Stop stops the consumer: fetching ends, Consume fails with
+// ErrConsumerStopped (messages fetched but not delivered are dropped), and
+// with AutoCommit the positions reached are committed. It waits, within
+// ctx, for the consumer's tasks to end. Later calls do nothing and return
+// the first call's result.
+func (c *SimpleConsumer) Stop(ctx context.Context) error {
+	first := false
+	c.stopOnce.Do(func() {
+		first = true
+		c.mu.Lock()
+		c.stopped = true
+		loops := make([]*fetchLoop, 0, len(c.loops))
+		for _, l := range c.loops {
+			loops = append(loops, l)
+		}
+		c.mu.Unlock()
+		c.cancel()
+		c.avail.Set()
+		c.reroute.Set()
+		for _, l := range loops {
+			l.wake.Set()
+		}
+		err := c.tasks.Wait(ctx)
+		if err == nil && c.cfg.AutoCommit && c.started.Load() {
+			err = c.commit(ctx, true)
+		}
+		c.stopErr = err
+		c.stopDone.Set()
+		c.log.Debug("kafka: consumer stopped", "error", err)
+	})
+	if !first {
+		if err := c.stopDone.Wait(ctx); err != nil {
+			return err
+		}
+	}
+	return c.stopErr
+}
+
+// Consume returns the next message. Messages of one partition come in
+// offset order; partitions take turns. It waits for a message as long as
+// ctx allows, and at most ConsumerConfig.ConsumerTimeout when that is set
+// (then failing with a *ConsumerTimeoutError, errors.Is(err,
+// ErrConsumerTimeout)). It returns ctx.Err() when ctx ends first, and
+// ErrConsumerStopped after Stop.
+//
+// An error about one partition comes as a *PartitionError in that
+// partition's place among its messages (a record too large to fetch, a
+// corrupt batch, a broker refusing the partition); the other partitions go
+// on, so calling Consume again is the usual response.
+func (c *SimpleConsumer) Consume(ctx context.Context) (*Message, error) {
+	if !c.started.Load() {
+		if err := c.Start(ctx); err != nil {
+			return nil, err
+		}
+	}
+	var waitCtx context.Context
+	var endWait func()
+	defer func() {
+		if endWait != nil {
+			endWait()
+		}
+	}()
+	for {
+		c.mu.Lock()
+		if c.stopped {
+			c.mu.Unlock()
+			return nil, ErrConsumerStopped
+		}
+		e, ok, wake, reroute := c.popLocked()
+		if !ok {
+			if c.fatal != nil {
+				err := c.fatal
+				c.mu.Unlock()
+				return nil, err
+			}
+			c.avail.Clear()
+		}
+		c.mu.Unlock()
+		if wake != nil {
+			wake.wake.Set()
+		}
+		if reroute {
+			c.reroute.Set()
+		}
+		if ok {
+			return e.msg, e.err
+		}
+		if waitCtx == nil {
+			waitCtx, endWait = c.waitContext(ctx)
+		}
+		if err := c.avail.Wait(waitCtx); err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, &ConsumerTimeoutError{After: c.cfg.ConsumerTimeout}
+		}
+	}
+}
+
+// waitContext bounds ctx by ConsumerTimeout, timed by the handler's clock.
+func (c *SimpleConsumer) waitContext(ctx context.Context) (context.Context, func()) {
+	if c.cfg.ConsumerTimeout <= 0 {
+		return ctx, func() {}
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	t := c.h.AfterFunc(c.cfg.ConsumerTimeout, cancel)
+	return wctx, func() {
+		t.Stop()
+		cancel()
+	}
+}
+
+// popLocked takes the next entry, round-robin across partitions. When the
+// partition now has room to fetch into, wake is its leader's fetch loop, or
+// reroute is set when that broker has no loop.
+func (c *SimpleConsumer) popLocked() (e entry, ok bool, wake *fetchLoop, reroute bool) {
+	for {
+		op, found := c.ready.pop()
+		if !found {
+			return entry{}, false, nil, false
+		}
+		if op.queue.len() == 0 {
+			op.inReady = false
+			continue
+		}
+		full := !c.hasRoomLocked(op)
+		e = op.queue.pop()
+		if e.msg != nil {
+			op.position = e.msg.Offset + 1
+			op.queuedBytes -= messageBytes(e.msg)
+		}
+		if op.queue.len() > 0 {
+			c.ready.push(op)
+		} else {
+			op.inReady = false
+		}
+		if full && c.hasRoomLocked(op) {
+			if b := op.p.Leader(); b != nil && c.loops[b.ID()] != nil {
+				wake = c.loops[b.ID()]
+			} else {
+				reroute = true
+			}
+		}
+		return e, true, wake, reroute
+	}
+}
+
+// hasRoomLocked reports whether the partition's queue, counting results
+// still being decoded, is below the limits that allow fetching more: fewer
+// than QueuedMaxMessages messages and fewer bytes than one fetch brings.
+func (c *SimpleConsumer) hasRoomLocked(op *ownedPartition) bool {
+	return op.queue.len()+op.pendingMsgs < c.cfg.QueuedMaxMessages &&
+		op.queuedBytes+op.pendingBytes < c.cfg.FetchMessageMaxBytes
+}
+
+// Messages returns an iterator over the consumer's messages, for use with
+// range:
+//
+//	for msg, err := range consumer.Messages(ctx) {
+//		if err != nil {
+//			log.Print(err) // a *PartitionError; the others go on
+//			continue
+//		}
+//		fmt.Println(msg.Offset, string(msg.Value))
+//	}
+//
+// It yields what Consume returns. The iteration ends, without yielding an
+// error, when ctx ends, when the consumer times out (as pykafka's iterator
+// does) and when it is stopped. A *PartitionError is yielded and the
+// iteration goes on; any other error is yielded and ends it.
+func (c *SimpleConsumer) Messages(ctx context.Context) iter.Seq2[*Message, error] {
+	return func(yield func(*Message, error) bool) {
+		for {
+			msg, err := c.Consume(ctx)
+			if err == nil {
+				if !yield(msg, nil) {
+					return
+				}
+				continue
+			}
+			if ctx.Err() != nil || errors.Is(err, ErrConsumerTimeout) || errors.Is(err, ErrConsumerStopped) {
+				return
+			}
+			if !yield(nil, err) {
+				return
+			}
+			var pe *PartitionError
+			if !errors.As(err, &pe) {
+				return
+			}
+		}
+	}
+}
+
+// HeldOffsets returns, for each partition the consumer has a position in,
+// the offset of the message it delivered last (pykafka's held_offsets):
+// one less than the next message it will deliver, so -1 for a partition
+// starting at offset 0. Partitions not started yet are missing.
+func (c *SimpleConsumer) HeldOffsets() map[int32]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[int32]int64, len(c.parts))
+	for _, op := range c.parts {
+		if op.position >= 0 {
+			out[op.id] = op.position - 1
+		}
+	}
+	return out
+}
+
+// autoCommit commits every AutoCommitInterval until ctx ends.
+func (c *SimpleConsumer) autoCommit(ctx context.Context) {
+	for c.h.Sleep(ctx, c.cfg.AutoCommitInterval) == nil {
+		if err := c.commit(ctx, true); err != nil && ctx.Err() == nil {
+			c.log.Warn("kafka: automatic offset commit failed", "error", err)
+		}
+	}
+}
+
+// failLocked records an error that ends consumption (the client closed);
+// Consume returns it once the queues are drained.
+func (c *SimpleConsumer) failLocked(err error) {
+	if c.fatal == nil {
+		c.fatal = err
+	}
+}

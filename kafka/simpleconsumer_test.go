@@ -1,0 +1,305 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gregorkafka/gregor/protocol"
+)
+
+// offlineTopic is a topic with n partitions in a Cluster that never dials.
+func offlineTopic(t *testing.T, n int) *Topic {
+	t.Helper()
+	c := offlineCluster(t, Config{})
+	c.apply(md{brokers: []int32{1}, topics: []mdTopic{{name: "t", parts: parts(n, func(int32) int32 { return 1 })}}}.response(), false)
+	topic := c.state.Load().topics["t"]
+	require.NotNil(t, topic)
+	return topic
+}
+
+func TestConsumerConfigDefaults(t *testing.T) {
+	topic := offlineTopic(t, 3)
+	cfg, err := ConsumerConfig{}.withDefaults(topic)
+	require.NoError(t, err)
+	assert.Equal(t, []int32{0, 1, 2}, cfg.Partitions, "all partitions")
+	assert.Equal(t, 1<<20, cfg.FetchMessageMaxBytes)
+	assert.Equal(t, 1, cfg.NumConsumerFetchers)
+	assert.False(t, cfg.AutoCommit, "pykafka's SimpleConsumer does not auto-commit")
+	assert.Equal(t, 60*time.Second, cfg.AutoCommitInterval)
+	assert.Equal(t, 2000, cfg.QueuedMaxMessages)
+	assert.Equal(t, 1, cfg.FetchMinBytes)
+	assert.Equal(t, 100*time.Millisecond, cfg.FetchWaitMax)
+	assert.Equal(t, time.Second, cfg.OffsetsChannelBackoff)
+	assert.Equal(t, 5, cfg.OffsetsCommitMaxRetries)
+	assert.Equal(t, OffsetEarliest, cfg.AutoOffsetReset)
+	assert.Zero(t, cfg.ConsumerTimeout, "wait as long as the context allows")
+	assert.Equal(t, ReadUncommitted, cfg.IsolationLevel)
+
+	cfg, err = ConsumerConfig{Partitions: []int32{2, 0}, OffsetsCommitMaxRetries: -1}.withDefaults(topic)
+	require.NoError(t, err)
+	assert.Equal(t, []int32{0, 2}, cfg.Partitions)
+	assert.Zero(t, cfg.OffsetsCommitMaxRetries, "negative means no retries")
+}
+
+func TestConsumerConfigErrors(t *testing.T) {
+	topic := offlineTopic(t, 2)
+	for _, tc := range []struct {
+		cfg   ConsumerConfig
+		field string
+	}{
+		{ConsumerConfig{FetchWaitMax: -1}, "FetchWaitMax"},
+		{ConsumerConfig{ConsumerTimeout: -time.Second}, "ConsumerTimeout"},
+		{ConsumerConfig{AutoCommitInterval: -1}, "AutoCommitInterval"},
+		{ConsumerConfig{OffsetsChannelBackoff: -1}, "OffsetsChannelBackoff"},
+		{ConsumerConfig{QueuedMaxMessages: -1}, "QueuedMaxMessages"},
+		{ConsumerConfig{FetchMessageMaxBytes: MaxFetchMessageBytes + 1}, "FetchMessageMaxBytes"},
+		{ConsumerConfig{FetchMinBytes: -5}, "FetchMinBytes"},
+		{ConsumerConfig{NumConsumerFetchers: -1}, "NumConsumerFetchers"},
+		{ConsumerConfig{AutoCommit: true}, "AutoCommit"},
+		{ConsumerConfig{AutoOffsetReset: OffsetAt(5)}, "AutoOffsetReset"},
+		{ConsumerConfig{IsolationLevel: 2}, "IsolationLevel"},
+		{ConsumerConfig{Partitions: []int32{}}, "Partitions"},
+		{ConsumerConfig{Partitions: []int32{0, 7}}, "Partitions[1]"},
+		{ConsumerConfig{Partitions: []int32{1, 1}}, "Partitions[1]"},
+	} {
+		_, err := tc.cfg.withDefaults(topic)
+		var ce *ConfigError
+		if assert.ErrorAs(t, err, &ce, "%+v", tc.cfg) {
+			assert.Equal(t, "ConsumerConfig."+tc.field, ce.Field)
+		}
+		_, err = topic.SimpleConsumer(tc.cfg)
+		assert.ErrorAs(t, err, &ce, "the constructor validates")
+	}
+	_, err := topic.Subscribe("")
+	var ce *ConfigError
+	assert.ErrorAs(t, err, &ce)
+}
+
+func TestStartPositionRules(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		committed    int64
+		resetOnStart bool
+		next         int64
+		reset        bool
+	}{
+		// "if the last committed offset was 4, consumption starts at 5":
+		// the broker stores 5, the offset after the message consumed.
+		{"existing group resumes at the committed offset", 5, false, 5, false},
+		{"committed offset 0 is an existing group too", 0, false, 0, false},
+		{"new group starts at AutoOffsetReset", -1, false, -1, true},
+		{"ResetOffsetOnStart ignores the committed offset", 5, true, -1, true},
+		{"ResetOffsetOnStart on a new group", -1, true, -1, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			next, reset := startPosition(tc.committed, tc.resetOnStart)
+			assert.Equal(t, tc.reset, reset)
+			if !reset {
+				assert.Equal(t, tc.next, next)
+			}
+		})
+	}
+}
+
+func TestOffsetTargets(t *testing.T) {
+	next, ok := OffsetAfter(41).explicit()
+	assert.True(t, ok)
+	assert.Equal(t, int64(42), next, "OffsetAfter(n) delivers n+1 next")
+	next, _ = OffsetAt(42).explicit()
+	assert.Equal(t, int64(42), next, "OffsetAt(n) delivers n next")
+	next, _ = OffsetAfter(-1).explicit()
+	assert.Zero(t, next)
+	_, ok = OffsetEarliest.explicit()
+	assert.False(t, ok)
+	assert.Equal(t, OffsetEarliest, OffsetTarget{}, "the zero value is earliest")
+	assert.Equal(t, timestampEarliest, OffsetEarliest.listOffsetsTimestamp())
+	assert.Equal(t, timestampLatest, OffsetLatest.listOffsetsTimestamp())
+	tm := time.UnixMilli(1700000000123)
+	assert.Equal(t, int64(1700000000123), OffsetAtTime(tm).listOffsetsTimestamp())
+	assert.Zero(t, OffsetAtTime(time.Unix(-5, 0)).listOffsetsTimestamp(), "before the epoch counts as the epoch")
+	assert.Equal(t, "after 41", OffsetAfter(41).String())
+	assert.Equal(t, "after 41", OffsetAt(42).String())
+	assert.Equal(t, "latest", OffsetLatest.String())
+}
+
+// offlineConsumer is a started consumer of partitions 0 and 1 that fetches
+// nothing: tests feed it decoded results through deliver.
+func offlineConsumer(t *testing.T, cfg ConsumerConfig) (*SimpleConsumer, *fetchLoop) {
+	t.Helper()
+	topic := offlineTopic(t, 2)
+	cfg, err := cfg.withDefaults(topic)
+	require.NoError(t, err)
+	c := newSimpleConsumer(topic, cfg)
+	c.started.Store(true) // no supervisor: nothing dials
+	t.Cleanup(func() { _ = c.Stop(context.Background()) })
+	l := &fetchLoop{c: c, wake: c.h.NewEvent()}
+	return c, l
+}
+
+// feed delivers records for partition id as a fetch from its fetch offset
+// would.
+func feed(t *testing.T, c *SimpleConsumer, l *fetchLoop, id int32, records []byte) {
+	t.Helper()
+	sc := scanRecords(records)
+	c.mu.Lock()
+	op := c.byID[id]
+	it := decodeItem{op: op, epoch: op.epoch, bytes: sc.end, msgs: sc.count, in: decodeIn{topic: "t", partition: id,
+		records: records[:sc.end], fetchOffset: op.fetchAt, count: sc.count}}
+	op.fetchAt = max(op.fetchAt, sc.next)
+	op.undecoded++
+	op.pendingBytes += it.bytes
+	op.pendingMsgs += it.msgs
+	c.mu.Unlock()
+	var d fetchDecoder
+	c.deliver(l, &d, &fetchResult{items: []decodeItem{it}})
+}
+
+func consumeN(t *testing.T, c *SimpleConsumer, n int) []string {
+	t.Helper()
+	var got []string
+	for range n {
+		m, err := c.Consume(t.Context())
+		require.NoError(t, err)
+		got = append(got, string(m.Value))
+	}
+	return got
+}
+
+func TestOffsetBookkeeping(t *testing.T) {
+	c, l := offlineConsumer(t, ConsumerConfig{})
+	c.mu.Lock()
+	c.moveLocked(c.byID[0], 10)
+	c.moveLocked(c.byID[1], 20)
+	c.mu.Unlock()
+	assert.Equal(t, map[int32]int64{0: 9, 1: 19}, c.HeldOffsets(), "held = next to deliver - 1")
+
+	feed(t, c, l, 0, batchAt(t, protocol.CompressionNone, 10, 11, 12))
+	feed(t, c, l, 1, batchAt(t, protocol.CompressionNone, 20, 21))
+	assert.Equal(t, []string{"v10", "v20", "v11", "v21", "v12"}, consumeN(t, c, 5), "round robin, offset order")
+	assert.Equal(t, map[int32]int64{0: 12, 1: 21}, c.HeldOffsets())
+	assert.Equal(t, map[int32]int64{0: 13, 1: 22}, c.toCommit(c.Partitions(), false),
+		"a commit stores the next offset to consume")
+
+	// Fetched but undelivered messages do not count.
+	feed(t, c, l, 0, batchAt(t, protocol.CompressionNone, 13, 14))
+	assert.Equal(t, int64(12), c.HeldOffsets()[0])
+	c.mu.Lock()
+	c.byID[0].committed = 13
+	c.mu.Unlock()
+	assert.Equal(t, map[int32]int64{1: 22}, c.toCommit(c.Partitions(), true), "auto-commits skip unchanged partitions")
+
+	// ResetOffsets(OffsetAfter(41)): 41 is the last consumed, 42 comes next.
+	require.NoError(t, c.ResetOffsets(t.Context(), map[int32]OffsetTarget{0: OffsetAfter(41)}))
+	assert.Equal(t, int64(41), c.HeldOffsets()[0])
+	c.mu.Lock()
+	assert.Zero(t, c.byID[0].queue.len(), "messages fetched before the reset are dropped")
+	assert.Equal(t, int64(42), c.byID[0].fetchAt)
+	c.mu.Unlock()
+	feed(t, c, l, 0, batchAt(t, protocol.CompressionNone, 40, 41, 42, 43))
+	assert.Equal(t, []string{"v42", "v43"}, consumeN(t, c, 2))
+
+	require.NoError(t, c.ResetOffsets(t.Context(), map[int32]OffsetTarget{1: OffsetAt(5)}))
+	assert.Equal(t, int64(4), c.HeldOffsets()[1])
+
+	err := c.ResetOffsets(t.Context(), map[int32]OffsetTarget{7: OffsetAt(1)})
+	assert.ErrorIs(t, err, ErrPartitionNotConsumed)
+	var pe *PartitionError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, int32(7), pe.Partition)
+	assert.Error(t, c.ResetOffsets(t.Context(), map[int32]OffsetTarget{0: OffsetAfter(-2)}), "before offset 0")
+
+	assert.ErrorIs(t, c.CommitOffsets(t.Context()), ErrNoConsumerGroup)
+	_, err = c.FetchOffsets(t.Context())
+	assert.ErrorIs(t, err, ErrNoConsumerGroup)
+}
+
+func TestResultsFromBeforeAResetAreDropped(t *testing.T) {
+	c, l := offlineConsumer(t, ConsumerConfig{})
+	c.mu.Lock()
+	c.moveLocked(c.byID[0], 0)
+	op := c.byID[0]
+	stale := decodeItem{op: op, epoch: op.epoch, in: decodeIn{topic: "t", records: batchAt(t, protocol.CompressionNone, 0, 1), count: 2}, msgs: 2}
+	op.undecoded++
+	op.pendingMsgs += 2
+	c.moveLocked(op, 100) // a reset while the result waited to be decoded
+	c.mu.Unlock()
+	var d fetchDecoder
+	c.deliver(l, &d, &fetchResult{items: []decodeItem{stale}})
+	c.mu.Lock()
+	assert.Zero(t, op.queue.len())
+	assert.Zero(t, op.pendingMsgs)
+	assert.Zero(t, op.undecoded)
+	c.mu.Unlock()
+}
+
+func TestQueueLimits(t *testing.T) {
+	c, l := offlineConsumer(t, ConsumerConfig{QueuedMaxMessages: 3, FetchMessageMaxBytes: 1000})
+	c.mu.Lock()
+	c.moveLocked(c.byID[0], 0)
+	op := c.byID[0]
+	assert.True(t, c.hasRoomLocked(op))
+	c.mu.Unlock()
+	feed(t, c, l, 0, batchAt(t, protocol.CompressionNone, 0, 1, 2, 3))
+	c.mu.Lock()
+	assert.False(t, c.hasRoomLocked(op), "4 queued, limit 3")
+	c.mu.Unlock()
+	consumeN(t, c, 2)
+	c.mu.Lock()
+	assert.True(t, c.hasRoomLocked(op), "drained below the limit")
+	op.pendingBytes = 1000
+	assert.False(t, c.hasRoomLocked(op), "a fetch's worth of bytes in the pipeline")
+	c.mu.Unlock()
+}
+
+func TestConsumeErrors(t *testing.T) {
+	c, l := offlineConsumer(t, ConsumerConfig{ConsumerTimeout: 20 * time.Millisecond})
+	_, err := c.Consume(t.Context())
+	require.ErrorIs(t, err, ErrConsumerTimeout)
+	var te *ConsumerTimeoutError
+	require.ErrorAs(t, err, &te)
+	assert.Equal(t, 20*time.Millisecond, te.After)
+	assert.True(t, te.Timeout())
+
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err = c.Consume(ctx)
+	assert.ErrorIs(t, err, context.Canceled, "a context that ends first is reported as such")
+
+	// A partition error arrives in its place in the stream.
+	c.mu.Lock()
+	c.moveLocked(c.byID[0], 0)
+	op := c.byID[0]
+	op.undecoded++
+	tooLarge := &PartitionError{Topic: "t", Partition: 0, Err: &MessageTooLargeError{Offset: 1, Size: 1 << 27, MaxBytes: MaxFetchMessageBytes}}
+	c.mu.Unlock()
+	feed(t, c, l, 0, batchAt(t, protocol.CompressionNone, 0))
+	c.deliver(l, &fetchDecoder{}, &fetchResult{items: []decodeItem{{op: op, epoch: op.epoch, err: tooLarge}}})
+	var got []error
+	for msg, err := range c.Messages(t.Context()) {
+		if err == nil {
+			assert.Equal(t, int64(0), msg.Offset)
+		}
+		got = append(got, err)
+	}
+	require.Len(t, got, 2, "the message, then the error; then the timeout ends the iteration")
+	assert.NoError(t, got[0])
+	var mtl *MessageTooLargeError
+	assert.ErrorAs(t, got[1], &mtl)
+	assert.Equal(t, int64(1), mtl.Offset)
+	assert.Equal(t, int64(0), c.HeldOffsets()[0], "an error does not move the position")
+
+	require.NoError(t, c.Stop(t.Context()))
+	require.NoError(t, c.Stop(t.Context()), "idempotent")
+	_, err = c.Consume(t.Context())
+	assert.ErrorIs(t, err, ErrConsumerStopped)
+	assert.ErrorIs(t, c.ResetOffsets(t.Context(), nil), ErrConsumerStopped)
+	for range c.Messages(t.Context()) {
+		t.Fatal("a stopped consumer yields nothing")
+	}
+	assert.True(t, errors.Is(te, ErrConsumerTimeout))
+}
