@@ -1,0 +1,360 @@
+package kafka
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/gregorkafka/gregor/handler"
+)
+
+// Producer sends messages to one topic asynchronously, as pykafka's
+// Producer does: Produce queues a message and returns; the producer
+// batches queued messages per partition and sends each broker's batches
+// in one request, retries what failed, and reports every message's
+// outcome exactly once, through Reports (ProducerConfig.DeliveryReports),
+// to the caller of a synchronous Produce, or, failures only, to the
+// client's log. ProducerConfig explains when messages are sent and what
+// order they keep.
+//
+// When a partition's leader moves or its connection breaks, the producer
+// refreshes metadata and sends the partition's queued and failed messages
+// to the new leader.
+//
+// Make one with Topic.Producer; it is safe for concurrent use. Close it to
+// deliver what it holds.
+type Producer struct {
+	t   *Topic
+	cl  *Cluster
+	h   handler.Handler
+	log *slog.Logger
+	cfg ProducerConfig
+
+	acks         int16
+	ackTimeoutMs int32
+	// maxRecord is the largest record size bound a request can carry.
+	maxRecord int
+	// reqBudget is MaxRequestSize less the request's fixed overhead: what
+	// the partitions' batches may fill.
+	reqBudget int
+
+	reports chan DeliveryReport
+
+	// ctx ends when Stop gives up, cutting short dials and waits.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	// mu guards everything below and the state of every partBuf and sink.
+	// It is held only for bookkeeping, never across I/O or a wait.
+	mu       sync.Mutex
+	parts    []*partBuf // by partition id
+	sinks    map[*Broker]*sink
+	buffered int // messages accepted and not yet reported
+	flushing int // Flush and Close calls under way: send without waiting
+	started  bool
+	closing  bool
+
+	spaceWaiter  handler.Event   // set when the queue has room again
+	idleWaiters  []handler.Event // set when buffered drops to 0
+	refreshing   bool
+	refreshCause error
+	metaStarted  uint64 // metadata refreshes started, for partBuf.waitGen
+	orphanRound  bool   // the next refresh is a round for leaderless partitions
+
+	timer      handler.Timer
+	timerArmed bool
+	timerAt    time.Time
+	orphanAt   time.Time // next metadata round for leaderless partitions
+
+	closeDone handler.Event
+	closeErr  error
+}
+
+// Producer returns a producer for the topic, started unless
+// cfg.ManualStart is set. An invalid cfg gives a *ConfigError.
+func (t *Topic) Producer(cfg ProducerConfig) (*Producer, error) {
+	cl := t.cl
+	if cl.closed.Load() {
+		return nil, ErrClosed
+	}
+	cfg, err := cfg.withDefaults(&cl.cfg)
+	if err != nil {
+		return nil, err
+	}
+	p := &Producer{
+		t:            t,
+		cl:           cl,
+		h:            cl.h,
+		log:          cl.log.With("topic", t.name),
+		cfg:          cfg,
+		acks:         cfg.RequiredAcks.wire(),
+		ackTimeoutMs: int32(cfg.AckTimeout / time.Millisecond),
+		sinks:        map[*Broker]*sink{},
+		closeDone:    cl.h.NewEvent(),
+	}
+	overhead := requestOverhead(t.name, cl.cfg.ClientID)
+	p.reqBudget = cfg.MaxRequestSize - overhead
+	p.maxRecord = p.reqBudget - partitionOverhead
+	p.reports = make(chan DeliveryReport, reportsBuffer(cfg))
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	if !cfg.ManualStart {
+		_ = p.Start()
+	}
+	return p, nil
+}
+
+// reportsBuffer sizes the reports channel: enough that the producer rarely
+// waits for a reader, without preallocating MaxQueuedMessages reports.
+func reportsBuffer(cfg ProducerConfig) int {
+	if !cfg.DeliveryReports {
+		return 0
+	}
+	return min(cfg.MaxQueuedMessages, 4096)
+}
+
+// Topic returns the producer's topic.
+func (p *Producer) Topic() *Topic { return p.t }
+
+// Start lets a producer made with ProducerConfig.ManualStart send the
+// messages it holds and those produced later. It does nothing on a
+// started producer and fails with ErrProducerClosed after Close.
+func (p *Producer) Start() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closing {
+		return ErrProducerClosed
+	}
+	p.startLocked()
+	return nil
+}
+
+func (p *Producer) startLocked() {
+	if p.started {
+		return
+	}
+	p.started = true
+	for _, pb := range p.parts {
+		if pb != nil && len(pb.queue) > 0 {
+			p.route(pb)
+		}
+	}
+	p.kickAll()
+}
+
+// Produce queues msg for sending (or, with ProducerConfig.Sync, sends it
+// and waits for the outcome, which it returns).
+//
+// An error means the message was not accepted and will not be reported:
+// ErrProducerClosed, ErrQueueFull, an error matching ErrMessageTooLarge
+// for a message above MaxRequestSize, the partitioner's error (ErrNilKey,
+// ErrInvalidPartition), a *TopicError when the topic has no partitions,
+// or ctx.Err() while Produce waits for room in a full queue. Every
+// message accepted gets one DeliveryReport.
+func (p *Producer) Produce(ctx context.Context, msg Message) error {
+	if p.cfg.Sync {
+		_, err := p.produceWait(ctx, msg)
+		return err
+	}
+	return p.enqueue(ctx, &msg, nil)
+}
+
+// Reports returns the channel of delivery reports. It carries one report
+// per message when ProducerConfig.DeliveryReports is set, none otherwise,
+// and is closed once Close has delivered everything. Reports for one
+// partition arrive in the order the messages were produced.
+func (p *Producer) Reports() <-chan DeliveryReport { return p.reports }
+
+// enqueue validates msg, picks its partition and queues it. w, when set,
+// receives the outcome instead of the reports channel.
+func (p *Producer) enqueue(ctx context.Context, msg *Message, w *syncWait) error {
+	size := recordSizeBound(msg)
+	if size > p.maxRecord {
+		return fmt.Errorf("kafka: message of about %d bytes, above ProducerConfig.MaxRequestSize (%d) less overhead: %w",
+			size, p.cfg.MaxRequestSize, ErrMessageTooLarge)
+	}
+	parts := p.t.state.Load().partitions
+	if len(parts) == 0 {
+		return &TopicError{Topic: p.t.name, Err: ErrUnknownTopic}
+	}
+	id, err := p.cfg.Partitioner.Partition(msg, len(parts))
+	if err != nil {
+		return err
+	}
+	if id < 0 || int(id) >= len(parts) {
+		return fmt.Errorf("kafka: partition %d of %d: %w", id, len(parts), ErrInvalidPartition)
+	}
+	part := parts[id]
+	msg.Topic, msg.Partition, msg.Offset = p.t.name, part.id, -1
+	if msg.Timestamp.IsZero() {
+		msg.Timestamp = p.h.Now()
+	}
+
+	p.mu.Lock()
+	for {
+		if p.closing {
+			p.mu.Unlock()
+			return ErrProducerClosed
+		}
+		if p.buffered < p.cfg.MaxQueuedMessages {
+			break
+		}
+		if p.cfg.ErrorOnQueueFull {
+			p.mu.Unlock()
+			return ErrQueueFull
+		}
+		ev := p.spaceWaiter
+		if ev == nil {
+			ev = p.h.NewEvent()
+			p.spaceWaiter = ev
+		}
+		p.mu.Unlock()
+		if err := ev.Wait(ctx); err != nil {
+			return err
+		}
+		p.mu.Lock()
+	}
+	pb := p.partBuf(part)
+	if len(pb.queue) == 0 && p.cfg.Linger > 0 {
+		pb.firstAt = p.h.Now()
+	}
+	pb.queue = append(pb.queue, record{msg: *msg, size: int32(size), wait: w})
+	pb.queuedBytes += size
+	p.buffered++
+	if p.started {
+		p.schedule(pb)
+	}
+	p.mu.Unlock()
+	return nil
+}
+
+// partBuf returns the buffer of part, creating it.
+func (p *Producer) partBuf(part *Partition) *partBuf {
+	id := int(part.id)
+	if id >= len(p.parts) {
+		p.parts = append(p.parts, make([]*partBuf, id+1-len(p.parts))...)
+	}
+	pb := p.parts[id]
+	if pb == nil {
+		pb = &partBuf{id: part.id, part: part}
+		p.parts[id] = pb
+	}
+	return pb
+}
+
+// Flush sends every message held without waiting (for Linger or
+// MinQueuedMessages) and returns once every message is reported, or with
+// ctx.Err(). Messages produced during Flush are waited for too. A
+// producer made with ManualStart sends nothing before Start, so Flush
+// waits for that.
+func (p *Producer) Flush(ctx context.Context) error {
+	p.mu.Lock()
+	if p.buffered == 0 {
+		p.mu.Unlock()
+		return nil
+	}
+	p.flushing++
+	ev := p.idleEvent()
+	p.kickAll()
+	p.mu.Unlock()
+	err := ev.Wait(ctx)
+	p.mu.Lock()
+	p.flushing--
+	p.mu.Unlock()
+	return err
+}
+
+// idleEvent returns an event set when no message is held. Called with
+// p.mu held and p.buffered > 0.
+func (p *Producer) idleEvent() handler.Event {
+	ev := p.h.NewEvent()
+	p.idleWaiters = append(p.idleWaiters, ev)
+	return ev
+}
+
+// Close is Stop without a deadline: it returns once every message held is
+// reported, which retries and timeouts bound.
+func (p *Producer) Close() error { return p.Stop(context.Background()) }
+
+// Stop stops accepting messages, sends those held at once (starting a
+// producer that was not started) and waits until each is reported. If ctx
+// ends first, the messages still held are reported with ErrProducerClosed
+// (those in flight may still be written by a broker) and Stop returns
+// ctx.Err(). The Reports channel is closed when Stop returns. Later calls
+// wait for the first to finish and return its result.
+func (p *Producer) Stop(ctx context.Context) error {
+	p.mu.Lock()
+	if p.closing {
+		p.mu.Unlock()
+		_ = p.closeDone.Wait(context.Background())
+		return p.closeErr
+	}
+	p.closing = true
+	p.flushing++
+	p.startLocked()
+	p.kickAll()
+	var idle handler.Event
+	if p.buffered > 0 {
+		idle = p.idleEvent()
+	}
+	p.mu.Unlock()
+
+	var err error
+	if idle != nil {
+		if err = idle.Wait(ctx); err != nil {
+			p.abort()
+			// Reports claimed before the abort are on their way.
+			_ = p.waitIdle()
+		}
+	}
+	p.cancel()
+	p.mu.Lock()
+	if p.timer != nil {
+		p.timer.Stop()
+		p.timerArmed = false
+	}
+	p.mu.Unlock()
+	// Nothing sends reports once nothing is held, so closing is safe.
+	close(p.reports)
+	p.closeErr = err
+	p.closeDone.Set()
+	return err
+}
+
+// waitIdle waits until no message is held.
+func (p *Producer) waitIdle() error {
+	p.mu.Lock()
+	if p.buffered == 0 {
+		p.mu.Unlock()
+		return nil
+	}
+	ev := p.idleEvent()
+	p.mu.Unlock()
+	return ev.Wait(context.Background())
+}
+
+// abort reports every message held, queued or in flight, with
+// ErrProducerClosed. Responses that arrive later are ignored.
+func (p *Producer) abort() {
+	var done []outcome
+	p.mu.Lock()
+	for _, pb := range p.parts {
+		if pb == nil {
+			continue
+		}
+		if b := pb.inflight; b != nil && !b.claimed {
+			b.claimed = true
+			done = append(done, outcome{pb: pb, recs: b.recs, err: ErrProducerClosed})
+		}
+		if len(pb.queue) > 0 {
+			done = append(done, outcome{pb: pb, recs: pb.queue, err: ErrProducerClosed})
+			pb.queue, pb.queuedBytes = nil, 0
+		}
+	}
+	p.mu.Unlock()
+	p.deliver(done)
+	p.mu.Lock()
+	p.settle(done)
+	p.mu.Unlock()
+}

@@ -1,0 +1,257 @@
+package kafka
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/gregorkafka/gregor/protocol"
+)
+
+// Compression is a codec for produced batches; the constants are the
+// protocol package's.
+type Compression = protocol.Compression
+
+// Codecs for ProducerConfig.Compression.
+const (
+	CompressionNone   = protocol.CompressionNone
+	CompressionGzip   = protocol.CompressionGzip
+	CompressionSnappy = protocol.CompressionSnappy
+	CompressionLZ4    = protocol.CompressionLZ4
+	CompressionZstd   = protocol.CompressionZstd
+)
+
+// RequiredAcks says when a broker acknowledges a produce request. The zero
+// value is AcksLeader, the default.
+type RequiredAcks int8
+
+const (
+	// AcksLeader: the leader has written the messages to its log. A
+	// message acknowledged this way is lost if the leader dies before a
+	// follower copied it.
+	AcksLeader RequiredAcks = iota
+	// AcksNone: the broker sends no response. Messages are reported
+	// delivered, with offset -1, once written to the socket; fastest, and
+	// lost without notice if the broker fails.
+	AcksNone
+	// AcksAll: every in-sync replica has the messages. With a topic's
+	// min.insync.replicas above 1 an acknowledged message survives the
+	// loss of any one broker.
+	AcksAll
+)
+
+// wire returns the acks field of a Produce request.
+func (a RequiredAcks) wire() int16 {
+	switch a {
+	case AcksNone:
+		return 0
+	case AcksAll:
+		return -1
+	}
+	return 1
+}
+
+func (a RequiredAcks) String() string {
+	switch a {
+	case AcksLeader:
+		return "leader"
+	case AcksNone:
+		return "none"
+	case AcksAll:
+		return "all"
+	}
+	return fmt.Sprintf("RequiredAcks(%d)", int8(a))
+}
+
+// Producer defaults, applied to zero ProducerConfig fields.
+const (
+	DefaultMaxRetries        = 3
+	DefaultRetryBackoff      = 100 * time.Millisecond
+	DefaultAckTimeout        = 10 * time.Second
+	DefaultMaxQueuedMessages = 100000
+	DefaultMinQueuedMessages = 1000
+	DefaultMaxRequestSize    = 1000012
+)
+
+// maxRetryBackoff caps the doubling retry backoff (unless RetryBackoff
+// itself is larger).
+const maxRetryBackoff = time.Second
+
+// minRequestSize keeps MaxRequestSize above the fixed overhead of a
+// request, so that some message always fits.
+const minRequestSize = 1024
+
+// ProducerConfig configures a Producer. The zero value is usable: every
+// zero field means the default documented next to it. Topic.Producer
+// validates it and reports the first bad field as a *ConfigError.
+//
+// # When messages are sent
+//
+// By default (Linger 0) a producer sends as soon as it can and batches
+// only what piles up meanwhile: a message for a broker with no request in
+// flight goes out at once, and the messages produced while a request is in
+// flight travel together in the next one. One partition never has more
+// than one batch in flight, so a partition's queue drains one batch per
+// round trip. Latency is then one round trip when idle, and the batches
+// grow by themselves with the load until MaxRequestSize caps them: there
+// is no fixed delay to tune, and no timer that fires without work to do.
+// (pykafka waited up to 5 seconds, or for 70000 messages, before sending
+// anything.) A partition that holds MinQueuedMessages does not wait for
+// the broker's other partitions' requests; it goes out in a request of its
+// own.
+//
+// Linger > 0 switches to the classic rule instead: a partition's messages
+// wait until it holds MinQueuedMessages or its oldest message has waited
+// Linger, then go out in one batch, whether or not the broker is busy.
+// That trades latency for fewer, larger requests. Flush and Close send
+// everything at once in either mode.
+//
+// # Ordering and retries
+//
+// Messages of one partition are written in the order Produce accepted
+// them, retries included: a partition has at most one batch in flight, and
+// a batch that fails with a retriable error goes back to the head of its
+// partition's queue, so nothing behind it can overtake it. (pykafka, like
+// the Java client without idempotence, could reorder on retry; here the
+// price is that one partition moves one batch per round trip, which the
+// batching above makes up for.) A retried request may have been written by
+// a broker that failed to answer, so retries can duplicate a message; they
+// never lose an acknowledged one.
+type ProducerConfig struct {
+	// Partitioner picks each message's partition. Default: a new
+	// RoundRobinPartitioner() per producer, pykafka's default. Keyed
+	// placement needs HashPartitioner.
+	Partitioner Partitioner
+
+	// Compression is the codec for batches. Default CompressionNone. Zstd
+	// needs brokers of Kafka 2.1 or later (Produce v7).
+	Compression Compression
+
+	// MaxRetries is how often a batch that failed with a retriable error
+	// (a leader move, a broken connection, a timeout) is sent again before
+	// its messages are reported failed. Default DefaultMaxRetries; a
+	// negative value means no retries. A round of metadata refresh that
+	// finds no leader for a partition counts as one try of its messages.
+	MaxRetries int
+
+	// RetryBackoff is the wait before the first retry; it doubles with
+	// every further retry up to one second (or RetryBackoff, if larger).
+	// Default DefaultRetryBackoff.
+	RetryBackoff time.Duration
+
+	// RequiredAcks is when a broker acknowledges. Default AcksLeader.
+	RequiredAcks RequiredAcks
+
+	// AckTimeout is how long a broker may wait for the replicas AcksAll
+	// asks for before it answers with a timeout error. It must be below
+	// the client's Config.SocketTimeout, which bounds the whole round trip.
+	// Default DefaultAckTimeout.
+	AckTimeout time.Duration
+
+	// MaxQueuedMessages bounds the messages a producer holds (queued or in
+	// flight, until reported). Produce then blocks, or fails with
+	// ErrQueueFull when ErrorOnQueueFull is set. Default
+	// DefaultMaxQueuedMessages.
+	MaxQueuedMessages int
+
+	// MinQueuedMessages is the queue length at which a partition is sent
+	// without waiting; see "When messages are sent". Sync producers use 1.
+	// Default DefaultMinQueuedMessages.
+	MinQueuedMessages int
+
+	// Linger, when positive, is the longest a message waits for more to
+	// join its batch; see "When messages are sent". Default 0: no timed
+	// wait.
+	Linger time.Duration
+
+	// ErrorOnQueueFull makes Produce fail with ErrQueueFull instead of
+	// blocking when MaxQueuedMessages are held.
+	ErrorOnQueueFull bool
+
+	// MaxRequestSize caps a produce request, in bytes of uncompressed
+	// records plus overhead, and so the size of a single message: a larger
+	// one is refused by Produce with an error matching
+	// ErrMessageTooLarge. Brokers have their own limit (message.max.bytes,
+	// about 1 MiB by default). Default DefaultMaxRequestSize.
+	MaxRequestSize int
+
+	// Sync makes Producer.Produce wait until the message is acknowledged
+	// and return its delivery error. DeliveryReports is then ignored. See
+	// also Topic.SyncProducer.
+	Sync bool
+
+	// DeliveryReports makes the producer send a DeliveryReport for every
+	// message to the channel Reports returns. They must be received: the
+	// producer waits when the channel is full.
+	DeliveryReports bool
+
+	// ManualStart leaves a new producer stopped: it accepts messages but
+	// sends nothing until Start. By default it starts at once.
+	ManualStart bool
+}
+
+// withDefaults validates c against the client's configuration and returns
+// a copy with every default filled in.
+func (c ProducerConfig) withDefaults(cl *Config) (ProducerConfig, error) {
+	bad := func(field, format string, args ...any) (ProducerConfig, error) {
+		return c, &ConfigError{Field: "ProducerConfig." + field, Reason: fmt.Sprintf(format, args...)}
+	}
+	for _, f := range []struct {
+		name string
+		d    time.Duration
+	}{
+		{"RetryBackoff", c.RetryBackoff},
+		{"AckTimeout", c.AckTimeout},
+		{"Linger", c.Linger},
+	} {
+		if f.d < 0 {
+			return bad(f.name, "negative (%v)", f.d)
+		}
+	}
+	switch {
+	case c.Compression < CompressionNone || c.Compression > CompressionZstd:
+		return bad("Compression", "unknown codec %d", int8(c.Compression))
+	case c.RequiredAcks < AcksLeader || c.RequiredAcks > AcksAll:
+		return bad("RequiredAcks", "unknown value %d", int8(c.RequiredAcks))
+	case c.MaxQueuedMessages < 0:
+		return bad("MaxQueuedMessages", "negative (%d)", c.MaxQueuedMessages)
+	case c.MinQueuedMessages < 0:
+		return bad("MinQueuedMessages", "negative (%d)", c.MinQueuedMessages)
+	case c.MaxRequestSize < 0 || c.MaxRequestSize > 0 && c.MaxRequestSize < minRequestSize:
+		return bad("MaxRequestSize", "%d is below %d", c.MaxRequestSize, minRequestSize)
+	case c.AckTimeout > time.Duration(math.MaxInt32)*time.Millisecond:
+		return bad("AckTimeout", "%v does not fit a request", c.AckTimeout)
+	}
+
+	if c.Partitioner == nil {
+		c.Partitioner = RoundRobinPartitioner()
+	}
+	if c.MaxRetries == 0 {
+		c.MaxRetries = DefaultMaxRetries
+	} else if c.MaxRetries < 0 {
+		c.MaxRetries = 0
+	}
+	if c.RetryBackoff == 0 {
+		c.RetryBackoff = DefaultRetryBackoff
+	}
+	if c.AckTimeout == 0 {
+		c.AckTimeout = DefaultAckTimeout
+	}
+	if c.AckTimeout >= cl.SocketTimeout {
+		return bad("AckTimeout", "%v is not below the client's SocketTimeout (%v)", c.AckTimeout, cl.SocketTimeout)
+	}
+	if c.MaxQueuedMessages == 0 {
+		c.MaxQueuedMessages = DefaultMaxQueuedMessages
+	}
+	if c.MinQueuedMessages == 0 {
+		c.MinQueuedMessages = DefaultMinQueuedMessages
+	}
+	if c.Sync {
+		c.MinQueuedMessages = 1
+		c.DeliveryReports = false
+	}
+	if c.MaxRequestSize == 0 {
+		c.MaxRequestSize = DefaultMaxRequestSize
+	}
+	return c, nil
+}

@@ -1,0 +1,319 @@
+package kafka
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/gregorkafka/gregor/protocol"
+)
+
+// record is one accepted message: queued in its partition's buffer, then
+// in flight in a batch, until reported.
+type record struct {
+	msg      Message
+	size     int32 // upper bound of its encoded size
+	attempts int32 // sends that failed so far
+	wait     *syncWait
+}
+
+// partBuf holds one partition's messages on their way. Its fields are
+// guarded by Producer.mu.
+type partBuf struct {
+	id   int32
+	part *Partition
+	sink *sink // the leader's; nil while the partition has no leader
+
+	queue       []record // oldest first
+	queuedBytes int
+	firstAt     time.Time // when the oldest queued message arrived (Linger mode)
+
+	inflight *batch    // at most one batch per partition is in flight
+	retryAt  time.Time // not before, after a failure
+	waitMeta bool      // a metadata refresh must finish first:
+	waitGen  uint64    // one of this generation or later (Producer.metaStarted)
+	forced   bool      // send next without waiting (a retry or split)
+	maxRecs  int       // cap on the next batch after a broker found one too large
+	orphan   bool      // no leader: waiting for a metadata round
+}
+
+// batch is one partition's records in one request.
+type batch struct {
+	pb    *partBuf
+	recs  []record
+	bytes int
+	// claimed is set once an outcome was decided for the records, by the
+	// response or by Stop giving up; the other then leaves them alone.
+	claimed bool
+}
+
+// sink sends the batches of the partitions one broker leads. At most one
+// task drains it at a time (draining), so the encoder state is the
+// drainer's alone; the other fields are guarded by Producer.mu.
+type sink struct {
+	p        *Producer
+	b        *Broker
+	parts    []*partBuf
+	next     int // first partition looked at by the next collect, for fairness
+	inflight int // requests awaiting a response
+	draining bool
+	overflow bool // the last request was full: send the rest at once
+
+	bb     protocol.RecordBatchBuilder
+	buf    []byte
+	legacy []protocol.Record
+}
+
+// ready reports whether pb may be sent now by s, or else when it may be
+// (zero when an event, not time, will make it ready). Called with p.mu
+// held.
+func (p *Producer) ready(s *sink, pb *partBuf, idle bool) (bool, time.Time) {
+	if len(pb.queue) == 0 || pb.inflight != nil || pb.waitMeta || pb.orphan {
+		return false, time.Time{}
+	}
+	if !pb.retryAt.IsZero() {
+		if now := p.h.Now(); now.Before(pb.retryAt) {
+			return false, pb.retryAt
+		}
+		pb.retryAt = time.Time{}
+	}
+	switch {
+	case pb.forced || p.flushing > 0 || s.overflow:
+		return true, time.Time{}
+	case len(pb.queue) >= p.cfg.MinQueuedMessages || pb.queuedBytes >= p.reqBudget:
+		return true, time.Time{}
+	case p.cfg.Linger == 0:
+		// Send at once to an idle broker; otherwise wait for its
+		// response, and send what gathered meanwhile.
+		return idle, time.Time{}
+	}
+	at := pb.firstAt.Add(p.cfg.Linger)
+	if p.h.Now().Before(at) {
+		return false, at
+	}
+	return true, time.Time{}
+}
+
+// schedule makes sure a partition that just got a message is sent in time.
+// Called with p.mu held on a started producer.
+func (p *Producer) schedule(pb *partBuf) {
+	if pb.sink == nil && !pb.orphan {
+		p.route(pb)
+	}
+	s := pb.sink
+	if s == nil || s.draining {
+		return
+	}
+	if ok, at := p.ready(s, pb, s.inflight == 0); ok {
+		s.draining = true
+		p.h.Go("kafka-producer-send", s.drain)
+	} else if !at.IsZero() {
+		p.armTimer(at)
+	}
+}
+
+// kick starts a drain of s if one of its partitions is ready, and arms the
+// timer for those that will be. Called with p.mu held.
+func (p *Producer) kick(s *sink) {
+	if s.draining || !p.started {
+		return
+	}
+	idle := s.inflight == 0
+	var next time.Time
+	for _, pb := range s.parts {
+		ok, at := p.ready(s, pb, idle)
+		if ok {
+			s.draining = true
+			p.h.Go("kafka-producer-send", s.drain)
+			return
+		}
+		if !at.IsZero() && (next.IsZero() || at.Before(next)) {
+			next = at
+		}
+	}
+	if !next.IsZero() {
+		p.armTimer(next)
+	}
+}
+
+// kickAll kicks every sink. Called with p.mu held.
+func (p *Producer) kickAll() {
+	for _, s := range p.sinks {
+		p.kick(s)
+	}
+}
+
+// drain sends requests while s has partitions ready.
+func (s *sink) drain() {
+	p := s.p
+	for {
+		p.mu.Lock()
+		batches := p.collect(s)
+		if len(batches) == 0 {
+			s.draining = false
+			p.mu.Unlock()
+			return
+		}
+		s.inflight++
+		p.mu.Unlock()
+		s.send(batches)
+	}
+}
+
+// collect takes one request's worth of ready batches from s's partitions,
+// marking them in flight. Partitions whose leader moved go to their new
+// sink. Called with p.mu held.
+func (p *Producer) collect(s *sink) []*batch {
+	idle := s.inflight == 0
+	overflow := false
+	budget := p.reqBudget
+	var out []*batch
+	var moved []*partBuf
+	var next time.Time
+	n := len(s.parts)
+	for k := 0; k < n && !overflow; k++ {
+		pb := s.parts[(s.next+k)%n]
+		if pb.inflight == nil && pb.part.Leader() != s.b {
+			moved = append(moved, pb)
+			continue
+		}
+		ok, at := p.ready(s, pb, idle)
+		if !ok {
+			if !at.IsZero() && (next.IsZero() || at.Before(next)) {
+				next = at
+			}
+			continue
+		}
+		b := p.cut(pb, &budget)
+		if b == nil {
+			overflow = true
+			break
+		}
+		out = append(out, b)
+	}
+	if n > 0 {
+		s.next = (s.next + 1) % n
+	}
+	s.overflow = overflow
+	for _, pb := range moved {
+		p.route(pb)
+		if pb.sink != nil && pb.sink != s {
+			p.kick(pb.sink)
+		}
+	}
+	if !next.IsZero() {
+		p.armTimer(next)
+	}
+	return out
+}
+
+// cut takes the longest run of pb's queued records that fits budget as a
+// batch, or returns nil when not even the first fits.
+func (p *Producer) cut(pb *partBuf, budget *int) *batch {
+	avail := *budget - partitionOverhead
+	if avail < int(pb.queue[0].size) {
+		return nil
+	}
+	limit := len(pb.queue)
+	if pb.maxRecs > 0 {
+		limit = min(limit, pb.maxRecs)
+	}
+	k, bytes := 0, 0
+	for k < limit && bytes+int(pb.queue[k].size) <= avail {
+		bytes += int(pb.queue[k].size)
+		k++
+	}
+	b := &batch{pb: pb, recs: pb.queue[:k:k], bytes: bytes}
+	if k == len(pb.queue) {
+		pb.queue = nil
+	} else {
+		pb.queue = pb.queue[k:]
+	}
+	pb.queuedBytes -= bytes
+	pb.inflight = b
+	pb.forced = false
+	if p.cfg.Linger > 0 {
+		pb.firstAt = p.h.Now()
+	}
+	*budget -= partitionOverhead + bytes
+	return b
+}
+
+// send encodes batches into one Produce request and sends it to s's
+// broker. The outcome is handled by finish: at once for a failed send or
+// AcksNone, by a task waiting for the response otherwise.
+func (s *sink) send(batches []*batch) {
+	p := s.p
+	c, err := s.b.conn(p.ctx, connKey{purpose: purposeProduce})
+	if err != nil {
+		p.finish(s, batches, nil, err)
+		return
+	}
+	version, err := produceVersion(c)
+	if err != nil {
+		p.finish(s, batches, nil, err)
+		return
+	}
+	req, sent, failed := s.encode(batches, version)
+	if len(failed) > 0 {
+		p.fail(failed)
+	}
+	if len(sent) == 0 {
+		p.finish(s, nil, nil, nil)
+		return
+	}
+	// The version the records were encoded for is the one sent, even if
+	// the connection was replaced meanwhile by one to an upgraded broker.
+	f, err := c.RequestVersion(p.ctx, req, version)
+	if err != nil || f == nil {
+		p.finish(s, sent, nil, err)
+		return
+	}
+	p.h.Go("kafka-producer-response", func() {
+		m, err := f.Get(p.ctx)
+		resp, _ := m.(*protocol.ProduceResponse)
+		if err == nil && resp == nil {
+			err = fmt.Errorf("kafka: Produce response of type %T", m)
+		}
+		p.finish(s, sent, resp, err)
+	})
+}
+
+// encode builds the request for batches at version. Batches that cannot be
+// encoded (headers for a broker that predates them, say) are returned
+// apart with their error.
+func (s *sink) encode(batches []*batch, version int16) (*protocol.ProduceRequest, []*batch, []failedBatch) {
+	p := s.p
+	type span struct{ start, end int }
+	spans := make([]span, 0, len(batches))
+	sent := batches[:0:0]
+	var failed []failedBatch
+	buf := s.buf[:0]
+	for _, b := range batches {
+		start := len(buf)
+		var err error
+		buf, s.legacy, err = appendRecords(buf, &s.bb, s.legacy, b.recs, version, p.cfg.Compression)
+		if err != nil {
+			buf = buf[:start]
+			failed = append(failed, failedBatch{b, err})
+			continue
+		}
+		spans = append(spans, span{start, len(buf)})
+		sent = append(sent, b)
+	}
+	s.buf = buf
+	parts := make([]protocol.ProduceRequestPartition, len(sent))
+	for i, b := range sent {
+		parts[i] = protocol.ProduceRequestPartition{Index: b.pb.id, Records: buf[spans[i].start:spans[i].end:spans[i].end]}
+	}
+	req := &protocol.ProduceRequest{
+		Acks:      p.acks,
+		TimeoutMs: p.ackTimeoutMs,
+		TopicData: []protocol.ProduceRequestTopic{{Name: p.t.name, PartitionData: parts}},
+	}
+	return req, sent, failed
+}
+
+type failedBatch struct {
+	b   *batch
+	err error
+}
