@@ -24,10 +24,10 @@ type pfCluster struct {
 
 	mu      sync.Mutex
 	brokers []*pfBroker
-	leaders []int32              // per partition; -1 for none
-	logs    [][]protocol.Record  // per partition, copies, offsets assigned
-	batches [][]pfBatch          // per partition, every batch appended
-	seen    []pfProduce          // every partition entry of every produce request, in arrival order
+	leaders []int32             // per partition; -1 for none
+	logs    [][]protocol.Record // per partition, copies, offsets assigned
+	batches [][]pfBatch         // per partition, every batch appended
+	seen    []pfProduce         // every partition entry of every produce request, in arrival order
 	// metadataCalls counts Metadata requests.
 	metadataCalls int
 	// onProduce decides the answer to one partition entry of a produce
