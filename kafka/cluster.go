@@ -172,9 +172,17 @@ func (c *Cluster) refreshIfStale(ctx context.Context, err error) (bool, error) {
 // those with a live general connection first, so refreshes reuse
 // connections instead of dialing.
 func (c *Cluster) candidates() []*Broker {
-	bs := c.Brokers()
-	sort.SliceStable(bs, func(i, j int) bool { return bs[i].Connected() && !bs[j].Connected() })
-	return bs
+	all := c.state.Load().sorted
+	out := make([]*Broker, 0, len(all))
+	var idle []*Broker
+	for _, b := range all {
+		if b.Connected() {
+			out = append(out, b)
+		} else {
+			idle = append(idle, b)
+		}
+	}
+	return append(out, idle...)
 }
 
 // metadata fetches metadata from a known broker, or from a seed when none

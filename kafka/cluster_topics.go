@@ -57,19 +57,19 @@ func (c *Cluster) Topic(ctx context.Context, name string) (*Topic, error) {
 			lastErr = ErrUnknownTopic // a broker must answer for every topic asked
 			continue
 		}
+		last := attempt == topicLookupAttempts-1
 		switch err := protocol.ErrorForCode(mt.ErrorCode); {
-		case err == nil && len(mt.Partitions) > 0:
+		case err == nil && len(mt.Partitions) > 0,
+			// Still being created; after the last try, take what exists.
+			err == protocol.ErrLeaderNotAvailable && len(mt.Partitions) > 0 && last:
 			if t := c.state.Load().topics[name]; t != nil {
 				return c.checkVisible(t)
 			}
-			lastErr = ErrUnknownTopic // deleted again between answer and lookup
-		case err == protocol.ErrUnknownTopicOrPartition && c.cfg.AutoCreateTopics:
-			lastErr = err // maybe being created; a broker that refuses keeps saying so
+			lastErr = ErrUnknownTopic // deleted again since the answer
 		case err == nil, err == protocol.ErrLeaderNotAvailable:
 			lastErr = protocol.ErrLeaderNotAvailable
-			if t := c.state.Load().topics[name]; t != nil && len(mt.Partitions) > 0 {
-				return c.checkVisible(t) // exists; some leader is missing
-			}
+		case err == protocol.ErrUnknownTopicOrPartition && c.cfg.AutoCreateTopics:
+			lastErr = err // maybe being created; a broker that refuses keeps saying so
 		default:
 			return nil, &TopicError{Topic: name, Err: err}
 		}
