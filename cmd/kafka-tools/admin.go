@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+
+	"github.com/gregorkafka/gregor/kafka"
+)
+
+var createTopicCommand = &command{
+	name:    "create_topic",
+	aliases: []string{"create-topic"},
+	args:    "TOPIC",
+	summary: "Create a topic",
+	details: `Partitions and replication factor default to the brokers' num.partitions and
+default.replication.factor. Topic settings are given as -c key=value, once per
+setting; a JSON object ('{"cleanup.policy":"compact"}') is accepted too, as
+pykafka's kafka-tools took it. The command returns once the new topic's
+partitions all have leaders.`,
+	examples: []string{
+		"create_topic orders -p 12 -r 3",
+		"create-topic audit -p 1 -c cleanup.policy=compact -c retention.ms=604800000",
+	},
+	minArgs: 1, maxArgs: 1,
+	setup: func(fs *flag.FlagSet) action {
+		var partitions, replication int
+		configs := keyValues{}
+		fs.IntVar(&partitions, "partitions", 0, "number of partitions (0: the brokers' default)")
+		fs.IntVar(&partitions, "p", 0, "shorthand for --partitions")
+		fs.IntVar(&replication, "replication", 0, "replication factor (0: the brokers' default)")
+		fs.IntVar(&replication, "r", 0, "shorthand for --replication")
+		cfgFlag := configFlagValue{configs}
+		fs.Var(cfgFlag, "config", "topic setting key=value (repeatable)")
+		fs.Var(cfgFlag, "c", "shorthand for --config")
+		return func(ctx context.Context, e *env, args []string) (report, error) {
+			spec := kafka.TopicSpec{Name: args[0], Configs: configs}
+			if err := checkTopicName(spec.Name); err != nil {
+				return nil, err
+			}
+			if partitions < 0 || partitions > math.MaxInt32 {
+				return nil, usagef("bad --partitions %d", partitions)
+			}
+			if replication < 0 || replication > math.MaxInt16 {
+				return nil, usagef("bad --replication %d", replication)
+			}
+			spec.Partitions, spec.ReplicationFactor = int32(partitions), int16(replication)
+			return createTopic(ctx, e, spec)
+		}
+	},
+}
+
+// configFlagValue accepts key=value or a JSON object of strings.
+type configFlagValue struct{ kv keyValues }
+
+func (c configFlagValue) String() string { return c.kv.String() }
+
+func (c configFlagValue) Set(s string) error {
+	if !strings.HasPrefix(strings.TrimSpace(s), "{") {
+		return c.kv.Set(s)
+	}
+	var m map[string]any
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber() // 604800000 must not become 6.048e+08
+	if err := dec.Decode(&m); err != nil {
+		return fmt.Errorf("bad JSON object: %v", err)
+	}
+	for k, v := range m {
+		var val string
+		switch x := v.(type) {
+		case string:
+			val = x
+		case json.Number, bool:
+			val = fmt.Sprint(x)
+		default:
+			return fmt.Errorf("setting %q: want a string, number or boolean", k)
+		}
+		if err := c.kv.Set(k + "=" + val); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkTopicName applies Kafka's topic name rules, so an invalid name is
+// a usage error found before anything is sent.
+func checkTopicName(name string) error {
+	const maxLen = 249
+	switch {
+	case name == "":
+		return usagef("topic name is empty")
+	case name == "." || name == "..":
+		return usagef("topic name %q is not allowed", name)
+	case len(name) > maxLen:
+		return usagef("topic name is %d characters long, at most %d are allowed", len(name), maxLen)
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return usagef("topic name %q has %q: only ASCII letters, digits, '.', '_' and '-' are allowed", name, r)
+		}
+	}
+	return nil
+}
+
+type createReport struct {
+	Topic             string            `json:"topic"`
+	Partitions        int               `json:"partitions"`
+	ReplicationFactor int               `json:"replication_factor"`
+	Configs           map[string]string `json:"configs"`
+}
+
+func createTopic(ctx context.Context, e *env, spec kafka.TopicSpec) (report, error) {
+	cl, err := e.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := cl.Cluster().CreateTopics(ctx, spec); err != nil {
+		if errors.Is(err, kafka.ErrTopicAlreadyExists) {
+			return nil, fmt.Errorf("topic %q already exists", spec.Name)
+		}
+		return nil, fmt.Errorf("creating topic %q: %w", spec.Name, err)
+	}
+	t, err := e.topic(ctx, spec.Name)
+	if err != nil {
+		return nil, err
+	}
+	parts := t.Partitions()
+	return &createReport{
+		Topic: spec.Name, Partitions: len(parts), ReplicationFactor: replicationFactor(parts),
+		Configs: map[string]string(spec.Configs),
+	}, nil
+}
+
+func (r *createReport) writeText(w io.Writer) error {
+	_, err := fmt.Fprintf(w, "Created topic %s (%d partitions, replication factor %d)\n",
+		r.Topic, r.Partitions, r.ReplicationFactor)
+	return err
+}
+
+var deleteTopicCommand = &command{
+	name:     "delete_topic",
+	aliases:  []string{"delete-topic"},
+	args:     "TOPIC",
+	summary:  "Delete a topic",
+	details:  "The command returns once the cluster's metadata no longer lists the topic.",
+	examples: []string{"delete_topic orders-old"},
+	minArgs:  1, maxArgs: 1,
+	setup: func(*flag.FlagSet) action {
+		return func(ctx context.Context, e *env, args []string) (report, error) {
+			if err := checkTopicName(args[0]); err != nil {
+				return nil, err
+			}
+			return deleteTopic(ctx, e, args[0])
+		}
+	},
+}
+
+type deleteReport struct {
+	Topic   string `json:"topic"`
+	Deleted bool   `json:"deleted"`
+}
+
+func deleteTopic(ctx context.Context, e *env, name string) (report, error) {
+	cl, err := e.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := cl.Cluster().DeleteTopics(ctx, name); err != nil {
+		if errors.Is(err, kafka.ErrUnknownTopic) {
+			return nil, unknownTopic(name)
+		}
+		return nil, fmt.Errorf("deleting topic %q: %w", name, err)
+	}
+	return &deleteReport{Topic: name, Deleted: true}, nil
+}
+
+func (r *deleteReport) writeText(w io.Writer) error {
+	_, err := fmt.Fprintf(w, "Deleted topic %s\n", r.Topic)
+	return err
+}

@@ -1,0 +1,214 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+)
+
+var listGroupsCommand = &command{
+	name:    "list_groups",
+	aliases: []string{"list-groups", "groups"},
+	summary: "List the consumer groups every broker coordinates",
+	details: "State and Type are shown where the brokers report them (Kafka 2.6+ and 4.0+).",
+	examples: []string{
+		"list_groups",
+		"list-groups -o json",
+	},
+	maxArgs: 0,
+	setup: func(*flag.FlagSet) action {
+		return func(ctx context.Context, e *env, _ []string) (report, error) {
+			cl, err := e.connect(ctx)
+			if err != nil {
+				return nil, err
+			}
+			groups, err := listGroups(ctx, cl)
+			if err != nil {
+				return nil, err
+			}
+			return &groupsReport{Groups: nonNil(groups)}, nil
+		}
+	},
+}
+
+type groupsReport struct {
+	Groups []groupListing `json:"groups"`
+}
+
+func (r *groupsReport) writeText(w io.Writer) error {
+	t := newTable(w, "GroupId", "ProtocolType", "State", "Type", "Coordinator")
+	for _, g := range r.Groups {
+		t.row(g.GroupID, g.ProtocolType, g.State, g.Type, g.Coordinator)
+	}
+	return t.flush()
+}
+
+var describeGroupCommand = &command{
+	name:    "describe_group",
+	aliases: []string{"describe-group", "desc-group"},
+	args:    "GROUP",
+	summary: "Describe a consumer group: state, protocol and members with their assignments",
+	details: `Assignments are decoded from Kafka's consumer protocol. With --zookeeper, the
+consumers registered under /consumers/GROUP in ZooKeeper (pykafka's
+BalancedConsumer and other ZooKeeper-based clients) are listed too.`,
+	examples: []string{
+		"describe_group billing",
+		"describe-group billing --zookeeper zk1:2181 -o json",
+	},
+	minArgs: 1, maxArgs: 1,
+	setup: func(*flag.FlagSet) action { return describeGroupAction },
+}
+
+type describeReport struct {
+	*groupDescription
+	ZooKeeperMembers []zkMember `json:"zookeeper_members,omitempty"`
+}
+
+func describeGroupAction(ctx context.Context, e *env, args []string) (report, error) {
+	group := args[0]
+	cl, err := e.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d, err := describeGroup(ctx, cl, group)
+	if err != nil {
+		return nil, err
+	}
+	r := &describeReport{groupDescription: d}
+	zkKnows := false
+	if e.g.zookeeper != "" {
+		zg, err := readZooKeeperGroup(ctx, e.g.zookeeper, group, e.log)
+		if err != nil {
+			return nil, err
+		}
+		zkKnows = zg.exists
+		r.ZooKeeperMembers = nonNil(zg.members)
+	}
+	if !d.exists() && !zkKnows {
+		// The coordinator reports Dead for groups it never saw; a group
+		// that only committed offsets (Empty) does exist.
+		return nil, unknownGroup(group)
+	}
+	return r, nil
+}
+
+func (r *describeReport) writeText(w io.Writer) error {
+	d := r.groupDescription
+	if err := fields(w, "Group", d.GroupID, "State", d.State, "ProtocolType", d.ProtocolType,
+		"Protocol", d.Protocol, "Coordinator", d.Coordinator, "Members", len(d.Members)); err != nil {
+		return err
+	}
+	if len(d.Members) > 0 {
+		fmt.Fprintln(w)
+		t := newTable(w, "MemberId", "ClientId", "Host", "Assignment")
+		for _, m := range d.Members {
+			assigned := formatAssignment(m.Assignment)
+			if m.DecodeError != "" && assigned == "" {
+				assigned = "(" + m.DecodeError + ")"
+			}
+			t.row(m.MemberID, m.ClientID, m.Host, assigned)
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
+	}
+	if len(r.ZooKeeperMembers) > 0 {
+		fmt.Fprintln(w, "\nZooKeeper members:")
+		t := newTable(w, "ConsumerId", "Subscription", "Owns")
+		for _, m := range r.ZooKeeperMembers {
+			t.row(m.ConsumerID, m.Subscription, formatAssignment(m.Owns))
+		}
+		return t.flush()
+	}
+	return nil
+}
+
+// formatAssignment renders "orders:0,1 audit:3".
+func formatAssignment(tps []topicPartitions) string {
+	parts := make([]string, len(tps))
+	for i, tp := range tps {
+		parts[i] = tp.Topic + ":" + joinIDs(tp.Partitions)
+	}
+	return strings.Join(parts, " ")
+}
+
+var printManagedConsumerGroupsCommand = &command{
+	name:    "print_managed_consumer_groups",
+	aliases: []string{"print-managed-consumer-groups", "topic-groups"},
+	args:    "TOPIC",
+	summary: "List the groups consuming a topic",
+	details: `A group consumes TOPIC when one of its members subscribes to it or is assigned
+one of its partitions, or, for a group without members, when it has committed
+offsets for it.`,
+	examples: []string{
+		"print_managed_consumer_groups orders",
+		"print-managed-consumer-groups orders -o json",
+	},
+	minArgs: 1, maxArgs: 1,
+	setup: func(*flag.FlagSet) action { return topicGroups },
+}
+
+type topicGroupsReport struct {
+	Topic  string            `json:"topic"`
+	Groups []topicGroupEntry `json:"groups"`
+}
+
+type topicGroupEntry struct {
+	GroupID      string `json:"group_id"`
+	State        string `json:"state"`
+	Protocol     string `json:"protocol"`
+	ProtocolType string `json:"protocol_type"`
+	Members      int    `json:"members"`
+}
+
+func topicGroups(ctx context.Context, e *env, args []string) (report, error) {
+	t, err := e.topic(ctx, args[0])
+	if err != nil {
+		return nil, err
+	}
+	cl := e.client
+	listed, err := listGroups(ctx, cl)
+	if err != nil {
+		return nil, err
+	}
+	var parts []int32
+	for _, p := range t.Partitions() {
+		parts = append(parts, p.ID())
+	}
+	r := &topicGroupsReport{Topic: t.Name(), Groups: []topicGroupEntry{}}
+	for _, g := range listed {
+		d, err := describeGroup(ctx, cl, g.GroupID)
+		if err != nil {
+			return nil, err
+		}
+		consumes := slices.ContainsFunc(d.Members, func(m groupMember) bool {
+			return slices.Contains(m.Subscription, t.Name()) ||
+				slices.ContainsFunc(m.Assignment, func(tp topicPartitions) bool { return tp.Topic == t.Name() })
+		})
+		if !consumes && len(d.Members) == 0 {
+			offs, err := fetchOffsets(ctx, cl, g.GroupID, map[string][]int32{t.Name(): parts})
+			if err != nil {
+				return nil, err
+			}
+			consumes = len(offs[t.Name()]) > 0
+		}
+		if consumes {
+			r.Groups = append(r.Groups, topicGroupEntry{
+				GroupID: d.GroupID, State: d.State, Protocol: d.Protocol, ProtocolType: d.ProtocolType,
+				Members: len(d.Members),
+			})
+		}
+	}
+	return r, nil
+}
+
+func (r *topicGroupsReport) writeText(w io.Writer) error {
+	t := newTable(w, "GroupId", "State", "Protocol", "ProtocolType", "Members")
+	for _, g := range r.Groups {
+		t.row(g.GroupID, g.State, g.Protocol, g.ProtocolType, g.Members)
+	}
+	return t.flush()
+}

@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+)
+
+// zkTimeout bounds the whole ZooKeeper read when the command has no
+// earlier deadline; the library's calls take no context.
+const zkTimeout = 10 * time.Second
+
+// zkMember is a consumer registered under /consumers/GROUP/ids.
+type zkMember struct {
+	ConsumerID string `json:"consumer_id"`
+	// Subscription is the registration's topics: pykafka writes the topic
+	// name, the old Java consumer a JSON document with a subscription map.
+	Subscription string            `json:"subscription"`
+	Owns         []topicPartitions `json:"owns"`
+}
+
+// zkGroup is what ZooKeeper holds about a group.
+type zkGroup struct {
+	exists  bool
+	members []zkMember
+	owners  map[string]map[int32]string // topic -> partition -> consumer id
+}
+
+// readZooKeeperGroup reads /consumers/GROUP: its registered consumers
+// (ids) and which consumer owns which partition (owners). Owner nodes are
+// named PARTITION by the Java consumer and LEADER-PARTITION by pykafka;
+// both are read.
+func readZooKeeperGroup(ctx context.Context, connect, group string, log *slog.Logger) (*zkGroup, error) {
+	servers, chroot, err := parseZooKeeperConnect(connect)
+	if err != nil {
+		return nil, usagef("bad --zookeeper %q: %v", connect, err)
+	}
+	wait := zkTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		wait = min(wait, time.Until(dl))
+	}
+	conn, _, err := zk.Connect(servers, max(wait, 4*time.Second),
+		zk.WithLogger(zkLogger{log}), zk.WithLogInfo(false), zk.WithEventCallback(func(zk.Event) {}))
+	if err != nil {
+		return nil, fmt.Errorf("zookeeper %s: %w", connect, err)
+	}
+	// Closing the session fails whatever call is still waiting.
+	defer conn.Close()
+
+	type result struct {
+		g   *zkGroup
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		g, err := readGroupNodes(conn, chroot+"/consumers/"+group)
+		done <- result{g, err}
+	}()
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return nil, fmt.Errorf("reading group %q from zookeeper %s: %w", group, connect, r.err)
+		}
+		return r.g, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("reading group %q from zookeeper %s: %w", group, connect, ctx.Err())
+	case <-timer.C:
+		return nil, fmt.Errorf("reading group %q from zookeeper %s: no answer within %v", group, connect, wait)
+	}
+}
+
+func readGroupNodes(conn *zk.Conn, base string) (*zkGroup, error) {
+	g := &zkGroup{owners: map[string]map[int32]string{}}
+	ok, _, err := conn.Exists(base)
+	if err != nil || !ok {
+		return g, err
+	}
+	g.exists = true
+
+	ids, err := children(conn, base+"/ids")
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]*zkMember{}
+	for _, id := range ids {
+		data, _, err := conn.Get(base + "/ids/" + id)
+		if errors.Is(err, zk.ErrNoNode) {
+			continue // the consumer left since the listing
+		}
+		if err != nil {
+			return nil, err
+		}
+		g.members = append(g.members, zkMember{ConsumerID: id, Subscription: subscriptionOf(data), Owns: []topicPartitions{}})
+	}
+	for i := range g.members {
+		byID[g.members[i].ConsumerID] = &g.members[i]
+	}
+
+	topics, err := children(conn, base+"/owners")
+	if err != nil {
+		return nil, err
+	}
+	for _, topic := range topics {
+		nodes, err := children(conn, base+"/owners/"+topic)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			partition, err := strconv.ParseInt(node[strings.LastIndexByte(node, '-')+1:], 10, 32)
+			if err != nil {
+				continue // not an owner node
+			}
+			data, _, err := conn.Get(base + "/owners/" + topic + "/" + node)
+			if errors.Is(err, zk.ErrNoNode) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			owner := string(data)
+			if g.owners[topic] == nil {
+				g.owners[topic] = map[int32]string{}
+			}
+			g.owners[topic][int32(partition)] = owner
+			if m := byID[owner]; m != nil {
+				m.addOwned(topic, int32(partition))
+			}
+		}
+	}
+	sort.Slice(g.members, func(i, j int) bool { return g.members[i].ConsumerID < g.members[j].ConsumerID })
+	return g, nil
+}
+
+// children lists a node's children; a missing node has none.
+func children(conn *zk.Conn, path string) ([]string, error) {
+	names, _, err := conn.Children(path)
+	if errors.Is(err, zk.ErrNoNode) {
+		return nil, nil
+	}
+	sort.Strings(names)
+	return names, err
+}
+
+func (m *zkMember) addOwned(topic string, partition int32) {
+	for i := range m.Owns {
+		if m.Owns[i].Topic == topic {
+			m.Owns[i].Partitions = append(m.Owns[i].Partitions, partition)
+			sort.Slice(m.Owns[i].Partitions, func(a, b int) bool { return m.Owns[i].Partitions[a] < m.Owns[i].Partitions[b] })
+			return
+		}
+	}
+	m.Owns = append(m.Owns, topicPartitions{Topic: topic, Partitions: []int32{partition}})
+	sort.Slice(m.Owns, func(a, b int) bool { return m.Owns[a].Topic < m.Owns[b].Topic })
+}
+
+// subscriptionOf reads a registration: a topic name, or the Java
+// consumer's {"subscription":{"topic":1},...}.
+func subscriptionOf(data []byte) string {
+	var reg struct {
+		Subscription map[string]int `json:"subscription"`
+	}
+	if err := json.Unmarshal(data, &reg); err == nil && reg.Subscription != nil {
+		topics := make([]string, 0, len(reg.Subscription))
+		for t := range reg.Subscription {
+			topics = append(topics, t)
+		}
+		sort.Strings(topics)
+		return strings.Join(topics, ",")
+	}
+	return strings.TrimSpace(string(data))
+}
+
+// parseZooKeeperConnect splits "h1:2181,h2/chroot" into servers (port 2181
+// by default) and a chroot without a trailing slash.
+func parseZooKeeperConnect(s string) (servers []string, chroot string, err error) {
+	hosts := s
+	if i := strings.IndexByte(s, '/'); i >= 0 {
+		hosts, chroot = s[:i], strings.TrimRight(s[i:], "/")
+	}
+	for _, h := range strings.Split(hosts, ",") {
+		h = strings.TrimSpace(h)
+		if h == "" {
+			return nil, "", errors.New("empty server")
+		}
+		if _, _, err := net.SplitHostPort(h); err != nil {
+			h = net.JoinHostPort(strings.Trim(h, "[]"), "2181")
+		}
+		servers = append(servers, h)
+	}
+	return servers, chroot, nil
+}
+
+// zkLogger sends the ZooKeeper library's log lines to the debug log.
+type zkLogger struct{ l *slog.Logger }
+
+func (z zkLogger) Printf(format string, args ...any) {
+	z.l.Debug("zookeeper: " + fmt.Sprintf(format, args...))
+}
