@@ -14,7 +14,7 @@ import (
 
 // offlineCluster is a Cluster that never dials: the model tests feed it
 // metadata responses directly.
-func offlineCluster(t *testing.T, cfg Config) *Cluster {
+func offlineCluster(t testing.TB, cfg Config) *Cluster {
 	t.Helper()
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	cfg, err := cfg.withDefaults()
