@@ -16,10 +16,10 @@ import (
 // Topic held for a long time still reports fresh partitions and leaders.
 // It is safe for concurrent use.
 //
-// Producers and consumers are made from a Topic. Their constructors (a
-// producer, a synchronous producer, a simple consumer and a balanced
-// consumer, as in pykafka) are not part of the package yet; they will live
-// next to this type, in files of their own.
+// Producers and consumers are made from a Topic, as in pykafka; their
+// constructors live in files of their own: Producer (producer.go),
+// SyncProducer (producer_sync.go), SimpleConsumer (simpleconsumer.go). The
+// balanced consumer (group membership) is not part of the package yet.
 type Topic struct {
 	name string
 	cl   *Cluster
