@@ -28,6 +28,12 @@
 //     support, from the broker's ApiVersions response.
 //   - consumer_protocol.go: subscriptions and assignments carried in
 //     JoinGroup and SyncGroup bytes fields.
+//   - record*.go, batch*.go, messageset*.go: record batches (magic 2) and
+//     legacy message sets (magic 0 and 1); RecordDecoder walks the records of
+//     a Fetch response, mixed formats and a partial tail included.
+//   - compress*.go: the codecs, with bounded decompression.
+//   - errors*.go: every Kafka error code as an *Error sentinel, generated
+//     from Kafka's error table by internal/errorsgen.
 //
 // # Generated messages
 //
