@@ -77,7 +77,7 @@ func TestHelp(t *testing.T) {
 		assert.Contains(t, stdout, "Examples:")
 	}
 	for _, c := range commands {
-		for _, args := range [][]string{{c.name, "--help"}, {"help", c.name}, {c.aliases[0], "-h"}} {
+		for _, args := range [][]string{{c.name, "--help"}, {"help", c.name}, {strings.ReplaceAll(c.name, "_", "-"), "-h"}} {
 			code, stdout, stderr := runInProcess(t, args...)
 			require.Equal(t, exitOK, code, "%v: %s", args, stderr)
 			assert.Contains(t, stdout, c.usageLine(), args)
@@ -92,7 +92,7 @@ func TestHelp(t *testing.T) {
 	assert.NotContains(t, stdout, "-zookeeper string")
 }
 
-func TestEveryCommandHasExamplesAndAKebabAlias(t *testing.T) {
+func TestEveryCommandHasExamplesAndKebabCaseWorks(t *testing.T) {
 	owner := map[string]*command{}
 	for _, c := range commands {
 		assert.NotEmpty(t, c.examples, c.name)

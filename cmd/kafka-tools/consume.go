@@ -12,7 +12,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/gregorkafka/gregor/kafka"
-	"github.com/gregorkafka/gregor/protocol"
 )
 
 // commitTimeout bounds consume_topic's final commit, which runs after the
@@ -24,18 +23,18 @@ var consumeTopicCommand = &command{
 	aliases: []string{"consume-topic", "consume"},
 	args:    "TOPIC",
 	summary: "Print messages from a topic",
-	details: `Reads up to --limit messages from every partition, starting at the latest
-offsets (new messages only) or, with --from earliest, at the start of the log,
-and prints each value on a line as UTF-8 (with -o json: one document holding
-every message). It stops at the limit, at --timeout, or on Ctrl-C, printing
-what it read; stopping early is not an error.
+	details: `Reads up to --limit messages, from all partitions together, starting at the
+latest offsets (new messages only) or, with --from earliest, at the start of
+the log, and prints each value on a line as UTF-8 (with -o json: one document
+holding every message). It stops at the limit, at --timeout, or on Ctrl-C,
+printing what it read; stopping early is not an error.
 
 With --group the read starts at the group's committed offsets (--from only for
 partitions it never committed) and the offsets after the printed messages are
 committed at the end, as a member of the group would. A group with live
 members is refused.
 
-Records of aborted transactions are not filtered out (read_uncommitted).`,
+Records of aborted transactions are shown too unless --read-committed.`,
 	examples: []string{
 		"consume_topic orders",
 		"consume_topic orders --from earliest --limit 100 --outfile orders.txt",
@@ -51,6 +50,7 @@ Records of aborted transactions are not filtered out (read_uncommitted).`,
 		fs.StringVar(&o.group, "group", "", "read from, and commit to, this group's offsets")
 		fs.StringVar(&o.from, "from", "latest", "where to start without a committed offset: earliest or latest")
 		fs.StringVar(&o.keySep, "key-separator", "", "print each message as KEY<separator>VALUE")
+		fs.BoolVar(&o.readCommitted, "read-committed", false, "skip records of aborted and open transactions")
 		return func(ctx context.Context, e *env, args []string) (report, error) {
 			return consumeTopic(ctx, e, args[0], o)
 		}
@@ -60,6 +60,7 @@ Records of aborted transactions are not filtered out (read_uncommitted).`,
 type consumeOptions struct {
 	limit                        int
 	outfile, group, from, keySep string
+	readCommitted                bool
 }
 
 type consumeReport struct {
@@ -70,7 +71,7 @@ type consumeReport struct {
 type consumedMessage struct {
 	Partition   int32   `json:"partition"`
 	Offset      int64   `json:"offset"`
-	TimestampMs int64   `json:"timestamp_ms"`
+	TimestampMs int64   `json:"timestamp_ms"` // -1: none
 	Key         *string `json:"key"`
 	Value       *string `json:"value"`
 	// Base64 forms replace Key and Value when those are not UTF-8.
@@ -78,10 +79,13 @@ type consumedMessage struct {
 	ValueBase64 []byte `json:"value_base64,omitempty"`
 }
 
-func newConsumedMessage(partition int32, r *protocol.Record) consumedMessage {
-	m := consumedMessage{Partition: partition, Offset: r.Offset, TimestampMs: r.Timestamp}
-	m.Key, m.KeyBase64 = textOrBytes(r.Key)
-	m.Value, m.ValueBase64 = textOrBytes(r.Value)
+func newConsumedMessage(msg *kafka.Message) consumedMessage {
+	m := consumedMessage{Partition: msg.Partition, Offset: msg.Offset, TimestampMs: -1}
+	if !msg.Timestamp.IsZero() {
+		m.TimestampMs = msg.Timestamp.UnixMilli()
+	}
+	m.Key, m.KeyBase64 = textOrBytes(msg.Key)
+	m.Value, m.ValueBase64 = textOrBytes(msg.Value)
 	return m
 }
 
@@ -98,8 +102,13 @@ func textOrBytes(b []byte) (*string, []byte) {
 }
 
 func consumeTopic(ctx context.Context, e *env, topic string, o consumeOptions) (report, error) {
-	from, err := parseOffsetSpec(o.from, false)
-	if err != nil || from.kind == specTime {
+	var reset kafka.OffsetTarget
+	switch strings.ToLower(o.from) {
+	case "earliest":
+		reset = kafka.OffsetEarliest
+	case "latest":
+		reset = kafka.OffsetLatest
+	default:
 		return nil, usagef("bad --from %q: want earliest or latest", o.from)
 	}
 	if o.limit < 0 {
@@ -109,13 +118,16 @@ func consumeTopic(ctx context.Context, e *env, topic string, o consumeOptions) (
 	if err != nil {
 		return nil, err
 	}
-	start, err := from.lookup(ctx, t, nil)
-	if err != nil {
-		return nil, err
-	}
 	if o.group != "" {
-		if err := startFromGroup(ctx, e.client, o.group, t, start); err != nil {
+		// Members of the group would commit over this command's offsets,
+		// and the coordinator refuses commits from outside a live group.
+		d, err := describeGroup(ctx, e.client, o.group)
+		if err != nil {
 			return nil, err
+		}
+		if d.live() {
+			return nil, fmt.Errorf("group %q has %d live member(s) (state %s); consume_topic reads as a group only while it has none",
+				o.group, len(d.Members), d.State)
 		}
 	}
 
@@ -129,28 +141,33 @@ func consumeTopic(ctx context.Context, e *env, topic string, o consumeOptions) (
 		out = f
 	}
 
-	f := &fetcher{cl: e.client, topic: t, pos: map[int32]int64{}, reset: from}
-	for id, off := range start {
-		f.pos[id] = off
+	cfg := kafka.ConsumerConfig{ConsumerGroup: o.group, AutoOffsetReset: reset}
+	if o.readCommitted {
+		cfg.IsolationLevel = kafka.ReadCommitted
+	}
+	c, err := t.SimpleConsumer(cfg)
+	if err != nil {
+		return nil, err
 	}
 	r := &consumeReport{Topic: topic, Messages: []consumedMessage{}}
-	var writeErr error
-	n := 0
-	err = f.run(ctx, func(partition int32, rec *protocol.Record) bool {
-		n++
+	n, err := readMessages(ctx, c, o, func(m *kafka.Message) error {
 		if e.g.output == "json" {
-			r.Messages = append(r.Messages, newConsumedMessage(partition, rec))
-		} else if writeErr == nil {
-			writeErr = writeMessageLine(out, rec, o.keySep)
+			r.Messages = append(r.Messages, newConsumedMessage(m))
+			return nil
 		}
-		return writeErr == nil && (o.limit == 0 || n < o.limit)
+		return writeMessageLine(out, m, o.keySep)
 	})
+	// The command's context may be what ended the read: stopping and the
+	// final commit get one of their own.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+	defer cancel()
+	stopErr := c.Stop(sctx)
 	stopped := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
 	if err != nil && !stopped {
 		return nil, err
 	}
-	if writeErr != nil {
-		return nil, writeErr
+	if stopErr != nil {
+		return nil, stopErr
 	}
 	if e.g.output == "json" {
 		if err := writeReport(out, r, "json"); err != nil {
@@ -165,14 +182,33 @@ func consumeTopic(ctx context.Context, e *env, topic string, o consumeOptions) (
 		fmt.Fprintf(e.stderr, "%s: %s after %d message(s)\n", progName, why, n)
 	}
 	if o.group != "" {
-		if err := commitProgress(ctx, e.client, o.group, topic, start, f.pos); err != nil {
-			return nil, err
+		if err := c.CommitOffsets(sctx); err != nil {
+			return nil, fmt.Errorf("committing the offsets of group %q: %w", o.group, err)
 		}
 	}
 	return nil, nil
 }
 
-func writeMessageLine(w io.Writer, r *protocol.Record, keySep string) error {
+// readMessages hands messages to emit until the limit, an error, or the
+// end of ctx, and returns how many it handed over.
+func readMessages(ctx context.Context, c *kafka.SimpleConsumer, o consumeOptions, emit func(*kafka.Message) error) (int, error) {
+	n := 0
+	for o.limit == 0 || n < o.limit {
+		m, err := c.Consume(ctx)
+		if err != nil {
+			// A partition's error (a record too large to fetch, a corrupt
+			// batch) would come back on every call: stop at the first.
+			return n, err
+		}
+		n++
+		if err := emit(m); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+func writeMessageLine(w io.Writer, r *kafka.Message, keySep string) error {
 	var b strings.Builder
 	if keySep != "" {
 		b.Write(r.Key)
@@ -182,44 +218,6 @@ func writeMessageLine(w io.Writer, r *protocol.Record, keySep string) error {
 	b.WriteByte('\n')
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-// startFromGroup replaces start's offsets with the group's committed ones,
-// refusing a group whose members would compete with the final commit.
-func startFromGroup(ctx context.Context, cl *kafka.Client, group string, t *kafka.Topic, start map[int32]int64) error {
-	d, err := describeGroup(ctx, cl, group)
-	if err != nil {
-		return err
-	}
-	if d.live() {
-		return fmt.Errorf("group %q has %d live member(s) (state %s); consume_topic reads as a group only while it has none",
-			group, len(d.Members), d.State)
-	}
-	committed, err := fetchOffsets(ctx, cl, group, map[string][]int32{t.Name(): sortedIDs(start)})
-	if err != nil {
-		return err
-	}
-	for id, off := range committed[t.Name()] {
-		start[id] = off
-	}
-	return nil
-}
-
-// commitProgress commits the positions that moved. It gets a context of
-// its own: the command's may have ended, which is what stopped the read.
-func commitProgress(ctx context.Context, cl *kafka.Client, group, topic string, start, pos map[int32]int64) error {
-	moved := map[int32]int64{}
-	for id, off := range pos {
-		if off != start[id] {
-			moved[id] = off
-		}
-	}
-	if len(moved) == 0 {
-		return nil
-	}
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
-	defer cancel()
-	return commitOffsets(cctx, cl, group, topic, moved)
 }
 
 // writeText prints values one per line, as the text mode's streaming

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gregorkafka/gregor/internal/testcluster"
+	"github.com/gregorkafka/gregor/kafka"
 )
 
 func TestMain(m *testing.M) { testcluster.Main(m) }
@@ -383,6 +384,7 @@ func kraftTests(t *testing.T, tl tool, c *testcluster.Cluster) {
 			"reset_offsets", "tools-main", live, "earliest")
 		tl.fails(t, exitError, "refused the commit", "reset_offsets", "tools-main", live, "earliest", "--force")
 		assert.Equal(t, map[int32]int64{0: 2}, committed(t, cl, live, "tools-main"))
+		tl.fails(t, exitError, `group "reset-live" has 1 live member(s)`, "consume_topic", "tools-main", "--group", live)
 	})
 
 	t.Run("create_delete_topic", func(t *testing.T) {
@@ -417,7 +419,7 @@ func kraftTests(t *testing.T, tl tool, c *testcluster.Cluster) {
 		assert.Equal(t, 4, prod.Messages)
 
 		// Keys land where Java's partitioner puts them.
-		p1 := int32(murmur2([]byte("k1"))&0x7fffffff) % 2
+		p1 := int32(kafka.Murmur2([]byte("k1"))&0x7fffffff) % 2
 		var msgs jsonConsumed
 		tl.json(t, &msgs, "consume_topic", "tools-pc", "--from", "earliest", "--limit", "4")
 		require.Len(t, msgs.Messages, 4)
@@ -475,6 +477,8 @@ func kraftTests(t *testing.T, tl tool, c *testcluster.Cluster) {
 		r := tl.fails(t, exitError, "cannot reach the cluster: 127.0.0.1:1: dial tcp 127.0.0.1:1", "--brokers", "127.0.0.1:1", "print_topics")
 		assert.Equal(t, 1, strings.Count(r.stderr, "\n"), "one line: %q", r.stderr)
 		tl.fails(t, exitError, "cannot reach the cluster", "desc_topic", "tools-main", "--brokers", "127.0.0.1:1")
+		// A deadline already past when the command starts.
+		tl.fails(t, exitError, "timed out after 1ns (raise --timeout)", "print_topics", "--timeout", "1ns")
 	})
 }
 

@@ -9,26 +9,16 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"time"
 
 	"github.com/gregorkafka/gregor/kafka"
-	"github.com/gregorkafka/gregor/protocol"
 )
 
-const (
-	// maxLineBytes caps one input line: the brokers' default
-	// message.max.bytes is about 1 MiB.
-	maxLineBytes = 1 << 20
-	// flushBytes is how much input is buffered before it is sent.
-	flushBytes = 512 << 10
-	// produceAttempts bounds the sends of a batch whose leader moved.
-	produceAttempts = 4
-	produceBackoff  = 200 * time.Millisecond
-)
+// maxLineBytes caps one input line: the brokers' default message.max.bytes
+// is about 1 MiB.
+const maxLineBytes = 1 << 20
 
 var produceCommand = &command{
 	name:    "produce",
-	aliases: []string{"produce-lines"},
 	args:    "TOPIC",
 	summary: "Send the lines of stdin to a topic, one message per line",
 	details: `Each line (without its line ending) becomes a message's value. With
@@ -73,33 +63,33 @@ type producedCounts struct {
 	FirstOffset int64 `json:"first_offset"`
 }
 
-func parseAcks(s string) (int16, error) {
+func parseAcks(s string) (kafka.RequiredAcks, error) {
 	switch s {
 	case "all", "-1":
-		return -1, nil
+		return kafka.AcksAll, nil
 	case "1":
-		return 1, nil
+		return kafka.AcksLeader, nil
 	case "0":
-		return 0, nil
+		return kafka.AcksNone, nil
 	}
 	return 0, usagef("bad --acks %q: want all, 1 or 0", s)
 }
 
-// pendingRecord is a line waiting to be sent.
-type pendingRecord struct {
-	key, value []byte
-}
-
-// lineProducer batches lines per partition and sends them with Produce
-// requests to the partitions' leaders.
-type lineProducer struct {
-	cl      *kafka.Client
-	topic   *kafka.Topic
-	acks    int16
-	pending map[int32][]pendingRecord
-	size    int
-	counts  map[int32]*producedCounts
-	next    int32 // round-robin position
+// linePartitioner sends every message to a fixed partition when one is
+// given, keyed messages where Kafka's Java client would (murmur2), and
+// the others round-robin.
+func linePartitioner(fixed int32) kafka.Partitioner {
+	hash, rr := kafka.HashPartitioner(nil), kafka.RoundRobinPartitioner()
+	return kafka.PartitionerFunc(func(m *kafka.Message, n int) (int32, error) {
+		switch {
+		case fixed >= 0:
+			return fixed, nil
+		case m.Key != nil:
+			return hash.Partition(m, n)
+		default:
+			return rr.Partition(m, n)
+		}
+	})
 }
 
 func produceLines(ctx context.Context, e *env, topic string, o produceOptions) (report, error) {
@@ -117,45 +107,93 @@ func produceLines(ctx context.Context, e *env, topic string, o produceOptions) (
 	if o.partition >= 0 && t.Partition(int32(o.partition)) == nil {
 		return nil, fmt.Errorf("topic %s has no partition %d (it has %d)", topic, o.partition, len(t.Partitions()))
 	}
-	p := &lineProducer{cl: e.client, topic: t, acks: acks,
-		pending: map[int32][]pendingRecord{}, counts: map[int32]*producedCounts{}}
-
-	in := bufio.NewReaderSize(e.stdin, 64<<10)
-	for line := 1; ; line++ {
-		text, err := readLine(in)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("input line %d: %w", line, err)
-		}
-		rec := pendingRecord{value: text}
-		if o.keySep != "" {
-			if k, v, ok := bytes.Cut(text, []byte(o.keySep)); ok {
-				rec.key, rec.value = k, v
-			}
-		}
-		part := int32(o.partition)
-		if part < 0 {
-			part = p.choose(rec.key)
-		}
-		p.pending[part] = append(p.pending[part], rec)
-		p.size += len(rec.key) + len(rec.value)
-		if p.size >= flushBytes {
-			if err := p.flush(ctx); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if err := p.flush(ctx); err != nil {
+	p, err := t.Producer(kafka.ProducerConfig{
+		Partitioner: linePartitioner(int32(o.partition)), RequiredAcks: acks, DeliveryReports: true,
+	})
+	if err != nil {
 		return nil, err
 	}
+	tally := make(chan *deliveryTally, 1)
+	go func() { tally <- countReports(p.Reports()) }()
+
+	readErr := feedLines(ctx, p, e.stdin, o.keySep)
+	// Stop sends what is held and waits for every report, within the
+	// command's time.
+	stopErr := p.Stop(ctx)
+	tl := <-tally
+	switch {
+	case readErr != nil:
+		return nil, readErr
+	case tl.firstErr != nil:
+		return nil, fmt.Errorf("%d of %d message(s) not delivered: %w", tl.failed, tl.failed+tl.total(), tl.firstErr)
+	case stopErr != nil:
+		return nil, stopErr
+	}
 	r := &produceReport{Topic: topic, Partitions: []producedCounts{}}
-	for _, id := range sortedIDs(p.counts) {
-		r.Partitions = append(r.Partitions, *p.counts[id])
-		r.Messages += p.counts[id].Messages
+	for _, id := range sortedIDs(tl.parts) {
+		r.Partitions = append(r.Partitions, *tl.parts[id])
+		r.Messages += tl.parts[id].Messages
 	}
 	return r, nil
+}
+
+// feedLines produces every line of in.
+func feedLines(ctx context.Context, p *kafka.Producer, in io.Reader, keySep string) error {
+	r := bufio.NewReaderSize(in, 64<<10)
+	for line := 1; ; line++ {
+		text, err := readLine(r)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("input line %d: %w", line, err)
+		}
+		msg := kafka.Message{Value: text}
+		if keySep != "" {
+			if k, v, ok := bytes.Cut(text, []byte(keySep)); ok {
+				msg.Key, msg.Value = k, v
+			}
+		}
+		if err := p.Produce(ctx, msg); err != nil {
+			return fmt.Errorf("input line %d: %w", line, err)
+		}
+	}
+}
+
+// deliveryTally counts delivery reports per partition.
+type deliveryTally struct {
+	parts    map[int32]*producedCounts
+	failed   int
+	firstErr error
+}
+
+func (d *deliveryTally) total() int {
+	n := 0
+	for _, c := range d.parts {
+		n += c.Messages
+	}
+	return n
+}
+
+func countReports(reports <-chan kafka.DeliveryReport) *deliveryTally {
+	d := &deliveryTally{parts: map[int32]*producedCounts{}}
+	for r := range reports {
+		if r.Err != nil {
+			d.failed++
+			if d.firstErr == nil {
+				d.firstErr = r.Err
+			}
+			continue
+		}
+		c := d.parts[r.Message.Partition]
+		if c == nil {
+			// Reports of a partition arrive in production order.
+			c = &producedCounts{Partition: r.Message.Partition, FirstOffset: r.Message.Offset}
+			d.parts[r.Message.Partition] = c
+		}
+		c.Messages++
+	}
+	return d
 }
 
 // readLine returns the next line without its "\n" or "\r\n", or io.EOF.
@@ -181,131 +219,6 @@ func readLine(in *bufio.Reader) ([]byte, error) {
 	}
 }
 
-// choose picks a partition as Kafka's Java client does: murmur2 of the
-// key, and round-robin for messages without one.
-func (p *lineProducer) choose(key []byte) int32 {
-	n := int32(len(p.topic.Partitions()))
-	if key != nil {
-		return int32(murmur2(key)&0x7fffffff) % n
-	}
-	id := p.next % n
-	p.next++
-	return id
-}
-
-// flush sends every pending record: one request per leader, one batch per
-// partition. Partitions whose leader moved are sent again after a
-// metadata refresh.
-func (p *lineProducer) flush(ctx context.Context) error {
-	for attempt := 1; len(p.pending) > 0; attempt++ {
-		if attempt > 1 {
-			if err := sleepCtx(ctx, produceBackoff); err != nil {
-				return err
-			}
-			if err := p.cl.Update(ctx); err != nil {
-				return err
-			}
-		}
-		byLeader := map[*kafka.Broker][]int32{}
-		for _, id := range sortedIDs(p.pending) {
-			if b := p.topic.Partition(id).Leader(); b != nil {
-				byLeader[b] = append(byLeader[b], id)
-			}
-		}
-		var retry []error
-		for b, parts := range byLeader {
-			errs, err := p.send(ctx, b, parts)
-			if err != nil {
-				return err
-			}
-			retry = append(retry, errs...)
-		}
-		if len(p.pending) > 0 && attempt == produceAttempts {
-			if len(retry) == 0 {
-				retry = append(retry, kafka.ErrNoLeader)
-			}
-			return fmt.Errorf("producing to %s: %w", p.topic.Name(), errors.Join(retry...))
-		}
-	}
-	p.size = 0
-	return nil
-}
-
-// send produces the pending records of parts to leader. Partitions that
-// succeed leave p.pending; those refused with a retriable error stay, and
-// their errors are returned; any other refusal is the error.
-func (p *lineProducer) send(ctx context.Context, leader *kafka.Broker, parts []int32) ([]error, error) {
-	req := protocol.NewProduceRequest()
-	req.Acks = p.acks
-	req.TimeoutMs = 30000
-	if dl, ok := ctx.Deadline(); ok {
-		req.TimeoutMs = int32(max(min(time.Until(dl), 30*time.Second), time.Millisecond) / time.Millisecond)
-	}
-	rt := protocol.ProduceRequestTopic{Name: p.topic.Name()}
-	now := time.Now().UnixMilli()
-	for _, id := range parts {
-		recs := p.pending[id]
-		batch := protocol.RecordBatch{
-			PartitionLeaderEpoch: -1, Magic: protocol.RecordBatchMagic,
-			ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1,
-			Records: make([]protocol.Record, len(recs)),
-		}
-		for i, r := range recs {
-			batch.Records[i] = protocol.Record{Offset: int64(i), Timestamp: now, Key: r.key, Value: r.value}
-		}
-		data, err := protocol.AppendRecordBatch(nil, &batch, protocol.CompressionNone)
-		if err != nil {
-			return nil, err
-		}
-		rt.PartitionData = append(rt.PartitionData, protocol.ProduceRequestPartition{Index: id, Records: data})
-	}
-	req.TopicData = []protocol.ProduceRequestTopic{rt}
-
-	resp, err := leader.Produce(ctx, req)
-	if err != nil {
-		// Whether the broker appended the records is unknown: sending them
-		// again could duplicate them, so this is the end.
-		return nil, fmt.Errorf("producing to %s on %v: %w", p.topic.Name(), leader, err)
-	}
-	if resp == nil { // acks 0: no answer
-		for _, id := range parts {
-			p.done(id, -1)
-		}
-		return nil, nil
-	}
-	var retry []error
-	for _, t := range resp.Responses {
-		for _, pr := range t.PartitionResponses {
-			if _, ok := p.pending[pr.Index]; !ok {
-				continue
-			}
-			err := protocol.ErrorForCode(pr.ErrorCode)
-			switch {
-			case err == nil:
-				p.done(pr.Index, pr.BaseOffset)
-			case protocol.IsRetriable(err):
-				retry = append(retry, fmt.Errorf("partition %d: %w", pr.Index, err))
-			default:
-				if pr.ErrorMessage != nil && *pr.ErrorMessage != "" {
-					err = fmt.Errorf("%w: %s", err, *pr.ErrorMessage)
-				}
-				return nil, fmt.Errorf("producing to %s/%d: %w", p.topic.Name(), pr.Index, err)
-			}
-		}
-	}
-	return retry, nil
-}
-
-func (p *lineProducer) done(partition int32, baseOffset int64) {
-	c := p.counts[partition]
-	if c == nil {
-		c = &producedCounts{Partition: partition, FirstOffset: baseOffset}
-		p.counts[partition] = c
-	}
-	c.Messages += len(p.pending[partition])
-	delete(p.pending, partition)
-}
-
 func (r *produceReport) writeText(w io.Writer) error {
 	if _, err := fmt.Fprintf(w, "Produced %d message(s) to %s\n", r.Messages, r.Topic); err != nil {
 		return err
@@ -323,38 +236,4 @@ func (r *produceReport) writeText(w io.Writer) error {
 		t.row(c.Partition, c.Messages, first)
 	}
 	return t.flush()
-}
-
-// murmur2 is the hash Kafka's Java client partitions keys with.
-func murmur2(data []byte) uint32 {
-	const (
-		seed = 0x9747b28c
-		m    = 0x5bd1e995
-		r    = 24
-	)
-	h := uint32(seed) ^ uint32(len(data))
-	n := len(data) &^ 3
-	for i := 0; i < n; i += 4 {
-		k := uint32(data[i]) | uint32(data[i+1])<<8 | uint32(data[i+2])<<16 | uint32(data[i+3])<<24
-		k *= m
-		k ^= k >> r
-		k *= m
-		h *= m
-		h ^= k
-	}
-	switch len(data) & 3 {
-	case 3:
-		h ^= uint32(data[n+2]) << 16
-		fallthrough
-	case 2:
-		h ^= uint32(data[n+1]) << 8
-		fallthrough
-	case 1:
-		h ^= uint32(data[n])
-		h *= m
-	}
-	h ^= h >> 13
-	h *= m
-	h ^= h >> 15
-	return h
 }
