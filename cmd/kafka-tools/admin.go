@@ -36,8 +36,8 @@ partitions all have leaders.`,
 		fs.IntVar(&replication, "replication", 0, "replication factor (0: the brokers' default)")
 		fs.IntVar(&replication, "r", 0, "shorthand for --replication")
 		cfgFlag := configFlagValue{configs}
-		fs.Var(cfgFlag, "config", "topic setting key=value (repeatable)")
-		fs.Var(cfgFlag, "c", "shorthand for --config")
+		fs.Var(cfgFlag, "config", "topic setting `key=value` (repeatable), or a JSON object of settings")
+		fs.Var(cfgFlag, "c", "shorthand for --config `key=value`")
 		return func(ctx context.Context, e *env, args []string) (report, error) {
 			spec := kafka.TopicSpec{Name: args[0], Configs: configs}
 			if err := checkTopicName(spec.Name); err != nil {

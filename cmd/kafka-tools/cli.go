@@ -116,11 +116,11 @@ func writeMainHelp(w io.Writer, top *flag.FlagSet) {
 Usage:
   %[1]s [global flags] COMMAND [flags] [arguments]
 
-Commands (pykafka's names; the kebab-case spellings work too):
+Commands (pykafka's names; kebab-case spellings such as desc-topic work too):
 `, progName)
 	t := newTable(w)
 	for _, c := range commands {
-		t.row("  "+c.name, strings.Join(c.aliases, ", "), c.summary)
+		t.row("  "+c.name, c.summary)
 	}
 	_ = t.flush()
 	fmt.Fprintf(w, "\nGlobal flags (accepted before or after the command):\n")

@@ -41,15 +41,15 @@ var globalFlagNames = map[string]bool{
 
 // register adds the global flags to fs; several FlagSets share g.
 func (g *globals) register(fs *flag.FlagSet) {
-	fs.Func("brokers", "comma-separated seed brokers, host:port (default "+defaultBrokers+", or $"+envBrokers+")",
+	fs.Func("brokers", "seed brokers, comma-separated `host:port` list (default "+defaultBrokers+", or $"+envBrokers+")",
 		func(s string) error {
 			g.brokers, g.brokersSet = s, true
 			return nil
 		})
 	fs.StringVar(&g.zookeeper, "zookeeper", g.zookeeper,
-		"ZooKeeper connect string (host:2181[,host:2181][/chroot]): bootstraps when --brokers is not given,\nand finds the members of groups registered in ZooKeeper")
+		"ZooKeeper `connect` string, host:2181[,host:2181][/chroot]: bootstraps when --brokers is not\ngiven, and finds the members of groups registered in ZooKeeper")
 	fs.DurationVar(&g.timeout, "timeout", g.timeout, "bound on the whole command; 0 means none")
-	fs.StringVar(&g.output, "output", g.output, "output format: text or json")
+	fs.StringVar(&g.output, "output", g.output, "output `format`: text or json")
 	fs.StringVar(&g.output, "o", g.output, "shorthand for --output")
 	fs.BoolVar(&g.verbose, "verbose", false, "log the client's work to stderr")
 	fs.BoolVar(&g.verbose, "v", false, "shorthand for --verbose")

@@ -12,7 +12,7 @@ import (
 var listGroupsCommand = &command{
 	name:    "list_groups",
 	aliases: []string{"list-groups", "groups"},
-	summary: "List the consumer groups every broker coordinates",
+	summary: "List the consumer groups of every broker",
 	details: "State and Type are shown where the brokers report them (Kafka 2.6+ and 4.0+).",
 	examples: []string{
 		"list_groups",
@@ -50,7 +50,7 @@ var describeGroupCommand = &command{
 	name:    "describe_group",
 	aliases: []string{"describe-group", "desc-group"},
 	args:    "GROUP",
-	summary: "Describe a consumer group: state, protocol and members with their assignments",
+	summary: "Describe a group: state, members and their assignments",
 	details: `Assignments are decoded from Kafka's consumer protocol. With --zookeeper, the
 consumers registered under /consumers/GROUP in ZooKeeper (pykafka's
 BalancedConsumer and other ZooKeeper-based clients) are listed too.`,

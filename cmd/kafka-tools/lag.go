@@ -15,7 +15,7 @@ var printConsumerLagCommand = &command{
 	name:    "print_consumer_lag",
 	aliases: []string{"print-consumer-lag", "lag"},
 	args:    "TOPIC GROUP",
-	summary: "Print a group's lag on every partition of a topic",
+	summary: "Print a group's lag on each partition of a topic",
 	details: `Lag is the latest offset (the offset the next record will get) minus the
 group's committed offset (the next offset it will read). Partitions the group
 never committed show "-" and count for nothing in the total.
@@ -37,7 +37,7 @@ var groupLagCommand = &command{
 	name:    "group_lag",
 	aliases: []string{"group-lag"},
 	args:    "GROUP",
-	summary: "Print a group's lag on every partition it has offsets for or is assigned, across topics",
+	summary: "Print a group's lag on every topic it consumes",
 	details: `Like print_consumer_lag, for every topic the group committed offsets for or
 has partitions of assigned.`,
 	examples: []string{

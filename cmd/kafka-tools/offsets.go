@@ -11,7 +11,7 @@ var printOffsetsCommand = &command{
 	name:    "print_offsets",
 	aliases: []string{"print-offsets", "offsets"},
 	args:    "TOPIC earliest|latest|TIME",
-	summary: "Print every partition's offset at the start, the end, or a point in time",
+	summary: "Print partition offsets: earliest, latest or at a time",
 	details: `earliest is the first offset still in the log; latest is the offset the next
 record will get (the high watermark). A TIME (ISO-8601, e.g. 2024-05-01T12:00:00Z;
 UTC when it has no zone) gives the offset of the first record stamped at or

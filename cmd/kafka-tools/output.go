@@ -34,7 +34,9 @@ type table struct {
 
 func newTable(w io.Writer, header ...string) *table {
 	t := &table{tw: tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)}
-	t.row(anySlice(header)...)
+	if len(header) > 0 {
+		t.row(anySlice(header)...)
+	}
 	return t
 }
 

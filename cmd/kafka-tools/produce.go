@@ -20,7 +20,7 @@ const maxLineBytes = 1 << 20
 var produceCommand = &command{
 	name:    "produce",
 	args:    "TOPIC",
-	summary: "Send the lines of stdin to a topic, one message per line",
+	summary: "Send the lines of stdin to a topic, one message each",
 	details: `Each line (without its line ending) becomes a message's value. With
 --key-separator, the text before the first separator is the key; a line without
 one has no key. Keyed messages go to the partition Kafka's Java client would

@@ -36,7 +36,7 @@ nothing changes); --force is for groups whose consumers register in ZooKeeper
 		var o resetOptions
 		fs.BoolVar(&o.force, "force", false, "write even though the group has live members")
 		fs.BoolVar(&o.dryRun, "dry-run", false, "show the offsets that would be committed, commit nothing")
-		fs.Var(&o.partitions, "partitions", "only these partitions, comma-separated (default all)")
+		fs.Var(&o.partitions, "partitions", "only these partition `ids`, comma-separated (default all)")
 		return func(ctx context.Context, e *env, args []string) (report, error) {
 			return resetOffsets(ctx, e, args, o)
 		}

@@ -12,7 +12,7 @@ import (
 var printTopicsCommand = &command{
 	name:    "print_topics",
 	aliases: []string{"print-topics", "list-topics", "topics"},
-	summary: "List the cluster's topics with their partition count and replication factor",
+	summary: "List topics with their partition count and replication factor",
 	details: "Internal topics (__consumer_offsets, ...) are left out unless --internal is given.",
 	examples: []string{
 		"print_topics",
@@ -87,7 +87,7 @@ var descTopicCommand = &command{
 	name:    "desc_topic",
 	aliases: []string{"desc-topic", "describe-topic"},
 	args:    "TOPIC",
-	summary: "Describe a topic: partitions, leaders, replicas and in-sync replicas",
+	summary: "Describe a topic's partitions: leaders, replicas and ISR",
 	details: "Broker ids are listed comma-separated; a partition without a leader shows -1.",
 	examples: []string{
 		"desc_topic orders",
