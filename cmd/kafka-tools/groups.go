@@ -184,6 +184,12 @@ func topicGroups(ctx context.Context, e *env, args []string) (report, error) {
 		if err != nil {
 			return nil, err
 		}
+		if !d.exists() {
+			// DescribeGroups knows only classic groups; the listing
+			// still says what state the others (Kafka 4's consumer
+			// groups) are in.
+			d.State, d.ProtocolType = g.State, g.ProtocolType
+		}
 		consumes := slices.ContainsFunc(d.Members, func(m groupMember) bool {
 			return slices.Contains(m.Subscription, t.Name()) ||
 				slices.ContainsFunc(m.Assignment, func(tp topicPartitions) bool { return tp.Topic == t.Name() })
