@@ -89,7 +89,7 @@ func TestHelp(t *testing.T) {
 	_, stdout, _ := runInProcess(t, "reset_offsets", "--help")
 	assert.Contains(t, stdout, "-force")
 	assert.Contains(t, stdout, "-dry-run")
-	assert.NotContains(t, stdout, "-zookeeper string")
+	assert.NotContains(t, stdout, "-zookeeper connect")
 }
 
 func TestEveryCommandHasExamplesAndKebabCaseWorks(t *testing.T) {
