@@ -1,0 +1,441 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gregorkafka/gregor/handler"
+)
+
+// BalancedConsumer is a member of a consumer group that shares a topic's
+// partitions with the group's other members: each partition is consumed by
+// one member at a time, and when a member joins or leaves (or dies) the
+// group rebalances and the survivors take over its partitions. It is
+// pykafka's BalancedConsumer (coordinated through ZooKeeper) or, with
+// BalancedConsumerConfig.Managed, its ManagedBalancedConsumer (coordinated
+// by the group coordinator broker, compatible with the Java client).
+//
+// Underneath, it runs a SimpleConsumer over the partitions it owns and
+// replaces it when they change; Consume, Messages, CommitOffsets and
+// HeldOffsets act on that consumer. A member that owns nothing (a group
+// with more members than partitions) waits in Consume until a rebalance
+// gives it partitions.
+//
+// # Rebalances
+//
+// A rebalance first pauses delivery: a Consume waiting for a message goes
+// back to waiting for the rebalance to end instead of holding it up, and
+// one returning a message finishes before the rebalance goes on. With
+// AutoCommit the positions reached are committed then, so the next owner
+// of a partition resumes right after the last message delivered here;
+// without it nothing is committed behind the application's back, and a
+// partition that moves is consumed again from its last commit. Messages
+// fetched from partitions the rebalance takes away are dropped, never
+// delivered. Partitions kept across a rebalance keep their positions.
+//
+// A BalancedConsumer is safe for concurrent use. Stop it when done: it then
+// leaves the group (managed) or releases its ZooKeeper nodes, so the rest
+// of the group takes over at once instead of after a session timeout.
+type BalancedConsumer struct {
+	topic  *Topic
+	cl     *Cluster
+	h      handler.Handler
+	group  string
+	cfg    BalancedConsumerConfig
+	log    *slog.Logger
+	member membership
+
+	mu       sync.Mutex
+	inner    *SimpleConsumer // nil while the consumer owns no partitions
+	owned    []int32         // sorted
+	assigned bool            // a first assignment has been applied
+	paused   bool            // a rebalance is under way: Consume waits
+	calls    map[uint64]context.CancelFunc
+	nextCall uint64
+	stopped  bool
+	fatal    error
+
+	changed handler.Event // set when Consume's wait may be over: resumed, stopped, failed
+	idle    handler.Event // set while no Consume call is inside inner.Consume
+	ready   handler.Event // set once the first rebalance ended, or the consumer failed
+
+	startLock handler.Lock
+	started   atomic.Bool
+
+	runCtx context.Context // ends at Stop
+	cancel context.CancelFunc
+	tasks  *taskGroup
+
+	stopOnce sync.Once
+	stopDone handler.Event
+	stopErr  error
+}
+
+// membership is how a BalancedConsumer learns which partitions it owns:
+// zkMembership (zkconsumer.go) or managedMembership (managed.go). A further
+// protocol, such as the broker-side consumer group protocol of KIP-848
+// (ConsumerGroupHeartbeat, with the broker assigning), or an incremental
+// cooperative variant of the classic one, would be another implementation:
+// it calls revoke and assign on the consumer as its protocol dictates.
+type membership interface {
+	// open prepares membership (a ZooKeeper session and registration);
+	// Start retries it until it succeeds.
+	open(ctx context.Context) error
+	// run keeps the consumer's assignment current until ctx ends, calling
+	// BalancedConsumer.revoke before it gives partitions up and
+	// BalancedConsumer.assign with each new assignment. Tasks it needs are
+	// started on BalancedConsumer.tasks.
+	run(ctx context.Context)
+	// generation returns what offset commits carry; nil where the group
+	// has no generations (ZooKeeper).
+	generation() func() (int32, string)
+	// close leaves the group after the consumer stopped consuming.
+	close(ctx context.Context) error
+	// memberID is the consumer's id in the group ("" before it has one).
+	memberID() string
+}
+
+// BalancedConsumer returns a member of the consumer group group consuming
+// the topic, coordinated through ZooKeeper or, with cfg.Managed, by the
+// group's coordinator broker. cfg is validated (a bad field gives a
+// *ConfigError) and, unless cfg.ManualStart, the consumer joins the group
+// at once in the background; Consume waits for its first assignment.
+func (t *Topic) BalancedConsumer(group string, cfg BalancedConsumerConfig) (*BalancedConsumer, error) {
+	if t.cl.closed.Load() {
+		return nil, ErrClosed
+	}
+	cfg, err := cfg.withDefaults(t, group)
+	if err != nil {
+		return nil, err
+	}
+	h := t.cl.h
+	b := &BalancedConsumer{
+		topic:     t,
+		cl:        t.cl,
+		h:         h,
+		group:     group,
+		cfg:       cfg,
+		log:       t.cl.log.With("topic", t.name, "group", group),
+		calls:     map[uint64]context.CancelFunc{},
+		changed:   h.NewEvent(),
+		idle:      h.NewEvent(),
+		ready:     h.NewEvent(),
+		startLock: h.NewLock(),
+		tasks:     newTaskGroup(h),
+		stopDone:  h.NewEvent(),
+	}
+	b.idle.Set()
+	b.runCtx, b.cancel = context.WithCancel(context.Background())
+	if cfg.Managed {
+		b.member = newManagedMembership(b)
+	} else {
+		b.member = newZKMembership(b)
+	}
+	if !cfg.ManualStart {
+		b.tasks.Go("kafka-balanced-start", b.startInBackground)
+	}
+	return b, nil
+}
+
+// Topic returns the topic consumed.
+func (b *BalancedConsumer) Topic() *Topic { return b.topic }
+
+// Group returns the consumer group's name.
+func (b *BalancedConsumer) Group() string { return b.group }
+
+// MemberID returns the consumer's id in its group: the member id the
+// coordinator gave it (managed), or its "hostname:uuid" registration
+// (ZooKeeper). It is "" before the consumer has joined.
+func (b *BalancedConsumer) MemberID() string { return b.member.memberID() }
+
+// Partitions returns the ids of the partitions the consumer owns now,
+// sorted; empty while it owns none or before its first assignment.
+func (b *BalancedConsumer) Partitions() []int32 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.owned)
+}
+
+// Start joins the group and returns once the first rebalance has given the
+// consumer its partitions (possibly none). It returns nil at once when
+// already started, and ErrConsumerStopped after Stop. Consume calls it when
+// needed, so only a consumer made with ManualStart needs an explicit Start.
+// If ctx ends before the first assignment, Start returns ctx.Err() but the
+// consumer goes on joining in the background.
+func (b *BalancedConsumer) Start(ctx context.Context) error {
+	if !b.started.Load() {
+		if err := b.startLock.LockContext(ctx); err != nil {
+			return err
+		}
+		err := b.startLocked(ctx)
+		b.startLock.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+	if err := b.ready.Wait(ctx); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.fatal
+}
+
+func (b *BalancedConsumer) startLocked(ctx context.Context) error {
+	if b.started.Load() {
+		return nil
+	}
+	if b.isStopped() {
+		return ErrConsumerStopped
+	}
+	if err := b.member.open(ctx); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.stopped {
+		return ErrConsumerStopped
+	}
+	b.started.Store(true)
+	b.tasks.Go("kafka-balanced-membership", func() { b.member.run(b.runCtx) })
+	return nil
+}
+
+// startInBackground runs Start until the consumer has joined or stops.
+func (b *BalancedConsumer) startInBackground() {
+	ctx := b.runCtx
+	for attempt := 1; ; attempt++ {
+		b.startLock.Lock()
+		err := b.startLocked(ctx)
+		b.startLock.Unlock()
+		if err == nil || ctx.Err() != nil || errors.Is(err, ErrConsumerStopped) {
+			return
+		}
+		if errors.Is(err, ErrClosed) {
+			b.fail(err)
+			return
+		}
+		b.log.Warn("kafka: balanced consumer start failed, retrying", "error", err, "attempt", attempt)
+		if b.h.Sleep(ctx, b.cfg.RebalanceBackoff) != nil {
+			return
+		}
+	}
+}
+
+func (b *BalancedConsumer) isStopped() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.stopped
+}
+
+// fail records an error the consumer cannot recover from; Consume and
+// Start return it.
+func (b *BalancedConsumer) fail(err error) {
+	b.mu.Lock()
+	if b.fatal == nil {
+		b.fatal = err
+		b.log.Error("kafka: balanced consumer failed", "error", err)
+	}
+	b.mu.Unlock()
+	b.changed.Set()
+	b.ready.Set()
+}
+
+// Consume returns the next message from the partitions the consumer owns,
+// as SimpleConsumer.Consume does. It waits through rebalances, and while
+// the consumer owns nothing, as long as ctx allows and at most
+// ConsumerTimeout when that is set (then failing with a
+// *ConsumerTimeoutError). It returns ctx.Err() when ctx ends first,
+// ErrConsumerStopped after Stop, and a *GroupError when the group
+// membership failed for good.
+func (b *BalancedConsumer) Consume(ctx context.Context) (*Message, error) {
+	if !b.started.Load() {
+		if err := b.Start(ctx); err != nil {
+			return nil, err
+		}
+	}
+	wctx, endWait := b.waitContext(ctx)
+	defer endWait()
+	for {
+		b.mu.Lock()
+		switch {
+		case b.stopped:
+			b.mu.Unlock()
+			return nil, ErrConsumerStopped
+		case b.fatal != nil:
+			err := b.fatal
+			b.mu.Unlock()
+			return nil, err
+		}
+		inner := b.inner
+		if b.paused || inner == nil {
+			// Cleared under mu, and set under mu by whoever changes these,
+			// so no wake-up is lost.
+			b.changed.Clear()
+			b.mu.Unlock()
+			if err := b.changed.Wait(wctx); err != nil {
+				return nil, b.waitError(ctx)
+			}
+			continue
+		}
+		callCtx, cancel := context.WithCancel(wctx)
+		id := b.nextCall
+		b.nextCall++
+		b.calls[id] = cancel
+		b.idle.Clear()
+		b.mu.Unlock()
+
+		msg, err := inner.Consume(callCtx)
+
+		b.mu.Lock()
+		delete(b.calls, id)
+		if len(b.calls) == 0 {
+			b.idle.Set()
+		}
+		b.mu.Unlock()
+		cancel()
+		switch {
+		case err == nil:
+			return msg, nil
+		case ctx.Err() != nil || wctx.Err() != nil:
+			return nil, b.waitError(ctx)
+		case errors.Is(err, context.Canceled), errors.Is(err, ErrConsumerStopped):
+			continue // a rebalance interrupted the wait, or replaced the consumer
+		}
+		return nil, err
+	}
+}
+
+// waitError is what Consume returns when its wait ended: ctx's error, or
+// the consumer timeout.
+func (b *BalancedConsumer) waitError(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return &ConsumerTimeoutError{After: b.cfg.ConsumerTimeout}
+}
+
+// waitContext bounds ctx by ConsumerTimeout, timed by the handler's clock.
+func (b *BalancedConsumer) waitContext(ctx context.Context) (context.Context, func()) {
+	if b.cfg.ConsumerTimeout <= 0 {
+		return ctx, func() {}
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	t := b.h.AfterFunc(b.cfg.ConsumerTimeout, cancel)
+	return wctx, func() {
+		t.Stop()
+		cancel()
+	}
+}
+
+// Messages returns an iterator over the consumer's messages, for use with
+// range, as SimpleConsumer.Messages: it ends, without yielding an error,
+// when ctx ends, when the consumer times out and when it is stopped; a
+// *PartitionError is yielded and the iteration goes on; any other error is
+// yielded and ends it.
+func (b *BalancedConsumer) Messages(ctx context.Context) iter.Seq2[*Message, error] {
+	return func(yield func(*Message, error) bool) {
+		for {
+			msg, err := b.Consume(ctx)
+			if err == nil {
+				if !yield(msg, nil) {
+					return
+				}
+				continue
+			}
+			if ctx.Err() != nil || errors.Is(err, ErrConsumerTimeout) || errors.Is(err, ErrConsumerStopped) {
+				return
+			}
+			if !yield(nil, err) {
+				return
+			}
+			var pe *PartitionError
+			if !errors.As(err, &pe) {
+				return
+			}
+		}
+	}
+}
+
+// CommitOffsets commits the positions of the partitions the consumer owns
+// (see SimpleConsumer.CommitOffsets), with the group generation and member
+// id in a managed group, so a commit from a member that lost its
+// partitions in a rebalance is refused. It returns nil when the consumer
+// owns nothing.
+func (b *BalancedConsumer) CommitOffsets(ctx context.Context) error {
+	b.mu.Lock()
+	inner := b.inner
+	b.mu.Unlock()
+	if inner == nil {
+		return nil
+	}
+	return inner.CommitOffsets(ctx)
+}
+
+// HeldOffsets returns, for each partition the consumer owns and has
+// started, the offset of the message it delivered last (-1 before the
+// first); see SimpleConsumer.HeldOffsets.
+func (b *BalancedConsumer) HeldOffsets() map[int32]int64 {
+	b.mu.Lock()
+	inner := b.inner
+	b.mu.Unlock()
+	if inner == nil {
+		return map[int32]int64{}
+	}
+	return inner.HeldOffsets()
+}
+
+// Stop stops the consumer: Consume fails with ErrConsumerStopped, the
+// rebalancing tasks end, the underlying SimpleConsumer stops (committing
+// with AutoCommit), and the consumer leaves the group: LeaveGroup for a
+// dynamic managed member, for a ZooKeeper one closing its own session or,
+// on a session given in the config, deleting its nodes. It waits, within
+// ctx, for all of it. Later calls return the first call's result.
+func (b *BalancedConsumer) Stop(ctx context.Context) error {
+	first := false
+	b.stopOnce.Do(func() {
+		first = true
+		b.mu.Lock()
+		b.stopped = true
+		for _, cancel := range b.calls {
+			cancel()
+		}
+		b.mu.Unlock()
+		b.changed.Set()
+		b.ready.Set()
+		b.cancel()
+		var errs []error
+		if err := b.tasks.Wait(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		b.mu.Lock()
+		inner := b.inner
+		b.mu.Unlock()
+		if inner != nil {
+			if err := inner.Stop(ctx); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if b.started.Load() {
+			if err := b.member.close(ctx); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		b.stopErr = errors.Join(errs...)
+		b.stopDone.Set()
+		b.log.Debug("kafka: balanced consumer stopped", "error", b.stopErr)
+	})
+	if !first {
+		if err := b.stopDone.Wait(ctx); err != nil {
+			return err
+		}
+	}
+	return b.stopErr
+}
+
+var _ Consumer = (*BalancedConsumer)(nil)

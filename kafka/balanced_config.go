@@ -1,0 +1,248 @@
+package kafka
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+)
+
+// Defaults applied to zero BalancedConsumerConfig fields. The rebalance and
+// ZooKeeper ones are pykafka's; SessionTimeout is pykafka's too (the Java
+// client's is 45s).
+const (
+	DefaultRebalanceMaxRetries = 5
+	DefaultRebalanceBackoff    = 2 * time.Second
+	DefaultZooKeeperConnect    = "127.0.0.1:2181"
+	DefaultZooKeeperTimeout    = 6 * time.Second
+	DefaultSessionTimeout      = 30 * time.Second
+	DefaultHeartbeatInterval   = 3 * time.Second
+	DefaultRebalanceTimeout    = 60 * time.Second
+)
+
+// RebalanceCallback is called after a rebalance changed the partitions a
+// balanced consumer owns, or made it start them again from the group's
+// committed offsets (it may have missed a generation), before consumption
+// resumes: pykafka's post_rebalance_callback. old maps each partition owned before to its held
+// offset (the offset of the last message consumed, -1 for none; see
+// HeldOffsets), new each partition owned now to where it starts (one less
+// than the next message). Partitions it returns targets for are moved there
+// (see SimpleConsumer.ResetOffsets; OffsetAfter(n) makes n+1 the next
+// message, OffsetAt(n) n itself) and the new positions committed; nil moves
+// nothing. It runs on the rebalancing task: it must not call the consumer's
+// Consume or Stop.
+type RebalanceCallback func(old, new map[int32]int64) map[int32]OffsetTarget
+
+// BalancedConsumerConfig configures a BalancedConsumer. Like the other
+// configs, its zero value means the documented defaults (pykafka's) and
+// Topic.BalancedConsumer reports the first bad field as a *ConfigError.
+type BalancedConsumerConfig struct {
+	// ConsumerConfig configures the SimpleConsumer run over the partitions
+	// the consumer owns, with the same defaults. Leave ConsumerGroup,
+	// Partitions and Generation zero: the group is BalancedConsumer's
+	// argument, and it decides the rest. Some fields act on the balanced
+	// consumer as a whole: ConsumerTimeout bounds Consume however many
+	// rebalances it waits through; AutoCommit (off by default, as in
+	// pykafka) also commits before every rebalance and on Stop, and only
+	// then (offsets are never committed behind the application's back);
+	// ManualStart defers joining the group to Start; ResetOffsetOnStart
+	// applies to the partitions of the first assignment only, not to
+	// those gained later.
+	ConsumerConfig
+
+	// Managed selects the broker's group membership (JoinGroup, SyncGroup,
+	// Heartbeat: pykafka's ManagedBalancedConsumer, the Java client's
+	// protocol) over ZooKeeper coordination (pykafka's BalancedConsumer).
+	Managed bool
+
+	// Strategy is how the group divides the partitions. ZooKeeper groups
+	// use pykafka's algorithms, managed groups the Java client's, so that
+	// a group may mix gregor consumers with pykafka's or Java's
+	// respectively. Default RangeAssignment.
+	Strategy AssignmentStrategy
+
+	// RebalanceMaxRetries is how many times a ZooKeeper rebalance that
+	// could not claim a partition (another member still owns it) is
+	// retried before the failure is logged as an error; the consumer then
+	// keeps what it has and starts over after RebalanceBackoff, since a
+	// partition left unowned is worse than a noisy log. A managed consumer
+	// retries a failed join this many times before logging an error, and
+	// then goes on too. Default 5.
+	RebalanceMaxRetries int
+
+	// RebalanceBackoff is the pause before retrying a rebalance, multiplied
+	// by the attempt number. Default 2s.
+	RebalanceBackoff time.Duration
+
+	// PostRebalanceCallback, when set, sees each change of the partitions
+	// owned and may move them; see RebalanceCallback.
+	PostRebalanceCallback RebalanceCallback
+
+	// ZooKeeper is a ZooKeeper session to coordinate through (pykafka's
+	// zookeeper argument), shared with the caller: Stop deletes the
+	// consumer's nodes instead of closing it. Nil makes the consumer open
+	// its own session to ZooKeeperConnect. ZooKeeper groups only.
+	ZooKeeper *zk.Conn
+
+	// ZooKeeperChroot is the path the group's nodes live under in the
+	// session given as ZooKeeper ("/kafka"), where a connect string would
+	// carry it as a suffix. ZooKeeper groups only.
+	ZooKeeperChroot string
+
+	// ZooKeeperConnect is the ZooKeeper connect string, "h1:2181,h2:2181"
+	// with an optional chroot suffix ("/kafka"). Default: the client's
+	// Config.ZooKeeperHosts if set, else DefaultZooKeeperConnect.
+	// ZooKeeper groups only.
+	ZooKeeperConnect string
+
+	// ZooKeeperTimeout is the ZooKeeper session timeout, and the longest
+	// wait for the first session (pykafka's
+	// zookeeper_connection_timeout_ms). Default 6s. ZooKeeper groups only.
+	ZooKeeperTimeout time.Duration
+
+	// SessionTimeout is how long the coordinator keeps a member that sends
+	// no heartbeat before it rebalances the group without it. The broker
+	// bounds it (group.min/max.session.timeout.ms). Default 30s. Managed
+	// groups only.
+	SessionTimeout time.Duration
+
+	// HeartbeatInterval is the time between heartbeats, which also bounds
+	// how long a member takes to notice a rebalance. Keep it well below
+	// SessionTimeout. Default 3s. Managed groups only.
+	HeartbeatInterval time.Duration
+
+	// RebalanceTimeout is how long the coordinator waits for every member
+	// to rejoin during a rebalance. Default 60s. Managed groups only.
+	RebalanceTimeout time.Duration
+
+	// GroupInstanceID makes the consumer a static member (KIP-345): it
+	// keeps its partitions across a restart within SessionTimeout, without
+	// a rebalance, and so leaves the group on Stop only by timing out.
+	// Empty (the default) means a dynamic member. Managed groups only.
+	GroupInstanceID string
+}
+
+// withDefaults validates c for group on topic t and returns a copy with
+// every default filled in. The embedded ConsumerConfig keeps Partitions nil.
+func (c BalancedConsumerConfig) withDefaults(t *Topic, group string) (BalancedConsumerConfig, error) {
+	bad := func(field, format string, args ...any) (BalancedConsumerConfig, error) {
+		return c, &ConfigError{Field: "BalancedConsumerConfig." + field, Reason: fmt.Sprintf(format, args...)}
+	}
+	if group == "" {
+		return bad("group", "a balanced consumer needs a consumer group")
+	}
+	switch {
+	case c.ConsumerGroup != "":
+		return bad("ConsumerGroup", "leave empty: the group is BalancedConsumer's argument")
+	case c.Partitions != nil:
+		return bad("Partitions", "leave nil: the group decides which partitions a member consumes")
+	case c.Generation != nil:
+		return bad("Generation", "leave nil: the group supplies it")
+	}
+	if c.Strategy != RangeAssignment && c.Strategy != RoundRobinAssignment {
+		return bad("Strategy", "unknown strategy %d", c.Strategy)
+	}
+	if c.RebalanceMaxRetries < 0 {
+		return bad("RebalanceMaxRetries", "negative (%d)", c.RebalanceMaxRetries)
+	}
+	for _, f := range []struct {
+		name string
+		d    time.Duration
+	}{
+		{"RebalanceBackoff", c.RebalanceBackoff},
+		{"ZooKeeperTimeout", c.ZooKeeperTimeout},
+		{"SessionTimeout", c.SessionTimeout},
+		{"HeartbeatInterval", c.HeartbeatInterval},
+		{"RebalanceTimeout", c.RebalanceTimeout},
+	} {
+		if f.d < 0 {
+			return bad(f.name, "negative (%v)", f.d)
+		}
+		if f.d > math.MaxInt32*time.Millisecond {
+			return bad(f.name, "%v does not fit a request", f.d)
+		}
+	}
+	if c.Managed {
+		switch {
+		case c.ZooKeeper != nil:
+			return bad("ZooKeeper", "applies to ZooKeeper groups only (Managed is set)")
+		case c.ZooKeeperChroot != "":
+			return bad("ZooKeeperChroot", "applies to ZooKeeper groups only (Managed is set)")
+		case c.ZooKeeperConnect != "":
+			return bad("ZooKeeperConnect", "applies to ZooKeeper groups only (Managed is set)")
+		case c.ZooKeeperTimeout != 0:
+			return bad("ZooKeeperTimeout", "applies to ZooKeeper groups only (Managed is set)")
+		}
+		if len(c.GroupInstanceID) > maxClientIDLen {
+			return bad("GroupInstanceID", "longer than %d bytes", maxClientIDLen)
+		}
+	} else {
+		switch {
+		case c.SessionTimeout != 0:
+			return bad("SessionTimeout", "applies to managed groups only (Managed is not set)")
+		case c.HeartbeatInterval != 0:
+			return bad("HeartbeatInterval", "applies to managed groups only (Managed is not set)")
+		case c.RebalanceTimeout != 0:
+			return bad("RebalanceTimeout", "applies to managed groups only (Managed is not set)")
+		case c.GroupInstanceID != "":
+			return bad("GroupInstanceID", "applies to managed groups only (Managed is not set)")
+		case c.ZooKeeper != nil && c.ZooKeeperConnect != "":
+			return bad("ZooKeeperConnect", "set together with ZooKeeper; give one")
+		case c.ZooKeeper == nil && c.ZooKeeperChroot != "":
+			return bad("ZooKeeperChroot", "only for a session given as ZooKeeper; put it in ZooKeeperConnect")
+		case strings.ContainsAny(group, "/") || group == "." || group == "..":
+			return bad("group", "%q cannot name a ZooKeeper node", group)
+		}
+		if c.ZooKeeperChroot != "" {
+			if _, err := parseZooKeeperConnect("localhost" + c.ZooKeeperChroot); err != nil || !strings.HasPrefix(c.ZooKeeperChroot, "/") {
+				return bad("ZooKeeperChroot", "bad chroot %q", c.ZooKeeperChroot)
+			}
+		}
+		if c.ZooKeeper == nil {
+			if c.ZooKeeperConnect == "" {
+				c.ZooKeeperConnect = t.cl.cfg.ZooKeeperHosts
+			}
+			if c.ZooKeeperConnect == "" {
+				c.ZooKeeperConnect = DefaultZooKeeperConnect
+			}
+			if _, err := parseZooKeeperConnect(c.ZooKeeperConnect); err != nil {
+				return bad("ZooKeeperConnect", "%v", err)
+			}
+		}
+	}
+
+	inner := c.ConsumerConfig
+	inner.ConsumerGroup = group
+	inner, err := inner.withDefaults(t)
+	if err != nil {
+		return c, err
+	}
+	inner.ConsumerGroup, inner.Partitions = "", nil
+	c.ConsumerConfig = inner
+
+	if c.RebalanceMaxRetries == 0 {
+		c.RebalanceMaxRetries = DefaultRebalanceMaxRetries
+	}
+	if c.RebalanceBackoff == 0 {
+		c.RebalanceBackoff = DefaultRebalanceBackoff
+	}
+	if c.Managed {
+		if c.SessionTimeout == 0 {
+			c.SessionTimeout = DefaultSessionTimeout
+		}
+		if c.HeartbeatInterval == 0 {
+			c.HeartbeatInterval = min(DefaultHeartbeatInterval, c.SessionTimeout/3)
+		}
+		if c.RebalanceTimeout == 0 {
+			c.RebalanceTimeout = DefaultRebalanceTimeout
+		}
+		if c.HeartbeatInterval >= c.SessionTimeout {
+			return bad("HeartbeatInterval", "%v is not below SessionTimeout (%v)", c.HeartbeatInterval, c.SessionTimeout)
+		}
+	} else if c.ZooKeeperTimeout == 0 {
+		c.ZooKeeperTimeout = DefaultZooKeeperTimeout
+	}
+	return c, nil
+}

@@ -1,0 +1,180 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"slices"
+)
+
+// revoke pauses delivery ahead of a rebalance: Consume calls waiting for a
+// message return to waiting for the rebalance to end, new ones wait, and
+// revoke returns once no call is inside the SimpleConsumer, so its
+// positions stay put until assign. With AutoCommit the positions are then
+// committed, so that whoever gets a partition next resumes right after the
+// last message delivered here. The fetchers keep running meanwhile: if the
+// partitions stay, nothing is fetched twice.
+func (b *BalancedConsumer) revoke(ctx context.Context) error {
+	b.mu.Lock()
+	b.paused = true
+	for _, cancel := range b.calls {
+		cancel()
+	}
+	inner := b.inner
+	b.mu.Unlock()
+	if err := b.idle.Wait(ctx); err != nil {
+		return err
+	}
+	if inner != nil && b.cfg.AutoCommit {
+		if err := inner.commit(ctx, true); err != nil && ctx.Err() == nil {
+			b.log.Warn("kafka: committing offsets before a rebalance failed", "error", err)
+		}
+	}
+	return nil
+}
+
+// assign makes parts (sorted) the partitions the consumer owns and resumes
+// delivery. A partition in carry has been owned without interruption since
+// the current SimpleConsumer started it, so no other member can have
+// consumed it meanwhile. When every partition is carried and the set did
+// not change, consumption simply resumes. Otherwise the SimpleConsumer is
+// replaced: the old one stops (its undelivered messages are dropped), a new
+// one starts over parts, carried partitions at their old positions and the
+// others at the group's committed offsets, and PostRebalanceCallback runs.
+func (b *BalancedConsumer) assign(ctx context.Context, parts []int32, carry map[int32]bool) {
+	parts = b.knownPartitions(ctx, parts)
+	b.mu.Lock()
+	old, oldParts, first := b.inner, b.owned, !b.assigned
+	b.mu.Unlock()
+	if !first && slices.Equal(parts, oldParts) && allCarried(parts, carry) {
+		b.resume(old, parts)
+		return
+	}
+	b.log.Info("kafka: balanced consumer assignment", "member", b.member.memberID(), "partitions", parts,
+		"previous", oldParts)
+
+	oldHeld := map[int32]int64{}
+	if old != nil {
+		if err := old.Stop(ctx); err != nil && ctx.Err() == nil {
+			b.log.Warn("kafka: stopping the consumer of the previous assignment", "error", err)
+		}
+		oldHeld = old.HeldOffsets()
+	}
+	var inner *SimpleConsumer
+	newHeld := map[int32]int64{}
+	if len(parts) > 0 {
+		cfg := b.cfg.ConsumerConfig
+		cfg.ConsumerGroup = b.group
+		cfg.Partitions = parts
+		cfg.Generation = b.member.generation()
+		cfg.ManualStart = true
+		cfg.ConsumerTimeout = 0 // Consume's own wait bounds the whole call
+		cfg.ResetOffsetOnStart = b.cfg.ResetOffsetOnStart && first
+		var err error
+		if inner, err = b.topic.SimpleConsumer(cfg); err != nil {
+			// Only a closed client gets here: parts are known partitions
+			// and the rest of cfg was validated with the consumer.
+			b.fail(err)
+			return
+		}
+		seed := map[int32]int64{}
+		for _, id := range parts {
+			if held, ok := oldHeld[id]; ok && carry[id] {
+				seed[id] = held + 1
+			}
+		}
+		inner.seedPositions(seed)
+		if err := b.startInner(ctx, inner); err != nil {
+			// Consume retries the start and reports what keeps failing.
+			b.log.Warn("kafka: starting the consumer of a new assignment failed", "error", err)
+		} else {
+			newHeld = inner.HeldOffsets()
+		}
+	}
+	if cb := b.cfg.PostRebalanceCallback; cb != nil {
+		if targets := cb(oldHeld, newHeld); len(targets) > 0 && inner != nil {
+			if err := inner.ResetOffsets(ctx, targets); err != nil {
+				b.log.Warn("kafka: moving partitions as the rebalance callback asked failed", "error", err)
+			}
+		}
+	}
+	b.mu.Lock()
+	b.assigned = true
+	b.mu.Unlock()
+	b.resume(inner, parts)
+}
+
+func allCarried(parts []int32, carry map[int32]bool) bool {
+	for _, p := range parts {
+		if !carry[p] {
+			return false
+		}
+	}
+	return true
+}
+
+// resume installs inner over parts and lets Consume deliver again.
+func (b *BalancedConsumer) resume(inner *SimpleConsumer, parts []int32) {
+	b.mu.Lock()
+	b.inner, b.owned, b.paused = inner, parts, false
+	b.mu.Unlock()
+	b.changed.Set()
+}
+
+// startInner starts a new SimpleConsumer, retrying a failed start (the
+// coordinator may be moving) OffsetsCommitMaxRetries times.
+func (b *BalancedConsumer) startInner(ctx context.Context, inner *SimpleConsumer) error {
+	var err error
+	for attempt := 0; attempt <= b.cfg.OffsetsCommitMaxRetries; attempt++ {
+		if attempt > 0 {
+			if serr := b.h.Sleep(ctx, b.cfg.OffsetsChannelBackoff); serr != nil {
+				return errors.Join(err, serr)
+			}
+		}
+		if err = inner.Start(ctx); err == nil || ctx.Err() != nil || errors.Is(err, ErrClosed) {
+			return err
+		}
+	}
+	return err
+}
+
+// knownPartitions returns the partitions of parts the topic has,
+// refreshing metadata once when some are missing (partitions added since
+// the last refresh); those still unknown are dropped with a warning.
+func (b *BalancedConsumer) knownPartitions(ctx context.Context, parts []int32) []int32 {
+	known := func() []int32 {
+		var out []int32
+		for _, id := range parts {
+			if b.topic.Partition(id) != nil {
+				out = append(out, id)
+			}
+		}
+		return out
+	}
+	out := known()
+	if len(out) == len(parts) {
+		return parts
+	}
+	if err := b.cl.Update(ctx); err != nil {
+		b.log.Debug("kafka: metadata refresh failed", "error", err)
+	}
+	if out = known(); len(out) < len(parts) {
+		b.log.Warn("kafka: assigned partitions the topic does not have", "assigned", parts, "known", out)
+	}
+	return out
+}
+
+// setReady marks the end of the first rebalance, which Start waits for.
+func (b *BalancedConsumer) setReady() { b.ready.Set() }
+
+// seedPositions gives partitions of a consumer not started yet their next
+// offsets, so that Start keeps those positions instead of looking up the
+// group's committed offsets. Negative offsets are ignored.
+func (c *SimpleConsumer) seedPositions(next map[int32]int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id, off := range next {
+		if op := c.byID[id]; op != nil && op.position < 0 && off >= 0 {
+			c.moveLocked(op, off)
+		}
+	}
+}

@@ -1,0 +1,299 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/gregorkafka/gregor/handler"
+	"github.com/gregorkafka/gregor/protocol"
+)
+
+// consumerProtocolType is the protocol type of consumer groups in
+// JoinGroup, which the broker and other clients recognise.
+const consumerProtocolType = "consumer"
+
+// managedMembership is a member of a broker-managed consumer group: the
+// classic group protocol (JoinGroup, SyncGroup, Heartbeat, LeaveGroup) with
+// the eager rebalance the Java client's range and round-robin assignors
+// use. Every rebalance, each member pauses and, with AutoCommit, commits,
+// then rejoins; the coordinator elects a leader, which computes the whole
+// group's assignment (assign_java.go) and hands it out through SyncGroup.
+//
+// Heartbeats go out in the background every HeartbeatInterval, also while
+// the application does not call Consume and while a new assignment is
+// being set up. The member recovers by itself from every error a healthy
+// group produces: a rebalance under way or a missed generation makes it
+// rejoin, an unknown member id makes it rejoin as a new member, and a
+// coordinator that moved or died is looked up again. Every failure is
+// logged; only configuration and authorization errors, which no retry can
+// cure, end membership (Consume then returns a *GroupError).
+type managedMembership struct {
+	b        *BalancedConsumer
+	assignor groupAssignor
+	connKey  connKey
+	instance *string // GroupInstanceID, nil for a dynamic member
+
+	// io orders the group requests on the member's connection: no
+	// heartbeat goes out while a JoinGroup or SyncGroup is under way, where
+	// it would wait behind a request the broker may hold for a whole
+	// rebalance.
+	io handler.Lock
+
+	mu         sync.Mutex
+	member     string
+	gen        int32 // -1 without a generation
+	stable     bool  // gen is current: heartbeats go out
+	prevStable bool  // a generation was completed before ...
+	prevGen    int32 // ... this one ...
+	prevMember string
+
+	beat   handler.Event // set while stable
+	rejoin handler.Event // the heartbeat found the generation over
+}
+
+func newManagedMembership(b *BalancedConsumer) *managedMembership {
+	m := &managedMembership{
+		b:        b,
+		assignor: assignorFor(b.cfg.Strategy),
+		connKey:  groupConnFor(b.group),
+		io:       b.h.NewLock(),
+		gen:      -1,
+		beat:     b.h.NewEvent(),
+		rejoin:   b.h.NewEvent(),
+	}
+	if id := b.cfg.GroupInstanceID; id != "" {
+		m.instance = &id
+	}
+	return m
+}
+
+func (m *managedMembership) open(context.Context) error { return nil }
+
+func (m *managedMembership) memberID() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.member
+}
+
+func (m *managedMembership) generation() func() (int32, string) {
+	return func() (int32, string) {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return m.gen, m.member
+	}
+}
+
+// errRejoin marks join failures answered by joining again at once: the
+// group moved on to a new generation while this member was joining.
+var errRejoin = errors.New("kafka: the group is rebalancing again")
+
+// run joins the group, and joins it again whenever the heartbeat finds the
+// generation over, until ctx ends.
+func (m *managedMembership) run(ctx context.Context) {
+	b := m.b
+	b.tasks.Go("kafka-group-heartbeat", func() { m.heartbeatLoop(ctx) })
+	failures := 0
+	for ctx.Err() == nil {
+		m.rejoin.Clear()
+		err := m.join(ctx)
+		if err == nil {
+			failures = 0
+			b.setReady()
+			if m.rejoin.Wait(ctx) != nil {
+				return
+			}
+			continue
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		var gerr *GroupError
+		if errors.As(err, &gerr) || errors.Is(err, ErrClosed) {
+			b.fail(err)
+			return
+		}
+		if errors.Is(err, errRejoin) {
+			b.log.Info("kafka: rejoining the group", "member", m.memberID(), "reason", err)
+			continue
+		}
+		failures++
+		if failures > b.cfg.RebalanceMaxRetries {
+			b.log.Error("kafka: joining the group keeps failing, retrying", "attempts", failures, "error", err)
+		} else {
+			b.log.Warn("kafka: joining the group failed, retrying", "attempt", failures, "error", err)
+		}
+		backoff := time.Duration(min(failures, b.cfg.RebalanceMaxRetries+1)) * b.cfg.RebalanceBackoff
+		if b.h.Sleep(ctx, backoff) != nil {
+			return
+		}
+	}
+}
+
+// current returns the generation heartbeats are for, if any.
+func (m *managedMembership) current() (gen int32, member string, ok bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.gen, m.member, m.stable
+}
+
+// setUnstable stops heartbeats ahead of a join.
+func (m *managedMembership) setUnstable() {
+	m.mu.Lock()
+	m.stable = false
+	m.beat.Clear()
+	m.mu.Unlock()
+}
+
+// setStable records a completed generation and starts heartbeats. It
+// reports whether the member went straight from its previous generation to
+// this one, so that no other member can have owned its partitions in
+// between.
+func (m *managedMembership) setStable(gen int32, member string) (continuous bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	continuous = m.prevStable && m.prevMember == member && gen == m.prevGen+1
+	m.gen, m.member, m.stable = gen, member, true
+	m.prevStable, m.prevGen, m.prevMember = true, gen, member
+	m.beat.Set()
+	return continuous
+}
+
+// setMember records a member id the coordinator handed out, or "" to join
+// as a new member; either way the member has no generation.
+func (m *managedMembership) setMember(id string) {
+	m.mu.Lock()
+	m.member, m.gen, m.stable = id, -1, false
+	m.beat.Clear()
+	m.mu.Unlock()
+}
+
+// requestRejoin ends generation gen, if it is still current, and wakes run.
+func (m *managedMembership) requestRejoin(gen int32) {
+	m.mu.Lock()
+	if m.stable && m.gen == gen {
+		m.stable = false
+		m.beat.Clear()
+		m.rejoin.Set()
+	}
+	m.mu.Unlock()
+}
+
+// heartbeatLoop sends a heartbeat every HeartbeatInterval while the member
+// has a generation, until ctx ends. It never stops on an error: each is
+// logged, and handled by rejoining or finding the coordinator again.
+func (m *managedMembership) heartbeatLoop(ctx context.Context) {
+	b := m.b
+	for {
+		if m.beat.Wait(ctx) != nil || b.h.Sleep(ctx, b.cfg.HeartbeatInterval) != nil {
+			return
+		}
+		if m.io.LockContext(ctx) != nil {
+			return
+		}
+		gen, member, ok := m.current()
+		var err error
+		if ok {
+			err = m.sendHeartbeat(ctx, gen, member)
+		}
+		m.io.Unlock()
+		if err == nil || ctx.Err() != nil {
+			continue
+		}
+		if errors.Is(err, ErrClosed) {
+			b.fail(err)
+			return
+		}
+		m.onHeartbeatError(gen, err)
+	}
+}
+
+func (m *managedMembership) onHeartbeatError(gen int32, err error) {
+	b := m.b
+	log := b.log.With("member", m.memberID(), "generation", gen, "error", err)
+	switch {
+	case errors.Is(err, protocol.ErrRebalanceInProgress):
+		log.Info("kafka: the group is rebalancing")
+		m.requestRejoin(gen)
+	case errors.Is(err, protocol.ErrIllegalGeneration):
+		log.Warn("kafka: heartbeat for a past generation, rejoining")
+		m.requestRejoin(gen)
+	case errors.Is(err, protocol.ErrUnknownMemberID):
+		log.Warn("kafka: the coordinator no longer knows this member, rejoining as a new one")
+		if m.instance == nil {
+			m.mu.Lock()
+			if m.gen == gen {
+				m.member = ""
+			}
+			m.mu.Unlock()
+		}
+		m.requestRejoin(gen)
+	case errors.Is(err, protocol.ErrFencedInstanceID):
+		b.fail(&GroupError{Group: b.group, Err: err})
+	default:
+		// The coordinator moved, died or is unreachable: look it up again
+		// for the next heartbeat. A member that missed its session timeout
+		// meanwhile hears so from the new coordinator.
+		log.Warn("kafka: heartbeat failed")
+		b.cl.InvalidateCoordinator(b.group)
+	}
+}
+
+func (m *managedMembership) sendHeartbeat(ctx context.Context, gen int32, member string) error {
+	b := m.b
+	coord, err := b.cl.GroupCoordinator(ctx, b.group)
+	if err != nil {
+		return err
+	}
+	req := protocol.NewHeartbeatRequest()
+	req.GroupID, req.GenerationID, req.MemberID, req.GroupInstanceID = b.group, gen, member, m.instance
+	resp, err := m.heartbeat(ctx, coord, req)
+	if err != nil {
+		return err
+	}
+	return brokerError(resp.ErrorCode, nil)
+}
+
+// close leaves the group, so that the others take over at once rather than
+// after SessionTimeout. A static member does not leave: its instance id
+// keeps its partitions until it is back or its session times out.
+func (m *managedMembership) close(ctx context.Context) error {
+	b := m.b
+	dropAll := func() {
+		for _, br := range b.cl.Brokers() {
+			br.dropConn(m.connKey)
+		}
+	}
+	// A JoinGroup abandoned by Stop may still occupy the connection at the
+	// broker; LeaveGroup goes out on a fresh one.
+	dropAll()
+	defer dropAll()
+	member := m.memberID()
+	m.setMember("")
+	if member == "" || m.instance != nil {
+		return nil
+	}
+	coord, err := b.cl.GroupCoordinator(ctx, b.group)
+	if err != nil {
+		return fmt.Errorf("kafka: leaving group %q: %w", b.group, err)
+	}
+	reason := "the consumer is stopping"
+	req := protocol.NewLeaveGroupRequest()
+	req.GroupID = b.group
+	req.MemberID = member // up to v2; later versions list members
+	req.Members = []protocol.LeaveGroupRequestMemberIdentity{{MemberID: member, Reason: &reason}}
+	resp, err := m.leaveGroup(ctx, coord, req)
+	if err == nil {
+		err = brokerError(resp.ErrorCode, nil)
+		for _, lm := range resp.Members {
+			err = errors.Join(err, brokerError(lm.ErrorCode, nil))
+		}
+	}
+	if err != nil && !errors.Is(err, protocol.ErrUnknownMemberID) {
+		return fmt.Errorf("kafka: leaving group %q: %w", b.group, err)
+	}
+	b.log.Debug("kafka: left the group", "member", member)
+	return nil
+}

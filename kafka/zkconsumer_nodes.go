@@ -1,0 +1,209 @@
+package kafka
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/go-zookeeper/zk"
+)
+
+// The ZooKeeper layout is pykafka's, so that gregor and pykafka consumers
+// can share a group:
+//
+//	/consumers/<group>/ids/<hostname>:<uuid4>      ephemeral, data: the topic name
+//	/consumers/<group>/owners/<topic>/<leader>-<p> ephemeral, data: the owner's id
+//
+// A member takes part in the topic's split when its ids node holds the
+// topic's name. Owner nodes carry the partition's leader broker id in their
+// name (pykafka's choice; the Java client's old consumer used the partition
+// id alone); ownership is decided by partition id, whatever leader a node
+// names.
+type zkPaths struct {
+	ids, self, owners        string
+	brokerIDs, topics, topic string
+}
+
+func newZKPaths(chroot, group, topic, id string) zkPaths {
+	base := chroot + "/consumers/" + group
+	return zkPaths{
+		ids:       base + "/ids",
+		self:      base + "/ids/" + id,
+		owners:    base + "/owners/" + topic,
+		brokerIDs: chroot + "/brokers/ids",
+		topics:    chroot + "/brokers/topics",
+		topic:     chroot + "/brokers/topics/" + topic,
+	}
+}
+
+// newZKConsumerID returns pykafka's consumer id: "<hostname>:<uuid4>".
+func newZKConsumerID() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "localhost"
+	}
+	var u [16]byte
+	_, _ = rand.Read(u[:])
+	u[6] = u[6]&0x0f | 0x40 // version 4
+	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
+	return fmt.Sprintf("%s:%x-%x-%x-%x-%x", host, u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
+}
+
+// ownerSlug names a partition's owner node: "<leader>-<partition>".
+func ownerSlug(leader, partition int32) string {
+	return strconv.Itoa(int(leader)) + "-" + strconv.Itoa(int(partition))
+}
+
+// parseOwnerSlug returns the partition id of an owner node's name. The
+// leader may be -1 ("-1-3"), so the partition is what follows the last dash.
+func parseOwnerSlug(name string) (int32, bool) {
+	i := strings.LastIndexByte(name, '-')
+	if i <= 0 {
+		return 0, false
+	}
+	if _, err := strconv.ParseInt(name[:i], 10, 32); err != nil {
+		return 0, false
+	}
+	p, err := strconv.ParseInt(name[i+1:], 10, 32)
+	if err != nil || p < 0 {
+		return 0, false
+	}
+	return int32(p), true
+}
+
+var zkACL = zk.WorldACL(zk.PermAll)
+
+// ensurePath creates path and its missing parents as persistent nodes.
+func ensurePath(conn *zk.Conn, path string) error {
+	for i := 1; i <= len(path); i++ {
+		if i < len(path) && path[i] != '/' {
+			continue
+		}
+		_, err := conn.Create(path[:i], nil, 0, zkACL)
+		if err != nil && !errors.Is(err, zk.ErrNodeExists) {
+			return fmt.Errorf("creating %s: %w", path[:i], err)
+		}
+	}
+	return nil
+}
+
+// register creates the consumer's ids node. A node left by an earlier
+// session of the consumer (ZooKeeper may take a moment to drop it) is
+// replaced.
+func (m *zkMembership) register() error {
+	conn := m.conn
+	if err := ensurePath(conn, m.paths.ids); err != nil {
+		return err
+	}
+	if err := ensurePath(conn, m.paths.owners); err != nil {
+		return err
+	}
+	for attempt := 0; ; attempt++ {
+		_, err := conn.Create(m.paths.self, []byte(m.b.topic.name), zk.FlagEphemeral, zkACL)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, zk.ErrNodeExists) || attempt > 0 {
+			return fmt.Errorf("registering %s: %w", m.paths.self, err)
+		}
+		_, stat, gerr := conn.Get(m.paths.self)
+		if gerr == nil && stat.EphemeralOwner == conn.SessionID() {
+			return nil
+		}
+		if derr := conn.Delete(m.paths.self, -1); derr != nil && !errors.Is(derr, zk.ErrNoNode) {
+			return fmt.Errorf("replacing %s: %w", m.paths.self, derr)
+		}
+	}
+}
+
+// participants returns the sorted ids of the group's members consuming
+// the topic.
+func (m *zkMembership) participants() ([]string, error) {
+	ids, _, err := m.conn.Children(m.paths.ids)
+	if errors.Is(err, zk.ErrNoNode) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing %s: %w", m.paths.ids, err)
+	}
+	var out []string
+	for _, id := range ids {
+		data, _, err := m.conn.Get(m.paths.ids + "/" + id)
+		if errors.Is(err, zk.ErrNoNode) {
+			continue // left since the listing
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading %s/%s: %w", m.paths.ids, id, err)
+		}
+		if string(data) == m.b.topic.name {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// ownerNode is one node under the topic's owners path.
+type ownerNode struct {
+	name      string
+	partition int32
+	owner     string
+}
+
+func (m *zkMembership) ownerNodes() ([]ownerNode, error) {
+	names, _, err := m.conn.Children(m.paths.owners)
+	if errors.Is(err, zk.ErrNoNode) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing %s: %w", m.paths.owners, err)
+	}
+	var out []ownerNode
+	for _, name := range names {
+		p, ok := parseOwnerSlug(name)
+		if !ok {
+			continue
+		}
+		data, _, err := m.conn.Get(m.paths.owners + "/" + name)
+		if errors.Is(err, zk.ErrNoNode) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading %s/%s: %w", m.paths.owners, name, err)
+		}
+		out = append(out, ownerNode{name: name, partition: p, owner: string(data)})
+	}
+	return out, nil
+}
+
+// deleteOwner deletes one of the consumer's owner nodes; one already gone
+// is fine.
+func (m *zkMembership) deleteOwner(name string) error {
+	err := m.conn.Delete(m.paths.owners+"/"+name, -1)
+	if err != nil && !errors.Is(err, zk.ErrNoNode) {
+		return fmt.Errorf("releasing %s/%s: %w", m.paths.owners, name, err)
+	}
+	return nil
+}
+
+// claim creates the owner node name for partition p. Another member's node
+// gives a *PartitionOwnedError.
+func (m *zkMembership) claim(name string, p int32) error {
+	path := m.paths.owners + "/" + name
+	_, err := m.conn.Create(path, []byte(m.id), zk.FlagEphemeral, zkACL)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, zk.ErrNodeExists) {
+		return fmt.Errorf("claiming %s: %w", path, err)
+	}
+	owner, _, gerr := m.conn.Get(path)
+	if gerr == nil && string(owner) == m.id {
+		return nil
+	}
+	return &PartitionOwnedError{Topic: m.b.topic.name, Partition: p, Owner: string(owner)}
+}
