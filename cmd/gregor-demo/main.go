@@ -54,7 +54,10 @@ func run(ctx context.Context, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "Created topic %q with 3 partitions.\n\n", topicName)
 
-	return show(ctx, out, client)
+	if err := show(ctx, out, client); err != nil {
+		return err
+	}
+	return produceTour(ctx, out, client)
 }
 
 // show prints the cluster as the client sees it.
