@@ -178,7 +178,7 @@ func (p *Producer) enqueue(ctx context.Context, msg *Message, w *syncWait) error
 	if len(parts) == 0 {
 		return &TopicError{Topic: p.t.name, Err: ErrUnknownTopic}
 	}
-	id, err := p.cfg.Partitioner.Partition(msg, len(parts))
+	id, err := p.partition(msg, len(parts))
 	if err != nil {
 		return err
 	}
@@ -216,8 +216,13 @@ func (p *Producer) enqueue(ctx context.Context, msg *Message, w *syncWait) error
 		p.mu.Lock()
 	}
 	pb := p.partBuf(part)
-	if len(pb.queue) == 0 && p.cfg.Linger > 0 {
-		pb.firstAt = p.h.Now()
+	if len(pb.queue) == 0 {
+		if pb.queue == nil {
+			pb.queue, pb.spare = pb.spare, nil
+		}
+		if p.cfg.Linger > 0 {
+			pb.firstAt = p.h.Now()
+		}
 	}
 	pb.queue = append(pb.queue, record{msg: *msg, size: int32(size), wait: w})
 	pb.queuedBytes += size
@@ -227,6 +232,15 @@ func (p *Producer) enqueue(ctx context.Context, msg *Message, w *syncWait) error
 	}
 	p.mu.Unlock()
 	return nil
+}
+
+// partition asks the partitioner for msg's partition.
+func (p *Producer) partition(msg *Message, n int) (int32, error) {
+	if bp, ok := p.cfg.Partitioner.(builtinPartitioner); ok {
+		return bp.pick(msg.Key, msg.Partition, n)
+	}
+	m := *msg // a user's partitioner may keep it: only this copy escapes
+	return p.cfg.Partitioner.Partition(&m, n)
 }
 
 // partBuf returns the buffer of part, creating it.

@@ -185,6 +185,7 @@ func (p *Producer) settle(done []outcome) {
 		p.buffered -= len(o.recs)
 		if b := o.release; b != nil && o.pb.inflight == b {
 			o.pb.inflight = nil
+			p.recycle(o.pb, b)
 			if o.err == nil {
 				o.pb.maxRecs = 0
 			}
@@ -203,6 +204,23 @@ func (p *Producer) settle(done []outcome) {
 		}
 		p.idleWaiters = nil
 	}
+}
+
+// maxSpare caps the array a partition keeps for its next queue, so that
+// a burst does not pin its memory for good.
+const maxSpare = 4096
+
+// recycle keeps the array of settled batch b for pb's next queue: every
+// record of it was reported or copied elsewhere (requeue copies). Called
+// with p.mu held.
+func (p *Producer) recycle(pb *partBuf, b *batch) {
+	a := b.arr
+	b.arr = nil
+	if a == nil || pb.spare != nil || cap(a) > maxSpare {
+		return
+	}
+	clear(a) // drop the messages' slices for the GC
+	pb.spare = a[:0]
 }
 
 // partitionErr wraps a delivery error with the partition it concerns.

@@ -24,6 +24,7 @@ type partBuf struct {
 	sink *sink // the leader's; nil while the partition has no leader
 
 	queue       []record // oldest first
+	spare       []record // an empty array from a settled batch, for the next queue
 	queuedBytes int
 	firstAt     time.Time // when the oldest queued message arrived (Linger mode)
 
@@ -40,6 +41,7 @@ type partBuf struct {
 type batch struct {
 	pb    *partBuf
 	recs  []record
+	arr   []record // recs's whole array, when the batch owns it: recycled once settled
 	bytes int
 	// claimed is set once an outcome was decided for the records, by the
 	// response or by Stop giving up; the other then leaves them alone.
@@ -224,6 +226,7 @@ func (p *Producer) cut(pb *partBuf, budget *int) *batch {
 	}
 	b := &batch{pb: pb, recs: pb.queue[:k:k], bytes: bytes}
 	if k == len(pb.queue) {
+		b.arr = pb.queue
 		pb.queue = nil
 	} else {
 		pb.queue = pb.queue[k:]
