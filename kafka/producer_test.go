@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -813,4 +814,70 @@ func TestProducerConfigErrors(t *testing.T) {
 	assert.Zero(t, cfg.MaxRetries)
 	assert.Equal(t, 1, cfg.MinQueuedMessages)
 	assert.False(t, cfg.DeliveryReports)
+}
+
+// countingHandler counts the tasks and timers a producer starts.
+type countingHandler struct {
+	handler.Handler
+	tasks, timers atomic.Int64
+}
+
+func (h *countingHandler) Go(name string, fn func()) {
+	h.tasks.Add(1)
+	h.Handler.Go(name, fn)
+}
+
+func (h *countingHandler) AfterFunc(d time.Duration, fn func()) handler.Timer {
+	h.timers.Add(1)
+	return h.Handler.AfterFunc(d, fn)
+}
+
+// TestProducerIdleDoesNothing: between messages, a producer starts no task
+// and arms no timer, whatever its settings (pykafka's sync producer spun
+// with linger 0).
+func TestProducerIdleDoesNothing(t *testing.T) {
+	for name, cfg := range map[string]ProducerConfig{
+		"adaptive": {}, "sync": {Sync: true}, "linger": {Linger: time.Millisecond, MinQueuedMessages: 1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := &countingHandler{Handler: newHandler(t, "goroutine")}
+			c, topic := pfSetup(t, h, 1, 2)
+			p := newTestProducer(t, topic, cfg)
+			ctx := testCtx(t)
+			for i := range 10 {
+				require.NoError(t, p.Produce(ctx, Message{Value: value(i)}))
+			}
+			require.NoError(t, p.Flush(ctx))
+			require.NoError(t, h.Sleep(ctx, 20*time.Millisecond)) // let any linger timer fire
+			tasks, timers := h.tasks.Load(), h.timers.Load()
+			require.NoError(t, h.Sleep(ctx, 200*time.Millisecond))
+			assert.Equal(t, tasks, h.tasks.Load(), "tasks started while idle")
+			assert.Equal(t, timers, h.timers.Load(), "timers armed while idle")
+			assert.Len(t, c.log(0), 5)
+		})
+	}
+}
+
+// TestRecordSizeBound: the bound used to fill requests is never below the
+// encoded size, in record batches and legacy message sets alike.
+func TestRecordSizeBound(t *testing.T) {
+	sizes := []int{0, 1, 63, 64, 127, 128, 8191, 8192, 1 << 20}
+	var bb protocol.RecordBatchBuilder
+	for _, kn := range sizes[:6] {
+		for _, vn := range sizes {
+			for _, headers := range [][]Header{nil, {{Key: "k", Value: make([]byte, 200)}, {Key: string(make([]byte, 130))}}} {
+				m := Message{Key: make([]byte, kn), Value: make([]byte, vn), Headers: headers, Timestamp: time.UnixMilli(1 << 40)}
+				recs := []record{{msg: m}, {msg: m}}
+				bound := 2*recordSizeBound(&m) + partitionOverhead
+				for _, version := range []int16{0, 2, 3, 11} {
+					if version < 3 && headers != nil {
+						continue
+					}
+					out, _, err := appendRecords(nil, &bb, nil, recs, version, CompressionNone)
+					require.NoError(t, err)
+					assert.LessOrEqual(t, len(out), bound, "key %d, value %d, v%d", kn, vn, version)
+				}
+			}
+		}
+	}
 }
