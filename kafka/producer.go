@@ -147,11 +147,12 @@ func (p *Producer) startLocked() {
 // and waits for the outcome, which it returns).
 //
 // An error means the message was not accepted and will not be reported:
-// ErrProducerClosed, ErrQueueFull, an error matching ErrMessageTooLarge
-// for a message above MaxRequestSize, the partitioner's error (ErrNilKey,
-// ErrInvalidPartition), a *TopicError when the topic has no partitions,
-// or ctx.Err() while Produce waits for room in a full queue. Every
-// message accepted gets one DeliveryReport.
+// ErrProducerClosed, ErrClosed (the client), ErrQueueFull, an error
+// matching ErrMessageTooLarge for a message above MaxRequestSize, the
+// partitioner's error (ErrNilKey, ErrInvalidPartition), a *TopicError
+// when the topic has no partitions, or ctx.Err() while Produce waits for
+// room in a full queue. A message accepted is reported exactly once (see
+// Producer); the context only bounds that wait, not the delivery.
 func (p *Producer) Produce(ctx context.Context, msg Message) error {
 	if p.cfg.Sync {
 		_, err := p.produceWait(ctx, msg)
@@ -164,11 +165,18 @@ func (p *Producer) Produce(ctx context.Context, msg Message) error {
 // per message when ProducerConfig.DeliveryReports is set, none otherwise,
 // and is closed once Close has delivered everything. Reports for one
 // partition arrive in the order the messages were produced.
+//
+// Receive from it in a goroutine of its own: a report waits for room in
+// the channel, the message's queue slot is freed only once its report is
+// taken, and Flush and Close wait for every report to be taken.
 func (p *Producer) Reports() <-chan DeliveryReport { return p.reports }
 
 // enqueue validates msg, picks its partition and queues it. w, when set,
 // receives the outcome instead of the reports channel.
 func (p *Producer) enqueue(ctx context.Context, msg *Message, w *syncWait) error {
+	if p.cl.closed.Load() {
+		return ErrClosed
+	}
 	size := recordSizeBound(msg)
 	if size > p.maxRecord {
 		return fmt.Errorf("kafka: message of about %d bytes, above ProducerConfig.MaxRequestSize (%d) less overhead: %w",

@@ -134,8 +134,15 @@ func (p *Producer) fail(failed []failedBatch) {
 	done := make([]outcome, 0, len(failed))
 	p.mu.Lock()
 	for _, f := range failed {
-		f.b.claimed = true
-		done = append(done, outcome{pb: f.b.pb, recs: f.b.recs, base: -1, err: p.partitionErr(f.b.pb, f.err), release: f.b})
+		b := f.b
+		if b.claimed { // Stop gave up on it and reported it
+			if b.pb.inflight == b {
+				b.pb.inflight = nil
+			}
+			continue
+		}
+		b.claimed = true
+		done = append(done, outcome{pb: b.pb, recs: b.recs, base: -1, err: p.partitionErr(b.pb, f.err), release: b})
 	}
 	p.mu.Unlock()
 	p.complete(done)
