@@ -21,6 +21,8 @@ import (
 func main() {
 	mode := flag.String("mode", "kraft", "kraft (Kafka "+testcluster.KRaftVersion+") or zookeeper (Kafka "+testcluster.ZooKeeperVersion+")")
 	brokers := flag.Int("brokers", 1, "number of brokers")
+	tag := flag.String("tag", "dev", "marks the JVMs (-Dgregor.testcluster=TAG) so leftovers can be found")
+	perf := flag.Bool("perf", false, "tune the broker JVMs for throughput (benchmarks) instead of quick start-up")
 	var topics []string
 	flag.Func("topic", "create a topic NAME[:PARTITIONS[:REPLICATION]] (repeatable)", func(s string) error {
 		topics = append(topics, s)
@@ -29,7 +31,7 @@ func main() {
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 
-	cfg := testcluster.Config{Brokers: *brokers, Tag: "dev", Logf: func(f string, a ...any) { log.Info(fmt.Sprintf(f, a...)) }}
+	cfg := testcluster.Config{Brokers: *brokers, Perf: *perf, Tag: *tag, Logf: func(f string, a ...any) { log.Info(fmt.Sprintf(f, a...)) }}
 	switch *mode {
 	case "kraft":
 		cfg.Mode = testcluster.KRaft

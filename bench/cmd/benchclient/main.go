@@ -1,0 +1,82 @@
+// Command benchclient runs one workload with one Kafka client and prints the result as one JSON line. The bench
+// runner starts it once per measurement, so that each client's CPU time and memory are its own (read from the
+// process's rusage by the runner).
+//
+//	benchclient -client franz-go -workload produce -bootstrap 127.0.0.1:9092 -topic t -n 100000 \
+//	    -size 100 -payload values-100.txt -compression lz4 -acks 1
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"runtime/pprof"
+	"strings"
+	"time"
+
+	"github.com/gregorkafka/gregor/bench/internal/clients"
+	"github.com/gregorkafka/gregor/bench/internal/workload"
+)
+
+func main() {
+	var s workload.Spec
+	var client, bootstrap, ends, cpuProfile string
+	flag.StringVar(&client, "client", "", "client: "+strings.Join(clients.Names(), ", "))
+	flag.StringVar(&s.Workload, "workload", workload.Produce, "produce, consume, latency, group or conns")
+	flag.StringVar(&bootstrap, "bootstrap", "127.0.0.1:9092", "comma-separated broker addresses")
+	flag.StringVar(&s.Topic, "topic", "bench", "topic")
+	flag.IntVar(&s.Partitions, "partitions", 6, "the topic's partition count")
+	flag.IntVar(&s.Messages, "n", 100000, "produce: messages to send")
+	flag.IntVar(&s.Size, "size", 100, "value size in bytes")
+	flag.StringVar(&s.PayloadFile, "payload", "", "payload file (one value a line)")
+	flag.StringVar(&s.Compression, "compression", "none", "none or lz4")
+	flag.StringVar(&s.Acks, "acks", "1", "1 or all")
+	flag.IntVar(&s.Rate, "rate", 1000, "latency: messages per second")
+	flag.DurationVar(&s.Duration, "duration", 5*time.Second, "latency: how long to send")
+	flag.IntVar(&s.Members, "members", 3, "group: members")
+	flag.StringVar(&s.Group, "group", "bench-group", "group: group id")
+	flag.IntVar(&s.Clients, "clients", 1, "conns: client instances")
+	flag.StringVar(&ends, "ends", "", "consume, group: PARTITION:END_OFFSET,... to read to")
+	flag.IntVar(&s.BufferMsgs, "buffer-msgs", 100000, "producer buffer limit, messages")
+	flag.IntVar(&s.BufferBytes, "buffer-bytes", 64<<20, "producer buffer limit, bytes")
+	flag.DurationVar(&s.Timeout, "timeout", 5*time.Minute, "give up after")
+	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run here")
+	flag.Parse()
+	s.Bootstrap = strings.Split(bootstrap, ",")
+
+	res, err := run(client, &s, ends, cpuProfile)
+	if err != nil {
+		res.Error = err.Error()
+	}
+	out, _ := json.Marshal(res)
+	fmt.Println(string(out))
+	if err != nil {
+		os.Exit(1)
+	}
+}
+
+func run(client string, s *workload.Spec, ends, cpuProfile string) (workload.Result, error) {
+	var err error
+	if s.Ends, err = workload.ParseEnds(ends); err != nil {
+		return workload.Result{}, err
+	}
+	if (s.Workload == workload.Consume || s.Workload == workload.Group) && len(s.Ends) == 0 {
+		return workload.Result{}, fmt.Errorf("-workload %s needs -ends", s.Workload)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.Timeout)
+	defer cancel()
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return workload.Result{}, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return workload.Result{}, err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	return clients.Execute(ctx, client, s)
+}

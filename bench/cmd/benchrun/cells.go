@@ -1,0 +1,289 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gregorkafka/gregor/kafka"
+
+	"github.com/gregorkafka/gregor/bench/internal/report"
+	"github.com/gregorkafka/gregor/bench/internal/workload"
+)
+
+// runCluster starts one cluster and runs its cells.
+func runCluster(ctx context.Context, r *report.Results, e *execer, p plan, spec clusterSpec, bin string,
+	payloads map[int]string, filter *regexp.Regexp, profile bool, resultsDir string) error {
+	name := fmt.Sprintf("%s-%d", spec.mode, spec.brokers)
+	label := fmt.Sprintf("%s (Kafka %s)", name, spec.version)
+	log.Printf("starting %s", label)
+	cl, err := startCluster(ctx, bin, spec.mode, spec.version, spec.brokers, filepath.Join(resultsDir, name+".log"))
+	if err != nil {
+		return err
+	}
+	defer cl.stop()
+	admin, err := kafka.NewClient(ctx, kafka.Config{Hosts: cl.bootstrap, ClientID: "bench-admin",
+		Logger: quietLogger()})
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	cr := &clusterRun{r: r, e: e, p: p, spec: spec, cl: cl, label: label, admin: admin, payloads: payloads,
+		filter: filter, profile: profile, resultsDir: resultsDir}
+	for _, w := range spec.workloads {
+		if err := cr.workload(ctx, w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type clusterRun struct {
+	r          *report.Results
+	e          *execer
+	p          plan
+	spec       clusterSpec
+	cl         *cluster
+	label      string
+	admin      *kafka.Client
+	payloads   map[int]string
+	filter     *regexp.Regexp
+	profile    bool
+	resultsDir string
+	// pykafkaBroken is why pykafka failed on this cluster's first attempt at a workload; later cells skip it.
+	pykafkaBroken map[string]string
+}
+
+func (cr *clusterRun) workload(ctx context.Context, w string) error {
+	switch w {
+	case workload.Produce, workload.Latency:
+		for _, size := range cr.p.sizes {
+			for _, codec := range cr.p.codecs {
+				acks := []string{"1"}
+				if w == workload.Produce && cr.spec.brokers > 1 {
+					acks = append(acks, "all")
+				}
+				for _, a := range acks {
+					c := report.Cell{Cluster: cr.label, Workload: w, Size: size, Compression: codec, Acks: a}
+					if w == workload.Latency {
+						c.Rate = cr.p.latRate
+					} else {
+						c.Messages = cr.n(size)
+					}
+					if err := cr.cell(ctx, c, nil); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	case workload.Consume, workload.Group:
+		for _, size := range cr.p.sizes {
+			for _, codec := range cr.p.codecs {
+				c := report.Cell{Cluster: cr.label, Workload: w, Size: size, Compression: codec, Messages: cr.consumeN(size)}
+				if err := cr.cell(ctx, c, cr.fill); err != nil {
+					return err
+				}
+			}
+		}
+	case workload.Conns:
+		for _, k := range cr.p.conns {
+			c := report.Cell{Cluster: cr.label, Workload: w, Size: 1, Compression: "none", Acks: "1", Clients: k}
+			if err := cr.cell(ctx, c, nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (cr *clusterRun) n(size int) int {
+	if cr.spec.legacy {
+		return cr.p.legacyProduceN(size)
+	}
+	return cr.p.produceN(size)
+}
+
+func (cr *clusterRun) consumeN(size int) int {
+	if cr.spec.legacy {
+		return cr.p.legacyConsumeN(size)
+	}
+	return cr.p.consumeN(size)
+}
+
+func cellKey(c report.Cell) string {
+	k := fmt.Sprintf("%s/%s/%d/%s/acks=%s", c.Workload, c.Cluster, c.Size, c.Compression, c.Acks)
+	if c.Clients > 0 {
+		k += fmt.Sprintf("/clients=%d", c.Clients)
+	}
+	return k
+}
+
+var unsafeTopic = regexp.MustCompile(`[^a-zA-Z0-9._-]+`)
+
+// cell runs one cell: a fresh topic (filled by prepare, when set), every contender p.reps times, interleaved
+// so that drift over the run spreads over all of them, then deletes the topic.
+func (cr *clusterRun) cell(ctx context.Context, c report.Cell, prepare func(context.Context, report.Cell, string) (map[int32]int64, error)) error {
+	c.Key = cellKey(c)
+	if cr.filter != nil && !cr.filter.MatchString(c.Key) {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	log.Printf("cell %s", c.Key)
+	topic := "bench-" + unsafeTopic.ReplaceAllString(strings.ReplaceAll(c.Key, "/", "-"), "")
+	if len(topic) > 200 {
+		topic = topic[:200]
+	}
+	err := cr.admin.Cluster().CreateTopics(ctx, kafka.TopicSpec{Name: topic, Partitions: int32(cr.p.partitions),
+		ReplicationFactor: int16(cr.spec.brokers)})
+	if err != nil {
+		return fmt.Errorf("creating %s: %w", topic, err)
+	}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := cr.admin.Cluster().DeleteTopics(dctx, topic); err != nil {
+			log.Printf("deleting %s: %v", topic, err)
+		}
+	}()
+	var ends map[int32]int64
+	if prepare != nil {
+		if ends, err = prepare(ctx, c, topic); err != nil {
+			return err
+		}
+	}
+	cr.r.Cells = append(cr.r.Cells, c)
+	var contenders []string
+	for _, name := range cr.spec.contenders {
+		if supports(name, c.Workload) {
+			contenders = append(contenders, name)
+		}
+	}
+	for rep := 0; rep < cr.p.reps; rep++ {
+		for _, name := range contenders {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			res, ran := cr.runOne(ctx, name, c, topic, ends, rep, "")
+			if ran {
+				cr.r.Samples = append(cr.r.Samples, report.Sample{Cell: c.Key, Contender: name, Rep: rep, Result: res})
+			}
+		}
+	}
+	if cr.profile && slices.Contains(contenders, "franz-go") && c.Workload != workload.Latency && c.Workload != workload.Conns {
+		cr.profileIfBehind(ctx, c, topic, ends)
+	}
+	return nil
+}
+
+// runOne runs one contender once; ran is false when it was skipped.
+func (cr *clusterRun) runOne(ctx context.Context, name string, c report.Cell, topic string, ends map[int32]int64,
+	rep int, profile string) (res workload.Result, ran bool) {
+	if name == pykafkaName {
+		if why, ok := cr.r.Unavailable[pykafkaName]; ok && why != "" {
+			return res, false
+		}
+		if why := cr.pykafkaBroken[c.Workload]; why != "" {
+			return res, false
+		}
+	}
+	j := job{cell: c, cl: cr.cl, topic: topic, partitions: cr.p.partitions, payload: cr.payloads[c.Size],
+		ends: ends, n: c.Messages, duration: cr.p.latFor, profile: profile,
+		group: fmt.Sprintf("bench-%s-%d-%d", name, rep, time.Now().UnixNano())}
+	if name == pykafkaName && c.Workload == workload.Produce {
+		// Pure Python moves an order of magnitude fewer messages; a tenth of the count measures its rate
+		// just as well in a tenth of the time.
+		j.n = max(c.Messages/10, 500)
+	}
+	if c.Size == 1 { // conns: no payload file needed
+		j.payload = cr.payloads[cr.p.sizes[0]]
+	}
+	res = cr.e.run(ctx, name, j)
+	if name == pykafkaName && res.Error != "" && rep == 0 {
+		if cr.pykafkaBroken == nil {
+			cr.pykafkaBroken = map[string]string{}
+		}
+		cr.pykafkaBroken[c.Workload] = res.Error
+	}
+	return res, true
+}
+
+// fill writes the cell's messages with franz-go (the fastest filler at hand, and not a contender measured
+// here) in the cell's codec, and returns each partition's end offset.
+func (cr *clusterRun) fill(ctx context.Context, c report.Cell, topic string) (map[int32]int64, error) {
+	fc := c
+	fc.Workload = workload.Produce
+	fc.Acks = "1"
+	j := job{cell: fc, cl: cr.cl, topic: topic, partitions: cr.p.partitions, payload: cr.payloads[c.Size], n: c.Messages}
+	res := cr.e.run(ctx, "franz-go", j)
+	if res.Error != "" {
+		return nil, fmt.Errorf("filling %s: %s", topic, res.Error)
+	}
+	t, err := cr.admin.Topic(ctx, topic)
+	if err != nil {
+		return nil, err
+	}
+	ends, err := t.LatestOffsets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if got := workload.TotalEnds(ends); got != int64(c.Messages) {
+		return nil, fmt.Errorf("filled %s with %d messages, want %d", topic, got, c.Messages)
+	}
+	return ends, nil
+}
+
+// profileIfBehind reruns gregor with a CPU profile when its median throughput in c trails franz-go's, and keeps
+// the profile's top functions for the report.
+func (cr *clusterRun) profileIfBehind(ctx context.Context, c report.Cell, topic string, ends map[int32]int64) {
+	g := report.Summarize(sampleResults(cr.r, c.Key, "gregor"), report.MBps)
+	f := report.Summarize(sampleResults(cr.r, c.Key, "franz-go"), report.MBps)
+	if !g.OK() || !f.OK() || g.Median >= f.Median {
+		return
+	}
+	prof := filepath.Join(cr.resultsDir, "profiles", unsafeTopic.ReplaceAllString(strings.ReplaceAll(c.Key, "/", "_"), "")+".pprof")
+	if err := os.MkdirAll(filepath.Dir(prof), 0o755); err != nil {
+		return
+	}
+	if res, _ := cr.runOne(ctx, "gregor", c, topic, ends, 0, prof); res.Error != "" {
+		return
+	}
+	cmd := exec.CommandContext(ctx, "go", "tool", "pprof", "-top", "-nodecount=15", cr.e.benchclient, prof)
+	out, err := cmd.Output()
+	if err != nil {
+		log.Printf("pprof %s: %v", prof, err)
+		return
+	}
+	cr.r.Profiles = append(cr.r.Profiles, report.Profile{Cell: report.Label(c) + " (" + c.Workload + ")", Top: pprofTop(string(out))})
+}
+
+// pprofTop keeps pprof's summary and table, without the preamble naming local files.
+func pprofTop(out string) string {
+	var keep []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "File:") || strings.HasPrefix(l, "Build ID:") || strings.HasPrefix(l, "Time:") ||
+			strings.HasPrefix(l, "Type:") {
+			continue
+		}
+		keep = append(keep, l)
+	}
+	return strings.Join(keep, "\n")
+}
+
+func sampleResults(r *report.Results, cell, contender string) []workload.Result {
+	var out []workload.Result
+	for _, s := range r.Samples {
+		if s.Cell == cell && s.Contender == contender {
+			out = append(out, s.Result)
+		}
+	}
+	return out
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// cluster is a harness cluster run by the testcluster command, stopped with SIGINT (its orderly shutdown).
+type cluster struct {
+	name      string // "kraft-3"
+	version   string // Kafka version, for the Java tools' class path
+	brokers   int
+	bootstrap []string
+	cmd       *exec.Cmd
+	done      chan struct{}
+}
+
+// startCluster runs bin (the built testcluster command) and waits for its "bootstrap:" line.
+func startCluster(ctx context.Context, bin, mode, version string, brokers int, logPath string) (*cluster, error) {
+	cmd := exec.Command(bin, "-mode", mode, "-brokers", fmt.Sprint(brokers), "-perf", "-tag", "bench")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = logf
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	// Pdeathsig: if the runner dies, the harness gets SIGTERM and stops its JVMs.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	c := &cluster{name: fmt.Sprintf("%s-%d", mode, brokers), version: version, brokers: brokers, cmd: cmd, done: make(chan struct{})}
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+		io.Copy(io.Discard, out)
+	}()
+	go func() {
+		cmd.Wait()
+		logf.Close()
+		close(c.done)
+	}()
+	timeout := time.After(5 * time.Minute)
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				return nil, fmt.Errorf("testcluster %s exited before it was ready; see %s", c.name, logPath)
+			}
+			if addrs, ok := strings.CutPrefix(l, "bootstrap: "); ok {
+				c.bootstrap = strings.Split(strings.TrimSpace(addrs), ",")
+				go func() {
+					for range lines {
+					}
+				}()
+				return c, nil
+			}
+		case <-timeout:
+			c.stop()
+			return nil, fmt.Errorf("testcluster %s not ready after 5 minutes; see %s", c.name, logPath)
+		case <-ctx.Done():
+			c.stop()
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// stop interrupts the harness, which kills its brokers and removes their data, and waits for it.
+func (c *cluster) stop() {
+	_ = c.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-c.done:
+	case <-time.After(90 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-c.done
+	}
+}

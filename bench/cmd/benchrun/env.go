@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/gregorkafka/gregor/bench/internal/report"
+)
+
+func quietLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// Pinned versions of the Python contender, installed into bench/.venv by the runner.
+const (
+	pykafkaVersion = "2.8.0"
+	lz4PyVersion   = "4.4.5"
+)
+
+// setupPykafka makes bench/.venv with pykafka in it (once) and returns its python.
+func setupPykafka(ctx context.Context, root string) (string, error) {
+	venv := filepath.Join(root, "bench", ".venv")
+	python := filepath.Join(venv, "bin", "python")
+	stamp := filepath.Join(venv, "pykafka-"+pykafkaVersion)
+	if _, err := os.Stat(stamp); err == nil {
+		return python, nil
+	}
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		return "", fmt.Errorf("python3 is not on PATH")
+	}
+	steps := [][]string{
+		{py, "-m", "venv", venv},
+		{python, "-m", "pip", "install", "-q", "--disable-pip-version-check",
+			"pykafka==" + pykafkaVersion, "lz4==" + lz4PyVersion},
+	}
+	for _, s := range steps {
+		cmd := exec.CommandContext(ctx, s[0], s[1:]...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("%s: %v: %s", strings.Join(s[:3], " "), err, lastLine(string(out)))
+		}
+	}
+	return python, os.WriteFile(stamp, nil, 0o644)
+}
+
+// environment describes the machine and the versions of everything measured.
+func environment(ctx context.Context, root, python string) (machine, versions []report.KV) {
+	cpu := "unknown"
+	if f, err := os.Open("/proc/cpuinfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+				cpu = strings.TrimSpace(v)
+				break
+			}
+		}
+		f.Close()
+	}
+	mem := "unknown"
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb int64
+		fmt.Sscanf(strings.TrimPrefix(strings.SplitN(string(b), "\n", 2)[0], "MemTotal:"), "%d", &kb)
+		mem = fmt.Sprintf("%.1f GiB", float64(kb)/(1<<20))
+	}
+	machine = []report.KV{
+		{K: "CPU", V: fmt.Sprintf("%s, %d logical cores", cpu, runtime.NumCPU())},
+		{K: "memory", V: mem},
+		{K: "OS", V: firstLine(ctx, "uname", "-srm")},
+		{K: "brokers", V: "harness clusters on 127.0.0.1 (internal/testcluster, -perf: G1 collector), sharing the cores with the clients"},
+	}
+	versions = []report.KV{
+		{K: "Go", V: firstLine(ctx, "go", "version")},
+		{K: "Java", V: firstLine(ctx, "java", "-version")},
+		{K: "Kafka", V: "4.3.1 (KRaft) for the main tables; 3.9.2 (ZooKeeper mode) for the pykafka comparison"},
+	}
+	for _, m := range goModVersions(filepath.Join(root, "bench", "go.mod")) {
+		versions = append(versions, m)
+	}
+	if python != "" {
+		versions = append(versions, report.KV{K: "Python", V: firstLine(ctx, python, "--version")},
+			report.KV{K: "pykafka", V: pykafkaVersion + " (pure Python; lz4 " + lz4PyVersion + ")"})
+	}
+	return machine, versions
+}
+
+func firstLine(ctx context.Context, name string, args ...string) string {
+	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+	if err != nil {
+		return "unknown"
+	}
+	return strings.SplitN(strings.TrimSpace(string(out)), "\n", 2)[0]
+}
+
+// goModVersions reads the compared clients' versions from bench/go.mod.
+func goModVersions(path string) []report.KV {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	want := map[string]string{
+		"github.com/twmb/franz-go":                      "franz-go",
+		"github.com/IBM/sarama":                         "sarama",
+		"github.com/segmentio/kafka-go":                 "kafka-go",
+		"github.com/confluentinc/confluent-kafka-go/v2": "confluent-kafka-go",
+	}
+	var out []report.KV
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) >= 2 {
+			if name, ok := want[f[0]]; ok {
+				out = append(out, report.KV{K: name, V: f[0] + " " + f[1]})
+			}
+		}
+	}
+	return out
+}
+
+// settings says, per contender, how it is configured; the adapters in internal/clients hold the same.
+func settings(p plan) []report.KV {
+	shared := fmt.Sprintf("acks=1 or all as the cell says; no compression or lz4; idempotence off; no linger; "+
+		"producer buffer limit %d messages (100 B values) / %d (10 KiB values), %d MiB", bufferMsgs(100),
+		bufferMsgs(10<<10), bufferBytes>>20)
+	return []report.KV{
+		{K: "all", V: shared + "; consumers fetch up to 1 MiB per partition and start at the earliest offset; " +
+			fmt.Sprintf("topics have %d partitions, replication factor = brokers", p.partitions)},
+		{K: "gregor", V: "kafka.Producer with DeliveryReports (defaults otherwise: Linger 0, MaxRequestSize 1,000,012, " +
+			"round-robin partitioner, one batch in flight per partition); SimpleConsumer; goroutine handler"},
+		{K: "gregor-eventloop", V: "the same on the gnet event-loop handler (handler/eventloop, default loops)"},
+		{K: "franz-go", V: "kgo: DisableIdempotentWrite, ProducerLinger(0), RoundRobinPartitioner, ProducerBatchMaxBytes 1 MiB, " +
+			"MaxBufferedRecords/Bytes = the shared limit; direct (non-group) consuming with FetchMaxPartitionBytes 1 MiB"},
+		{K: "sarama", V: "AsyncProducer, Return.Successes, no Flush thresholds, RoundRobinPartitioner, Version 3.9; " +
+			"in-flight messages capped by the adapter at the shared limit; PartitionConsumer per partition, Fetch.Default 1 MiB"},
+		{K: "kafka-go", V: "Writer, Async with Completion, RoundRobin, BatchBytes 1 MiB, BatchSize 1 MiB/value size, " +
+			"BatchTimeout 1 ms (it has no send-when-idle mode; default 1 s); latency runs BatchSize 1; in-flight messages " +
+			"capped by the adapter; one Reader per partition (MaxBytes 1 MiB, MaxWait 100 ms); groups via ConsumerGroup"},
+		{K: "confluent", V: "confluent-kafka-go (bundled librdkafka): linger.ms=0, enable.idempotence=false, batch.size 1 MiB, " +
+			"queue.buffering.max.messages/kbytes = the shared limit, partitioner=random with sticky.partitioning.linger.ms=0 " +
+			"(librdkafka has no round-robin); consumer Poll loop, max.partition.fetch.bytes 1 MiB, fetch.wait.max.ms 100, " +
+			"fetch.queue.backoff.ms 10 (the 1 s default stalls a fast reader)"},
+		{K: javaName, V: "Kafka's own ProducerPerformance / ConsumerPerformance of the broker's version (-Xmx1g, G1): " +
+			"linger.ms=0, enable.idempotence=false, batch.size 1 MiB, buffer.memory = the shared limit, RoundRobinPartitioner; " +
+			"consume time is its fetch time (its group join left out); CPU includes JVM start-up and JIT"},
+		{K: pykafkaName, V: "pykafka Producer (use_rdkafka=False, linger_ms=0, min_queued_messages=1, delivery reports), " +
+			"SimpleConsumer, managed BalancedConsumer; produces a tenth of the others' message count"},
+	}
+}
+
+// notes explains the things a reader of the tables would otherwise get wrong.
+func notes(r *report.Results, p plan) []string {
+	n := []string{
+		"Throughput counts value bytes only (no keys, headers or protocol overhead): 1 MB = 10^6 bytes.",
+		"Produce time runs from the first send to the last acknowledgement; consume time from creating the consumer " +
+			"to the last partition's end offset (Java: its fetch time).",
+		"Group: the clock starts when three members start together; \"owned\" is the first moment their assignment " +
+			"callbacks cover every partition once, each member holding some.",
+		"Latency is from the send call to the acknowledgement callback, at a fixed rate well below saturation " +
+			"(Java reports whole milliseconds).",
+		"The brokers run on the same two cores as the client under test, so absolute numbers are modest; the ratios " +
+			"between clients are the point. Other work on the machine adds noise: compare the spreads.",
+		"gregor is built from this checkout; in the bench module its klauspost/compress is the version franz-go requires.",
+	}
+	if p.quick {
+		n = append(n, "Quick run: counts are tiny, so start-up dominates and the numbers say little.")
+	}
+	return n
+}

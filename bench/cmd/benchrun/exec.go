@@ -1,0 +1,244 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gregorkafka/gregor/bench/internal/report"
+	"github.com/gregorkafka/gregor/bench/internal/workload"
+)
+
+// Contender names that are not Go adapters in benchclient.
+const (
+	javaName    = "java-perf"
+	pykafkaName = "pykafka"
+)
+
+// job is one contender's run in one cell.
+type job struct {
+	cell       report.Cell
+	cl         *cluster
+	topic      string
+	partitions int
+	payload    string
+	ends       map[int32]int64
+	n          int // produce: messages; latency: ignored
+	group      string
+	duration   time.Duration
+	profile    string // write a CPU profile here (Go contenders)
+}
+
+// execer runs contenders as child processes and reads their rusage.
+type execer struct {
+	benchclient string
+	python      string // the venv's python, "" when pykafka could not be installed
+	pyScript    string
+	javaCP      map[string]string // Kafka version → class path
+	workDir     string
+	timeout     time.Duration
+	bufferMsgs  func(size int) int
+	bufferBytes int
+	verbose     bool
+}
+
+func (e *execer) run(ctx context.Context, contender string, j job) workload.Result {
+	var argv []string
+	parse := parseJSON
+	switch contender {
+	case javaName:
+		argv, parse = e.javaArgs(j)
+	case pykafkaName:
+		argv = append([]string{e.python, e.pyScript}, e.clientArgs(j)...)
+		argv = append(argv, "-broker-version", "1.0.0")
+	default:
+		argv = append([]string{e.benchclient, "-client", contender}, e.clientArgs(j)...)
+		if j.profile != "" {
+			argv = append(argv, "-cpuprofile", j.profile)
+		}
+	}
+	if argv == nil {
+		return workload.Result{Error: "not supported"}
+	}
+	ctx, cancel := context.WithTimeout(ctx, e.timeout+30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Dir = e.workDir
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	runErr := cmd.Run()
+	res := parse(j, out.String())
+	if runErr != nil && (res.Error == "" || strings.TrimSpace(out.String()) == "") {
+		res.Error = fmt.Sprintf("%v: %s", runErr, lastLine(errb.String()))
+	}
+	if st := cmd.ProcessState; st != nil {
+		if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
+			res.CPUSeconds = tv(ru.Utime) + tv(ru.Stime)
+			res.MaxRSS = ru.Maxrss << 10
+		}
+	}
+	if e.verbose || res.Error != "" {
+		fmt.Fprintf(os.Stderr, "    %-16s %s\n", contender, summary(res))
+	}
+	return res
+}
+
+func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+
+func summary(r workload.Result) string {
+	if r.Error != "" {
+		return "error: " + r.Error
+	}
+	s := fmt.Sprintf("%d msgs %.2fs %.1f MB/s cpu %.2fs", r.Messages, r.Seconds, report.MBps(r), r.CPUSeconds)
+	if r.P99Ms > 0 {
+		s += fmt.Sprintf(" p50 %.2f p99 %.2f p99.9 %.2f ms", r.P50Ms, r.P99Ms, r.P999Ms)
+	}
+	if r.AssignSeconds > 0 {
+		s += fmt.Sprintf(" assigned %.3fs", r.AssignSeconds)
+	}
+	if r.Goroutines > 0 {
+		s += fmt.Sprintf(" goroutines %d threads %d rss %d MiB sockets %d", r.Goroutines, r.Threads, r.RSSBytes>>20, r.Sockets)
+	}
+	return s
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+// clientArgs are benchclient's flags, which the pykafka script takes too.
+func (e *execer) clientArgs(j job) []string {
+	c := j.cell
+	return []string{
+		"-workload", c.Workload,
+		"-bootstrap", strings.Join(j.cl.bootstrap, ","),
+		"-topic", j.topic,
+		"-partitions", strconv.Itoa(j.partitions),
+		"-n", strconv.Itoa(j.n),
+		"-size", strconv.Itoa(c.Size),
+		"-payload", j.payload,
+		"-compression", c.Compression,
+		"-acks", orDefault(c.Acks, "1"),
+		"-rate", strconv.Itoa(c.Rate),
+		"-duration", durationFlag(j.duration),
+		"-members", "3",
+		"-group", j.group,
+		"-clients", strconv.Itoa(max(c.Clients, 1)),
+		"-ends", workload.FormatEnds(j.ends),
+		"-buffer-msgs", strconv.Itoa(e.bufferMsgs(c.Size)),
+		"-buffer-bytes", strconv.Itoa(e.bufferBytes),
+		"-timeout", durationFlag(e.timeout),
+	}
+}
+
+// durationFlag renders d for both Go's flag package and the Python script: Go takes "1.5s", so the script
+// accepts a trailing "s" too.
+func durationFlag(d time.Duration) string {
+	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + "s"
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+func parseJSON(_ job, out string) workload.Result {
+	var res workload.Result
+	line := lastLine(out)
+	if line == "" {
+		return workload.Result{Error: "no output"}
+	}
+	if err := json.Unmarshal([]byte(line), &res); err != nil {
+		return workload.Result{Error: fmt.Sprintf("bad result line %q: %v", line, err)}
+	}
+	return res
+}
+
+// javaArgs runs Kafka's own perf tools from the cluster's Kafka version.
+func (e *execer) javaArgs(j job) ([]string, func(job, string) workload.Result) {
+	c := j.cell
+	cp := e.javaCP[j.cl.version]
+	base := []string{"java", "-Xms256m", "-Xmx1g", "-XX:+UseG1GC", "-cp", cp}
+	boot := strings.Join(j.cl.bootstrap, ",")
+	switch c.Workload {
+	case workload.Produce, workload.Latency:
+		n, throughput := j.n, "-1"
+		if c.Workload == workload.Latency {
+			n = int(float64(c.Rate) * j.duration.Seconds())
+			throughput = strconv.Itoa(c.Rate)
+		}
+		codec := c.Compression
+		acks := orDefault(c.Acks, "1")
+		return append(base, "org.apache.kafka.tools.ProducerPerformance",
+			"--topic", j.topic, "--num-records", strconv.Itoa(n), "--throughput", throughput,
+			"--payload-file", j.payload,
+			"--producer-props", "bootstrap.servers="+boot, "acks="+acks, "linger.ms=0", "enable.idempotence=false",
+			"compression.type="+codec, "batch.size=1048576", "buffer.memory="+strconv.Itoa(e.bufferBytes),
+			"partitioner.class=org.apache.kafka.clients.producer.RoundRobinPartitioner",
+			"client.id=bench-java"), parseJavaProducer
+	case workload.Consume:
+		props := filepath.Join(e.workDir, "java-consumer.properties")
+		_ = os.WriteFile(props, []byte("max.partition.fetch.bytes=1048576\nclient.id=bench-java\n"), 0o644)
+		return append(base, "org.apache.kafka.tools.ConsumerPerformance",
+			"--bootstrap-server", boot, "--topic", j.topic, "--messages", strconv.FormatInt(workload.TotalEnds(j.ends), 10),
+			"--group", j.group, "--timeout", strconv.FormatInt(e.timeout.Milliseconds(), 10),
+			"--consumer.config", props), parseJavaConsumer
+	}
+	return nil, nil
+}
+
+var javaProducerLine = regexp.MustCompile(`(\d+) records sent, ([\d.]+) records/sec \(([\d.]+) MB/sec\), ` +
+	`[\d.]+ ms avg latency, [\d.]+ ms max latency, (\d+) ms 50th, \d+ ms 95th, (\d+) ms 99th, (\d+) ms 99.9th`)
+
+func parseJavaProducer(j job, out string) workload.Result {
+	m := javaProducerLine.FindAllStringSubmatch(out, -1)
+	if m == nil {
+		return workload.Result{Error: "no summary line from ProducerPerformance: " + lastLine(out)}
+	}
+	last := m[len(m)-1]
+	n, _ := strconv.ParseInt(last[1], 10, 64)
+	rate, _ := strconv.ParseFloat(last[2], 64)
+	res := workload.Result{Messages: n, Bytes: n * int64(j.cell.Size)}
+	if rate > 0 {
+		res.Seconds = float64(n) / rate
+	}
+	if j.cell.Workload == workload.Latency {
+		res.P50Ms, _ = strconv.ParseFloat(last[4], 64)
+		res.P99Ms, _ = strconv.ParseFloat(last[5], 64)
+		res.P999Ms, _ = strconv.ParseFloat(last[6], 64)
+	}
+	return res
+}
+
+// parseJavaConsumer reads ConsumerPerformance's CSV line and takes its fetch time, which leaves out the time
+// its consumer spent joining its group.
+func parseJavaConsumer(j job, out string) workload.Result {
+	lines := strings.Split(out, "\n")
+	for i, l := range lines {
+		if !strings.Contains(l, "fetch.time.ms") || i+1 >= len(lines) {
+			continue
+		}
+		f := strings.Split(lines[i+1], ",")
+		if len(f) < 10 {
+			break
+		}
+		n, _ := strconv.ParseInt(strings.TrimSpace(f[4]), 10, 64)
+		ms, _ := strconv.ParseFloat(strings.TrimSpace(f[7]), 64)
+		mb, _ := strconv.ParseFloat(strings.TrimSpace(f[2]), 64)
+		return workload.Result{Messages: n, Bytes: int64(mb * (1 << 20)), Seconds: ms / 1000}
+	}
+	return workload.Result{Error: "no result line from ConsumerPerformance: " + lastLine(out)}
+}

@@ -1,0 +1,191 @@
+// Command benchrun runs gregor's side-by-side benchmark: it starts harness clusters (1 and 3 brokers of Kafka
+// 4.3.1, and one Kafka 3.9.2 broker for pykafka, which cannot speak to Kafka 4), runs every contender on every
+// workload cell as a separate process, and writes docs/benchmarks.md and docs/benchmarks.svg. "make bench" runs
+// it; BENCH_QUICK=1 makes a short smoke run.
+//
+//	cd bench && go run ./cmd/benchrun [-quick] [-only REGEXP] [-report-only]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gregorkafka/gregor/bench/internal/report"
+	"github.com/gregorkafka/gregor/bench/internal/workload"
+)
+
+func main() {
+	quick := flag.Bool("quick", os.Getenv("BENCH_QUICK") == "1", "short smoke run (also BENCH_QUICK=1)")
+	only := flag.String("only", os.Getenv("BENCH_ONLY"), "run only cells whose key matches this regexp")
+	reportOnly := flag.Bool("report-only", false, "render the docs from the last results.json only")
+	profile := flag.Bool("profile", os.Getenv("BENCH_PROFILE") != "0", "profile gregor where it trails franz-go")
+	verbose := flag.Bool("v", true, "print every run's result")
+	flag.Parse()
+	log.SetFlags(log.Ltime)
+
+	root, err := repoRoot()
+	if err != nil {
+		log.Fatal(err)
+	}
+	resultsDir := filepath.Join(root, "bench", "results")
+	docsDir := filepath.Join(root, "docs")
+	resultsFile := filepath.Join(resultsDir, "results.json")
+	if *reportOnly {
+		r, err := report.Load(resultsFile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := writeDocs(r, docsDir); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	p := fullPlan()
+	if *quick {
+		p = quickPlan()
+	}
+	var filter *regexp.Regexp
+	if *only != "" {
+		filter = regexp.MustCompile(*only)
+	}
+	r, err := runAll(ctx, root, resultsDir, p, filter, *profile, *verbose)
+	if r != nil {
+		if err := r.Save(resultsFile); err != nil {
+			log.Print(err)
+		}
+		if err := writeDocs(r, docsDir); err != nil {
+			log.Print(err)
+		}
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+}
+
+func writeDocs(r *report.Results, docsDir string) error {
+	if err := os.MkdirAll(docsDir, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(docsDir, "benchmarks.svg"), []byte(report.Chart(r)), 0o644); err != nil {
+		return err
+	}
+	md := filepath.Join(docsDir, "benchmarks.md")
+	if err := os.WriteFile(md, []byte(report.Markdown(r, "benchmarks.svg")), 0o644); err != nil {
+		return err
+	}
+	log.Printf("wrote %s", md)
+	return nil
+}
+
+// repoRoot is the gregor checkout holding this bench module: the parent of the directory with bench's go.mod.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if b, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil &&
+			strings.Contains(string(b), "module github.com/gregorkafka/gregor\n") {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("gregor's repository root not found above %s", dir)
+		}
+	}
+}
+
+// build compiles the runner's helpers: benchclient (this module) and the harness's testcluster command (the
+// root module: bench cannot import gregor's internal packages, so it runs the command).
+func build(ctx context.Context, root, binDir string) (benchclient, testcluster string, err error) {
+	benchclient = filepath.Join(binDir, "benchclient")
+	testcluster = filepath.Join(binDir, "testcluster")
+	for _, b := range []struct{ dir, out, pkg string }{
+		{filepath.Join(root, "bench"), benchclient, "./cmd/benchclient"},
+		{root, testcluster, "./internal/testcluster/cmd/testcluster"},
+	} {
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", b.out, b.pkg)
+		cmd.Dir = b.dir
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			return "", "", fmt.Errorf("building %s: %w", b.pkg, err)
+		}
+	}
+	return benchclient, testcluster, nil
+}
+
+func runAll(ctx context.Context, root, resultsDir string, p plan, filter *regexp.Regexp, profile, verbose bool) (*report.Results, error) {
+	started := time.Now()
+	binDir := filepath.Join(resultsDir, "bin")
+	if err := os.MkdirAll(binDir, 0o755); err != nil {
+		return nil, err
+	}
+	log.Print("building benchclient and the harness")
+	benchclient, testclusterBin, err := build(ctx, root, binDir)
+	if err != nil {
+		return nil, err
+	}
+	payloads := map[int]string{}
+	for _, size := range p.sizes {
+		payloads[size] = filepath.Join(resultsDir, fmt.Sprintf("values-%d.txt", size))
+		if err := workload.WritePayload(payloads[size], size); err != nil {
+			return nil, err
+		}
+	}
+	r := &report.Results{
+		Title: "gregor benchmarks", Quick: p.quick, Reps: p.reps,
+		Started:     started.UTC().Format("2006-01-02 15:04 MST"),
+		Command:     "make bench",
+		Unavailable: map[string]string{},
+		Contenders:  append(append([]string{}, goContenders...), javaName, pykafkaName),
+	}
+	if p.quick {
+		r.Command = "BENCH_QUICK=1 make bench"
+	}
+	log.Print("setting up pykafka")
+	python, pyErr := setupPykafka(ctx, root)
+	if pyErr != nil {
+		r.Unavailable[pykafkaName] = "could not be installed: " + pyErr.Error()
+		log.Printf("pykafka: %v", pyErr)
+	}
+	e := &execer{
+		benchclient: benchclient, python: python, pyScript: filepath.Join(root, "bench", "python", "pykafka_bench.py"),
+		javaCP: map[string]string{}, workDir: resultsDir, timeout: p.timeout,
+		bufferMsgs: bufferMsgs, bufferBytes: bufferBytes, verbose: verbose,
+	}
+	for _, v := range []string{"4.3.1", "3.9.2"} {
+		e.javaCP[v] = filepath.Join(root, ".cache", "kafka-"+v, "lib", "*")
+	}
+	r.Machine, r.Versions = environment(ctx, root, python)
+	r.Settings = settings(p)
+
+	var runErr error
+	for _, spec := range clusters() {
+		if ctx.Err() != nil {
+			break
+		}
+		if err := runCluster(ctx, r, e, p, spec, testclusterBin, payloads, filter, profile, resultsDir); err != nil {
+			runErr = err
+			log.Printf("cluster %s-%d: %v", spec.mode, spec.brokers, err)
+		}
+	}
+	r.Notes = notes(r, p)
+	r.Duration = time.Since(started).Round(time.Second).String()
+	log.Printf("done in %s", r.Duration)
+	if runErr == nil {
+		runErr = ctx.Err()
+	}
+	return r, runErr
+}

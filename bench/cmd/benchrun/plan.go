@@ -1,0 +1,104 @@
+package main
+
+import (
+	"time"
+
+	"github.com/gregorkafka/gregor/bench/internal/workload"
+)
+
+// plan sizes the run. The full plan aims at under 30 minutes on two cores; the quick one exercises every
+// contender and workload once with small counts.
+type plan struct {
+	quick      bool
+	reps       int
+	sizes      []int
+	codecs     []string
+	partitions int
+	produceN   func(size int) int
+	consumeN   func(size int) int
+	latRate    int
+	latFor     time.Duration
+	conns      []int
+	timeout    time.Duration
+	// Kafka 3.9 (ZooKeeper mode) cell counts for the pykafka comparison, which runs pure Python.
+	legacyProduceN func(size int) int
+	legacyConsumeN func(size int) int
+}
+
+func fullPlan() plan {
+	return plan{
+		reps: 3, sizes: []int{100, 10 << 10}, codecs: []string{"none", "lz4"}, partitions: 6,
+		produceN:       bySize(300_000, 15_000),
+		consumeN:       bySize(1_000_000, 50_000),
+		latRate:        2000,
+		latFor:         2 * time.Second,
+		conns:          []int{1, 10, 100},
+		timeout:        5 * time.Minute,
+		legacyProduceN: bySize(100_000, 5_000),
+		legacyConsumeN: bySize(100_000, 5_000),
+	}
+}
+
+func quickPlan() plan {
+	return plan{
+		quick: true, reps: 1, sizes: []int{100, 10 << 10}, codecs: []string{"none", "lz4"}, partitions: 6,
+		produceN:       bySize(20_000, 1_000),
+		consumeN:       bySize(20_000, 1_000),
+		latRate:        500,
+		latFor:         time.Second,
+		conns:          []int{1, 10},
+		timeout:        2 * time.Minute,
+		legacyProduceN: bySize(5_000, 500),
+		legacyConsumeN: bySize(5_000, 500),
+	}
+}
+
+func bySize(small, large int) func(int) int {
+	return func(size int) int {
+		if size >= 1024 {
+			return large
+		}
+		return small
+	}
+}
+
+// bufferMsgs is the shared producer buffer limit in messages: 100,000, or 64 MiB of values for large ones.
+func bufferMsgs(size int) int { return min(100_000, (64<<20)/max(size, 1)) }
+
+const bufferBytes = 64 << 20
+
+// clusterSpec is one cluster the plan runs, and which contenders and workloads run on it.
+type clusterSpec struct {
+	mode, version string
+	brokers       int
+	contenders    []string
+	workloads     []string
+	legacy        bool // the Kafka 3.9 side comparison for pykafka
+}
+
+var goContenders = []string{"gregor", "gregor-eventloop", "franz-go", "sarama", "kafka-go", "confluent"}
+
+func clusters() []clusterSpec {
+	all := append(append([]string{}, goContenders...), javaName, pykafkaName)
+	main := []string{workload.Produce, workload.Consume, workload.Group, workload.Latency}
+	return []clusterSpec{
+		{mode: "kraft", version: "4.3.1", brokers: 1, contenders: all, workloads: main},
+		{mode: "kraft", version: "4.3.1", brokers: 3, contenders: all, workloads: append(main, workload.Conns)},
+		{mode: "zookeeper", version: "3.9.2", brokers: 1, contenders: []string{"gregor", "franz-go", javaName, pykafkaName},
+			workloads: main, legacy: true},
+	}
+}
+
+// supports says whether a contender takes part in a workload at all.
+func supports(contender, w string) bool {
+	switch contender {
+	case javaName:
+		// Kafka's perf tools have no group-assignment timing and one client per JVM.
+		return w == workload.Produce || w == workload.Consume || w == workload.Latency
+	case pykafkaName:
+		return w != workload.Conns
+	case "kafka-go", "confluent":
+		return w != workload.Conns
+	}
+	return true
+}

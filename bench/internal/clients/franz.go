@@ -1,0 +1,208 @@
+package clients
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/gregorkafka/gregor/bench/internal/workload"
+)
+
+// franz-go (kgo): idempotence off (it is on by default and would force acks=all), no linger, round-robin per
+// record, the shared buffer limit in records and bytes, 1 MiB per partition per fetch.
+func init() {
+	register(Contender{Name: "franz-go", Runs: map[string]Run{
+		workload.Produce: franzProduce,
+		workload.Latency: franzLatency,
+		workload.Consume: franzConsume,
+		workload.Group:   franzGroup,
+		workload.Conns:   franzConns,
+	}})
+}
+
+func franzBase(s *workload.Spec) []kgo.Opt {
+	return []kgo.Opt{kgo.SeedBrokers(s.Bootstrap...), kgo.ClientID("bench-franz-go")}
+}
+
+func franzProducerOpts(s *workload.Spec) []kgo.Opt {
+	acks := kgo.LeaderAck()
+	if s.Acks == "all" {
+		acks = kgo.AllISRAcks()
+	}
+	codec := kgo.NoCompression()
+	if s.Compression == "lz4" {
+		codec = kgo.Lz4Compression()
+	}
+	return append(franzBase(s),
+		kgo.DefaultProduceTopic(s.Topic),
+		kgo.DisableIdempotentWrite(),
+		kgo.RequiredAcks(acks),
+		kgo.ProducerLinger(0),
+		kgo.ProducerBatchCompression(codec),
+		kgo.ProducerBatchMaxBytes(1<<20),
+		kgo.MaxBufferedRecords(s.BufferMsgs),
+		kgo.MaxBufferedBytes(s.BufferBytes),
+		kgo.RecordPartitioner(kgo.RoundRobinPartitioner()),
+	)
+}
+
+func franzProduce(ctx context.Context, s *workload.Spec) (workload.Result, error) {
+	pool, err := payload(s)
+	if err != nil {
+		return workload.Result{}, err
+	}
+	cl, err := kgo.NewClient(franzProducerOpts(s)...)
+	if err != nil {
+		return workload.Result{}, err
+	}
+	defer cl.Close()
+	var acked, bytes atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	wg.Add(s.Messages)
+	start := time.Now()
+	for i := 0; i < s.Messages; i++ {
+		cl.Produce(ctx, &kgo.Record{Value: value(pool, i)}, func(r *kgo.Record, err error) {
+			if err != nil {
+				firstErr.CompareAndSwap(nil, err)
+			} else {
+				acked.Add(1)
+				bytes.Add(int64(len(r.Value)))
+			}
+			wg.Done()
+		})
+	}
+	wg.Wait()
+	res := workload.Result{Messages: acked.Load(), Bytes: bytes.Load(), Seconds: time.Since(start).Seconds()}
+	if err, _ := firstErr.Load().(error); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+func franzLatency(ctx context.Context, s *workload.Spec) (workload.Result, error) {
+	pool, err := payload(s)
+	if err != nil {
+		return workload.Result{}, err
+	}
+	cl, err := kgo.NewClient(franzProducerOpts(s)...)
+	if err != nil {
+		return workload.Result{}, err
+	}
+	defer cl.Close()
+	var lat workload.Latencies
+	var acked, bytes atomic.Int64
+	var firstErr atomic.Value
+	start := time.Now()
+	pace := workload.NewPacer(s.Rate)
+	for i := 0; time.Since(start) < s.Duration; i++ {
+		pace.Wait()
+		sent := time.Now()
+		cl.Produce(ctx, &kgo.Record{Value: value(pool, i)}, func(r *kgo.Record, err error) {
+			lat.Add(time.Since(sent))
+			if err != nil {
+				firstErr.CompareAndSwap(nil, err)
+				return
+			}
+			acked.Add(1)
+			bytes.Add(int64(len(r.Value)))
+		})
+	}
+	if err := cl.Flush(ctx); err != nil {
+		return workload.Result{}, err
+	}
+	res := workload.Result{Messages: acked.Load(), Bytes: bytes.Load(), Seconds: time.Since(start).Seconds()}
+	lat.Fill(&res)
+	if err, _ := firstErr.Load().(error); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+func franzConsumerOpts(s *workload.Spec) []kgo.Opt {
+	return append(franzBase(s),
+		kgo.ConsumeTopics(s.Topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchMaxPartitionBytes(1<<20),
+	)
+}
+
+func franzConsume(ctx context.Context, s *workload.Spec) (workload.Result, error) {
+	start := time.Now()
+	cl, err := kgo.NewClient(franzConsumerOpts(s)...)
+	if err != nil {
+		return workload.Result{}, err
+	}
+	defer cl.Close()
+	prog := workload.NewProgress(s.Ends)
+	if err := franzDrain(ctx, cl, prog); err != nil {
+		return workload.Result{}, err
+	}
+	return workload.Result{Messages: prog.Messages(), Bytes: prog.Bytes(), Seconds: time.Since(start).Seconds()}, nil
+}
+
+// franzDrain polls until prog is done or ctx ends.
+func franzDrain(ctx context.Context, cl *kgo.Client, prog *workload.Progress) error {
+	for !prog.Done() {
+		fs := cl.PollFetches(ctx)
+		if fs.IsClientClosed() {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		fs.EachRecord(func(r *kgo.Record) { prog.Seen(r.Partition, r.Offset, len(r.Value)) })
+	}
+	return nil
+}
+
+func franzGroup(ctx context.Context, s *workload.Spec) (workload.Result, error) {
+	return runGroup(ctx, s, func(ctx context.Context, i int, own *workload.Owners, prog *workload.Progress) error {
+		opts := append(franzConsumerOpts(s),
+			kgo.ConsumerGroup(s.Group),
+			kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { own.Add(i, m[s.Topic]) }),
+			kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { own.Remove(i, m[s.Topic]) }),
+			kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { own.Remove(i, m[s.Topic]) }),
+			kgo.DisableAutoCommit(),
+		)
+		cl, err := kgo.NewClient(opts...)
+		if err != nil {
+			return err
+		}
+		defer cl.Close()
+		err = franzDrain(ctx, cl, prog)
+		<-ctx.Done() // stay in the group until every member is done
+		if err == ctx.Err() {
+			err = nil
+		}
+		return err
+	})
+}
+
+func franzConns(ctx context.Context, s *workload.Spec) (workload.Result, error) {
+	start := time.Now()
+	var cls []*kgo.Client
+	defer func() {
+		for _, cl := range cls {
+			cl.Close()
+		}
+	}()
+	for i := 0; i < s.Clients; i++ {
+		cl, err := kgo.NewClient(append(franzProducerOpts(s), kgo.RecordPartitioner(kgo.ManualPartitioner()))...)
+		if err != nil {
+			return workload.Result{}, err
+		}
+		cls = append(cls, cl)
+		for p := 0; p < s.Partitions; p++ {
+			if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte("x"), Partition: int32(p)}).FirstErr(); err != nil {
+				return workload.Result{}, err
+			}
+		}
+	}
+	res := workload.Result{Messages: int64(s.Clients * s.Partitions), Seconds: time.Since(start).Seconds()}
+	workload.FillProcStats(&res)
+	return res, nil
+}

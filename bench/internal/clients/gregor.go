@@ -1,0 +1,303 @@
+package clients
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/gregorkafka/gregor/handler"
+	"github.com/gregorkafka/gregor/handler/eventloop"
+	"github.com/gregorkafka/gregor/handler/goroutine"
+	"github.com/gregorkafka/gregor/kafka"
+
+	"github.com/gregorkafka/gregor/bench/internal/workload"
+)
+
+// gregor runs with either runtime; everything else is its defaults except the shared buffer limit, the codec and
+// the acks. Its producer has no linger by default: it sends at once and batches what piles up while a request
+// is in flight.
+func init() {
+	for _, v := range []struct {
+		name string
+		newH func() (handler.Handler, error)
+	}{
+		{"gregor", func() (handler.Handler, error) { return goroutine.New(), nil }},
+		{"gregor-eventloop", func() (handler.Handler, error) { return eventloop.New() }},
+	} {
+		g := gregorClient{newHandler: v.newH}
+		register(Contender{Name: v.name, Runs: map[string]Run{
+			workload.Produce: g.produce,
+			workload.Consume: g.consume,
+			workload.Latency: g.latency,
+			workload.Conns:   g.conns,
+			workload.Group:   g.group,
+		}})
+	}
+}
+
+type gregorClient struct {
+	newHandler func() (handler.Handler, error)
+}
+
+var quiet = slog.New(slog.NewTextHandler(discard{}, &slog.HandlerOptions{Level: slog.LevelError}))
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// client opens a client on a fresh handler; the returned func closes both.
+func (g gregorClient) client(ctx context.Context, s *workload.Spec) (*kafka.Client, func(), error) {
+	h, err := g.newHandler()
+	if err != nil {
+		return nil, nil, err
+	}
+	cl, err := kafka.NewClient(ctx, kafka.Config{Hosts: s.Bootstrap, Handler: h, Logger: quiet, ClientID: "bench-gregor"})
+	if err != nil {
+		h.Close()
+		return nil, nil, err
+	}
+	return cl, func() { cl.Close(); h.Close() }, nil
+}
+
+func gregorProducerConfig(s *workload.Spec) kafka.ProducerConfig {
+	cfg := kafka.ProducerConfig{
+		RequiredAcks:      kafka.AcksLeader,
+		MaxQueuedMessages: s.BufferMsgs,
+		DeliveryReports:   true,
+	}
+	if s.Acks == "all" {
+		cfg.RequiredAcks = kafka.AcksAll
+	}
+	if s.Compression == "lz4" {
+		cfg.Compression = kafka.CompressionLZ4
+	}
+	return cfg
+}
+
+func (g gregorClient) produce(ctx context.Context, s *workload.Spec) (workload.Result, error) {
+	pool, err := payload(s)
+	if err != nil {
+		return workload.Result{}, err
+	}
+	cl, done, err := g.client(ctx, s)
+	if err != nil {
+		return workload.Result{}, err
+	}
+	defer done()
+	t, err := cl.Topic(ctx, s.Topic)
+	if err != nil {
+		return workload.Result{}, err
+	}
+	p, err := t.Producer(gregorProducerConfig(s))
+	if err != nil {
+		return workload.Result{}, err
+	}
+	defer p.Close()
+
+	var res workload.Result
+	var firstErr error
+	reported := make(chan struct{})
+	go func() {
+		defer close(reported)
+		for n := 0; n < s.Messages; n++ {
+			r, ok := <-p.Reports()
+			if !ok {
+				return
+			}
+			if r.Err != nil && firstErr == nil {
+				firstErr = r.Err
+			}
+			res.Messages++
+			res.Bytes += int64(len(r.Message.Value))
+		}
+	}()
+	start := time.Now()
+	for i := 0; i < s.Messages; i++ {
+		if err := p.Produce(ctx, kafka.Message{Value: value(pool, i)}); err != nil {
+			return res, err
+		}
+	}
+	select {
+	case <-reported:
+	case <-ctx.Done():
+		return res, ctx.Err()
+	}
+	res.Seconds = time.Since(start).Seconds()
+	return res, firstErr
+}
+
+func (g gregorClient) latency(ctx context.Context, s *workload.Spec) (workload.Result, error) {
+	pool, err := payload(s)
+	if err != nil {
+		return workload.Result{}, err
+	}
+	cl, done, err := g.client(ctx, s)
+	if err != nil {
+		return workload.Result{}, err
+	}
+	defer done()
+	t, err := cl.Topic(ctx, s.Topic)
+	if err != nil {
+		return workload.Result{}, err
+	}
+	p, err := t.Producer(gregorProducerConfig(s))
+	if err != nil {
+		return workload.Result{}, err
+	}
+	defer p.Close()
+
+	var lat workload.Latencies
+	var res workload.Result
+	var firstErr error
+	var mu sync.Mutex
+	reports := make(chan struct{})
+	go func() {
+		defer close(reports)
+		for r := range p.Reports() {
+			lat.Add(time.Since(r.Message.Timestamp))
+			mu.Lock()
+			if r.Err != nil && firstErr == nil {
+				firstErr = r.Err
+			}
+			res.Messages++
+			res.Bytes += int64(len(r.Message.Value))
+			mu.Unlock()
+		}
+	}()
+	// The message's own Timestamp carries its send time to the report.
+	start := time.Now()
+	pace := workload.NewPacer(s.Rate)
+	for i := 0; time.Since(start) < s.Duration; i++ {
+		pace.Wait()
+		if err := p.Produce(ctx, kafka.Message{Value: value(pool, i), Timestamp: time.Now()}); err != nil {
+			return res, err
+		}
+	}
+	if err := p.Close(); err != nil {
+		return res, err
+	}
+	<-reports
+	res.Seconds = time.Since(start).Seconds()
+	lat.Fill(&res)
+	mu.Lock()
+	defer mu.Unlock()
+	return res, firstErr
+}
+
+func (g gregorClient) consume(ctx context.Context, s *workload.Spec) (workload.Result, error) {
+	cl, done, err := g.client(ctx, s)
+	if err != nil {
+		return workload.Result{}, err
+	}
+	defer done()
+	t, err := cl.Topic(ctx, s.Topic)
+	if err != nil {
+		return workload.Result{}, err
+	}
+	start := time.Now()
+	c, err := t.SimpleConsumer(kafka.ConsumerConfig{AutoOffsetReset: kafka.OffsetEarliest})
+	if err != nil {
+		return workload.Result{}, err
+	}
+	defer c.Stop(context.Background())
+	prog := workload.NewProgress(s.Ends)
+	for !prog.Done() {
+		m, err := c.Consume(ctx)
+		if err != nil {
+			return workload.Result{}, err
+		}
+		prog.Seen(m.Partition, m.Offset, len(m.Value))
+	}
+	return workload.Result{Messages: prog.Messages(), Bytes: prog.Bytes(), Seconds: time.Since(start).Seconds()}, nil
+}
+
+// conns opens s.Clients clients and has each produce one message to every partition, so that each holds its
+// connections to every leader, then reports the process's goroutines, threads, memory and sockets.
+func (g gregorClient) conns(ctx context.Context, s *workload.Spec) (workload.Result, error) {
+	var closers []func()
+	defer func() {
+		for _, c := range closers {
+			c()
+		}
+	}()
+	start := time.Now()
+	for i := 0; i < s.Clients; i++ {
+		cl, done, err := g.client(ctx, s)
+		if err != nil {
+			return workload.Result{}, err
+		}
+		closers = append(closers, done)
+		t, err := cl.Topic(ctx, s.Topic)
+		if err != nil {
+			return workload.Result{}, err
+		}
+		cfg := gregorProducerConfig(s)
+		cfg.DeliveryReports = false
+		cfg.Sync = true
+		cfg.Partitioner = kafka.ManualPartitioner()
+		p, err := t.Producer(cfg)
+		if err != nil {
+			return workload.Result{}, err
+		}
+		closers = append(closers, func() { p.Close() })
+		for _, part := range t.Partitions() {
+			if err := p.Produce(ctx, kafka.Message{Value: []byte("x"), Partition: part.ID()}); err != nil {
+				return workload.Result{}, fmt.Errorf("client %d partition %d: %w", i, part.ID(), err)
+			}
+		}
+	}
+	res := workload.Result{Messages: int64(s.Clients * s.Partitions), Seconds: time.Since(start).Seconds()}
+	workload.FillProcStats(&res)
+	return res, nil
+}
+
+// group runs managed balanced consumers (the group coordinator's classic protocol, as the other clients use),
+// one client each. gregor has no assignment callback that fires on the first assignment, so ownership is read
+// from Partitions every millisecond.
+func (g gregorClient) group(ctx context.Context, s *workload.Spec) (workload.Result, error) {
+	return runGroup(ctx, s, func(ctx context.Context, i int, own *workload.Owners, prog *workload.Progress) error {
+		cl, done, err := g.client(ctx, s)
+		if err != nil {
+			return err
+		}
+		defer done()
+		t, err := cl.Topic(ctx, s.Topic)
+		if err != nil {
+			return err
+		}
+		b, err := t.BalancedConsumer(s.Group, kafka.BalancedConsumerConfig{
+			Managed:        true,
+			ConsumerConfig: kafka.ConsumerConfig{AutoOffsetReset: kafka.OffsetEarliest},
+		})
+		if err != nil {
+			return err
+		}
+		defer b.Stop(context.Background())
+		go func() {
+			tick := time.NewTicker(time.Millisecond)
+			defer tick.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+					own.Set(i, b.Partitions())
+				}
+			}
+		}()
+		for !prog.Done() {
+			m, err := b.Consume(ctx)
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+			prog.Seen(m.Partition, m.Offset, len(m.Value))
+		}
+		<-ctx.Done()
+		return nil
+	})
+}

@@ -1,0 +1,118 @@
+package report
+
+import (
+	"encoding/json"
+	"os"
+	"slices"
+
+	"github.com/gregorkafka/gregor/bench/internal/workload"
+)
+
+// Baseline is the contender every ratio is taken against.
+const Baseline = "gregor"
+
+// Cell is one workload configuration that every contender runs.
+type Cell struct {
+	Key         string `json:"key"`
+	Cluster     string `json:"cluster"` // e.g. "kraft-3 (Kafka 4.3.1)"
+	Workload    string `json:"workload"`
+	Size        int    `json:"size"`
+	Compression string `json:"compression"`
+	Acks        string `json:"acks,omitempty"`
+	Messages    int    `json:"messages,omitempty"`
+	Rate        int    `json:"rate,omitempty"`
+	Clients     int    `json:"clients,omitempty"`
+}
+
+// Sample is one run of one contender in one cell.
+type Sample struct {
+	Cell      string          `json:"cell"`
+	Contender string          `json:"contender"`
+	Rep       int             `json:"rep"`
+	Result    workload.Result `json:"result"`
+}
+
+// Profile is the top of a CPU profile of gregor in a cell where it trailed franz-go.
+type Profile struct {
+	Cell string `json:"cell"`
+	Top  string `json:"top"`
+}
+
+// Results is everything a run produced; the runner saves it as JSON so the report can be rendered again.
+type Results struct {
+	Title       string            `json:"title"`
+	Command     string            `json:"command"`
+	Quick       bool              `json:"quick"`
+	Reps        int               `json:"reps"`
+	Started     string            `json:"started"`
+	Duration    string            `json:"duration"`
+	Machine     []KV              `json:"machine"`
+	Versions    []KV              `json:"versions"`
+	Settings    []KV              `json:"settings"` // contender → its configuration, in words
+	Contenders  []string          `json:"contenders"`
+	Cells       []Cell            `json:"cells"`
+	Samples     []Sample          `json:"samples"`
+	Unavailable map[string]string `json:"unavailable,omitempty"` // contender → why it could not run at all
+	Notes       []string          `json:"notes,omitempty"`
+	Profiles    []Profile         `json:"profiles,omitempty"`
+}
+
+// KV is an ordered name/value pair.
+type KV struct {
+	K string `json:"k"`
+	V string `json:"v"`
+}
+
+// Save writes r as indented JSON.
+func (r *Results) Save(path string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
+}
+
+// Load reads what Save wrote.
+func Load(path string) (*Results, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r Results
+	return &r, json.Unmarshal(b, &r)
+}
+
+// samples returns the results of contender in cell.
+func (r *Results) samples(cell, contender string) []workload.Result {
+	var out []workload.Result
+	for _, s := range r.Samples {
+		if s.Cell == cell && s.Contender == contender {
+			out = append(out, s.Result)
+		}
+	}
+	return out
+}
+
+// cellsOf returns the cells of one workload, in run order.
+func (r *Results) cellsOf(w string) []Cell {
+	var out []Cell
+	for _, c := range r.Cells {
+		if c.Workload == w {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// contendersIn lists the contenders with at least one sample in the cells, in the Results' order.
+func (r *Results) contendersIn(cells []Cell) []string {
+	var out []string
+	for _, name := range r.Contenders {
+		for _, c := range cells {
+			if len(r.samples(c.Key, name)) > 0 && !slices.Contains(out, name) {
+				out = append(out, name)
+			}
+		}
+	}
+	return out
+}

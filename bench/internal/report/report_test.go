@@ -1,0 +1,84 @@
+package report
+
+import (
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gregorkafka/gregor/bench/internal/workload"
+)
+
+func res(mb float64) workload.Result {
+	return workload.Result{Messages: int64(mb * 1e4), Bytes: int64(mb * 1e6), Seconds: 1, CPUSeconds: mb / 100}
+}
+
+func TestSummarizeMedianAndSpread(t *testing.T) {
+	s := Summarize([]workload.Result{res(10), res(30), res(20)}, MBps)
+	assert.InDelta(t, 20, s.Median, 1e-9)
+	assert.InDelta(t, 1.0, s.Spread, 1e-9)
+	assert.Equal(t, 3, s.Runs)
+
+	s = Summarize([]workload.Result{res(10), res(20)}, MBps)
+	assert.InDelta(t, 15, s.Median, 1e-9)
+
+	failed := Summarize([]workload.Result{{Error: "boom"}, res(5)}, MBps)
+	assert.Equal(t, 1, failed.Runs, "a failed run is left out when others succeeded")
+	none := Summarize([]workload.Result{{Error: "boom"}}, MBps)
+	assert.False(t, none.OK())
+	assert.Equal(t, "boom", none.Err)
+	assert.True(t, math.IsNaN(Ratio(none, failed)))
+	assert.InDelta(t, 3.0, Ratio(Stat{Median: 3, Runs: 1}, Stat{Median: 1, Runs: 1}), 1e-9)
+}
+
+func sample() *Results {
+	prod := Cell{Key: "p", Cluster: "kraft-1", Workload: "produce", Size: 100, Compression: "none", Acks: "1"}
+	lat := Cell{Key: "l", Cluster: "kraft-1", Workload: "latency", Size: 10240, Compression: "lz4", Acks: "1", Rate: 1000}
+	r := &Results{Title: "t", Command: "make bench", Reps: 3, Contenders: []string{"gregor", "franz-go", "pykafka"},
+		Cells: []Cell{prod, lat}, Unavailable: map[string]string{"pykafka": "cannot speak Produce v3"}}
+	for i, v := range []float64{10, 12, 11} {
+		r.Samples = append(r.Samples,
+			Sample{Cell: "p", Contender: "gregor", Rep: i, Result: res(v)},
+			Sample{Cell: "p", Contender: "franz-go", Rep: i, Result: res(2 * v)},
+			Sample{Cell: "l", Contender: "gregor", Rep: i, Result: workload.Result{P50Ms: 1, P99Ms: 2, P999Ms: 3}},
+		)
+	}
+	r.Samples = append(r.Samples, Sample{Cell: "p", Contender: "pykafka", Result: workload.Result{Error: "SocketDisconnectedError"}})
+	return r
+}
+
+func TestMarkdown(t *testing.T) {
+	md := Markdown(sample(), "benchmarks.svg")
+	assert.Contains(t, md, "| cell | gregor | franz-go | pykafka |")
+	assert.Contains(t, md, "| kraft-1 · 100 B · none · acks=1 | 11.0 MB/s (110k/s) ±18% **×1.00** | 22.0 MB/s (220k/s) ±18% **×2.00** | failed: SocketDisconnectedError |")
+	assert.Contains(t, md, "| kraft-1 · 10 KiB · lz4 · acks=1 | 1.00 / 2.00 / 3.00 **×1.00** |")
+	assert.Contains(t, md, "- **pykafka**: cannot speak Produce v3")
+	assert.Contains(t, md, "![Throughput relative to gregor](benchmarks.svg)")
+	assert.NotContains(t, md, "## Group consumption", "no group cells, no section")
+}
+
+func TestChart(t *testing.T) {
+	svg := Chart(sample())
+	assert.True(t, strings.HasPrefix(svg, "<svg"))
+	assert.Contains(t, svg, "franz-go: ×2.00")
+	assert.Contains(t, svg, "gregor: ×1.00")
+	assert.Equal(t, 2, strings.Count(svg, "<title>"), "one bar per contender with a result")
+}
+
+func TestSaveLoad(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.json")
+	r := sample()
+	require.NoError(t, r.Save(path))
+	got, err := Load(path)
+	require.NoError(t, err)
+	assert.Equal(t, r, got)
+}
+
+func TestNum(t *testing.T) {
+	for v, want := range map[float64]string{1.234: "1.23", 12.34: "12.3", 123.4: "123", 12345: "12.3k", 1234567: "1.23M"} {
+		assert.Equal(t, want, num(v), "%v", v)
+	}
+}

@@ -1,0 +1,94 @@
+package report
+
+import (
+	"math"
+	"slices"
+
+	"github.com/gregorkafka/gregor/bench/internal/workload"
+)
+
+// Stat is the median of a metric over a cell's runs and their spread.
+type Stat struct {
+	Median float64
+	// Spread is (max-min)/median: how far apart the runs were, as a fraction of the median.
+	Spread float64
+	Runs   int
+	// Err is the first failure when no run succeeded.
+	Err string
+}
+
+// OK reports whether at least one run succeeded.
+func (s Stat) OK() bool { return s.Runs > 0 }
+
+// Metric extracts one number from a successful result.
+type Metric func(workload.Result) float64
+
+// Metrics shown by the report.
+var (
+	MBps = func(r workload.Result) float64 {
+		if r.Seconds <= 0 {
+			return 0
+		}
+		return float64(r.Bytes) / r.Seconds / 1e6
+	}
+	MsgsPerSec = func(r workload.Result) float64 {
+		if r.Seconds <= 0 {
+			return 0
+		}
+		return float64(r.Messages) / r.Seconds
+	}
+	CPU        = func(r workload.Result) float64 { return r.CPUSeconds }
+	P50        = func(r workload.Result) float64 { return r.P50Ms }
+	P99        = func(r workload.Result) float64 { return r.P99Ms }
+	P999       = func(r workload.Result) float64 { return r.P999Ms }
+	Assign     = func(r workload.Result) float64 { return r.AssignSeconds }
+	Goroutines = func(r workload.Result) float64 { return float64(r.Goroutines) }
+	Threads    = func(r workload.Result) float64 { return float64(r.Threads) }
+	RSSMiB     = func(r workload.Result) float64 { return float64(r.RSSBytes) / (1 << 20) }
+	Sockets    = func(r workload.Result) float64 { return float64(r.Sockets) }
+)
+
+// Summarize computes m's median and spread over the successful results; failed ones only count when all failed.
+func Summarize(results []workload.Result, m Metric) Stat {
+	var vals []float64
+	var firstErr string
+	for _, r := range results {
+		if r.Error != "" {
+			if firstErr == "" {
+				firstErr = r.Error
+			}
+			continue
+		}
+		vals = append(vals, m(r))
+	}
+	if len(vals) == 0 {
+		return Stat{Err: firstErr}
+	}
+	slices.Sort(vals)
+	med := Median(vals)
+	st := Stat{Median: med, Runs: len(vals)}
+	if med != 0 {
+		st.Spread = (vals[len(vals)-1] - vals[0]) / math.Abs(med)
+	}
+	return st
+}
+
+// Median of sorted values (the mean of the middle two for an even count).
+func Median(sorted []float64) float64 {
+	n := len(sorted)
+	if n == 0 {
+		return 0
+	}
+	if n%2 == 1 {
+		return sorted[n/2]
+	}
+	return (sorted[n/2-1] + sorted[n/2]) / 2
+}
+
+// Ratio is a/b, or NaN when either is missing.
+func Ratio(a, b Stat) float64 {
+	if !a.OK() || !b.OK() || b.Median == 0 {
+		return math.NaN()
+	}
+	return a.Median / b.Median
+}

@@ -1,0 +1,71 @@
+package workload
+
+import (
+	"slices"
+	"sync"
+	"time"
+)
+
+// Latencies collects ack latencies from any goroutine.
+type Latencies struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+// Add records one latency.
+func (l *Latencies) Add(d time.Duration) {
+	l.mu.Lock()
+	l.d = append(l.d, d)
+	l.mu.Unlock()
+}
+
+// Len is the number recorded.
+func (l *Latencies) Len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.d)
+}
+
+// Fill sets r's percentiles, in milliseconds (nearest rank).
+func (l *Latencies) Fill(r *Result) {
+	l.mu.Lock()
+	d := slices.Clone(l.d)
+	l.mu.Unlock()
+	slices.Sort(d)
+	r.P50Ms = ms(Percentile(d, 50))
+	r.P99Ms = ms(Percentile(d, 99))
+	r.P999Ms = ms(Percentile(d, 99.9))
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// Percentile returns the nearest-rank percentile q (0..100) of sorted; 0 when it is empty.
+func Percentile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := int(q/100*float64(len(sorted))+0.999999) - 1
+	return sorted[min(max(rank, 0), len(sorted)-1)]
+}
+
+// Pacer spaces sends to a fixed rate. Sends that fall behind go out at once rather than being skipped, so a
+// stall shows in the latencies of what follows it.
+type Pacer struct {
+	start time.Time
+	every time.Duration
+	n     int64
+}
+
+// NewPacer paces rate sends per second from now.
+func NewPacer(rate int) *Pacer {
+	return &Pacer{start: time.Now(), every: time.Second / time.Duration(max(rate, 1))}
+}
+
+// Wait sleeps until the next send is due.
+func (p *Pacer) Wait() {
+	due := p.start.Add(time.Duration(p.n) * p.every)
+	p.n++
+	if d := time.Until(due); d > 0 {
+		time.Sleep(d)
+	}
+}

@@ -1,0 +1,101 @@
+package workload
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Workload names, as passed to benchclient -workload.
+const (
+	Produce = "produce" // N messages as fast as possible
+	Consume = "consume" // read a pre-filled topic from the start
+	Latency = "latency" // a fixed rate, lowest-latency settings, ack latency percentiles
+	Group   = "group"   // Members consumers in one group read a pre-filled topic
+	Conns   = "conns"   // Clients clients, each with connections to every broker: goroutines, threads, RSS
+)
+
+// Spec is one run of one contender. benchclient fills it from its flags; the Python client takes the same flags.
+type Spec struct {
+	Workload    string
+	Bootstrap   []string
+	Topic       string
+	Partitions  int
+	Messages    int    // produce: how many; consume and group: the sum of Ends
+	Size        int    // value bytes
+	PayloadFile string // values, one a line (see WritePayload)
+	Compression string // "none" or "lz4"
+	Acks        string // "1" or "all"
+	Rate        int    // latency: messages per second
+	Duration    time.Duration
+	Members     int             // group: consumers in the group
+	Group       string          // group: the group id
+	Clients     int             // conns: client instances
+	Ends        map[int32]int64 // consume and group: each partition's end offset
+	BufferMsgs  int             // producer buffer limit, messages
+	BufferBytes int             // producer buffer limit, bytes
+	Timeout     time.Duration   // the whole run
+}
+
+// Result is what a client prints, as one JSON line, when a run ends.
+type Result struct {
+	Messages int64   `json:"messages"`
+	Bytes    int64   `json:"bytes"`   // value bytes moved
+	Seconds  float64 `json:"seconds"` // the timed part of the run
+	P50Ms    float64 `json:"p50_ms,omitempty"`
+	P99Ms    float64 `json:"p99_ms,omitempty"`
+	P999Ms   float64 `json:"p999_ms,omitempty"`
+	// AssignSeconds is, for group runs, the time from starting the members until they together own every
+	// partition, each member at least one.
+	AssignSeconds float64 `json:"assign_seconds,omitempty"`
+	Goroutines    int     `json:"goroutines,omitempty"`
+	Threads       int     `json:"threads,omitempty"`
+	RSSBytes      int64   `json:"rss_bytes,omitempty"`
+	Sockets       int     `json:"sockets,omitempty"`
+	Error         string  `json:"error,omitempty"`
+	// Filled in by the runner from the client process's rusage.
+	CPUSeconds float64 `json:"cpu_seconds,omitempty"`
+	MaxRSS     int64   `json:"max_rss_bytes,omitempty"`
+}
+
+// FormatEnds renders partition end offsets for the -ends flag: "0:1000,1:1000".
+func FormatEnds(ends map[int32]int64) string {
+	parts := make([]string, 0, len(ends))
+	for p := int32(0); len(parts) < len(ends); p++ {
+		if e, ok := ends[p]; ok {
+			parts = append(parts, fmt.Sprintf("%d:%d", p, e))
+		}
+		if p > 1<<20 {
+			break
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// ParseEnds reads the -ends flag.
+func ParseEnds(s string) (map[int32]int64, error) {
+	ends := map[int32]int64{}
+	if s == "" {
+		return ends, nil
+	}
+	for _, kv := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(kv, ":")
+		p, err1 := strconv.ParseInt(k, 10, 32)
+		e, err2 := strconv.ParseInt(v, 10, 64)
+		if !ok || err1 != nil || err2 != nil || p < 0 || e < 0 {
+			return nil, fmt.Errorf("workload: bad partition end %q, want PARTITION:OFFSET", kv)
+		}
+		ends[int32(p)] = e
+	}
+	return ends, nil
+}
+
+// TotalEnds is the number of messages a consumer reading every partition from offset 0 to its end sees.
+func TotalEnds(ends map[int32]int64) int64 {
+	var n int64
+	for _, e := range ends {
+		n += e
+	}
+	return n
+}

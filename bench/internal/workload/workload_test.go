@@ -1,0 +1,120 @@
+package workload
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestPayloadRoundTrip(t *testing.T) {
+	for _, size := range []int{3, 100, 10 << 10} {
+		path := filepath.Join(t.TempDir(), "values.txt")
+		require.NoError(t, WritePayload(path, size))
+		got, err := LoadPayload(path, size)
+		require.NoError(t, err)
+		want := GeneratePayload(size, PoolSize(size))
+		require.Equal(t, want, got, "size %d", size)
+		for _, v := range got {
+			assert.NotContains(t, string(v), "\n")
+		}
+	}
+	_, err := LoadPayload(filepath.Join(t.TempDir(), "missing"), 100)
+	assert.Error(t, err)
+}
+
+func TestPayloadWrongSize(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "values.txt")
+	require.NoError(t, WritePayload(path, 100))
+	_, err := LoadPayload(path, 99)
+	assert.ErrorContains(t, err, "want 99")
+}
+
+func TestPayloadIsDeterministicText(t *testing.T) {
+	a, b := GeneratePayload(100, 10), GeneratePayload(100, 10)
+	assert.Equal(t, a, b)
+	assert.NotEqual(t, a[0], a[1])
+	for _, c := range a[0] {
+		assert.True(t, c == ' ' || c >= 'a' && c <= 'z', "byte %q", c)
+	}
+}
+
+func TestEndsRoundTrip(t *testing.T) {
+	ends := map[int32]int64{0: 10, 1: 0, 5: 7}
+	got, err := ParseEnds(FormatEnds(ends))
+	require.NoError(t, err)
+	assert.Equal(t, ends, got)
+	assert.EqualValues(t, 17, TotalEnds(got))
+	for _, bad := range []string{"x", "1:", ":2", "-1:3", "1:-3"} {
+		_, err := ParseEnds(bad)
+		assert.Error(t, err, bad)
+	}
+}
+
+func TestProgressFinishesOnEndsNotCounts(t *testing.T) {
+	p := NewProgress(map[int32]int64{0: 2, 1: 1, 2: 0})
+	assert.False(t, p.Seen(0, 0, 10))
+	assert.False(t, p.Seen(0, 0, 10)) // a redelivery does not move the partition on
+	assert.False(t, p.Seen(1, 0, 10))
+	assert.True(t, p.Seen(0, 1, 10))
+	assert.EqualValues(t, 4, p.Messages())
+	assert.EqualValues(t, 40, p.Bytes())
+	select {
+	case <-p.Wait():
+	default:
+		t.Fatal("Wait not closed")
+	}
+	assert.True(t, NewProgress(map[int32]int64{0: 0}).Done())
+}
+
+func TestOwnersCompleteOnlyWhenEveryMemberOwnsAndNoOverlap(t *testing.T) {
+	o := NewOwners(2, 3)
+	o.Set(0, []int32{0, 1, 2})
+	assert.Zero(t, o.Elapsed(), "one member owning everything is not a complete group")
+	o.Add(1, []int32{2})
+	assert.Zero(t, o.Elapsed(), "partition 2 owned twice")
+	o.Remove(1, nil)
+	assert.Zero(t, o.Elapsed(), "member 1 owns nothing")
+	o.Add(1, []int32{2})
+	assert.Zero(t, o.Elapsed(), "partition 2 still owned twice")
+	o.Remove(0, []int32{2})
+	assert.NotZero(t, o.Elapsed(), "revoking the overlap completes the group")
+	select {
+	case <-o.Complete():
+	default:
+		t.Fatal("Complete not closed")
+	}
+	first := o.Elapsed()
+	o.Remove(1, nil)
+	o.Set(1, []int32{2})
+	assert.Equal(t, first, o.Elapsed(), "the first completion counts")
+}
+
+func TestPercentileNearestRank(t *testing.T) {
+	var d []time.Duration
+	for i := 1; i <= 1000; i++ {
+		d = append(d, time.Duration(i)*time.Millisecond)
+	}
+	assert.Equal(t, 500*time.Millisecond, Percentile(d, 50))
+	assert.Equal(t, 990*time.Millisecond, Percentile(d, 99))
+	assert.Equal(t, 999*time.Millisecond, Percentile(d, 99.9))
+	assert.Equal(t, 1000*time.Millisecond, Percentile(d, 100))
+	assert.Zero(t, Percentile(nil, 50))
+
+	var l Latencies
+	l.Add(3 * time.Millisecond)
+	l.Add(time.Millisecond)
+	l.Add(2 * time.Millisecond)
+	var r Result
+	l.Fill(&r)
+	assert.Equal(t, 2.0, r.P50Ms)
+	assert.Equal(t, 3.0, r.P999Ms)
+}
+
+func TestProcStats(t *testing.T) {
+	var r Result
+	FillProcStats(&r)
+	assert.Positive(t, r.Goroutines)
+}
