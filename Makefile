@@ -41,9 +41,11 @@ demo:
 broker:
 	$(GO) run ./internal/testcluster/cmd/testcluster -mode kraft -brokers 1
 
-## bench: in-memory microbenchmarks of the hot paths.
+## bench: gregor against franz-go, sarama, kafka-go, confluent-kafka-go, pykafka and Kafka's own perf tools on
+## harness clusters; writes docs/benchmarks.md and .svg. BENCH_QUICK=1 for a short smoke run. (The in-memory
+## microbenchmarks: go test -run '^$$' -bench . ./protocol/... ./kafka/... and, in bench/, go test -bench . .)
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./protocol/...
+	cd bench && $(GO) run ./cmd/benchrun
 
 ## fuzz: run every fuzz target briefly (FUZZTIME each).
 FUZZTIME ?= 10s
