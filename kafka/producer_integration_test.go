@@ -57,6 +57,13 @@ func fetchLog(t *testing.T, ctx context.Context, p *Partition) *fetchedLog {
 		require.Len(t, resp.Responses, 1)
 		require.Len(t, resp.Responses[0].Partitions, 1)
 		fp := resp.Responses[0].Partitions[0]
+		if err := protocol.ErrorForCode(fp.ErrorCode); protocol.IsRetriable(err) {
+			// A partition created a moment ago, or whose leader moved.
+			cl := p.Topic().cl
+			require.NoError(t, cl.h.Sleep(ctx, 50*time.Millisecond))
+			require.NoError(t, cl.Update(ctx))
+			continue
+		}
 		require.NoError(t, protocol.ErrorForCode(fp.ErrorCode))
 		if log.end >= fp.HighWatermark {
 			return log
