@@ -132,6 +132,12 @@ type ProducerConfig struct {
 	// its messages are reported failed. Default DefaultMaxRetries; a
 	// negative value means no retries. A round of metadata refresh that
 	// finds no leader for a partition counts as one try of its messages.
+	//
+	// A broker that dies keeps its partitions until the cluster notices
+	// (broker.session.timeout.ms, 9 s by default), and every try meanwhile
+	// fails. To ride that out rather than report the messages failed,
+	// allow about 15 retries: with the backoff capped at one second they
+	// span some 12 seconds.
 	MaxRetries int
 
 	// RetryBackoff is the wait before the first retry; it doubles with
