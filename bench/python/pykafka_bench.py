@@ -46,10 +46,16 @@ def percentile(sorted_vals, q):
     return sorted_vals[min(max(rank, 0), len(sorted_vals) - 1)]
 
 
+_clients = []
+
+
 def client(args):
     from pykafka import KafkaClient
 
-    return KafkaClient(hosts=args.bootstrap, broker_version=args.broker_version)
+    # pykafka's topics hold their cluster through a weak reference: the client must outlive them.
+    c = KafkaClient(hosts=args.bootstrap, broker_version=args.broker_version)
+    _clients.append(c)
+    return c
 
 
 def compression(args):

@@ -118,7 +118,10 @@ func (cr *clusterRun) consumeN(size int) int {
 }
 
 func cellKey(c report.Cell) string {
-	k := fmt.Sprintf("%s/%s/%d/%s/acks=%s", c.Workload, c.Cluster, c.Size, c.Compression, c.Acks)
+	k := fmt.Sprintf("%s/%s/%d/%s", c.Workload, c.Cluster, c.Size, c.Compression)
+	if c.Acks != "" {
+		k += "/acks=" + c.Acks
+	}
 	if c.Clients > 0 {
 		k += fmt.Sprintf("/clients=%d", c.Clients)
 	}
@@ -167,8 +170,14 @@ func (cr *clusterRun) cell(ctx context.Context, c report.Cell, prepare func(cont
 			contenders = append(contenders, name)
 		}
 	}
+	if prepare == nil && c.Workload != workload.Conns {
+		cr.warmUp(ctx, c, topic)
+	}
 	for rep := 0; rep < cr.p.reps; rep++ {
-		for _, name := range contenders {
+		// Each repetition starts with a different contender, so that none is always the first to hit a
+		// new topic or always runs right after the heaviest one.
+		for k := range contenders {
+			name := contenders[(k+rep)%len(contenders)]
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -221,8 +230,9 @@ func (cr *clusterRun) runOne(ctx context.Context, name string, c report.Cell, to
 func (cr *clusterRun) fill(ctx context.Context, c report.Cell, topic string) (map[int32]int64, error) {
 	fc := c
 	fc.Workload = workload.Produce
-	fc.Acks = "1"
-	j := job{cell: fc, cl: cr.cl, topic: topic, partitions: cr.p.partitions, payload: cr.payloads[c.Size], n: c.Messages}
+	fc.Acks = "all" // every replica has it, so the high watermark is at the end when the filler exits
+	j := job{cell: fc, cl: cr.cl, topic: topic, partitions: cr.p.partitions, payload: cr.payloads[c.Size], n: c.Messages,
+		quiet: true}
 	res := cr.e.run(ctx, "franz-go", j)
 	if res.Error != "" {
 		return nil, fmt.Errorf("filling %s: %s", topic, res.Error)
@@ -231,14 +241,33 @@ func (cr *clusterRun) fill(ctx context.Context, c report.Cell, topic string) (ma
 	if err != nil {
 		return nil, err
 	}
-	ends, err := t.LatestOffsets(ctx)
-	if err != nil {
-		return nil, err
+	var got int64
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		ends, err := t.LatestOffsets(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if got = workload.TotalEnds(ends); got == int64(c.Messages) {
+			return ends, nil
+		}
 	}
-	if got := workload.TotalEnds(ends); got != int64(c.Messages) {
-		return nil, fmt.Errorf("filled %s with %d messages, want %d", topic, got, c.Messages)
+	return nil, fmt.Errorf("filled %s with %d messages, want %d", topic, got, c.Messages)
+}
+
+// warmUp sends a few messages to a new topic before anything is measured, so that the brokers' first-write
+// costs (segment files, leader caches, JIT) fall on no contender.
+func (cr *clusterRun) warmUp(ctx context.Context, c report.Cell, topic string) {
+	wc := c
+	wc.Workload = workload.Produce
+	j := job{cell: wc, cl: cr.cl, topic: topic, partitions: cr.p.partitions, payload: cr.payloads[c.Size],
+		n: min(max(c.Messages/10, 1000), 20_000), quiet: true}
+	if c.Size == 1 {
+		j.payload = cr.payloads[cr.p.sizes[0]]
+		j.cell.Size = cr.p.sizes[0]
 	}
-	return ends, nil
+	if res := cr.e.run(ctx, "franz-go", j); res.Error != "" {
+		log.Printf("warm-up of %s: %s", topic, res.Error)
+	}
 }
 
 // profileIfBehind reruns gregor with a CPU profile when its median throughput in c trails franz-go's, and keeps

@@ -36,6 +36,7 @@ type job struct {
 	group      string
 	duration   time.Duration
 	profile    string // write a CPU profile here (Go contenders)
+	quiet      bool   // a fill or warm-up, not a measurement
 }
 
 // execer runs contenders as child processes and reads their rusage.
@@ -87,7 +88,7 @@ func (e *execer) run(ctx context.Context, contender string, j job) workload.Resu
 			res.MaxRSS = ru.Maxrss << 10
 		}
 	}
-	if e.verbose || res.Error != "" {
+	if (e.verbose && !j.quiet) || res.Error != "" {
 		fmt.Fprintf(os.Stderr, "    %-16s %s\n", contender, summary(res))
 	}
 	return res
