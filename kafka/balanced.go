@@ -149,8 +149,8 @@ func (b *BalancedConsumer) Topic() *Topic { return b.topic }
 func (b *BalancedConsumer) Group() string { return b.group }
 
 // MemberID returns the consumer's id in its group: the member id the
-// coordinator gave it (managed), or its "hostname:uuid" registration
-// (ZooKeeper). It is "" before the consumer has joined.
+// coordinator gave it (managed; "" until it has joined), or its
+// "hostname:uuid4" registration name (ZooKeeper; made with the consumer).
 func (b *BalancedConsumer) MemberID() string { return b.member.memberID() }
 
 // Partitions returns the ids of the partitions the consumer owns now,

@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -217,6 +218,10 @@ func (c BalancedConsumerConfig) withDefaults(t *Topic, group string) (BalancedCo
 	inner.ConsumerGroup = group
 	inner, err := inner.withDefaults(t)
 	if err != nil {
+		var ce *ConfigError
+		if errors.As(err, &ce) {
+			return bad(ce.Field, "%s", ce.Reason)
+		}
 		return c, err
 	}
 	inner.ConsumerGroup, inner.Partitions = "", nil

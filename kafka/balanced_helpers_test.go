@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-zookeeper/zk"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gregorkafka/gregor/handler"
@@ -149,16 +150,11 @@ func (e *groupEnv) produceRound(t *testing.T, tag string, count int) map[msgID]s
 	t.Helper()
 	out := map[msgID]string{}
 	for _, p := range e.topic.Partitions() {
-		var bb protocol.RecordBatchBuilder
-		bb.Reset(&protocol.RecordBatch{ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1, PartitionLeaderEpoch: -1})
 		values := make([]string, count)
 		for i := range values {
 			values[i] = fmt.Sprintf("%s-%d-%d", tag, p.ID(), i)
-			bb.Add(time.Now().UnixMilli(), nil, []byte(values[i]), nil)
 		}
-		records, err := bb.Build(nil, protocol.CompressionNone)
-		require.NoError(t, err)
-		base := e.produceTo(t, p, records)
+		base := e.produceTo(t, p, recordsOf(t, values...))
 		for i, v := range values {
 			out[msgID{p.ID(), base + int64(i)}] = v
 		}
@@ -172,7 +168,7 @@ func (e *groupEnv) produceTo(t *testing.T, p *Partition, records []byte) int64 {
 	req.Acks, req.TimeoutMs = -1, 10000
 	req.TopicData = []protocol.ProduceRequestTopic{{Name: p.Topic().Name(),
 		PartitionData: []protocol.ProduceRequestPartition{{Index: p.ID(), Records: records}}}}
-	for attempt := 0; ; attempt++ {
+	for {
 		var err error
 		if leader := p.Leader(); leader == nil {
 			err = ErrNoLeader
@@ -184,8 +180,9 @@ func (e *groupEnv) produceTo(t *testing.T, p *Partition, records []byte) int64 {
 				return resp.Responses[0].PartitionResponses[0].BaseOffset
 			}
 		}
-		require.Less(t, attempt, 50, "producing to %v: %v", p, err)
-		require.NoError(t, e.h.Sleep(e.ctx, 200*time.Millisecond))
+		// A leader that died is replaced once the controller notices,
+		// which takes seconds; the test's context bounds the wait.
+		require.NoError(t, e.h.Sleep(e.ctx, 200*time.Millisecond), "producing to %v: %v", p, err)
 		_ = e.cl.Update(e.ctx)
 	}
 }
@@ -195,22 +192,25 @@ func (e *groupEnv) produceTo(t *testing.T, p *Partition, records []byte) int64 {
 type collector struct {
 	t  *testing.T
 	mu sync.Mutex
-	by map[*BalancedConsumer][]*Message
+	by map[Consumer][]*Message
 	n  map[msgID]int
 	wg sync.WaitGroup
 }
 
 func newCollector(t *testing.T) *collector {
-	return &collector{t: t, by: map[*BalancedConsumer][]*Message{}, n: map[msgID]int{}}
+	return &collector{t: t, by: map[Consumer][]*Message{}, n: map[msgID]int{}}
 }
 
 // run consumes with c until it is stopped or ctx ends.
-func (col *collector) run(ctx context.Context, c *BalancedConsumer) {
+func (col *collector) run(ctx context.Context, c Consumer) {
 	col.wg.Add(1)
 	go func() {
 		defer col.wg.Done()
 		for {
 			m, err := c.Consume(ctx)
+			if errors.Is(err, ErrConsumerTimeout) {
+				continue
+			}
 			if err != nil {
 				if ctx.Err() == nil && !errors.Is(err, ErrConsumerStopped) && !errors.Is(err, ErrClosed) {
 					col.t.Errorf("Consume: %v", err)
@@ -246,7 +246,7 @@ func (col *collector) count(id msgID) int {
 	return col.n[id]
 }
 
-func (col *collector) messages(c *BalancedConsumer) []*Message {
+func (col *collector) messages(c Consumer) []*Message {
 	col.mu.Lock()
 	defer col.mu.Unlock()
 	return slices.Clone(col.by[c])
@@ -255,4 +255,55 @@ func (col *collector) messages(c *BalancedConsumer) []*Message {
 func stopConsumer(t *testing.T, ctx context.Context, c *BalancedConsumer) {
 	t.Helper()
 	require.NoError(t, c.Stop(ctx))
+}
+
+// committed returns the group's committed offsets of every partition (-1
+// for none).
+func (e *groupEnv) committed(t *testing.T) map[int32]int64 {
+	t.Helper()
+	sc, err := e.topic.SimpleConsumer(ConsumerConfig{ConsumerGroup: e.group, ManualStart: true})
+	require.NoError(t, err)
+	defer func() { _ = sc.Stop(e.ctx) }()
+	got, err := sc.FetchOffsets(e.ctx)
+	require.NoError(t, err)
+	out := map[int32]int64{}
+	for p, co := range got {
+		out[p] = co.Offset
+	}
+	return out
+}
+
+// newVictimClient returns a second client to the env's cluster, for a
+// member the test kills by closing the client under it.
+func (e *groupEnv) newVictimClient(t *testing.T) (*Client, *Topic) {
+	t.Helper()
+	cl := newTestClient(t, e.ctx, e.h, Config{Hosts: e.tc.Bootstrap()})
+	topic, err := cl.Topic(e.ctx, e.topic.Name())
+	require.NoError(t, err)
+	return cl, topic
+}
+
+// dialZooKeeper opens a ZooKeeper session for the test, closed when it ends.
+func dialZooKeeper(t *testing.T, connect string) *zk.Conn {
+	t.Helper()
+	zc, err := parseZooKeeperConnect(connect)
+	require.NoError(t, err)
+	conn, _, err := zk.Connect(zc.servers, 4*time.Second, zk.WithLogger(zkLogger{testLogger()}),
+		zk.WithLogInfo(false), zk.WithEventCallback(func(zk.Event) {}))
+	require.NoError(t, err)
+	t.Cleanup(conn.Close)
+	return conn
+}
+
+// recordsOf encodes values as one record batch.
+func recordsOf(t *testing.T, values ...string) []byte {
+	t.Helper()
+	var bb protocol.RecordBatchBuilder
+	bb.Reset(&protocol.RecordBatch{ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1, PartitionLeaderEpoch: -1})
+	for _, v := range values {
+		bb.Add(time.Now().UnixMilli(), nil, []byte(v), nil)
+	}
+	records, err := bb.Build(nil, protocol.CompressionNone)
+	require.NoError(t, err)
+	return records
 }

@@ -83,10 +83,10 @@ func (b *BalancedConsumer) assign(ctx context.Context, parts []int32, carry map[
 			}
 		}
 		inner.seedPositions(seed)
-		if err := b.startInner(ctx, inner); err != nil {
+		if err := b.startInner(ctx, inner); err != nil && ctx.Err() == nil {
 			// Consume retries the start and reports what keeps failing.
 			b.log.Warn("kafka: starting the consumer of a new assignment failed", "error", err)
-		} else {
+		} else if err == nil {
 			newHeld = inner.HeldOffsets()
 		}
 	}

@@ -1,7 +1,10 @@
 package kafka
 
 import (
+	"context"
 	"testing"
+
+	"github.com/go-zookeeper/zk"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -52,5 +55,114 @@ func TestBalancedConsumerSplit(t *testing.T) {
 		}
 		assert.NotEmpty(t, a.MemberID())
 		assert.NotEqual(t, a.MemberID(), b.MemberID())
+
+		// Without AutoCommit no position reached was committed: not at the
+		// rebalances, not when c stopped; only the starting offsets, which
+		// a consumer commits when a partition starts at AutoOffsetReset.
+		// So c's partitions were consumed again from the start by their
+		// new owners.
+		for p, off := range env.committed(t) {
+			assert.Equal(t, int64(0), off, "partition %d", p)
+		}
+		for id := range first {
+			if ownedBy(col, c, id) {
+				assert.Equal(t, 2, col.count(id), "%v: consumed by c, then again by its successor", id)
+			}
+		}
+	})
+}
+
+// ownedBy reports whether c delivered message id.
+func ownedBy(col *collector, c Consumer, id msgID) bool {
+	for _, m := range col.messages(c) {
+		if m.Partition == id.p && m.Offset == id.off {
+			return true
+		}
+	}
+	return false
+}
+
+// TestBalancedConsumerHandover stops a member cleanly with AutoCommit on:
+// it commits what it delivered before leaving, so its successor goes on
+// from there and every message is consumed exactly once.
+func TestBalancedConsumerHandover(t *testing.T) {
+	forEachKind(t, []balancedKind{managedKRaft, zkGroup}, 10, func(t *testing.T, env *groupEnv) {
+		cfg := BalancedConsumerConfig{ConsumerConfig: ConsumerConfig{AutoCommit: true}}
+		a := env.consumer(t, cfg)
+		b := env.consumer(t, cfg)
+		env.waitSplit(t, a, b)
+		col := newCollector(t)
+		col.run(env.ctx, a)
+		col.run(env.ctx, b)
+		first := env.produceRound(t, "first", 5)
+		col.waitAll(t, env, first)
+
+		stopConsumer(t, env.ctx, a)
+		env.waitSplit(t, b)
+		second := env.produceRound(t, "second", 5)
+		col.waitAll(t, env, second)
+		for _, round := range []map[msgID]string{first, second} {
+			for id := range round {
+				assert.Equal(t, 1, col.count(id), "%v", id)
+			}
+		}
+		require.NoError(t, b.CommitOffsets(env.ctx))
+		for p, off := range env.committed(t) {
+			assert.Equal(t, int64(10), off, "partition %d", p)
+		}
+	})
+}
+
+// TestBalancedConsumerMemberDies kills a member without letting it leave:
+// its connections (and ZooKeeper session) close abruptly. The survivor
+// takes its partitions over once the group notices; every message is
+// consumed at least once, and the only duplicates are the messages the dead
+// member delivered after its last commit.
+func TestBalancedConsumerMemberDies(t *testing.T) {
+	forEachKind(t, []balancedKind{managedKRaft, zkGroup}, 10, func(t *testing.T, env *groupEnv) {
+		victimClient, victimTopic := env.newVictimClient(t)
+		cfg := BalancedConsumerConfig{}
+		var victimZK *zk.Conn
+		if !env.kind.managed {
+			victimZK = dialZooKeeper(t, env.tc.ZooKeeperConnect())
+			cfg.ZooKeeper = victimZK
+		}
+		victim := env.consumerOn(t, victimTopic, cfg)
+		survivor := env.consumer(t, BalancedConsumerConfig{})
+		owners := env.waitSplit(t, victim, survivor)
+
+		col := newCollector(t)
+		victimCtx, killVictim := context.WithCancel(env.ctx)
+		col.run(victimCtx, victim)
+		col.run(env.ctx, survivor)
+		first := env.produceRound(t, "first", 5)
+		col.waitAll(t, env, first)
+		require.NoError(t, victim.CommitOffsets(env.ctx))
+		require.NoError(t, survivor.CommitOffsets(env.ctx))
+		second := env.produceRound(t, "second", 5)
+		col.waitAll(t, env, second)
+
+		// The kill: no LeaveGroup, no commit, no node deleted by the member.
+		killVictim()
+		if victimZK != nil {
+			victimZK.Close()
+		}
+		require.NoError(t, victimClient.Close())
+
+		env.waitSplit(t, survivor)
+		third := env.produceRound(t, "third", 5)
+		col.waitAll(t, env, third)
+
+		for _, round := range []map[msgID]string{first, second, third} {
+			for id := range round {
+				want := 1
+				if owners[id.p] == victim {
+					if _, ok := second[id]; ok {
+						want = 2 // delivered by the victim after its commit, then by the survivor
+					}
+				}
+				assert.Equal(t, want, col.count(id), "%v", id)
+			}
+		}
 	})
 }

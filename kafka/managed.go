@@ -186,6 +186,7 @@ func (m *managedMembership) requestRejoin(gen int32) {
 // logged, and handled by rejoining or finding the coordinator again.
 func (m *managedMembership) heartbeatLoop(ctx context.Context) {
 	b := m.b
+	failures := 0 // in a row
 	for {
 		if m.beat.Wait(ctx) != nil || b.h.Sleep(ctx, b.cfg.HeartbeatInterval) != nil {
 			return
@@ -200,19 +201,24 @@ func (m *managedMembership) heartbeatLoop(ctx context.Context) {
 		}
 		m.io.Unlock()
 		if err == nil || ctx.Err() != nil {
+			failures = 0
 			continue
 		}
 		if errors.Is(err, ErrClosed) {
 			b.fail(err)
 			return
 		}
-		m.onHeartbeatError(gen, err)
+		failures++
+		m.onHeartbeatError(gen, err, failures)
 	}
 }
 
-func (m *managedMembership) onHeartbeatError(gen int32, err error) {
+// onHeartbeatError handles a failed heartbeat, the failures'th in a row.
+// Every failure is logged; while the coordinator stays unreachable, only
+// the first and every tenth at warning level.
+func (m *managedMembership) onHeartbeatError(gen int32, err error, failures int) {
 	b := m.b
-	log := b.log.With("member", m.memberID(), "generation", gen, "error", err)
+	log := b.log.With("member", m.memberID(), "generation", gen, "error", err, "failures", failures)
 	switch {
 	case errors.Is(err, protocol.ErrRebalanceInProgress):
 		log.Info("kafka: the group is rebalancing")
@@ -236,7 +242,11 @@ func (m *managedMembership) onHeartbeatError(gen int32, err error) {
 		// The coordinator moved, died or is unreachable: look it up again
 		// for the next heartbeat. A member that missed its session timeout
 		// meanwhile hears so from the new coordinator.
-		log.Warn("kafka: heartbeat failed")
+		if failures%10 == 1 {
+			log.Warn("kafka: heartbeat failed")
+		} else {
+			log.Debug("kafka: heartbeat failed")
+		}
 		b.cl.InvalidateCoordinator(b.group)
 	}
 }

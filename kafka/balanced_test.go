@@ -1,0 +1,163 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// groupTestTopic returns a topic of a client that has never talked to a
+// broker, with partitions 0..n-1, for configuration tests.
+func groupTestTopic(t *testing.T, n int32) *Topic {
+	t.Helper()
+	cfg, err := Config{Logger: testLogger()}.withDefaults()
+	require.NoError(t, err)
+	cl := newCluster(cfg, newHandler(t, "goroutine"))
+	topic := newTopic(cl, "orders")
+	parts := make([]*Partition, n)
+	for i := range parts {
+		parts[i] = newPartition(topic, int32(i))
+	}
+	topic.state.Store(&topicState{partitions: parts})
+	return topic
+}
+
+func TestBalancedConsumerConfigDefaults(t *testing.T) {
+	topic := groupTestTopic(t, 3)
+	cfg, err := BalancedConsumerConfig{}.withDefaults(topic, "g")
+	require.NoError(t, err)
+	assert.False(t, cfg.Managed)
+	assert.Equal(t, RangeAssignment, cfg.Strategy)
+	assert.Equal(t, DefaultRebalanceMaxRetries, cfg.RebalanceMaxRetries)
+	assert.Equal(t, DefaultRebalanceBackoff, cfg.RebalanceBackoff)
+	assert.Equal(t, DefaultZooKeeperConnect, cfg.ZooKeeperConnect)
+	assert.Equal(t, DefaultZooKeeperTimeout, cfg.ZooKeeperTimeout)
+	assert.False(t, cfg.AutoCommit, "off by default, as in pykafka")
+	assert.Equal(t, DefaultQueuedMaxMessages, cfg.QueuedMaxMessages, "SimpleConsumer defaults apply")
+	assert.Nil(t, cfg.Partitions)
+	assert.Empty(t, cfg.ConsumerGroup)
+
+	cfg, err = BalancedConsumerConfig{Managed: true}.withDefaults(topic, "g")
+	require.NoError(t, err)
+	assert.Equal(t, DefaultSessionTimeout, cfg.SessionTimeout)
+	assert.Equal(t, DefaultHeartbeatInterval, cfg.HeartbeatInterval)
+	assert.Equal(t, DefaultRebalanceTimeout, cfg.RebalanceTimeout)
+	assert.Empty(t, cfg.ZooKeeperConnect)
+
+	// A short session gets a heartbeat interval that fits in it.
+	cfg, err = BalancedConsumerConfig{Managed: true, SessionTimeout: 1500 * time.Millisecond}.withDefaults(topic, "g")
+	require.NoError(t, err)
+	assert.Equal(t, 500*time.Millisecond, cfg.HeartbeatInterval)
+
+	// The client's ZooKeeper connect string is the default one.
+	topic.cl.cfg.ZooKeeperHosts = "zk1:2181/kafka"
+	cfg, err = BalancedConsumerConfig{}.withDefaults(topic, "g")
+	require.NoError(t, err)
+	assert.Equal(t, "zk1:2181/kafka", cfg.ZooKeeperConnect)
+}
+
+func TestBalancedConsumerConfigErrors(t *testing.T) {
+	topic := groupTestTopic(t, 3)
+	conn := &zk.Conn{} // never used: validation fails first or ignores it
+	for _, tc := range []struct {
+		group string
+		cfg   BalancedConsumerConfig
+		field string
+	}{
+		{"", BalancedConsumerConfig{}, "group"},
+		{"a/b", BalancedConsumerConfig{}, "group"},
+		{"g", BalancedConsumerConfig{ConsumerConfig: ConsumerConfig{ConsumerGroup: "x"}}, "ConsumerGroup"},
+		{"g", BalancedConsumerConfig{ConsumerConfig: ConsumerConfig{Partitions: []int32{0}}}, "Partitions"},
+		{"g", BalancedConsumerConfig{ConsumerConfig: ConsumerConfig{Generation: func() (int32, string) { return 0, "" }}}, "Generation"},
+		{"g", BalancedConsumerConfig{Strategy: 7}, "Strategy"},
+		{"g", BalancedConsumerConfig{RebalanceMaxRetries: -1}, "RebalanceMaxRetries"},
+		{"g", BalancedConsumerConfig{RebalanceBackoff: -time.Second}, "RebalanceBackoff"},
+		{"g", BalancedConsumerConfig{Managed: true, SessionTimeout: time.Duration(1 << 62)}, "SessionTimeout"},
+		{"g", BalancedConsumerConfig{Managed: true, SessionTimeout: time.Second, HeartbeatInterval: time.Second}, "HeartbeatInterval"},
+		{"g", BalancedConsumerConfig{Managed: true, ZooKeeperConnect: "zk:2181"}, "ZooKeeperConnect"},
+		{"g", BalancedConsumerConfig{Managed: true, ZooKeeper: conn}, "ZooKeeper"},
+		{"g", BalancedConsumerConfig{Managed: true, ZooKeeperTimeout: time.Second}, "ZooKeeperTimeout"},
+		{"g", BalancedConsumerConfig{SessionTimeout: time.Second}, "SessionTimeout"},
+		{"g", BalancedConsumerConfig{GroupInstanceID: "i"}, "GroupInstanceID"},
+		{"g", BalancedConsumerConfig{ZooKeeperConnect: "zk:2181/a/"}, "ZooKeeperConnect"},
+		{"g", BalancedConsumerConfig{ZooKeeperConnect: ",,"}, "ZooKeeperConnect"},
+		{"g", BalancedConsumerConfig{ZooKeeperChroot: "/kafka"}, "ZooKeeperChroot"},
+		{"g", BalancedConsumerConfig{ZooKeeper: conn, ZooKeeperChroot: "kafka"}, "ZooKeeperChroot"},
+		{"g", BalancedConsumerConfig{ZooKeeper: conn, ZooKeeperChroot: "/a//b"}, "ZooKeeperChroot"},
+		{"g", BalancedConsumerConfig{ZooKeeper: conn, ZooKeeperConnect: "zk:2181"}, "ZooKeeperConnect"},
+		{"g", BalancedConsumerConfig{ConsumerConfig: ConsumerConfig{QueuedMaxMessages: -1}}, "ConsumerConfig.QueuedMaxMessages"},
+	} {
+		_, err := tc.cfg.withDefaults(topic, tc.group)
+		var ce *ConfigError
+		require.ErrorAs(t, err, &ce, "%+v", tc)
+		assert.Equal(t, "BalancedConsumerConfig."+tc.field, ce.Field, "%v", err)
+	}
+	_, err := BalancedConsumerConfig{ZooKeeper: conn, ZooKeeperChroot: "/kafka"}.withDefaults(topic, "g")
+	assert.NoError(t, err)
+}
+
+func TestZooKeeperLayout(t *testing.T) {
+	p := newZKPaths("/kafka", "grp", "orders", "host:id")
+	assert.Equal(t, "/kafka/consumers/grp/ids", p.ids)
+	assert.Equal(t, "/kafka/consumers/grp/ids/host:id", p.self)
+	assert.Equal(t, "/kafka/consumers/grp/owners/orders", p.owners)
+	assert.Equal(t, "/kafka/brokers/ids", p.brokerIDs)
+	assert.Equal(t, "/kafka/brokers/topics/orders", p.topic)
+	assert.Equal(t, "/consumers/grp/ids", newZKPaths("", "grp", "orders", "x").ids)
+
+	assert.Equal(t, "2-7", ownerSlug(2, 7))
+	assert.Equal(t, "-1-3", ownerSlug(-1, 3))
+	for name, want := range map[string]int32{"2-7": 7, "-1-3": 3, "10-12": 12} {
+		got, ok := parseOwnerSlug(name)
+		assert.True(t, ok, name)
+		assert.Equal(t, want, got, name)
+	}
+	for _, name := range []string{"7", "-7", "a-1", "1-b", "1-", "1--2", ""} {
+		_, ok := parseOwnerSlug(name)
+		assert.False(t, ok, name)
+	}
+
+	id := newZKConsumerID()
+	assert.Regexp(t, regexp.MustCompile(`^.+:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`), id)
+	assert.NotEqual(t, id, newZKConsumerID())
+}
+
+func TestBalancedConsumerErrors(t *testing.T) {
+	err := error(&PartitionOwnedError{Topic: "t", Partition: 3, Owner: "h:1"})
+	assert.ErrorIs(t, err, ErrPartitionOwned)
+	assert.Contains(t, err.Error(), "t/3")
+	assert.Contains(t, err.Error(), "h:1")
+
+	cause := errors.New("boom")
+	err = &GroupError{Group: "g", Err: cause}
+	assert.ErrorIs(t, err, cause)
+	assert.Contains(t, err.Error(), `"g"`)
+}
+
+// A consumer that owns nothing times out in Consume, and one that was
+// never started stops cleanly.
+func TestBalancedConsumerLifecycleOffline(t *testing.T) {
+	topic := groupTestTopic(t, 3)
+	zb, err := topic.BalancedConsumer("g", BalancedConsumerConfig{ConsumerConfig: ConsumerConfig{ManualStart: true}})
+	require.NoError(t, err)
+	assert.NotEmpty(t, zb.MemberID(), "a ZooKeeper member's id is made with it")
+	require.NoError(t, zb.Stop(context.Background()))
+
+	b, err := topic.BalancedConsumer("g", BalancedConsumerConfig{Managed: true, ConsumerConfig: ConsumerConfig{ManualStart: true}})
+	require.NoError(t, err)
+	assert.Empty(t, b.Partitions())
+	assert.Empty(t, b.HeldOffsets())
+	assert.Empty(t, b.MemberID(), "no member id before joining")
+	assert.NoError(t, b.CommitOffsets(context.Background()))
+	require.NoError(t, b.Stop(context.Background()))
+	_, err = b.Consume(context.Background())
+	assert.ErrorIs(t, err, ErrConsumerStopped)
+	assert.ErrorIs(t, b.Start(context.Background()), ErrConsumerStopped)
+	require.NoError(t, b.Stop(context.Background()), "idempotent")
+}
