@@ -136,7 +136,7 @@ func (p *Producer) startLocked() {
 	}
 	p.started = true
 	for _, pb := range p.parts {
-		if pb != nil && len(pb.queue) > 0 {
+		if pb != nil && pb.queue.len() > 0 {
 			p.route(pb)
 		}
 	}
@@ -224,16 +224,10 @@ func (p *Producer) enqueue(ctx context.Context, msg *Message, w *syncWait) error
 		p.mu.Lock()
 	}
 	pb := p.partBuf(part)
-	if len(pb.queue) == 0 {
-		if pb.queue == nil {
-			pb.queue, pb.spare = pb.spare, nil
-		}
-		if p.cfg.Linger > 0 {
-			pb.firstAt = p.h.Now()
-		}
+	if pb.queue.len() == 0 && p.cfg.Linger > 0 {
+		pb.firstAt = p.h.Now()
 	}
-	pb.queue = append(pb.queue, record{msg: *msg, size: int32(size), wait: w})
-	pb.queuedBytes += size
+	pb.queue.push(record{msg: *msg, size: int32(size), wait: w}, p.cfg.MaxQueuedMessages)
 	p.buffered++
 	if p.started {
 		p.schedule(pb)
@@ -369,9 +363,8 @@ func (p *Producer) abort() {
 			b.claimed = true
 			done = append(done, outcome{pb: pb, recs: b.recs, err: ErrProducerClosed})
 		}
-		if len(pb.queue) > 0 {
-			done = append(done, outcome{pb: pb, recs: pb.queue, err: ErrProducerClosed})
-			pb.queue, pb.queuedBytes = nil, 0
+		if pb.queue.len() > 0 {
+			done = append(done, outcome{pb: pb, recs: pb.queue.takeAll(), err: ErrProducerClosed})
 		}
 	}
 	p.mu.Unlock()

@@ -54,7 +54,8 @@ func (p *Producer) finish(s *sink, batches []*batch, resp *protocol.ProduceRespo
 		case tooLarge(berr) && len(b.recs) > 1:
 			// The broker's limit is below ours: halve the batch and try
 			// again, without counting it as a retry.
-			p.requeue(pb, b.recs, b.bytes)
+			p.requeue(pb, b.recs)
+			p.recycle(pb, b)
 			pb.maxRecs = len(b.recs) / 2
 			pb.inflight = nil
 		case retriable(berr):
@@ -67,6 +68,7 @@ func (p *Producer) finish(s *sink, batches []*batch, resp *protocol.ProduceRespo
 			if failed != nil {
 				done = append(done, *failed)
 			} else {
+				p.recycle(pb, b)
 				pb.inflight = nil
 			}
 		default:
@@ -95,11 +97,7 @@ func (p *Producer) retry(pb *partBuf, b *batch, err error) *outcome {
 		}
 	}
 	if rest := b.recs[n:]; len(rest) > 0 {
-		bytes := 0
-		for i := range rest {
-			bytes += int(rest[i].size)
-		}
-		p.requeue(pb, rest, bytes)
+		p.requeue(pb, rest)
 		pb.retryAt = p.h.Now().Add(p.backoff(int(rest[0].attempts)))
 	}
 	if n == 0 {
@@ -111,10 +109,8 @@ func (p *Producer) retry(pb *partBuf, b *batch, err error) *outcome {
 }
 
 // requeue puts recs back at the head of pb's queue, to be sent next.
-func (p *Producer) requeue(pb *partBuf, recs []record, bytes int) {
-	// recs has no spare capacity (see cut), so append copies.
-	pb.queue = append(recs[:len(recs):len(recs)], pb.queue...)
-	pb.queuedBytes += bytes
+func (p *Producer) requeue(pb *partBuf, recs []record) {
+	pb.queue.unshift(recs)
 	pb.forced = true
 }
 
@@ -213,21 +209,12 @@ func (p *Producer) settle(done []outcome) {
 	}
 }
 
-// maxSpare caps the array a partition keeps for its next queue, so that
-// a burst does not pin its memory for good.
-const maxSpare = 4096
-
-// recycle keeps the array of settled batch b for pb's next queue: every
-// record of it was reported or copied elsewhere (requeue copies). Called
-// with p.mu held.
+// recycle keeps the array of settled batch b for pb's queue: every
+// record of it was reported or copied back to the queue. Called with p.mu
+// held.
 func (p *Producer) recycle(pb *partBuf, b *batch) {
-	a := b.arr
+	pb.queue.recycle(b.arr)
 	b.arr = nil
-	if a == nil || pb.spare != nil || cap(a) > maxSpare {
-		return
-	}
-	clear(a) // drop the messages' slices for the GC
-	pb.spare = a[:0]
 }
 
 // partitionErr wraps a delivery error with the partition it concerns.

@@ -103,24 +103,22 @@ func (p *Producer) refreshLoop() {
 // held.
 func (p *Producer) orphanTry(pb *partBuf, done []outcome) []outcome {
 	n := 0
-	for i := range pb.queue {
-		pb.queue[i].attempts++
-		if int(pb.queue[i].attempts) > p.cfg.MaxRetries {
+	queued := pb.queue.records()
+	for i := range queued {
+		queued[i].attempts++
+		if int(queued[i].attempts) > p.cfg.MaxRetries {
 			n = i + 1
 		}
 	}
 	if n > 0 {
-		recs := pb.queue[:n:n]
-		for i := range recs {
-			pb.queuedBytes -= int(recs[i].size)
+		bytes := 0
+		for i := range queued[:n] {
+			bytes += int(queued[i].size)
 		}
-		pb.queue = pb.queue[n:]
-		if len(pb.queue) == 0 {
-			pb.queue = nil
-		}
+		recs, _ := pb.queue.take(n, bytes)
 		done = append(done, outcome{pb: pb, recs: recs, base: -1, err: p.partitionErr(pb, ErrNoLeader)})
 	}
-	if len(pb.queue) > 0 || pb.inflight != nil {
+	if pb.queue.len() > 0 || pb.inflight != nil {
 		p.scheduleOrphanRound()
 	}
 	return done

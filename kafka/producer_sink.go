@@ -23,10 +23,8 @@ type partBuf struct {
 	part *Partition
 	sink *sink // the leader's; nil while the partition has no leader
 
-	queue       []record // oldest first
-	spare       []record // an empty array from a settled batch, for the next queue
-	queuedBytes int
-	firstAt     time.Time // when the oldest queued message arrived (Linger mode)
+	queue   recQueue
+	firstAt time.Time // when the oldest queued message arrived (Linger mode)
 
 	inflight *batch    // at most one batch per partition is in flight
 	retryAt  time.Time // not before, after a failure
@@ -41,7 +39,7 @@ type partBuf struct {
 type batch struct {
 	pb    *partBuf
 	recs  []record
-	arr   []record // recs's whole array, when the batch owns it: recycled once settled
+	arr   []record // the array holding recs, the batch's own: recycled once settled
 	bytes int
 	// claimed is set once an outcome was decided for the records, by the
 	// response or by Stop giving up; the other then leaves them alone.
@@ -69,7 +67,7 @@ type sink struct {
 // (zero when an event, not time, will make it ready). Called with p.mu
 // held.
 func (p *Producer) ready(s *sink, pb *partBuf, idle bool) (bool, time.Time) {
-	if len(pb.queue) == 0 || pb.inflight != nil || pb.waitMeta || pb.orphan {
+	if pb.queue.len() == 0 || pb.inflight != nil || pb.waitMeta || pb.orphan {
 		return false, time.Time{}
 	}
 	if !pb.retryAt.IsZero() {
@@ -81,7 +79,7 @@ func (p *Producer) ready(s *sink, pb *partBuf, idle bool) (bool, time.Time) {
 	switch {
 	case pb.forced || p.flushing > 0 || s.overflow:
 		return true, time.Time{}
-	case len(pb.queue) >= p.cfg.MinQueuedMessages || pb.queuedBytes >= p.reqBudget:
+	case pb.queue.len() >= p.cfg.MinQueuedMessages || pb.queue.bytes >= p.reqBudget:
 		return true, time.Time{}
 	case p.cfg.Linger == 0:
 		// Send at once to an idle broker; otherwise wait for its
@@ -212,26 +210,21 @@ func (p *Producer) collect(s *sink) []*batch {
 // batch, or returns nil when not even the first fits.
 func (p *Producer) cut(pb *partBuf, budget *int) *batch {
 	avail := *budget - partitionOverhead
-	if avail < int(pb.queue[0].size) {
+	if avail < int(pb.queue.front().size) {
 		return nil
 	}
-	limit := len(pb.queue)
+	queued := pb.queue.records()
+	limit := len(queued)
 	if pb.maxRecs > 0 {
 		limit = min(limit, pb.maxRecs)
 	}
 	k, bytes := 0, 0
-	for k < limit && bytes+int(pb.queue[k].size) <= avail {
-		bytes += int(pb.queue[k].size)
+	for k < limit && bytes+int(queued[k].size) <= avail {
+		bytes += int(queued[k].size)
 		k++
 	}
-	b := &batch{pb: pb, recs: pb.queue[:k:k], bytes: bytes}
-	if k == len(pb.queue) {
-		b.arr = pb.queue
-		pb.queue = nil
-	} else {
-		pb.queue = pb.queue[k:]
-	}
-	pb.queuedBytes -= bytes
+	b := &batch{pb: pb, bytes: bytes}
+	b.recs, b.arr = pb.queue.take(k, bytes)
 	pb.inflight = b
 	pb.forced = false
 	if p.cfg.Linger > 0 {

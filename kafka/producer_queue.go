@@ -1,0 +1,110 @@
+package kafka
+
+import "math/bits"
+
+// maxSpare caps the array a partition keeps for reuse, so that a burst
+// does not pin its memory for good.
+const maxSpare = 8192
+
+// recQueue is one partition's records waiting to be sent, oldest first:
+// q[head:]. Batches are cut from the front while new records arrive at the
+// back, often tens of thousands behind a batch in flight, so it is a deque
+// rather than a slice resliced from the front (whose appends would copy the
+// whole queue again and again): the front is an index, and the array is
+// compacted once at least half of it is spent. A batch that takes the
+// whole queue takes its array too, without copying. Guarded by
+// Producer.mu.
+type recQueue struct {
+	q     []record // q[:head] is spent and zeroed
+	head  int
+	bytes int // sum of the queued records' sizes
+
+	spare   []record // an empty array from a settled batch, for reuse
+	lastCut int      // records in the last batch that took the whole queue
+}
+
+func (rq *recQueue) len() int { return len(rq.q) - rq.head }
+
+// records returns the queued records, to inspect or update in place.
+func (rq *recQueue) records() []record { return rq.q[rq.head:] }
+
+func (rq *recQueue) front() *record { return &rq.q[rq.head] }
+
+// push appends r. maxLen bounds the array allocated up front.
+func (rq *recQueue) push(r record, maxLen int) {
+	switch {
+	case rq.q != nil:
+		if len(rq.q) == cap(rq.q) && rq.head > 0 && rq.head >= len(rq.q)/2 {
+			n := copy(rq.q, rq.q[rq.head:])
+			clear(rq.q[n:])
+			rq.q, rq.head = rq.q[:n], 0
+		}
+	case rq.spare != nil:
+		rq.q, rq.spare = rq.spare, nil
+	case rq.lastCut > 1:
+		// Under load the queue refills to about the last batch's size
+		// while that batch is in flight: allocate that at once.
+		rq.q = make([]record, 0, min(rq.lastCut, maxLen))
+	}
+	rq.q = append(rq.q, r)
+	rq.bytes += int(r.size)
+}
+
+// take removes the first k records, 0 < k <= len(). recs is them; arr is
+// the array holding them, now the caller's, to hand back to recycle once
+// the records are no longer needed.
+func (rq *recQueue) take(k, bytes int) (recs, arr []record) {
+	rq.bytes -= bytes
+	if k == rq.len() {
+		arr = rq.q
+		recs = rq.q[rq.head:len(rq.q):len(rq.q)]
+		rq.q, rq.head = nil, 0
+		rq.lastCut = k
+		return recs, arr
+	}
+	if cap(rq.spare) >= k {
+		arr, rq.spare = rq.spare[:k], nil
+	} else {
+		// A power of two, so that the next batch, a little larger or
+		// smaller, fits this array once recycled.
+		arr = make([]record, k, 1<<bits.Len(uint(k-1)))
+	}
+	copy(arr, rq.q[rq.head:rq.head+k])
+	clear(rq.q[rq.head : rq.head+k])
+	rq.head += k
+	return arr[:k:k], arr
+}
+
+// takeAll removes every record; they are the caller's.
+func (rq *recQueue) takeAll() []record {
+	recs := rq.q[rq.head:]
+	rq.q, rq.head, rq.bytes = nil, 0, 0
+	return recs
+}
+
+// unshift puts recs back at the front, to be sent next. recs must not
+// share the queue's array (take's never do).
+func (rq *recQueue) unshift(recs []record) {
+	for i := range recs {
+		rq.bytes += int(recs[i].size)
+	}
+	if rq.head >= len(recs) {
+		rq.head -= len(recs)
+		copy(rq.q[rq.head:], recs)
+		return
+	}
+	q := make([]record, 0, len(recs)+rq.len())
+	q = append(q, recs...)
+	rq.q, rq.head = append(q, rq.q[rq.head:]...), 0
+}
+
+// recycle keeps arr, which take handed out, for reuse once its records
+// are reported or copied elsewhere, unless the spare already kept is as
+// large.
+func (rq *recQueue) recycle(arr []record) {
+	if arr == nil || cap(arr) > maxSpare || cap(arr) <= cap(rq.spare) {
+		return
+	}
+	clear(arr) // drop the messages' slices for the GC
+	rq.spare = arr[:0]
+}
