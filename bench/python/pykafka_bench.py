@@ -137,7 +137,7 @@ def latency(args):
 
         def drain(block):
             nonlocal sent
-            while sent > 0:
+            while sent > 0 and time.monotonic() - start < args.timeout:
                 try:
                     msg, exc = p.get_delivery_report(block=block, timeout=args.timeout)
                 except Exception:

@@ -167,8 +167,29 @@ func notes(r *report.Results, p plan) []string {
 			"between clients are the point. Other work on the machine adds noise: compare the spreads.",
 		"gregor is built from this checkout; in the bench module its klauspost/compress is the version franz-go requires.",
 	}
+	if why := pykafkaOnKafka4(r); why != "" {
+		n = append(n, "pykafka cannot run against Kafka 4: version 2.8.0 sends Produce v0 (message sets of magic 0/1), "+
+			"Fetch v0–v2 and ListOffsets v0–v1, and Kafka 4.0 removed Produce v0–v2, Fetch v0–v3 and ListOffsets v0 "+
+			"(KIP-896). The broker still lists Produce v0 in ApiVersions but closes the connection on it, so every "+
+			"request fails; its error here was: "+why+". It is measured against a Kafka 3.9.2 broker instead, next "+
+			"to gregor, franz-go and Kafka 3.9.2's own perf tools (the zookeeper-1 rows).")
+	}
 	if p.quick {
 		n = append(n, "Quick run: counts are tiny, so start-up dominates and the numbers say little.")
 	}
 	return n
+}
+
+// pykafkaOnKafka4 returns pykafka's first error on a Kafka 4 cluster, "" if it had none.
+func pykafkaOnKafka4(r *report.Results) string {
+	kafka4 := map[string]bool{}
+	for _, c := range r.Cells {
+		kafka4[c.Key] = strings.Contains(c.Cluster, "Kafka 4")
+	}
+	for _, s := range r.Samples {
+		if s.Contender == pykafkaName && kafka4[s.Cell] && s.Result.Error != "" {
+			return s.Result.Error
+		}
+	}
+	return ""
 }

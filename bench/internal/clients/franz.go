@@ -173,12 +173,14 @@ func franzGroup(ctx context.Context, s *workload.Spec) (workload.Result, error) 
 			return err
 		}
 		defer cl.Close()
-		err = franzDrain(ctx, cl, prog)
-		<-ctx.Done() // stay in the group until every member is done
-		if err == ctx.Err() {
-			err = nil
+		if err := franzDrain(ctx, cl, prog); err != nil && ctx.Err() == nil {
+			return err
 		}
-		return err
+		// Stay in the group, polling, until every member is done: the group may still be rebalancing.
+		for ctx.Err() == nil {
+			cl.PollFetches(ctx)
+		}
+		return nil
 	})
 }
 
