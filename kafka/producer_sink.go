@@ -170,7 +170,7 @@ func (p *Producer) collect(s *sink) []*batch {
 	var moved []*partBuf
 	var next time.Time
 	n := len(s.parts)
-	for k := 0; k < n && !overflow; k++ {
+	for k := range n {
 		pb := s.parts[(s.next+k)%n]
 		if pb.inflight == nil && pb.part.Leader() != s.b {
 			moved = append(moved, pb)
