@@ -65,7 +65,10 @@ func (a RequiredAcks) String() string {
 
 // Producer defaults, applied to zero ProducerConfig fields.
 const (
-	DefaultMaxRetries        = 3
+	// DefaultMaxRetries rides out a broker failure: pykafka's 3 retries
+	// spanned under a second and reported messages failed whenever a leader
+	// died.
+	DefaultMaxRetries        = 15
 	DefaultRetryBackoff      = 100 * time.Millisecond
 	DefaultAckTimeout        = 10 * time.Second
 	DefaultMaxQueuedMessages = 100000
@@ -135,9 +138,9 @@ type ProducerConfig struct {
 	//
 	// A broker that dies keeps its partitions until the cluster notices
 	// (broker.session.timeout.ms, 9 s by default), and every try meanwhile
-	// fails. To ride that out rather than report the messages failed,
-	// allow about 15 retries: with the backoff capped at one second they
-	// span some 12 seconds.
+	// fails. The default of 15 retries, with the backoff capped at one
+	// second, spans some 12 seconds and so rides that out; fewer retries
+	// report such messages failed sooner.
 	MaxRetries int
 
 	// RetryBackoff is the wait before the first retry; it doubles with
