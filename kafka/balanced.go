@@ -168,15 +168,8 @@ func (b *BalancedConsumer) Partitions() []int32 {
 // If ctx ends before the first assignment, Start returns ctx.Err() but the
 // consumer goes on joining in the background.
 func (b *BalancedConsumer) Start(ctx context.Context) error {
-	if !b.started.Load() {
-		if err := b.startLock.LockContext(ctx); err != nil {
-			return err
-		}
-		err := b.startLocked(ctx)
-		b.startLock.Unlock()
-		if err != nil {
-			return err
-		}
+	if err := b.ensureStarted(ctx); err != nil {
+		return err
 	}
 	if err := b.ready.Wait(ctx); err != nil {
 		return err
@@ -184,6 +177,19 @@ func (b *BalancedConsumer) Start(ctx context.Context) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.fatal
+}
+
+// ensureStarted opens membership and starts the rebalancing task, unless
+// done already; it does not wait for the first assignment.
+func (b *BalancedConsumer) ensureStarted(ctx context.Context) error {
+	if b.started.Load() {
+		return nil
+	}
+	if err := b.startLock.LockContext(ctx); err != nil {
+		return err
+	}
+	defer b.startLock.Unlock()
+	return b.startLocked(ctx)
 }
 
 func (b *BalancedConsumer) startLocked(ctx context.Context) error {
@@ -254,13 +260,14 @@ func (b *BalancedConsumer) fail(err error) {
 // ErrConsumerStopped after Stop, and a *GroupError when the group
 // membership failed for good.
 func (b *BalancedConsumer) Consume(ctx context.Context) (*Message, error) {
-	if !b.started.Load() {
-		if err := b.Start(ctx); err != nil {
-			return nil, err
-		}
-	}
 	wctx, endWait := b.waitContext(ctx)
 	defer endWait()
+	if err := b.ensureStarted(wctx); err != nil {
+		if ctx.Err() == nil && wctx.Err() != nil {
+			return nil, b.waitError(ctx)
+		}
+		return nil, err
+	}
 	for {
 		b.mu.Lock()
 		switch {

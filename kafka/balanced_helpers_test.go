@@ -85,7 +85,9 @@ func (e *groupEnv) config(cfg BalancedConsumerConfig) BalancedConsumerConfig {
 			cfg.RebalanceTimeout = 20 * time.Second
 		}
 	} else if cfg.ZooKeeper == nil {
-		cfg.ZooKeeperConnect = e.tc.ZooKeeperConnect()
+		if cfg.ZooKeeperConnect == "" {
+			cfg.ZooKeeperConnect = e.tc.ZooKeeperConnect()
+		}
 		if cfg.ZooKeeperTimeout == 0 {
 			cfg.ZooKeeperTimeout = 4 * time.Second
 		}
