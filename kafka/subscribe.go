@@ -10,20 +10,19 @@ package kafka
 //		...
 //	}
 //
-// The consumer starts from the group's committed offsets (new partitions
-// at the earliest offset) and commits its position every
-// DefaultAutoCommitInterval and when stopped, so a later subscriber of the
-// group resumes where this one left off. For now it is a SimpleConsumer of
-// every partition, in the group only for offset storage: two subscribers
-// of one group both receive every message. Subscribe will return a
-// balanced consumer, which splits the partitions among the group's
-// members, once gregor has one; code that holds the result as a Consumer
-// keeps working.
+// The consumer is a member of the group: a BalancedConsumer managed by the
+// group's coordinator broker (BalancedConsumerConfig.Managed), so several
+// subscribers of one group split the topic's partitions between them and
+// take over each other's when one stops or dies. It starts from the
+// group's committed offsets (new partitions at the earliest offset) and
+// commits its position every DefaultAutoCommitInterval, before every
+// rebalance and when stopped, so whoever consumes a partition next resumes
+// where this one left off. For other settings, use Topic.BalancedConsumer.
 func (t *Topic) Subscribe(group string) (Consumer, error) {
 	if group == "" {
 		return nil, &ConfigError{Field: "ConsumerConfig.ConsumerGroup", Reason: "Subscribe needs a group"}
 	}
-	c, err := t.SimpleConsumer(ConsumerConfig{ConsumerGroup: group, AutoCommit: true})
+	c, err := t.BalancedConsumer(group, BalancedConsumerConfig{Managed: true, ConsumerConfig: ConsumerConfig{AutoCommit: true}})
 	if err != nil {
 		return nil, err
 	}
