@@ -120,12 +120,18 @@ func (m *managedMembership) run(ctx context.Context) {
 			continue
 		}
 		failures++
-		if failures > b.cfg.RebalanceMaxRetries {
+		backoff := time.Duration(min(failures, b.cfg.RebalanceMaxRetries+1)) * b.cfg.RebalanceBackoff
+		switch {
+		case failures > b.cfg.RebalanceMaxRetries:
 			b.log.Error("kafka: joining the group keeps failing, retrying", "attempts", failures, "error", err)
-		} else {
+		case retriableCoordinatorError(err):
+			// The coordinator is moving or loading the group (as when the
+			// cluster's first group creates the offsets topic): soon over.
+			b.log.Info("kafka: group coordinator not ready, retrying", "attempt", failures, "error", err)
+			backoff = min(time.Duration(failures)*coordinatorBackoff, b.cfg.RebalanceBackoff)
+		default:
 			b.log.Warn("kafka: joining the group failed, retrying", "attempt", failures, "error", err)
 		}
-		backoff := time.Duration(min(failures, b.cfg.RebalanceMaxRetries+1)) * b.cfg.RebalanceBackoff
 		if b.h.Sleep(ctx, backoff) != nil {
 			return
 		}

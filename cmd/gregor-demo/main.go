@@ -57,7 +57,10 @@ func run(ctx context.Context, out io.Writer) error {
 	if err := show(ctx, out, client); err != nil {
 		return err
 	}
-	return produceTour(ctx, out, client)
+	if err := produceTour(ctx, out, client); err != nil {
+		return err
+	}
+	return balancedTour(ctx, out, client)
 }
 
 // show prints the cluster as the client sees it.
