@@ -234,13 +234,11 @@ func (m *managedMembership) onHeartbeatError(gen int32, err error, failures int)
 		m.requestRejoin(gen)
 	case errors.Is(err, protocol.ErrUnknownMemberID):
 		log.Warn("kafka: the coordinator no longer knows this member, rejoining as a new one")
-		if m.instance == nil {
-			m.mu.Lock()
-			if m.gen == gen {
-				m.member = ""
-			}
-			m.mu.Unlock()
+		m.mu.Lock()
+		if m.gen == gen {
+			m.member = ""
 		}
+		m.mu.Unlock()
 		m.requestRejoin(gen)
 	case errors.Is(err, protocol.ErrFencedInstanceID):
 		b.fail(&GroupError{Group: b.group, Err: err})

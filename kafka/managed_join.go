@@ -121,7 +121,7 @@ func (m *managedMembership) sendJoin(ctx context.Context, coord *Broker) (*proto
 			return nil, fmt.Errorf("kafka: JoinGroup: %w", kerr)
 		case errors.Is(kerr, protocol.ErrMemberIDRequired):
 			m.setMember(resp.MemberID)
-		case errors.Is(kerr, protocol.ErrUnknownMemberID) && m.instance == nil:
+		case errors.Is(kerr, protocol.ErrUnknownMemberID):
 			m.setMember("")
 		case errors.Is(kerr, protocol.ErrRebalanceInProgress):
 			return nil, fmt.Errorf("%w: JoinGroup: %w", errRejoin, kerr)
@@ -242,9 +242,7 @@ func (m *managedMembership) sendSync(ctx context.Context, coord *Broker, gen int
 	case errors.Is(kerr, protocol.ErrRebalanceInProgress), errors.Is(kerr, protocol.ErrIllegalGeneration):
 		return nil, fmt.Errorf("%w: SyncGroup: %w", errRejoin, kerr)
 	case errors.Is(kerr, protocol.ErrUnknownMemberID):
-		if m.instance == nil {
-			m.setMember("")
-		}
+		m.setMember("")
 		return nil, fmt.Errorf("%w: SyncGroup: %w", errRejoin, kerr)
 	case isFatalGroupError(kerr):
 		return nil, &GroupError{Group: b.group, Err: kerr}
