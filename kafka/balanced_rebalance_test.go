@@ -150,3 +150,27 @@ func TestBalancedConsumerRebalanceCallback(t *testing.T) {
 		mu.Unlock()
 	})
 }
+
+// TestManagedConsumerStaticMembership restarts a static member (one with
+// a GroupInstanceID): it does not leave the group on Stop, and its
+// successor with the same instance id gets the same partitions back while
+// the other member keeps its own throughout.
+func TestManagedConsumerStaticMembership(t *testing.T) {
+	forEachKind(t, []balancedKind{managedKRaft}, 6, func(t *testing.T, env *groupEnv) {
+		a := env.consumer(t, BalancedConsumerConfig{GroupInstanceID: env.group + "-a"})
+		b := env.consumer(t, BalancedConsumerConfig{GroupInstanceID: env.group + "-b"})
+		env.waitSplit(t, a, b)
+		aParts, bParts := a.Partitions(), b.Partitions()
+		generation := b.member.generation()
+		genBefore, _ := generation()
+		stopConsumer(t, env.ctx, a)
+
+		a2 := env.consumer(t, BalancedConsumerConfig{GroupInstanceID: env.group + "-a"})
+		require.NoError(t, a2.Start(env.ctx))
+		env.waitSplit(t, a2, b)
+		assert.Equal(t, aParts, a2.Partitions())
+		assert.Equal(t, bParts, b.Partitions())
+		genAfter, _ := generation()
+		assert.Equal(t, genBefore, genAfter, "no rebalance: b stayed in its generation")
+	})
+}
