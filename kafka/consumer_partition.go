@@ -18,9 +18,9 @@ type ownedPartition struct {
 	// requested in and are dropped when it no longer matches.
 	epoch uint64
 
-	queue       entryRing // fetched and decoded, not yet delivered
-	queuedBytes int       // keys and values of the queued messages
-	inReady     bool      // listed in SimpleConsumer.ready
+	queue       msgQueue // fetched and decoded, not yet delivered
+	queuedBytes int      // keys and values of the queued messages
+	inReady     bool     // listed in SimpleConsumer.ready
 
 	// A fetch loop owns the partition while it has a fetch for it in flight
 	// or results for it waiting to be decoded; only the owner may fetch it
@@ -50,64 +50,74 @@ type entry struct {
 	err error
 }
 
-// entryRing is a FIFO of entries that reuses its buffer, whose length is
-// always a power of two.
-type entryRing struct {
-	buf  []entry
+// msgQueue is a partition's FIFO of entries. It holds the message slices
+// that decoding made, so queueing a response's messages costs one slot,
+// not one per message. The ring's length is always a power of two.
+type msgQueue struct {
+	ring []queueChunk
 	head int
-	n    int
+	used int // chunks in the ring
+	n    int // entries queued
 }
 
-func (r *entryRing) len() int { return r.n }
-
-func (r *entryRing) push(e entry) {
-	if r.n == len(r.buf) {
-		r.grow(r.n + 1)
-	}
-	r.buf[(r.head+r.n)&(len(r.buf)-1)] = e
-	r.n++
+// queueChunk is a run of decoded messages, or one error.
+type queueChunk struct {
+	msgs []Message
+	next int // the first not yet taken
+	err  error
 }
 
-// pushMessages appends a pointer to each of msgs.
-func (r *entryRing) pushMessages(msgs []Message) {
-	if r.n+len(msgs) > len(r.buf) {
-		r.grow(r.n + len(msgs))
+func (q *msgQueue) len() int { return q.n }
+
+func (q *msgQueue) pushChunk(ch queueChunk) {
+	if q.used == len(q.ring) {
+		ring := make([]queueChunk, max(2*len(q.ring), 4))
+		for i := 0; i < q.used; i++ {
+			ring[i] = q.ring[(q.head+i)&(len(q.ring)-1)]
+		}
+		q.ring, q.head = ring, 0
 	}
-	mask := len(r.buf) - 1
-	for i := range msgs {
-		r.buf[(r.head+r.n)&mask] = entry{msg: &msgs[i]}
-		r.n++
+	q.ring[(q.head+q.used)&(len(q.ring)-1)] = ch
+	q.used++
+}
+
+// pushMessages queues msgs, which the queue keeps (the slice is not copied).
+func (q *msgQueue) pushMessages(msgs []Message) {
+	if len(msgs) > 0 {
+		q.pushChunk(queueChunk{msgs: msgs})
+		q.n += len(msgs)
 	}
 }
 
-func (r *entryRing) grow(need int) {
-	size := max(2*len(r.buf), 64)
-	for size < need {
-		size *= 2
-	}
-	buf := make([]entry, size)
-	for i := 0; i < r.n; i++ {
-		buf[i] = r.buf[(r.head+i)&(len(r.buf)-1)]
-	}
-	r.buf, r.head = buf, 0
+// pushError queues an error after what is queued.
+func (q *msgQueue) pushError(err error) {
+	q.pushChunk(queueChunk{err: err})
+	q.n++
 }
 
-func (r *entryRing) pop() entry {
-	e := r.buf[r.head]
-	r.buf[r.head] = entry{} // let the message's memory go once delivered
-	r.head = (r.head + 1) & (len(r.buf) - 1)
-	r.n--
+// pop takes the oldest entry; the queue must not be empty.
+func (q *msgQueue) pop() entry {
+	ch := &q.ring[q.head]
+	var e entry
+	if ch.err != nil {
+		e.err = ch.err
+	} else {
+		e.msg = &ch.msgs[ch.next]
+		ch.next++
+	}
+	if ch.err != nil || ch.next == len(ch.msgs) {
+		*ch = queueChunk{} // the queue lets go of the slice; delivered messages keep it
+		q.head = (q.head + 1) & (len(q.ring) - 1)
+		q.used--
+	}
+	q.n--
 	return e
 }
 
-// clear drops every entry. A large buffer is released rather than kept.
-func (r *entryRing) clear() {
-	if len(r.buf) > 4096 {
-		*r = entryRing{}
-		return
-	}
-	clear(r.buf)
-	r.head, r.n = 0, 0
+// clear drops every entry.
+func (q *msgQueue) clear() {
+	clear(q.ring)
+	q.head, q.used, q.n = 0, 0, 0
 }
 
 // partRing is the round-robin list of partitions with queued entries; its

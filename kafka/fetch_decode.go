@@ -90,19 +90,24 @@ func (d *fetchDecoder) decode(in *decodeIn) decodeOut {
 			expect = max(expect, last+1)
 			return nil
 		}
+		msgs := slices.Grow(out.msgs, len(b.Records))
 		for i := range b.Records {
 			r := &b.Records[i]
 			if r.Offset > expect && out.gapAt < 0 {
 				out.gapAt = expect
 			}
 			expect = r.Offset + 1
-			var ts time.Time
+			// Field by field into the slice: copying a whole Message
+			// literal in costs a bulk write barrier while the GC runs.
+			msgs = msgs[:len(msgs)+1]
+			m := &msgs[len(msgs)-1]
+			m.Topic, m.Partition, m.Offset = topic, partition, r.Offset
+			m.Key, m.Value, m.Headers = r.Key, r.Value, r.Headers
 			if r.Timestamp >= 0 {
-				ts = time.UnixMilli(r.Timestamp)
+				m.Timestamp = time.UnixMilli(r.Timestamp)
 			}
-			out.msgs = append(out.msgs, Message{Topic: topic, Partition: partition, Offset: r.Offset,
-				Key: r.Key, Value: r.Value, Headers: r.Headers, Timestamp: ts})
 		}
+		out.msgs = msgs
 		expect = max(expect, last+1)
 		return nil
 	})

@@ -426,10 +426,10 @@ func (c *SimpleConsumer) deliver(l *fetchLoop, d *fetchDecoder, res *fetchResult
 			op.queue.pushMessages(out.msgs)
 			op.queuedBytes += size
 			if it.err != nil {
-				op.queue.push(entry{err: it.err})
+				op.queue.pushError(it.err)
 			}
 			if out.err != nil {
-				op.queue.push(entry{err: &PartitionError{Topic: c.topic.name, Partition: op.id, Err: out.err}})
+				op.queue.pushError(&PartitionError{Topic: c.topic.name, Partition: op.id, Err: out.err})
 				// Skip the bad batch; what was fetched after it is
 				// fetched again.
 				op.epoch++

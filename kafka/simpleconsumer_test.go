@@ -3,19 +3,25 @@ package kafka
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gregorkafka/gregor/handler/goroutine"
 	"github.com/gregorkafka/gregor/protocol"
 )
 
 // offlineTopic is a topic with n partitions in a Cluster that never dials.
-func offlineTopic(t *testing.T, n int) *Topic {
+func offlineTopic(t testing.TB, n int) *Topic {
 	t.Helper()
-	c := offlineCluster(t, Config{})
+	cfg, err := Config{Logger: slog.New(slog.DiscardHandler)}.withDefaults()
+	require.NoError(t, err)
+	h := goroutine.New()
+	t.Cleanup(func() { h.Close() })
+	c := newCluster(cfg, h)
 	c.apply(md{brokers: []int32{1}, topics: []mdTopic{{name: "t", parts: parts(n, func(int32) int32 { return 1 })}}}.response(), false)
 	topic := c.state.Load().topics["t"]
 	require.NotNil(t, topic)
