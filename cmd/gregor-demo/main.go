@@ -60,6 +60,9 @@ func run(ctx context.Context, out io.Writer) error {
 	if err := produceTour(ctx, out, client); err != nil {
 		return err
 	}
+	if err := consumeTour(ctx, out, client); err != nil {
+		return err
+	}
 	return balancedTour(ctx, out, client)
 }
 
