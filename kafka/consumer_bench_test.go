@@ -62,7 +62,7 @@ func BenchmarkConsumerDecode(b *testing.B) {
 			c := newSimpleConsumer(topic, cfg)
 			c.started.Store(true)
 			defer c.Stop(context.Background())
-			l := &fetchLoop{c: c, wake: c.h.NewEvent(), index: map[int32]int{}}
+			l := &fetchLoop{c: c, broker: topic.Partition(0).Leader(), wake: c.h.NewEvent(), index: map[int32]int{}}
 			var d fetchDecoder
 			op := c.byID[0]
 			ctx := context.Background()
@@ -209,14 +209,19 @@ func prefillBenchTopic(b *testing.B, tc *testcluster.Cluster) (string, error) {
 		req.Acks, req.TimeoutMs = 1, 10000
 		req.TopicData = []protocol.ProduceRequestTopic{{Name: name,
 			PartitionData: []protocol.ProduceRequestPartition{{Index: p.ID(), Records: batch}}}}
-		for range requests / benchPartitions {
+		for sent := 0; sent < requests/benchPartitions; {
 			resp, err := p.Leader().Produce(ctx, req)
 			if err != nil {
 				return err
 			}
+			// A new topic's leader may refuse writes for a moment.
 			if err := protocol.ErrorForCode(resp.Responses[0].PartitionResponses[0].ErrorCode); err != nil {
-				return err
+				if !isRetriable(err) || h.Sleep(ctx, 100*time.Millisecond) != nil {
+					return err
+				}
+				continue
 			}
+			sent++
 		}
 		return nil
 	})

@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"log/slog"
 	"testing"
@@ -308,4 +309,89 @@ func TestConsumeErrors(t *testing.T) {
 		t.Fatal("a stopped consumer yields nothing")
 	}
 	assert.True(t, errors.Is(te, ErrConsumerTimeout))
+}
+
+// fetchResponse is a Fetch response for partition id of topic "t".
+func fetchResponse(id int32, code int16, hw int64, records []byte) *protocol.FetchResponse {
+	resp := protocol.NewFetchResponse()
+	resp.Responses = []protocol.FetchResponseTopic{{Topic: "t", Partitions: []protocol.FetchResponsePartition{{
+		PartitionIndex: id, ErrorCode: code, HighWatermark: hw, LastStableOffset: hw, Records: records}}}}
+	return resp
+}
+
+func TestTakeOversizedBatch(t *testing.T) {
+	c, _ := offlineConsumer(t, ConsumerConfig{FetchMessageMaxBytes: 1024})
+	l := &fetchLoop{c: c, broker: c.topic.Partition(0).Leader(), wake: c.h.NewEvent(), index: map[int32]int{}}
+	c.mu.Lock()
+	c.moveLocked(c.byID[0], 0)
+	op := c.byID[0]
+	c.mu.Unlock()
+	send := func() {
+		l.sent = append(l.sent[:0], sentPartition{op: op, epoch: op.epoch, offset: op.fetchAt})
+		op.inflight, op.owner = true, l
+	}
+	value := make([]byte, 5000)
+	b := &protocol.RecordBatch{ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1,
+		Records: []protocol.Record{{Offset: 0, Timestamp: 1, Value: value}}}
+	big, err := protocol.AppendRecordBatch(nil, b, protocol.CompressionNone)
+	require.NoError(t, err)
+
+	// Fetch v0-2 answer with the start of a batch that does not fit.
+	send()
+	res, o := l.take(fetchResponse(0, 0, 1, big[:1024]))
+	assert.Empty(t, res.items)
+	assert.False(t, o.failed)
+	assert.Equal(t, len(big), op.maxBytes, "grown to the batch's size")
+	assert.True(t, op.first, "asked for first in the next request")
+	assert.Equal(t, int64(0), op.fetchAt)
+
+	// Newer versions answer nothing but show the high watermark ahead.
+	op.first = false
+	send()
+	l.take(fetchResponse(0, 0, 1, nil))
+	assert.True(t, op.first)
+
+	// The whole batch comes: back to the configured size.
+	send()
+	res, _ = l.take(fetchResponse(0, 0, 1, big))
+	require.Len(t, res.items, 1)
+	assert.Equal(t, 1024, op.maxBytes)
+	assert.False(t, op.first)
+	assert.Equal(t, int64(1), op.fetchAt)
+	c.deliver(l, &fetchDecoder{}, res)
+	m, err := c.Consume(t.Context())
+	require.NoError(t, err)
+	assert.Len(t, m.Value, 5000)
+
+	// A batch beyond MaxFetchMessageBytes is reported, and the partition
+	// waits for a reset.
+	huge := make([]byte, 12)
+	binary.BigEndian.PutUint64(huge, 1)
+	binary.BigEndian.PutUint32(huge[8:], MaxFetchMessageBytes+1)
+	send()
+	res, _ = l.take(fetchResponse(0, 0, 5, huge))
+	require.Len(t, res.items, 1)
+	assert.True(t, op.stalled)
+	c.deliver(l, &fetchDecoder{}, res)
+	_, err = c.Consume(t.Context())
+	var mtl *MessageTooLargeError
+	require.ErrorAs(t, err, &mtl)
+	assert.Equal(t, int64(1), mtl.Offset)
+	assert.Equal(t, MaxFetchMessageBytes+entryOverhead+1, mtl.Size)
+	require.NoError(t, c.ResetOffsets(t.Context(), map[int32]OffsetTarget{0: OffsetAfter(1)}))
+	assert.False(t, op.stalled, "a reset moves past it")
+
+	// Broker errors: retriable ones wait, others are reported in place.
+	send()
+	_, o = l.take(fetchResponse(0, protocol.ErrNotLeaderOrFollower.Code, 5, nil))
+	assert.True(t, o.stale)
+	assert.True(t, o.failed)
+	assert.False(t, op.stalled)
+	send()
+	res, _ = l.take(fetchResponse(0, protocol.ErrTopicAuthorizationFailed.Code, 5, nil))
+	require.Len(t, res.items, 1)
+	assert.ErrorIs(t, res.items[0].err, protocol.ErrTopicAuthorizationFailed)
+	send()
+	_, o = l.take(fetchResponse(0, protocol.ErrOffsetOutOfRange.Code, 5, nil))
+	assert.Len(t, o.outOfRange, 1)
 }
