@@ -6,6 +6,7 @@ Python mode (use_rdkafka=False): its librdkafka extension is an optional C build
 
 import argparse
 import json
+import queue
 import sys
 import threading
 import time
@@ -101,7 +102,10 @@ def produce(args):
                     res["messages"] += 1
                     res["bytes"] += len(msg.value)
         while pending > 0:
-            msg, exc = p.get_delivery_report(block=True, timeout=args.timeout)
+            try:
+                msg, exc = p.get_delivery_report(block=True, timeout=args.timeout)
+            except queue.Empty:
+                raise TimeoutError("%d messages without a delivery report after %gs" % (pending, args.timeout))
             pending -= 1
             if exc is not None:
                 errors.append(exc)
