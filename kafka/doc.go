@@ -44,6 +44,21 @@
 // Fetch, ...) are the building blocks of the higher layers; they return the
 // broker's response as is and report only transport failures as errors.
 //
+// # Consuming
+//
+// Topic.SimpleConsumer reads partitions without group coordination, as
+// pykafka's SimpleConsumer does; balanced consumers wrap one over the
+// partitions they own. Its offset rules are pykafka's (see SimpleConsumer),
+// with the convention spelled out where pykafka left it implicit: a commit
+// stores the next offset to consume, HeldOffsets the last one consumed.
+// One fetch loop per leader broker reads only batch headers to learn the
+// next offset, sends the next Fetch at once and decodes the previous
+// response meanwhile; messages wait in bounded per-partition queues and
+// Consume takes them round-robin. Fetch errors that stale metadata
+// explains make the consumer refresh it and re-route partitions to their
+// new leaders; a partition's position only moves past records actually
+// decoded, so a broker failure costs neither loss nor duplicates.
+//
 // # Errors
 //
 // Broker error codes are *Error values (an alias of protocol.Error), matched
