@@ -263,16 +263,22 @@ func stopConsumer(t *testing.T, ctx context.Context, c *BalancedConsumer) {
 // for none).
 func (e *groupEnv) committed(t *testing.T) map[int32]int64 {
 	t.Helper()
+	out := map[int32]int64{}
+	for p, co := range e.committedOffsets(t) {
+		out[p] = co.Offset
+	}
+	return out
+}
+
+// committedOffsets returns what the group stored for every partition.
+func (e *groupEnv) committedOffsets(t *testing.T) map[int32]CommittedOffset {
+	t.Helper()
 	sc, err := e.topic.SimpleConsumer(ConsumerConfig{ConsumerGroup: e.group, ManualStart: true})
 	require.NoError(t, err)
 	defer func() { _ = sc.Stop(e.ctx) }()
 	got, err := sc.FetchOffsets(e.ctx)
 	require.NoError(t, err)
-	out := map[int32]int64{}
-	for p, co := range got {
-		out[p] = co.Offset
-	}
-	return out
+	return got
 }
 
 // newVictimClient returns a second client to the env's cluster, for a

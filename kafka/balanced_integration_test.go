@@ -107,8 +107,13 @@ func TestBalancedConsumerHandover(t *testing.T) {
 			}
 		}
 		require.NoError(t, b.CommitOffsets(env.ctx))
-		for p, off := range env.committed(t) {
-			assert.Equal(t, int64(10), off, "partition %d", p)
+		for p, co := range env.committedOffsets(t) {
+			assert.Equal(t, int64(10), co.Offset, "partition %d", p)
+			if env.kind.managed {
+				// Committed as the member: the coordinator checked the
+				// member id and generation sent with it.
+				assert.Contains(t, co.Metadata, `"consumer_id":"`+b.MemberID()+`"`, "partition %d", p)
+			}
 		}
 	})
 }
