@@ -163,6 +163,9 @@ func franzGroup(ctx context.Context, s *workload.Spec) (workload.Result, error) 
 	return runGroup(ctx, s, func(ctx context.Context, i int, own *workload.Owners, prog *workload.Progress) error {
 		opts := append(franzConsumerOpts(s),
 			kgo.ConsumerGroup(s.Group),
+			// The eager range assignor, as the other clients use by default; franz-go's cooperative-sticky
+			// default moves partitions in two rounds, which is a different thing to time.
+			kgo.Balancers(kgo.RangeBalancer()),
 			kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { own.Add(i, m[s.Topic]) }),
 			kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { own.Remove(i, m[s.Topic]) }),
 			kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { own.Remove(i, m[s.Topic]) }),

@@ -57,7 +57,7 @@ func runGroup(ctx context.Context, s *workload.Spec, member memberFunc) (workloa
 	res.Bytes = res.Messages * int64(s.Size)
 	res.AssignSeconds = own.Elapsed().Seconds()
 	if err == nil && res.AssignSeconds == 0 {
-		err = fmt.Errorf("the %d members never owned all %d partitions together", s.Members, len(s.Ends))
+		err = fmt.Errorf("the %d members never owned all %d partitions together (last seen: %v)", s.Members, len(s.Ends), own)
 	}
 	return res, err
 }

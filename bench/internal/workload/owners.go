@@ -1,6 +1,9 @@
 package workload
 
 import (
+	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -92,4 +95,20 @@ func (o *Owners) Elapsed() time.Duration {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.elapsed
+}
+
+// String lists each member's partitions, for error messages: "[0 1] [2 3] []".
+func (o *Owners) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var parts []string
+	for _, m := range o.members {
+		var ids []int32
+		for p := range m {
+			ids = append(ids, p)
+		}
+		slices.Sort(ids)
+		parts = append(parts, fmt.Sprint(ids))
+	}
+	return strings.Join(parts, " ")
 }
