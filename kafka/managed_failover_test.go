@@ -64,3 +64,34 @@ func TestManagedConsumerCoordinatorDies(t *testing.T) {
 		}
 	})
 }
+
+// TestManagedConsumerMissesGenerations silences a member's heartbeats
+// until the coordinator drops it and the group rebalances without it. When
+// it speaks again it learns it is unknown, rejoins as a new member and
+// gets its share back, without the application doing anything.
+func TestManagedConsumerMissesGenerations(t *testing.T) {
+	forEachKind(t, []balancedKind{managedKRaft}, 10, func(t *testing.T, env *groupEnv) {
+		a := env.consumer(t, BalancedConsumerConfig{})
+		b := env.consumer(t, BalancedConsumerConfig{})
+		env.waitSplit(t, a, b)
+		before := a.MemberID()
+		ma := a.member.(*managedMembership)
+
+		// Heartbeats wait for the group connection's lock: holding it
+		// silences a without touching anything else.
+		require.NoError(t, ma.io.LockContext(env.ctx))
+		eventually(t, env.ctx, env.h, "b alone", func() bool { return len(b.Partitions()) == 10 })
+		ma.io.Unlock()
+
+		owners := env.waitSplit(t, a, b)
+		assert.NotEqual(t, before, a.MemberID(), "rejoined as a new member")
+		col := newCollector(t)
+		col.run(env.ctx, a)
+		col.run(env.ctx, b)
+		round := env.produceRound(t, "after", 2)
+		col.waitAll(t, env, round)
+		for _, m := range col.messages(a) {
+			assert.Same(t, a, owners[m.Partition])
+		}
+	})
+}
