@@ -25,6 +25,8 @@ type sent struct {
 
 // produceBatch writes one record batch of values to partition p with the
 // given codec and returns the records as produced, each with its offset.
+// Keep ts within the topic's retention (a week by default): a broker's
+// retention check deletes older records, the active segment included.
 func produceBatch(t testing.TB, ctx context.Context, p *Partition, codec protocol.Compression, ts int64, values ...string) map[int64]sent {
 	t.Helper()
 	var bb protocol.RecordBatchBuilder

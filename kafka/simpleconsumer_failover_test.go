@@ -28,7 +28,7 @@ func TestSimpleConsumerBrokerKilled(t *testing.T) {
 			const perPartition = 1500
 			for _, p := range topic.Partitions() {
 				for i := 0; i < perPartition; i += 100 {
-					produceBatch(t, ctx, p, protocol.CompressionLZ4, 1, seqValues(fmt.Sprint("p", p.ID()), i, i+100)...)
+					produceBatch(t, ctx, p, protocol.CompressionLZ4, time.Now().UnixMilli(), seqValues(fmt.Sprint("p", p.ID()), i, i+100)...)
 				}
 			}
 			total := 3 * perPartition

@@ -99,7 +99,7 @@ func TestSimpleConsumerOffsetRules(t *testing.T) {
 		cl := newTestClient(t, ctx, h, Config{Hosts: tc.Bootstrap()})
 		topic := makeTopic(t, ctx, cl, TopicSpec{Name: uniqueTopic(t, "offset-rules"), Partitions: 1, ReplicationFactor: 1})
 		p := topic.Partition(0)
-		produceBatch(t, ctx, p, protocol.CompressionNone, 1, seqValues("m", 0, 10)...)
+		produceBatch(t, ctx, p, protocol.CompressionNone, time.Now().UnixMilli(), seqValues("m", 0, 10)...)
 		group := uniqueTopic(t, "group")
 
 		// A new group starts at AutoOffsetReset (earliest by default) and
@@ -138,7 +138,7 @@ func TestSimpleConsumerOffsetRules(t *testing.T) {
 		l := newConsumer(t, topic, ConsumerConfig{ConsumerGroup: latestGroup, AutoOffsetReset: OffsetLatest})
 		require.NoError(t, l.Start(ctx))
 		assert.Equal(t, map[int32]int64{0: 9}, l.HeldOffsets(), "latest: the next message is the next produced")
-		produceBatch(t, ctx, p, protocol.CompressionNone, 1, "n-10", "n-11")
+		produceBatch(t, ctx, p, protocol.CompressionNone, time.Now().UnixMilli(), "n-10", "n-11")
 		got = consumeMessages(t, ctx, l, 1)
 		assert.Equal(t, int64(10), got[0].Offset)
 		require.NoError(t, l.CommitOffsets(ctx))
@@ -297,11 +297,11 @@ func TestSimpleConsumerLargeRecord(t *testing.T) {
 		topic := makeTopic(t, ctx, cl, TopicSpec{Name: uniqueTopic(t, "large"), Partitions: 2, ReplicationFactor: 1,
 			Configs: map[string]string{"max.message.bytes": "4194304"}})
 		for i := range 5 {
-			produceBatch(t, ctx, topic.Partition(0), protocol.CompressionNone, 1, seqValues(fmt.Sprint("small-", i), 0, 50)...)
+			produceBatch(t, ctx, topic.Partition(0), protocol.CompressionNone, time.Now().UnixMilli(), seqValues(fmt.Sprint("small-", i), 0, 50)...)
 		}
 		big := strings.Repeat("x", 1<<20+12345)
-		produceBatch(t, ctx, topic.Partition(1), protocol.CompressionNone, 1, big)
-		produceBatch(t, ctx, topic.Partition(1), protocol.CompressionNone, 1, "after")
+		produceBatch(t, ctx, topic.Partition(1), protocol.CompressionNone, time.Now().UnixMilli(), big)
+		produceBatch(t, ctx, topic.Partition(1), protocol.CompressionNone, time.Now().UnixMilli(), "after")
 
 		c := newConsumer(t, topic, ConsumerConfig{FetchMessageMaxBytes: 4096, ConsumerTimeout: time.Second})
 		msgs := consumeMessages(t, ctx, c, 252)
