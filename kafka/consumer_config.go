@@ -102,8 +102,10 @@ type ConsumerConfig struct {
 	ConsumerTimeout time.Duration
 
 	// ManualStart keeps the consumer from starting on construction (pykafka's
-	// auto_start=False); call Start. By default it starts at once, in the
-	// background, so that messages are fetched before the first Consume.
+	// auto_start=False): nothing is fetched until Start, or the first
+	// Consume, which starts it. That leaves room to ResetOffsets first. By
+	// default it starts at once, in the background, so that messages are
+	// fetched before the first Consume.
 	ManualStart bool
 
 	// ResetOffsetOnStart makes the consumer start every partition at

@@ -132,7 +132,8 @@ func (c *SimpleConsumer) Partitions() []int32 {
 // partition already moved by ResetOffsets keeps that position), and starts
 // fetching and, with AutoCommit, committing. It returns nil at once when
 // already started, and ErrConsumerStopped after Stop. Consume calls it when
-// needed, so only a consumer made with ManualStart needs an explicit Start.
+// needed; an explicit Start reports start errors (a coordinator that cannot
+// be reached, say) before the first message is wanted.
 func (c *SimpleConsumer) Start(ctx context.Context) error {
 	if c.started.Load() {
 		return nil
