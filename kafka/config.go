@@ -82,13 +82,19 @@ type Config struct {
 	AutoCreateTopics bool
 }
 
-// ConfigError reports an invalid Config field.
+// ConfigError reports an invalid field of a Config, ProducerConfig,
+// ConsumerConfig or BalancedConsumerConfig.
 type ConfigError struct {
-	Field  string // e.g. "Hosts[1]", "SocketTimeout"
+	// Field names the field: bare for Config ("Hosts[1]", "SocketTimeout"),
+	// qualified by its struct for the others ("ProducerConfig.Linger").
+	Field  string
 	Reason string
 }
 
 func (e *ConfigError) Error() string {
+	if strings.Contains(e.Field, "Config.") {
+		return "kafka: invalid " + e.Field + ": " + e.Reason
+	}
 	return "kafka: invalid Config." + e.Field + ": " + e.Reason
 }
 

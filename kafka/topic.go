@@ -18,8 +18,9 @@ import (
 //
 // Producers and consumers are made from a Topic, as in pykafka; their
 // constructors live in files of their own: Producer (producer.go),
-// SyncProducer (producer_sync.go), SimpleConsumer (simpleconsumer.go). The
-// balanced consumer (group membership) is not part of the package yet.
+// SyncProducer (producer_sync.go), Publish (publish.go), SimpleConsumer
+// (simpleconsumer.go), BalancedConsumer (balanced.go) and Subscribe
+// (subscribe.go).
 type Topic struct {
 	name string
 	cl   *Cluster
