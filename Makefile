@@ -30,8 +30,8 @@ vet:
 
 ## leftovers: fails if a test left a Kafka or ZooKeeper JVM running.
 leftovers:
-	@if pgrep -f 'gregor.testcluster=test-' >/dev/null; then \
-		echo "test clusters left running:"; pgrep -af 'gregor.testcluster=test-'; exit 1; fi
+	@if pgrep -f 'gregor[.]testcluster=test-' >/dev/null; then \
+		echo "test clusters left running:"; pgrep -af 'gregor[.]testcluster=test-'; exit 1; fi
 
 ## demo: start a local broker, show what gregor sees and does with it, stop the broker.
 demo:
