@@ -346,27 +346,7 @@ func (b *BalancedConsumer) waitContext(ctx context.Context) (context.Context, fu
 // *PartitionError is yielded and the iteration goes on; any other error is
 // yielded and ends it.
 func (b *BalancedConsumer) Messages(ctx context.Context) iter.Seq2[*Message, error] {
-	return func(yield func(*Message, error) bool) {
-		for {
-			msg, err := b.Consume(ctx)
-			if err == nil {
-				if !yield(msg, nil) {
-					return
-				}
-				continue
-			}
-			if ctx.Err() != nil || errors.Is(err, ErrConsumerTimeout) || errors.Is(err, ErrConsumerStopped) {
-				return
-			}
-			if !yield(nil, err) {
-				return
-			}
-			var pe *PartitionError
-			if !errors.As(err, &pe) {
-				return
-			}
-		}
-	}
+	return messages(ctx, b.Consume)
 }
 
 // CommitOffsets commits the positions of the partitions the consumer owns

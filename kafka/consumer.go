@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"errors"
 	"iter"
 )
 
@@ -23,3 +24,31 @@ type Consumer interface {
 }
 
 var _ Consumer = (*SimpleConsumer)(nil)
+
+// messages turns a Consume function into the iterator both consumers offer:
+// it ends quietly when ctx ends, the consumer times out or is stopped; a
+// *PartitionError is yielded and the iteration goes on; any other error is
+// yielded and ends it.
+func messages(ctx context.Context, consume func(context.Context) (*Message, error)) iter.Seq2[*Message, error] {
+	return func(yield func(*Message, error) bool) {
+		for {
+			msg, err := consume(ctx)
+			if err == nil {
+				if !yield(msg, nil) {
+					return
+				}
+				continue
+			}
+			if ctx.Err() != nil || errors.Is(err, ErrConsumerTimeout) || errors.Is(err, ErrConsumerStopped) {
+				return
+			}
+			if !yield(nil, err) {
+				return
+			}
+			var pe *PartitionError
+			if !errors.As(err, &pe) {
+				return
+			}
+		}
+	}
+}

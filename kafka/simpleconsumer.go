@@ -358,27 +358,7 @@ func (c *SimpleConsumer) hasRoomLocked(op *ownedPartition) bool {
 // does) and when it is stopped. A *PartitionError is yielded and the
 // iteration goes on; any other error is yielded and ends it.
 func (c *SimpleConsumer) Messages(ctx context.Context) iter.Seq2[*Message, error] {
-	return func(yield func(*Message, error) bool) {
-		for {
-			msg, err := c.Consume(ctx)
-			if err == nil {
-				if !yield(msg, nil) {
-					return
-				}
-				continue
-			}
-			if ctx.Err() != nil || errors.Is(err, ErrConsumerTimeout) || errors.Is(err, ErrConsumerStopped) {
-				return
-			}
-			if !yield(nil, err) {
-				return
-			}
-			var pe *PartitionError
-			if !errors.As(err, &pe) {
-				return
-			}
-		}
-	}
+	return messages(ctx, c.Consume)
 }
 
 // HeldOffsets returns, for each partition the consumer has a position in,
