@@ -132,10 +132,10 @@ func settings(p plan) []report.KV {
 		{K: "all", V: shared + "; consumers fetch up to 1 MiB per partition and start at the earliest offset; " +
 			fmt.Sprintf("topics have %d partitions, replication factor = brokers", p.partitions)},
 		{K: "gregor", V: "kafka.Producer with DeliveryReports (defaults otherwise: Linger 0, MaxRequestSize 1,000,012, " +
-			"round-robin partitioner, one batch in flight per partition); SimpleConsumer; goroutine handler"},
+			"round-robin partitioner, one batch in flight per partition); SimpleConsumer; managed BalancedConsumer (range); goroutine handler"},
 		{K: "gregor-eventloop", V: "the same on the gnet event-loop handler (handler/eventloop, default loops)"},
 		{K: "franz-go", V: "kgo: DisableIdempotentWrite, ProducerLinger(0), RoundRobinPartitioner, ProducerBatchMaxBytes 1 MiB, " +
-			"MaxBufferedRecords/Bytes = the shared limit; direct (non-group) consuming with FetchMaxPartitionBytes 1 MiB"},
+			"MaxBufferedRecords/Bytes = the shared limit; direct (non-group) consuming with FetchMaxPartitionBytes 1 MiB; groups with the eager range balancer"},
 		{K: "sarama", V: "AsyncProducer, Return.Successes, no Flush thresholds, RoundRobinPartitioner, Version 3.9; " +
 			"in-flight messages capped by the adapter at the shared limit; PartitionConsumer per partition, Fetch.Default 1 MiB"},
 		{K: "kafka-go", V: "Writer, Async with Completion, RoundRobin, BatchBytes 1 MiB, BatchSize 1 MiB/value size, " +
@@ -173,6 +173,18 @@ func notes(r *report.Results, p plan) []string {
 			"(KIP-896). The broker still lists Produce v0 in ApiVersions but closes the connection on it, so every "+
 			"request fails; its error here was: "+why+". It is measured against a Kafka 3.9.2 broker instead, next "+
 			"to gregor, franz-go and Kafka 3.9.2's own perf tools (the zookeeper-1 rows).")
+	}
+	for _, c := range r.Cells {
+		if strings.Contains(c.Cluster, "Kafka 4") {
+			continue
+		}
+		for _, smp := range r.Samples {
+			if smp.Cell == c.Key && smp.Contender == pykafkaName && smp.Result.Error != "" {
+				n = append(n, fmt.Sprintf("pykafka failed on Kafka 3.9.2 in %s (%s): %s. Later cells of that "+
+					"workload skip it.", report.Label(c), c.Workload, smp.Result.Error))
+				break
+			}
+		}
 	}
 	if p.quick {
 		n = append(n, "Quick run: counts are tiny, so start-up dominates and the numbers say little.")

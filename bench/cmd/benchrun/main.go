@@ -45,6 +45,18 @@ func main() {
 		if err != nil {
 			log.Fatal(err)
 		}
+		// Settings and notes are descriptions kept in code: take the current ones.
+		p := fullPlan()
+		if r.Quick {
+			p = quickPlan()
+		}
+		var reruns []string
+		for _, n := range r.Notes {
+			if strings.Contains(n, "were run again") {
+				reruns = append(reruns, n)
+			}
+		}
+		r.Settings, r.Notes = settings(p), append(notes(r, p), reruns...)
 		if err := writeDocs(r, docsDir); err != nil {
 			log.Fatal(err)
 		}
@@ -62,6 +74,13 @@ func main() {
 		filter = regexp.MustCompile(*only)
 	}
 	r, err := runAll(ctx, root, resultsDir, p, filter, *profile, *verbose)
+	if r != nil && filter != nil {
+		// A partial run updates the last full results rather than replacing them.
+		if old, lerr := report.Load(resultsFile); lerr == nil && old.Quick == r.Quick {
+			r = report.Merge(old, r, filter.MatchString)
+			r.Notes = append(notes(r, p), fmt.Sprintf("Cells matching %q were run again on %s.", filter, time.Now().UTC().Format("2006-01-02 15:04 MST")))
+		}
+	}
 	if r != nil {
 		if err := r.Save(resultsFile); err != nil {
 			log.Print(err)

@@ -214,21 +214,27 @@ func (g gregorClient) consume(ctx context.Context, s *workload.Spec) (workload.R
 }
 
 // conns opens s.Clients clients and has each produce one message to every partition, so that each holds its
-// connections to every leader, then reports the process's goroutines, threads, memory and sockets.
+// connections to every leader, then reports the process's goroutines, threads, memory and sockets. The clients
+// share one handler, as a service running many clients would (an event loop serves any number of connections).
 func (g gregorClient) conns(ctx context.Context, s *workload.Spec) (workload.Result, error) {
 	var closers []func()
 	defer func() {
-		for _, c := range closers {
-			c()
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
 		}
 	}()
+	h, err := g.newHandler()
+	if err != nil {
+		return workload.Result{}, err
+	}
+	closers = append(closers, func() { h.Close() })
 	start := time.Now()
 	for i := 0; i < s.Clients; i++ {
-		cl, done, err := g.client(ctx, s)
+		cl, err := kafka.NewClient(ctx, kafka.Config{Hosts: s.Bootstrap, Handler: h, Logger: quiet, ClientID: "bench-gregor"})
 		if err != nil {
 			return workload.Result{}, err
 		}
-		closers = append(closers, done)
+		closers = append(closers, func() { cl.Close() })
 		t, err := cl.Topic(ctx, s.Topic)
 		if err != nil {
 			return workload.Result{}, err

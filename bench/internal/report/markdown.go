@@ -98,7 +98,11 @@ func Markdown(r *Results, chart string) string {
 		w("## Where gregor trails franz-go\n\nCPU profiles of gregor (goroutine handler) in the cells where its median " +
 			"throughput was below franz-go's; top functions by flat CPU time.\n\n")
 		for _, p := range r.Profiles {
-			w("### %s\n\n```\n%s\n```\n\n", p.Cell, strings.TrimSpace(p.Top))
+			lines := strings.Split(strings.TrimSpace(p.Top), "\n")
+			if len(lines) > 16 { // pprof's summary, header and the top dozen
+				lines = lines[:16]
+			}
+			w("### %s\n\n```\n%s\n```\n\n", p.Cell, strings.Join(lines, "\n"))
 		}
 	}
 	if len(r.Unavailable) > 0 || len(r.Notes) > 0 {

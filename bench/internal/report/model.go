@@ -34,7 +34,8 @@ type Sample struct {
 
 // Profile is the top of a CPU profile of gregor in a cell where it trailed franz-go.
 type Profile struct {
-	Cell string `json:"cell"`
+	Key  string `json:"key,omitempty"` // the cell's key
+	Cell string `json:"cell"`          // its label
 	Top  string `json:"top"`
 }
 
@@ -115,4 +116,36 @@ func (r *Results) contendersIn(cells []Cell) []string {
 		}
 	}
 	return out
+}
+
+// Merge replaces, in base, the cells whose keys match and every sample and profile of them with those of
+// update (a run of only those cells), and returns base. The run's date and duration stay base's.
+func Merge(base, update *Results, match func(key string) bool) *Results {
+	keep := func(key string) bool { return !match(key) }
+	var cells []Cell
+	for _, c := range base.Cells {
+		if keep(c.Key) {
+			cells = append(cells, c)
+		}
+	}
+	base.Cells = append(cells, update.Cells...)
+	var samples []Sample
+	for _, s := range base.Samples {
+		if keep(s.Cell) {
+			samples = append(samples, s)
+		}
+	}
+	base.Samples = append(samples, update.Samples...)
+	var profiles []Profile
+	for _, p := range base.Profiles {
+		if p.Key == "" || keep(p.Key) {
+			profiles = append(profiles, p)
+		}
+	}
+	base.Profiles = append(profiles, update.Profiles...)
+	base.Machine, base.Versions, base.Settings = update.Machine, update.Versions, update.Settings
+	for k, v := range update.Unavailable {
+		base.Unavailable[k] = v
+	}
+	return base
 }

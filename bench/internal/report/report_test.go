@@ -82,3 +82,21 @@ func TestNum(t *testing.T) {
 		assert.Equal(t, want, num(v), "%v", v)
 	}
 }
+
+func TestMerge(t *testing.T) {
+	base := sample()
+	update := &Results{Cells: []Cell{{Key: "l", Workload: "latency", Rate: 5}},
+		Samples: []Sample{{Cell: "l", Contender: "gregor", Result: workload.Result{P99Ms: 9}}}, Unavailable: map[string]string{}}
+	got := Merge(base, update, func(k string) bool { return k == "l" })
+	require.Len(t, got.Cells, 2)
+	assert.Equal(t, 5, got.Cells[1].Rate)
+	var l []Sample
+	for _, s := range got.Samples {
+		if s.Cell == "l" {
+			l = append(l, s)
+		}
+	}
+	require.Len(t, l, 1, "the old samples of a re-run cell are gone")
+	assert.Equal(t, 9.0, l[0].Result.P99Ms)
+	assert.Len(t, got.Samples, 8, "the other cell's samples stay")
+}
