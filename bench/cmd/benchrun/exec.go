@@ -63,7 +63,7 @@ func (e *execer) run(ctx context.Context, contender string, j job) workload.Resu
 		argv = append(argv, "-broker-version", "1.0.0")
 		if !strings.HasPrefix(j.cl.version, "3.") {
 			// It cannot speak to Kafka 4 (see notes); do not let its retries eat minutes.
-			argv = append(argv, "-timeout", "20s")
+			argv = append(argv, "-timeout", "10s")
 		}
 	default:
 		argv = append([]string{e.benchclient, "-client", contender}, e.clientArgs(j)...)

@@ -28,10 +28,10 @@ type plan struct {
 func fullPlan() plan {
 	return plan{
 		reps: 3, sizes: []int{100, 10 << 10}, codecs: []string{"none", "lz4"}, partitions: 6,
-		produceN:       bySize(300_000, 15_000),
+		produceN:       bySize(300_000, 10_000),
 		consumeN:       bySize(1_000_000, 50_000),
 		latRate:        2000,
-		latFor:         2 * time.Second,
+		latFor:         1500 * time.Millisecond,
 		conns:          []int{1, 10, 100},
 		timeout:        5 * time.Minute,
 		legacyProduceN: bySize(100_000, 5_000),
