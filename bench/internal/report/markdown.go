@@ -10,6 +10,9 @@ import (
 func Label(c Cell) string {
 	parts := []string{c.Cluster}
 	if c.Workload == "conns" {
+		if c.Clients == 1 {
+			return c.Cluster + " · 1 client"
+		}
 		return fmt.Sprintf("%s · %d clients", c.Cluster, c.Clients)
 	}
 	parts = append(parts, SizeLabel(c.Size), c.Compression)
@@ -259,8 +262,8 @@ func conns(b *strings.Builder, r *Results) {
 				fmt.Fprintf(b, " %s |", failed(g))
 				continue
 			}
-			fmt.Fprintf(b, " %s / %s / %s / %s |", num(g.Median), num(Summarize(res, Threads).Median),
-				num(Summarize(res, RSSMiB).Median), num(Summarize(res, Sockets).Median))
+			fmt.Fprintf(b, " %.0f / %.0f / %s / %.0f |", g.Median, Summarize(res, Threads).Median,
+				num(Summarize(res, RSSMiB).Median), Summarize(res, Sockets).Median)
 		}
 		b.WriteString("\n")
 	}
