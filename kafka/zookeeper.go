@@ -70,6 +70,13 @@ func parseZooKeeperConnect(s string) (zkConnect, error) {
 	return zc, nil
 }
 
+// ParseZooKeeperConnect splits a ZooKeeper connect string as Config.ZooKeeperHosts takes it,
+// "h1:2181,h2:2181/chroot", into servers (host:port, port 2181 by default) and a chroot ("" or "/path").
+func ParseZooKeeperConnect(s string) (servers []string, chroot string, err error) {
+	zc, err := parseZooKeeperConnect(s)
+	return zc.servers, zc.chroot, err
+}
+
 // zkBrokerRegistration is the JSON a broker writes to /brokers/ids/<id>.
 type zkBrokerRegistration struct {
 	Host      string            `json:"host"`

@@ -6,13 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/go-zookeeper/zk"
+
+	"github.com/gregorkafka/gregor/kafka"
 )
 
 // zkTimeout bounds the whole ZooKeeper read when the command has no
@@ -40,7 +41,7 @@ type zkGroup struct {
 // named PARTITION by the Java consumer and LEADER-PARTITION by pykafka;
 // both are read.
 func readZooKeeperGroup(ctx context.Context, connect, group string, log *slog.Logger) (*zkGroup, error) {
-	servers, chroot, err := parseZooKeeperConnect(connect)
+	servers, chroot, err := kafka.ParseZooKeeperConnect(connect)
 	if err != nil {
 		return nil, usagef("bad --zookeeper %q: %v", connect, err)
 	}
@@ -179,26 +180,6 @@ func subscriptionOf(data []byte) string {
 		return strings.Join(topics, ",")
 	}
 	return strings.TrimSpace(string(data))
-}
-
-// parseZooKeeperConnect splits "h1:2181,h2/chroot" into servers (port 2181
-// by default) and a chroot without a trailing slash.
-func parseZooKeeperConnect(s string) (servers []string, chroot string, err error) {
-	hosts := s
-	if i := strings.IndexByte(s, '/'); i >= 0 {
-		hosts, chroot = s[:i], strings.TrimRight(s[i:], "/")
-	}
-	for _, h := range strings.Split(hosts, ",") {
-		h = strings.TrimSpace(h)
-		if h == "" {
-			return nil, "", errors.New("empty server")
-		}
-		if _, _, err := net.SplitHostPort(h); err != nil {
-			h = net.JoinHostPort(strings.Trim(h, "[]"), "2181")
-		}
-		servers = append(servers, h)
-	}
-	return servers, chroot, nil
 }
 
 // zkLogger sends the ZooKeeper library's log lines to the debug log.
