@@ -199,8 +199,10 @@ func commit(t *testing.T, cl *kafka.Client, group, topic string, offsets map[int
 }
 
 // retryLoading runs fn on the group's coordinator until it stops answering
-// that it is loading (the first group request of a cluster creates the
-// offsets topic).
+// that it is loading or is not the coordinator. The first group request of
+// a cluster creates the offsets topic; for a moment after that, the broker
+// FindCoordinator names may still answer NOT_COORDINATOR while it takes
+// over the partition.
 func retryLoading(t *testing.T, cl *kafka.Client, group string, fn func(*kafka.Broker) error) {
 	t.Helper()
 	for attempt := 1; ; attempt++ {
@@ -210,7 +212,8 @@ func retryLoading(t *testing.T, cl *kafka.Client, group string, fn func(*kafka.B
 		if err == nil {
 			return
 		}
-		require.True(t, errors.Is(err, protocol.ErrCoordinatorLoadInProgress) && attempt < 50, "%v", err)
+		require.True(t, coordinatorMoved(err) && attempt < 100, "%v", err)
+		cl.Cluster().InvalidateCoordinator(group)
 		time.Sleep(100 * time.Millisecond)
 	}
 }
@@ -275,22 +278,29 @@ type member struct {
 func join(t *testing.T, cl *kafka.Client, group, topic string, parts []int32) member {
 	t.Helper()
 	ctx := testCtx(t)
-	coord, err := cl.Cluster().GroupCoordinator(ctx, group)
-	require.NoError(t, err)
 	sub, err := protocol.EncodeConsumerSubscription(&protocol.ConsumerProtocolSubscription{Topics: []string{topic}, GenerationID: -1}, 0)
 	require.NoError(t, err)
 	req := protocol.NewJoinGroupRequest()
 	req.GroupID, req.SessionTimeoutMs, req.RebalanceTimeoutMs = group, 60000, 10000
 	req.ProtocolType = "consumer"
 	req.Protocols = []protocol.JoinGroupRequestProtocol{{Name: "range", Metadata: sub}}
-	resp, err := coord.JoinGroup(ctx, req)
-	require.NoError(t, err)
-	if errors.Is(protocol.ErrorForCode(resp.ErrorCode), protocol.ErrMemberIDRequired) {
-		req.MemberID = resp.MemberID
-		resp, err = coord.JoinGroup(ctx, req)
-		require.NoError(t, err)
-	}
-	require.NoError(t, protocol.ErrorForCode(resp.ErrorCode))
+	var coord *kafka.Broker
+	var resp *protocol.JoinGroupResponse
+	retryLoading(t, cl, group, func(b *kafka.Broker) error {
+		coord, req.MemberID = b, ""
+		r, err := b.JoinGroup(ctx, req)
+		if err != nil {
+			return err
+		}
+		if errors.Is(protocol.ErrorForCode(r.ErrorCode), protocol.ErrMemberIDRequired) {
+			req.MemberID = r.MemberID
+			if r, err = b.JoinGroup(ctx, req); err != nil {
+				return err
+			}
+		}
+		resp = r
+		return protocol.ErrorForCode(r.ErrorCode)
+	})
 	require.Equal(t, resp.MemberID, resp.Leader, "the only member leads")
 
 	assignment, err := protocol.EncodeConsumerAssignment(&protocol.ConsumerProtocolAssignment{
