@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gregorkafka/gregor/conn"
 	"github.com/gregorkafka/gregor/protocol"
 )
 
@@ -158,4 +159,60 @@ func coordinatorFrom(resp *protocol.FindCoordinatorResponse, group string) (int3
 		return -1, errors.New("kafka: FindCoordinator response names no coordinator")
 	}
 	return resp.NodeID, nil
+}
+
+// coordinatorBusy reports whether a group request failed because its
+// coordinator moved, is loading the group, or dropped the connection: the
+// errors after which onCoordinator looks the coordinator up again and
+// retries.
+func coordinatorBusy(err error) bool {
+	return errors.Is(err, protocol.ErrNotCoordinator) ||
+		errors.Is(err, protocol.ErrCoordinatorNotAvailable) ||
+		errors.Is(err, protocol.ErrCoordinatorLoadInProgress) ||
+		errors.Is(err, conn.ErrDisconnected)
+}
+
+// retryCoordinator runs try until it succeeds or fails with an error that
+// coordinatorBusy does not explain, at most coordinatorAttempts times,
+// backing off between tries as GroupCoordinator does. A *CoordinatorError
+// is final: GroupCoordinator has retried already. It returns try's last
+// error, joined with the context's when ctx ended first.
+func (c *Cluster) retryCoordinator(ctx context.Context, try func() error) error {
+	backoff := coordinatorBackoff
+	for attempt := 1; ; attempt++ {
+		err := try()
+		var ce *CoordinatorError
+		if err == nil || errors.As(err, &ce) || !coordinatorBusy(err) || attempt == coordinatorAttempts {
+			return err
+		}
+		c.log.Debug("kafka: group coordinator busy, retrying", "attempt", attempt, "error", err)
+		if serr := c.h.Sleep(ctx, backoff); serr != nil {
+			return errors.Join(err, serr)
+		}
+		backoff = min(2*backoff, coordinatorMaxBackoff)
+	}
+}
+
+// onCoordinator runs fn on the group's coordinator. When fn's error says
+// the coordinator moved or is loading (coordinatorBusy), it forgets the
+// cached coordinator where that is stale, backs off and runs fn again on
+// the coordinator found then. Group administration goes through it; when
+// the coordinator never settles the error is a *CoordinatorError, and
+// otherwise fn's own.
+func (c *Cluster) onCoordinator(ctx context.Context, group string, fn func(*Broker) error) error {
+	err := c.retryCoordinator(ctx, func() error {
+		b, err := c.GroupCoordinator(ctx, group)
+		if err != nil {
+			return err
+		}
+		if err = fn(b); err != nil {
+			c.invalidateCoordinatorOn(group, err)
+		}
+		return err
+	})
+	var ce *CoordinatorError
+	if err != nil && coordinatorBusy(err) && !errors.As(err, &ce) {
+		return &CoordinatorError{Group: group, Err: err}
+	}
+	return err
 }

@@ -122,6 +122,25 @@ func (e *CoordinatorError) Error() string {
 
 func (e *CoordinatorError) Unwrap() error { return e.Err }
 
+// GroupHasMembersError reports an administrative offset commit
+// (Cluster.CommitGroupOffsets) that the coordinator refused because the
+// group has live members, whose own commits the group's offsets belong to:
+// it answered UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION or
+// REBALANCE_IN_PROGRESS. Err is that broker error (errors.Is with
+// protocol.ErrUnknownMemberID works). Stop the group's consumers and
+// commit again.
+type GroupHasMembersError struct {
+	Group string
+	Err   error
+}
+
+func (e *GroupHasMembersError) Error() string {
+	return "kafka: the coordinator refused the commit because group " + strconv.Quote(e.Group) +
+		" has live members (stop them first): " + e.Err.Error()
+}
+
+func (e *GroupHasMembersError) Unwrap() error { return e.Err }
+
 // brokerError attaches a broker's message to its error code, keeping the
 // code matchable with errors.Is.
 func brokerError(code int16, msg *string) error {

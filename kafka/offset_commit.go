@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"os"
-	"slices"
 
 	"github.com/gregorkafka/gregor/protocol"
 )
@@ -55,6 +53,10 @@ func (c *SimpleConsumer) commitPartitions(ctx context.Context, ids []int32, only
 		return nil
 	}
 
+	// A consumer retries its commits on its own terms rather than through
+	// Cluster.onCoordinator: pykafka's options (OffsetsCommitMaxRetries,
+	// OffsetsChannelBackoff) say how often and how far apart, every
+	// retriable error counts, and only the partitions that failed go again.
 	var lastErr error
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
@@ -62,16 +64,8 @@ func (c *SimpleConsumer) commitPartitions(ctx context.Context, ids []int32, only
 				return errors.Join(lastErr, err)
 			}
 		}
-		req := protocol.NewOffsetCommitRequest()
-		req.GroupID = group
-		req.GenerationIDOrMemberEpoch = generation
-		req.MemberID = member
-		parts := make([]protocol.OffsetCommitRequestPartition, 0, len(pending))
-		for _, id := range slices.Sorted(maps.Keys(pending)) {
-			parts = append(parts, protocol.OffsetCommitRequestPartition{PartitionIndex: id, CommittedOffset: pending[id],
-				CommittedLeaderEpoch: -1, CommitTimestamp: -1, CommittedMetadata: &meta})
-		}
-		req.Topics = []protocol.OffsetCommitRequestTopic{{Name: c.topic.name, Partitions: parts}}
+		offsets := map[string]map[int32]int64{c.topic.name: pending}
+		req := offsetCommitRequest(group, generation, member, offsets, &meta)
 
 		results, err := c.sendCommit(ctx, req)
 		if err != nil {
@@ -141,16 +135,9 @@ func (c *SimpleConsumer) sendCommit(ctx context.Context, req *protocol.OffsetCom
 	if err != nil {
 		return nil, err
 	}
-	out := map[int32]error{}
-	for i := range resp.Topics {
-		rt := &resp.Topics[i]
-		if rt.Name != c.topic.name {
-			continue
-		}
-		for j := range rt.Partitions {
-			rp := &rt.Partitions[j]
-			out[rp.PartitionIndex] = protocol.ErrorForCode(rp.ErrorCode)
-		}
+	out := commitResults(resp)[c.topic.name]
+	if out == nil {
+		out = map[int32]error{}
 	}
 	return out, nil
 }
@@ -168,6 +155,8 @@ func (c *SimpleConsumer) fetchOffsets(ctx context.Context, ids []int32) (map[int
 	if group == "" {
 		return nil, ErrNoConsumerGroup
 	}
+	// Retried as commits are, under the consumer's own options (see
+	// commitPartitions).
 	var lastErr error
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
@@ -193,57 +182,30 @@ func (c *SimpleConsumer) sendOffsetFetch(ctx context.Context, group string, ids 
 	if err != nil {
 		return nil, err
 	}
-	req := protocol.NewOffsetFetchRequest()
-	// Versions up to 7 send GroupID and Topics, later ones Groups; the
-	// encoder writes whichever the negotiated version has.
-	req.GroupID = group
-	req.Topics = []protocol.OffsetFetchRequestTopic{{Name: c.topic.name, PartitionIndexes: ids}}
-	g := protocol.OffsetFetchRequestGroup{GroupID: group, MemberEpoch: -1,
-		Topics: []protocol.OffsetFetchRequestTopics{{Name: c.topic.name, PartitionIndexes: ids}}}
-	req.Groups = []protocol.OffsetFetchRequestGroup{g}
-	resp, err := coord.OffsetFetch(ctx, req)
+	resp, err := coord.OffsetFetch(ctx, offsetFetchRequest(group, map[string][]int32{c.topic.name: ids}))
+	if err != nil {
+		return nil, err
+	}
+	fetched, err := fetchedOffsets(resp, group)
 	if err != nil {
 		return nil, err
 	}
 
 	out := make(map[int32]CommittedOffset, len(ids))
 	var errs []error
-	add := func(id int32, offset int64, meta *string, code int16) {
-		if err := protocol.ErrorForCode(code); err != nil {
-			errs = append(errs, &PartitionError{Topic: c.topic.name, Partition: id, Err: err})
-			return
+	for _, f := range fetched {
+		if f.topic != c.topic.name {
+			continue
 		}
-		co := CommittedOffset{Offset: max(offset, -1)}
-		if meta != nil {
-			co.Metadata = *meta
+		if err := protocol.ErrorForCode(f.code); err != nil {
+			errs = append(errs, &PartitionError{Topic: c.topic.name, Partition: f.partition, Err: err})
+			continue
 		}
-		out[id] = co
-	}
-	if len(resp.Groups) > 0 {
-		rg := &resp.Groups[0]
-		if err := protocol.ErrorForCode(rg.ErrorCode); err != nil {
-			return nil, err
+		co := CommittedOffset{Offset: max(f.offset, -1)}
+		if f.metadata != nil {
+			co.Metadata = *f.metadata
 		}
-		for i := range rg.Topics {
-			if rg.Topics[i].Name != c.topic.name {
-				continue
-			}
-			for _, rp := range rg.Topics[i].Partitions {
-				add(rp.PartitionIndex, rp.CommittedOffset, rp.Metadata, rp.ErrorCode)
-			}
-		}
-	} else {
-		if err := protocol.ErrorForCode(resp.ErrorCode); err != nil {
-			return nil, err
-		}
-		for i := range resp.Topics {
-			if resp.Topics[i].Name != c.topic.name {
-				continue
-			}
-			for _, rp := range resp.Topics[i].Partitions {
-				add(rp.PartitionIndex, rp.CommittedOffset, rp.Metadata, rp.ErrorCode)
-			}
-		}
+		out[f.partition] = co
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
