@@ -195,7 +195,7 @@ func topicGroups(ctx context.Context, e *env, args []string) (report, error) {
 				slices.ContainsFunc(m.Assignment, func(tp topicPartitions) bool { return tp.Topic == t.Name() })
 		})
 		if !consumes && len(d.Members) == 0 {
-			offs, err := fetchOffsets(ctx, cl, g.GroupID, map[string][]int32{t.Name(): parts})
+			offs, err := cl.Cluster().FetchGroupOffsets(ctx, g.GroupID, map[string][]int32{t.Name(): parts})
 			if err != nil {
 				return nil, err
 			}

@@ -218,6 +218,14 @@ func retryLoading(t *testing.T, cl *kafka.Client, group string, fn func(*kafka.B
 	}
 }
 
+// coordinatorMoved reports the errors after which retryLoading looks the
+// coordinator up again.
+func coordinatorMoved(err error) bool {
+	return errors.Is(err, protocol.ErrNotCoordinator) ||
+		errors.Is(err, protocol.ErrCoordinatorNotAvailable) ||
+		errors.Is(err, protocol.ErrCoordinatorLoadInProgress)
+}
+
 // committed reads the group's offsets of topic with Broker.OffsetFetch;
 // partitions without a commit are absent.
 func committed(t *testing.T, cl *kafka.Client, group, topic string) map[int32]int64 {

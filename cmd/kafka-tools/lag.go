@@ -72,7 +72,7 @@ type lagEntry struct {
 type groupView struct {
 	desc      *groupDescription
 	zk        *zkGroup // nil without --zookeeper
-	committed committedOffsets
+	committed kafka.GroupOffsets
 }
 
 // loadGroup describes the group, reads its ZooKeeper registrations with
@@ -92,7 +92,7 @@ func loadGroup(ctx context.Context, e *env, group string, topics map[string][]in
 			return nil, err
 		}
 	}
-	if v.committed, err = fetchOffsets(ctx, cl, group, topics); err != nil {
+	if v.committed, err = cl.Cluster().FetchGroupOffsets(ctx, group, topics); err != nil {
 		return nil, err
 	}
 	if !v.desc.exists() && (v.zk == nil || !v.zk.exists) && len(v.committed) == 0 {
@@ -127,8 +127,8 @@ func (r *lagReport) addTopic(v *groupView, topic string, parts []int32, latest m
 		if off, ok := latest[id]; ok {
 			row.LatestOffset = int64p(off)
 		}
-		if off, ok := v.committed[topic][id]; ok {
-			row.CurrentOffset = int64p(off)
+		if co, ok := v.committed[topic][id]; ok {
+			row.CurrentOffset = int64p(co.Offset)
 		}
 		if row.LatestOffset != nil && row.CurrentOffset != nil {
 			row.Lag = int64p(*row.LatestOffset - *row.CurrentOffset)

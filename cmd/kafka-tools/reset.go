@@ -111,7 +111,7 @@ func resetOffsets(ctx context.Context, e *env, args []string, o resetOptions) (r
 				group, len(zg.members))
 		}
 	}
-	before, err := fetchOffsets(ctx, cl, group, map[string][]int32{topic: parts})
+	before, err := cl.Cluster().FetchGroupOffsets(ctx, group, map[string][]int32{topic: parts})
 	if err != nil {
 		return nil, err
 	}
@@ -119,14 +119,14 @@ func resetOffsets(ctx context.Context, e *env, args []string, o resetOptions) (r
 	r := &resetReport{Topic: topic, Group: group, DryRun: o.dryRun, Partitions: make([]resetEntry, len(parts))}
 	for i, id := range parts {
 		r.Partitions[i] = resetEntry{Partition: id, NewOffset: offsets[id]}
-		if off, ok := before[topic][id]; ok {
-			r.Partitions[i].PreviousOffset = int64p(off)
+		if co, ok := before[topic][id]; ok {
+			r.Partitions[i].PreviousOffset = int64p(co.Offset)
 		}
 	}
 	if o.dryRun {
 		return r, nil
 	}
-	if err := commitOffsets(ctx, cl, group, topic, offsets); err != nil {
+	if err := cl.Cluster().CommitGroupOffsets(ctx, group, map[string]map[int32]int64{topic: offsets}); err != nil {
 		return nil, err
 	}
 	return r, nil
