@@ -9,15 +9,44 @@ import (
 )
 
 // Topic lookups retry while a topic is being created (auto-created, or
-// just created by an admin request): brokers answer LEADER_NOT_AVAILABLE
-// until its partitions have leaders, and Kafka 4 answers
-// UNKNOWN_TOPIC_OR_PARTITION to the request that triggers an
-// auto-creation.
+// just created by an admin request). Kafka 3.9 in ZooKeeper mode answers
+// LEADER_NOT_AVAILABLE until the partitions have leaders; Kafka 4 answers
+// UNKNOWN_TOPIC_OR_PARTITION until the controller's record reaches the
+// broker, which is also what a broker that refuses auto-creation answers
+// for good. Creation takes some tens to a few hundred milliseconds, so the
+// waits start short and double; the sum of the waits is bounded, shorter
+// for the ambiguous answer, so a refusing broker is reported soon.
 const (
-	topicLookupAttempts   = 10
-	topicLookupBackoff    = 50 * time.Millisecond
-	topicLookupMaxBackoff = 500 * time.Millisecond
+	topicLookupBackoff    = 10 * time.Millisecond
+	topicLookupMaxBackoff = 200 * time.Millisecond
+	// topicAutoCreateWait bounds the waits while the answer is
+	// UNKNOWN_TOPIC_OR_PARTITION after asking for auto-creation.
+	topicAutoCreateWait = time.Second
+	// topicCreatingWait bounds the waits while the broker reports the
+	// topic without leaders.
+	topicCreatingWait = 3 * time.Second
 )
+
+// lookupBackoff is the wait schedule of one topic lookup.
+type lookupBackoff struct {
+	next   time.Duration // zero before the first wait
+	waited time.Duration
+}
+
+// wait returns how long to sleep before the next try, or false once the
+// waits so far add up to limit. The last wait is cut to end at limit.
+func (b *lookupBackoff) wait(limit time.Duration) (time.Duration, bool) {
+	if b.waited >= limit {
+		return 0, false
+	}
+	if b.next == 0 {
+		b.next = topicLookupBackoff
+	}
+	d := min(b.next, limit-b.waited)
+	b.waited += d
+	b.next = min(2*b.next, topicLookupMaxBackoff)
+	return d, true
+}
 
 // Topic returns the topic called name. A topic the client already knows is
 // returned at once, without a request; others are looked up (and, with
@@ -25,6 +54,13 @@ const (
 // cluster does not have gives a *TopicError wrapping ErrUnknownTopic; an
 // internal topic while Config.IncludeInternalTopics is false gives one
 // wrapping ErrInternalTopic.
+//
+// A topic being created is waited for: up to 3s in all while the broker
+// reports it without leaders (a topic with partitions is then returned as
+// it is), and with Config.AutoCreateTopics up to 1s while the broker does
+// not report it yet. A broker that refuses auto-creation
+// (auto.create.topics.enable=false) is therefore reported as
+// ErrUnknownTopic after about 1s; ctx may end the wait sooner.
 //
 // The same *Topic is returned for the same name for the client's lifetime;
 // it is kept fresh by metadata refreshes.
@@ -39,42 +75,45 @@ func (c *Cluster) Topic(ctx context.Context, name string) (*Topic, error) {
 		return c.checkVisible(t)
 	}
 	names := []string{name}
-	var lastErr error
-	backoff := topicLookupBackoff
-	for attempt := 0; attempt < topicLookupAttempts; attempt++ {
-		if attempt > 0 {
-			if err := c.h.Sleep(ctx, backoff); err != nil {
-				return nil, &TopicError{Topic: name, Err: err}
-			}
-			backoff = min(2*backoff, topicLookupMaxBackoff)
-		}
+	var backoff lookupBackoff
+	for {
 		md, err := c.metadata(ctx, metadataRequest(names, c.cfg.AutoCreateTopics), false)
 		if err != nil {
 			return nil, &TopicError{Topic: name, Err: err}
 		}
 		mt := findTopic(md, name)
-		if mt == nil {
-			lastErr = ErrUnknownTopic // a broker must answer for every topic asked
-			continue
-		}
-		last := attempt == topicLookupAttempts-1
-		switch err := protocol.ErrorForCode(mt.ErrorCode); {
-		case err == nil && len(mt.Partitions) > 0,
-			// Still being created; after the last try, take what exists.
-			err == protocol.ErrLeaderNotAvailable && len(mt.Partitions) > 0 && last:
-			if t := c.state.Load().topics[name]; t != nil {
-				return c.checkVisible(t)
+		// Why this answer does not do yet, and how long to wait for a
+		// better one.
+		retryErr, limit := error(ErrUnknownTopic), topicAutoCreateWait
+		if mt != nil { // else the broker broke the protocol; ask again
+			switch err := protocol.ErrorForCode(mt.ErrorCode); {
+			case err == nil && len(mt.Partitions) > 0:
+				if t := c.state.Load().topics[name]; t != nil {
+					return c.checkVisible(t)
+				}
+				// deleted again since the answer
+			case err == nil, err == protocol.ErrLeaderNotAvailable:
+				retryErr, limit = protocol.ErrLeaderNotAvailable, topicCreatingWait
+			case err == protocol.ErrUnknownTopicOrPartition && c.cfg.AutoCreateTopics:
+				// maybe being created; a broker that refuses keeps saying so
+			default:
+				return nil, &TopicError{Topic: name, Err: err}
 			}
-			lastErr = ErrUnknownTopic // deleted again since the answer
-		case err == nil, err == protocol.ErrLeaderNotAvailable:
-			lastErr = protocol.ErrLeaderNotAvailable
-		case err == protocol.ErrUnknownTopicOrPartition && c.cfg.AutoCreateTopics:
-			lastErr = err // maybe being created; a broker that refuses keeps saying so
-		default:
+		}
+		d, ok := backoff.wait(limit)
+		if !ok {
+			// Still being created: take what exists.
+			if retryErr == protocol.ErrLeaderNotAvailable && len(mt.Partitions) > 0 {
+				if t := c.state.Load().topics[name]; t != nil {
+					return c.checkVisible(t)
+				}
+			}
+			return nil, &TopicError{Topic: name, Err: retryErr}
+		}
+		if err := c.h.Sleep(ctx, d); err != nil {
 			return nil, &TopicError{Topic: name, Err: err}
 		}
 	}
-	return nil, &TopicError{Topic: name, Err: lastErr}
 }
 
 func (c *Cluster) checkVisible(t *Topic) (*Topic, error) {
