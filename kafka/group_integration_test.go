@@ -1,0 +1,149 @@
+package kafka
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gregorkafka/gregor/protocol"
+)
+
+// Group administration runs against the broker-managed kinds, on Kafka 4.3
+// (KRaft, the new group coordinator) and 3.9 (ZooKeeper, the old one).
+var groupAdminKinds = []balancedKind{managedKRaft, managedZKMode}
+
+// TestGroupOffsetsAdmin commits offsets of two topics as an administrator
+// and reads them back: by partition, by whole topic and for every topic; a
+// group nobody used has none, and a deleted topic's offsets are none too.
+func TestGroupOffsetsAdmin(t *testing.T) {
+	forEachKind(t, groupAdminKinds, 3, func(t *testing.T, env *groupEnv) {
+		ctx, cl := env.ctx, env.cl.Cluster()
+		topic := env.topic.Name()
+		other := makeTopic(t, ctx, env.cl, TopicSpec{Name: uniqueTopic(t, "group-admin-other"), Partitions: 2, ReplicationFactor: 1}).Name()
+
+		unknown := env.group + "-unknown"
+		got, err := cl.FetchGroupOffsets(ctx, unknown, nil)
+		require.NoError(t, err)
+		assert.Empty(t, got)
+		got, err = cl.FetchGroupOffsets(ctx, unknown, map[string][]int32{topic: {0, 1, 2}})
+		require.NoError(t, err)
+		assert.Empty(t, got)
+		d, err := cl.DescribeGroup(ctx, unknown)
+		require.NoError(t, err)
+		assert.Equal(t, GroupStateDead, d.State)
+		assert.Empty(t, d.Members)
+
+		require.NoError(t, cl.CommitGroupOffsets(ctx, env.group, map[string]map[int32]int64{
+			topic: {0: 5, 2: 7},
+			other: {0: 0, 1: 3},
+		}))
+		want := GroupOffsets{
+			topic: {0: {Offset: 5}, 2: {Offset: 7}},
+			other: {0: {Offset: 0}, 1: {Offset: 3}},
+		}
+		got, err = cl.FetchGroupOffsets(ctx, env.group, map[string][]int32{topic: {0, 1, 2}, other: {0, 1}})
+		require.NoError(t, err)
+		assert.Equal(t, want, got, "partition 1 of the first topic has no commit: absent")
+
+		got, err = cl.FetchGroupOffsets(ctx, env.group, nil)
+		require.NoError(t, err)
+		assert.Equal(t, want, got, "nil topics: every topic the group committed")
+
+		got, err = cl.FetchGroupOffsets(ctx, env.group, map[string][]int32{other: nil, topic: {2}})
+		require.NoError(t, err)
+		assert.Equal(t, GroupOffsets{topic: {2: {Offset: 7}}, other: want[other]}, got)
+
+		// The group's SimpleConsumer reads the same commits, -1 where none.
+		sc, err := env.topic.SimpleConsumer(ConsumerConfig{ConsumerGroup: env.group, ManualStart: true})
+		require.NoError(t, err)
+		scGot, err := sc.FetchOffsets(ctx)
+		require.NoError(t, err)
+		require.NoError(t, sc.Stop(ctx))
+		assert.Equal(t, int64(5), scGot[0].Offset)
+		assert.Equal(t, int64(-1), scGot[1].Offset)
+		assert.Equal(t, int64(7), scGot[2].Offset)
+
+		// A group with offsets and no members exists, Empty.
+		d, err = cl.DescribeGroup(ctx, env.group)
+		require.NoError(t, err)
+		assert.Equal(t, GroupStateEmpty, d.State)
+		assert.Empty(t, d.Members)
+
+		// A deleted topic's offsets read as none, never as an error.
+		require.NoError(t, cl.DeleteTopics(ctx, other))
+		eventually(t, ctx, env.h, "the deleted topic's offsets to go", func() bool {
+			got, err := cl.FetchGroupOffsets(ctx, env.group, map[string][]int32{other: {0, 1}, topic: {0}})
+			require.NoError(t, err)
+			require.Equal(t, want[topic][0], got[topic][0])
+			return len(got[other]) == 0
+		})
+	})
+}
+
+// TestGroupAdminLiveMember describes and lists a group with a live managed
+// member, and checks that the coordinator refuses an administrative commit
+// while the member lives and accepts it once it has left.
+func TestGroupAdminLiveMember(t *testing.T) {
+	forEachKind(t, groupAdminKinds, 4, func(t *testing.T, env *groupEnv) {
+		ctx, cl := env.ctx, env.cl.Cluster()
+		topic := env.topic.Name()
+		c := env.consumer(t, BalancedConsumerConfig{})
+		require.NoError(t, c.Start(ctx))
+		env.waitSplit(t, c)
+
+		coord, err := cl.GroupCoordinator(ctx, env.group)
+		require.NoError(t, err)
+		d, err := cl.DescribeGroup(ctx, env.group)
+		require.NoError(t, err)
+		assert.Equal(t, env.group, d.Group)
+		assert.Equal(t, GroupStateStable, d.State)
+		assert.Equal(t, "consumer", d.ProtocolType)
+		assert.Equal(t, "range", d.Protocol)
+		assert.Equal(t, coord.ID(), d.Coordinator)
+		require.Len(t, d.Members, 1)
+		m := d.Members[0]
+		assert.Equal(t, c.MemberID(), m.MemberID)
+		assert.NotEmpty(t, m.ClientID)
+		assert.NotEmpty(t, m.Host)
+		assert.Empty(t, m.DecodeError)
+		assert.Equal(t, []string{topic}, m.Subscription)
+		assert.Equal(t, []TopicPartitions{{Topic: topic, Partitions: []int32{0, 1, 2, 3}}}, m.Assignment)
+
+		listed, err := cl.ListGroups(ctx)
+		require.NoError(t, err)
+		i := slices.IndexFunc(listed, func(g GroupListing) bool { return g.Group == env.group })
+		require.GreaterOrEqual(t, i, 0, "%v", listed)
+		assert.Equal(t, "consumer", listed[i].ProtocolType)
+		assert.Equal(t, GroupStateStable, listed[i].State)
+		assert.Equal(t, coord.ID(), listed[i].Coordinator)
+		assert.True(t, slices.IsSortedFunc(listed, func(a, b GroupListing) int {
+			return strings.Compare(a.Group, b.Group)
+		}))
+
+		before, err := cl.FetchGroupOffsets(ctx, env.group, nil)
+		require.NoError(t, err)
+		err = cl.CommitGroupOffsets(ctx, env.group, map[string]map[int32]int64{topic: {0: 1}})
+		var live *GroupHasMembersError
+		require.ErrorAs(t, err, &live)
+		assert.Equal(t, env.group, live.Group)
+		assert.ErrorIs(t, err, protocol.ErrUnknownMemberID, "a stable group does not know the empty member id")
+		assert.Contains(t, err.Error(), "live members")
+		after, err := cl.FetchGroupOffsets(ctx, env.group, nil)
+		require.NoError(t, err)
+		assert.Equal(t, before, after, "nothing committed")
+
+		stopConsumer(t, ctx, c)
+		eventually(t, ctx, env.h, "the group to be empty", func() bool {
+			d, err := cl.DescribeGroup(ctx, env.group)
+			require.NoError(t, err)
+			return d.State == GroupStateEmpty
+		})
+		require.NoError(t, cl.CommitGroupOffsets(ctx, env.group, map[string]map[int32]int64{topic: {0: 1}}))
+		got, err := cl.FetchGroupOffsets(ctx, env.group, map[string][]int32{topic: {0}})
+		require.NoError(t, err)
+		assert.Equal(t, GroupOffsets{topic: {0: {Offset: 1}}}, got)
+	})
+}
