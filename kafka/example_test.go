@@ -105,3 +105,57 @@ func ExampleTopic_OffsetsBefore() {
 		fmt.Printf("partition %d: %d records, last hour from offset %d\n", id, latest[id]-earliest[id], hourAgo[id])
 	}
 }
+
+func ExampleCluster_CommitGroupOffsets() {
+	ctx := context.Background()
+	client, err := kafka.NewClient(ctx, kafka.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+	cluster := client.Cluster()
+
+	// Rewind group billing to the start of orders' partition 0, then read
+	// back everything it has committed.
+	err = cluster.CommitGroupOffsets(ctx, "billing", map[string]map[int32]int64{"orders": {0: 0}})
+	var live *kafka.GroupHasMembersError
+	if errors.As(err, &live) {
+		log.Fatalf("stop the consumers of %s first: %v", live.Group, err)
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+	offsets, err := cluster.FetchGroupOffsets(ctx, "billing", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for topic, parts := range offsets {
+		for id, co := range parts {
+			fmt.Printf("%s/%d: next offset %d\n", topic, id, co.Offset)
+		}
+	}
+}
+
+func ExampleCluster_DescribeGroup() {
+	ctx := context.Background()
+	client, err := kafka.NewClient(ctx, kafka.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+
+	groups, err := client.Cluster().ListGroups(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, g := range groups {
+		d, err := client.Cluster().DescribeGroup(ctx, g.Group)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("%s: %s, %d member(s)\n", d.Group, d.State, len(d.Members))
+		for _, m := range d.Members {
+			fmt.Println(" ", m.MemberID, m.Host, m.Assignment)
+		}
+	}
+}
