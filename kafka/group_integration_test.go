@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -8,6 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gregorkafka/gregor/handler"
+	"github.com/gregorkafka/gregor/internal/testcluster"
 	"github.com/gregorkafka/gregor/protocol"
 )
 
@@ -145,5 +148,49 @@ func TestGroupAdminLiveMember(t *testing.T) {
 		got, err := cl.FetchGroupOffsets(ctx, env.group, map[string][]int32{topic: {0}})
 		require.NoError(t, err)
 		assert.Equal(t, GroupOffsets{topic: {0: {Offset: 1}}}, got)
+	})
+}
+
+// TestOnCoordinatorRetries checks the retry helper every group request
+// goes through: a busy coordinator is looked up again and asked again, a
+// refusal of another kind is final at once, and a coordinator that never
+// settles ends in a *CoordinatorError after coordinatorAttempts tries.
+func TestOnCoordinatorRetries(t *testing.T) {
+	c := testcluster.Shared(t, testcluster.KRaftSingle)
+	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+		ctx := testCtx(t)
+		cl := newTestClient(t, ctx, h, Config{Hosts: c.Bootstrap()}).Cluster()
+		group := uniqueTopic(t, "on-coordinator")
+
+		calls := 0
+		err := cl.onCoordinator(ctx, group, func(b *Broker) error {
+			calls++
+			if calls < 3 {
+				return &PartitionError{Topic: "t", Partition: 0, Err: protocol.ErrNotCoordinator}
+			}
+			return nil
+		})
+		require.NoError(t, err)
+		assert.Equal(t, 3, calls)
+
+		calls = 0
+		err = cl.onCoordinator(ctx, group, func(b *Broker) error {
+			calls++
+			return protocol.ErrGroupAuthorizationFailed
+		})
+		assert.Equal(t, 1, calls)
+		assert.ErrorIs(t, err, protocol.ErrGroupAuthorizationFailed)
+		var ce *CoordinatorError
+		assert.False(t, errors.As(err, &ce), "the broker's own answer, not a coordinator failure")
+
+		calls = 0
+		err = cl.onCoordinator(ctx, group, func(b *Broker) error {
+			calls++
+			return protocol.ErrCoordinatorLoadInProgress
+		})
+		assert.Equal(t, coordinatorAttempts, calls)
+		require.ErrorAs(t, err, &ce)
+		assert.Equal(t, group, ce.Group)
+		assert.ErrorIs(t, err, protocol.ErrCoordinatorLoadInProgress)
 	})
 }
