@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/gregorkafka/gregor/bench/internal/workload"
 )
 
 // Label names a cell in a table row: "kraft-3 · 100 B · lz4 · acks=all".
@@ -89,13 +91,19 @@ func Markdown(r *Results, chart string) string {
 	}
 	w("\n")
 
-	throughput(&b, r, "produce", "Produce throughput",
-		"N messages as fast as the client goes: MB/s of values (messages/s), then client CPU seconds for the run.")
-	throughput(&b, r, "consume", "Consume throughput",
-		"Read a pre-filled topic from the start to its end: MB/s of values (messages/s), then client CPU seconds.")
+	section(&b, r, "produce", "Produce throughput",
+		"N messages as fast as the client goes: MB/s of values (messages/s), then client CPU seconds for the run.",
+		throughputTable, cpuTable)
+	section(&b, r, "consume", "Consume throughput",
+		"Read a pre-filled topic from the start to its end: MB/s of values (messages/s), then client CPU seconds.",
+		throughputTable, cpuTable)
 	latency(&b, r)
-	group(&b, r)
-	conns(&b, r)
+	section(&b, r, "group", "Group consumption", "Three members of one consumer group, started together, drain a "+
+		"pre-filled topic: seconds until the three owned every partition between them, then MB/s over the whole "+
+		"drain (joins included), with the ratio to gregor.", groupTable)
+	section(&b, r, "conns", "Runtime: growing the number of clients", "N client instances in one process, each "+
+		"having produced to every partition (so each holds its connections to every leader): goroutines / OS "+
+		"threads / RSS MiB / open sockets.", connsTable)
 
 	if len(r.Profiles) > 0 {
 		w("## Where gregor trails franz-go\n\nCPU profiles of gregor (goroutine handler) in the cells where its median " +
@@ -123,149 +131,35 @@ func Markdown(r *Results, chart string) string {
 	return b.String()
 }
 
-func header(b *strings.Builder, first string, names []string) {
-	fmt.Fprintf(b, "| %s |", first)
-	for _, n := range names {
-		fmt.Fprintf(b, " %s |", n)
-	}
-	b.WriteString("\n|---|")
-	for range names {
-		b.WriteString("---|")
-	}
-	b.WriteString("\n")
-}
+// The tables of the report's sections.
+var (
+	throughputTable = table{metric: MBps, text: func(res []workload.Result, s, base Stat) string {
+		return fmt.Sprintf("%s MB/s (%s/s)%s%s", num(s.Median), num(Summarize(res, MsgsPerSec).Median), spread(s),
+			ratio(Ratio(s, base)))
+	}}
+	cpuTable = table{caption: "Client CPU seconds per run:", metric: CPU, hideErrors: true,
+		text: func(_ []workload.Result, s, base Stat) string {
+			return fmt.Sprintf("%s s%s", num(s.Median), ratio(Ratio(s, base)))
+		}}
+	latencyTable = table{metric: P99, text: func(res []workload.Result, p99, base Stat) string {
+		return fmt.Sprintf("%s / %s / %s%s", num(Summarize(res, P50).Median), num(p99.Median),
+			num(Summarize(res, P999).Median), ratio(Ratio(p99, base)))
+	}}
+	groupTable = table{metric: MBps, text: func(res []workload.Result, s, base Stat) string {
+		return fmt.Sprintf("%s s · %s MB/s%s", num(Summarize(res, Assign).Median), num(s.Median), ratio(Ratio(s, base)))
+	}}
+	connsTable = table{metric: Goroutines, text: func(res []workload.Result, g, _ Stat) string {
+		return fmt.Sprintf("%.0f / %.0f / %s / %.0f", g.Median, Summarize(res, Threads).Median,
+			num(Summarize(res, RSSMiB).Median), Summarize(res, Sockets).Median)
+	}}
+)
 
-// failed is what a table cell shows for a contender without a successful run.
-func failed(s Stat) string {
-	if s.Err == "" {
-		return "—"
-	}
-	msg := s.Err
-	if len(msg) > 60 {
-		msg = msg[:57] + "..."
-	}
-	return "failed: " + strings.ReplaceAll(msg, "|", "/")
-}
-
-func throughput(b *strings.Builder, r *Results, w, title, what string) {
-	cells := r.cellsOf(w)
-	if len(cells) == 0 {
-		return
-	}
-	names := r.contendersIn(cells)
-	fmt.Fprintf(b, "## %s\n\n%s\n\n", title, what)
-	header(b, "cell", names)
-	for _, c := range cells {
-		base := Summarize(r.samples(c.Key, Baseline), MBps)
-		fmt.Fprintf(b, "| %s |", Label(c))
-		for _, n := range names {
-			res := r.samples(c.Key, n)
-			s := Summarize(res, MBps)
-			if !s.OK() {
-				fmt.Fprintf(b, " %s |", failed(s))
-				continue
-			}
-			m := Summarize(res, MsgsPerSec)
-			fmt.Fprintf(b, " %s MB/s (%s/s)%s%s |", num(s.Median), num(m.Median), spread(s), ratio(Ratio(s, base)))
-		}
-		b.WriteString("\n")
-	}
-	fmt.Fprintf(b, "\nClient CPU seconds per run:\n\n")
-	header(b, "cell", names)
-	for _, c := range cells {
-		base := Summarize(r.samples(c.Key, Baseline), CPU)
-		fmt.Fprintf(b, "| %s |", Label(c))
-		for _, n := range names {
-			s := Summarize(r.samples(c.Key, n), CPU)
-			if !s.OK() {
-				b.WriteString(" — |")
-				continue
-			}
-			fmt.Fprintf(b, " %s s%s |", num(s.Median), ratio(Ratio(s, base)))
-		}
-		b.WriteString("\n")
-	}
-	b.WriteString("\n")
-}
-
+// latency writes the latency section, whose intro names the cells' message rate.
 func latency(b *strings.Builder, r *Results) {
-	cells := r.cellsOf("latency")
-	if len(cells) == 0 {
-		return
+	var rate int
+	if cells := r.cellsOf("latency"); len(cells) > 0 {
+		rate = cells[0].Rate
 	}
-	names := r.contendersIn(cells)
-	rate := cells[0].Rate
-	fmt.Fprintf(b, "## Produce latency\n\n%d messages/s, lowest-latency settings; acknowledgement latency p50 / p99 / "+
-		"p99.9 in milliseconds (ratio of p99 to gregor's).\n\n", rate)
-	header(b, "cell", names)
-	for _, c := range cells {
-		base := Summarize(r.samples(c.Key, Baseline), P99)
-		fmt.Fprintf(b, "| %s |", Label(c))
-		for _, n := range names {
-			res := r.samples(c.Key, n)
-			p99 := Summarize(res, P99)
-			if !p99.OK() {
-				fmt.Fprintf(b, " %s |", failed(p99))
-				continue
-			}
-			fmt.Fprintf(b, " %s / %s / %s%s |", num(Summarize(res, P50).Median), num(p99.Median),
-				num(Summarize(res, P999).Median), ratio(Ratio(p99, base)))
-		}
-		b.WriteString("\n")
-	}
-	b.WriteString("\n")
-}
-
-func group(b *strings.Builder, r *Results) {
-	cells := r.cellsOf("group")
-	if len(cells) == 0 {
-		return
-	}
-	names := r.contendersIn(cells)
-	fmt.Fprintf(b, "## Group consumption\n\nThree members of one consumer group, started together, drain a pre-filled "+
-		"topic: seconds until the three owned every partition between them, then MB/s over the whole drain (joins "+
-		"included), with the ratio to gregor.\n\n")
-	header(b, "cell", names)
-	for _, c := range cells {
-		base := Summarize(r.samples(c.Key, Baseline), MBps)
-		fmt.Fprintf(b, "| %s |", Label(c))
-		for _, n := range names {
-			res := r.samples(c.Key, n)
-			s := Summarize(res, MBps)
-			if !s.OK() {
-				fmt.Fprintf(b, " %s |", failed(s))
-				continue
-			}
-			fmt.Fprintf(b, " %s s · %s MB/s%s |", num(Summarize(res, Assign).Median), num(s.Median), ratio(Ratio(s, base)))
-		}
-		b.WriteString("\n")
-	}
-	b.WriteString("\n")
-}
-
-func conns(b *strings.Builder, r *Results) {
-	cells := r.cellsOf("conns")
-	if len(cells) == 0 {
-		return
-	}
-	names := r.contendersIn(cells)
-	fmt.Fprintf(b, "## Runtime: growing the number of clients\n\nN client instances in one process, each having "+
-		"produced to every partition (so each holds its connections to every leader): goroutines / OS threads / "+
-		"RSS MiB / open sockets.\n\n")
-	header(b, "cell", names)
-	for _, c := range cells {
-		fmt.Fprintf(b, "| %s |", Label(c))
-		for _, n := range names {
-			res := r.samples(c.Key, n)
-			g := Summarize(res, Goroutines)
-			if !g.OK() {
-				fmt.Fprintf(b, " %s |", failed(g))
-				continue
-			}
-			fmt.Fprintf(b, " %.0f / %.0f / %s / %.0f |", g.Median, Summarize(res, Threads).Median,
-				num(Summarize(res, RSSMiB).Median), Summarize(res, Sockets).Median)
-		}
-		b.WriteString("\n")
-	}
-	b.WriteString("\n")
+	section(b, r, "latency", "Produce latency", fmt.Sprintf("%d messages/s, lowest-latency settings; acknowledgement "+
+		"latency p50 / p99 / p99.9 in milliseconds (ratio of p99 to gregor's).", rate), latencyTable)
 }

@@ -60,6 +60,30 @@ func TestMarkdown(t *testing.T) {
 	assert.NotContains(t, md, "## Group consumption", "no group cells, no section")
 }
 
+func TestMarkdownTables(t *testing.T) {
+	r := sample()
+	grp := Cell{Key: "g", Cluster: "kraft-3", Workload: "group", Size: 100, Compression: "none"}
+	cns := Cell{Key: "c", Cluster: "kraft-3", Workload: "conns", Clients: 10}
+	r.Cells = append(r.Cells, grp, cns)
+	r.Samples = append(r.Samples,
+		Sample{Cell: "g", Contender: "gregor", Result: workload.Result{Bytes: 4e6, Seconds: 2, AssignSeconds: 0.5}},
+		Sample{Cell: "g", Contender: "franz-go", Result: workload.Result{Bytes: 4e6, Seconds: 1, AssignSeconds: 0.25}},
+		Sample{Cell: "c", Contender: "gregor", Result: workload.Result{Goroutines: 42, Threads: 7, RSSBytes: 30 << 20, Sockets: 11}},
+		Sample{Cell: "c", Contender: "franz-go", Result: workload.Result{Error: "too | many"}},
+	)
+	md := Markdown(r, "")
+
+	cpu := "Client CPU seconds per run:\n\n| cell | gregor | franz-go | pykafka |\n|---|---|---|---|\n" +
+		"| kraft-1 · 100 B · none · acks=1 | 0.11 s **×1.00** | 0.22 s **×2.00** | — |\n\n"
+	assert.Contains(t, md, cpu, "the CPU table shows a failure as a dash, its error being in the table above")
+	assert.Contains(t, md, "## Group consumption\n\nThree members")
+	assert.Contains(t, md, "| kraft-3 · 100 B · none | 0.50 s · 2.00 MB/s **×1.00** | 0.25 s · 4.00 MB/s **×2.00** |\n")
+	assert.Contains(t, md, "| kraft-3 · 10 clients | 42 / 7 / 30.0 / 11 | failed: too / many |\n")
+	assert.Contains(t, md, "## Produce latency\n\n1000 messages/s")
+	assert.NotContains(t, md, "## Consume throughput", "no consume cells, no section")
+	assert.NotContains(t, md, "![", "no chart")
+}
+
 func TestChart(t *testing.T) {
 	svg := Chart(sample())
 	assert.True(t, strings.HasPrefix(svg, "<svg"))
