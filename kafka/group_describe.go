@@ -113,7 +113,7 @@ func (c *Cluster) DescribeGroup(ctx context.Context, group string) (*GroupDescri
 		return fmt.Errorf("kafka: broker %d did not describe the group", b.ID())
 	})
 	if err != nil {
-		return nil, groupOpError("describing", group, err)
+		return nil, groupOpError("describing group", group, err)
 	}
 	return out, nil
 }

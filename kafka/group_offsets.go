@@ -57,7 +57,7 @@ func (c *Cluster) FetchGroupOffsets(ctx context.Context, group string, topics ma
 		return err
 	})
 	if err != nil {
-		return nil, groupOpError("fetching offsets", group, err)
+		return nil, groupOpError("fetching offsets of group", group, err)
 	}
 	if ask == nil && topics != nil {
 		out = out.only(topics)
@@ -115,19 +115,20 @@ func (c *Cluster) CommitGroupOffsets(ctx context.Context, group string, offsets 
 		}
 	}
 	if err != nil {
-		return groupOpError("committing offsets", group, err)
+		return groupOpError("committing offsets of group", group, err)
 	}
 	return nil
 }
 
-// groupOpError gives err the operation and group as context, except for a
-// *CoordinatorError, which names the group already.
+// groupOpError gives err the operation ("describing group") and the group
+// as context, except for a *CoordinatorError, which names the group
+// already.
 func groupOpError(op, group string, err error) error {
 	var ce *CoordinatorError
 	if errors.As(err, &ce) {
 		return err
 	}
-	return fmt.Errorf("kafka: %s of group %q: %w", op, group, err)
+	return fmt.Errorf("kafka: %s %q: %w", op, group, err)
 }
 
 // offsetFetchRequest asks for the group's offsets of topics' partitions,
