@@ -9,10 +9,18 @@ import (
 const (
 	maxInt32 = 1<<31 - 1
 
-	// eagerAlloc is the largest body allocated in full as soon as its size
-	// prefix arrives; above it the buffer starts at this size and doubles as
-	// bytes come in.
-	eagerAlloc = 1 << 20
+	// wholeAlloc is the largest body allocated in full as soon as its size
+	// prefix has passed the limit, so that the body is read into its final
+	// buffer without regrowth: it covers the Fetch responses a consumer
+	// asks for by default. Above it a bogus prefix could cost up to the
+	// limit at once, so the buffer starts at this size and grows with the
+	// bytes that arrive.
+	wholeAlloc = 16 << 20
+
+	// growFactor is how much a body above wholeAlloc grows at a time: few
+	// regrowths (copies) per frame, while the buffer stays within this
+	// factor of the bytes received.
+	growFactor = 4
 )
 
 // Limit returns the effective inbound frame limit for a configured
@@ -125,19 +133,19 @@ func (d *Decoder) check(u uint32) (int, error) {
 func (d *Decoder) start(size, avail int) {
 	d.size = size
 	c := size
-	if c > eagerAlloc {
-		c = max(eagerAlloc, avail)
+	if c > wholeAlloc {
+		c = max(wholeAlloc, min(avail, size))
 	}
 	d.body = make([]byte, 0, c)
 }
 
-// grow makes room for n more body bytes, doubling but never beyond the frame
-// size, so memory tracks received bytes.
+// grow makes room for n more body bytes, by growFactor but never beyond the
+// frame size, so memory tracks received bytes.
 func (d *Decoder) grow(n int) {
 	if len(d.body)+n <= cap(d.body) {
 		return
 	}
-	c := min(max(2*cap(d.body), len(d.body)+n), d.size)
+	c := min(max(growFactor*cap(d.body), len(d.body)+n), d.size)
 	nb := make([]byte, len(d.body), c)
 	copy(nb, d.body)
 	d.body = nb

@@ -151,13 +151,46 @@ func TestHugePrefixAllocatesWithArrivingBytes(t *testing.T) {
 	stream = append(stream, make([]byte, 10)...)
 	var s sink
 	require.NoError(t, d.Feed(stream, s.emit))
-	assert.LessOrEqual(t, cap(d.body), eagerAlloc, "a prefix alone must not reserve its size")
+	assert.LessOrEqual(t, cap(d.body), wholeAlloc, "a prefix alone must not reserve its size")
 	assert.True(t, d.Partial())
 	assert.Empty(t, s.frames)
 }
 
+func TestFrameUpToWholeAllocIsAllocatedOnce(t *testing.T) {
+	for _, size := range []int{5, 64 << 10, wholeAlloc} {
+		stream := binary.BigEndian.AppendUint32(nil, uint32(size))
+		stream = append(stream, 1, 2, 3)
+		var s sink
+		d := New(0)
+		require.NoError(t, d.Feed(stream, s.emit))
+		assert.Equal(t, size, cap(d.body), "size %d", size)
+		assert.Len(t, d.BodySpace(), size-3, "the rest of the body is read in place")
+	}
+}
+
+func TestLargeFrameBufferTracksArrivingBytes(t *testing.T) {
+	d := New(1 << 30)
+	require.NoError(t, d.Feed(binary.BigEndian.AppendUint32(nil, 1<<30), nil))
+	chunk := make([]byte, 1<<20)
+	caps := map[int]bool{}
+	for range (growFactor * wholeAlloc) >> 20 {
+		require.NoError(t, d.Feed(chunk, nil))
+		require.LessOrEqual(t, cap(d.body), max(wholeAlloc, growFactor*len(d.body)))
+		caps[cap(d.body)] = true
+	}
+	want := map[int]bool{wholeAlloc: true, growFactor * wholeAlloc: true}
+	assert.Equal(t, want, caps, "the buffer starts at wholeAlloc and grows by growFactor")
+}
+
 func TestLargeFrameInChunks(t *testing.T) {
-	body := make([]byte, 3*eagerAlloc+17)
+	for _, size := range []int{3<<20 + 17, wholeAlloc + 1, 2*wholeAlloc + 17} {
+		testFrameInChunks(t, size)
+	}
+}
+
+func testFrameInChunks(t *testing.T, size int) {
+	t.Helper()
+	body := make([]byte, size)
 	for i := range body {
 		body[i] = byte(i * 7)
 	}
@@ -175,7 +208,7 @@ func TestLargeFrameInChunks(t *testing.T) {
 }
 
 func TestBodySpace(t *testing.T) {
-	body := make([]byte, 2*eagerAlloc+5)
+	body := make([]byte, 2*wholeAlloc+5)
 	for i := range body {
 		body[i] = byte(i)
 	}
