@@ -14,17 +14,14 @@ import (
 // UNKNOWN_TOPIC_OR_PARTITION until the controller's record reaches the
 // broker, which is also what a broker that refuses auto-creation answers
 // for good. Creation takes some tens to a few hundred milliseconds, so the
-// waits start short and double; the sum of the waits is bounded, shorter
-// for the ambiguous answer, so a refusing broker is reported soon.
+// waits start short and double. Their sum is bounded by topicCreateWait,
+// for the ambiguous answer too: on a loaded cluster creation can take
+// seconds, and reporting a topic that is about to exist as unknown is worse
+// than reporting a refusal late.
 const (
 	topicLookupBackoff    = 10 * time.Millisecond
 	topicLookupMaxBackoff = 200 * time.Millisecond
-	// topicAutoCreateWait bounds the waits while the answer is
-	// UNKNOWN_TOPIC_OR_PARTITION after asking for auto-creation.
-	topicAutoCreateWait = time.Second
-	// topicCreatingWait bounds the waits while the broker reports the
-	// topic without leaders.
-	topicCreatingWait = 3 * time.Second
+	topicCreateWait       = 3 * time.Second
 )
 
 // lookupBackoff is the wait schedule of one topic lookup.
@@ -55,12 +52,12 @@ func (b *lookupBackoff) wait(limit time.Duration) (time.Duration, bool) {
 // internal topic while Config.IncludeInternalTopics is false gives one
 // wrapping ErrInternalTopic.
 //
-// A topic being created is waited for: up to 3s in all while the broker
+// A topic being created is waited for, up to 3s in all: while the broker
 // reports it without leaders (a topic with partitions is then returned as
-// it is), and with Config.AutoCreateTopics up to 1s while the broker does
-// not report it yet. A broker that refuses auto-creation
+// it is) and, with Config.AutoCreateTopics, while the broker does not
+// report it yet. A broker that refuses auto-creation
 // (auto.create.topics.enable=false) is therefore reported as
-// ErrUnknownTopic after about 1s; ctx may end the wait sooner.
+// ErrUnknownTopic after about 3s; ctx may end the wait sooner.
 //
 // The same *Topic is returned for the same name for the client's lifetime;
 // it is kept fresh by metadata refreshes.
@@ -82,9 +79,8 @@ func (c *Cluster) Topic(ctx context.Context, name string) (*Topic, error) {
 			return nil, &TopicError{Topic: name, Err: err}
 		}
 		mt := findTopic(md, name)
-		// Why this answer does not do yet, and how long to wait for a
-		// better one.
-		retryErr, limit := error(ErrUnknownTopic), topicAutoCreateWait
+		// Why this answer does not do yet.
+		retryErr := error(ErrUnknownTopic)
 		if mt != nil { // else the broker broke the protocol; ask again
 			switch err := protocol.ErrorForCode(mt.ErrorCode); {
 			case err == nil && len(mt.Partitions) > 0:
@@ -93,14 +89,14 @@ func (c *Cluster) Topic(ctx context.Context, name string) (*Topic, error) {
 				}
 				// deleted again since the answer
 			case err == nil, err == protocol.ErrLeaderNotAvailable:
-				retryErr, limit = protocol.ErrLeaderNotAvailable, topicCreatingWait
+				retryErr = protocol.ErrLeaderNotAvailable
 			case err == protocol.ErrUnknownTopicOrPartition && c.cfg.AutoCreateTopics:
 				// maybe being created; a broker that refuses keeps saying so
 			default:
 				return nil, &TopicError{Topic: name, Err: err}
 			}
 		}
-		d, ok := backoff.wait(limit)
+		d, ok := backoff.wait(topicCreateWait)
 		if !ok {
 			// Still being created: take what exists.
 			if retryErr == protocol.ErrLeaderNotAvailable && len(mt.Partitions) > 0 {

@@ -17,7 +17,7 @@ func TestLookupBackoff(t *testing.T) {
 	var waits []time.Duration
 	var sum time.Duration
 	for {
-		d, ok := b.wait(topicAutoCreateWait)
+		d, ok := b.wait(topicCreateWait)
 		if !ok {
 			break
 		}
@@ -30,15 +30,9 @@ func TestLookupBackoff(t *testing.T) {
 	for _, d := range waits {
 		assert.LessOrEqual(t, d, topicLookupMaxBackoff)
 	}
-	assert.Equal(t, topicAutoCreateWait, sum, "the waits add up to the bound")
-
-	// A longer bound met later (the topic now exists without leaders)
-	// continues the same schedule.
-	d, ok := b.wait(topicCreatingWait)
-	require.True(t, ok)
-	assert.Equal(t, topicLookupMaxBackoff, d)
-	_, ok = b.wait(topicAutoCreateWait)
-	assert.False(t, ok, "a shorter bound already used up")
+	assert.Equal(t, topicCreateWait, sum, "the waits add up to the bound")
+	_, ok := b.wait(topicCreateWait)
+	assert.False(t, ok, "no wait once the bound is used up")
 }
 
 // autoCreateKinds are the brokers auto-creation is tested on: Kafka 4
