@@ -3,6 +3,7 @@ package testcluster
 import (
 	"context"
 	"os"
+	"sort"
 	"sync"
 	"testing"
 )
@@ -47,7 +48,7 @@ type sharedCluster struct {
 func Shared(t testing.TB, cfg Config) *Cluster {
 	t.Helper()
 	skipShort(t)
-	key := cfg.withDefaults().Name() + "@" + cfg.withDefaults().Version
+	key := sharedKey(cfg)
 	shared.Lock()
 	if shared.m == nil {
 		shared.m = map[string]*sharedCluster{}
@@ -63,6 +64,22 @@ func Shared(t testing.TB, cfg Config) *Cluster {
 		t.Fatalf("starting shared %s cluster: %v", cfg.Name(), sc.err)
 	}
 	return sc.c
+}
+
+// sharedKey names what makes two shared clusters the same: kind, version
+// and broker settings.
+func sharedKey(cfg Config) string {
+	cfg = cfg.withDefaults()
+	key := cfg.Name() + "@" + cfg.Version
+	props := make([]string, 0, len(cfg.BrokerProps))
+	for k, v := range cfg.BrokerProps {
+		props = append(props, k+"="+v)
+	}
+	sort.Strings(props)
+	for _, p := range props {
+		key += "," + p
+	}
+	return key
 }
 
 // Kinds lists the four cluster kinds every integration test runs against.
