@@ -10,12 +10,15 @@ const maxSpare = 8192
 // q[head:]. Batches are cut from the front while new records arrive at the
 // back, often tens of thousands behind a batch in flight, so it is a deque
 // rather than a slice resliced from the front (whose appends would copy the
-// whole queue again and again): the front is an index, and the array is
-// compacted once at least half of it is spent. A batch that takes the
+// whole queue again and again): the front is an index. The queued records
+// stay contiguous, for cutting a batch and for updating them in place, so
+// the array is compacted, in place, once at least half of it is spent, and
+// otherwise grows twofold with only the queued records copied. Either way
+// the records copied are no more than the pushes since the last time. A batch that takes the
 // whole queue takes its array too, without copying. Guarded by
 // Producer.mu.
 type recQueue struct {
-	q     []record // q[:head] is spent and zeroed
+	q     []record // q[:head] is spent and zeroed; cap(q)-len(q) is free
 	head  int
 	bytes int // sum of the queued records' sizes
 
@@ -30,24 +33,59 @@ func (rq *recQueue) records() []record { return rq.q[rq.head:] }
 
 func (rq *recQueue) front() *record { return &rq.q[rq.head] }
 
-// push appends r. maxLen bounds the array allocated up front.
+// push appends r. maxLen, the most records the queue is expected to hold,
+// bounds the arrays it allocates.
 func (rq *recQueue) push(r record, maxLen int) {
-	switch {
-	case rq.q != nil:
-		if len(rq.q) == cap(rq.q) && rq.head > 0 && rq.head >= len(rq.q)/2 {
-			n := copy(rq.q, rq.q[rq.head:])
-			clear(rq.q[n:])
-			rq.q, rq.head = rq.q[:n], 0
-		}
-	case rq.spare != nil:
-		rq.q, rq.spare = rq.spare, nil
-	case rq.lastCut > 1:
-		// Under load the queue refills to about the last batch's size
-		// while that batch is in flight: allocate that at once.
-		rq.q = make([]record, 0, min(rq.lastCut, maxLen))
+	if len(rq.q) == cap(rq.q) {
+		rq.makeRoom(maxLen)
 	}
 	rq.q = append(rq.q, r)
 	rq.bytes += int(r.size)
+}
+
+// minQueueCap is the least array allocated for a queue, so that a trickle
+// of records does not regrow it at each of the first few.
+const minQueueCap = 16
+
+// makeRoom frees at least one slot at the back of a full array.
+func (rq *recQueue) makeRoom(maxLen int) {
+	n := rq.len()
+	if rq.q == nil {
+		// Under load the queue refills to about the last batch's size
+		// while that batch is in flight: take room for that at once.
+		want := minQueueCap
+		if rq.lastCut > 1 {
+			want = max(want, min(rq.lastCut, maxLen))
+		}
+		if cap(rq.spare) >= want || cap(rq.spare) >= maxSpare {
+			rq.q, rq.spare = rq.spare, nil
+		} else {
+			// A power of two if small enough to be kept once the batch
+			// that takes the whole queue hands it back, so that it fits a
+			// slightly larger refill too.
+			if c := 1 << bits.Len(uint(want-1)); c <= maxSpare {
+				want = c
+			}
+			rq.q = make([]record, 0, want)
+		}
+		return
+	}
+	if rq.head >= n {
+		// At least half is spent: move the queued records to the front.
+		// The two ranges do not overlap, and below head all is zero.
+		copy(rq.q, rq.q[rq.head:])
+		clear(rq.q[rq.head:])
+		rq.q, rq.head = rq.q[:n], 0
+		return
+	}
+	// More than half is queued: double, though to no more than twice
+	// maxLen (room for maxLen records between compactions) unless more
+	// than maxLen are queued. At least n slots stay free, so growing or
+	// compacting again is n pushes away.
+	c := max(min(2*cap(rq.q), 2*maxLen), 2*n, minQueueCap)
+	q := make([]record, n, c)
+	copy(q, rq.q[rq.head:])
+	rq.q, rq.head = q, 0
 }
 
 // take removes the first k records, 0 < k <= len(). recs is them; arr is
@@ -93,7 +131,8 @@ func (rq *recQueue) unshift(recs []record) {
 		copy(rq.q[rq.head:], recs)
 		return
 	}
-	q := make([]record, 0, len(recs)+rq.len())
+	// Twice the size, as growth in push would.
+	q := make([]record, 0, 2*(len(recs)+rq.len()))
 	q = append(q, recs...)
 	rq.q, rq.head = append(q, rq.q[rq.head:]...), 0
 }
