@@ -13,7 +13,7 @@ const maxSpare = 8192
 // whole queue again and again): the front is an index. The queued records
 // stay contiguous, for cutting a batch and for updating them in place, so
 // the array is compacted, in place, once at least half of it is spent, and
-// otherwise grows twofold with only the queued records copied. Either way
+// otherwise grows fourfold with only the queued records copied. Either way
 // the records copied are no more than the pushes since the last time. A batch that takes the
 // whole queue takes its array too, without copying. Guarded by
 // Producer.mu.
@@ -43,9 +43,16 @@ func (rq *recQueue) push(r record, maxLen int) {
 	rq.bytes += int(r.size)
 }
 
-// minQueueCap is the least array allocated for a queue, so that a trickle
-// of records does not regrow it at each of the first few.
-const minQueueCap = 16
+const (
+	// minQueueCap is the least array allocated for a queue, so that a
+	// trickle of records does not regrow it at each of the first few.
+	minQueueCap = 16
+
+	// queueGrowth is how much a queue's array grows at a time. A backlog
+	// building up from empty is copied a third of a time over in all,
+	// where doubling would copy it once.
+	queueGrowth = 4
+)
 
 // makeRoom frees at least one slot at the back of a full array.
 func (rq *recQueue) makeRoom(maxLen int) {
@@ -78,11 +85,11 @@ func (rq *recQueue) makeRoom(maxLen int) {
 		rq.q, rq.head = rq.q[:n], 0
 		return
 	}
-	// More than half is queued: double, though to no more than twice
-	// maxLen (room for maxLen records between compactions) unless more
-	// than maxLen are queued. At least n slots stay free, so growing or
+	// More than half is queued: grow, though to no more than twice maxLen
+	// (room for maxLen records between compactions) unless more than
+	// maxLen are queued. At least n slots stay free, so growing or
 	// compacting again is n pushes away.
-	c := max(min(2*cap(rq.q), 2*maxLen), 2*n, minQueueCap)
+	c := max(min(queueGrowth*cap(rq.q), 2*maxLen), 2*n, minQueueCap)
 	q := make([]record, n, c)
 	copy(q, rq.q[rq.head:])
 	rq.q, rq.head = q, 0
