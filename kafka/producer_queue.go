@@ -12,13 +12,14 @@ const maxSpare = 8192
 // rather than a slice resliced from the front (whose appends would copy the
 // whole queue again and again): the front is an index. The queued records
 // stay contiguous, for cutting a batch and for updating them in place, so
-// the array is compacted, in place, once at least half of it is spent, and
-// otherwise grows fourfold with only the queued records copied. Either way
-// the records copied are no more than the pushes since the last time. A batch that takes the
-// whole queue takes its array too, without copying. Guarded by
-// Producer.mu.
+// a full array is compacted in place when at least half of it is spent,
+// and otherwise grows fourfold with only the queued records copied. Either
+// way at least as many pushes follow before the next move as records were
+// copied, so a push costs at most one record copied on average. A batch
+// that takes the whole queue takes its array too, without copying.
+// Guarded by Producer.mu.
 type recQueue struct {
-	q     []record // q[:head] is spent and zeroed; cap(q)-len(q) is free
+	q     []record // q[:head] is spent and q[len(q):cap(q)] free, both zeroed
 	head  int
 	bytes int // sum of the queued records' sizes
 
