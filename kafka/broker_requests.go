@@ -134,6 +134,14 @@ func (b *Broker) DescribeGroups(ctx context.Context, req *protocol.DescribeGroup
 	return call[*protocol.DescribeGroupsResponse](ctx, b, connGeneral, req, 0)
 }
 
+// ConsumerGroupDescribe sends a ConsumerGroupDescribe request (Kafka 4's
+// consumer groups, KIP-848) on the general connection; send it to the
+// groups' coordinator. A broker without the API fails it with an error
+// matching protocol.ErrUnsupportedVersion, without a request being sent.
+func (b *Broker) ConsumerGroupDescribe(ctx context.Context, req *protocol.ConsumerGroupDescribeRequest) (*protocol.ConsumerGroupDescribeResponse, error) {
+	return call[*protocol.ConsumerGroupDescribeResponse](ctx, b, connGeneral, req, 0)
+}
+
 // adminTimeout is the response timeout of an admin request that the broker
 // may hold for up to timeoutMs before answering.
 func (b *Broker) adminTimeout(timeoutMs int32) time.Duration {

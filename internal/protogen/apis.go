@@ -29,6 +29,7 @@ var apis = []string{
 	"DeleteGroups",
 	"OffsetDelete",
 	"DescribeCluster",
+	"ConsumerGroupDescribe",
 }
 
 // dataTypes are schemas of type "data": versioned structures embedded in other
@@ -61,6 +62,7 @@ var structRenames = map[string]string{
 	"DeleteTopicsResponse.DeletableTopicResult":               "Topic",
 	"DescribeGroupsResponse.DescribedGroup":                   "Group",
 	"DescribeGroupsResponse.DescribedGroupMember":             "Member",
+	"ConsumerGroupDescribeResponse.DescribedGroup":            "Group",
 	"ListGroupsResponse.ListedGroup":                          "Group",
 	"DeleteGroupsResponse.DeletableGroupResult":               "Group",
 	"OffsetForLeaderEpochRequest.OffsetForLeaderTopic":        "Topic",
