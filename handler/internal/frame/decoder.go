@@ -11,10 +11,10 @@ const (
 
 	// wholeAlloc is the largest body allocated in full as soon as its size
 	// prefix has passed the limit, so that the body is read into its final
-	// buffer without regrowth: it covers the Fetch responses a consumer
-	// asks for by default. Above it a bogus prefix could cost up to the
-	// limit at once, so the buffer starts at this size and grows with the
-	// bytes that arrive.
+	// buffer without regrowth: it covers a consumer's Fetch response at the
+	// default 1 MiB per partition for up to 16 partitions. Above it a bogus
+	// prefix could cost up to the limit at once, so the buffer starts at
+	// this size and grows with the bytes that arrive.
 	wholeAlloc = 16 << 20
 
 	// growFactor is how much a body above wholeAlloc grows at a time: few
