@@ -30,17 +30,22 @@ const (
 )
 
 // GroupDescription is a consumer group as its coordinator describes it
-// (DescribeGroups), with the consumer protocol's subscriptions and
-// assignments decoded.
+// (DescribeGroups, or ConsumerGroupDescribe for Kafka 4's consumer groups),
+// with the consumer protocol's subscriptions and assignments decoded.
 type GroupDescription struct {
 	Group string
+	// Type is GroupTypeClassic or GroupTypeConsumer (KIP-848); "" for a
+	// group the coordinator does not know.
+	Type string
 	// State is one of the GroupState constants (or a state a newer broker
 	// knows); GroupStateDead for a group the coordinator does not know.
 	State string
 	// ProtocolType is "consumer" for Kafka's consumer protocol, which
-	// gregor's managed BalancedConsumer and Java's consumers speak.
+	// gregor's managed BalancedConsumer and Java's consumers speak, and
+	// for every consumer (KIP-848) group.
 	ProtocolType string
-	// Protocol is the assignor the members agreed on, such as "range".
+	// Protocol is the assignor the members agreed on, such as "range"; in
+	// a consumer (KIP-848) group the coordinator's, such as "uniform".
 	Protocol string
 	// Coordinator is the id of the broker that answered.
 	Coordinator int32
@@ -54,15 +59,20 @@ type GroupMember struct {
 	GroupInstanceID string // "" unless the member is static
 	ClientID        string
 	Host            string
-	// Subscription lists the topics the member subscribes to, sorted.
+	// Subscription lists the topics the member subscribes to by name,
+	// sorted.
 	Subscription []string
+	// SubscriptionPattern is the regular expression a member of a
+	// consumer (KIP-848) group subscribes with, "" if none.
+	SubscriptionPattern string
 	// Assignment lists the partitions the member was assigned, by topic in
 	// name order, partitions ascending. Subscription and Assignment are
 	// both empty while a rebalance is under way.
 	Assignment []TopicPartitions
 	// DecodeError says why Subscription or Assignment could not be read,
-	// such as a protocol other than the consumer protocol; "" when both
-	// were read.
+	// such as a protocol other than the consumer protocol, or an assigned
+	// topic id that names no topic (the topic is then left out of
+	// Assignment); "" when both were read.
 	DecodeError string
 }
 
@@ -90,8 +100,8 @@ type GroupListing struct {
 // assigned. A group the coordinator does not know is not an error: its
 // State is GroupStateDead and it has no members. A member whose protocol
 // is not the consumer protocol carries a DecodeError instead of failing
-// the call. Classic groups only: a Kafka 4 consumer (KIP-848) group shows
-// as Dead here; ListGroups still lists it.
+// the call. Kafka 4's consumer (KIP-848) groups are described too, with
+// the assigned topics' ids mapped to names.
 //
 // It runs on the group's coordinator and retries as FetchGroupOffsets
 // does.
@@ -99,19 +109,33 @@ func (c *Cluster) DescribeGroup(ctx context.Context, group string) (*GroupDescri
 	req := protocol.NewDescribeGroupsRequest()
 	req.Groups = []string{group}
 	var out *GroupDescription
+	var consumer *protocol.ConsumerGroupDescribeResponseGroup
 	err := c.onCoordinator(ctx, group, func(b *Broker) error {
+		out, consumer = nil, nil
 		resp, err := b.DescribeGroups(ctx, req)
 		if err != nil {
 			return err
 		}
-		for i := range resp.Groups {
-			if rg := &resp.Groups[i]; rg.GroupID == group {
-				out, err = describedGroup(rg, b.ID())
-				return err
-			}
+		i := slices.IndexFunc(resp.Groups, func(rg protocol.DescribeGroupsResponseGroup) bool { return rg.GroupID == group })
+		if i < 0 {
+			return fmt.Errorf("kafka: broker %d did not describe the group", b.ID())
 		}
-		return fmt.Errorf("kafka: broker %d did not describe the group", b.ID())
+		if out, err = describedGroup(&resp.Groups[i], b.ID()); err != nil || out.State != GroupStateDead {
+			return err
+		}
+		// Kafka 4 answers DescribeGroups (v0-v5) for a consumer group
+		// as for an unknown one: Dead, no error. Only then is it asked
+		// as a consumer group, so that classic groups, and every group
+		// of a broker without consumer groups, cost one request.
+		consumer, err = describeConsumerGroup(ctx, b, group)
+		return err
 	})
+	if err == nil && consumer != nil {
+		var names map[protocol.UUID]string
+		if names, err = c.consumerGroupTopicNames(ctx, consumer); err == nil {
+			out = consumerGroupDescription(consumer, out.Coordinator, names)
+		}
+	}
 	if err != nil {
 		return nil, groupOpError("describing group", group, err)
 	}
@@ -129,6 +153,9 @@ func describedGroup(rg *protocol.DescribeGroupsResponseGroup, coordinator int32)
 		return nil, err
 	}
 	d.State, d.ProtocolType, d.Protocol = rg.GroupState, rg.ProtocolType, rg.ProtocolData
+	if d.State != GroupStateDead {
+		d.Type = GroupTypeClassic
+	}
 	for i := range rg.Members {
 		rm := &rg.Members[i]
 		m := GroupMember{MemberID: rm.MemberID, ClientID: rm.ClientID, Host: rm.ClientHost}

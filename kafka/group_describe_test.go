@@ -31,6 +31,7 @@ func TestDescribedGroupDecodesConsumerProtocol(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "g", d.Group)
 	assert.Equal(t, GroupStateStable, d.State)
+	assert.Equal(t, GroupTypeClassic, d.Type)
 	assert.Equal(t, "range", d.Protocol)
 	assert.Equal(t, int32(3), d.Coordinator)
 	require.Len(t, d.Members, 2)
@@ -58,6 +59,7 @@ func TestDescribedGroupOtherProtocolAndDead(t *testing.T) {
 		ErrorCode: protocol.ErrGroupIDNotFound.Code}, 1)
 	require.NoError(t, err)
 	assert.Equal(t, GroupStateDead, d.State)
+	assert.Empty(t, d.Type, "a group the coordinator does not know has no type")
 	assert.Empty(t, d.Members)
 
 	_, err = describedGroup(&protocol.DescribeGroupsResponseGroup{GroupID: "g",
