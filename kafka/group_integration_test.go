@@ -37,6 +37,7 @@ func TestGroupOffsetsAdmin(t *testing.T) {
 		d, err := cl.DescribeGroup(ctx, unknown)
 		require.NoError(t, err)
 		assert.Equal(t, GroupStateDead, d.State)
+		assert.Empty(t, d.Type)
 		assert.Empty(t, d.Members)
 
 		require.NoError(t, cl.CommitGroupOffsets(ctx, env.group, map[string]map[int32]int64{
@@ -103,6 +104,7 @@ func TestGroupAdminLiveMember(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, env.group, d.Group)
 		assert.Equal(t, GroupStateStable, d.State)
+		assert.Equal(t, GroupTypeClassic, d.Type)
 		assert.Equal(t, "consumer", d.ProtocolType)
 		assert.Equal(t, "range", d.Protocol)
 		assert.Equal(t, coord.ID(), d.Coordinator)
@@ -192,5 +194,79 @@ func TestOnCoordinatorRetries(t *testing.T) {
 		require.ErrorAs(t, err, &ce)
 		assert.Equal(t, group, ce.Group)
 		assert.ErrorIs(t, err, protocol.ErrCoordinatorLoadInProgress)
+	})
+}
+
+// TestDescribeConsumerProtocolGroup describes a Kafka 4.3 consumer group
+// (KIP-848) of two Java consumers: DescribeGroups alone reports such a
+// group as Dead, so DescribeGroup must ask ConsumerGroupDescribe, and the
+// members' assignments, by topic name, must split the topic between them.
+func TestDescribeConsumerProtocolGroup(t *testing.T) {
+	tc := testcluster.Shared(t, testcluster.KRaftSingle)
+	h := newHandler(t, "goroutine")
+	env := newGroupEnv(t, managedKRaft, tc, h, 4, 1)
+	ctx, cl, topic := env.ctx, env.cl.Cluster(), env.topic.Name()
+	sent := env.produceRound(t, "kip848", 2)
+	a := startConsoleConsumer(t, env, "--command-property", "group.protocol=consumer", "--command-property", "client.id=java-kip848-a")
+	b := startConsoleConsumer(t, env, "--command-property", "group.protocol=consumer", "--command-property", "client.id=java-kip848-b")
+
+	var d *GroupDescription
+	eventually(t, ctx, h, "two members splitting the topic", func() bool {
+		var err error
+		d, err = cl.DescribeGroup(ctx, env.group)
+		require.NoError(t, err)
+		if d.State != GroupStateStable || len(d.Members) != 2 {
+			return false
+		}
+		var all []int32
+		for _, m := range d.Members {
+			for _, tp := range m.Assignment {
+				all = append(all, tp.Partitions...)
+			}
+		}
+		slices.Sort(all)
+		return slices.Equal(all, []int32{0, 1, 2, 3})
+	})
+	coord, err := cl.GroupCoordinator(ctx, env.group)
+	require.NoError(t, err)
+	assert.Equal(t, env.group, d.Group)
+	assert.Equal(t, GroupTypeConsumer, d.Type)
+	assert.Equal(t, "consumer", d.ProtocolType)
+	assert.NotEmpty(t, d.Protocol, "the coordinator's assignor")
+	assert.Equal(t, coord.ID(), d.Coordinator)
+	var clients []string
+	for _, m := range d.Members {
+		clients = append(clients, m.ClientID)
+		assert.NotEmpty(t, m.MemberID)
+		assert.NotEmpty(t, m.Host)
+		assert.Empty(t, m.DecodeError)
+		assert.Empty(t, m.GroupInstanceID)
+		assert.Equal(t, []string{topic}, m.Subscription)
+		require.Len(t, m.Assignment, 1, "%+v", m)
+		assert.Equal(t, topic, m.Assignment[0].Topic)
+		assert.Len(t, m.Assignment[0].Partitions, 2, "the uniform assignor balances: %+v", m)
+		assert.True(t, slices.IsSorted(m.Assignment[0].Partitions))
+	}
+	slices.Sort(clients)
+	assert.Equal(t, []string{"java-kip848-a", "java-kip848-b"}, clients)
+	assert.True(t, slices.IsSortedFunc(d.Members, func(x, y GroupMember) int { return strings.Compare(x.MemberID, y.MemberID) }))
+
+	listed, err := cl.ListGroups(ctx)
+	require.NoError(t, err)
+	i := slices.IndexFunc(listed, func(g GroupListing) bool { return g.Group == env.group })
+	require.GreaterOrEqual(t, i, 0, "%v", listed)
+	assert.Equal(t, GroupTypeConsumer, listed[i].Type)
+	assert.Equal(t, "consumer", listed[i].ProtocolType)
+
+	// The members consume what they were assigned: the description is
+	// of a working group, not of a half-joined one.
+	eventually(t, ctx, h, "the Java consumers to read everything", func() bool {
+		a.mu.Lock()
+		n := len(a.got)
+		a.mu.Unlock()
+		b.mu.Lock()
+		n += len(b.got)
+		b.mu.Unlock()
+		return n == len(sent)
 	})
 }

@@ -30,19 +30,28 @@ var consoleLine = regexp.MustCompile(`Partition:(\d+)\s+Offset:(\d+)\s+(.*)$`)
 // that its member id sorts after gregor's.
 func startJavaConsumer(t *testing.T, env *groupEnv) *javaConsumer {
 	t.Helper()
-	java, err := exec.LookPath("java")
-	if err != nil {
-		t.Skip("java not installed")
-	}
-	cmd := exec.CommandContext(env.ctx, java, "-cp", env.tc.Classpath(), "org.apache.kafka.tools.consumer.ConsoleConsumer",
-		"--bootstrap-server", env.tc.Bootstrap()[0], "--topic", env.topic.Name(), "--group", env.group, "--from-beginning",
+	return startConsoleConsumer(t, env,
 		"--consumer-property", "group.protocol=classic",
 		"--consumer-property", "partition.assignment.strategy=org.apache.kafka.clients.consumer.RangeAssignor",
 		"--consumer-property", "client.id=java-member",
 		"--consumer-property", "heartbeat.interval.ms=300",
-		"--consumer-property", "session.timeout.ms=6000",
+		"--consumer-property", "session.timeout.ms=6000")
+}
+
+// startConsoleConsumer runs Kafka's ConsoleConsumer from the harness's
+// classpath on env's topic and group, from the beginning, with the extra
+// arguments args (the consumer's properties), until the test ends.
+func startConsoleConsumer(t *testing.T, env *groupEnv, args ...string) *javaConsumer {
+	t.Helper()
+	java, err := exec.LookPath("java")
+	if err != nil {
+		t.Skip("java not installed")
+	}
+	argv := []string{"-cp", env.tc.Classpath(), "org.apache.kafka.tools.consumer.ConsoleConsumer",
+		"--bootstrap-server", env.tc.Bootstrap()[0], "--topic", env.topic.Name(), "--group", env.group, "--from-beginning",
 		"--formatter-property", "print.partition=true",
-		"--formatter-property", "print.offset=true")
+		"--formatter-property", "print.offset=true"}
+	cmd := exec.CommandContext(env.ctx, java, append(argv, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
