@@ -26,9 +26,10 @@
 // --timeout bounds the whole command through its context.
 //
 // Group operations talk to the group's coordinator with the Broker's typed
-// requests (DescribeGroups, OffsetFetch, OffsetCommit, ListGroups), filling
-// both the old per-group and the newer batched request layouts, since the
-// version is negotiated per connection. Groups whose members register in
+// requests (DescribeGroups, ConsumerGroupDescribe for Kafka 4's consumer
+// groups, OffsetFetch, OffsetCommit, ListGroups), filling both the old
+// per-group and the newer batched request layouts, since the version is
+// negotiated per connection. Groups whose members register in
 // ZooKeeper (pykafka's BalancedConsumer) keep their offsets in Kafka as
 // well; --zookeeper adds their members from /consumers/GROUP.
 //

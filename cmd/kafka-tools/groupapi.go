@@ -11,6 +11,7 @@ import (
 // names, which scripts parse; lists are never null.
 type groupDescription struct {
 	GroupID      string        `json:"group_id"`
+	Type         string        `json:"type"` // "classic", "consumer" (KIP-848), "" if unknown
 	State        string        `json:"state"`
 	ProtocolType string        `json:"protocol_type"`
 	Protocol     string        `json:"protocol"`
@@ -19,14 +20,16 @@ type groupDescription struct {
 }
 
 type groupMember struct {
-	MemberID        string            `json:"member_id"`
-	GroupInstanceID string            `json:"group_instance_id,omitempty"`
-	ClientID        string            `json:"client_id"`
-	Host            string            `json:"host"`
-	Subscription    []string          `json:"subscription"`
-	Assignment      []topicPartitions `json:"assignment"`
+	MemberID            string            `json:"member_id"`
+	GroupInstanceID     string            `json:"group_instance_id,omitempty"`
+	ClientID            string            `json:"client_id"`
+	Host                string            `json:"host"`
+	Subscription        []string          `json:"subscription"`
+	SubscriptionPattern string            `json:"subscription_pattern,omitempty"` // a KIP-848 member's regex
+	Assignment          []topicPartitions `json:"assignment"`
 	// DecodeError says why the member's subscription or assignment could
-	// not be read (a protocol other than Kafka's consumer protocol).
+	// not be read (a protocol other than Kafka's consumer protocol, or an
+	// assigned topic id that names no topic).
 	DecodeError string `json:"decode_error,omitempty"`
 }
 
@@ -67,13 +70,13 @@ func describeGroup(ctx context.Context, cl *kafka.Client, group string) (*groupD
 		return nil, err
 	}
 	d := &groupDescription{
-		GroupID: kd.Group, State: kd.State, ProtocolType: kd.ProtocolType, Protocol: kd.Protocol,
+		GroupID: kd.Group, Type: kd.Type, State: kd.State, ProtocolType: kd.ProtocolType, Protocol: kd.Protocol,
 		Coordinator: kd.Coordinator, Members: make([]groupMember, 0, len(kd.Members)),
 	}
 	for _, km := range kd.Members {
 		m := groupMember{
 			MemberID: km.MemberID, GroupInstanceID: km.GroupInstanceID, ClientID: km.ClientID, Host: km.Host,
-			Subscription: nonNil(km.Subscription), Assignment: []topicPartitions{},
+			Subscription: nonNil(km.Subscription), SubscriptionPattern: km.SubscriptionPattern, Assignment: []topicPartitions{},
 			DecodeError: km.DecodeError,
 		}
 		for _, tp := range km.Assignment {

@@ -97,7 +97,7 @@ func describeGroupAction(ctx context.Context, e *env, args []string) (report, er
 
 func (r *describeReport) writeText(w io.Writer) error {
 	d := r.groupDescription
-	if err := fields(w, "Group", d.GroupID, "State", d.State, "ProtocolType", d.ProtocolType,
+	if err := fields(w, "Group", d.GroupID, "Type", d.Type, "State", d.State, "ProtocolType", d.ProtocolType,
 		"Protocol", d.Protocol, "Coordinator", d.Coordinator, "Members", len(d.Members)); err != nil {
 		return err
 	}
@@ -185,9 +185,9 @@ func topicGroups(ctx context.Context, e *env, args []string) (report, error) {
 			return nil, err
 		}
 		if !d.exists() {
-			// DescribeGroups knows only classic groups; the listing
-			// still says what state the others (Kafka 4's consumer
-			// groups) are in.
+			// DescribeGroup knows classic and consumer groups; the
+			// listing still says what state the others (Kafka 4's
+			// share and streams groups) are in.
 			d.State, d.ProtocolType = g.State, g.ProtocolType
 		}
 		consumes := slices.ContainsFunc(d.Members, func(m groupMember) bool {

@@ -94,6 +94,7 @@ type (
 	}
 	jsonGroup struct {
 		GroupID      string `json:"group_id"`
+		Type         string `json:"type"`
 		State        string `json:"state"`
 		ProtocolType string `json:"protocol_type"`
 		Protocol     string `json:"protocol"`
@@ -300,6 +301,7 @@ func kraftTests(t *testing.T, tl tool, c *testcluster.Cluster) {
 		var d jsonGroup
 		tl.json(t, &d, "describe_group", "live-group")
 		assert.Equal(t, "Stable", d.State)
+		assert.Equal(t, "classic", d.Type)
 		assert.Equal(t, "consumer", d.ProtocolType)
 		assert.Equal(t, "range", d.Protocol)
 		require.Len(t, d.Members, 1)
@@ -310,6 +312,7 @@ func kraftTests(t *testing.T, tl tool, c *testcluster.Cluster) {
 		assert.Equal(t, []jsonTopicPartitions{{Topic: "tools-main", Partitions: []int32{0, 1, 2}}}, d.Members[0].Assignment)
 		out := tl.ok(t, "describe_group", "live-group")
 		assert.Regexp(t, `(?m)^State:\s+Stable$`, out)
+		assert.Regexp(t, `(?m)^Type:\s+classic$`, out)
 		assert.Regexp(t, `(?m)^`+m.id+`\s+kafka-tools-test\s+\S+\s+tools-main:0,1,2$`, out)
 
 		var tg jsonTopicGroups
