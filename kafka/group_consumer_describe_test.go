@@ -66,3 +66,27 @@ func TestConsumerGroupDescriptionEmpty(t *testing.T) {
 	assert.Equal(t, &GroupDescription{Group: "g", Type: GroupTypeConsumer, State: GroupStateEmpty,
 		ProtocolType: "consumer", Coordinator: 1}, d)
 }
+
+// TestConsumerGroupTopicNamesFromModel maps the ids the broker sent without
+// a name through the topics the client knows, with no request when it
+// knows them all; ids that come with a name are not looked up.
+func TestConsumerGroupTopicNamesFromModel(t *testing.T) {
+	c := offlineCluster(t, Config{Hosts: []string{"unused:9092"}})
+	resp := md{brokers: []int32{1}, controller: 1, topics: []mdTopic{
+		{name: "orders", parts: []mdPart{{0, 1, []int32{1}}}},
+		{name: "audit", parts: []mdPart{{0, 1, []int32{1}}}},
+	}}.response()
+	orders, audit := protocol.UUID{1}, protocol.UUID{2}
+	resp.Topics[0].TopicID, resp.Topics[1].TopicID = orders, audit
+	c.apply(resp, true)
+
+	rg := &protocol.ConsumerGroupDescribeResponseGroup{Members: []protocol.ConsumerGroupDescribeResponseMember{{
+		Assignment: protocol.ConsumerGroupDescribeResponseAssignment{
+			TopicPartitions: []protocol.ConsumerGroupDescribeResponseTopicPartitions{
+				{TopicID: orders, Partitions: []int32{0}},
+				{TopicID: audit, TopicName: "audit", Partitions: []int32{0}},
+			}}}}}
+	names, err := c.consumerGroupTopicNames(t.Context(), rg)
+	require.NoError(t, err)
+	assert.Equal(t, map[protocol.UUID]string{orders: "orders"}, names)
+}
