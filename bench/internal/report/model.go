@@ -122,13 +122,26 @@ func (r *Results) contendersIn(cells []Cell) []string {
 // update (a run of only those cells), and returns base. The run's date and duration stay base's.
 func Merge(base, update *Results, match func(key string) bool) *Results {
 	keep := func(key string) bool { return !match(key) }
+	// A rerun cell takes its old place, so tables keep their row order.
+	fresh := make(map[string]Cell, len(update.Cells))
+	for _, c := range update.Cells {
+		fresh[c.Key] = c
+	}
 	var cells []Cell
 	for _, c := range base.Cells {
 		if keep(c.Key) {
 			cells = append(cells, c)
+		} else if u, ok := fresh[c.Key]; ok {
+			cells = append(cells, u)
+			delete(fresh, c.Key)
 		}
 	}
-	base.Cells = append(cells, update.Cells...)
+	for _, c := range update.Cells {
+		if _, ok := fresh[c.Key]; ok {
+			cells = append(cells, c)
+		}
+	}
+	base.Cells = cells
 	var samples []Sample
 	for _, s := range base.Samples {
 		if keep(s.Cell) {

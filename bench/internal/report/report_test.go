@@ -123,4 +123,14 @@ func TestMerge(t *testing.T) {
 	require.Len(t, l, 1, "the old samples of a re-run cell are gone")
 	assert.Equal(t, 9.0, l[0].Result.P99Ms)
 	assert.Len(t, got.Samples, 8, "the other cell's samples stay")
+
+	// A rerun cell keeps its row; a new one comes last.
+	update = &Results{Cells: []Cell{{Key: "n"}, {Key: "p", Messages: 7}}, Unavailable: map[string]string{}}
+	got = Merge(got, update, func(k string) bool { return k == "p" || k == "n" })
+	var keys []string
+	for _, c := range got.Cells {
+		keys = append(keys, c.Key)
+	}
+	assert.Equal(t, []string{"p", "l", "n"}, keys)
+	assert.Equal(t, 7, got.Cells[0].Messages)
 }
