@@ -51,17 +51,18 @@ type BalancedConsumer struct {
 	member membership
 
 	mu       sync.Mutex
-	inner    *SimpleConsumer // nil while the consumer owns no partitions
-	owned    []int32         // sorted
-	assigned bool            // a first assignment has been applied
-	paused   bool            // a rebalance is under way: Consume waits
-	calls    map[uint64]context.CancelFunc
+	inner    *SimpleConsumer               // nil while the consumer owns no partitions
+	owned    []int32                       // sorted
+	assigned bool                          // a first assignment has been applied
+	paused   bool                          // a rebalance is under way: Consume waits
+	active   int                           // Consume calls inside inner
+	calls    map[uint64]context.CancelFunc // those of them waiting, to interrupt
 	nextCall uint64
 	stopped  bool
 	fatal    error
 
 	changed handler.Event // set when Consume's wait may be over: resumed, stopped, failed
-	idle    handler.Event // set while no Consume call is inside inner.Consume
+	idle    handler.Event // set once active drops to zero while paused
 	ready   handler.Event // set once the first rebalance ended, or the consumer failed
 
 	startLock handler.Lock
@@ -129,7 +130,6 @@ func (t *Topic) BalancedConsumer(group string, cfg BalancedConsumerConfig) (*Bal
 		tasks:     newTaskGroup(h),
 		stopDone:  h.NewEvent(),
 	}
-	b.idle.Set()
 	b.runCtx, b.cancel = context.WithCancel(context.Background())
 	if cfg.Managed {
 		b.member = newManagedMembership(b)
@@ -290,20 +290,35 @@ func (b *BalancedConsumer) Consume(ctx context.Context) (*Message, error) {
 			}
 			continue
 		}
+		// A message already fetched is taken without a cancellable call:
+		// per message, that context and its bookkeeping cost more than the
+		// rest of the path. Counting the call in active is what keeps a
+		// rebalance from starting under it.
+		b.active++
+		b.mu.Unlock()
+		e, ok := inner.poll()
+		b.mu.Lock()
+		b.leaveLocked()
+		if ok {
+			b.mu.Unlock()
+			return e.msg, e.err
+		}
+		if b.paused || b.inner != inner || b.stopped {
+			b.mu.Unlock()
+			continue
+		}
 		callCtx, cancel := context.WithCancel(wctx)
 		id := b.nextCall
 		b.nextCall++
 		b.calls[id] = cancel
-		b.idle.Clear()
+		b.active++
 		b.mu.Unlock()
 
 		msg, err := inner.Consume(callCtx)
 
 		b.mu.Lock()
 		delete(b.calls, id)
-		if len(b.calls) == 0 {
-			b.idle.Set()
-		}
+		b.leaveLocked()
 		b.mu.Unlock()
 		cancel()
 		switch {
@@ -315,6 +330,15 @@ func (b *BalancedConsumer) Consume(ctx context.Context) (*Message, error) {
 			continue // a rebalance interrupted the wait, or replaced the consumer
 		}
 		return nil, err
+	}
+}
+
+// leaveLocked ends a Consume call's stay inside inner, waking a rebalance
+// that waits for the last one. b.mu is held.
+func (b *BalancedConsumer) leaveLocked() {
+	b.active--
+	if b.active == 0 && b.paused {
+		b.idle.Set()
 	}
 }
 

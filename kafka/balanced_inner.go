@@ -20,9 +20,15 @@ func (b *BalancedConsumer) revoke(ctx context.Context) error {
 		cancel()
 	}
 	inner := b.inner
+	busy := b.active > 0
+	if busy {
+		b.idle.Clear() // set by the last call to leave, under mu
+	}
 	b.mu.Unlock()
-	if err := b.idle.Wait(ctx); err != nil {
-		return err
+	if busy {
+		if err := b.idle.Wait(ctx); err != nil {
+			return err
+		}
 	}
 	if inner != nil && b.cfg.AutoCommit {
 		if err := inner.commit(ctx, true); err != nil && ctx.Err() == nil {

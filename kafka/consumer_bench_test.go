@@ -141,6 +141,7 @@ func BenchmarkConsumerBroker(b *testing.B) {
 	require.NoError(b, benchPrefill.err)
 
 	for _, name := range []string{"goroutine", "eventloop"} {
+		b.Run(name+"/balanced", func(b *testing.B) { benchBalancedConsumer(b, tc, name) })
 		for _, queued := range []int{0, 20000} {
 			b.Run(fmt.Sprintf("%s/queued=%d", name, queued), func(b *testing.B) {
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -168,6 +169,35 @@ func BenchmarkConsumerBroker(b *testing.B) {
 			})
 		}
 	}
+}
+
+// benchBalancedConsumer reads the benchmark topic with a one-member
+// managed group: the SimpleConsumer path plus what a balanced consumer adds
+// to each Consume.
+func benchBalancedConsumer(b *testing.B, tc *testcluster.Cluster, handlerName string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	h := consumerBenchHandler(b, handlerName)
+	b.SetBytes(benchMessages * benchValueSize)
+	b.ResetTimer()
+	for i := range b.N {
+		cl, err := NewClient(ctx, Config{Hosts: tc.Bootstrap(), Handler: h, Logger: testLogger()})
+		require.NoError(b, err)
+		topic, err := cl.Topic(ctx, benchPrefill.topic)
+		require.NoError(b, err)
+		c, err := topic.BalancedConsumer(fmt.Sprintf("bench-balanced-%d-%d", time.Now().UnixNano(), i),
+			BalancedConsumerConfig{Managed: true, ConsumerConfig: ConsumerConfig{AutoOffsetReset: OffsetEarliest}})
+		require.NoError(b, err)
+		for range benchMessages {
+			if _, err := c.Consume(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+		require.NoError(b, c.Stop(ctx))
+		cl.Close()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)*benchMessages/b.Elapsed().Seconds(), "msgs/s")
 }
 
 // prefillBenchTopic creates the benchmark's topic and writes its records,

@@ -286,6 +286,29 @@ func (c *SimpleConsumer) Consume(ctx context.Context) (*Message, error) {
 	}
 }
 
+// poll takes the next message or partition error if one is ready, without
+// waiting. ok is false when none is, and before Start and after Stop, which
+// Consume then deals with.
+func (c *SimpleConsumer) poll() (e entry, ok bool) {
+	if !c.started.Load() {
+		return entry{}, false
+	}
+	c.mu.Lock()
+	if c.stopped {
+		c.mu.Unlock()
+		return entry{}, false
+	}
+	e, ok, wake, reroute := c.popLocked()
+	c.mu.Unlock()
+	if wake != nil {
+		wake.wake.Set()
+	}
+	if reroute {
+		c.reroute.Set()
+	}
+	return e, ok
+}
+
 // waitContext bounds ctx by ConsumerTimeout, timed by the handler's clock.
 func (c *SimpleConsumer) waitContext(ctx context.Context) (context.Context, func()) {
 	if c.cfg.ConsumerTimeout <= 0 {
