@@ -52,7 +52,7 @@ func main() {
 		}
 		var reruns []string
 		for _, n := range r.Notes {
-			if strings.Contains(n, "were run again") {
+			if isRerunNote(n) {
 				reruns = append(reruns, n)
 			}
 		}
@@ -77,8 +77,16 @@ func main() {
 	if r != nil && filter != nil {
 		// A partial run updates the last full results rather than replacing them.
 		if old, lerr := report.Load(resultsFile); lerr == nil && old.Quick == r.Quick {
+			// Earlier reruns stay on record next to this one.
+			var reruns []string
+			for _, n := range old.Notes {
+				if isRerunNote(n) {
+					reruns = append(reruns, n)
+				}
+			}
 			r = report.Merge(old, r, filter.MatchString)
-			r.Notes = append(notes(r, p), fmt.Sprintf("Cells matching %q were run again on %s.", filter, time.Now().UTC().Format("2006-01-02 15:04 MST")))
+			r.Notes = append(append(notes(r, p), reruns...),
+				fmt.Sprintf("Cells matching %q were run again on %s.", filter, time.Now().UTC().Format("2006-01-02 15:04 MST")))
 		}
 	}
 	if r != nil {
@@ -93,6 +101,9 @@ func main() {
 		log.Fatal(err)
 	}
 }
+
+// isRerunNote tells the notes partial runs leave, which stay on record.
+func isRerunNote(n string) bool { return strings.Contains(n, "were run again") }
 
 func writeDocs(r *report.Results, docsDir string) error {
 	if err := os.MkdirAll(docsDir, 0o755); err != nil {
