@@ -260,13 +260,18 @@ func (b *BalancedConsumer) fail(err error) {
 // ErrConsumerStopped after Stop, and a *GroupError when the group
 // membership failed for good.
 func (b *BalancedConsumer) Consume(ctx context.Context) (*Message, error) {
-	wctx, endWait := b.waitContext(ctx)
-	defer endWait()
-	if err := b.ensureStarted(wctx); err != nil {
-		if ctx.Err() == nil && wctx.Err() != nil {
-			return nil, b.waitError(ctx)
+	// The ConsumerTimeout clock starts when the call first has to wait, as
+	// SimpleConsumer's does: a message already fetched costs no timer.
+	var wb waitBound
+	defer wb.end()
+	if !b.started.Load() {
+		wctx := wb.ctx(b, ctx)
+		if err := b.ensureStarted(wctx); err != nil {
+			if ctx.Err() == nil && wctx.Err() != nil {
+				return nil, b.waitError(ctx)
+			}
+			return nil, err
 		}
-		return nil, err
 	}
 	for {
 		b.mu.Lock()
@@ -285,7 +290,7 @@ func (b *BalancedConsumer) Consume(ctx context.Context) (*Message, error) {
 			// so no wake-up is lost.
 			b.changed.Clear()
 			b.mu.Unlock()
-			if err := b.changed.Wait(wctx); err != nil {
+			if err := b.changed.Wait(wb.ctx(b, ctx)); err != nil {
 				return nil, b.waitError(ctx)
 			}
 			continue
@@ -307,6 +312,7 @@ func (b *BalancedConsumer) Consume(ctx context.Context) (*Message, error) {
 			b.mu.Unlock()
 			continue
 		}
+		wctx := wb.ctx(b, ctx)
 		callCtx, cancel := context.WithCancel(wctx)
 		id := b.nextCall
 		b.nextCall++
@@ -349,6 +355,26 @@ func (b *BalancedConsumer) waitError(ctx context.Context) error {
 		return err
 	}
 	return &ConsumerTimeoutError{After: b.cfg.ConsumerTimeout}
+}
+
+// waitBound is one Consume call's ctx bounded by ConsumerTimeout, made on
+// first use.
+type waitBound struct {
+	c    context.Context
+	stop func()
+}
+
+func (w *waitBound) ctx(b *BalancedConsumer, ctx context.Context) context.Context {
+	if w.c == nil {
+		w.c, w.stop = b.waitContext(ctx)
+	}
+	return w.c
+}
+
+func (w *waitBound) end() {
+	if w.stop != nil {
+		w.stop()
+	}
 }
 
 // waitContext bounds ctx by ConsumerTimeout, timed by the handler's clock.

@@ -141,7 +141,8 @@ func BenchmarkConsumerBroker(b *testing.B) {
 	require.NoError(b, benchPrefill.err)
 
 	for _, name := range []string{"goroutine", "eventloop"} {
-		b.Run(name+"/balanced", func(b *testing.B) { benchBalancedConsumer(b, tc, name) })
+		b.Run(name+"/balanced", func(b *testing.B) { benchBalancedConsumer(b, tc, name, 0) })
+		b.Run(name+"/balanced-timeout", func(b *testing.B) { benchBalancedConsumer(b, tc, name, time.Minute) })
 		for _, queued := range []int{0, 20000} {
 			b.Run(fmt.Sprintf("%s/queued=%d", name, queued), func(b *testing.B) {
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -173,8 +174,8 @@ func BenchmarkConsumerBroker(b *testing.B) {
 
 // benchBalancedConsumer reads the benchmark topic with a one-member
 // managed group: the SimpleConsumer path plus what a balanced consumer adds
-// to each Consume.
-func benchBalancedConsumer(b *testing.B, tc *testcluster.Cluster, handlerName string) {
+// to each Consume, with ConsumerTimeout set to timeout.
+func benchBalancedConsumer(b *testing.B, tc *testcluster.Cluster, handlerName string, timeout time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	h := consumerBenchHandler(b, handlerName)
@@ -186,7 +187,7 @@ func benchBalancedConsumer(b *testing.B, tc *testcluster.Cluster, handlerName st
 		topic, err := cl.Topic(ctx, benchPrefill.topic)
 		require.NoError(b, err)
 		c, err := topic.BalancedConsumer(fmt.Sprintf("bench-balanced-%d-%d", time.Now().UnixNano(), i),
-			BalancedConsumerConfig{Managed: true, ConsumerConfig: ConsumerConfig{AutoOffsetReset: OffsetEarliest}})
+			BalancedConsumerConfig{Managed: true, ConsumerConfig: ConsumerConfig{AutoOffsetReset: OffsetEarliest, ConsumerTimeout: timeout}})
 		require.NoError(b, err)
 		for range benchMessages {
 			if _, err := c.Consume(ctx); err != nil {
