@@ -262,10 +262,10 @@ func (b *BalancedConsumer) fail(err error) {
 func (b *BalancedConsumer) Consume(ctx context.Context) (*Message, error) {
 	// The ConsumerTimeout clock starts when the call first has to wait, as
 	// SimpleConsumer's does: a message already fetched costs no timer.
-	var wb waitBound
+	wb := waitBound{h: b.h, after: b.cfg.ConsumerTimeout}
 	defer wb.end()
 	if !b.started.Load() {
-		wctx := wb.ctx(b, ctx)
+		wctx := wb.ctx(ctx)
 		if err := b.ensureStarted(wctx); err != nil {
 			if ctx.Err() == nil && wctx.Err() != nil {
 				return nil, b.waitError(ctx)
@@ -290,7 +290,7 @@ func (b *BalancedConsumer) Consume(ctx context.Context) (*Message, error) {
 			// so no wake-up is lost.
 			b.changed.Clear()
 			b.mu.Unlock()
-			if err := b.changed.Wait(wb.ctx(b, ctx)); err != nil {
+			if err := b.changed.Wait(wb.ctx(ctx)); err != nil {
 				return nil, b.waitError(ctx)
 			}
 			continue
@@ -312,7 +312,7 @@ func (b *BalancedConsumer) Consume(ctx context.Context) (*Message, error) {
 			b.mu.Unlock()
 			continue
 		}
-		wctx := wb.ctx(b, ctx)
+		wctx := wb.ctx(ctx)
 		callCtx, cancel := context.WithCancel(wctx)
 		id := b.nextCall
 		b.nextCall++
@@ -355,39 +355,6 @@ func (b *BalancedConsumer) waitError(ctx context.Context) error {
 		return err
 	}
 	return &ConsumerTimeoutError{After: b.cfg.ConsumerTimeout}
-}
-
-// waitBound is one Consume call's ctx bounded by ConsumerTimeout, made on
-// first use.
-type waitBound struct {
-	c    context.Context
-	stop func()
-}
-
-func (w *waitBound) ctx(b *BalancedConsumer, ctx context.Context) context.Context {
-	if w.c == nil {
-		w.c, w.stop = b.waitContext(ctx)
-	}
-	return w.c
-}
-
-func (w *waitBound) end() {
-	if w.stop != nil {
-		w.stop()
-	}
-}
-
-// waitContext bounds ctx by ConsumerTimeout, timed by the handler's clock.
-func (b *BalancedConsumer) waitContext(ctx context.Context) (context.Context, func()) {
-	if b.cfg.ConsumerTimeout <= 0 {
-		return ctx, func() {}
-	}
-	wctx, cancel := context.WithCancel(ctx)
-	t := b.h.AfterFunc(b.cfg.ConsumerTimeout, cancel)
-	return wctx, func() {
-		t.Stop()
-		cancel()
-	}
 }
 
 // Messages returns an iterator over the consumer's messages, for use with

@@ -242,48 +242,49 @@ func (c *SimpleConsumer) Consume(ctx context.Context) (*Message, error) {
 			return nil, err
 		}
 	}
-	var waitCtx context.Context
-	var endWait func()
-	defer func() {
-		if endWait != nil {
-			endWait()
-		}
-	}()
+	wb := waitBound{h: c.h, after: c.cfg.ConsumerTimeout}
+	defer wb.end()
 	for {
-		c.mu.Lock()
-		if c.stopped {
-			c.mu.Unlock()
-			return nil, ErrConsumerStopped
-		}
-		e, ok, wake, reroute := c.popLocked()
-		if !ok {
-			if c.fatal != nil {
-				err := c.fatal
-				c.mu.Unlock()
-				return nil, err
-			}
-			c.avail.Clear()
-		}
-		c.mu.Unlock()
-		if wake != nil {
-			wake.wake.Set()
-		}
-		if reroute {
-			c.reroute.Set()
-		}
+		e, ok, err := c.take()
 		if ok {
 			return e.msg, e.err
 		}
-		if waitCtx == nil {
-			waitCtx, endWait = c.waitContext(ctx)
+		if err != nil {
+			return nil, err
 		}
-		if err := c.avail.Wait(waitCtx); err != nil {
+		if err := c.avail.Wait(wb.ctx(ctx)); err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
 			return nil, &ConsumerTimeoutError{After: c.cfg.ConsumerTimeout}
 		}
 	}
+}
+
+// take takes the next message or partition error if one is ready. When
+// none is, err is ErrConsumerStopped after Stop or the consumer's fatal
+// error, or else nil and avail is cleared under the same lock that found
+// nothing, so an entry queued afterwards sets it again.
+func (c *SimpleConsumer) take() (e entry, ok bool, err error) {
+	c.mu.Lock()
+	if c.stopped {
+		c.mu.Unlock()
+		return entry{}, false, ErrConsumerStopped
+	}
+	e, ok, wake, reroute := c.popLocked()
+	if !ok {
+		if err = c.fatal; err == nil {
+			c.avail.Clear()
+		}
+	}
+	c.mu.Unlock()
+	if wake != nil {
+		wake.wake.Set()
+	}
+	if reroute {
+		c.reroute.Set()
+	}
+	return e, ok, err
 }
 
 // poll takes the next message or partition error if one is ready, without
@@ -293,33 +294,8 @@ func (c *SimpleConsumer) poll() (e entry, ok bool) {
 	if !c.started.Load() {
 		return entry{}, false
 	}
-	c.mu.Lock()
-	if c.stopped {
-		c.mu.Unlock()
-		return entry{}, false
-	}
-	e, ok, wake, reroute := c.popLocked()
-	c.mu.Unlock()
-	if wake != nil {
-		wake.wake.Set()
-	}
-	if reroute {
-		c.reroute.Set()
-	}
+	e, ok, _ = c.take()
 	return e, ok
-}
-
-// waitContext bounds ctx by ConsumerTimeout, timed by the handler's clock.
-func (c *SimpleConsumer) waitContext(ctx context.Context) (context.Context, func()) {
-	if c.cfg.ConsumerTimeout <= 0 {
-		return ctx, func() {}
-	}
-	wctx, cancel := context.WithCancel(ctx)
-	t := c.h.AfterFunc(c.cfg.ConsumerTimeout, cancel)
-	return wctx, func() {
-		t.Stop()
-		cancel()
-	}
 }
 
 // popLocked takes the next entry, round-robin across partitions. When the
