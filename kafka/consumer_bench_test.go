@@ -141,41 +141,41 @@ func BenchmarkConsumerBroker(b *testing.B) {
 	require.NoError(b, benchPrefill.err)
 
 	for _, name := range []string{"goroutine", "eventloop"} {
-		b.Run(name+"/balanced", func(b *testing.B) { benchBalancedConsumer(b, tc, name, 0) })
-		b.Run(name+"/balanced-timeout", func(b *testing.B) { benchBalancedConsumer(b, tc, name, time.Minute) })
+		for _, timeout := range []time.Duration{0, time.Minute} {
+			sub := name + "/balanced"
+			if timeout > 0 {
+				sub += "-timeout"
+			}
+			// A one-member managed group: the SimpleConsumer path plus what
+			// a balanced consumer adds to each Consume.
+			b.Run(sub, func(b *testing.B) {
+				benchConsume(b, tc, name, func(t *Topic, i int) (benchConsumer, error) {
+					return t.BalancedConsumer(fmt.Sprintf("bench-balanced-%d-%d", time.Now().UnixNano(), i),
+						BalancedConsumerConfig{Managed: true,
+							ConsumerConfig: ConsumerConfig{AutoOffsetReset: OffsetEarliest, ConsumerTimeout: timeout}})
+				})
+			})
+		}
 		for _, queued := range []int{0, 20000} {
 			b.Run(fmt.Sprintf("%s/queued=%d", name, queued), func(b *testing.B) {
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-				defer cancel()
-				h := consumerBenchHandler(b, name)
-				b.SetBytes(benchMessages * benchValueSize)
-				b.ResetTimer()
-				for range b.N {
-					cl, err := NewClient(ctx, Config{Hosts: tc.Bootstrap(), Handler: h, Logger: testLogger()})
-					require.NoError(b, err)
-					topic, err := cl.Topic(ctx, benchPrefill.topic)
-					require.NoError(b, err)
-					c, err := topic.SimpleConsumer(ConsumerConfig{QueuedMaxMessages: queued})
-					require.NoError(b, err)
-					for i := 0; i < benchMessages; i++ {
-						if _, err := c.Consume(ctx); err != nil {
-							b.Fatal(err)
-						}
-					}
-					require.NoError(b, c.Stop(ctx))
-					cl.Close()
-				}
-				b.StopTimer()
-				b.ReportMetric(float64(b.N)*benchMessages/b.Elapsed().Seconds(), "msgs/s")
+				benchConsume(b, tc, name, func(t *Topic, _ int) (benchConsumer, error) {
+					return t.SimpleConsumer(ConsumerConfig{QueuedMaxMessages: queued})
+				})
 			})
 		}
 	}
 }
 
-// benchBalancedConsumer reads the benchmark topic with a one-member
-// managed group: the SimpleConsumer path plus what a balanced consumer adds
-// to each Consume, with ConsumerTimeout set to timeout.
-func benchBalancedConsumer(b *testing.B, tc *testcluster.Cluster, handlerName string, timeout time.Duration) {
+// benchConsumer is what benchConsume needs of SimpleConsumer and
+// BalancedConsumer.
+type benchConsumer interface {
+	Consume(ctx context.Context) (*Message, error)
+	Stop(ctx context.Context) error
+}
+
+// benchConsume reads the whole benchmark topic once per op, with a new
+// client and the consumer open makes for op i.
+func benchConsume(b *testing.B, tc *testcluster.Cluster, handlerName string, open func(t *Topic, i int) (benchConsumer, error)) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	h := consumerBenchHandler(b, handlerName)
@@ -186,8 +186,7 @@ func benchBalancedConsumer(b *testing.B, tc *testcluster.Cluster, handlerName st
 		require.NoError(b, err)
 		topic, err := cl.Topic(ctx, benchPrefill.topic)
 		require.NoError(b, err)
-		c, err := topic.BalancedConsumer(fmt.Sprintf("bench-balanced-%d-%d", time.Now().UnixNano(), i),
-			BalancedConsumerConfig{Managed: true, ConsumerConfig: ConsumerConfig{AutoOffsetReset: OffsetEarliest, ConsumerTimeout: timeout}})
+		c, err := open(topic, i)
 		require.NoError(b, err)
 		for range benchMessages {
 			if _, err := c.Consume(ctx); err != nil {
