@@ -76,25 +76,39 @@ func gregorProducerConfig(s *workload.Spec) kafka.ProducerConfig {
 	return cfg
 }
 
+// producer opens a client and an asynchronous producer for s's topic;
+// done closes both, the producer first.
+func (g gregorClient) producer(ctx context.Context, s *workload.Spec) (*kafka.Producer, func(), error) {
+	cl, closeClient, err := g.client(ctx, s)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := cl.Topic(ctx, s.Topic)
+	if err != nil {
+		closeClient()
+		return nil, nil, err
+	}
+	p, err := t.Producer(gregorProducerConfig(s))
+	if err != nil {
+		closeClient()
+		return nil, nil, err
+	}
+	return p, func() {
+		p.Close()
+		closeClient()
+	}, nil
+}
+
 func (g gregorClient) produce(ctx context.Context, s *workload.Spec) (workload.Result, error) {
 	pool, err := payload(s)
 	if err != nil {
 		return workload.Result{}, err
 	}
-	cl, done, err := g.client(ctx, s)
+	p, done, err := g.producer(ctx, s)
 	if err != nil {
 		return workload.Result{}, err
 	}
 	defer done()
-	t, err := cl.Topic(ctx, s.Topic)
-	if err != nil {
-		return workload.Result{}, err
-	}
-	p, err := t.Producer(gregorProducerConfig(s))
-	if err != nil {
-		return workload.Result{}, err
-	}
-	defer p.Close()
 
 	var res workload.Result
 	var firstErr error
@@ -133,20 +147,11 @@ func (g gregorClient) latency(ctx context.Context, s *workload.Spec) (workload.R
 	if err != nil {
 		return workload.Result{}, err
 	}
-	cl, done, err := g.client(ctx, s)
+	p, done, err := g.producer(ctx, s)
 	if err != nil {
 		return workload.Result{}, err
 	}
 	defer done()
-	t, err := cl.Topic(ctx, s.Topic)
-	if err != nil {
-		return workload.Result{}, err
-	}
-	p, err := t.Producer(gregorProducerConfig(s))
-	if err != nil {
-		return workload.Result{}, err
-	}
-	defer p.Close()
 
 	var lat workload.Latencies
 	var res workload.Result
