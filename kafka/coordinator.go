@@ -97,11 +97,18 @@ func (c *Cluster) invalidateCoordinatorOn(group string, err error) bool {
 	return false
 }
 
+// retriableCoordinatorError reports the FindCoordinator failures that
+// GroupCoordinator retries.
 func retriableCoordinatorError(err error) bool {
-	return errors.Is(err, protocol.ErrCoordinatorLoadInProgress) ||
+	return coordinatorMoved(err) || isStaleMetadata(err)
+}
+
+// coordinatorMoved reports the answers of a broker that is not, or not yet,
+// the group's working coordinator.
+func coordinatorMoved(err error) bool {
+	return errors.Is(err, protocol.ErrNotCoordinator) ||
 		errors.Is(err, protocol.ErrCoordinatorNotAvailable) ||
-		errors.Is(err, protocol.ErrNotCoordinator) ||
-		isStaleMetadata(err)
+		errors.Is(err, protocol.ErrCoordinatorLoadInProgress)
 }
 
 // findCoordinator asks one broker, the first of the candidates that
@@ -166,10 +173,7 @@ func coordinatorFrom(resp *protocol.FindCoordinatorResponse, group string) (int3
 // errors after which onCoordinator looks the coordinator up again and
 // retries.
 func coordinatorBusy(err error) bool {
-	return errors.Is(err, protocol.ErrNotCoordinator) ||
-		errors.Is(err, protocol.ErrCoordinatorNotAvailable) ||
-		errors.Is(err, protocol.ErrCoordinatorLoadInProgress) ||
-		errors.Is(err, conn.ErrDisconnected)
+	return coordinatorMoved(err) || errors.Is(err, conn.ErrDisconnected)
 }
 
 // retryCoordinator runs try until it succeeds or fails with an error that

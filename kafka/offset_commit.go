@@ -225,8 +225,7 @@ func (c *SimpleConsumer) sendOffsetFetch(ctx context.Context, group string, ids 
 func retriableOffsetError(err error) bool {
 	var kerr *Error
 	if errors.As(err, &kerr) {
-		return kerr.Retriable || errors.Is(err, protocol.ErrNotCoordinator) ||
-			errors.Is(err, protocol.ErrCoordinatorNotAvailable) || errors.Is(err, protocol.ErrCoordinatorLoadInProgress)
+		return kerr.Retriable || coordinatorMoved(err)
 	}
 	return !errors.Is(err, ErrClosed) // lookups and transport failures
 }
