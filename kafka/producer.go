@@ -70,6 +70,16 @@ type Producer struct {
 
 	closeDone handler.Event
 	closeErr  error
+
+	// Idempotence (producer_idempotence.go). idem is cleared when
+	// IdempotenceAuto finds the cluster without support.
+	idem            bool
+	maxInFlight     int // batches in flight per partition
+	pid             producerID
+	pidState        pidState
+	pidErr          error // why pidState is pidFailed
+	bumpWanted      bool  // a partition's sequence broke: bump the epoch once nothing is in flight
+	inflightBatches int   // batches in flight, all partitions
 }
 
 // Producer returns a producer for the topic, started unless
@@ -93,6 +103,12 @@ func (t *Topic) Producer(cfg ProducerConfig) (*Producer, error) {
 		ackTimeoutMs: int32(cfg.AckTimeout / time.Millisecond),
 		sinks:        map[*Broker]*sink{},
 		closeDone:    cl.h.NewEvent(),
+		idem:         cfg.Idempotence != IdempotenceOff,
+		maxInFlight:  1,
+		pid:          producerID{id: -1, epoch: -1},
+	}
+	if p.idem {
+		p.maxInFlight = MaxInFlightPerPartition
 	}
 	overhead := requestOverhead(t.name, cl.cfg.ClientID)
 	p.reqBudget = cfg.MaxRequestSize - overhead
@@ -204,6 +220,10 @@ func (p *Producer) enqueue(ctx context.Context, msg *Message, w *syncWait) error
 		if p.closing {
 			p.mu.Unlock()
 			return ErrProducerClosed
+		}
+		if p.pidState == pidFailed {
+			p.mu.Unlock()
+			return p.pidErr
 		}
 		if p.buffered < p.cfg.MaxQueuedMessages {
 			break
@@ -352,24 +372,4 @@ func (p *Producer) waitIdle() error {
 
 // abort reports every message held, queued or in flight, with
 // ErrProducerClosed. Responses that arrive later are ignored.
-func (p *Producer) abort() {
-	var done []outcome
-	p.mu.Lock()
-	for _, pb := range p.parts {
-		if pb == nil {
-			continue
-		}
-		if b := pb.inflight; b != nil && !b.claimed {
-			b.claimed = true
-			done = append(done, outcome{pb: pb, recs: b.recs, err: ErrProducerClosed})
-		}
-		if pb.queue.len() > 0 {
-			done = append(done, outcome{pb: pb, recs: pb.queue.takeAll(), err: ErrProducerClosed})
-		}
-	}
-	p.mu.Unlock()
-	p.deliver(done)
-	p.mu.Lock()
-	p.settle(done)
-	p.mu.Unlock()
-}
+func (p *Producer) abort() { p.reportHeld(ErrProducerClosed) }
