@@ -41,6 +41,7 @@ type pfCluster struct {
 	// Idempotence, as a broker keeps it: producer ids handed out, and per
 	// partition the state of each producer id that wrote to it.
 	nextPID  int64
+	noPID    bool // InitProducerId is not offered
 	pidCalls []*protocol.InitProducerIDRequest
 	seqs     []map[int64]*pfSeq // per partition
 }
@@ -59,8 +60,12 @@ type pfSeqBatch struct {
 }
 
 // pfHangUp, returned by onProduce, closes the connection instead of
-// answering.
-const pfHangUp int16 = -999
+// answering; pfWriteHangUp appends the records first, as a broker that
+// wrote a batch and died before answering.
+const (
+	pfHangUp      int16 = -999
+	pfWriteHangUp int16 = -998
+)
 
 // pfProduce is one partition entry of a produce request.
 type pfProduce struct {
@@ -68,13 +73,13 @@ type pfProduce struct {
 	Epoch      int16
 	Sequence   int32
 	Broker     int32
-	Partition int32
-	Version   int16
-	Acks      int16
-	Magic     int8
-	Codec     protocol.Compression
-	Records   []protocol.Record
-	Request   int // sequence number of the request on the cluster
+	Partition  int32
+	Version    int16
+	Acks       int16
+	Magic      int8
+	Codec      protocol.Compression
+	Records    []protocol.Record
+	Request    int // sequence number of the request on the cluster
 }
 
 // pfBatch is one batch appended to a partition's log.
@@ -288,6 +293,9 @@ func (b *pfBroker) answer(req protocol.Message, version int16) (protocol.Message
 			if k == protocol.APIKeyProduce {
 				r.Max = maxProduce
 			}
+			if k == protocol.APIKeyInitProducerID && b.c.noProducerIDs() {
+				continue
+			}
 			resp.APIKeys = append(resp.APIKeys, protocol.APIVersionsResponseAPIKey{APIKey: k, MinVersion: r.Min, MaxVersion: r.Max})
 		}
 		return resp, nil, false
@@ -391,6 +399,10 @@ func (c *pfCluster) produce(b *pfBroker, req *protocol.ProduceRequest, version i
 			if gate != nil {
 				gates = append(gates, gate)
 			}
+			hangUp := code == pfWriteHangUp
+			if hangUp {
+				code = 0
+			}
 			dup := false
 			if code == 0 && e.ProducerID >= 0 {
 				code, dup, pr.BaseOffset = c.checkSequence(e)
@@ -407,6 +419,11 @@ func (c *pfCluster) produce(b *pfBroker, req *protocol.ProduceRequest, version i
 					c.logs[p] = append(c.logs[p], r)
 				}
 				c.batches[p] = append(c.batches[p], batches...)
+			}
+			if hangUp {
+				close(c.changed)
+				c.changed = make(chan struct{})
+				return nil, nil, true
 			}
 			rt.PartitionResponses = append(rt.PartitionResponses, pr)
 		}
@@ -488,4 +505,10 @@ func (c *pfCluster) wroteSequence(e *pfProduce, base int64) {
 	if len(st.last) > 5 {
 		st.last = st.last[1:]
 	}
+}
+
+func (c *pfCluster) noProducerIDs() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.noPID
 }

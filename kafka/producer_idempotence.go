@@ -59,10 +59,10 @@ type producerID struct {
 type pidState int8
 
 const (
-	pidNone    pidState = iota // not asked yet
-	pidAsking                  // InitProducerId under way (a first id or an epoch bump)
-	pidReady                   // batches may be sent
-	pidFailed                  // no id can be had: p.pidErr
+	pidNone   pidState = iota // not asked yet
+	pidAsking                 // InitProducerId under way (a first id or an epoch bump)
+	pidReady                  // batches may be sent
+	pidFailed                 // no id can be had: p.pidErr
 )
 
 // idemReady reports whether an idempotent producer may send: it has a

@@ -73,7 +73,11 @@ func (p *Producer) finish(s *sink, batches []*batch, resp *protocol.ProduceRespo
 			// partition's sequence.
 			if errors.Is(berr, protocol.ErrUnknownProducerID) || isSequenceHead(pb, b) {
 				p.bumpEpoch(pb, berr)
+				p.retryBatch(pb, b, berr)
+				break
 			}
+			// Not a try of its own: the batch before it bounds the wait.
+			b.attempts--
 			p.retryBatch(pb, b, berr)
 		case retriable(berr):
 			if stale := isStaleMetadata(berr); stale {
