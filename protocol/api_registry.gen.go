@@ -24,11 +24,16 @@ const (
 	APIKeyDeleteRecords         int16 = 21
 	APIKeyInitProducerID        int16 = 22
 	APIKeyOffsetForLeaderEpoch  int16 = 23
+	APIKeyAddPartitionsToTxn    int16 = 24
+	APIKeyAddOffsetsToTxn       int16 = 25
+	APIKeyEndTxn                int16 = 26
+	APIKeyTxnOffsetCommit       int16 = 28
 	APIKeyDescribeConfigs       int16 = 32
 	APIKeySaslAuthenticate      int16 = 36
 	APIKeyCreatePartitions      int16 = 37
 	APIKeyDeleteGroups          int16 = 42
 	APIKeyOffsetDelete          int16 = 47
+	APIKeyDescribeQuorum        int16 = 55
 	APIKeyDescribeCluster       int16 = 60
 	APIKeyConsumerGroupDescribe int16 = 69
 )
@@ -175,6 +180,34 @@ var apiTable = [...]apiInfo{
 		newRequest:  func() Request { return NewOffsetForLeaderEpochRequest() },
 		newResponse: func() Message { return NewOffsetForLeaderEpochResponse() },
 	},
+	APIKeyAddPartitionsToTxn: {
+		name:       "AddPartitionsToTxn",
+		minVersion: 0, maxVersion: 5,
+		requestFlexible: 3, responseFlexible: 3,
+		newRequest:  func() Request { return NewAddPartitionsToTxnRequest() },
+		newResponse: func() Message { return NewAddPartitionsToTxnResponse() },
+	},
+	APIKeyAddOffsetsToTxn: {
+		name:       "AddOffsetsToTxn",
+		minVersion: 0, maxVersion: 4,
+		requestFlexible: 3, responseFlexible: 3,
+		newRequest:  func() Request { return NewAddOffsetsToTxnRequest() },
+		newResponse: func() Message { return NewAddOffsetsToTxnResponse() },
+	},
+	APIKeyEndTxn: {
+		name:       "EndTxn",
+		minVersion: 0, maxVersion: 5,
+		requestFlexible: 3, responseFlexible: 3,
+		newRequest:  func() Request { return NewEndTxnRequest() },
+		newResponse: func() Message { return NewEndTxnResponse() },
+	},
+	APIKeyTxnOffsetCommit: {
+		name:       "TxnOffsetCommit",
+		minVersion: 0, maxVersion: 4,
+		requestFlexible: 3, responseFlexible: 3,
+		newRequest:  func() Request { return NewTxnOffsetCommitRequest() },
+		newResponse: func() Message { return NewTxnOffsetCommitResponse() },
+	},
 	APIKeyDescribeConfigs: {
 		name:       "DescribeConfigs",
 		minVersion: 0, maxVersion: 4,
@@ -209,6 +242,13 @@ var apiTable = [...]apiInfo{
 		requestFlexible: noFlexibleVersions, responseFlexible: noFlexibleVersions,
 		newRequest:  func() Request { return NewOffsetDeleteRequest() },
 		newResponse: func() Message { return NewOffsetDeleteResponse() },
+	},
+	APIKeyDescribeQuorum: {
+		name:       "DescribeQuorum",
+		minVersion: 0, maxVersion: 2,
+		requestFlexible: 0, responseFlexible: 0,
+		newRequest:  func() Request { return NewDescribeQuorumRequest() },
+		newResponse: func() Message { return NewDescribeQuorumResponse() },
 	},
 	APIKeyDescribeCluster: {
 		name:       "DescribeCluster",

@@ -30,6 +30,11 @@ var apis = []string{
 	"OffsetDelete",
 	"DescribeCluster",
 	"ConsumerGroupDescribe",
+	"AddPartitionsToTxn",
+	"AddOffsetsToTxn",
+	"EndTxn",
+	"TxnOffsetCommit",
+	"DescribeQuorum",
 }
 
 // dataTypes are schemas of type "data": versioned structures embedded in other
