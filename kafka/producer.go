@@ -80,6 +80,8 @@ type Producer struct {
 	pidErr          error // why pidState is pidFailed
 	bumpWanted      bool  // a partition's sequence broke: bump the epoch once nothing is in flight
 	inflightBatches int   // batches in flight, all partitions
+
+	txn *txnState // nil unless ProducerConfig.TransactionalID is set
 }
 
 // Producer returns a producer for the topic, started unless
@@ -109,6 +111,9 @@ func (t *Topic) Producer(cfg ProducerConfig) (*Producer, error) {
 	}
 	if p.idem {
 		p.maxInFlight = MaxInFlightPerPartition
+	}
+	if cfg.TransactionalID != "" {
+		p.txn = &txnState{id: cfg.TransactionalID}
 	}
 	overhead := requestOverhead(t.name, cl.cfg.ClientID)
 	p.reqBudget = cfg.MaxRequestSize - overhead
@@ -225,6 +230,16 @@ func (p *Producer) enqueue(ctx context.Context, msg *Message, w *syncWait) error
 			p.mu.Unlock()
 			return p.pidErr
 		}
+		if p.txn != nil {
+			if err := p.txnCheck(true); err != nil {
+				p.mu.Unlock()
+				return err
+			}
+			if p.txn.err != nil {
+				p.mu.Unlock()
+				return p.txn.err
+			}
+		}
 		if p.buffered < p.cfg.MaxQueuedMessages {
 			break
 		}
@@ -320,6 +335,7 @@ func (p *Producer) Close() error { return p.Stop(context.Background()) }
 // ctx.Err(). The Reports channel is closed when Stop returns. Later calls
 // wait for the first to finish and return its result.
 func (p *Producer) Stop(ctx context.Context) error {
+	p.abortOpenTransaction(ctx)
 	p.mu.Lock()
 	if p.closing {
 		p.mu.Unlock()

@@ -220,6 +220,20 @@ type ProducerConfig struct {
 	// producer waits when the channel is full.
 	DeliveryReports bool
 
+	// TransactionalID makes the producer transactional: what it produces
+	// between BeginTransaction and CommitTransaction becomes visible to
+	// consumers reading committed data all at once, or (AbortTransaction)
+	// never. It needs idempotence (not IdempotenceOff) and AcksAll. Producers
+	// sharing the id are one logical producer across restarts: the newest
+	// fences the older ones. Default "": not transactional.
+	TransactionalID string
+
+	// TransactionTimeout is how long a transaction may stay open before
+	// the coordinator aborts it (at most the brokers'
+	// transaction.max.timeout.ms, 15 minutes by default). Default
+	// DefaultTransactionTimeout.
+	TransactionTimeout time.Duration
+
 	// ManualStart leaves a new producer stopped: it accepts messages but
 	// sends nothing until Start. By default it starts at once.
 	ManualStart bool
@@ -238,6 +252,7 @@ func (c ProducerConfig) withDefaults(cl *Config) (ProducerConfig, error) {
 		{"RetryBackoff", c.RetryBackoff},
 		{"AckTimeout", c.AckTimeout},
 		{"Linger", c.Linger},
+		{"TransactionTimeout", c.TransactionTimeout},
 	} {
 		if f.d < 0 {
 			return bad(f.name, "negative (%v)", f.d)
@@ -260,6 +275,18 @@ func (c ProducerConfig) withDefaults(cl *Config) (ProducerConfig, error) {
 		return bad("MaxRequestSize", "%d is below %d", c.MaxRequestSize, minRequestSize)
 	case c.AckTimeout > time.Duration(math.MaxInt32)*time.Millisecond:
 		return bad("AckTimeout", "%v does not fit a request", c.AckTimeout)
+	case c.TransactionTimeout > time.Duration(math.MaxInt32)*time.Millisecond:
+		return bad("TransactionTimeout", "%v does not fit a request", c.TransactionTimeout)
+	case c.TransactionalID != "" && c.Idempotence == IdempotenceOff:
+		return bad("TransactionalID", "a transactional producer is idempotent; Idempotence is off")
+	case c.TransactionalID != "" && (c.RequiredAcks == AcksLeader || c.RequiredAcks == AcksNone):
+		return bad("TransactionalID", "a transactional producer needs RequiredAcks AcksAll, not %v", c.RequiredAcks)
+	}
+	if c.TransactionTimeout == 0 {
+		c.TransactionTimeout = DefaultTransactionTimeout
+	}
+	if c.TransactionalID != "" {
+		c.Idempotence = IdempotenceOn
 	}
 
 	if c.RequiredAcks == AcksDefault {

@@ -71,7 +71,9 @@ const (
 func (p *Producer) idemReady() bool {
 	switch p.pidState {
 	case pidNone:
-		p.askProducerID()
+		if p.txn == nil { // BeginTransaction gets a transactional one
+			p.askProducerID()
+		}
 		return false
 	case pidReady:
 		if !p.bumpWanted {
@@ -206,6 +208,12 @@ func (p *Producer) pidFail(err error) {
 // bumpEpoch asks for a new epoch once nothing is in flight, for a
 // partition whose sequence cannot continue. Called with p.mu held.
 func (p *Producer) bumpEpoch(pb *partBuf, why error) {
+	if p.txn != nil {
+		// Only the end of the transaction may bump a transactional
+		// producer's epoch.
+		p.txnBroken(why, true)
+		return
+	}
 	if !p.bumpWanted {
 		p.log.Debug("kafka: producer epoch bump", "partition", pb.id, "cause", why)
 	}
@@ -301,8 +309,20 @@ func (p *Producer) producerHeader(b *batch) protocol.RecordBatch {
 	h := producerBatch
 	if b.pid >= 0 && p.idem {
 		h.ProducerID, h.ProducerEpoch, h.BaseSequence = b.pid, b.epoch, b.seq
+		if p.txn != nil {
+			h.Attributes |= protocol.BatchAttrTransactional
+		}
 	}
 	return h
+}
+
+// transactionalID is the id Produce requests carry: nil unless
+// transactional.
+func (p *Producer) transactionalID() *string {
+	if p.txn == nil {
+		return nil
+	}
+	return &p.txn.id
 }
 
 // failAll reports every message held, queued or in flight, with err, and

@@ -90,6 +90,8 @@ func (p *Producer) finish(s *sink, batches []*batch, resp *protocol.ProduceRespo
 			} else {
 				p.retry(pb, b, berr)
 			}
+		case p.txn != nil && isFencing(berr):
+			p.settleBatch(b, -1, p.fence(berr))
 		default:
 			p.settleBatch(b, -1, p.partitionErr(pb, berr))
 			if p.idem {

@@ -43,6 +43,7 @@ type partBuf struct {
 	forced   bool      // send next without waiting (a retry or split)
 	maxRecs  int       // cap on the next batch after a broker found one too large
 	orphan   bool      // no leader: waiting for a metadata round
+	inTxn    bool      // added to the open transaction (transactional producers)
 }
 
 // batchState is where a batch is.
@@ -108,6 +109,10 @@ func (p *Producer) ready(s *sink, pb *partBuf, idle bool) (bool, time.Time) {
 		return false, time.Time{}
 	}
 	if p.idem && !p.idemReady() {
+		return false, time.Time{}
+	}
+	if p.txn != nil && !pb.inTxn {
+		p.addPartitions()
 		return false, time.Time{}
 	}
 	if !pb.retryAt.IsZero() {
@@ -384,9 +389,10 @@ func (s *sink) encode(batches []*batch, version int16) (*protocol.ProduceRequest
 		parts[i] = protocol.ProduceRequestPartition{Index: b.pb.id, Records: buf[spans[i].start:spans[i].end:spans[i].end]}
 	}
 	req := &protocol.ProduceRequest{
-		Acks:      p.acks,
-		TimeoutMs: p.ackTimeoutMs,
-		TopicData: []protocol.ProduceRequestTopic{{Name: p.t.name, PartitionData: parts}},
+		TransactionalID: p.transactionalID(),
+		Acks:            p.acks,
+		TimeoutMs:       p.ackTimeoutMs,
+		TopicData:       []protocol.ProduceRequestTopic{{Name: p.t.name, PartitionData: parts}},
 	}
 	return req, sent, failed
 }
