@@ -209,5 +209,3 @@ func TestTransactionalProducerOffsets(t *testing.T) {
 		assert.Equal(t, want, readCommitted(t, ctx, out))
 	})
 }
-
-
