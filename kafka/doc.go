@@ -33,6 +33,18 @@
 // back to the seed addresses only when no known broker answers, so routine
 // refreshes dial nothing. Concurrent refreshes share one request.
 //
+// # Exactly once
+//
+// Producers are idempotent by default: with acks=all they number each
+// partition's records, so brokers write every message once and in order
+// however often it is retried (ProducerConfig, "Idempotence"). A producer
+// with ProducerConfig.TransactionalID writes in transactions
+// (BeginTransaction, CommitTransaction, AbortTransaction) and can commit a
+// consumer's offsets in them (SendOffsetsToTransaction with the consumer's
+// GroupMetadata); a newer producer of the same id fences it, reported as a
+// *ProducerFencedError. Consumers with IsolationLevel ReadCommitted see
+// only committed transactions.
+//
 // # Brokers and connections
 //
 // A Broker holds one connection (package conn, pipelined) per kind of

@@ -97,9 +97,9 @@ const minRequestSize = 1024
 // By default (Linger 0) a producer sends as soon as it can and batches
 // only what piles up meanwhile: a message for a broker with no request in
 // flight goes out at once, and the messages produced while a request is in
-// flight travel together in the next one. One partition never has more
-// than one batch in flight, so a partition's queue drains one batch per
-// round trip. Latency is then one round trip when idle, and the batches
+// flight travel together in the next one. A partition has one batch in
+// flight (five when idempotent, see "Idempotence"), so its queue drains a
+// bounded number of batches per round trip. Latency is then one round trip when idle, and the batches
 // grow by themselves with the load until MaxRequestSize caps them: there
 // is no fixed delay to tune, and no timer that fires without work to do.
 // (pykafka waited up to 5 seconds, or for 70000 messages, before sending
