@@ -209,3 +209,73 @@ func TestTransactionalProducerOffsets(t *testing.T) {
 		assert.Equal(t, want, readCommitted(t, ctx, out))
 	})
 }
+
+// TestTransactionalCodecsReadCommitted writes a committed, an aborted and a
+// committed transaction with every codec: consumers reading committed data
+// skip the aborted records and every transaction marker, also when fetches
+// end in partial batches; reading uncommitted, they see every data record
+// and no marker.
+//
+// Decoding does not depend on the runtime, so the codecs alternate between
+// the two handlers instead of running on both.
+func TestTransactionalCodecsReadCommitted(t *testing.T) {
+	for _, kind := range txnKinds {
+		tc := testcluster.Shared(t, kind)
+		for i, codec := range []Compression{CompressionNone, CompressionGzip, CompressionSnappy, CompressionLZ4, CompressionZstd} {
+			name := []string{"goroutine", "eventloop"}[i%2]
+			t.Run(kind.Name()+"/"+codec.String()+"/"+name, func(t *testing.T) {
+				h := newHandler(t, name)
+				ctx := testCtx(t)
+				cl := newTestClient(t, ctx, h, Config{Hosts: tc.Bootstrap()})
+				topic := prodTopic(t, ctx, cl, 1, 1, nil)
+				p, err := topic.Producer(ProducerConfig{TransactionalID: uniqueTopic(t, "codec"), Compression: codec, MinQueuedMessages: 7})
+				require.NoError(t, err)
+				for _, tx := range []struct {
+					prefix string
+					commit bool
+				}{{"c1", true}, {"ab", false}, {"c2", true}} {
+					require.NoError(t, p.BeginTransaction(ctx))
+					produceValues(t, ctx, p, seqValues(tx.prefix, 0, 30)...)
+					require.NoError(t, p.Flush(ctx))
+					if tx.commit {
+						require.NoError(t, p.CommitTransaction(ctx))
+					} else {
+						require.NoError(t, p.AbortTransaction(ctx))
+					}
+				}
+				require.NoError(t, p.Close())
+				// The coordinator writes the last marker after EndTxn returns.
+				var latest int64
+				eventually(t, ctx, h, "90 records and 3 markers", func() bool {
+					var err error
+					latest, err = topic.Partition(0).LatestOffset(ctx)
+					require.NoError(t, err)
+					return latest == 93
+				})
+
+				committed := append(seqValues("c1", 0, 30), seqValues("c2", 0, 30)...)
+				all := append(append(seqValues("c1", 0, 30), seqValues("ab", 0, 30)...), seqValues("c2", 0, 30)...)
+				for _, tc := range []struct {
+					name  string
+					level IsolationLevel
+					max   int
+					want  []string
+				}{
+					{"committed", ReadCommitted, 0, committed},
+					{"committed partial", ReadCommitted, 200, committed},
+					{"uncommitted", ReadUncommitted, 0, all},
+					{"uncommitted partial", ReadUncommitted, 200, all},
+				} {
+					c := newConsumer(t, topic, ConsumerConfig{
+						IsolationLevel: tc.level, AutoOffsetReset: OffsetEarliest, FetchMessageMaxBytes: tc.max,
+						ConsumerTimeout: time.Second,
+					})
+					got := valuesOf(consumeMessages(t, ctx, c, len(tc.want)))
+					requireNoMore(t, ctx, c)
+					assert.Equal(t, tc.want, got, tc.name)
+					assert.Equal(t, latest-2, c.HeldOffsets()[0], "%s: the last message, before the final marker", tc.name)
+				}
+			})
+		}
+	}
+}
