@@ -125,12 +125,14 @@ func (p *Producer) producerIDLoop() {
 			p.mu.Lock()
 			p.pid = id
 			p.pidState = pidReady
+			var settled []*partBuf
 			if bump {
 				p.bumpWanted = false
-				p.resequenceAll()
+				settled = p.resequenceAll()
 			}
 			p.kickAll()
 			p.mu.Unlock()
+			p.report(settled)
 			p.log.Debug("kafka: producer id", "id", id.id, "epoch", id.epoch)
 			return
 		case p.ctx.Err() != nil:
@@ -221,16 +223,19 @@ func (p *Producer) bumpEpoch(pb *partBuf, why error) {
 }
 
 // resequenceAll numbers every partition's unsent batches afresh from 0
-// under the new epoch, keeping their order. A batch whose send failed but
+// under the new epoch, keeping their order, and returns the partitions,
+// whose settled batches the caller reports. A batch whose send failed but
 // has a batch of the same epoch acknowledged behind it was written (a
 // broker takes a sequence only after its predecessor): it counts as
 // delivered, at an offset not known. Called with p.mu held, nothing in
 // flight.
-func (p *Producer) resequenceAll() {
+func (p *Producer) resequenceAll() (settled []*partBuf) {
 	for _, pb := range p.parts {
 		if pb == nil {
 			continue
 		}
+		pb.acked = false
+		settled = append(settled, pb)
 		for i, b := range pb.batches {
 			if b.state != batchPending {
 				continue
@@ -255,6 +260,7 @@ func (p *Producer) resequenceAll() {
 		pb.seq = seq
 		pb.resend = false
 	}
+	return settled
 }
 
 // rebuildOrder returns pb's batches with split ones replaced by their

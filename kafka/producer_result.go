@@ -49,9 +49,11 @@ func (p *Producer) finish(s *sink, batches []*batch, resp *protocol.ProduceRespo
 		switch {
 		case berr == nil:
 			p.settleBatch(b, base, nil)
+			pb.acked = pb.acked || b.pid == p.pid.id && b.epoch == p.pid.epoch
 		case p.idem && errors.Is(berr, protocol.ErrDuplicateSequenceNumber):
 			// Written before, by a try whose answer was lost.
 			p.settleBatch(b, base, nil)
+			pb.acked = pb.acked || b.pid == p.pid.id && b.epoch == p.pid.epoch
 		case tooLarge(berr) && len(b.recs) > 1:
 			// The broker's limit is below ours: halve the batch and try
 			// again, without counting it as a retry.
@@ -104,6 +106,13 @@ func (p *Producer) finish(s *sink, batches []*batch, resp *protocol.ProduceRespo
 	}
 	p.maybeBump()
 	p.kick(s)
+	for _, pb := range touched {
+		// A refresh may have moved the partition to another leader's sink
+		// while its batches were in flight: that sink waits for them.
+		if pb.sink != nil && pb.sink != s {
+			p.kick(pb.sink)
+		}
+	}
 	p.mu.Unlock()
 	p.report(touched)
 }
@@ -199,6 +208,9 @@ func (p *Producer) fail(failed []failedBatch) {
 		b := f.b
 		b.pb.inflight--
 		p.inflightBatches--
+		if s := b.pb.sink; s != nil {
+			p.kick(s)
+		}
 		if b.claimed { // Stop gave up on it and reported it
 			continue
 		}
@@ -297,6 +309,9 @@ func (p *Producer) settle(done []outcome) {
 			if o.err == nil {
 				o.pb.maxRecs = 0
 			}
+		}
+		if s := o.pb.sink; s != nil {
+			p.kick(s)
 		}
 	}
 	if p.spaceWaiter != nil && p.buffered < p.cfg.MaxQueuedMessages {

@@ -44,6 +44,7 @@ type partBuf struct {
 	maxRecs  int       // cap on the next batch after a broker found one too large
 	orphan   bool      // no leader: waiting for a metadata round
 	inTxn    bool      // added to the open transaction (transactional producers)
+	acked    bool      // a batch of the current producer epoch was acknowledged
 }
 
 // batchState is where a batch is.
@@ -101,7 +102,14 @@ type sink struct {
 // (zero when an event, not time, will make it ready). Called with p.mu
 // held.
 func (p *Producer) ready(s *sink, pb *partBuf, idle bool) (bool, time.Time) {
-	if pb.inflight >= p.maxInFlight || pb.waitMeta || pb.orphan || pb.resend && pb.inflight > 0 {
+	limit := p.maxInFlight
+	if !pb.acked {
+		// A broker takes any sequence number as a producer's first on a
+		// partition: a second batch could be written ahead of a first
+		// that failed. Until one is acknowledged, one at a time.
+		limit = 1
+	}
+	if pb.inflight >= limit || pb.waitMeta || pb.orphan || pb.resend && pb.inflight > 0 {
 		return false, time.Time{}
 	}
 	resend := p.idem && pb.pending() != nil

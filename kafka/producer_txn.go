@@ -227,7 +227,7 @@ func (p *Producer) initTransactions(ctx context.Context, bump bool) error {
 	p.pidState = pidReady
 	for _, pb := range p.parts {
 		if pb != nil {
-			pb.seq = 0
+			pb.seq, pb.acked = 0, false
 		}
 	}
 	p.log.Debug("kafka: transactional producer id", "transactional_id", p.txn.id, "id", p.pid.id, "epoch", p.pid.epoch)
