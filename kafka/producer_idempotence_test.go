@@ -324,3 +324,45 @@ func seqInts(from, to int) []int {
 	}
 	return out
 }
+
+// TestIdempotentProducerFirstBatchAlone: a broker takes any sequence number
+// as a producer's first on a partition, so until one batch of a partition
+// is acknowledged no second one may be in flight: it could be written
+// ahead of a first that failed.
+func TestIdempotentProducerFirstBatchAlone(t *testing.T) {
+	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+		c, topic := pfSetup(t, h, 1, 1)
+		first := true
+		gate := make(chan struct{})
+		c.setOnProduce(func(e *pfProduce) (int16, <-chan struct{}) {
+			if first {
+				first = false
+				return protocol.ErrNotLeaderOrFollower.Code, gate
+			}
+			return 0, nil
+		})
+		p := newTestProducer(t, topic, ProducerConfig{DeliveryReports: true, MinQueuedMessages: 10, RetryBackoff: time.Millisecond})
+		reports := collectReports(t, p)
+		ctx := testCtx(t)
+		for i := range 100 {
+			require.NoError(t, p.Produce(ctx, Message{Value: value(i)}))
+			if i == 9 {
+				c.waitSeen(t, func(s []pfProduce) bool { return len(s) == 1 })
+			}
+		}
+		p.mu.Lock()
+		pb := p.parts[0]
+		assert.Equal(t, 1, pb.inflight)
+		ok, _ := p.ready(pb.sink, pb, false)
+		assert.False(t, ok, "a full queue waits for the first batch's answer")
+		p.mu.Unlock()
+		close(gate)
+		require.NoError(t, p.Close())
+		checkReports(t, c, reports(), 100)
+		checkLogInOrder(t, c, 0, seqInts(0, 100))
+		seen := c.produced()
+		require.GreaterOrEqual(t, len(seen), 2)
+		assert.Equal(t, int32(0), seen[0].Sequence)
+		assert.Equal(t, int32(0), seen[1].Sequence, "the first batch goes again before any other")
+	})
+}
