@@ -132,7 +132,9 @@ const minRequestSize = 1024
 // in the batch headers. A broker writes a batch only if its sequence
 // number follows the last one it wrote, and answers a batch it already
 // has as a success: retries neither duplicate nor reorder. That allows up
-// to MaxInFlightPerPartition (5) batches in flight per partition; a batch
+// to MaxInFlightPerPartition (5) batches in flight per partition, once the
+// partition's first batch is acknowledged (a broker takes any number as a
+// producer's first, so until then one at a time); a batch
 // that fails is sent again with its number, the batches behind it
 // following in order. When a partition's sequence cannot continue (a batch
 // failed for good, or the broker lost the producer's state), the producer
