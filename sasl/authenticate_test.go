@@ -131,7 +131,9 @@ func (*challenged) Name() string { return "TEST" }
 func (*challenged) Start(context.Context, string) (Exchange, []byte, error) {
 	return &challenged{}, []byte("hi"), nil
 }
-func (*challenged) Next(context.Context, []byte) ([]byte, bool, error) { return []byte("more"), false, nil }
+func (*challenged) Next(context.Context, []byte) ([]byte, bool, error) {
+	return []byte("more"), false, nil
+}
 
 func endless(n int) []*protocol.SaslAuthenticateResponse {
 	out := make([]*protocol.SaslAuthenticateResponse, n)

@@ -48,10 +48,18 @@ func TestOAuthBearerRejectsBadTokens(t *testing.T) {
 		"provider error": func(context.Context) (Token, error) { return Token{}, boom },
 		"empty token":    func(context.Context) (Token, error) { return Token{}, nil },
 		"space in token": func(context.Context) (Token, error) { return Token{Value: "a b"}, nil },
-		"auth key":       func(context.Context) (Token, error) { return Token{Value: "t", Extensions: map[string]string{"auth": "x"}}, nil },
-		"digit in key":   func(context.Context) (Token, error) { return Token{Value: "t", Extensions: map[string]string{"k1": "x"}}, nil },
-		"ctl in value":   func(context.Context) (Token, error) { return Token{Value: "t", Extensions: map[string]string{"k": "\x01"}}, nil },
-		"empty value":    func(context.Context) (Token, error) { return Token{Value: "t", Extensions: map[string]string{"k": ""}}, nil },
+		"auth key": func(context.Context) (Token, error) {
+			return Token{Value: "t", Extensions: map[string]string{"auth": "x"}}, nil
+		},
+		"digit in key": func(context.Context) (Token, error) {
+			return Token{Value: "t", Extensions: map[string]string{"k1": "x"}}, nil
+		},
+		"ctl in value": func(context.Context) (Token, error) {
+			return Token{Value: "t", Extensions: map[string]string{"k": "\x01"}}, nil
+		},
+		"empty value": func(context.Context) (Token, error) {
+			return Token{Value: "t", Extensions: map[string]string{"k": ""}}, nil
+		},
 	} {
 		if _, _, err := (&OAuthBearer{Token: tok}).Start(context.Background(), ""); err == nil {
 			t.Errorf("%s: accepted", name)
