@@ -34,6 +34,10 @@ type session struct {
 	timerSet bool      // timer is scheduled
 	timerAt  time.Time // when it fires, if timerSet
 
+	// Re-authentication, see reauth.go.
+	reauthTimer handler.Timer
+	reauthGate  handler.Event // non-nil while one runs; set when it ends
+
 	// Write coalescing, see send.
 	flushing bool          // a sender is writing; others append to out
 	out      []byte        // frames queued behind that write, in FIFO order
@@ -157,6 +161,20 @@ func (s *session) send(ctx context.Context, req protocol.Request, version int16,
 		release()
 		return nil, cause
 	}
+	reauth := false
+	if gate := s.reauthGate; gate != nil {
+		if ctx.Value(handshakeKey{}) != any(s) {
+			// Not the re-authentication's own request: wait until it is
+			// done, then start over.
+			s.mu.Unlock()
+			release()
+			if err := gate.Wait(ctx); err != nil {
+				return nil, err
+			}
+			return s.send(ctx, req, version, timeout)
+		}
+		reauth = true
+	}
 	id := s.nextID
 	s.nextID++
 	if s.nextID < 0 {
@@ -165,7 +183,11 @@ func (s *session) send(ctx context.Context, req protocol.Request, version int16,
 	binary.BigEndian.PutUint32(buf[corrIDOffset:], uint32(id))
 	if f != nil {
 		f.corrID = id
-		f.deadline = s.bc.h.Now().Add(timeout)
+		if reauth {
+			f.deadline = s.authDeadline(timeout)
+		} else {
+			f.deadline = s.bc.h.Now().Add(timeout)
+		}
 		s.pending.push(f)
 		s.armTimer(f.deadline)
 	}
@@ -280,8 +302,17 @@ func (s *session) fail(cause error) {
 		s.timer.Stop()
 		s.timerSet = false
 	}
+	if s.reauthTimer != nil {
+		s.reauthTimer.Stop()
+	}
+	gate := s.reauthGate
+	s.reauthGate = nil
 	c := s.conn
 	s.mu.Unlock()
+
+	if gate != nil {
+		gate.Set() // held-back senders now find the session closed
+	}
 
 	for _, f := range failed {
 		f.complete(nil, dErr)
