@@ -160,3 +160,25 @@ func TestSASLWithoutTLSOnSASLSSL(t *testing.T) {
 		assert.False(t, errors.As(err, &se), "not an authentication failure: %v", err)
 	})
 }
+
+// newSASLClient is newTestClient, skipping a TLS listener on a handler
+// that cannot do TLS yet.
+func newSASLClient(t *testing.T, ctx context.Context, h handler.Handler, cfg Config) *Client {
+	t.Helper()
+	cfg.Handler = h
+	if cfg.Logger == nil {
+		cfg.Logger = testLogger()
+	}
+	c, err := NewClient(ctx, cfg)
+	skipTLSUnsupported(t, err)
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func skipTLSUnsupported(t *testing.T, err error) {
+	t.Helper()
+	if errors.Is(err, handler.ErrTLSUnsupported) {
+		t.Skip("this handler has no TLS")
+	}
+}
