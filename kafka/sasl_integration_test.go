@@ -182,3 +182,25 @@ func skipTLSUnsupported(t *testing.T, err error) {
 		t.Skip("this handler has no TLS")
 	}
 }
+
+// TestSASLZooKeeper runs SCRAM on Kafka 3.9 in ZooKeeper mode, where the
+// credentials live in ZooKeeper, over SASL_PLAINTEXT and SASL_SSL.
+func TestSASLZooKeeper(t *testing.T) {
+	tc := testcluster.Shared(t, testcluster.ZooKeeperSASL)
+	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+		for _, listener := range []string{testcluster.ListenerSASL, testcluster.ListenerSASLSSL} {
+			for _, hash := range []sasl.ScramHash{sasl.SHA256, sasl.SHA512} {
+				m := &sasl.SCRAM{Hash: hash, Username: testcluster.SASLUser, Password: testcluster.SASLPassword}
+				t.Run(listener+"/"+m.Name(), func(t *testing.T) {
+					saslRoundTrip(t, h, saslConfig(tc, listener, m), 2)
+				})
+			}
+		}
+		t.Run("wrong password", func(t *testing.T) {
+			cfg := saslConfig(tc, testcluster.ListenerSASL, &sasl.SCRAM{Hash: sasl.SHA512, Username: testcluster.SASLUser, Password: "nope"})
+			cfg.Handler, cfg.Logger = h, testLogger()
+			_, err := NewClient(testCtx(t), cfg)
+			requireAuthFailure(t, err)
+		})
+	})
+}
