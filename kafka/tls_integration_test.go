@@ -120,8 +120,10 @@ func TestTLSMisconfigured(t *testing.T) {
 			assert.True(t, errors.As(err, &de), "a failed handshake fails the dial: %v", err)
 		}},
 		{"PlaintextToSSLPort", b.ListenerAddr(testcluster.ListenerSSL), nil, func(t *testing.T, err error) {
+			// The broker refuses the plaintext request with a TLS alert.
 			var ce *handler.ConnError
-			assert.True(t, errors.As(err, &ce), "the TLS listener drops the plaintext request: %v", err)
+			assert.True(t, errors.As(err, &ce), "%v", err)
+			assert.ErrorIs(t, err, handler.ErrTLSRecord)
 		}},
 		{"MTLSWithoutCert", b.ListenerAddr(testcluster.ListenerMTLS), m.ClientConfig(false), func(t *testing.T, err error) {
 			var oe *net.OpError
