@@ -74,7 +74,8 @@ func (c *conn) closeReason(err error, local bool) error {
 	case c.protoErr != nil:
 		return frame.ReadError(c.addr, c.dec, c.protoErr)
 	case c.tlsErr != nil:
-		return &handler.ConnError{Op: "read", Addr: c.addr, Err: c.tlsErr}
+		// The TLS layer's io.EOF is the peer's close_notify.
+		return frame.ReadError(c.addr, c.dec, c.tlsErr)
 	case local:
 		return nil
 	case err == nil:
