@@ -170,12 +170,24 @@ func (l *tlsLayer) pump() error {
 	}
 }
 
+// tlsWriteChunk is how much plaintext is encrypted before the records are
+// handed to the socket, so that the ciphertext buffer stays small enough
+// to keep between flushes however large the batch.
+const tlsWriteChunk = 256 << 10
+
 // encrypt writes plaintext as TLS records to the socket. It runs on the
 // loop.
 func (l *tlsLayer) encrypt(p []byte) error {
-	_, err := l.tc.Write(p)
-	l.writeOut()
-	return err
+	for len(p) > 0 {
+		n := min(len(p), tlsWriteChunk)
+		_, err := l.tc.Write(p[:n])
+		l.writeOut()
+		if err != nil {
+			return err
+		}
+		p = p[n:]
+	}
+	return nil
 }
 
 func (l *tlsLayer) writeOut() {

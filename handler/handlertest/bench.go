@@ -47,6 +47,17 @@ func BenchmarkQueue(b *testing.B, h handler.Handler, capacity int) {
 // tasks each write a frame of size bytes and wait for its echo, the way
 // pipelined requests share a broker connection. One op is one round trip.
 func BenchmarkRoundTrip(b *testing.B, h handler.Handler, inflight, size int) {
+	benchRoundTrip(b, h, EchoServer(b), nil, inflight, size)
+}
+
+// BenchmarkRoundTripTLS is BenchmarkRoundTrip over TLS (TLS 1.3, ECDSA
+// P-256 certificate) to a crypto/tls echo peer.
+func BenchmarkRoundTripTLS(b *testing.B, h handler.Handler, inflight, size int) {
+	addr, roots := TLSEchoServer(b)
+	benchRoundTrip(b, h, addr, &tls.Config{RootCAs: roots}, inflight, size)
+}
+
+func benchRoundTrip(b *testing.B, h handler.Handler, addr string, tc *tls.Config, inflight, size int) {
 	size = max(size, 4)
 	dead := make(chan struct{})
 	waiters := make([]chan struct{}, inflight)
@@ -54,7 +65,8 @@ func BenchmarkRoundTrip(b *testing.B, h handler.Handler, inflight, size int) {
 		waiters[i] = make(chan struct{}, 1)
 	}
 	cfg := handler.DialConfig{
-		Address: EchoServer(b),
+		Address:   addr,
+		TLSConfig: tc,
 		// Runs on the loop for the event-loop handler: a non-blocking send.
 		OnFrame: func(f []byte) {
 			waiters[binary.BigEndian.Uint32(f)] <- struct{}{}
