@@ -2,9 +2,6 @@ package eventloop_test
 
 import (
 	"bytes"
-	"context"
-	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"runtime"
@@ -50,13 +47,14 @@ func BenchmarkRoundTrip(b *testing.B) {
 	}
 }
 
-func TestTLSUnsupported(t *testing.T) {
-	h := newHandler(t)
-	defer h.Close()
-	_, err := h.Dial(context.Background(), handler.DialConfig{Address: "127.0.0.1:1", TLSConfig: &tls.Config{}})
-	var de *handler.DialError
-	require.True(t, errors.As(err, &de), "got %T: %v", err, err)
-	assert.ErrorIs(t, err, handler.ErrTLSUnsupported)
+// BenchmarkRoundTripTLS: a lone request, many small ones pipelined, and
+// large frames (throughput).
+func BenchmarkRoundTripTLS(b *testing.B) {
+	for _, c := range []struct{ inflight, size int }{{1, 100}, {256, 100}, {16, 64 << 10}} {
+		b.Run(fmt.Sprintf("inflight=%d/size=%d", c.inflight, c.size), func(b *testing.B) {
+			handlertest.BenchmarkRoundTripTLS(b, newBench(b), c.inflight, c.size)
+		})
+	}
 }
 
 // TestGoroutinesConstant pins the design: connections cost no goroutines.
@@ -66,6 +64,18 @@ func TestGoroutinesConstant(t *testing.T) {
 	for _, n := range []int{1, 10, 100} {
 		added := handlertest.Goroutines(t, h, n)
 		t.Logf("%d connections: %+d goroutines", n, added)
+		assert.LessOrEqual(t, added, 0)
+	}
+}
+
+// TestGoroutinesConstantTLS: TLS connections cost no goroutines either,
+// the handshake included once Dial has returned.
+func TestGoroutinesConstantTLS(t *testing.T) {
+	h := newHandler(t)
+	defer h.Close()
+	for _, n := range []int{1, 10, 100} {
+		added := handlertest.GoroutinesTLS(t, h, n)
+		t.Logf("%d TLS connections: %+d goroutines", n, added)
 		assert.LessOrEqual(t, added, 0)
 	}
 }
