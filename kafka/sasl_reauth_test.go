@@ -101,6 +101,8 @@ func TestSASLReauthentication(t *testing.T) {
 		var values []string
 		for logs.count(reauthenticated+"/produce") < rounds || logs.count(reauthenticated+"/fetch") < rounds {
 			require.NoError(t, ctx.Err(), "waiting for re-authentications")
+			// A broker closes a connection whose session ran out.
+			require.Zero(t, logs.count(connLost), "connections lost")
 			require.NoError(t, p.Produce(ctx, Message{Value: fmt.Appendf(nil, "m-%d", sent)}))
 			sent++
 			if sent%20 == 0 {
