@@ -51,13 +51,13 @@ func TestSASLFailureIsFinal(t *testing.T) {
 	forEachHandler(t, func(t *testing.T, h handler.Handler) {
 		ctx := testCtx(t)
 		// The topic is made, and written, by a client whose credentials last.
-		admin := newSASLClient(t, ctx, h, saslConfig(tc, testcluster.ListenerSASL, jwtBearer(time.Hour)))
+		admin := newTestClient(t, ctx, h, saslConfig(tc, testcluster.ListenerSASL, jwtBearer(time.Hour)))
 		topic := makeTopic(t, ctx, admin, TopicSpec{Name: uniqueTopic(t, "revoked"), Partitions: 1, ReplicationFactor: 1})
 		produceRecords(t, ctx, topic.Partitions()[0], 1, time.Now().UnixMilli())
 
 		t.Run("producer", func(t *testing.T) {
 			rb := &revocableBearer{}
-			cl := newSASLClient(t, ctx, h, saslConfig(tc, testcluster.ListenerSASL, rb.mechanism()))
+			cl := newTestClient(t, ctx, h, saslConfig(tc, testcluster.ListenerSASL, rb.mechanism()))
 			tp, err := cl.Topic(ctx, topic.Name())
 			require.NoError(t, err)
 			rb.revoked.Store(true)
@@ -70,7 +70,7 @@ func TestSASLFailureIsFinal(t *testing.T) {
 		})
 		t.Run("simple consumer", func(t *testing.T) {
 			rb := &revocableBearer{}
-			cl := newSASLClient(t, ctx, h, saslConfig(tc, testcluster.ListenerSASL, rb.mechanism()))
+			cl := newTestClient(t, ctx, h, saslConfig(tc, testcluster.ListenerSASL, rb.mechanism()))
 			tp, err := cl.Topic(ctx, topic.Name())
 			require.NoError(t, err)
 			rb.revoked.Store(true)
@@ -81,7 +81,7 @@ func TestSASLFailureIsFinal(t *testing.T) {
 		})
 		t.Run("managed group", func(t *testing.T) {
 			rb := &revocableBearer{}
-			cl := newSASLClient(t, ctx, h, saslConfig(tc, testcluster.ListenerSASL, rb.mechanism()))
+			cl := newTestClient(t, ctx, h, saslConfig(tc, testcluster.ListenerSASL, rb.mechanism()))
 			tp, err := cl.Topic(ctx, topic.Name())
 			require.NoError(t, err)
 			rb.revoked.Store(true)

@@ -66,7 +66,7 @@ func TestSASLProduceConsume(t *testing.T) {
 // managed group, committing its offsets.
 func saslRoundTrip(t *testing.T, h handler.Handler, cfg Config, partitions int32) {
 	ctx := testCtx(t)
-	cl := newSASLClient(t, ctx, h, cfg)
+	cl := newTestClient(t, ctx, h, cfg)
 	topic := makeTopic(t, ctx, cl, TopicSpec{Name: uniqueTopic(t, "sasl"), Partitions: partitions, ReplicationFactor: 1})
 	sp, err := topic.SyncProducer(ProducerConfig{RequiredAcks: AcksAll})
 	require.NoError(t, err)
@@ -131,7 +131,6 @@ func TestSASLRejected(t *testing.T) {
 				cfg := saslConfig(tc, c.listener, c.mech)
 				cfg.Handler, cfg.Logger = ch, testLogger()
 				_, err := NewClient(testCtx(t), cfg)
-				skipTLSUnsupported(t, err)
 				var se *sasl.Error
 				require.ErrorAs(t, err, &se, "%v", err)
 				assert.ErrorIs(t, err, c.is)
@@ -159,28 +158,6 @@ func TestSASLWithoutTLSOnSASLSSL(t *testing.T) {
 		var se *sasl.Error
 		assert.False(t, errors.As(err, &se), "not an authentication failure: %v", err)
 	})
-}
-
-// newSASLClient is newTestClient, skipping a TLS listener on a handler
-// that cannot do TLS yet.
-func newSASLClient(t *testing.T, ctx context.Context, h handler.Handler, cfg Config) *Client {
-	t.Helper()
-	cfg.Handler = h
-	if cfg.Logger == nil {
-		cfg.Logger = testLogger()
-	}
-	c, err := NewClient(ctx, cfg)
-	skipTLSUnsupported(t, err)
-	require.NoError(t, err)
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
-func skipTLSUnsupported(t *testing.T, err error) {
-	t.Helper()
-	if errors.Is(err, handler.ErrTLSUnsupported) {
-		t.Skip("this handler has no TLS")
-	}
 }
 
 // TestSASLZooKeeper runs SCRAM on Kafka 3.9 in ZooKeeper mode, where the

@@ -82,7 +82,7 @@ func TestSASLReauthentication(t *testing.T) {
 		m := mechs[path.Base(t.Name())]
 		cfg := saslConfig(tc, testcluster.ListenerReauth, m)
 		cfg.Logger = slog.New(logs)
-		cl := newSASLClient(t, ctx, h, cfg)
+		cl := newTestClient(t, ctx, h, cfg)
 		topic := makeTopic(t, ctx, cl, TopicSpec{Name: uniqueTopic(t, "reauth"), Partitions: 1, ReplicationFactor: 1})
 
 		sc := newConsumer(t, topic, ConsumerConfig{AutoOffsetReset: OffsetEarliest, FetchWaitMax: 500 * time.Millisecond})
