@@ -132,3 +132,41 @@ func TestReauthenticateFailure(t *testing.T) {
 		assert.False(t, c.Connected())
 	})
 }
+
+// TestReauthenticateBehindHeldRequest: a re-authentication queued behind a
+// request the broker holds for longer than RequestTimeout (a JoinGroup
+// during a rebalance) waits for it instead of timing out.
+func TestReauthenticateBehindHeldRequest(t *testing.T) {
+	eachHandler(t, func(t *testing.T, h handler.Handler) {
+		b := newFakeBroker(t)
+		const hold = 600 * time.Millisecond
+		b.setHandle(func(fc *fakeConn, r *fakeRequest) {
+			if m, ok := r.msg.(*protocol.MetadataRequest); ok && len(m.Topics) == 1 && *m.Topics[0].Name == "held" {
+				time.Sleep(hold) // the broker reads nothing else meanwhile
+			}
+			b.answer(fc, r)
+		})
+		var runs atomic.Int32
+		reauth := make(chan error, 1)
+		c := dialed(t, h, b.addr(), Config{RequestTimeout: 200 * time.Millisecond,
+			Authenticate: func(ctx context.Context, c *BrokerConnection) (time.Duration, error) {
+				if runs.Add(1) == 1 {
+					return 50 * time.Millisecond, nil
+				}
+				_, err := c.RoundTrip(ctx, metadataFor("auth"))
+				reauth <- err
+				return 0, err
+			}})
+		ctx := guarded(t)
+		held, err := c.RequestWithTimeout(ctx, metadataFor("held"), 10*time.Second)
+		require.NoError(t, err)
+		require.NoError(t, recv(t, reauth), "re-authentication behind the held request")
+		resp, err := held.Get(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, "held", topicOf(t, resp))
+		resp, err = c.RoundTrip(ctx, metadataFor("after"))
+		require.NoError(t, err)
+		assert.Equal(t, "after", topicOf(t, resp))
+		assert.True(t, c.Connected())
+	})
+}
