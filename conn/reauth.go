@@ -13,8 +13,10 @@ import (
 // ordinary pipelined requests: the broker answers what was sent before them
 // first, then authenticates, so requests in flight keep their answers. What
 // must not happen is another request landing between them on the wire,
-// since the broker would take it for the next step of the exchange: while a
-// re-authentication runs, send holds other requests back (reauthGate).
+// since the broker would take it for the next step of the exchange: from
+// the re-authentication's first request until it ends, send holds other
+// requests back (reauthGate). Work before that first request, such as
+// fetching a token, holds nobody up.
 
 // Java re-authenticates at a random point between these fractions of the
 // lifetime, so that a client's connections do not all do it at once.
@@ -45,19 +47,22 @@ func (s *session) scheduleReauth(lifetime time.Duration) {
 // reauthenticate runs Config.Authenticate on the live socket. It runs as a
 // handler task (AfterFunc), so it may block.
 func (s *session) reauthenticate() {
+	bc := s.bc
+	// The context ends with the session: a token provider that hangs holds
+	// no request back (the gate closes at the first request), and once the
+	// session runs out the broker closes the connection, which ends it.
+	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), handshakeKey{}, s))
+	defer cancel()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return
 	}
-	s.reauthGate = s.bc.h.NewEvent()
+	s.reauthActive = true
+	s.reauthCancel = cancel
 	s.mu.Unlock()
 
-	bc := s.bc
 	bc.reauthing.Add(1)
-	// No deadline of its own: every request has its response timeout, and
-	// a socket that fails ends the exchange at once.
-	ctx := context.WithValue(context.Background(), handshakeKey{}, s)
 	lifetime, err := bc.cfg.Authenticate(ctx, bc)
 	bc.reauthing.Add(-1)
 	if err != nil {
@@ -67,20 +72,37 @@ func (s *session) reauthenticate() {
 		s.fail(&AuthError{Address: bc.addr, Err: err})
 		return
 	}
-	s.openGate()
+	s.endReauth()
 	bc.cfg.Logger.Debug("kafka connection re-authenticated", "broker", bc.addr, "lifetime", lifetime)
 	s.scheduleReauth(lifetime)
 }
 
-// openGate lets the requests held back during a re-authentication go.
-func (s *session) openGate() {
+// endReauth lets the requests held back during a re-authentication go.
+func (s *session) endReauth() {
 	s.mu.Lock()
 	g := s.reauthGate
-	s.reauthGate = nil
+	s.reauthActive, s.reauthGate, s.reauthCancel = false, nil, nil
 	s.mu.Unlock()
 	if g != nil {
 		g.Set()
 	}
+}
+
+// reauthHold decides, for a request about to be ordered on the wire while
+// a re-authentication runs, whether it is one of the re-authentication's
+// (own) or must wait for it (the gate to wait on, nil when it may go).
+// Called with mu held.
+func (s *session) reauthHold(ctx context.Context) (own bool, gate interface{ Wait(context.Context) error }) {
+	if ctx.Value(handshakeKey{}) == any(s) {
+		if s.reauthGate == nil {
+			s.reauthGate = s.bc.h.NewEvent()
+		}
+		return true, nil
+	}
+	if s.reauthGate != nil {
+		return false, s.reauthGate
+	}
+	return false, nil
 }
 
 // authDeadline is when the response to a re-authentication request is due:

@@ -35,8 +35,10 @@ type session struct {
 	timerAt  time.Time // when it fires, if timerSet
 
 	// Re-authentication, see reauth.go.
-	reauthTimer handler.Timer
-	reauthGate  handler.Event // non-nil while one runs; set when it ends
+	reauthTimer  handler.Timer
+	reauthActive bool               // a re-authentication is running
+	reauthGate   handler.Event      // non-nil from its first request; set when it ends
+	reauthCancel context.CancelFunc // ends its context
 
 	// Write coalescing, see send.
 	flushing bool          // a sender is writing; others append to out
@@ -161,9 +163,10 @@ func (s *session) send(ctx context.Context, req protocol.Request, version int16,
 		release()
 		return nil, cause
 	}
-	reauth := false
-	if gate := s.reauthGate; gate != nil {
-		if ctx.Value(handshakeKey{}) != any(s) {
+	var reauth bool
+	if s.reauthActive {
+		var gate interface{ Wait(context.Context) error }
+		if reauth, gate = s.reauthHold(ctx); gate != nil {
 			// Not the re-authentication's own request: wait until it is
 			// done, then start over.
 			s.mu.Unlock()
@@ -173,7 +176,6 @@ func (s *session) send(ctx context.Context, req protocol.Request, version int16,
 			}
 			return s.send(ctx, req, version, timeout)
 		}
-		reauth = true
 	}
 	id := s.nextID
 	s.nextID++
@@ -305,13 +307,16 @@ func (s *session) fail(cause error) {
 	if s.reauthTimer != nil {
 		s.reauthTimer.Stop()
 	}
-	gate := s.reauthGate
-	s.reauthGate = nil
+	gate, cancel := s.reauthGate, s.reauthCancel
+	s.reauthActive, s.reauthGate, s.reauthCancel = false, nil, nil
 	c := s.conn
 	s.mu.Unlock()
 
 	if gate != nil {
 		gate.Set() // held-back senders now find the session closed
+	}
+	if cancel != nil {
+		cancel()
 	}
 
 	for _, f := range failed {

@@ -39,6 +39,14 @@ func Authenticate(ctx context.Context, rt RoundTripper, addr string, m Mechanism
 		return 0, fail(ErrUnsupportedHandshake, nil)
 	}
 
+	// The first message is ready before the first request: on a live
+	// connection (re-authentication) other requests wait from that request
+	// on, and fetching a token may take a while.
+	ex, msg, err := m.Start(ctx, addr)
+	if err != nil {
+		return 0, fail(err, nil)
+	}
+
 	m1, err := rt.RoundTrip(ctx, &protocol.SaslHandshakeRequest{Mechanism: name})
 	if err != nil {
 		return 0, err
@@ -55,10 +63,6 @@ func Authenticate(ctx context.Context, rt RoundTripper, addr string, m Mechanism
 		return 0, e
 	}
 
-	ex, msg, err := m.Start(ctx, addr)
-	if err != nil {
-		return 0, fail(err, nil)
-	}
 	for range maxRounds {
 		m2, err := rt.RoundTrip(ctx, &protocol.SaslAuthenticateRequest{AuthBytes: msg})
 		if err != nil {
