@@ -6,7 +6,9 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"syscall"
 	"testing"
 	"time"
 
@@ -118,6 +120,7 @@ func TestTLSMisconfigured(t *testing.T) {
 			// The broker reads the ClientHello as an oversized request and hangs up.
 			var de *handler.DialError
 			assert.True(t, errors.As(err, &de), "a failed handshake fails the dial: %v", err)
+			assert.True(t, errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET), "%v", err)
 		}},
 		{"PlaintextToSSLPort", b.ListenerAddr(testcluster.ListenerSSL), nil, func(t *testing.T, err error) {
 			// The broker refuses the plaintext request with a TLS alert.

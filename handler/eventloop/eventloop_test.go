@@ -2,8 +2,12 @@ package eventloop_test
 
 import (
 	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"runtime"
 	"strings"
 	"sync"
@@ -131,4 +135,38 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// TestCloseDuringTLSHandshake: closing the handler fails a Dial whose
+// handshake is waiting for the peer with ErrClosed, rather than leaving it
+// to its timeout.
+func TestCloseDuringTLSHandshake(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			accepted <- c
+		}
+	}()
+	h := newHandler(t)
+	dialed := make(chan error, 1)
+	go func() {
+		_, err := h.Dial(context.Background(), handler.DialConfig{
+			Address: ln.Addr().String(), Timeout: time.Hour, TLSConfig: &tls.Config{InsecureSkipVerify: true},
+		})
+		dialed <- err
+	}()
+	sc := <-accepted
+	defer sc.Close()
+	// The ClientHello has arrived: the handshake waits for an answer.
+	_, err = sc.Read(make([]byte, 1))
+	require.NoError(t, err)
+	require.NoError(t, h.Close())
+	err = <-dialed
+	var de *handler.DialError
+	require.True(t, errors.As(err, &de), "got %T: %v", err, err)
+	assert.ErrorIs(t, err, handler.ErrClosed)
 }

@@ -3,6 +3,7 @@ package eventloop
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"net"
 	"sync"
 	"time"
@@ -124,6 +125,12 @@ func (l *tlsLayer) closed(err error) (handshaking bool) {
 	}
 	if err == nil {
 		err = handler.ErrClosed
+	}
+	// Dial wraps the cause in a *DialError, as the goroutine handler does
+	// with what its socket returned.
+	var ce *handler.ConnError
+	if errors.As(err, &ce) {
+		err = ce.Err
 	}
 	l.closeErr = err
 	l.signal()

@@ -1,6 +1,7 @@
 package handlertest
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -29,6 +30,9 @@ var tlsTests = []test{
 	{"ToSilentPeer", testTLSToSilentPeer},
 	{"ToClosingPeer", testTLSToClosingPeer},
 	{"PlaintextToTLSPeer", testPlaintextToTLSPeer},
+	{"TrickledRecords", testTLSTrickledRecords},
+	{"PeerCloseNotify", testTLSPeerCloseNotify},
+	{"PeerCloseMidFrame", testTLSPeerCloseMidFrame},
 }
 
 // tlsTimeout bounds the dials that must fail: a hang shows as
@@ -255,6 +259,89 @@ func testPlaintextToTLSPeer(t *testing.T, h handler.Handler) {
 	require.NoError(t, err, "TCP alone succeeds")
 	require.NoError(t, c.Write(AppendFrame(nil, []byte("plaintext request"))))
 	requireConnError(t, r.waitClosed(t), "read")
+	frames, _ := r.snapshot()
+	assert.Zero(t, frames)
+	r.check(t)
+}
+
+// trickle writes everything a few bytes at a time, so TLS records reach
+// the client cut at arbitrary points.
+type trickle struct{ net.Conn }
+
+func (t trickle) Write(p []byte) (int, error) {
+	for i := 0; i < len(p); i += 3 {
+		if _, err := t.Conn.Write(p[i:min(i+3, len(p))]); err != nil {
+			return i, err
+		}
+	}
+	return len(p), nil
+}
+
+// dialTLSPeer dials a scripted peer over TLS and returns the client end and
+// the peer's server-side *tls.Conn (handshake done).
+func dialTLSPeer(t *testing.T, h handler.Handler, r *recorder, wrap func(net.Conn) net.Conn) (handler.Conn, *tls.Conn) {
+	t.Helper()
+	k := newPKI(t)
+	p := newPeer(t)
+	srv := make(chan *tls.Conn, 1)
+	go func() {
+		for c := range p.accepted {
+			sc := tls.Server(wrap(c), &tls.Config{Certificates: []tls.Certificate{k.server}})
+			if sc.Handshake() == nil {
+				srv <- sc
+			}
+		}
+	}()
+	cfg := r.config(p.addr())
+	cfg.Timeout = tlsTimeout
+	cfg.TLSConfig = &tls.Config{RootCAs: k.ca.Pool()}
+	c, err := h.Dial(guarded(t), cfg)
+	require.NoError(t, err)
+	return c, waitChan(t, srv, "the peer's handshake")
+}
+
+// testTLSTrickledRecords: records that arrive a few bytes at a time are
+// reassembled (a partial record waits for the rest), handshake included.
+func testTLSTrickledRecords(t *testing.T, h handler.Handler) {
+	r := newRecorder()
+	c, sc := dialTLSPeer(t, h, r, func(c net.Conn) net.Conn { return trickle{c} })
+	want := sampleFrames()
+	want = append(want, bytes.Repeat([]byte{7}, 40<<10)) // several records
+	_, err := sc.Write(encodeAll(want))
+	require.NoError(t, err)
+	requireFrames(t, want, r.waitFrames(t, len(want)))
+	require.NoError(t, c.Close())
+	require.NoError(t, r.waitClosed(t))
+	r.check(t)
+}
+
+// testTLSPeerCloseNotify: a peer that ends the session with close_notify
+// between frames closes the connection with io.EOF, as a plain close does.
+func testTLSPeerCloseNotify(t *testing.T, h handler.Handler) {
+	r := newRecorder()
+	_, sc := dialTLSPeer(t, h, r, func(c net.Conn) net.Conn { return c })
+	_, err := sc.Write(AppendFrame(nil, []byte("last")))
+	require.NoError(t, err)
+	require.NoError(t, sc.Close())
+	err = r.waitClosed(t)
+	requireConnError(t, err, "read")
+	assert.ErrorIs(t, err, io.EOF)
+	requireFrames(t, [][]byte{[]byte("last")}, r.waitFrames(t, 1))
+	r.check(t)
+}
+
+// testTLSPeerCloseMidFrame: close_notify inside a frame is an unexpected
+// end, as over plaintext.
+func testTLSPeerCloseMidFrame(t *testing.T, h handler.Handler) {
+	r := newRecorder()
+	_, sc := dialTLSPeer(t, h, r, func(c net.Conn) net.Conn { return c })
+	frame := AppendFrame(nil, []byte("truncated"))
+	_, err := sc.Write(frame[:7])
+	require.NoError(t, err)
+	require.NoError(t, sc.Close())
+	err = r.waitClosed(t)
+	requireConnError(t, err, "read")
+	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
 	frames, _ := r.snapshot()
 	assert.Zero(t, frames)
 	r.check(t)
