@@ -4,6 +4,8 @@ import (
 	"context"
 	"math/rand/v2"
 	"time"
+
+	"github.com/gregorkafka/gregor/handler"
 )
 
 // Re-authentication (KIP-368). A broker with connections.max.reauth.ms set
@@ -92,7 +94,7 @@ func (s *session) endReauth() {
 // a re-authentication runs, whether it is one of the re-authentication's
 // (own) or must wait for it (the gate to wait on, nil when it may go).
 // Called with mu held.
-func (s *session) reauthHold(ctx context.Context) (own bool, gate interface{ Wait(context.Context) error }) {
+func (s *session) reauthHold(ctx context.Context) (own bool, gate handler.Event) {
 	if ctx.Value(handshakeKey{}) == any(s) {
 		if s.reauthGate == nil {
 			s.reauthGate = s.bc.h.NewEvent()

@@ -165,7 +165,7 @@ func (s *session) send(ctx context.Context, req protocol.Request, version int16,
 	}
 	var reauth bool
 	if s.reauthActive {
-		var gate interface{ Wait(context.Context) error }
+		var gate handler.Event
 		if reauth, gate = s.reauthHold(ctx); gate != nil {
 			// Not the re-authentication's own request: wait until it is
 			// done, then start over.
