@@ -38,7 +38,7 @@ type Config struct {
 	// Hosts: the seeds are the PLAINTEXT endpoints of the brokers registered
 	// under /brokers/ids. Only clusters that keep their registry in ZooKeeper
 	// (Kafka before 4.0 in ZooKeeper mode) have one. Being plaintext
-	// endpoints, they do not suit a client with TLS set: give it Hosts.
+	// endpoints, they do not suit a client with TLS or SASL set: give it Hosts.
 	ZooKeeperHosts string
 
 	// SocketTimeout bounds the wait for a response on a broker connection;

@@ -123,6 +123,7 @@ func TestSASLRejected(t *testing.T) {
 		{"unknown user SCRAM-SHA-512", testcluster.ListenerSASL, &sasl.SCRAM{Hash: sasl.SHA512, Username: "mallory", Password: pass}, protocol.ErrSASLAuthenticationFailed, nil},
 		{"expired token OAUTHBEARER", testcluster.ListenerSASL, jwtBearer(-time.Hour), protocol.ErrSASLAuthenticationFailed, nil},
 		{"mechanism not enabled", testcluster.ListenerScramOnly, &sasl.Plain{Username: user, Password: pass}, protocol.ErrUnsupportedSASLMechanism, []string{testcluster.MechScramSHA512}},
+		{"SASL to a PLAINTEXT listener", "PLAINTEXT", &sasl.Plain{Username: user, Password: pass}, protocol.ErrIllegalSASLState, nil},
 	}
 	forEachHandler(t, func(t *testing.T, h handler.Handler) {
 		for _, c := range cases {
