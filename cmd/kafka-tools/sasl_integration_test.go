@@ -56,7 +56,8 @@ func TestKafkaToolsSASL(t *testing.T) {
 	t.Run("errors", func(t *testing.T) {
 		wrong := saslPlain
 		wrong.env = []string{envSASLPassword + "=nope"}
-		wrong.fails(t, exitError, "SASL_AUTHENTICATION_FAILED", "print_topics", "--sasl-mechanism", "SCRAM-SHA-256", "--sasl-user", user)
+		r := wrong.fails(t, exitError, "SASL_AUTHENTICATION_FAILED", "print_topics", "--sasl-mechanism", "SCRAM-SHA-256", "--sasl-user", user)
+		assert.True(t, strings.HasPrefix(r.stderr, progName+": sasl: SCRAM-SHA-256 authentication failed"), r.stderr)
 		onlyScram := tool{bin: bin, brokers: strings.Join(c.BootstrapFor(testcluster.ListenerScramOnly), ","), env: []string{envSASLPassword + "=x"}}
 		onlyScram.fails(t, exitError, "SCRAM-SHA-512", "print_topics", "--sasl-mechanism", "PLAIN", "--sasl-user", user)
 		saslPlain.fails(t, exitUsage, "--sasl-user", "print_topics", "--sasl-mechanism", "PLAIN")
