@@ -145,8 +145,9 @@ func TestSASLRejected(t *testing.T) {
 	})
 }
 
-// TestSASLTLSMismatch: SASL over TLS against a SASL_PLAINTEXT listener
-// fails within DialTimeout, with an error rather than a hang.
+// TestSASLWithoutTLSOnSASLSSL: SASL without TLS against a SASL_SSL
+// listener fails at once with the transport's error (the broker's TLS
+// records), not as an authentication failure nor a hang.
 func TestSASLWithoutTLSOnSASLSSL(t *testing.T) {
 	tc := testcluster.Shared(t, testcluster.KRaftSASL)
 	forEachHandler(t, func(t *testing.T, h handler.Handler) {
@@ -156,6 +157,7 @@ func TestSASLWithoutTLSOnSASLSSL(t *testing.T) {
 		cfg.Handler, cfg.Logger = h, testLogger()
 		_, err := NewClient(testCtx(t), cfg)
 		require.ErrorIs(t, err, ErrNoBrokersAvailable)
+		assert.ErrorIs(t, err, handler.ErrTLSRecord)
 		var se *sasl.Error
 		assert.False(t, errors.As(err, &se), "not an authentication failure: %v", err)
 	})
