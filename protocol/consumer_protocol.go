@@ -10,8 +10,8 @@ package protocol
 // schema promises that later versions only append fields.
 //
 // The decoders also accept a structure that stops early, at the boundary
-// between two top-level fields: the missing trailing fields take their
-// defaults. pykafka-era clients write assignments that claim version 1 but end
+// between two top-level fields after the first: the missing trailing fields
+// take their defaults. pykafka-era clients write assignments that claim version 1 but end
 // after the partitions (no user data), and a group led by one must still work.
 // A structure that ends inside a field, or holds an impossible length, is
 // still an error.
@@ -86,9 +86,6 @@ func decodeVersioned(b []byte, name string, maxVersion int16, decode func(*Decod
 // defaults, when the input ends exactly before a top-level field.
 func (s *ConsumerProtocolSubscription) decodeTrailingOptional(d *Decoder, version int16) {
 	s.Default()
-	if d.Remaining() == 0 {
-		return
-	}
 	if n := d.readArrayLenF(false, false, 2); n > 0 {
 		s.Topics = make([]string, n)
 		for i := range s.Topics {
@@ -122,9 +119,6 @@ func (s *ConsumerProtocolSubscription) decodeTrailingOptional(d *Decoder, versio
 // defaults, when the input ends exactly before a top-level field.
 func (a *ConsumerProtocolAssignment) decodeTrailingOptional(d *Decoder, version int16) {
 	a.Default()
-	if d.Remaining() == 0 {
-		return
-	}
 	if n := d.readArrayLenF(false, false, 6); n > 0 {
 		a.AssignedPartitions = make([]ConsumerProtocolAssignmentTopicPartition, n)
 		for i := range a.AssignedPartitions {
