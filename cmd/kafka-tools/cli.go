@@ -89,24 +89,29 @@ func runWithInput(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	if err == nil && r != nil {
 		err = writeReport(stdout, r, g.output)
 	}
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		// The command still had time: a shorter limit inside it fired.
+		err = &dialTimeoutError{limit: e.dialTimeout(), err: err}
+	}
 	return fail(stderr, err, g, c)
 }
 
-// fail prints err, if any, and returns its exit code. Usage errors get the
-// command's usage line as a hint.
+// fail prints err, if any, on one line and returns its exit code. Usage
+// errors end with the command's usage as a hint.
 func fail(stderr io.Writer, err error, g *globals, c *command) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "%s: %s\n", progName, oneLine(err, g.timeout))
+	msg := oneLine(err, g.timeout)
 	code := exitCode(err)
 	if code == exitUsage {
 		if c != nil {
-			fmt.Fprintf(stderr, "usage: %s\n       (see %s %s --help)\n", c.usageLine(), progName, c.name)
+			msg += fmt.Sprintf(" (usage: %s; see %s %s --help)", c.usageLine(), progName, c.name)
 		} else {
-			fmt.Fprintf(stderr, "usage: %s [global flags] COMMAND [flags] [arguments] (see %s --help)\n", progName, progName)
+			msg += fmt.Sprintf(" (usage: %s [global flags] COMMAND [flags] [arguments]; see %s --help)", progName, progName)
 		}
 	}
+	fmt.Fprintf(stderr, "%s: %s\n", progName, msg)
 	return code
 }
 

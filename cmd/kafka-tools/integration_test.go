@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -398,6 +399,20 @@ func kraftTests(t *testing.T, tl tool, c *testcluster.Cluster) {
 		assert.Equal(t, 2, js.PartitionCount)
 		assert.Contains(t, tl.ok(t, "print_topics"), "tools-created")
 		tl.fails(t, exitError, `topic "tools-created" already exists`, "create_topic", "tools-created")
+
+		// pykafka's command line, replicas placed by hand.
+		id := js.Partitions[0].Leader
+		out = tl.ok(t, "--broker_version", "0.10.1", "create_topic", "tools-placed", "-t", "20000",
+			"--replica_assignment", fmt.Sprintf(`{"0": [%d], "1": [%d], "2": [%d]}`, id, id, id),
+			"--config_entries", `{"retention.ms": 3600000}`)
+		assert.Equal(t, "Created topic tools-placed (3 partitions, replication factor 1)\n", out)
+		var placed jsonTopic
+		tl.json(t, &placed, "desc_topic", "tools-placed")
+		require.Len(t, placed.Partitions, 3)
+		for _, p := range placed.Partitions {
+			assert.Equal(t, []int32{id}, p.Replicas)
+		}
+		tl.ok(t, "delete_topic", "tools-placed")
 
 		assert.Equal(t, "Deleted topic tools-created\n", tl.ok(t, "delete_topic", "tools-created"))
 		tl.fails(t, exitError, `topic "tools-created" does not exist`, "desc_topic", "tools-created")
