@@ -557,6 +557,44 @@ func zooKeeperTests(t *testing.T, tl tool, c *testcluster.Cluster) {
 		tl.fails(t, exitError, `group "zk-only" does not exist`, "describe_group", "zk-only")
 	})
 
+	t.Run("python3_owner_paths", func(t *testing.T) {
+		// pykafka 2.8 on Python 3 claims under owners/b'TOPIC'; gregor
+		// claims under both spellings.
+		const g = "zk-py3"
+		commit(t, cl, g, "zk-topic", map[int32]int64{0: 1, 1: 1})
+		zk := zkConn(t, c.ZooKeeperConnect())
+		zkCreate(t, zk, "/consumers/"+g+"/ids/py-host:1", "zk-topic")
+		zkCreate(t, zk, "/consumers/"+g+"/ids/go-host:2", "zk-topic")
+		zkCreate(t, zk, "/consumers/"+g+"/owners/b'zk-topic'/1-0", "py-host:1")
+		zkCreate(t, zk, "/consumers/"+g+"/owners/zk-topic/1-1", "go-host:2")
+		zkCreate(t, zk, "/consumers/"+g+"/owners/b'zk-topic'/1-1", "go-host:2")
+
+		out := tl.ok(t, "print_consumer_lag", "zk-topic", g, "--zookeeper", c.ZooKeeperConnect())
+		assert.Regexp(t, `(?m)^0\s+3\s+4\s+1\s+py-host:1\s+-$`, out)
+		assert.Regexp(t, `(?m)^1\s+1\s+2\s+1\s+go-host:2\s+-$`, out)
+
+		var d jsonGroup
+		tl.json(t, &d, "describe_group", g, "--zookeeper", c.ZooKeeperConnect())
+		require.Len(t, d.ZooKeeperMembers, 2)
+		assert.Equal(t, "go-host:2", d.ZooKeeperMembers[0].ConsumerID)
+		assert.Equal(t, []jsonTopicPartitions{{Topic: "zk-topic", Partitions: []int32{1}}}, d.ZooKeeperMembers[0].Owns)
+		assert.Equal(t, []jsonTopicPartitions{{Topic: "zk-topic", Partitions: []int32{0}}}, d.ZooKeeperMembers[1].Owns)
+		assert.NotContains(t, tl.ok(t, "describe_group", g, "--zookeeper", c.ZooKeeperConnect()), "b'")
+
+		// The brokers know the group by its offsets only; ZooKeeper has
+		// its members.
+		var tg jsonTopicGroups
+		tl.json(t, &tg, "print_managed_consumer_groups", "zk-topic", "--zookeeper", c.ZooKeeperConnect())
+		byID := map[string]string{}
+		for _, e := range tg.Groups {
+			byID[e.GroupID] = e.State + "/" + e.ProtocolType + "/" + strconv.Itoa(e.Members)
+		}
+		assert.Equal(t, "Stable/zookeeper/2", byID[g])
+		out = tl.ok(t, "print_managed_consumer_groups", "zk-topic")
+		assert.Regexp(t, `(?m)^zk-py3\s+Empty\s`, out)
+		assert.Contains(t, out, "under /consumers/GROUP/ids. Give --zookeeper")
+	})
+
 	t.Run("bad_zookeeper", func(t *testing.T) {
 		zkOnly.fails(t, exitUsage, "bad --zookeeper connect string", "print_topics", "--zookeeper", "host:notaport")
 	})
