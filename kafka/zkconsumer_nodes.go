@@ -42,13 +42,13 @@ func pythonBytesName(name string) string { return "b'" + name + "'" }
 func newZKPaths(chroot, group, topic, id string) zkPaths {
 	base := chroot + "/consumers/" + group
 	return zkPaths{
-		ids:       base + "/ids",
-		self:      base + "/ids/" + id,
+		ids:         base + "/ids",
+		self:        base + "/ids/" + id,
 		owners:      base + "/owners/" + topic,
 		ownersBytes: base + "/owners/" + pythonBytesName(topic),
-		brokerIDs: chroot + "/brokers/ids",
-		topics:    chroot + "/brokers/topics",
-		topic:     chroot + "/brokers/topics/" + topic,
+		brokerIDs:   chroot + "/brokers/ids",
+		topics:      chroot + "/brokers/topics",
+		topic:       chroot + "/brokers/topics/" + topic,
 	}
 }
 
