@@ -207,6 +207,7 @@ func TestPykafkaMixedGroups(t *testing.T) {
 	tc := testcluster.Shared(t, testcluster.ZooKeeperSingle)
 	for _, kind := range []balancedKind{zkGroup, managedZKMode} {
 		t.Run(kind.name, func(t *testing.T) {
+			t.Parallel() // most of the time goes to waiting for rebalances
 			forEachHandler(t, func(t *testing.T, h handler.Handler) {
 				env := newGroupEnv(t, kind, tc, h, 4, 1)
 				testPykafkaMixedGroup(t, env, python)
