@@ -71,7 +71,7 @@ func runWithInput(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		}
 		return fail(stderr, usagef("%v", err), g, c)
 	}
-	if err := g.check(); err != nil {
+	if err := g.check(c); err != nil {
 		return fail(stderr, err, g, c)
 	}
 	if len(pos) < c.minArgs || (c.maxArgs >= 0 && len(pos) > c.maxArgs) {

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -88,6 +89,7 @@ func TestPykafkaCommandLines(t *testing.T) {
 		{"-b", "127.0.0.1:1", "create_topic", "t", "-a", "1:2,2:3"},
 		{"-b", "127.0.0.1:1", "delete_topic", "t", "--timeout", "5000"},
 		{"-b", "127.0.0.1:1", "consume_topic", "t", "-l", "5"},
+		{"-b", "127.0.0.1:1", "consume_topic", "t", "-l", "5", "-o", filepath.Join(t.TempDir(), "out.txt")},
 	} {
 		code, _, stderr := runInProcess(t, args...)
 		assert.Equal(t, exitError, code, "%v: %s", args, stderr)

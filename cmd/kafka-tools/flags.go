@@ -31,6 +31,8 @@ type globals struct {
 	// brokerVersion is pykafka's --broker_version: accepted so that its
 	// command lines work, and unused, since gregor asks each broker.
 	brokerVersion string
+	// outfile is pykafka's consume_topic -o FILE.
+	outfile string
 }
 
 func newGlobals(getenv func(string) string) *globals {
@@ -95,9 +97,14 @@ func (v durationOrMillis) Set(s string) error {
 // brokerVersionRE is what pykafka's global -o took: a broker version.
 var brokerVersionRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+)+$`)
 
-func (g *globals) check() error {
-	if brokerVersionRE.MatchString(g.output) {
+// check validates the global flags for command c (nil: none yet).
+func (g *globals) check(c *command) error {
+	switch {
+	case brokerVersionRE.MatchString(g.output):
 		g.brokerVersion, g.output = g.output, "text"
+	case c != nil && c.name == "consume_topic" && g.output != "text" && g.output != "json":
+		// pykafka's consume_topic took -o as its output file.
+		g.outfile, g.output = g.output, "text"
 	}
 	switch g.output {
 	case "text", "json":
