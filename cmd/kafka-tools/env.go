@@ -60,6 +60,11 @@ func (e *env) connect(ctx context.Context) (*kafka.Client, error) {
 		}
 	}
 	cfg.DialTimeout = e.dialTimeout()
+	tc, err := e.g.tls.config()
+	if err != nil {
+		return nil, err
+	}
+	cfg.TLS = tc
 	cl, err := kafka.NewClient(ctx, cfg)
 	if err != nil {
 		var ce *kafka.ConfigError

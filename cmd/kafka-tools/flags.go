@@ -33,6 +33,7 @@ type globals struct {
 	brokerVersion string
 	// outfile is pykafka's consume_topic -o FILE.
 	outfile string
+	tls     tlsFlags
 }
 
 func newGlobals(getenv func(string) string) *globals {
@@ -40,6 +41,7 @@ func newGlobals(getenv func(string) string) *globals {
 	if v := strings.TrimSpace(getenv(envBrokers)); v != "" {
 		g.brokers, g.brokersSet = v, true
 	}
+	g.tls.fromEnv(getenv)
 	return g
 }
 
@@ -47,6 +49,7 @@ func newGlobals(getenv func(string) string) *globals {
 var globalFlagNames = map[string]bool{
 	"brokers": true, "zookeeper": true, "timeout": true, "o": true, "output": true, "v": true, "verbose": true,
 	"b": true, "broker": true, "broker_version": true, "t": true, "dial-timeout": true,
+	"tls": true, "tls-ca": true, "tls-cert": true, "tls-key": true, "tls-insecure": true,
 }
 
 // register adds the global flags to fs; several FlagSets share g.
@@ -68,6 +71,7 @@ func (g *globals) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.brokerVersion, "broker_version", "", "accepted for pykafka's command lines and unused: versions are negotiated with each broker")
 	fs.BoolVar(&g.verbose, "verbose", false, "log the client's work to stderr")
 	fs.BoolVar(&g.verbose, "v", false, "shorthand for --verbose")
+	g.tls.register(fs)
 }
 
 // durationOrMillis reads a Go duration, or a bare integer as milliseconds
