@@ -253,6 +253,25 @@ func testPykafkaMixedGroup(t *testing.T, env *groupEnv, python string) {
 	col := newCollector(t)
 	col.run(env.ctx, g)
 	waitMixedSplit(t, env, g, py)
+	if env.kind.managed {
+		// The group as an operator sees it: the pykafka leader's
+		// assignments (no user data) decode for every member.
+		eventually(t, env.ctx, env.h, "the group described with every partition assigned", func() bool {
+			d, err := env.cl.Cluster().DescribeGroup(env.ctx, env.group)
+			require.NoError(t, err)
+			var assigned []int32
+			for _, m := range d.Members {
+				require.Empty(t, m.DecodeError, m.MemberID)
+				for _, tp := range m.Assignment {
+					if tp.Topic == env.topic.Name() {
+						assigned = append(assigned, tp.Partitions...)
+					}
+				}
+			}
+			slices.Sort(assigned)
+			return len(d.Members) == 2 && slices.Equal(assigned, []int32{0, 1, 2, 3})
+		})
+	}
 	waitConsumed(t, env, first, col, py)
 
 	// Handover: pykafka leaves, gregor takes everything.
