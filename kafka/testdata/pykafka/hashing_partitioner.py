@@ -1,9 +1,10 @@
 """Writes hashing_partitioner.json: where pykafka's hashing_partitioner puts
 keys, for TestSHA1PartitionerMatchesPykafka.
 
-Run with pykafka 2.8.0 installed (python -m pip install pykafka==2.8.0):
+Run it with the python of the virtualenv the pykafka interop tests make
+(pykafka 2.8.0 from PyPI, under the harness's cache directory):
 
-    python hashing_partitioner.py > hashing_partitioner.json
+    $GREGOR_CACHE_DIR/pykafka-2.8.0/bin/python hashing_partitioner.py > hashing_partitioner.json
 """
 import json
 import sys
