@@ -22,7 +22,8 @@ func (e *SerializationError) Unwrap() error { return e.Err }
 // DeserializationError reports a record whose key or value its
 // Deserializer refused: a poison record. The record counts as consumed
 // (HeldOffsets includes it, so a commit moves past it) and the next Consume
-// returns the record after it, so one bad record never stalls a consumer.
+// goes on with the records after it, so one bad record never stalls a
+// consumer.
 // Message is the record as fetched, for a dead-letter topic or a log.
 type DeserializationError struct {
 	Topic     string

@@ -12,8 +12,8 @@ import (
 //
 // A record that does not deserialize is a poison record: Consume returns a
 // *DeserializationError naming its topic, partition and offset (errors.As
-// finds it) and holding the raw record, and the next Consume returns the
-// record after it. The poison record counts as consumed, so a commit moves
+// finds it) and holding the raw record, and the next Consume goes on with
+// the records after it. The poison record counts as consumed, so a commit moves
 // past it; nothing stalls on it. What to do with it (log it, send it to a
 // dead-letter topic, stop) is the caller's choice.
 //
