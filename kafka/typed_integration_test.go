@@ -109,30 +109,38 @@ func checkTypedLog(t *testing.T, topic string, orders []*TypedMessage[string, or
 
 // TestTypedSimpleConsumerPoisonRecord produces typed JSON with both typed
 // producers around one record that is not JSON, and consumes it typed with
-// a SimpleConsumer: the bad record is a *DeserializationError at its
-// offset, the next Consume returns the record after it, and the group's
-// commit moves past it.
+// a SimpleConsumer, on Kafka 4.3 and 3.9: the bad record is a
+// *DeserializationError at its offset, the next Consume returns the record
+// after it, and the group's commit moves past it.
 func TestTypedSimpleConsumerPoisonRecord(t *testing.T) {
-	tc := testcluster.Shared(t, testcluster.KRaftSingle)
-	forEachHandler(t, func(t *testing.T, h handler.Handler) {
-		ctx := testCtx(t)
-		cl := newTestClient(t, ctx, h, Config{Hosts: tc.Bootstrap()})
-		topic := makeTopic(t, ctx, cl, TopicSpec{Name: uniqueTopic(t, "typed-simple"), Partitions: 1, ReplicationFactor: 1})
-		produceTypedLog(t, ctx, topic)
+	for _, kind := range []testcluster.Config{testcluster.KRaftSingle, testcluster.ZooKeeperSingle} {
+		t.Run(kind.Name(), func(t *testing.T) {
+			tc := testcluster.Shared(t, kind)
+			forEachHandler(t, func(t *testing.T, h handler.Handler) {
+				testTypedSimpleConsumer(t, tc, h)
+			})
+		})
+	}
+}
 
-		group := topic.Name() + "-group"
-		c := NewTypedConsumer[string, order](newConsumer(t, topic, ConsumerConfig{ConsumerGroup: group}), nil, nil)
-		orders, poison := typedOutcomes(t, typedLogLen, func() (*TypedMessage[string, order], error) { return c.Consume(ctx) })
-		checkTypedLog(t, topic.Name(), orders, poison)
-		assert.Equal(t, map[int32]int64{0: typedLogLen - 1}, c.HeldOffsets())
-		require.NoError(t, c.CommitOffsets(ctx))
-		require.NoError(t, c.Stop(ctx))
+func testTypedSimpleConsumer(t *testing.T, tc *testcluster.Cluster, h handler.Handler) {
+	ctx := testCtx(t)
+	cl := newTestClient(t, ctx, h, Config{Hosts: tc.Bootstrap()})
+	topic := makeTopic(t, ctx, cl, TopicSpec{Name: uniqueTopic(t, "typed-simple"), Partitions: 1, ReplicationFactor: 1})
+	produceTypedLog(t, ctx, topic)
 
-		// The group resumes after everything, the poison record included.
-		committed, err := newConsumer(t, topic, ConsumerConfig{ConsumerGroup: group, ManualStart: true}).FetchOffsets(ctx)
-		require.NoError(t, err)
-		assert.Equal(t, int64(typedLogLen), committed[0].Offset)
-	})
+	group := topic.Name() + "-group"
+	c := NewTypedConsumer[string, order](newConsumer(t, topic, ConsumerConfig{ConsumerGroup: group}), nil, nil)
+	orders, poison := typedOutcomes(t, typedLogLen, func() (*TypedMessage[string, order], error) { return c.Consume(ctx) })
+	checkTypedLog(t, topic.Name(), orders, poison)
+	assert.Equal(t, map[int32]int64{0: typedLogLen - 1}, c.HeldOffsets())
+	require.NoError(t, c.CommitOffsets(ctx))
+	require.NoError(t, c.Stop(ctx))
+
+	// The group resumes after everything, the poison record included.
+	committed, err := newConsumer(t, topic, ConsumerConfig{ConsumerGroup: group, ManualStart: true}).FetchOffsets(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, int64(typedLogLen), committed[0].Offset)
 }
 
 // TestTypedBalancedConsumerPoisonRecord reads the same log through a
