@@ -26,7 +26,7 @@ type TypedConsumer[K, V any] struct {
 
 // NewTypedConsumer returns a typed consumer over c. A nil deserializer
 // means DefaultSerde of its type (StringSerde, BytesSerde or JSONSerde).
-// Stop the TypedConsumer or c, not both: they are the same consumer.
+// They are one consumer: stopping either stops both.
 func NewTypedConsumer[K, V any](c Consumer, key Deserializer[K], value Deserializer[V]) *TypedConsumer[K, V] {
 	if key == nil {
 		key = DefaultSerde[K]()

@@ -58,8 +58,8 @@ type TypedProducer[K, V any] struct {
 }
 
 // NewTypedProducer returns a typed producer over p. A nil serializer means
-// DefaultSerde of its type (StringSerde, BytesSerde or JSONSerde). Close
-// the TypedProducer or p, not both: they are the same producer.
+// DefaultSerde of its type (StringSerde, BytesSerde or JSONSerde). They
+// are one producer: closing either closes both.
 //
 // Go methods cannot have type parameters, so this is a function over
 // p rather than a method of Topic.
@@ -117,8 +117,8 @@ type TypedSyncProducer[K, V any] struct {
 }
 
 // NewTypedSyncProducer returns a typed producer over p. A nil serializer
-// means DefaultSerde of its type. Close the TypedSyncProducer or p, not
-// both.
+// means DefaultSerde of its type. They are one producer: closing either
+// closes both.
 func NewTypedSyncProducer[K, V any](p *SyncProducer, key Serializer[K], value Serializer[V]) *TypedSyncProducer[K, V] {
 	return &TypedSyncProducer[K, V]{p: p, ser: newSerializers(key, value)}
 }
