@@ -14,7 +14,7 @@ import (
 	"github.com/gregorkafka/gregor/handler/goroutine"
 )
 
-type order struct {
+type typedOrder struct {
 	ID    int    `json:"id"`
 	Item  string `json:"item"`
 	Total int    `json:"total"`
@@ -45,17 +45,17 @@ func TestBuiltinSerdesRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "", str)
 
-	js := JSONSerde[order]{}
-	j, err := js.Serialize("t", order{ID: 1, Item: "tea", Total: 3})
+	js := JSONSerde[typedOrder]{}
+	j, err := js.Serialize("t", typedOrder{ID: 1, Item: "tea", Total: 3})
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"id":1,"item":"tea","total":3}`, string(j))
 	o, err := js.Deserialize("t", j)
 	require.NoError(t, err)
-	assert.Equal(t, order{ID: 1, Item: "tea", Total: 3}, o)
+	assert.Equal(t, typedOrder{ID: 1, Item: "tea", Total: 3}, o)
 }
 
 func TestJSONSerdeNullAndErrors(t *testing.T) {
-	ptr := JSONSerde[*order]{}
+	ptr := JSONSerde[*typedOrder]{}
 	b, err := ptr.Serialize("t", nil)
 	require.NoError(t, err)
 	assert.Nil(t, b, "a nil pointer is a null field (a tombstone), not the bytes null")
@@ -64,7 +64,7 @@ func TestJSONSerdeNullAndErrors(t *testing.T) {
 	assert.Nil(t, o, "a tombstone reads as a nil pointer")
 	o, err = ptr.Deserialize("t", []byte(`{"id":7}`))
 	require.NoError(t, err)
-	assert.Equal(t, &order{ID: 7}, o)
+	assert.Equal(t, &typedOrder{ID: 7}, o)
 
 	m, err := JSONSerde[map[string]int]{}.Serialize("t", nil)
 	require.NoError(t, err)
@@ -76,10 +76,10 @@ func TestJSONSerdeNullAndErrors(t *testing.T) {
 	require.NoError(t, err)
 	assert.Nil(t, anyNil)
 
-	val := JSONSerde[order]{}
+	val := JSONSerde[typedOrder]{}
 	zero, err := val.Deserialize("t", nil)
 	require.NoError(t, err)
-	assert.Equal(t, order{}, zero, "a tombstone reads as the zero value")
+	assert.Equal(t, typedOrder{}, zero, "a tombstone reads as the zero value")
 
 	var syntax *json.SyntaxError
 	_, err = val.Deserialize("t", []byte(`{"id":`))
@@ -99,7 +99,7 @@ func TestJSONSerdeNullAndErrors(t *testing.T) {
 func TestDefaultSerde(t *testing.T) {
 	assert.IsType(t, StringSerde{}, DefaultSerde[string]())
 	assert.IsType(t, BytesSerde{}, DefaultSerde[[]byte]())
-	assert.IsType(t, JSONSerde[order]{}, DefaultSerde[order]())
+	assert.IsType(t, JSONSerde[typedOrder]{}, DefaultSerde[typedOrder]())
 	assert.IsType(t, JSONSerde[int]{}, DefaultSerde[int]())
 	type raw []byte // a named type is not []byte: JSON, as for any other
 	assert.IsType(t, JSONSerde[raw]{}, DefaultSerde[raw]())
@@ -197,7 +197,7 @@ func atoiSerde() Deserializer[int] {
 func TestTypedConsumerReportsPoisonAndGoesOn(t *testing.T) {
 	ctx := context.Background()
 	sc := poisonedLog()
-	c := NewTypedConsumer[int, order](sc, atoiSerde(), nil)
+	c := NewTypedConsumer[int, typedOrder](sc, atoiSerde(), nil)
 	var got []int64
 	var poison []*DeserializationError
 	var partErrs int
@@ -244,7 +244,7 @@ func TestTypedConsumerReportsPoisonAndGoesOn(t *testing.T) {
 
 func TestTypedConsumerMessagesGoesOnAfterPoison(t *testing.T) {
 	ctx := context.Background()
-	c := NewTypedConsumer[int, order](poisonedLog(), atoiSerde(), JSONSerde[order]{})
+	c := NewTypedConsumer[int, typedOrder](poisonedLog(), atoiSerde(), JSONSerde[typedOrder]{})
 	var got, poisoned []int64
 	var errs int
 	for m, err := range c.Messages(ctx) {
@@ -263,7 +263,7 @@ func TestTypedConsumerMessagesGoesOnAfterPoison(t *testing.T) {
 	assert.Equal(t, 1, errs)
 
 	// Breaking out of the loop stops the iteration at once.
-	c = NewTypedConsumer[int, order](poisonedLog(), atoiSerde(), nil)
+	c = NewTypedConsumer[int, typedOrder](poisonedLog(), atoiSerde(), nil)
 	n := 0
 	for range c.Messages(ctx) {
 		n++
@@ -278,7 +278,7 @@ func TestTypedConsumerMessagesGoesOnAfterPoison(t *testing.T) {
 	}}
 	var last error
 	n = 0
-	for _, err := range NewTypedConsumer[[]byte, order](sc, nil, nil).Messages(ctx) {
+	for _, err := range NewTypedConsumer[[]byte, typedOrder](sc, nil, nil).Messages(ctx) {
 		n++
 		last = err
 	}
@@ -298,12 +298,12 @@ func TestTypedProducerSerializes(t *testing.T) {
 
 	sp, err := topic.SyncProducer(ProducerConfig{Partitioner: HashPartitioner(nil)})
 	require.NoError(t, err)
-	tp := NewTypedSyncProducer[string, order](sp, nil, nil)
+	tp := NewTypedSyncProducer[string, typedOrder](sp, nil, nil)
 	t.Cleanup(func() { _ = tp.Close() })
 	assert.Same(t, topic, tp.Topic())
 	assert.Same(t, sp, tp.SyncProducer())
 
-	part, off, err := tp.Produce(ctx, "customer-1", order{ID: 1, Item: "tea"})
+	part, off, err := tp.Produce(ctx, "customer-1", typedOrder{ID: 1, Item: "tea"})
 	require.NoError(t, err)
 	want, err := HashPartitioner(nil).Partition(&Message{Key: []byte("customer-1")}, 4)
 	require.NoError(t, err)
@@ -313,14 +313,14 @@ func TestTypedProducerSerializes(t *testing.T) {
 	assert.JSONEq(t, `{"id":1,"item":"tea","total":0}`, string(rec.Value))
 
 	hdr := []Header{{Key: "source", Value: []byte("test")}}
-	part, off, err = tp.ProduceMessage(ctx, TypedMessage[string, order]{Key: "customer-2", Value: order{ID: 2}, Headers: hdr})
+	part, off, err = tp.ProduceMessage(ctx, TypedMessage[string, typedOrder]{Key: "customer-2", Value: typedOrder{ID: 2}, Headers: hdr})
 	require.NoError(t, err)
 	assert.Equal(t, hdr[0].Value, fc.log(int(part))[off].Headers[0].Value)
 
-	failing := SerializerFunc[order](func(string, order) ([]byte, error) { return nil, errors.New("no schema") })
-	bad := NewTypedSyncProducer[string, order](sp, nil, failing)
+	failing := SerializerFunc[typedOrder](func(string, typedOrder) ([]byte, error) { return nil, errors.New("no schema") })
+	bad := NewTypedSyncProducer[string, typedOrder](sp, nil, failing)
 	before := len(fc.produced())
-	part, off, err = bad.Produce(ctx, "customer-3", order{})
+	part, off, err = bad.Produce(ctx, "customer-3", typedOrder{})
 	var se *SerializationError
 	require.ErrorAs(t, err, &se)
 	assert.False(t, se.Key)
@@ -331,15 +331,15 @@ func TestTypedProducerSerializes(t *testing.T) {
 
 	// The asynchronous producer: reports carry the serialized bytes.
 	p := newTestProducer(t, topic, ProducerConfig{DeliveryReports: true})
-	ap := NewTypedProducer[[]byte, *order](p, nil, nil)
+	ap := NewTypedProducer[[]byte, *typedOrder](p, nil, nil)
 	assert.Same(t, p, ap.Producer())
 	reports := collectReports(t, p)
-	require.NoError(t, ap.Produce(ctx, nil, &order{ID: 5}))
+	require.NoError(t, ap.Produce(ctx, nil, &typedOrder{ID: 5}))
 	require.NoError(t, ap.Produce(ctx, nil, nil)) // a tombstone
-	keyFails := NewTypedProducer[int, *order](p, SerializerFunc[int](func(string, int) ([]byte, error) {
+	keyFails := NewTypedProducer[int, *typedOrder](p, SerializerFunc[int](func(string, int) ([]byte, error) {
 		return nil, errors.New("odd key")
 	}), nil)
-	err = keyFails.Produce(ctx, 1, &order{})
+	err = keyFails.Produce(ctx, 1, &typedOrder{})
 	require.ErrorAs(t, err, &se)
 	assert.True(t, se.Key)
 	require.NoError(t, ap.Flush(ctx))
@@ -369,11 +369,11 @@ func FuzzSerdes(f *testing.F) {
 		require.NoError(t, err)
 		require.Equal(t, string(data), string(back))
 
-		o, err := JSONSerde[*order]{}.Deserialize("t", data)
+		o, err := JSONSerde[*typedOrder]{}.Deserialize("t", data)
 		if err == nil {
-			b, err := JSONSerde[*order]{}.Serialize("t", o)
+			b, err := JSONSerde[*typedOrder]{}.Serialize("t", o)
 			require.NoError(t, err)
-			again, err := JSONSerde[*order]{}.Deserialize("t", b)
+			again, err := JSONSerde[*typedOrder]{}.Deserialize("t", b)
 			require.NoError(t, err)
 			require.Equal(t, o, again)
 		}

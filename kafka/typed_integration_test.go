@@ -28,10 +28,10 @@ func produceTypedLog(t *testing.T, ctx context.Context, topic *Topic) {
 	t.Helper()
 	sp, err := topic.SyncProducer(ProducerConfig{Partitioner: ManualPartitioner()})
 	require.NoError(t, err)
-	sync := NewTypedSyncProducer[string, order](sp, StringSerde{}, JSONSerde[order]{})
+	sync := NewTypedSyncProducer[string, typedOrder](sp, StringSerde{}, JSONSerde[typedOrder]{})
 	defer func() { require.NoError(t, sync.Close()) }()
 	for i := range poisonAt {
-		part, off, err := sync.Produce(ctx, fmt.Sprint("customer-", i), order{ID: i, Item: "tea", Total: 10 * i})
+		part, off, err := sync.Produce(ctx, fmt.Sprint("customer-", i), typedOrder{ID: i, Item: "tea", Total: 10 * i})
 		require.NoError(t, err)
 		require.Equal(t, int32(0), part)
 		require.Equal(t, int64(i), off)
@@ -42,7 +42,7 @@ func produceTypedLog(t *testing.T, ctx context.Context, topic *Topic) {
 
 	p, err := topic.Producer(ProducerConfig{Partitioner: ManualPartitioner(), DeliveryReports: true})
 	require.NoError(t, err)
-	async := NewTypedProducer[string, order](p, nil, nil)
+	async := NewTypedProducer[string, typedOrder](p, nil, nil)
 	reports := make(chan []DeliveryReport, 1)
 	go func() {
 		var got []DeliveryReport
@@ -52,7 +52,7 @@ func produceTypedLog(t *testing.T, ctx context.Context, topic *Topic) {
 		reports <- got
 	}()
 	for i := poisonAt + 1; i < typedLogLen; i++ {
-		require.NoError(t, async.Produce(ctx, fmt.Sprint("customer-", i), order{ID: i, Item: "tea", Total: 10 * i}))
+		require.NoError(t, async.Produce(ctx, fmt.Sprint("customer-", i), typedOrder{ID: i, Item: "tea", Total: 10 * i}))
 	}
 	require.NoError(t, async.Close())
 	got := <-reports
@@ -63,7 +63,7 @@ func produceTypedLog(t *testing.T, ctx context.Context, topic *Topic) {
 }
 
 // typedOutcomes reads n outcomes (orders and errors) from next.
-func typedOutcomes(t *testing.T, n int, next func() (*TypedMessage[string, order], error)) (orders []*TypedMessage[string, order], poison []*DeserializationError) {
+func typedOutcomes(t *testing.T, n int, next func() (*TypedMessage[string, typedOrder], error)) (orders []*TypedMessage[string, typedOrder], poison []*DeserializationError) {
 	t.Helper()
 	for range n {
 		m, err := next()
@@ -82,7 +82,7 @@ func typedOutcomes(t *testing.T, n int, next func() (*TypedMessage[string, order
 // checkTypedLog checks what a typed consumer read of produceTypedLog's log:
 // every order in offset order, each with its key, and the poison record as
 // one *DeserializationError naming its place, in its place.
-func checkTypedLog(t *testing.T, topic string, orders []*TypedMessage[string, order], poison []*DeserializationError) {
+func checkTypedLog(t *testing.T, topic string, orders []*TypedMessage[string, typedOrder], poison []*DeserializationError) {
 	t.Helper()
 	require.Len(t, poison, 1)
 	de := poison[0]
@@ -101,7 +101,7 @@ func checkTypedLog(t *testing.T, topic string, orders []*TypedMessage[string, or
 		i := int(m.Offset)
 		assert.Equal(t, topic, m.Topic)
 		assert.Equal(t, fmt.Sprint("customer-", i), m.Key)
-		assert.Equal(t, order{ID: i, Item: "tea", Total: 10 * i}, m.Value)
+		assert.Equal(t, typedOrder{ID: i, Item: "tea", Total: 10 * i}, m.Value)
 		assert.False(t, m.Timestamp.IsZero())
 	}
 	assert.Equal(t, []int64{0, 1, 2, 3, 4, 6, 7, 8, 9}, offsets, "consumption went on past the poison record")
@@ -130,8 +130,8 @@ func testTypedSimpleConsumer(t *testing.T, tc *testcluster.Cluster, h handler.Ha
 	produceTypedLog(t, ctx, topic)
 
 	group := topic.Name() + "-group"
-	c := NewTypedConsumer[string, order](newConsumer(t, topic, ConsumerConfig{ConsumerGroup: group}), nil, nil)
-	orders, poison := typedOutcomes(t, typedLogLen, func() (*TypedMessage[string, order], error) { return c.Consume(ctx) })
+	c := NewTypedConsumer[string, typedOrder](newConsumer(t, topic, ConsumerConfig{ConsumerGroup: group}), nil, nil)
+	orders, poison := typedOutcomes(t, typedLogLen, func() (*TypedMessage[string, typedOrder], error) { return c.Consume(ctx) })
 	checkTypedLog(t, topic.Name(), orders, poison)
 	assert.Equal(t, map[int32]int64{0: typedLogLen - 1}, c.HeldOffsets())
 	require.NoError(t, c.CommitOffsets(ctx))
@@ -149,10 +149,10 @@ func testTypedSimpleConsumer(t *testing.T, tc *testcluster.Cluster, h handler.Ha
 func TestTypedBalancedConsumerPoisonRecord(t *testing.T) {
 	forEachKind(t, []balancedKind{managedKRaft}, 1, func(t *testing.T, env *groupEnv) {
 		produceTypedLog(t, env.ctx, env.topic)
-		c := NewTypedConsumer[string, order](env.consumer(t, BalancedConsumerConfig{}), StringSerde{}, JSONSerde[order]{})
+		c := NewTypedConsumer[string, typedOrder](env.consumer(t, BalancedConsumerConfig{}), StringSerde{}, JSONSerde[typedOrder]{})
 		next, stop := iter.Pull2(c.Messages(env.ctx))
 		defer stop()
-		orders, poison := typedOutcomes(t, typedLogLen, func() (*TypedMessage[string, order], error) {
+		orders, poison := typedOutcomes(t, typedLogLen, func() (*TypedMessage[string, typedOrder], error) {
 			m, err, ok := next()
 			require.True(t, ok, "the iteration ended early")
 			return m, err
