@@ -789,6 +789,8 @@ func TestProducerConfigErrors(t *testing.T) {
 		{ProducerConfig{Idempotence: IdempotenceOn, RequiredAcks: AcksNone}, "ProducerConfig.Idempotence"},
 		{ProducerConfig{MaxQueuedMessages: -1}, "ProducerConfig.MaxQueuedMessages"},
 		{ProducerConfig{MinQueuedMessages: -1}, "ProducerConfig.MinQueuedMessages"},
+		{ProducerConfig{MinQueuedMessages: 11, MaxQueuedMessages: 10}, "ProducerConfig.MinQueuedMessages"},
+		{ProducerConfig{MinQueuedMessages: DefaultMaxQueuedMessages + 1}, "ProducerConfig.MinQueuedMessages"},
 		{ProducerConfig{MaxRequestSize: 100}, "ProducerConfig.MaxRequestSize"},
 	} {
 		_, err := topic.Producer(tc.cfg)
@@ -817,6 +819,11 @@ func TestProducerConfigErrors(t *testing.T) {
 	cfg, err = ProducerConfig{RequiredAcks: AcksLeader}.withDefaults(&topic.cl.cfg)
 	require.NoError(t, err)
 	assert.Equal(t, IdempotenceOff, cfg.Idempotence)
+
+	// A small MaxQueuedMessages caps the default MinQueuedMessages.
+	cfg, err = ProducerConfig{MaxQueuedMessages: 10}.withDefaults(&topic.cl.cfg)
+	require.NoError(t, err)
+	assert.Equal(t, 10, cfg.MinQueuedMessages)
 
 	cfg, err = ProducerConfig{MaxRetries: -1, Sync: true, DeliveryReports: true}.withDefaults(&topic.cl.cfg)
 	require.NoError(t, err)

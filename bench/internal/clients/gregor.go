@@ -11,6 +11,7 @@ import (
 	"github.com/gregorkafka/gregor/handler/eventloop"
 	"github.com/gregorkafka/gregor/handler/goroutine"
 	"github.com/gregorkafka/gregor/kafka"
+	"github.com/gregorkafka/gregor/sasl"
 
 	"github.com/gregorkafka/gregor/bench/internal/workload"
 )
@@ -53,12 +54,30 @@ func (g gregorClient) client(ctx context.Context, s *workload.Spec) (*kafka.Clie
 	if err != nil {
 		return nil, nil, err
 	}
-	cl, err := kafka.NewClient(ctx, kafka.Config{Hosts: s.Bootstrap, Handler: h, Logger: quiet, ClientID: "bench-gregor"})
+	cfg, err := gregorConfig(s, h)
+	if err != nil {
+		h.Close()
+		return nil, nil, err
+	}
+	cl, err := kafka.NewClient(ctx, cfg)
 	if err != nil {
 		h.Close()
 		return nil, nil, err
 	}
 	return cl, func() { cl.Close(); h.Close() }, nil
+}
+
+// gregorConfig is the client configuration every gregor run uses, over TLS when the spec asks for it.
+func gregorConfig(s *workload.Spec, h handler.Handler) (kafka.Config, error) {
+	cfg := kafka.Config{Hosts: s.Bootstrap, Handler: h, Logger: quiet, ClientID: "bench-gregor"}
+	var err error
+	if cfg.TLS, err = tlsConfig(s); err != nil {
+		return cfg, err
+	}
+	if s.SASLUser != "" {
+		cfg.SASL = &sasl.Plain{Username: s.SASLUser, Password: s.SASLPassword}
+	}
+	return cfg, nil
 }
 
 func gregorProducerConfig(s *workload.Spec) kafka.ProducerConfig {
@@ -235,7 +254,11 @@ func (g gregorClient) conns(ctx context.Context, s *workload.Spec) (workload.Res
 	closers = append(closers, func() { h.Close() })
 	start := time.Now()
 	for i := 0; i < s.Clients; i++ {
-		cl, err := kafka.NewClient(ctx, kafka.Config{Hosts: s.Bootstrap, Handler: h, Logger: quiet, ClientID: "bench-gregor"})
+		ccfg, err := gregorConfig(s, h)
+		if err != nil {
+			return workload.Result{}, err
+		}
+		cl, err := kafka.NewClient(ctx, ccfg)
 		if err != nil {
 			return workload.Result{}, err
 		}

@@ -8,18 +8,26 @@ import (
 	"github.com/gregorkafka/gregor/bench/internal/workload"
 )
 
-// Label names a cell in a table row: "kraft-3 · 100 B · lz4 · acks=all".
+// Label names a cell in a table row: "kraft-3 · 100 B · lz4 · acks=all", with the listener's security
+// protocol last when not plaintext.
 func Label(c Cell) string {
 	parts := []string{c.Cluster}
 	if c.Workload == "conns" {
-		if c.Clients == 1 {
-			return c.Cluster + " · 1 client"
+		sec := ""
+		if c.Security != "" {
+			sec = " · " + strings.ToUpper(c.Security)
 		}
-		return fmt.Sprintf("%s · %d clients", c.Cluster, c.Clients)
+		if c.Clients == 1 {
+			return c.Cluster + " · 1 client" + sec
+		}
+		return fmt.Sprintf("%s · %d clients%s", c.Cluster, c.Clients, sec)
 	}
 	parts = append(parts, SizeLabel(c.Size), c.Compression)
 	if c.Acks != "" {
 		parts = append(parts, "acks="+c.Acks)
+	}
+	if c.Security != "" {
+		parts = append(parts, strings.ToUpper(c.Security))
 	}
 	return strings.Join(parts, " · ")
 }
