@@ -207,8 +207,12 @@ func TestIdempotentProducerRetriesExhausted(t *testing.T) {
 	forEachHandler(t, func(t *testing.T, h handler.Handler) {
 		c, topic := pfSetup(t, h, 1, 1)
 		gate := make(chan struct{})
+		failSeq, failLen := int32(-1), 0 // the second batch, whatever its size
 		c.setOnProduce(func(e *pfProduce) (int16, <-chan struct{}) {
-			if e.Epoch == 0 && e.Sequence == 10 {
+			if e.Epoch == 0 && e.Sequence > 0 && failSeq < 0 {
+				failSeq, failLen = e.Sequence, len(e.Records)
+			}
+			if e.Epoch == 0 && e.Sequence == failSeq {
 				return protocol.ErrNotEnoughReplicas.Code, gate
 			}
 			return 0, nil
@@ -239,7 +243,10 @@ func TestIdempotentProducerRetriesExhausted(t *testing.T) {
 				want = append(want, indexOf(t, r.Message.Value))
 			}
 		}
-		assert.Equal(t, seqInts(10, 20), failed, "the second batch failed")
+		c.mu.Lock()
+		wantFailed := seqInts(int(failSeq), int(failSeq)+failLen)
+		c.mu.Unlock()
+		assert.Equal(t, wantFailed, failed, "the second batch failed")
 		checkLogInOrder(t, c, 0, want)
 		assert.Len(t, c.initProducerIDCalls(), 2, "one epoch bump")
 		checkSequences(t, c.produced(), 0)
