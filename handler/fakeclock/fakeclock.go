@@ -220,6 +220,27 @@ func (h *Handler) BlockUntil(ctx context.Context, n int) error {
 	}
 }
 
+// BlockUntilDue waits until some sleep or timer is due within d of the
+// current virtual time, or ctx ends. Use it when other, later timers are
+// pending too (a connection's request timer, say) and a count would not
+// tell the waits apart.
+func (h *Handler) BlockUntilDue(ctx context.Context, d time.Duration) error {
+	for {
+		h.mu.Lock()
+		if len(h.waiters) > 0 && !h.waiters[0].at.After(h.now.Add(d)) {
+			h.mu.Unlock()
+			return nil
+		}
+		changed := h.changed
+		h.mu.Unlock()
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
 // waitHeap orders waiters by deadline, then creation.
 type waitHeap []*waiter
 

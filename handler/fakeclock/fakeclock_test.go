@@ -166,4 +166,12 @@ func TestNextAndBlockUntilHonoursContext(t *testing.T) {
 	cancel()
 	assert.ErrorIs(t, h.BlockUntil(ctx, 2), context.Canceled)
 	assert.NoError(t, h.BlockUntil(ctx, 1))
+	assert.ErrorIs(t, h.BlockUntilDue(ctx, time.Second), context.Canceled)
+	assert.NoError(t, h.BlockUntilDue(ctx, 5*time.Second))
+
+	// A later timer does not satisfy a wait for an earlier one.
+	due := make(chan error, 1)
+	go func() { due <- h.BlockUntilDue(guarded(t), time.Second) }()
+	h.AfterFunc(time.Second, func() {})
+	require.NoError(t, recv(t, due))
 }
