@@ -70,7 +70,7 @@ var allowed = []struct {
 	{"kafka/cluster.go", "(*Cluster).metadataFromSeed", "context.WithTimeout",
 		"to fix: as (*Broker).conn, for a seed connection"},
 	{"kafka/zkconsumer.go", "(*zkMembership).open", "zk.Connect",
-		"go-zookeeper dials with net.DialTimeout and runs its send, receive and event goroutines for the session's life"},
+		"go-zookeeper dials through the handler (zk.WithDialer) but runs its own goroutines and timers for the session's life"},
 	{"kafka/zkconsumer.go", "(*zkMembership).open", "context.WithTimeout",
 		"to fix: bounds the wait for the first ZooKeeper session by ZooKeeperTimeout on the runtime's timer"},
 	{"kafka/zookeeper.go", "brokersFromZooKeeper", "zk.Connect",
