@@ -32,13 +32,51 @@ type ResponseFuture struct {
 	decodeOnce sync.Once
 	resp       protocol.Message
 	respErr    error
+
+	hookMu    sync.Mutex
+	completed bool                    // complete ran; hooks added later run at once
+	hooks     []func(*ResponseFuture) // OnDone callbacks not yet run
 }
 
-// complete records the outcome and releases waiters. It runs on the
-// connection's read path (possibly an event loop), so it only stores.
+// complete records the outcome, releases waiters and runs the OnDone hooks.
+// It runs on the connection's read path (possibly an event loop), with no
+// lock held, so it only stores and hands over.
 func (f *ResponseFuture) complete(frame []byte, err error) {
 	f.frame, f.err = frame, err
 	f.done.Set()
+	f.hookMu.Lock()
+	f.completed = true
+	hooks := f.hooks
+	f.hooks = nil
+	f.hookMu.Unlock()
+	for _, fn := range hooks {
+		fn(f)
+	}
+}
+
+// OnDone arranges for fn to be called once with f when the response (or the
+// error that replaces it) arrives, so a caller with many requests in flight
+// needs no task waiting on each. If f is done already, fn runs at once on
+// the calling goroutine; a nil future (no response expected) calls fn(nil)
+// at once. Hooks run in the order they were added.
+//
+// fn otherwise runs on the connection's read path, which may be an event
+// loop serving every connection: it must not block, and it should not call
+// Get, which decodes — hand f to a task instead (Queue.TryPut, Event.Set),
+// and call Get there, where it returns without waiting.
+func (f *ResponseFuture) OnDone(fn func(*ResponseFuture)) {
+	if f == nil {
+		fn(nil)
+		return
+	}
+	f.hookMu.Lock()
+	if f.completed {
+		f.hookMu.Unlock()
+		fn(f)
+		return
+	}
+	f.hooks = append(f.hooks, fn)
+	f.hookMu.Unlock()
 }
 
 // Get waits for the response and returns it decoded into the request's
