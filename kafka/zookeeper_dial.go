@@ -38,9 +38,11 @@ func zkDialer(h handler.Handler) zk.Dialer {
 
 // zkNetConn is a net.Conn over a framed handler.Conn, for go-zookeeper.
 // Read deadlines are kept (go-zookeeper uses them to notice a silent
-// server), timed by the handler's clock; write deadlines are ignored, as a
-// handler's Write either never waits or waits for the socket, which the
-// read deadline then bounds.
+// server). go-zookeeper sets them as wall-clock instants (time.Now() plus
+// its receive timeout), so the time left is measured on the wall clock and
+// then waited for on the handler's clock. Write deadlines are ignored: a
+// handler's Write waits only while the connection's buffer is full, which
+// the read deadline then bounds.
 type zkNetConn struct {
 	h        handler.Handler
 	hc       handler.Conn
@@ -109,7 +111,7 @@ func (c *zkNetConn) Read(b []byte) (int, error) {
 func (c *zkNetConn) wait(deadline time.Time) error {
 	ctx := context.Background()
 	if !deadline.IsZero() {
-		d := deadline.Sub(c.h.Now())
+		d := time.Until(deadline)
 		if d <= 0 {
 			return os.ErrDeadlineExceeded
 		}

@@ -75,6 +75,8 @@ var allowed = []struct {
 		"to fix: bounds the wait for the first ZooKeeper session by ZooKeeperTimeout on the runtime's timer"},
 	{"kafka/zookeeper.go", "brokersFromZooKeeper", "zk.Connect",
 		"go-zookeeper, for the bootstrap read of broker registrations: as (*zkMembership).open"},
+	{"kafka/zookeeper_dial.go", "(*zkNetConn).wait", "time.Until",
+		"go-zookeeper sets read deadlines as wall-clock instants; the time left is read on the wall clock, then waited for on the handler's clock"},
 	{"kafka/zookeeper.go", "brokersFromZooKeeper", "context.WithTimeout",
 		"to fix: bounds the bootstrap read on the runtime's timer; go-zookeeper's calls take no context"},
 }
