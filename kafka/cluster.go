@@ -265,7 +265,7 @@ func (c *Cluster) metadataFromSeed(ctx context.Context, addr string, req *protoc
 	if err != nil {
 		return nil, nil, err
 	}
-	dctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
+	dctx, cancel := handler.WithTimeout(ctx, c.h, c.cfg.DialTimeout)
 	err = sc.Connect(dctx)
 	cancel()
 	if err != nil {

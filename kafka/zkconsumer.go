@@ -68,7 +68,7 @@ func (m *zkMembership) open(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("kafka: zookeeper %s: %w", cfg.ZooKeeperConnect, err)
 		}
-		wctx, cancel := context.WithTimeout(ctx, cfg.ZooKeeperTimeout)
+		wctx, cancel := handler.WithTimeout(ctx, m.b.h, cfg.ZooKeeperTimeout)
 		err = m.connected.Wait(wctx)
 		cancel()
 		if err != nil {

@@ -153,7 +153,7 @@ func brokersFromZooKeeper(ctx context.Context, h handler.Handler, connect string
 		addrs, err := readBrokers(zconn, zc.chroot, log)
 		_ = q.TryPut(&result{addrs: addrs, err: err})
 	})
-	wctx, cancel := context.WithTimeout(ctx, timeout)
+	wctx, cancel := handler.WithTimeout(ctx, h, timeout)
 	defer cancel()
 	r, err := q.Get(wctx)
 	if err == nil {

@@ -34,10 +34,10 @@ var forbidden = map[string]map[string]string{
 		"Until":     "t.Sub(Handler.Now())",
 	},
 	"context": {
-		"WithTimeout":       "a Handler.AfterFunc that cancels (see kafka/consumer_wait.go)",
-		"WithTimeoutCause":  "a Handler.AfterFunc that cancels",
-		"WithDeadline":      "a Handler.AfterFunc that cancels",
-		"WithDeadlineCause": "a Handler.AfterFunc that cancels",
+		"WithTimeout":       "handler.WithTimeout",
+		"WithTimeoutCause":  "handler.WithTimeout",
+		"WithDeadline":      "handler.WithTimeout",
+		"WithDeadlineCause": "handler.WithTimeout",
 	},
 	"net": {
 		"Dial":        "Handler.Dial",
@@ -65,20 +65,12 @@ var forbidden = map[string]map[string]string{
 var allowed = []struct {
 	file, fn, call, why string
 }{
-	{"kafka/broker.go", "(*Broker).conn", "context.WithTimeout",
-		"to fix: bounds the whole Connect (dial, ApiVersions, SASL) by DialTimeout on the runtime's timer; the dial alone is bounded by the handler, the requests by the connection's clock"},
-	{"kafka/cluster.go", "(*Cluster).metadataFromSeed", "context.WithTimeout",
-		"to fix: as (*Broker).conn, for a seed connection"},
 	{"kafka/zkconsumer.go", "(*zkMembership).open", "zk.Connect",
 		"go-zookeeper dials through the handler (zk.WithDialer) but runs its own goroutines and timers for the session's life"},
-	{"kafka/zkconsumer.go", "(*zkMembership).open", "context.WithTimeout",
-		"to fix: bounds the wait for the first ZooKeeper session by ZooKeeperTimeout on the runtime's timer"},
 	{"kafka/zookeeper.go", "brokersFromZooKeeper", "zk.Connect",
 		"go-zookeeper, for the bootstrap read of broker registrations: as (*zkMembership).open"},
 	{"kafka/zookeeper_dial.go", "(*zkNetConn).wait", "time.Until",
 		"go-zookeeper sets read deadlines as wall-clock instants; the time left is read on the wall clock, then waited for on the handler's clock"},
-	{"kafka/zookeeper.go", "brokersFromZooKeeper", "context.WithTimeout",
-		"to fix: bounds the bootstrap read on the runtime's timer; go-zookeeper's calls take no context"},
 }
 
 // checked are the directories under the rule, relative to the module root.
