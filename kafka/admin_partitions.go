@@ -23,7 +23,7 @@ func (c *Cluster) CreatePartitions(ctx context.Context, totals map[string]int32)
 		req.Topics = append(req.Topics, protocol.CreatePartitionsRequestTopic{Name: name, Count: totals[name]})
 	}
 	err := c.onControllerRetry(ctx, func(b *Broker) error {
-		resp, err := adminCall[*protocol.CreatePartitionsResponse](ctx, b, req)
+		resp, err := adminCallHeld[*protocol.CreatePartitionsResponse](ctx, b, req, req.TimeoutMs)
 		if err != nil {
 			return err
 		}
@@ -105,7 +105,7 @@ func (c *Cluster) DeleteRecords(ctx context.Context, before map[string]map[int32
 			}
 			req.Topics = append(req.Topics, rt)
 		}
-		resp, err := adminCall[*protocol.DeleteRecordsResponse](ctx, b, req)
+		resp, err := adminCallHeld[*protocol.DeleteRecordsResponse](ctx, b, req, req.TimeoutMs)
 		for name, ps := range topics {
 			for _, p := range ps {
 				tp := TopicPartition{name, p}
@@ -164,7 +164,7 @@ func (c *Cluster) ElectLeaders(ctx context.Context, typ ElectionType, partitions
 	}
 	out := map[TopicPartition]error{}
 	err := c.onControllerRetry(ctx, func(b *Broker) error {
-		resp, err := adminCall[*protocol.ElectLeadersResponse](ctx, b, req)
+		resp, err := adminCallHeld[*protocol.ElectLeadersResponse](ctx, b, req, req.TimeoutMs)
 		if err != nil {
 			return err
 		}

@@ -29,7 +29,7 @@ func (c *Cluster) AlterPartitionReassignments(ctx context.Context, moves map[str
 	}
 	out := map[TopicPartition]error{}
 	err := c.onControllerRetry(ctx, func(b *Broker) error {
-		resp, err := adminCall[*protocol.AlterPartitionReassignmentsResponse](ctx, b, req)
+		resp, err := adminCallHeld[*protocol.AlterPartitionReassignmentsResponse](ctx, b, req, req.TimeoutMs)
 		if err != nil {
 			return err
 		}
@@ -70,7 +70,7 @@ func (c *Cluster) ListPartitionReassignments(ctx context.Context, partitions map
 	}
 	out := map[TopicPartition]Reassignment{}
 	err := c.onControllerRetry(ctx, func(b *Broker) error {
-		resp, err := adminCall[*protocol.ListPartitionReassignmentsResponse](ctx, b, req)
+		resp, err := adminCallHeld[*protocol.ListPartitionReassignmentsResponse](ctx, b, req, req.TimeoutMs)
 		if err != nil {
 			return err
 		}

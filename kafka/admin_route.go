@@ -30,6 +30,12 @@ func adminCall[Resp protocol.Message](ctx context.Context, b *Broker, req protoc
 	return call[Resp](ctx, b, connGeneral, req, 0)
 }
 
+// adminCallHeld is adminCall for a request the broker may hold for up to
+// timeoutMs (its TimeoutMs field) before answering.
+func adminCallHeld[Resp protocol.Message](ctx context.Context, b *Broker, req protocol.Request, timeoutMs int32) (Resp, error) {
+	return call[Resp](ctx, b, connGeneral, req, b.adminTimeout(timeoutMs))
+}
+
 // anyBroker returns a broker for requests every broker answers, preferring
 // one already connected.
 func (c *Cluster) anyBroker(ctx context.Context) (*Broker, error) {
