@@ -237,7 +237,7 @@ func TestAdminQuotas(t *testing.T) {
 	})
 }
 
-func TestAdminACLsNeedAnAuthorizer(t *testing.T) {
+func TestAdminACLsWithoutAuthorizer(t *testing.T) {
 	c := testcluster.Shared(t, testcluster.KRaftSingle)
 	ctx := testCtx(t)
 	cl := newTestClient(t, ctx, newHandler(t, "goroutine"), Config{Hosts: c.Bootstrap()}).Cluster()
@@ -354,4 +354,58 @@ func TestAdminSmoke(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, res[name])
 	})
+}
+
+// aclCluster is a KRaft broker with Kafka's StandardAuthorizer; the
+// harness's PLAINTEXT clients are User:ANONYMOUS, made a super user so the
+// other requests still pass.
+var aclCluster = testcluster.Config{Mode: testcluster.KRaft, Brokers: 1, BrokerProps: map[string]string{
+	"authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+	"super.users":           "User:ANONYMOUS",
+}}
+
+func TestAdminACLs(t *testing.T) {
+	c := testcluster.ForTest(t, aclCluster)
+	ctx := testCtx(t)
+	h := newHandler(t, "goroutine")
+	cl := newTestClient(t, ctx, h, Config{Hosts: c.Bootstrap()}).Cluster()
+	read := ACL{ResourceType: ACLResourceTopic, ResourceName: "orders", Principal: "User:alice",
+		Operation: ACLOperationRead, Permission: ACLPermissionAllow}
+	write := ACL{ResourceType: ACLResourceGroup, ResourceName: "billing-", PatternType: ACLPatternPrefixed,
+		Principal: "User:bob", Host: "10.0.0.1", Operation: ACLOperationRead, Permission: ACLPermissionDeny}
+	bad := ACL{ResourceType: ACLResourceTopic, ResourceName: "x", Principal: "alice", // no "User:" type
+		Operation: ACLOperationRead, Permission: ACLPermissionAllow}
+	errs, err := cl.CreateACLs(ctx, read, write, bad)
+	require.NoError(t, err)
+	require.Len(t, errs, 3)
+	require.NoError(t, errs[0])
+	require.NoError(t, errs[1])
+	assert.ErrorIs(t, errs[2], protocol.ErrInvalidRequest)
+
+	want := []ACL{read, write}
+	want[0].PatternType, want[0].Host = ACLPatternLiteral, "*"
+	var got []ACL
+	eventually(t, ctx, h, "the ACLs to show", func() bool { // brokers apply the controller's records asynchronously
+		got, err = cl.DescribeACLs(ctx, ACLFilter{})
+		require.NoError(t, err)
+		return len(got) == 2
+	})
+	assert.ElementsMatch(t, want, got)
+	got, err = cl.DescribeACLs(ctx, ACLFilter{Principal: "User:bob"})
+	require.NoError(t, err)
+	assert.Equal(t, []ACL{write}, got)
+
+	deleted, err := cl.DeleteACLs(ctx, ACLFilter{ResourceType: ACLResourceTopic}, ACLFilter{Principal: "User:nobody"})
+	require.NoError(t, err)
+	require.Len(t, deleted, 2)
+	require.NoError(t, deleted[0].Err)
+	assert.Equal(t, []ACL{want[0]}, deleted[0].Deleted)
+	require.NoError(t, deleted[1].Err)
+	assert.Empty(t, deleted[1].Deleted)
+	eventually(t, ctx, h, "the deletion to show", func() bool {
+		got, err = cl.DescribeACLs(ctx, ACLFilter{})
+		require.NoError(t, err)
+		return len(got) == 1
+	})
+	assert.Equal(t, []ACL{write}, got)
 }
