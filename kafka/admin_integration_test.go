@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"context"
 	"strconv"
 	"testing"
 
@@ -24,6 +25,16 @@ func findEntry(t *testing.T, rc ResourceConfigs, name string) ConfigEntry {
 	}
 	t.Fatalf("%v has no config %s", rc.Resource, name)
 	return ConfigEntry{}
+}
+
+// waitLeading waits until p's leader answers for it: a broker may learn it
+// leads a just-created partition after the metadata says so.
+func waitLeading(t *testing.T, ctx context.Context, h handler.Handler, p *Partition) {
+	t.Helper()
+	eventually(t, ctx, h, "the leader of "+p.String(), func() bool {
+		_, err := p.LatestOffset(ctx)
+		return err == nil
+	})
 }
 
 func TestAdminConfigs(t *testing.T) {
@@ -87,7 +98,8 @@ func TestAdminPartitionsAndRecords(t *testing.T) {
 		t.Run(kind.Name(), func(t *testing.T) {
 			c := testcluster.Shared(t, kind)
 			ctx := testCtx(t)
-			cl := newTestClient(t, ctx, newHandler(t, "goroutine"), Config{Hosts: c.Bootstrap()}).Cluster()
+			h := newHandler(t, "goroutine")
+			cl := newTestClient(t, ctx, h, Config{Hosts: c.Bootstrap()}).Cluster()
 			name := uniqueTopic(t, "partitions")
 			require.NoError(t, cl.CreateTopics(ctx, TopicSpec{Name: name, Partitions: 1, ReplicationFactor: 1}))
 
@@ -103,6 +115,7 @@ func TestAdminPartitionsAndRecords(t *testing.T) {
 			assert.ErrorIs(t, res[name], protocol.ErrInvalidPartitions, "fewer partitions than now")
 
 			p0 := topic.Partition(0)
+			waitLeading(t, ctx, h, p0)
 			produceRecords(t, ctx, p0, 1, 1, 2, 3, 4, 5)
 			del, err := cl.DeleteRecords(ctx, map[string]map[int32]int64{name: {0: 3, 7: 1}})
 			require.NoError(t, err)
@@ -161,7 +174,8 @@ func TestAdminClusterAndLogDirs(t *testing.T) {
 		t.Run(kind.Name(), func(t *testing.T) {
 			c := testcluster.Shared(t, kind)
 			ctx := testCtx(t)
-			cl := newTestClient(t, ctx, newHandler(t, "goroutine"), Config{Hosts: c.Bootstrap()}).Cluster()
+			h := newHandler(t, "goroutine")
+			cl := newTestClient(t, ctx, h, Config{Hosts: c.Bootstrap()}).Cluster()
 			d, err := cl.DescribeCluster(ctx)
 			require.NoError(t, err)
 			assert.Equal(t, cl.ClusterID(), d.ClusterID)
@@ -174,6 +188,7 @@ func TestAdminClusterAndLogDirs(t *testing.T) {
 			require.NoError(t, cl.CreateTopics(ctx, TopicSpec{Name: name, Partitions: 1, ReplicationFactor: 1}))
 			topic, err := cl.Topic(ctx, name)
 			require.NoError(t, err)
+			waitLeading(t, ctx, h, topic.Partition(0))
 			produceRecords(t, ctx, topic.Partition(0), 1, 1, 2)
 			dirs, err := cl.DescribeLogDirs(ctx, nil, map[string][]int32{name: {0}})
 			require.NoError(t, err)
@@ -259,6 +274,7 @@ func TestAdminProducersAndTransactions(t *testing.T) {
 	topic, err := cl.Topic(ctx, name)
 	require.NoError(t, err)
 	p0 := topic.Partition(0)
+	waitLeading(t, ctx, h, p0)
 
 	// An idempotent producer: a producer id, then a batch carrying it.
 	init := protocol.NewInitProducerIDRequest()
