@@ -113,12 +113,12 @@ var logDirsCommand = &command{
 	aliases:  []string{"log-dirs"},
 	args:     "[TOPIC]",
 	summary:  "Show brokers' log directories and the replicas in them",
-	details:  "Asks every broker (or those given with --broker) for its log directories, with their replicas (of TOPIC only when given) and sizes.",
-	examples: []string{"log_dirs", "log_dirs orders --broker 1"},
+	details:  "Asks every broker (or those given with --broker-id) for its log directories, with their replicas (of TOPIC only when given) and sizes.",
+	examples: []string{"log_dirs", "log_dirs orders --broker-id 1"},
 	minArgs:  0, maxArgs: 1,
 	setup: func(fs *flag.FlagSet) action {
 		var brokers partitionList
-		fs.Var(&brokers, "broker", "broker `ids` (repeatable, comma-separated; default: all)")
+		fs.Var(&brokers, "broker-id", "broker `ids` (repeatable, comma-separated; default: all)")
 		return func(ctx context.Context, e *env, args []string) (report, error) {
 			var topics map[string][]int32
 			if len(args) == 1 {
