@@ -61,7 +61,8 @@ fuzz:
 		done; \
 	done
 
-## generate: regenerate protocol code from the Kafka message schemas in ../shared.
+## generate: regenerate protocol/ (every API's types, the error table) from the pinned Kafka release's
+## kafka-clients jars, resolved into GREGOR_CACHE_DIR or .cache like the test harness's brokers.
 generate:
 	$(GO) generate ./protocol/...
 
