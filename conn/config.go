@@ -88,6 +88,10 @@ type Config struct {
 	// requests fail with ErrNotConnected until Connect is done. An error
 	// closes the connection and is returned by Connect as an *AuthError.
 	Authenticate func(ctx context.Context, c *BrokerConnection) error
+
+	// Observer, when set, is told of connects, disconnects, requests and
+	// responses; see Observer. Nil costs nothing.
+	Observer Observer
 }
 
 // ConfigError reports an invalid Config field.

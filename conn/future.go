@@ -24,6 +24,10 @@ type ResponseFuture struct {
 	timeout  time.Duration
 	deadline time.Time
 	done     handler.Event
+	obs      Observer // nil unless observed
+	h        handler.Handler
+	written  time.Time // set only when observed
+	readAt   time.Time
 
 	// Written once before done is set, read only after.
 	frame []byte
@@ -55,9 +59,12 @@ func (f *ResponseFuture) Get(ctx context.Context) (protocol.Message, error) {
 	if f == nil {
 		return nil, nil
 	}
-	if err := f.wait(ctx); err != nil {
-		return nil, err
+	if !f.done.IsSet() {
+		if err := f.done.Wait(ctx); err != nil {
+			return nil, err
+		}
 	}
+	// decode also reports a connection error, once, to the Observer.
 	f.decodeOnce.Do(f.decode)
 	return f.resp, f.respErr
 }
@@ -74,6 +81,10 @@ func (f *ResponseFuture) wait(ctx context.Context) error {
 }
 
 func (f *ResponseFuture) decode() {
+	if f.obs != nil {
+		start := f.h.Now()
+		defer func() { f.observe(start, f.resp, f.respErr) }()
+	}
 	if f.err != nil {
 		f.respErr = f.err
 		return
@@ -84,6 +95,21 @@ func (f *ResponseFuture) decode() {
 		return
 	}
 	f.resp = resp
+}
+
+// observe reports the response to the Observer once its decoding, which
+// began at start, is done. It runs on the caller of Get.
+func (f *ResponseFuture) observe(start time.Time, resp protocol.Message, err error) {
+	info := ResponseInfo{Address: f.address, APIKey: f.req.APIKey(), Version: f.version, Err: err}
+	if f.err == nil {
+		info.Bytes = len(f.frame) + 4
+		info.Wire = f.readAt.Sub(f.written)
+		info.Decode = f.h.Now().Sub(start)
+	}
+	if resp != nil {
+		info.Throttle = throttleOf(resp)
+	}
+	f.obs.ResponseRead(info)
 }
 
 // Done reports, without blocking, whether the response (or the error that
