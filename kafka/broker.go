@@ -152,6 +152,7 @@ func (b *Broker) connConfig(p purpose) conn.Config {
 		RequestTimeout: cfg.SocketTimeout,
 		SourceAddr:     cfg.SourceAddress,
 		Logger:         b.cl.log.With("broker", b.id, "conn", p.String()),
+		Observer:       b.cl.hooks.observer(BrokerMeta{NodeID: b.id, Addr: b.Addr(), Conn: p.String()}),
 	}
 	if p == purposeOffsets {
 		cc.RequestTimeout = cfg.OffsetsChannelTimeout

@@ -40,6 +40,8 @@ type Cluster struct {
 	coords  map[string]int32 // group -> coordinator broker id
 
 	closed atomic.Bool
+
+	hooks *hooks // Config.Hooks by interface
 }
 
 func newCluster(cfg Config, h handler.Handler) *Cluster {
@@ -52,6 +54,7 @@ func newCluster(cfg Config, h handler.Handler) *Cluster {
 		refreshLock: h.NewLock(),
 		coords:      map[string]int32{},
 	}
+	c.hooks, _ = newHooks(cfg.Hooks) // validated by withDefaults
 	c.state.Store(emptyState())
 	return c
 }
@@ -267,6 +270,7 @@ func (c *Cluster) metadataFromSeed(ctx context.Context, addr string, req *protoc
 		RequestTimeout: c.cfg.SocketTimeout,
 		SourceAddr:     c.cfg.SourceAddress,
 		Logger:         c.log.With("seed", addr, "conn", purposeGeneral.String()),
+		Observer:       c.hooks.observer(BrokerMeta{NodeID: -1, Addr: addr, Conn: purposeGeneral.String()}),
 	})
 	if err != nil {
 		return nil, nil, err

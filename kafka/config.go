@@ -80,6 +80,12 @@ type Config struct {
 	// and does not find. It works only where the broker allows it
 	// (auto.create.topics.enable); elsewhere the lookup fails as usual.
 	AutoCreateTopics bool
+
+	// Hooks observe the client: connections, requests, produced and
+	// fetched batches, group and ZooKeeper events. Each value implements
+	// one or more of the hook interfaces (BrokerReadHook, ...); see Hook.
+	// None by default, which costs nothing.
+	Hooks []Hook
 }
 
 // ConfigError reports an invalid field of a Config, ProducerConfig,
@@ -135,6 +141,11 @@ func (c Config) withDefaults() (Config, error) {
 	if len(c.ClientID) > maxClientIDLen {
 		return bad("ClientID", "longer than %d bytes", maxClientIDLen)
 	}
+
+	if _, err := newHooks(c.Hooks); err != nil {
+		return c, err
+	}
+	c.Hooks = append([]Hook(nil), c.Hooks...)
 
 	if len(c.Hosts) == 0 {
 		c.Hosts = []string{DefaultHost}
