@@ -141,12 +141,15 @@ type BrokerThrottleEvent struct {
 func (e BrokerThrottleEvent) API() string { return protocol.APIName(e.APIKey) }
 
 // ProduceBatchEvent describes one partition's record batch in a Produce
-// request that was written.
+// request that was written. A batch that fails and is sent again is
+// reported again: Retried says how many of its records were sent before,
+// so Records-Retried counts each record once.
 type ProduceBatchEvent struct {
 	Topic     string
 	Partition int32
 	NodeID    int32 // the leader it went to
 	Records   int
+	Retried   int
 	// UncompressedBytes counts the records' keys, values and headers;
 	// WireBytes the batch as sent, after compression and framing.
 	UncompressedBytes int

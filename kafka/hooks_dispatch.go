@@ -140,6 +140,9 @@ func (p *Producer) observeBatches(node int32, sent []*batch, req *protocol.Produ
 			WireBytes: len(parts[i].Records), Compression: p.cfg.Compression}
 		for j := range b.recs {
 			e.UncompressedBytes += payloadBytes(&b.recs[j].msg)
+			if b.recs[j].attempts > 0 {
+				e.Retried++
+			}
 		}
 		for _, h := range p.t.cl.hooks.produce {
 			h.OnProduceBatch(e)
