@@ -61,6 +61,9 @@ func (e *env) connect(ctx context.Context) (*kafka.Client, error) {
 	if t := e.g.timeout; t > 0 {
 		cfg.DialTimeout = min(t, kafka.DefaultDialTimeout)
 	}
+	if e.g.verbose {
+		cfg.Hooks = []kafka.Hook{&requestLog{w: e.stderr}}
+	}
 	cl, err := kafka.NewClient(ctx, cfg)
 	if err != nil {
 		var ce *kafka.ConfigError

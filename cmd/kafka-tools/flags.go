@@ -51,7 +51,7 @@ func (g *globals) register(fs *flag.FlagSet) {
 	fs.DurationVar(&g.timeout, "timeout", g.timeout, "bound on the whole command; 0 means none")
 	fs.StringVar(&g.output, "output", g.output, "output `format`: text or json")
 	fs.StringVar(&g.output, "o", g.output, "shorthand for --output")
-	fs.BoolVar(&g.verbose, "verbose", false, "log the client's work to stderr")
+	fs.BoolVar(&g.verbose, "verbose", false, "log the client's work, and each request and response, to stderr")
 	fs.BoolVar(&g.verbose, "v", false, "shorthand for --verbose")
 }
 
