@@ -4,33 +4,35 @@ package protocol
 
 // Keys of the APIs this package encodes.
 const (
-	APIKeyProduce               int16 = 0
-	APIKeyFetch                 int16 = 1
-	APIKeyListOffsets           int16 = 2
-	APIKeyMetadata              int16 = 3
-	APIKeyOffsetCommit          int16 = 8
-	APIKeyOffsetFetch           int16 = 9
-	APIKeyFindCoordinator       int16 = 10
-	APIKeyJoinGroup             int16 = 11
-	APIKeyHeartbeat             int16 = 12
-	APIKeyLeaveGroup            int16 = 13
-	APIKeySyncGroup             int16 = 14
-	APIKeyDescribeGroups        int16 = 15
-	APIKeyListGroups            int16 = 16
-	APIKeySaslHandshake         int16 = 17
-	APIKeyAPIVersions           int16 = 18
-	APIKeyCreateTopics          int16 = 19
-	APIKeyDeleteTopics          int16 = 20
-	APIKeyDeleteRecords         int16 = 21
-	APIKeyInitProducerID        int16 = 22
-	APIKeyOffsetForLeaderEpoch  int16 = 23
-	APIKeyDescribeConfigs       int16 = 32
-	APIKeySaslAuthenticate      int16 = 36
-	APIKeyCreatePartitions      int16 = 37
-	APIKeyDeleteGroups          int16 = 42
-	APIKeyOffsetDelete          int16 = 47
-	APIKeyDescribeCluster       int16 = 60
-	APIKeyConsumerGroupDescribe int16 = 69
+	APIKeyProduce                   int16 = 0
+	APIKeyFetch                     int16 = 1
+	APIKeyListOffsets               int16 = 2
+	APIKeyMetadata                  int16 = 3
+	APIKeyOffsetCommit              int16 = 8
+	APIKeyOffsetFetch               int16 = 9
+	APIKeyFindCoordinator           int16 = 10
+	APIKeyJoinGroup                 int16 = 11
+	APIKeyHeartbeat                 int16 = 12
+	APIKeyLeaveGroup                int16 = 13
+	APIKeySyncGroup                 int16 = 14
+	APIKeyDescribeGroups            int16 = 15
+	APIKeyListGroups                int16 = 16
+	APIKeySaslHandshake             int16 = 17
+	APIKeyAPIVersions               int16 = 18
+	APIKeyCreateTopics              int16 = 19
+	APIKeyDeleteTopics              int16 = 20
+	APIKeyDeleteRecords             int16 = 21
+	APIKeyInitProducerID            int16 = 22
+	APIKeyOffsetForLeaderEpoch      int16 = 23
+	APIKeyDescribeConfigs           int16 = 32
+	APIKeySaslAuthenticate          int16 = 36
+	APIKeyCreatePartitions          int16 = 37
+	APIKeyDeleteGroups              int16 = 42
+	APIKeyOffsetDelete              int16 = 47
+	APIKeyDescribeCluster           int16 = 60
+	APIKeyConsumerGroupDescribe     int16 = 69
+	APIKeyGetTelemetrySubscriptions int16 = 71
+	APIKeyPushTelemetry             int16 = 72
 )
 
 // apiTable describes every generated API; the index is the API key.
@@ -223,5 +225,19 @@ var apiTable = [...]apiInfo{
 		requestFlexible: 0, responseFlexible: 0,
 		newRequest:  func() Request { return NewConsumerGroupDescribeRequest() },
 		newResponse: func() Message { return NewConsumerGroupDescribeResponse() },
+	},
+	APIKeyGetTelemetrySubscriptions: {
+		name:       "GetTelemetrySubscriptions",
+		minVersion: 0, maxVersion: 0,
+		requestFlexible: 0, responseFlexible: 0,
+		newRequest:  func() Request { return NewGetTelemetrySubscriptionsRequest() },
+		newResponse: func() Message { return NewGetTelemetrySubscriptionsResponse() },
+	},
+	APIKeyPushTelemetry: {
+		name:       "PushTelemetry",
+		minVersion: 0, maxVersion: 0,
+		requestFlexible: 0, responseFlexible: 0,
+		newRequest:  func() Request { return NewPushTelemetryRequest() },
+		newResponse: func() Message { return NewPushTelemetryResponse() },
 	},
 }

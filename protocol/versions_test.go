@@ -96,5 +96,5 @@ func TestSupportedVersionRangeMatchesMessages(t *testing.T) {
 	require.False(t, ok)
 	_, ok = NewResponse(-3)
 	require.False(t, ok)
-	require.Len(t, APIKeys(), 27)
+	require.Len(t, APIKeys(), 29)
 }

@@ -30,6 +30,8 @@ var apis = []string{
 	"OffsetDelete",
 	"DescribeCluster",
 	"ConsumerGroupDescribe",
+	"GetTelemetrySubscriptions",
+	"PushTelemetry",
 }
 
 // dataTypes are schemas of type "data": versioned structures embedded in other
