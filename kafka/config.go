@@ -86,6 +86,15 @@ type Config struct {
 	// one or more of the hook interfaces (BrokerReadHook, ...); see Hook.
 	// None by default, which costs nothing.
 	Hooks []Hook
+
+	// DisableMetricsPush turns client telemetry (KIP-714) off; the Java
+	// client's enable.metrics.push=false. By default, when a broker offers
+	// it (one with a metrics reporter that receives client telemetry), the
+	// client pushes the metrics the broker's client-metrics subscription
+	// asks for, OTLP-encoded, at the interval it names. Brokers without
+	// such a reporter offer nothing, and the client then does no work for
+	// it.
+	DisableMetricsPush bool
 }
 
 // ConfigError reports an invalid field of a Config, ProducerConfig,

@@ -32,6 +32,9 @@ type Config struct {
 	Version string // default KRaftVersion or ZooKeeperVersion by Mode
 	// BrokerProps are extra server.properties entries, applied to every broker (they win over the defaults).
 	BrokerProps map[string]string
+	// ExtraClasspath entries (directories or jars) are added to the brokers' classpath, for plugins such as a
+	// metrics reporter compiled by a test.
+	ExtraClasspath []string
 	// Perf tunes the JVMs for throughput (benchmarks) instead of quick start-up (tests).
 	Perf bool
 	// Tag marks the JVMs (-Dgregor.testcluster=Tag) so leftovers can be found; default "test-<pid>".

@@ -79,6 +79,9 @@ func sharedKey(cfg Config) string {
 	for _, p := range props {
 		key += "," + p
 	}
+	for _, extra := range cfg.ExtraClasspath {
+		key += ",cp=" + extra
+	}
 	return key
 }
 
