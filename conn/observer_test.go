@@ -2,6 +2,7 @@ package conn
 
 import (
 	"errors"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -111,8 +112,13 @@ func TestObserverSeesFailedDialAndLostConnection(t *testing.T) {
 		require.ErrorAs(t, err, &de)
 		rec.waitGone(t)
 
-		b.close()
-		require.Error(t, c.Reconnect(guarded(t)))
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		dead := ln.Addr().String()
+		require.NoError(t, ln.Close())
+		c2, err := New(h, dead, Config{Observer: rec})
+		require.NoError(t, err)
+		require.Error(t, c2.Connect(guarded(t)))
 
 		rec.mu.Lock()
 		defer rec.mu.Unlock()
