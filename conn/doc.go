@@ -62,4 +62,11 @@
 // large Fetch) then costs the caller who wants it, never the event loop and
 // the other connections behind it, and a response nobody waits for is never
 // decoded at all.
+//
+// # Observing
+//
+// Config.Observer, when set, hears of connects, disconnects, requests
+// written and responses read, with sizes and times. It is never called from
+// that callback: a response is reported by the Get that decodes it, a lost
+// socket from a handler task. Unset, it costs nothing.
 package conn
