@@ -24,10 +24,7 @@ type ResponseFuture struct {
 	timeout  time.Duration
 	deadline time.Time
 	done     handler.Event
-	obs      Observer // nil unless observed
-	h        handler.Handler
-	written  time.Time // set only when observed
-	readAt   time.Time
+	obs      *observed // nil unless the connection has an Observer
 
 	// Written once before done is set, read only after.
 	frame []byte
@@ -36,6 +33,15 @@ type ResponseFuture struct {
 	decodeOnce sync.Once
 	resp       protocol.Message
 	respErr    error
+}
+
+// observed is what a future of an observed connection keeps for its
+// report, apart so that unobserved futures stay small.
+type observed struct {
+	o       Observer
+	h       handler.Handler
+	written time.Time
+	readAt  time.Time // set by onFrame before the future completes
 }
 
 // complete records the outcome and releases waiters. It runs on the
@@ -82,7 +88,7 @@ func (f *ResponseFuture) wait(ctx context.Context) error {
 
 func (f *ResponseFuture) decode() {
 	if f.obs != nil {
-		start := f.h.Now()
+		start := f.obs.h.Now()
 		defer func() { f.observe(start, f.resp, f.respErr) }()
 	}
 	if f.err != nil {
@@ -103,13 +109,13 @@ func (f *ResponseFuture) observe(start time.Time, resp protocol.Message, err err
 	info := ResponseInfo{Address: f.address, APIKey: f.req.APIKey(), Version: f.version, Err: err}
 	if f.err == nil {
 		info.Bytes = len(f.frame) + 4
-		info.Wire = f.readAt.Sub(f.written)
-		info.Decode = f.h.Now().Sub(start)
+		info.Wire = f.obs.readAt.Sub(f.obs.written)
+		info.Decode = f.obs.h.Now().Sub(start)
 	}
 	if resp != nil {
 		info.Throttle = throttleOf(resp)
 	}
-	f.obs.ResponseRead(info)
+	f.obs.o.ResponseRead(info)
 }
 
 // Done reports, without blocking, whether the response (or the error that

@@ -135,7 +135,7 @@ func (s *session) send(ctx context.Context, req protocol.Request, version int16,
 			done:    s.bc.h.NewEvent(),
 		}
 		if obs != nil {
-			f.obs, f.h = obs, s.bc.h
+			f.obs = &observed{o: obs, h: s.bc.h}
 		}
 	}
 
@@ -176,7 +176,7 @@ func (s *session) send(ctx context.Context, req protocol.Request, version int16,
 		now := s.bc.h.Now()
 		queued = now.Sub(start)
 		if f != nil {
-			f.written = now
+			f.obs.written = now
 		}
 	}
 	if f != nil {
@@ -283,7 +283,7 @@ func (s *session) onFrame(frame []byte) {
 	s.pending.pop()
 	s.mu.Unlock()
 	if head.obs != nil {
-		head.readAt = s.bc.h.Now()
+		head.obs.readAt = s.bc.h.Now()
 	}
 	head.complete(frame, nil)
 	s.sem.Release(1)
