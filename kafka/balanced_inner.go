@@ -26,7 +26,9 @@ func (b *BalancedConsumer) revoke(ctx context.Context) error {
 		b.idle.Clear() // set by the last call to leave, under mu
 	}
 	b.mu.Unlock()
-	b.groupEvent(GroupRevoked, owned, nil)
+	if len(owned) > 0 {
+		b.groupEvent(GroupRevoked, owned, nil)
+	}
 	if busy {
 		if err := b.idle.Wait(ctx); err != nil {
 			return err

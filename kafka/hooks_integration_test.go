@@ -149,6 +149,9 @@ func testHooksAndLag(t *testing.T, kind balancedKind, tc *testcluster.Cluster, h
 	for _, e := range rec.groups {
 		assert.Equal(t, env.group, e.Group)
 		assert.Equal(t, topic.Name(), e.Topic)
+		if e.Kind == GroupRevoked {
+			assert.NotEmpty(t, e.Partitions, "a revocation names what it takes")
+		}
 		kinds[e.Kind] = e.Partitions
 	}
 	assert.Equal(t, []int32{0, 1}, kinds[GroupAssigned])
