@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 
@@ -195,5 +196,42 @@ func TestIntegrationHookSeesDisconnect(t *testing.T) {
 		for _, e := range rec.disconnects {
 			assert.ErrorIs(t, e.Err, conn.ErrClosed)
 		}
+	})
+}
+
+// TestIntegrationHooksSeeZooKeeperExpiry expires a ZooKeeper-coordinated
+// member's session and expects the hook to hear of the expiry, the lost
+// membership, the revocation of what it held, and the new session.
+func TestIntegrationHooksSeeZooKeeperExpiry(t *testing.T) {
+	tc := testcluster.Shared(t, testcluster.ZooKeeperSingle)
+	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+		ctx := testCtx(t)
+		rec := &hookRecorder{}
+		cl := newTestClient(t, ctx, h, Config{Hosts: tc.Bootstrap(), Hooks: []Hook{rec}})
+		topic := makeTopic(t, ctx, cl, TopicSpec{Name: uniqueTopic(t, "zkhooks"), Partitions: 2, ReplicationFactor: 1})
+		env := &groupEnv{kind: zkGroup, tc: tc, h: h, ctx: ctx, cl: cl, topic: topic, group: topic.Name() + "-group"}
+		a := env.consumer(t, BalancedConsumerConfig{})
+		env.waitSplit(t, a)
+		za := a.member.(*zkMembership)
+		before := za.conn.SessionID()
+		for za.conn.SessionID() == before {
+			expireSession(t, tc.ZooKeeperConnect(), za.conn)
+			eventually(t, ctx, h, "a new session", func() bool { return za.conn.SessionID() != before })
+		}
+		env.waitSplit(t, a)
+		eventually(t, ctx, h, "the expiry, the loss, the revocation and the new session reported", func() bool {
+			rec.mu.Lock()
+			defer rec.mu.Unlock()
+			var expired, reconnected, lost, revoked bool
+			for _, e := range rec.zk {
+				expired = expired || e.State == ZooKeeperExpired
+				reconnected = reconnected || (expired && e.State == ZooKeeperConnected)
+			}
+			for _, e := range rec.groups {
+				lost = lost || (e.Kind == GroupLost && errors.Is(e.Err, ErrZooKeeperSessionExpired))
+				revoked = revoked || (lost && e.Kind == GroupRevoked && len(e.Partitions) == 2)
+			}
+			return expired && reconnected && lost && revoked
+		})
 	})
 }
