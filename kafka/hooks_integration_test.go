@@ -3,7 +3,9 @@ package kafka
 import (
 	"errors"
 	"fmt"
+	"os/exec"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -233,5 +235,45 @@ func TestIntegrationHooksSeeZooKeeperExpiry(t *testing.T) {
 			}
 			return expired && reconnected && lost && revoked
 		})
+	})
+}
+
+// TestIntegrationHooksSeeThrottling sets a produce quota for one client id
+// on the broker and expects the hook to see the throttle times the broker
+// returns once the client exceeds it.
+func TestIntegrationHooksSeeThrottling(t *testing.T) {
+	tc := testcluster.Shared(t, testcluster.KRaftSingle)
+	clientID := fmt.Sprintf("throttled-%d", time.Now().UnixNano())
+	out, err := exec.Command("java", "-cp", tc.Classpath(), "kafka.admin.ConfigCommand",
+		"--bootstrap-server", tc.Bootstrap()[0], "--alter", "--entity-type", "clients", "--entity-name", clientID,
+		"--add-config", "producer_byte_rate=1024").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+		ctx := testCtx(t)
+		rec := &hookRecorder{}
+		cl := newTestClient(t, ctx, h, Config{Hosts: tc.Bootstrap(), ClientID: clientID, Hooks: []Hook{rec}})
+		topic := makeTopic(t, ctx, cl, TopicSpec{Name: uniqueTopic(t, "throttled"), Partitions: 1, ReplicationFactor: 1})
+		sp, err := topic.SyncProducer(ProducerConfig{})
+		require.NoError(t, err)
+		defer sp.Close()
+		value := make([]byte, 4096)
+		for i := 0; ; i++ {
+			require.Less(t, i, 200, "the broker never throttled")
+			_, _, err := sp.Produce(ctx, Message{Value: value})
+			require.NoError(t, err)
+			rec.mu.Lock()
+			n := len(rec.throttles)
+			rec.mu.Unlock()
+			if n > 0 {
+				break
+			}
+		}
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		e := rec.throttles[0]
+		assert.Equal(t, "Produce", e.API())
+		assert.Positive(t, e.Throttle)
+		assert.Positive(t, e.NodeID)
+		assert.Equal(t, "produce", e.Conn)
 	})
 }
