@@ -171,6 +171,7 @@ func (b *Broker) adopt(c *conn.BrokerConnection) bool {
 		old.Close()
 	}
 	b.conns[key] = c
+	adopted(c, b.id)
 	return true
 }
 

@@ -78,8 +78,8 @@ type ZooKeeperHook interface {
 // BrokerMeta names the broker and connection an event happened on.
 type BrokerMeta struct {
 	// NodeID is the broker's id, or -1 for a seed broker contacted before
-	// the cluster's metadata was known (that bootstrap connection, when it
-	// becomes the broker's general connection, keeps reporting -1).
+	// the cluster's metadata was known; once that connection serves as the
+	// broker's general connection, its events carry the broker's id.
 	NodeID int32
 	Addr   string // "host:port"
 	// Conn is the connection's purpose: "general", "produce", "fetch",

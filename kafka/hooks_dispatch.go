@@ -3,6 +3,7 @@ package kafka
 import (
 	"fmt"
 	"slices"
+	"sync/atomic"
 
 	"github.com/go-zookeeper/zk"
 
@@ -79,42 +80,54 @@ func (hk *hooks) observer(meta BrokerMeta) conn.Observer {
 	if len(hk.connect)+len(hk.disconnect)+len(hk.write)+len(hk.read)+len(hk.throttle) == 0 {
 		return nil
 	}
-	return &connObserver{hk: hk, meta: meta}
+	o := &connObserver{hk: hk}
+	o.meta.Store(&meta)
+	return o
 }
 
 // connObserver turns one connection's conn events into hook calls.
 type connObserver struct {
 	hk   *hooks
-	meta BrokerMeta
+	meta atomic.Pointer[BrokerMeta] // replaced when a seed's connection is adopted by its broker
+}
+
+// adopted makes the events of a seed's connection c name broker id from
+// now on.
+func adopted(c *conn.BrokerConnection, id int32) {
+	if o, ok := c.Config().Observer.(*connObserver); ok {
+		m := *o.meta.Load()
+		m.NodeID = id
+		o.meta.Store(&m)
+	}
 }
 
 func (o *connObserver) Connected(i conn.ConnectInfo) {
 	for _, h := range o.hk.connect {
-		h.OnBrokerConnect(BrokerConnectEvent{BrokerMeta: o.meta, Dial: i.Dial, Setup: i.Setup, Err: i.Err})
+		h.OnBrokerConnect(BrokerConnectEvent{BrokerMeta: *o.meta.Load(), Dial: i.Dial, Setup: i.Setup, Err: i.Err})
 	}
 }
 
 func (o *connObserver) Disconnected(i conn.DisconnectInfo) {
 	for _, h := range o.hk.disconnect {
-		h.OnBrokerDisconnect(BrokerDisconnectEvent{BrokerMeta: o.meta, Pending: i.Pending, Err: i.Err})
+		h.OnBrokerDisconnect(BrokerDisconnectEvent{BrokerMeta: *o.meta.Load(), Pending: i.Pending, Err: i.Err})
 	}
 }
 
 func (o *connObserver) RequestWritten(i conn.RequestInfo) {
 	for _, h := range o.hk.write {
-		h.OnBrokerWrite(BrokerWriteEvent{BrokerMeta: o.meta, APIKey: i.APIKey, Version: i.Version,
+		h.OnBrokerWrite(BrokerWriteEvent{BrokerMeta: *o.meta.Load(), APIKey: i.APIKey, Version: i.Version,
 			Bytes: i.Bytes, Queued: i.Queued, Err: i.Err})
 	}
 }
 
 func (o *connObserver) ResponseRead(i conn.ResponseInfo) {
 	for _, h := range o.hk.read {
-		h.OnBrokerRead(BrokerReadEvent{BrokerMeta: o.meta, APIKey: i.APIKey, Version: i.Version, Bytes: i.Bytes,
+		h.OnBrokerRead(BrokerReadEvent{BrokerMeta: *o.meta.Load(), APIKey: i.APIKey, Version: i.Version, Bytes: i.Bytes,
 			Wire: i.Wire, Decode: i.Decode, Throttle: i.Throttle, Err: i.Err})
 	}
 	if i.Throttle > 0 {
 		for _, h := range o.hk.throttle {
-			h.OnBrokerThrottle(BrokerThrottleEvent{BrokerMeta: o.meta, APIKey: i.APIKey, Throttle: i.Throttle})
+			h.OnBrokerThrottle(BrokerThrottleEvent{BrokerMeta: *o.meta.Load(), APIKey: i.APIKey, Throttle: i.Throttle})
 		}
 	}
 }

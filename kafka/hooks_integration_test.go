@@ -187,6 +187,14 @@ func TestIntegrationHookSeesDisconnect(t *testing.T) {
 		require.NoError(t, err)
 		_, err = cl.Cluster().Brokers()[0].Metadata(ctx, protocol.NewMetadataRequest())
 		require.NoError(t, err)
+		// The bootstrap connection, adopted as the broker's general one,
+		// reported as the seed first and as the broker now.
+		rec.mu.Lock()
+		first, last := rec.reads[0], rec.reads[len(rec.reads)-1]
+		rec.mu.Unlock()
+		assert.Equal(t, int32(-1), first.NodeID)
+		assert.Equal(t, cl.Cluster().Brokers()[0].ID(), last.NodeID)
+		assert.Equal(t, "Metadata", last.API())
 		require.NoError(t, cl.Close())
 		eventually(t, ctx, h, "disconnects reported", func() bool {
 			rec.mu.Lock()

@@ -9,7 +9,7 @@
 //
 //	broker_connects_total{node,result}          connection attempts, result "ok" or "error"
 //	broker_disconnects_total{node}              connections that ended
-//	broker_connections{node}                    connections open now
+//	broker_connections                          connections open now
 //	requests_total{node,api}                    requests written
 //	request_errors_total{node,api}              requests whose response never came (connection errors)
 //	request_bytes_total{node,api}               request bytes written

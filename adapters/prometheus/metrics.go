@@ -75,7 +75,9 @@ func New(cfg Config) (*Metrics, error) {
 	m := &Metrics{
 		connects:    counter("broker_connects_total", "Broker connection attempts.", "node", "result"),
 		disconnects: counter("broker_disconnects_total", "Broker connections that ended.", "node"),
-		connections: gauge("broker_connections", "Broker connections open.", "node"),
+		// Not by node: a seed's connection may be adopted by its broker,
+		// so it can open under one node label and close under another.
+		connections: gauge("broker_connections", "Broker connections open."),
 		requests:    counter("requests_total", "Requests written.", "node", "api"),
 		requestErrs: counter("request_errors_total", "Requests that got a connection error instead of a response.", "node", "api"),
 		reqBytes:    counter("request_bytes_total", "Request bytes written.", "node", "api"),
@@ -115,12 +117,12 @@ func (m *Metrics) OnBrokerConnect(e kafka.BrokerConnectEvent) {
 		return
 	}
 	m.connects.WithLabelValues(node(e.NodeID), "ok").Inc()
-	m.connections.WithLabelValues(node(e.NodeID)).Inc()
+	m.connections.WithLabelValues().Inc()
 }
 
 func (m *Metrics) OnBrokerDisconnect(e kafka.BrokerDisconnectEvent) {
 	m.disconnects.WithLabelValues(node(e.NodeID)).Inc()
-	m.connections.WithLabelValues(node(e.NodeID)).Dec()
+	m.connections.WithLabelValues().Dec()
 }
 
 func (m *Metrics) OnBrokerWrite(e kafka.BrokerWriteEvent) {
