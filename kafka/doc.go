@@ -44,6 +44,13 @@
 // Fetch, ...) are the building blocks of the higher layers; they return the
 // broker's response as is and report only transport failures as errors.
 //
+// Config.TLS and Config.SASL apply to every one of these connections, seeds
+// included. A SASL connection authenticates before its first request and
+// again before the session lifetime the broker grants runs out. A broker's
+// refusal to authenticate (a *sasl.Error) is final: the call that needed
+// the connection returns it, and consumers and groups stop with it, rather
+// than dialing again and again.
+//
 // # Consuming
 //
 // Topic.SimpleConsumer reads partitions without group coordination, as

@@ -111,7 +111,7 @@ func (m *managedMembership) run(ctx context.Context) {
 			return
 		}
 		var gerr *GroupError
-		if errors.As(err, &gerr) || errors.Is(err, ErrClosed) {
+		if errors.As(err, &gerr) || errors.Is(err, ErrClosed) || authFailed(err) {
 			b.fail(err)
 			return
 		}

@@ -22,10 +22,13 @@
 // names are part of the interface.
 //
 // Flags may appear before or after the command and its arguments; global
-// flags (--brokers, --zookeeper, --timeout, -o, --tls*) are accepted
+// flags (--brokers, --zookeeper, --timeout, -o, --tls*, --sasl*) are accepted
 // anywhere. --timeout bounds the whole command through its context. The TLS
 // flags build kafka.Config.TLS; each has an environment variable
-// ($KAFKA_TLS_CA, ...) as --brokers has $KAFKA_BROKERS.
+// ($KAFKA_TLS_CA, ...) as --brokers has $KAFKA_BROKERS. The SASL flags build
+// kafka.Config.SASL; the password (or OAUTHBEARER token) comes from
+// $KAFKA_SASL_PASSWORD or --sasl-password-file, never from a flag value,
+// which any user could read in ps.
 //
 // Group operations talk to the group's coordinator with the Broker's typed
 // requests (DescribeGroups, ConsumerGroupDescribe for Kafka 4's consumer

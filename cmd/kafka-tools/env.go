@@ -66,6 +66,9 @@ func (e *env) connect(ctx context.Context) (*kafka.Client, error) {
 		return nil, err
 	}
 	cfg.TLS = tc
+	if cfg.SASL, err = e.g.sasl.mechanismValue(); err != nil {
+		return nil, err
+	}
 	if e.g.verbose {
 		cfg.Hooks = []kafka.Hook{&requestLog{w: e.stderr}}
 	}

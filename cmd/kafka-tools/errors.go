@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gregorkafka/gregor/kafka"
+	"github.com/gregorkafka/gregor/sasl"
 )
 
 // Exit codes.
@@ -62,11 +63,15 @@ func oneLine(err error, timeout time.Duration) string {
 	msg := err.Error()
 	var ce *kafka.ConfigError
 	var nb *kafka.NoBrokersAvailableError
+	var se *sasl.Error
 	switch {
 	case errors.As(err, &ce):
 		msg = "bad " + configFlag(ce.Field) + ": " + ce.Reason
 	case errors.Is(err, context.DeadlineExceeded) && timeout > 0:
 		msg = fmt.Sprintf("timed out after %v (raise --timeout): %s", timeout, msg)
+	case errors.As(err, &se):
+		// The cluster answered: it refused the credentials or the mechanism.
+		msg = se.Error()
 	case errors.As(err, &nb):
 		msg = "cannot reach the cluster: " + unreachable(nb)
 	}

@@ -25,6 +25,7 @@ type globals struct {
 	output     string
 	verbose    bool
 	tls        tlsFlags
+	sasl       saslFlags
 }
 
 func newGlobals(getenv func(string) string) *globals {
@@ -33,6 +34,7 @@ func newGlobals(getenv func(string) string) *globals {
 		g.brokers, g.brokersSet = v, true
 	}
 	g.tls.fromEnv(getenv)
+	g.sasl.fromEnv(getenv)
 	return g
 }
 
@@ -40,6 +42,7 @@ func newGlobals(getenv func(string) string) *globals {
 var globalFlagNames = map[string]bool{
 	"brokers": true, "zookeeper": true, "timeout": true, "o": true, "output": true, "v": true, "verbose": true,
 	"tls": true, "tls-ca": true, "tls-cert": true, "tls-key": true, "tls-insecure": true,
+	"sasl-mechanism": true, "sasl-user": true, "sasl-password-file": true,
 }
 
 // register adds the global flags to fs; several FlagSets share g.
@@ -57,6 +60,7 @@ func (g *globals) register(fs *flag.FlagSet) {
 	fs.BoolVar(&g.verbose, "verbose", false, "log the client's work, and each request and response, to stderr")
 	fs.BoolVar(&g.verbose, "v", false, "shorthand for --verbose")
 	g.tls.register(fs)
+	g.sasl.register(fs)
 }
 
 func (g *globals) check() error {
