@@ -100,10 +100,10 @@ func TestObserverSeesConnectRequestsThrottleAndDisconnect(t *testing.T) {
 func TestObserverSeesFailedDialAndLostConnection(t *testing.T) {
 	eachHandler(t, func(t *testing.T, h handler.Handler) {
 		b := newFakeBroker(t)
+		b.setHandle(b.skipAPIVersions(func(*fakeConn, *fakeRequest) {})) // never answers
 		rec := newRecorder()
 		c := dialed(t, h, b.addr(), Config{Observer: rec})
 		fc := b.next(t)
-		b.setHandle(b.skipAPIVersions(func(*fakeConn, *fakeRequest) {})) // never answers
 		f, err := c.Request(guarded(t), metadataFor("a"))
 		require.NoError(t, err)
 		fc.close()
