@@ -9,8 +9,8 @@ import (
 // revoke pauses delivery ahead of a rebalance: Consume calls waiting for a
 // message return to waiting for the rebalance to end, new ones wait, and
 // revoke returns once no call is inside the SimpleConsumer, so its
-// positions stay put until assign. With AutoCommit the positions are then
-// committed, so that whoever gets a partition next resumes right after the
+// positions stay put until assign. With AutoCommit or CommitOnRebalance the
+// positions are then committed, so that whoever gets a partition next resumes right after the
 // last message delivered here. The fetchers keep running meanwhile: if the
 // partitions stay, nothing is fetched twice.
 func (b *BalancedConsumer) revoke(ctx context.Context) error {
@@ -34,7 +34,7 @@ func (b *BalancedConsumer) revoke(ctx context.Context) error {
 			return err
 		}
 	}
-	if inner != nil && b.cfg.AutoCommit {
+	if inner != nil && (b.cfg.AutoCommit || b.cfg.CommitOnRebalance) {
 		if err := inner.commit(ctx, true); err != nil && ctx.Err() == nil {
 			b.log.Warn("kafka: committing offsets before a rebalance failed", "error", err)
 		}

@@ -66,6 +66,19 @@
 // new leaders; a partition's position only moves past records actually
 // decoded, so a broker failure costs neither loss nor duplicates.
 //
+// # Typed keys and values
+//
+// Producers and consumers carry bytes. NewTypedProducer,
+// NewTypedSyncProducer and NewTypedConsumer wrap them with a Serializer or
+// Deserializer per field (a Serde does both), as pykafka's serializer and
+// deserializer hooks did: StringSerde, BytesSerde and JSONSerde come with
+// the package, and any type with Serialize and Deserialize plugs in
+// another format, such as Avro or Protobuf framed for a schema registry
+// (see the schema registry example). Keys are serialized before the
+// partitioner hashes them. A record that does not deserialize comes back
+// as a *DeserializationError naming its topic, partition and offset, in
+// its place among the records; the next call goes on with the next record.
+//
 // # Errors
 //
 // Broker error codes are *Error values (an alias of protocol.Error), matched

@@ -29,6 +29,16 @@ func usagef(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}
 }
 
+// dialTimeoutError is a deadline that fired while the command still had
+// time: the per-connection dial timeout, not --timeout.
+type dialTimeoutError struct {
+	limit time.Duration
+	err   error
+}
+
+func (e *dialTimeoutError) Error() string { return e.err.Error() }
+func (e *dialTimeoutError) Unwrap() error { return e.err }
+
 // errNotFound marks an unknown topic or group found by the CLI itself.
 var errNotFound = errors.New("not found")
 
@@ -64,9 +74,12 @@ func oneLine(err error, timeout time.Duration) string {
 	var ce *kafka.ConfigError
 	var nb *kafka.NoBrokersAvailableError
 	var se *sasl.Error
+	var dt *dialTimeoutError
 	switch {
 	case errors.As(err, &ce):
 		msg = "bad " + configFlag(ce.Field) + ": " + ce.Reason
+	case errors.As(err, &dt):
+		msg = fmt.Sprintf("no broker answered within the dial timeout of %v (raise --dial-timeout): %s", dt.limit, msg)
 	case errors.Is(err, context.DeadlineExceeded) && timeout > 0:
 		msg = fmt.Sprintf("timed out after %v (raise --timeout): %s", timeout, msg)
 	case errors.As(err, &se):
