@@ -82,4 +82,11 @@
 // which then calls Get without waiting. So a producer or fetcher with many
 // requests in flight needs one task, not one per request. Hooks must not
 // block and should not decode.
+//
+// # Observing
+//
+// Config.Observer, when set, hears of connects, disconnects, requests
+// written and responses read, with sizes and times. It is never called from
+// that callback: a response is reported by the Get that decodes it, a lost
+// socket from a handler task. Unset, it costs nothing.
 package conn

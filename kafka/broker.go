@@ -148,6 +148,7 @@ func (b *Broker) conn(ctx context.Context, key connKey) (*conn.BrokerConnection,
 func (b *Broker) connConfig(p purpose) conn.Config {
 	cfg := &b.cl.cfg
 	cc := cfg.connConfig(b.cl.log.With("broker", b.id, "conn", p.String()))
+	cc.Observer = b.cl.hooks.observer(BrokerMeta{NodeID: b.id, Addr: b.Addr(), Conn: p.String()})
 	if p == purposeOffsets {
 		cc.RequestTimeout = cfg.OffsetsChannelTimeout
 	}
@@ -171,6 +172,7 @@ func (b *Broker) adopt(c *conn.BrokerConnection) bool {
 		old.Close()
 	}
 	b.conns[key] = c
+	adopted(c, b.id)
 	return true
 }
 

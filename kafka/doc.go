@@ -100,6 +100,15 @@
 // ErrInternalTopic, ErrNoLeader. Errors are wrapped with %w, so errors.Is
 // and errors.As see through the context added on the way up.
 //
+// # Observing
+//
+// Config.Hooks takes values implementing any of the hook interfaces
+// (BrokerReadHook, ProduceBatchHook, FetchBatchHook, GroupHook, ...); see
+// Hook for where they run. SimpleConsumer.Lag and BalancedConsumer.Lag
+// report a running consumer's lag from its last fetch, Cluster.GroupLag a
+// group's from the brokers. Client telemetry (KIP-714) is pushed to brokers
+// that ask for it unless Config.DisableMetricsPush is set.
+//
 // # Logging
 //
 // Everything is logged through log/slog (Config.Logger, slog.Default() when
