@@ -215,8 +215,13 @@ func runAll(ctx context.Context, root, resultsDir string, p plan, filter *regexp
 		javaCP: map[string]string{}, workDir: resultsDir, timeout: p.timeout,
 		bufferMsgs: bufferMsgs, bufferBytes: bufferBytes, verbose: verbose, pin: pin,
 	}
+	// The harness's jar cache (testcluster.CacheDir), which bench cannot import.
+	cache := os.Getenv("GREGOR_CACHE_DIR")
+	if cache == "" {
+		cache = filepath.Join(root, ".cache")
+	}
 	for _, v := range []string{"4.3.1", "3.9.2"} {
-		e.javaCP[v] = filepath.Join(root, ".cache", "kafka-"+v, "lib", "*")
+		e.javaCP[v] = filepath.Join(cache, "kafka-"+v, "lib", "*")
 	}
 	r.Machine, r.Versions = environment(ctx, root, python)
 	r.Machine = append(r.Machine, report.KV{K: "pinning", V: pin.describe()})
