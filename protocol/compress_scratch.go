@@ -1,0 +1,40 @@
+package protocol
+
+import "sync"
+
+// Decoded batches own their bytes: records alias them and may outlive the
+// decoder. Decompressing straight into a fresh buffer means guessing its size
+// (LZ4 and zstd frames written by Kafka's clients rarely carry it), and a
+// guess of a few times the input costs an allocation, zeroed, of up to
+// several times the output, plus regrowth when the data compresses better.
+// Instead a batch decompresses into a pooled scratch buffer that never
+// leaves this file, and is then copied into an allocation of exactly its
+// size: append from a source fills the new memory without zeroing it first,
+// and the copy is cheaper than the zeroing it replaces.
+
+// codecScratchMax bounds the buffers kept in the pool, so that one outsized
+// batch does not pin its memory for the process's life.
+const codecScratchMax = 8 << 20
+
+var codecScratch = sync.Pool{New: func() any { return new([]byte) }}
+
+// codecDecompressOwned is codecDecompress into a new buffer of the output's
+// exact size, which the caller owns (nil for empty output).
+func codecDecompressOwned(src []byte, c Compression, limit int, legacyLZ4 bool) ([]byte, error) {
+	if c == CompressionNone {
+		return codecDecompress(nil, src, c, limit, legacyLZ4)
+	}
+	bp := codecScratch.Get().(*[]byte)
+	out, err := codecDecompress((*bp)[:0], src, c, limit, legacyLZ4)
+	var owned []byte
+	if err == nil && len(out) > 0 {
+		owned = append([]byte(nil), out...)
+	}
+	if cap(out) <= codecScratchMax {
+		*bp = out[:0]
+	} else {
+		*bp = nil
+	}
+	codecScratch.Put(bp)
+	return owned, err
+}
