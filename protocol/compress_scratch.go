@@ -21,7 +21,12 @@ var codecScratch = sync.Pool{New: func() any { return new([]byte) }}
 // codecDecompressOwned is codecDecompress into a new buffer of the output's
 // exact size, which the caller owns (nil for empty output).
 func codecDecompressOwned(src []byte, c Compression, limit int, legacyLZ4 bool) ([]byte, error) {
-	if c == CompressionNone {
+	if limit <= 0 {
+		limit = DefaultMaxDecompressedSize
+	}
+	if c != CompressionZstd {
+		// The others size their output well up front: snappy and gzip from
+		// their length headers, LZ4 from its block headers.
 		return codecDecompress(nil, src, c, limit, legacyLZ4)
 	}
 	bp := codecScratch.Get().(*[]byte)
