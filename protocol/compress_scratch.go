@@ -3,14 +3,13 @@ package protocol
 import "sync"
 
 // Decoded batches own their bytes: records alias them and may outlive the
-// decoder. Decompressing straight into a fresh buffer means guessing its size
-// (LZ4 and zstd frames written by Kafka's clients rarely carry it), and a
-// guess of a few times the input costs an allocation, zeroed, of up to
-// several times the output, plus regrowth when the data compresses better.
-// Instead a batch decompresses into a pooled scratch buffer that never
-// leaves this file, and is then copied into an allocation of exactly its
-// size: append from a source fills the new memory without zeroing it first,
-// and the copy is cheaper than the zeroing it replaces.
+// decoder. Snappy and gzip carry their output size, and LZ4's is estimated
+// from its block headers, so those decompress straight into a fresh buffer of
+// about that size. A zstd frame without a content size (streamed writers
+// leave it out) would grow a fresh buffer by doubling, so zstd decompresses
+// into a pooled scratch buffer that never leaves this file and is then copied
+// into an allocation of exactly its size: append from a source fills the new
+// memory without zeroing it first.
 
 // codecScratchMax bounds the buffers kept in the pool, so that one outsized
 // batch does not pin its memory for the process's life.
