@@ -57,8 +57,12 @@ func (c Compression) Compress(dst, src []byte) ([]byte, error) {
 // capped at limit bytes (DefaultMaxDecompressedSize when limit <= 0); above
 // it Decompress fails with ErrDecompressedTooLarge. Snappy input may be
 // xerial-framed or a raw block. Malformed input fails with an error wrapping
-// ErrCorruptMessage.
+// ErrCorruptMessage. With a nil dst the result is allocated at its exact
+// size, whatever the compression ratio.
 func (c Compression) Decompress(dst, src []byte, limit int) ([]byte, error) {
+	if cap(dst) == 0 {
+		return codecDecompressOwned(src, c, limit, false)
+	}
 	return codecDecompress(dst, src, c, limit, false)
 }
 

@@ -131,10 +131,6 @@ func codecLZ4Frame(dst, src []byte, start, limit int, legacy bool) ([]byte, []by
 			return dst, nil, ErrDecompressedTooLarge
 		}
 		dst = codecGrowCap(dst, int(size))
-	} else {
-		// Unknown size: guess a typical ratio so most frames need one
-		// allocation; blocks grow the buffer further if needed.
-		dst = codecGrowCap(dst, min(4*len(src), limit-(len(dst)-start)))
 	}
 	var blockMax int
 	switch (bd >> 4) & 7 {
@@ -148,6 +144,13 @@ func codecLZ4Frame(dst, src []byte, start, limit int, legacy bool) ([]byte, []by
 		blockMax = 4 << 20
 	default:
 		return dst, nil, codecCorrupt(CompressionLZ4, "bad block size", nil)
+	}
+	if flg&codecLZ4FlagContentSize == 0 {
+		// Unknown size: estimate it from the block headers, so most frames
+		// need one allocation of about their size; blocks grow the buffer
+		// further if the estimate falls short.
+		est := codecLZ4Estimate(src[p:], blockMax, flg&codecLZ4FlagBlockChecksum != 0)
+		dst = codecGrowCap(dst, min(est, limit-(len(dst)-start)))
 	}
 	frameStart := len(dst)
 	for {
@@ -215,4 +218,35 @@ func codecGrowCap(b []byte, n int) []byte {
 		return b
 	}
 	return append(b, make([]byte, n)...)[:len(b)]
+}
+
+// codecLZ4Estimate guesses the decompressed size of a frame's blocks from
+// their headers alone: writers fill every block but the last, a stored block
+// is its own size, and the last compressed block is guessed at 4x, within
+// the block size. Malformed headers end the walk (decoding reports them).
+func codecLZ4Estimate(blocks []byte, blockMax int, checksums bool) int {
+	est, lastCompressed := 0, 0
+	for len(blocks) >= 4 {
+		size := binary.LittleEndian.Uint32(blocks)
+		if size == 0 {
+			break
+		}
+		n := int(size &^ codecLZ4Uncompressed)
+		if n > len(blocks)-4 {
+			break
+		}
+		est += lastCompressed
+		lastCompressed = 0
+		if size&codecLZ4Uncompressed != 0 {
+			est += n
+		} else {
+			est += min(blockMax, 4*n) // replaced by blockMax if a block follows
+			lastCompressed = blockMax - min(blockMax, 4*n)
+		}
+		blocks = blocks[4+n:]
+		if checksums && len(blocks) >= 4 {
+			blocks = blocks[4:]
+		}
+	}
+	return est
 }

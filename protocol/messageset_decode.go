@@ -119,18 +119,10 @@ func (d *RecordDecoder) decodeLegacy(entry []byte, recs []Record, retain bool) (
 	if m.value == nil {
 		return recs, false, recCorrupt(entry, "compressed wrapper with null value")
 	}
-	var dst []byte
-	reuse := d.ReuseBuffers && !retain
-	if reuse {
-		dst = d.buf[:0]
-	}
 	// Kafka before 0.10 wrote magic 0 LZ4 frames with a wrong header checksum.
-	inner, err := codecDecompress(dst, m.value, codec, d.limit(), m.magic == 0)
+	inner, err := d.decompress(m.value, codec, m.magic == 0, retain)
 	if err != nil {
 		return recs, false, fmt.Errorf("protocol: message set wrapper at offset %d: %w", m.offset, err)
-	}
-	if reuse {
-		d.buf = inner
 	}
 	first := len(recs)
 	logAppend := m.magic == 1 && m.attrs&msAttrLogAppend != 0

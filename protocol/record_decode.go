@@ -20,10 +20,11 @@ import (
 //
 // Ownership: records alias memory rather than copying it. Key, Value and
 // header values of uncompressed batches point into the input; those of
-// compressed batches point into a buffer allocated per batch; header slices
-// come from an arena allocated per batch. Neither is reused unless
-// ReuseBuffers is set. Header keys are strings, shared between records when
-// they repeat.
+// compressed batches point into a buffer allocated per batch, of exactly the
+// decompressed size (decompression itself runs in pooled scratch space that
+// records never see); header slices come from an arena allocated per batch.
+// Neither is reused unless ReuseBuffers is set. Header keys are strings,
+// shared between records when they repeat.
 //
 // A RecordDecoder keeps scratch space between calls; it is not safe for
 // concurrent use. The zero value is ready to use.
@@ -159,6 +160,20 @@ func (d *RecordDecoder) limit() int {
 	return DefaultMaxDecompressedSize
 }
 
+// decompress returns a compressed batch's or wrapper's payload. With
+// ReuseBuffers (and not retain) it lands in d.buf, valid until the next
+// batch; otherwise in a buffer of its exact size that the records own.
+func (d *RecordDecoder) decompress(src []byte, codec Compression, legacyLZ4, retain bool) ([]byte, error) {
+	if !d.ReuseBuffers || retain {
+		return codecDecompressOwned(src, codec, d.limit(), legacyLZ4)
+	}
+	out, err := codecDecompress(d.buf[:0], src, codec, d.limit(), legacyLZ4)
+	if cap(out) > cap(d.buf) {
+		d.buf = out[:0]
+	}
+	return out, err
+}
+
 // decodeBatch decodes a magic 2 batch into d.batch, appending its records
 // to recs. emit is false when the batch was skipped by MinOffset.
 func (d *RecordDecoder) decodeBatch(entry []byte, recs []Record, retain bool) ([]Record, bool, error) {
@@ -194,17 +209,9 @@ func (d *RecordDecoder) decodeBatch(entry []byte, recs []Record, retain bool) ([
 	count := int32(be.Uint32(entry[batchOffRecordCount:]))
 	body := entry[RecordBatchHeaderSize:]
 	if codec := b.Compression(); codec != CompressionNone {
-		var dst []byte
-		reuse := d.ReuseBuffers && !retain
-		if reuse {
-			dst = d.buf[:0]
-		}
-		out, err := codecDecompress(dst, body, codec, d.limit(), false)
+		out, err := d.decompress(body, codec, false, retain)
 		if err != nil {
 			return recs, false, fmt.Errorf("protocol: record batch at offset %d: %w", b.BaseOffset, err)
-		}
-		if reuse {
-			d.buf = out
 		}
 		body = out
 	}

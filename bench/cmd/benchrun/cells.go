@@ -40,7 +40,7 @@ func runCluster(ctx context.Context, r *report.Results, e *execer, p plan, spec 
 	case spec.sasl:
 		security = "sasl"
 	}
-	cl, err := startCluster(ctx, bin, spec.mode, spec.version, spec.brokers, security, filepath.Join(resultsDir, name+".log"))
+	cl, err := startCluster(ctx, bin, spec.mode, spec.version, spec.brokers, security, filepath.Join(resultsDir, name+".log"), e.pin)
 	if err != nil {
 		return err
 	}
@@ -236,18 +236,13 @@ func (cr *clusterRun) cell(ctx context.Context, c report.Cell, prepare func(cont
 	if prepare == nil && c.Workload != workload.Conns {
 		cr.warmUp(ctx, c, topic)
 	}
-	for rep := 0; rep < cr.p.reps; rep++ {
-		// Each repetition starts with a different contender, so that none is always the first to hit a
-		// new topic or always runs right after the heaviest one.
-		for k := range contenders {
-			name := contenders[(k+rep)%len(contenders)]
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			res, ran := cr.runOne(ctx, name, c, topic, ends, rep, "")
-			if ran {
-				cr.r.Samples = append(cr.r.Samples, report.Sample{Cell: c.Key, Contender: name, Rep: rep, Result: res})
-			}
+	for _, t := range runOrder(contenders, cr.p.reps) {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		res, ran := cr.runOne(ctx, t.name, c, topic, ends, t.rep, "")
+		if ran {
+			cr.r.Samples = append(cr.r.Samples, report.Sample{Cell: c.Key, Contender: t.name, Rep: t.rep, Result: res})
 		}
 	}
 	if cr.profile && !cr.p.quick && !cr.spec.legacy && slices.Contains(contenders, "franz-go") && c.Workload != workload.Latency && c.Workload != workload.Conns {

@@ -29,12 +29,14 @@ type cluster struct {
 
 // startCluster runs bin (the built testcluster command) and waits for its "bootstrap:" line.
 // security is the testcluster command's -security: "" (plaintext only), "ssl" or "sasl".
-func startCluster(ctx context.Context, bin, mode, version string, brokers int, security string, logPath string) (*cluster, error) {
+// The harness runs on pin's broker CPUs, and its JVMs inherit them.
+func startCluster(ctx context.Context, bin, mode, version string, brokers int, security string, logPath string, pin pinning) (*cluster, error) {
 	args := []string{"-mode", mode, "-brokers", fmt.Sprint(brokers), "-perf", "-tag", "bench"}
 	if security != "" {
 		args = append(args, "-security", security)
 	}
-	cmd := exec.Command(bin, args...)
+	argv := pin.brokerArgv(append([]string{bin}, args...))
+	cmd := exec.Command(argv[0], argv[1:]...)
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err

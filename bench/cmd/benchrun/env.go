@@ -74,7 +74,7 @@ func environment(ctx context.Context, root, python string) (machine, versions []
 		{K: "CPU", V: fmt.Sprintf("%s, %d logical cores", cpu, runtime.NumCPU())},
 		{K: "memory", V: mem},
 		{K: "OS", V: firstLine(ctx, "uname", "-srm")},
-		{K: "brokers", V: "harness clusters on 127.0.0.1 (internal/testcluster, -perf: G1 collector), sharing the cores with the clients"},
+		{K: "brokers", V: "harness clusters on 127.0.0.1 (internal/testcluster, -perf: G1 collector) on the same machine as the clients (see pinning)"},
 	}
 	versions = []report.KV{
 		{K: "Go", V: firstLine(ctx, "go", "version")},
@@ -163,8 +163,9 @@ func notes(r *report.Results, p plan) []string {
 			"callbacks cover every partition once, each member holding some.",
 		"Latency is from the send call to the acknowledgement callback, at a fixed rate well below saturation " +
 			"(Java reports whole milliseconds).",
-		"The brokers run on the same two cores as the client under test, so absolute numbers are modest; the ratios " +
-			"between clients are the point. Other work on the machine adds noise: compare the spreads.",
+		"The brokers run on the same machine as the client under test (on their own cores when pinned), so absolute " +
+			"numbers are modest; the ratios between clients are the point. Other work on the machine adds noise: " +
+			"compare the spreads, and trust CPU per record over throughput where they disagree.",
 		"gregor is built from this checkout; in the bench module its klauspost/compress is the version franz-go requires.",
 		"The \"SSL\" rows of the clients table connect to the brokers' SSL listener (TLS 1.3, a test CA); only " +
 			"gregor's two handlers run them.",

@@ -52,6 +52,7 @@ type execer struct {
 	bufferMsgs  func(size int) int
 	bufferBytes int
 	verbose     bool
+	pin         pinning // the client's CPUs
 }
 
 func (e *execer) run(ctx context.Context, contender string, j job) workload.Result {
@@ -76,6 +77,7 @@ func (e *execer) run(ctx context.Context, contender string, j job) workload.Resu
 	if argv == nil {
 		return workload.Result{Error: "not supported"}
 	}
+	argv = e.pin.clientArgv(argv)
 	ctx, cancel := context.WithTimeout(ctx, e.timeout+30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)

@@ -30,6 +30,8 @@ func main() {
 	reportOnly := flag.Bool("report-only", false, "render the docs from the last results.json only")
 	profile := flag.Bool("profile", os.Getenv("BENCH_PROFILE") != "0", "profile gregor where it trails franz-go")
 	verbose := flag.Bool("v", true, "print every run's result")
+	pin := flag.Bool("pin", os.Getenv("BENCH_PIN") != "0", "pin brokers and the client under test to separate cores with taskset")
+	reps := flag.Int("reps", 0, "repetitions per cell (0: the plan's, 5 in a full run)")
 	flag.Parse()
 	log.SetFlags(log.Ltime)
 
@@ -57,7 +59,7 @@ func main() {
 			}
 		}
 		r.Settings, r.Notes = settings(p), append(notes(r, p), reruns...)
-		if err := writeDocs(r, docsDir); err != nil {
+		if err := writeDocs(r, docsFor(r, docsDir, resultsDir)); err != nil {
 			log.Fatal(err)
 		}
 		return
@@ -73,9 +75,18 @@ func main() {
 	if *only != "" {
 		filter = regexp.MustCompile(*only)
 	}
-	r, err := runAll(ctx, root, resultsDir, p, filter, *profile, *verbose)
+	if *reps > 0 {
+		p.reps = *reps
+	}
+	pins := pinning{why: "-pin=false"}
+	if *pin {
+		pins = planPinning(currentAffinity(lookTaskset()), exec.LookPath)
+	}
+	r, err := runAll(ctx, root, resultsDir, p, filter, *profile, *verbose, pins)
 	if r != nil && filter != nil {
-		// A partial run updates the last full results rather than replacing them.
+		// A partial run updates the last full results rather than replacing them; with none to update, it
+		// stays marked partial, and its report goes next to the results, never over the full one in docs/.
+		r.Partial = true
 		if old, lerr := report.Load(resultsFile); lerr == nil && old.Quick == r.Quick {
 			// Earlier reruns stay on record next to this one.
 			var reruns []string
@@ -93,7 +104,7 @@ func main() {
 		if err := r.Save(resultsFile); err != nil {
 			log.Print(err)
 		}
-		if err := writeDocs(r, docsDir); err != nil {
+		if err := writeDocs(r, docsFor(r, docsDir, resultsDir)); err != nil {
 			log.Print(err)
 		}
 	}
@@ -104,6 +115,15 @@ func main() {
 
 // isRerunNote tells the notes partial runs leave, which stay on record.
 func isRerunNote(n string) bool { return strings.Contains(n, "were run again") }
+
+// docsFor is where r's report goes: docs/ for a full run, or for reruns merged into one; the results directory
+// for a quick or partial run, so that neither replaces the published numbers.
+func docsFor(r *report.Results, docsDir, resultsDir string) string {
+	if r.Quick || r.Partial {
+		return resultsDir
+	}
+	return docsDir
+}
 
 func writeDocs(r *report.Results, docsDir string) error {
 	if err := os.MkdirAll(docsDir, 0o755); err != nil {
@@ -156,7 +176,7 @@ func build(ctx context.Context, root, binDir string) (benchclient, testcluster s
 	return benchclient, testcluster, nil
 }
 
-func runAll(ctx context.Context, root, resultsDir string, p plan, filter *regexp.Regexp, profile, verbose bool) (*report.Results, error) {
+func runAll(ctx context.Context, root, resultsDir string, p plan, filter *regexp.Regexp, profile, verbose bool, pin pinning) (*report.Results, error) {
 	started := time.Now()
 	binDir := filepath.Join(resultsDir, "bin")
 	if err := os.MkdirAll(binDir, 0o755); err != nil {
@@ -193,12 +213,19 @@ func runAll(ctx context.Context, root, resultsDir string, p plan, filter *regexp
 	e := &execer{
 		benchclient: benchclient, python: python, pyScript: filepath.Join(root, "bench", "python", "pykafka_bench.py"),
 		javaCP: map[string]string{}, workDir: resultsDir, timeout: p.timeout,
-		bufferMsgs: bufferMsgs, bufferBytes: bufferBytes, verbose: verbose,
+		bufferMsgs: bufferMsgs, bufferBytes: bufferBytes, verbose: verbose, pin: pin,
+	}
+	// The harness's jar cache (testcluster.CacheDir), which bench cannot import.
+	cache := os.Getenv("GREGOR_CACHE_DIR")
+	if cache == "" {
+		cache = filepath.Join(root, ".cache")
 	}
 	for _, v := range []string{"4.3.1", "3.9.2"} {
-		e.javaCP[v] = filepath.Join(root, ".cache", "kafka-"+v, "lib", "*")
+		e.javaCP[v] = filepath.Join(cache, "kafka-"+v, "lib", "*")
 	}
 	r.Machine, r.Versions = environment(ctx, root, python)
+	r.Machine = append(r.Machine, report.KV{K: "pinning", V: pin.describe()})
+	log.Printf("pinning: %s", pin.describe())
 	r.Settings = settings(p)
 
 	var runErr error

@@ -27,7 +27,7 @@ type plan struct {
 
 func fullPlan() plan {
 	return plan{
-		reps: 3, sizes: []int{100, 10 << 10}, codecs: []string{"none", "lz4"}, partitions: 6,
+		reps: 5, sizes: []int{100, 10 << 10}, codecs: []string{"none", "lz4"}, partitions: 6,
 		produceN:       bySize(300_000, 10_000),
 		consumeN:       bySize(1_000_000, 50_000),
 		latRate:        2000,
@@ -125,4 +125,25 @@ func supports(contender, w string) bool {
 		return w != workload.Conns
 	}
 	return true
+}
+
+// turn is one contender's run in a cell's repetition.
+type turn struct {
+	rep  int
+	name string
+}
+
+// runOrder interleaves the contenders across repetitions: every repetition runs each contender once before the
+// next starts (A B C, B C A, C A B, ...), so that drift over a cell's minutes — other load on the machine, the
+// brokers' page cache and JIT — spreads over all of them instead of favouring whoever ran its repetitions last.
+// Each repetition starts with a different contender, so that none is always the first to hit a new topic or
+// always runs right after the heaviest one.
+func runOrder(contenders []string, reps int) []turn {
+	var out []turn
+	for rep := 0; rep < reps; rep++ {
+		for k := range contenders {
+			out = append(out, turn{rep: rep, name: contenders[(k+rep)%len(contenders)]})
+		}
+	}
+	return out
 }

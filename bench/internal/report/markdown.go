@@ -57,9 +57,15 @@ func num(v float64) string {
 	}
 }
 
+// noisyMark follows the spread of a cell whose runs were too far apart to rank contenders close to each other.
+const noisyMark = " ⚠"
+
 func spread(s Stat) string {
 	if s.Runs < 2 {
 		return ""
+	}
+	if s.Noisy() {
+		return fmt.Sprintf(" ±%.0f%%%s", s.Spread*100, noisyMark)
 	}
 	return fmt.Sprintf(" ±%.0f%%", s.Spread*100)
 }
@@ -81,12 +87,14 @@ func Markdown(r *Results, chart string) string {
 		w(" — **quick smoke run (BENCH_QUICK=1): small counts, one run each; the numbers are not meaningful**")
 	}
 	w(". Do not edit by hand: rerun the command.\n\n")
-	w("Every number is the median of %d run(s); ±N%% is the spread, (max−min)/median. **×R** is the ratio to "+
+	w("Every number is the median of %d run(s); ±N%% is the spread, (max−min)/median, and%s marks a spread above "+
+		"%.0f%%, where the median cannot rank contenders close to each other. **×R** is the ratio to "+
 		"gregor with the goroutine handler (higher is better for throughput, lower for latency, CPU and memory). "+
-		"Each contender runs as its own process against the same brokers, topic, values and settings; CPU is the "+
-		"client process's own user+system time from rusage.\n\n", r.Reps)
+		"Each contender runs as its own process against the same brokers, topic, values and settings, the "+
+		"contenders taking turns within each repetition; CPU is the client process's own user+system time from "+
+		"rusage, and CPU per record that time divided by the messages it moved.\n\n", r.Reps, noisyMark, NoisySpread*100)
 	if chart != "" {
-		w("![Throughput relative to gregor](%s)\n\n", chart)
+		w("![Throughput and CPU per record relative to gregor](%s)\n\n", chart)
 	}
 
 	w("## Machine and versions\n\n| | |\n|---|---|\n")
@@ -100,10 +108,10 @@ func Markdown(r *Results, chart string) string {
 	w("\n")
 
 	section(&b, r, "produce", "Produce throughput",
-		"N messages as fast as the client goes: MB/s of values (messages/s), then client CPU seconds for the run.",
+		"N messages as fast as the client goes: MB/s of values (messages/s), then client CPU per record.",
 		throughputTable, cpuTable)
 	section(&b, r, "consume", "Consume throughput",
-		"Read a pre-filled topic from the start to its end: MB/s of values (messages/s), then client CPU seconds.",
+		"Read a pre-filled topic from the start to its end: MB/s of values (messages/s), then client CPU per record.",
 		throughputTable, cpuTable)
 	latency(&b, r)
 	section(&b, r, "group", "Group consumption", "Three members of one consumer group, started together, drain a "+
@@ -145,12 +153,13 @@ var (
 		return fmt.Sprintf("%s MB/s (%s/s)%s%s", num(s.Median), num(Summarize(res, MsgsPerSec).Median), spread(s),
 			ratio(Ratio(s, base)))
 	}}
-	cpuTable = table{caption: "Client CPU seconds per run:", metric: CPU, hideErrors: true,
-		text: func(_ []workload.Result, s, base Stat) string {
-			return fmt.Sprintf("%s s%s", num(s.Median), ratio(Ratio(s, base)))
+	cpuTable = table{caption: "Client CPU per record, microseconds (CPU seconds per run):", metric: CPUPerRecord,
+		hideErrors: true, text: func(res []workload.Result, s, base Stat) string {
+			return fmt.Sprintf("%s µs%s (%s s)%s", num(s.Median), spread(s), num(Summarize(res, CPU).Median),
+				ratio(Ratio(s, base)))
 		}}
 	latencyTable = table{metric: P99, text: func(res []workload.Result, p99, base Stat) string {
-		return fmt.Sprintf("%s / %s / %s%s", num(Summarize(res, P50).Median), num(p99.Median),
+		return fmt.Sprintf("%s / %s%s / %s%s", num(Summarize(res, P50).Median), num(p99.Median), spread(p99),
 			num(Summarize(res, P999).Median), ratio(Ratio(p99, base)))
 	}}
 	groupTable = table{metric: MBps, text: func(res []workload.Result, s, base Stat) string {

@@ -43,9 +43,11 @@ type Profile struct {
 
 // Results is everything a run produced; the runner saves it as JSON so the report can be rendered again.
 type Results struct {
-	Title       string            `json:"title"`
-	Command     string            `json:"command"`
-	Quick       bool              `json:"quick"`
+	Title   string `json:"title"`
+	Command string `json:"command"`
+	Quick   bool   `json:"quick"`
+	// Partial marks results holding only some cells (a -only run with no full results to merge into).
+	Partial     bool              `json:"partial,omitempty"`
 	Reps        int               `json:"reps"`
 	Started     string            `json:"started"`
 	Duration    string            `json:"duration"`

@@ -54,9 +54,9 @@ func TestMarkdown(t *testing.T) {
 	md := Markdown(sample(), "benchmarks.svg")
 	assert.Contains(t, md, "| cell | gregor | franz-go | pykafka |")
 	assert.Contains(t, md, "| kraft-1 · 100 B · none · acks=1 | 11.0 MB/s (110k/s) ±18% **×1.00** | 22.0 MB/s (220k/s) ±18% **×2.00** | failed: SocketDisconnectedError |")
-	assert.Contains(t, md, "| kraft-1 · 10 KiB · lz4 · acks=1 | 1.00 / 2.00 / 3.00 **×1.00** |")
+	assert.Contains(t, md, "| kraft-1 · 10 KiB · lz4 · acks=1 | 1.00 / 2.00 ±0% / 3.00 **×1.00** |")
 	assert.Contains(t, md, "- **pykafka**: cannot speak Produce v3")
-	assert.Contains(t, md, "![Throughput relative to gregor](benchmarks.svg)")
+	assert.Contains(t, md, "![Throughput and CPU per record relative to gregor](benchmarks.svg)")
 	assert.NotContains(t, md, "## Group consumption", "no group cells, no section")
 }
 
@@ -73,8 +73,8 @@ func TestMarkdownTables(t *testing.T) {
 	)
 	md := Markdown(r, "")
 
-	cpu := "Client CPU seconds per run:\n\n| cell | gregor | franz-go | pykafka |\n|---|---|---|---|\n" +
-		"| kraft-1 · 100 B · none · acks=1 | 0.11 s **×1.00** | 0.22 s **×2.00** | — |\n\n"
+	cpu := "Client CPU per record, microseconds (CPU seconds per run):\n\n| cell | gregor | franz-go | pykafka |\n|---|---|---|---|\n" +
+		"| kraft-1 · 100 B · none · acks=1 | 1.00 µs ±0% (0.11 s) **×1.00** | 1.00 µs ±0% (0.22 s) **×1.00** | — |\n\n"
 	assert.Contains(t, md, cpu, "the CPU table shows a failure as a dash, its error being in the table above")
 	assert.Contains(t, md, "## Group consumption\n\nThree members")
 	assert.Contains(t, md, "| kraft-3 · 100 B · none | 0.50 s · 2.00 MB/s **×1.00** | 0.25 s · 4.00 MB/s **×2.00** |\n")
@@ -89,7 +89,52 @@ func TestChart(t *testing.T) {
 	assert.True(t, strings.HasPrefix(svg, "<svg"))
 	assert.Contains(t, svg, "franz-go: ×2.00")
 	assert.Contains(t, svg, "gregor: ×1.00")
-	assert.Equal(t, 2, strings.Count(svg, "<title>"), "one bar per contender with a result")
+	assert.Equal(t, 4, strings.Count(svg, "<title>"), "one bar per contender with a result, in each of the two panels")
+	assert.Contains(t, svg, "Client CPU per record relative to gregor")
+	assert.NotContains(t, svg, "spread above", "no noisy cell")
+}
+
+func TestCPUPerRecord(t *testing.T) {
+	// 0.5 s of user+system CPU over 250,000 records is 2 µs a record.
+	assert.InDelta(t, 2.0, CPUPerRecord(workload.Result{Messages: 250_000, CPUSeconds: 0.5}), 1e-9)
+	assert.InDelta(t, 0, CPUPerRecord(workload.Result{CPUSeconds: 0.5}), 0, "no records, no per-record cost")
+
+	r := sample()
+	r.Cells = append(r.Cells, Cell{Key: "c", Cluster: "kraft-1", Workload: "consume", Size: 100, Compression: "lz4"})
+	for i, cpu := range []float64{0.20, 0.30, 0.25} { // gregor: 2.0, 3.0, 2.5 µs, median 2.5
+		r.Samples = append(r.Samples,
+			Sample{Cell: "c", Contender: "gregor", Rep: i, Result: workload.Result{Messages: 100_000, Bytes: 1e7, Seconds: 1, CPUSeconds: cpu}},
+			Sample{Cell: "c", Contender: "franz-go", Rep: i, Result: workload.Result{Messages: 100_000, Bytes: 1e7, Seconds: 1, CPUSeconds: 0.5}},
+		)
+	}
+	st := Summarize(r.samples("c", "gregor"), CPUPerRecord)
+	assert.InDelta(t, 2.5, st.Median, 1e-9)
+	assert.InDelta(t, 0.4, st.Spread, 1e-9, "(3.0-2.0)/2.5")
+	md := Markdown(r, "")
+	assert.Contains(t, md, "| kraft-1 · 100 B · lz4 | 2.50 µs ±40% ⚠ (0.25 s) **×1.00** | 5.00 µs ±0% (0.50 s) **×2.00** |")
+	svg := Chart(r)
+	assert.Contains(t, svg, "franz-go: ×2.00</title>", "the CPU panel shows franz-go's CPU per record at twice gregor's")
+	assert.Contains(t, svg, "gregor: ×1.00 (spread above 25%)</title>", "a noisy bar says so")
+}
+
+func TestNoisySpreadMarked(t *testing.T) {
+	steady := Summarize([]workload.Result{res(10), res(11), res(12)}, MBps) // spread 2/11, 18%
+	assert.False(t, steady.Noisy())
+	assert.Equal(t, " ±18%", spread(steady))
+	noisy := Summarize([]workload.Result{res(10), res(13), res(12)}, MBps) // spread 25% exactly is not above
+	assert.False(t, noisy.Noisy())
+	noisy = Summarize([]workload.Result{res(10), res(14), res(12)}, MBps) // 33%
+	assert.True(t, noisy.Noisy())
+	assert.Equal(t, " ±33% ⚠", spread(noisy))
+	one := Summarize([]workload.Result{res(10)}, MBps)
+	assert.False(t, one.Noisy(), "a single run has no spread to judge")
+	assert.Equal(t, "", spread(one))
+
+	r := sample()
+	r.Samples[0].Result = res(30) // gregor's produce runs: 30, 12, 11
+	md := Markdown(r, "")
+	assert.Contains(t, md, "| kraft-1 · 100 B · none · acks=1 | 12.0 MB/s (120k/s) ±158% ⚠ **×1.00** |")
+	assert.Contains(t, md, "⚠ marks a spread above 25%")
 }
 
 func TestSaveLoad(t *testing.T) {

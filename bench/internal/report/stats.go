@@ -20,6 +20,13 @@ type Stat struct {
 // OK reports whether at least one run succeeded.
 func (s Stat) OK() bool { return s.Runs > 0 }
 
+// NoisySpread is the spread above which a cell's median cannot rank contenders close to each other: the report
+// marks such cells.
+const NoisySpread = 0.25
+
+// Noisy reports whether the runs were further apart than NoisySpread (one run has no spread to judge).
+func (s Stat) Noisy() bool { return s.Runs > 1 && s.Spread > NoisySpread }
+
 // Metric extracts one number from a successful result.
 type Metric func(workload.Result) float64
 
@@ -37,7 +44,15 @@ var (
 		}
 		return float64(r.Messages) / r.Seconds
 	}
-	CPU        = func(r workload.Result) float64 { return r.CPUSeconds }
+	CPU = func(r workload.Result) float64 { return r.CPUSeconds }
+	// CPUPerRecord is the client's user+system CPU time per message, in microseconds: steadier than
+	// throughput on a loaded machine, since time spent waiting for the brokers does not count.
+	CPUPerRecord = func(r workload.Result) float64 {
+		if r.Messages <= 0 {
+			return 0
+		}
+		return r.CPUSeconds / float64(r.Messages) * 1e6
+	}
 	P50        = func(r workload.Result) float64 { return r.P50Ms }
 	P99        = func(r workload.Result) float64 { return r.P99Ms }
 	P999       = func(r workload.Result) float64 { return r.P999Ms }
