@@ -32,7 +32,7 @@ const consumerProtocolType = "consumer"
 // cure, end membership (Consume then returns a *GroupError).
 type managedMembership struct {
 	b        *BalancedConsumer
-	assignor groupAssignor
+	assignor Assignor
 	connKey  connKey
 	instance *string // GroupInstanceID, nil for a dynamic member
 
@@ -49,6 +49,8 @@ type managedMembership struct {
 	prevStable bool  // a generation was completed before ...
 	prevGen    int32 // ... this one ...
 	prevMember string
+	owned      map[string][]int32 // the last assignment, nil before one ...
+	ownedGen   int32              // ... and its generation, for sticky assignors' user data
 
 	beat   handler.Event // set while stable
 	rejoin handler.Event // the heartbeat found the generation over
@@ -57,7 +59,7 @@ type managedMembership struct {
 func newManagedMembership(b *BalancedConsumer) *managedMembership {
 	m := &managedMembership{
 		b:        b,
-		assignor: assignorFor(b.cfg.Strategy),
+		assignor: assignorOf(b.cfg),
 		connKey:  groupConnFor(b.group),
 		io:       b.h.NewLock(),
 		gen:      -1,
