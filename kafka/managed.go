@@ -66,9 +66,7 @@ func newManagedMembership(b *BalancedConsumer) *managedMembership {
 		beat:     b.h.NewEvent(),
 		rejoin:   b.h.NewEvent(),
 	}
-	if id := b.cfg.GroupInstanceID; id != "" {
-		m.instance = &id
-	}
+	m.instance = instanceIDOf(b.cfg)
 	return m
 }
 
@@ -312,4 +310,14 @@ func (m *managedMembership) close(ctx context.Context) error {
 	}
 	b.log.Debug("kafka: left the group", "member", member)
 	return nil
+}
+
+// instanceIDOf is the static member id the config gives, nil for a
+// dynamic member.
+func instanceIDOf(cfg BalancedConsumerConfig) *string {
+	if cfg.GroupInstanceID == "" {
+		return nil
+	}
+	id := cfg.GroupInstanceID
+	return &id
 }
