@@ -21,6 +21,13 @@ func CooperativeStickyAssignor() Assignor { return stickyAssignor{cooperative: t
 
 type stickyAssignor struct{ cooperative bool }
 
+// reportsOwned tells assignors that read the partitions members owned from
+// the subscription (cooperative ones) rather than from their user data.
+func reportsOwned(a Assignor) bool {
+	s, ok := a.(stickyAssignor)
+	return ok && s.cooperative
+}
+
 func (s stickyAssignor) Name() string {
 	if s.cooperative {
 		return "cooperative-sticky"

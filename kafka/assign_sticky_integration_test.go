@@ -55,9 +55,9 @@ func TestCheckAssignment(t *testing.T) {
 	assert.NoError(t, checkAssignment("x", members, parts, map[string]map[string][]int32{"a": {"t": {0}}, "b": {"t": {1}}}))
 	for _, bad := range []map[string]map[string][]int32{
 		{"a": {"t": {0}}, "b": {"t": {0}}}, // twice
-		{"a": {"t": {2}}},                   // no such partition
-		{"a": {"u": {0}}},                   // no such topic
-		{"z": {"t": {0}}},                   // no such member
+		{"a": {"t": {2}}},                  // no such partition
+		{"a": {"u": {0}}},                  // no such topic
+		{"z": {"t": {0}}},                  // no such member
 	} {
 		assert.Error(t, checkAssignment("x", members, parts, bad), "%v", bad)
 	}

@@ -69,8 +69,15 @@ func (m *managedMembership) joinAndSync(ctx context.Context) (parts []int32, con
 	}
 	continuous = m.setStable(resp.GenerationID, resp.MemberID)
 	m.mu.Lock()
+	claimed := m.owned[b.topic.name]
 	m.owned, m.ownedGen = map[string][]int32{b.topic.name: parts}, resp.GenerationID
 	m.mu.Unlock()
+	if reportsOwned(m.assignor) && slices.ContainsFunc(claimed, func(p int32) bool { return !slices.Contains(parts, p) }) {
+		// A cooperative leader withholds a partition moving between
+		// members for one generation: the member that gave it up rejoins
+		// at once so that the next one hands it out, as Java's does.
+		m.requestRejoin(resp.GenerationID)
+	}
 	b.log.Debug("kafka: joined the group", "member", resp.MemberID, "generation", resp.GenerationID,
 		"leader", resp.Leader == resp.MemberID, "partitions", parts)
 	return parts, continuous, nil
@@ -84,6 +91,14 @@ func (m *managedMembership) subscription() ([]byte, error) {
 	s.GenerationID = m.prevGen
 	if !m.prevStable {
 		s.GenerationID = -1
+	}
+	if reportsOwned(m.assignor) {
+		// Given up before joining, but reported so that a cooperative
+		// assignor can keep them here.
+		for _, t := range sortedKeys(m.owned) {
+			s.OwnedPartitions = append(s.OwnedPartitions,
+				protocol.ConsumerProtocolSubscriptionTopicPartition{Topic: t, Partitions: m.owned[t]})
+		}
 	}
 	if m.owned == nil {
 		s.UserData = m.assignor.UserData(nil, -1)
