@@ -2,7 +2,6 @@ package kafka
 
 import (
 	"fmt"
-	"slices"
 )
 
 // Assignor divides a managed group's partitions among its members. The
@@ -117,11 +116,5 @@ func mapKeys[V any](m map[string]V) []string {
 	for k := range m {
 		out = append(out, k)
 	}
-	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := mapKeys(m)
-	slices.Sort(out)
 	return out
 }

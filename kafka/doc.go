@@ -33,6 +33,18 @@
 // back to the seed addresses only when no known broker answers, so routine
 // refreshes dial nothing. Concurrent refreshes share one request.
 //
+// # Exactly once
+//
+// Producers are idempotent by default: with acks=all they number each
+// partition's records, so brokers write every message once and in order
+// however often it is retried (ProducerConfig, "Idempotence"). A producer
+// with ProducerConfig.TransactionalID writes in transactions
+// (BeginTransaction, CommitTransaction, AbortTransaction) and can commit a
+// consumer's offsets in them (SendOffsetsToTransaction with the consumer's
+// GroupMetadata); a newer producer of the same id fences it, reported as a
+// *ProducerFencedError. Consumers with IsolationLevel ReadCommitted see
+// only committed transactions.
+//
 // # Brokers and connections
 //
 // A Broker holds one connection (package conn, pipelined) per kind of
@@ -50,6 +62,17 @@
 // refusal to authenticate (a *sasl.Error) is final: the call that needed
 // the connection returns it, and consumers and groups stop with it, rather
 // than dialing again and again.
+//
+// # Administration
+//
+// Cluster's admin calls (CreateTopics, DescribeConfigs,
+// IncrementalAlterConfigs, CreatePartitions, DeleteRecords, DeleteGroups,
+// DeleteGroupOffsets, DescribeCluster, the ACL, reassignment, election, log
+// directory, quota, producer and transaction calls) each go where Kafka's
+// Java Admin sends them: any broker, the controller, a partition's leader, a
+// named broker, or a group or transaction coordinator. They report each
+// resource's outcome on its own (a map to errors, or result structs with an
+// Err field); the returned error is for the call as a whole.
 //
 // # Consuming
 //
@@ -88,6 +111,15 @@
 // *ConfigError, and the sentinels ErrNoBrokersAvailable, ErrClosed,
 // ErrInternalTopic, ErrNoLeader. Errors are wrapped with %w, so errors.Is
 // and errors.As see through the context added on the way up.
+//
+// # Observing
+//
+// Config.Hooks takes values implementing any of the hook interfaces
+// (BrokerReadHook, ProduceBatchHook, FetchBatchHook, GroupHook, ...); see
+// Hook for where they run. SimpleConsumer.Lag and BalancedConsumer.Lag
+// report a running consumer's lag from its last fetch, Cluster.GroupLag a
+// group's from the brokers. Client telemetry (KIP-714) is pushed to brokers
+// that ask for it unless Config.DisableMetricsPush is set.
 //
 // # Logging
 //

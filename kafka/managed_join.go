@@ -78,6 +78,7 @@ func (m *managedMembership) joinAndSync(ctx context.Context) (parts []int32, con
 		// at once so that the next one hands it out, as Java's does.
 		m.requestRejoin(resp.GenerationID)
 	}
+	b.groupEvent(GroupJoined, nil, nil)
 	b.log.Debug("kafka: joined the group", "member", resp.MemberID, "generation", resp.GenerationID,
 		"leader", resp.Leader == resp.MemberID, "partitions", parts)
 	return parts, continuous, nil

@@ -70,6 +70,18 @@ type Producer struct {
 
 	closeDone handler.Event
 	closeErr  error
+
+	// Idempotence (producer_idempotence.go). idem is cleared when
+	// IdempotenceAuto finds the cluster without support.
+	idem            bool
+	maxInFlight     int // batches in flight per partition
+	pid             producerID
+	pidState        pidState
+	pidErr          error // why pidState is pidFailed
+	bumpWanted      bool  // a partition's sequence broke: bump the epoch once nothing is in flight
+	inflightBatches int   // batches in flight, all partitions
+
+	txn *txnState // nil unless ProducerConfig.TransactionalID is set
 }
 
 // Producer returns a producer for the topic, started unless
@@ -93,6 +105,15 @@ func (t *Topic) Producer(cfg ProducerConfig) (*Producer, error) {
 		ackTimeoutMs: int32(cfg.AckTimeout / time.Millisecond),
 		sinks:        map[*Broker]*sink{},
 		closeDone:    cl.h.NewEvent(),
+		idem:         cfg.Idempotence != IdempotenceOff,
+		maxInFlight:  1,
+		pid:          producerID{id: -1, epoch: -1},
+	}
+	if p.idem {
+		p.maxInFlight = MaxInFlightPerPartition
+	}
+	if cfg.TransactionalID != "" {
+		p.txn = &txnState{id: cfg.TransactionalID}
 	}
 	overhead := requestOverhead(t.name, cl.cfg.ClientID)
 	p.reqBudget = cfg.MaxRequestSize - overhead
@@ -205,6 +226,20 @@ func (p *Producer) enqueue(ctx context.Context, msg *Message, w *syncWait) error
 			p.mu.Unlock()
 			return ErrProducerClosed
 		}
+		if p.pidState == pidFailed {
+			p.mu.Unlock()
+			return p.pidErr
+		}
+		if p.txn != nil {
+			if err := p.txnCheck(true); err != nil {
+				p.mu.Unlock()
+				return err
+			}
+			if p.txn.err != nil {
+				p.mu.Unlock()
+				return p.txn.err
+			}
+		}
 		if p.buffered < p.cfg.MaxQueuedMessages {
 			break
 		}
@@ -300,6 +335,7 @@ func (p *Producer) Close() error { return p.Stop(context.Background()) }
 // ctx.Err(). The Reports channel is closed when Stop returns. Later calls
 // wait for the first to finish and return its result.
 func (p *Producer) Stop(ctx context.Context) error {
+	p.abortOpenTransaction(ctx)
 	p.mu.Lock()
 	if p.closing {
 		p.mu.Unlock()
@@ -352,24 +388,4 @@ func (p *Producer) waitIdle() error {
 
 // abort reports every message held, queued or in flight, with
 // ErrProducerClosed. Responses that arrive later are ignored.
-func (p *Producer) abort() {
-	var done []outcome
-	p.mu.Lock()
-	for _, pb := range p.parts {
-		if pb == nil {
-			continue
-		}
-		if b := pb.inflight; b != nil && !b.claimed {
-			b.claimed = true
-			done = append(done, outcome{pb: pb, recs: b.recs, err: ErrProducerClosed})
-		}
-		if pb.queue.len() > 0 {
-			done = append(done, outcome{pb: pb, recs: pb.queue.takeAll(), err: ErrProducerClosed})
-		}
-	}
-	p.mu.Unlock()
-	p.deliver(done)
-	p.mu.Lock()
-	p.settle(done)
-	p.mu.Unlock()
-}
+func (p *Producer) abort() { p.reportHeld(ErrProducerClosed) }

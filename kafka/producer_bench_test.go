@@ -119,39 +119,55 @@ func BenchmarkProducerPath(b *testing.B) {
 }
 
 // BenchmarkProducerKafka produces 100-byte messages to a real broker (3
-// partitions, acks=leader, default settings) and reports messages/s.
+// partitions, otherwise default settings) and reports messages/s: with
+// acks=leader, acks=all, and acks=all with idempotence (the default), which
+// shows what idempotence costs.
 func BenchmarkProducerKafka(b *testing.B) {
 	c := testcluster.Shared(b, testcluster.Config{Mode: testcluster.KRaft, Brokers: 1, Perf: true})
-	for _, kind := range []string{"goroutine", "eventloop"} {
-		b.Run(kind, func(b *testing.B) {
-			ctx := context.Background()
-			cl := benchClient(b, ctx, benchHandler(b, kind), c.Bootstrap())
-			name := fmt.Sprintf("producer-bench-%s-%d", kind, time.Now().UnixNano())
-			if err := cl.Cluster().CreateTopics(ctx, TopicSpec{Name: name, Partitions: 3, ReplicationFactor: 1}); err != nil {
-				b.Fatal(err)
-			}
-			topic, err := cl.Topic(ctx, name)
-			if err != nil {
-				b.Fatal(err)
-			}
-			p, err := topic.Producer(ProducerConfig{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			val := make([]byte, 100)
-			b.SetBytes(int64(len(val)))
-			b.ReportAllocs()
-			b.ResetTimer()
-			for range b.N {
-				if err := p.Produce(ctx, Message{Value: val}); err != nil {
-					b.Fatal(err)
-				}
-			}
-			if err := p.Close(); err != nil {
-				b.Fatal(err)
-			}
-			b.StopTimer()
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
-		})
+	modes := []struct {
+		name string
+		cfg  ProducerConfig
+	}{
+		{"acks=leader", ProducerConfig{RequiredAcks: AcksLeader}},
+		{"acks=all", ProducerConfig{Idempotence: IdempotenceOff}},
+		{"acks=all,idempotent", ProducerConfig{}},
 	}
+	for _, kind := range []string{"goroutine", "eventloop"} {
+		for _, mode := range modes {
+			benchProducerKafka(b, c, kind, mode.name, mode.cfg)
+		}
+	}
+}
+
+func benchProducerKafka(b *testing.B, c *testcluster.Cluster, kind, mode string, cfg ProducerConfig) {
+	b.Run(kind+"/"+mode, func(b *testing.B) {
+		ctx := context.Background()
+		cl := benchClient(b, ctx, benchHandler(b, kind), c.Bootstrap())
+		name := fmt.Sprintf("producer-bench-%s-%d", kind, time.Now().UnixNano())
+		if err := cl.Cluster().CreateTopics(ctx, TopicSpec{Name: name, Partitions: 3, ReplicationFactor: 1}); err != nil {
+			b.Fatal(err)
+		}
+		topic, err := cl.Topic(ctx, name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		p, err := topic.Producer(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		val := make([]byte, 100)
+		b.SetBytes(int64(len(val)))
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			if err := p.Produce(ctx, Message{Value: val}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := p.Close(); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+	})
 }

@@ -22,14 +22,16 @@ const (
 )
 
 // RequiredAcks says when a broker acknowledges a produce request. The zero
-// value is AcksLeader, the default.
+// value, AcksDefault, means AcksAll.
 type RequiredAcks int8
 
 const (
+	// AcksDefault is the zero value: AcksAll, which idempotence needs.
+	AcksDefault RequiredAcks = iota
 	// AcksLeader: the leader has written the messages to its log. A
 	// message acknowledged this way is lost if the leader dies before a
-	// follower copied it.
-	AcksLeader RequiredAcks = iota
+	// follower copied it. Choosing it turns IdempotenceAuto off.
+	AcksLeader
 	// AcksNone: the broker sends no response. Messages are reported
 	// delivered, with offset -1, once written to the socket; fastest, and
 	// lost without notice if the broker fails.
@@ -45,14 +47,16 @@ func (a RequiredAcks) wire() int16 {
 	switch a {
 	case AcksNone:
 		return 0
-	case AcksAll:
-		return -1
+	case AcksLeader:
+		return 1
 	}
-	return 1
+	return -1
 }
 
 func (a RequiredAcks) String() string {
 	switch a {
+	case AcksDefault:
+		return "default"
 	case AcksLeader:
 		return "leader"
 	case AcksNone:
@@ -93,9 +97,9 @@ const minRequestSize = 1024
 // By default (Linger 0) a producer sends as soon as it can and batches
 // only what piles up meanwhile: a message for a broker with no request in
 // flight goes out at once, and the messages produced while a request is in
-// flight travel together in the next one. One partition never has more
-// than one batch in flight, so a partition's queue drains one batch per
-// round trip. Latency is then one round trip when idle, and the batches
+// flight travel together in the next one. A partition has one batch in
+// flight (five when idempotent, see "Idempotence"), so its queue drains a
+// bounded number of batches per round trip. Latency is then one round trip when idle, and the batches
 // grow by themselves with the load until MaxRequestSize caps them: there
 // is no fixed delay to tune, and no timer that fires without work to do.
 // (pykafka waited up to 5 seconds, or for 70000 messages, before sending
@@ -112,14 +116,32 @@ const minRequestSize = 1024
 // # Ordering and retries
 //
 // Messages of one partition are written in the order Produce accepted
-// them, retries included: a partition has at most one batch in flight, and
-// a batch that fails with a retriable error goes back to the head of its
-// partition's queue, so nothing behind it can overtake it. (pykafka, like
-// the Java client without idempotence, could reorder on retry; here the
-// price is that one partition moves one batch per round trip, which the
-// batching above makes up for.) A retried request may have been written by
-// a broker that failed to answer, so retries can duplicate a message; they
-// never lose an acknowledged one.
+// them, retries included. Without idempotence a partition has at most one
+// batch in flight, and a batch that fails with a retriable error goes back
+// to the head of its partition's queue, so nothing behind it can overtake
+// it. (pykafka, like the Java client without idempotence, could reorder on
+// retry; here the price is that one partition moves one batch per round
+// trip, which the batching above makes up for.) A retried request may have
+// been written by a broker that failed to answer, so without idempotence
+// retries can duplicate a message; they never lose an acknowledged one.
+//
+// # Idempotence
+//
+// With idempotence (the default) the producer gets a producer id and epoch
+// from the cluster (InitProducerId) and numbers each partition's records
+// in the batch headers. A broker writes a batch only if its sequence
+// number follows the last one it wrote, and answers a batch it already
+// has as a success: retries neither duplicate nor reorder. That allows up
+// to MaxInFlightPerPartition (5) batches in flight per partition, once the
+// partition's first batch is acknowledged (a broker takes any number as a
+// producer's first, so until then one at a time); a batch
+// that fails is sent again with its number, the batches behind it
+// following in order. When a partition's sequence cannot continue (a batch
+// failed for good, or the broker lost the producer's state), the producer
+// waits until nothing is in flight, bumps its epoch and numbers the
+// unsent batches afresh. Idempotence needs RequiredAcks AcksAll: choosing
+// AcksLeader or AcksNone turns IdempotenceAuto off, and is a *ConfigError
+// with IdempotenceOn.
 type ProducerConfig struct {
 	// Partitioner picks each message's partition. Default: a new
 	// RoundRobinPartitioner() per producer, pykafka's default. Keyed
@@ -148,8 +170,14 @@ type ProducerConfig struct {
 	// Default DefaultRetryBackoff.
 	RetryBackoff time.Duration
 
-	// RequiredAcks is when a broker acknowledges. Default AcksLeader.
+	// RequiredAcks is when a broker acknowledges. Default AcksAll.
 	RequiredAcks RequiredAcks
+
+	// Idempotence makes brokers write each message once however often it
+	// is retried, and keep each partition in order; see "Idempotence".
+	// Default IdempotenceAuto: on when RequiredAcks is AcksAll (the
+	// default) and the brokers support it (Kafka 0.11 and later).
+	Idempotence Idempotence
 
 	// AckTimeout is how long a broker may wait for the replicas AcksAll
 	// asks for before it answers with a timeout error. It must be below
@@ -195,6 +223,20 @@ type ProducerConfig struct {
 	// producer waits when the channel is full.
 	DeliveryReports bool
 
+	// TransactionalID makes the producer transactional: what it produces
+	// between BeginTransaction and CommitTransaction becomes visible to
+	// consumers reading committed data all at once, or (AbortTransaction)
+	// never. It needs idempotence (not IdempotenceOff) and AcksAll. Producers
+	// sharing the id are one logical producer across restarts: the newest
+	// fences the older ones. Default "": not transactional.
+	TransactionalID string
+
+	// TransactionTimeout is how long a transaction may stay open before
+	// the coordinator aborts it (at most the brokers'
+	// transaction.max.timeout.ms, 15 minutes by default). Default
+	// DefaultTransactionTimeout.
+	TransactionTimeout time.Duration
+
 	// ManualStart leaves a new producer stopped: it accepts messages but
 	// sends nothing until Start. By default it starts at once.
 	ManualStart bool
@@ -213,6 +255,7 @@ func (c ProducerConfig) withDefaults(cl *Config) (ProducerConfig, error) {
 		{"RetryBackoff", c.RetryBackoff},
 		{"AckTimeout", c.AckTimeout},
 		{"Linger", c.Linger},
+		{"TransactionTimeout", c.TransactionTimeout},
 	} {
 		if f.d < 0 {
 			return bad(f.name, "negative (%v)", f.d)
@@ -221,8 +264,12 @@ func (c ProducerConfig) withDefaults(cl *Config) (ProducerConfig, error) {
 	switch {
 	case c.Compression < CompressionNone || c.Compression > CompressionZstd:
 		return bad("Compression", "unknown codec %d", int8(c.Compression))
-	case c.RequiredAcks < AcksLeader || c.RequiredAcks > AcksAll:
+	case c.RequiredAcks < AcksDefault || c.RequiredAcks > AcksAll:
 		return bad("RequiredAcks", "unknown value %d", int8(c.RequiredAcks))
+	case c.Idempotence < IdempotenceAuto || c.Idempotence > IdempotenceOff:
+		return bad("Idempotence", "unknown value %d", int8(c.Idempotence))
+	case c.Idempotence == IdempotenceOn && (c.RequiredAcks == AcksLeader || c.RequiredAcks == AcksNone):
+		return bad("Idempotence", "IdempotenceOn needs RequiredAcks AcksAll, not %v", c.RequiredAcks)
 	case c.MaxQueuedMessages < 0:
 		return bad("MaxQueuedMessages", "negative (%d)", c.MaxQueuedMessages)
 	case c.MinQueuedMessages < 0:
@@ -231,8 +278,26 @@ func (c ProducerConfig) withDefaults(cl *Config) (ProducerConfig, error) {
 		return bad("MaxRequestSize", "%d is below %d", c.MaxRequestSize, minRequestSize)
 	case c.AckTimeout > time.Duration(math.MaxInt32)*time.Millisecond:
 		return bad("AckTimeout", "%v does not fit a request", c.AckTimeout)
+	case c.TransactionTimeout > time.Duration(math.MaxInt32)*time.Millisecond:
+		return bad("TransactionTimeout", "%v does not fit a request", c.TransactionTimeout)
+	case c.TransactionalID != "" && c.Idempotence == IdempotenceOff:
+		return bad("TransactionalID", "a transactional producer is idempotent; Idempotence is off")
+	case c.TransactionalID != "" && (c.RequiredAcks == AcksLeader || c.RequiredAcks == AcksNone):
+		return bad("TransactionalID", "a transactional producer needs RequiredAcks AcksAll, not %v", c.RequiredAcks)
+	}
+	if c.TransactionTimeout == 0 {
+		c.TransactionTimeout = DefaultTransactionTimeout
+	}
+	if c.TransactionalID != "" {
+		c.Idempotence = IdempotenceOn
 	}
 
+	if c.RequiredAcks == AcksDefault {
+		c.RequiredAcks = AcksAll
+	}
+	if c.Idempotence == IdempotenceAuto && c.RequiredAcks != AcksAll {
+		c.Idempotence = IdempotenceOff
+	}
 	if c.Partitioner == nil {
 		c.Partitioner = RoundRobinPartitioner()
 	}

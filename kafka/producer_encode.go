@@ -50,8 +50,8 @@ func recordSizeBound(m *Message) int {
 	return n
 }
 
-// producerBatch is the header of every batch a producer writes: no
-// producer id (not idempotent, not transactional).
+// producerBatch is the header of the batches a producer writes without
+// idempotence: no producer id. Idempotent producers fill in theirs.
 var producerBatch = protocol.RecordBatch{
 	PartitionLeaderEpoch: -1,
 	Magic:                protocol.RecordBatchMagic,
@@ -61,13 +61,13 @@ var producerBatch = protocol.RecordBatch{
 }
 
 // appendRecords appends recs encoded for a Produce request of the given
-// version: a record batch (v3 and later), or a legacy message set of magic
-// 1 (v2) or 0 (v0, v1), compressed with codec. legacy is scratch space for
-// the legacy path, returned for reuse.
-func appendRecords(dst []byte, bb *protocol.RecordBatchBuilder, legacy []protocol.Record, recs []record,
-	version int16, codec Compression) ([]byte, []protocol.Record, error) {
+// version: a record batch with header hdr (v3 and later), or a legacy
+// message set of magic 1 (v2) or 0 (v0, v1), compressed with codec. legacy
+// is scratch space for the legacy path, returned for reuse.
+func appendRecords(dst []byte, bb *protocol.RecordBatchBuilder, legacy []protocol.Record, hdr *protocol.RecordBatch,
+	recs []record, version int16, codec Compression) ([]byte, []protocol.Record, error) {
 	if version >= 3 {
-		bb.Reset(&producerBatch)
+		bb.Reset(hdr)
 		for i := range recs {
 			m := &recs[i].msg
 			bb.Add(m.Timestamp.UnixMilli(), m.Key, m.Value, m.Headers)

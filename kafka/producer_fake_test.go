@@ -37,22 +37,49 @@ type pfCluster struct {
 	// leaders directly.
 	onProduce func(p *pfProduce) (code int16, gate <-chan struct{})
 	changed   chan struct{} // closed and replaced whenever seen grows
+
+	// Idempotence, as a broker keeps it: producer ids handed out, and per
+	// partition the state of each producer id that wrote to it.
+	nextPID  int64
+	noPID    bool // InitProducerId is not offered
+	pidCalls []*protocol.InitProducerIDRequest
+	seqs     []map[int64]*pfSeq // per partition
+}
+
+// pfSeq is a producer's state on one partition: its epoch, the next
+// sequence expected and the last five batches written, for duplicates.
+type pfSeq struct {
+	epoch int16
+	next  int32
+	last  []pfSeqBatch
+}
+
+type pfSeqBatch struct {
+	seq, count int32
+	base       int64
 }
 
 // pfHangUp, returned by onProduce, closes the connection instead of
-// answering.
-const pfHangUp int16 = -999
+// answering; pfWriteHangUp appends the records first, as a broker that
+// wrote a batch and died before answering.
+const (
+	pfHangUp      int16 = -999
+	pfWriteHangUp int16 = -998
+)
 
 // pfProduce is one partition entry of a produce request.
 type pfProduce struct {
-	Broker    int32
-	Partition int32
-	Version   int16
-	Acks      int16
-	Magic     int8
-	Codec     protocol.Compression
-	Records   []protocol.Record
-	Request   int // sequence number of the request on the cluster
+	ProducerID int64
+	Epoch      int16
+	Sequence   int32
+	Broker     int32
+	Partition  int32
+	Version    int16
+	Acks       int16
+	Magic      int8
+	Codec      protocol.Compression
+	Records    []protocol.Record
+	Request    int // sequence number of the request on the cluster
 }
 
 // pfBatch is one batch appended to a partition's log.
@@ -83,6 +110,8 @@ func newPFCluster(tb testing.TB, brokers, partitions int) *pfCluster {
 		logs:    make([][]protocol.Record, partitions),
 		batches: make([][]pfBatch, partitions),
 		changed: make(chan struct{}),
+		nextPID: 1000,
+		seqs:    make([]map[int64]*pfSeq, partitions),
 	}
 	for i := range brokers {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -260,9 +289,15 @@ func (b *pfBroker) answer(req protocol.Message, version int16) (protocol.Message
 		b.c.mu.Unlock()
 		resp := protocol.NewAPIVersionsResponse()
 		for _, k := range protocol.APIKeys() {
+			if k == protocol.APIKeyGetTelemetrySubscriptions || k == protocol.APIKeyPushTelemetry {
+				continue // as a broker without a telemetry receiver
+			}
 			r, _ := protocol.SupportedVersionRange(k)
 			if k == protocol.APIKeyProduce {
 				r.Max = maxProduce
+			}
+			if k == protocol.APIKeyInitProducerID && b.c.noProducerIDs() {
+				continue
 			}
 			resp.APIKeys = append(resp.APIKeys, protocol.APIVersionsResponseAPIKey{APIKey: k, MinVersion: r.Min, MaxVersion: r.Max})
 		}
@@ -271,6 +306,8 @@ func (b *pfBroker) answer(req protocol.Message, version int16) (protocol.Message
 		return b.c.metadata(m), nil, false
 	case *protocol.ProduceRequest:
 		return b.c.produce(b, m, version)
+	case *protocol.InitProducerIDRequest:
+		return b.c.initProducerID(m), nil, false
 	}
 	return req.(protocol.Request).NewResponse(), nil, false
 }
@@ -329,8 +366,10 @@ func (c *pfCluster) produce(b *pfBroker, req *protocol.ProduceRequest, version i
 			pr := protocol.ProduceResponsePartition{Index: pd.Index, BaseOffset: -1, LogAppendTimeMs: -1, LogStartOffset: -1}
 			e := &pfProduce{Broker: b.id, Partition: pd.Index, Version: version, Acks: req.Acks, Request: request}
 			var batches []pfBatch
+			e.ProducerID, e.Epoch, e.Sequence = -1, -1, -1
 			_, err := protocol.DecodeRecordBatches(pd.Records, func(rb *protocol.RecordBatch) error {
 				e.Magic, e.Codec = rb.Magic, rb.Compression()
+				e.ProducerID, e.Epoch, e.Sequence = rb.ProducerID, rb.ProducerEpoch, rb.BaseSequence
 				batches = append(batches, pfBatch{Magic: rb.Magic, Codec: rb.Compression(), Records: len(rb.Records)})
 				for _, r := range rb.Records {
 					r.Key, r.Value = bytes.Clone(r.Key), bytes.Clone(r.Value)
@@ -363,15 +402,31 @@ func (c *pfCluster) produce(b *pfBroker, req *protocol.ProduceRequest, version i
 			if gate != nil {
 				gates = append(gates, gate)
 			}
+			hangUp := code == pfWriteHangUp
+			if hangUp {
+				code = 0
+			}
+			dup := false
+			if code == 0 && e.ProducerID >= 0 {
+				code, dup, pr.BaseOffset = c.checkSequence(e)
+			}
 			pr.ErrorCode = code
-			if code == 0 {
+			if code == 0 && !dup {
 				p := int(pd.Index)
 				pr.BaseOffset = int64(len(c.logs[p]))
+				if e.ProducerID >= 0 {
+					c.wroteSequence(e, pr.BaseOffset)
+				}
 				for i, r := range e.Records {
 					r.Offset = pr.BaseOffset + int64(i)
 					c.logs[p] = append(c.logs[p], r)
 				}
 				c.batches[p] = append(c.batches[p], batches...)
+			}
+			if hangUp {
+				close(c.changed)
+				c.changed = make(chan struct{})
+				return nil, nil, true
 			}
 			rt.PartitionResponses = append(rt.PartitionResponses, pr)
 		}
@@ -383,4 +438,80 @@ func (c *pfCluster) produce(b *pfBroker, req *protocol.ProduceRequest, version i
 		return nil, nil, false
 	}
 	return resp, gates, false
+}
+
+// initProducerID hands out a producer id, or the next epoch of the one the
+// request names.
+func (c *pfCluster) initProducerID(req *protocol.InitProducerIDRequest) *protocol.InitProducerIDResponse {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pidCalls = append(c.pidCalls, req)
+	resp := protocol.NewInitProducerIDResponse()
+	if req.ProducerID >= 0 {
+		resp.ProducerID, resp.ProducerEpoch = req.ProducerID, req.ProducerEpoch+1
+		return resp
+	}
+	resp.ProducerID, resp.ProducerEpoch = c.nextPID, 0
+	c.nextPID++
+	return resp
+}
+
+// initProducerIDCalls returns the InitProducerId requests seen.
+func (c *pfCluster) initProducerIDCalls() []*protocol.InitProducerIDRequest {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.pidCalls)
+}
+
+// checkSequence applies a broker's sequence rules to an idempotent batch:
+// a duplicate of one of the last five batches is answered with its
+// offset, a gap with OUT_OF_ORDER_SEQUENCE_NUMBER, an old epoch with
+// INVALID_PRODUCER_EPOCH. Called with c.mu held.
+func (c *pfCluster) checkSequence(e *pfProduce) (code int16, dup bool, base int64) {
+	p := int(e.Partition)
+	st := c.seqs[p][e.ProducerID]
+	switch {
+	case st == nil || e.Epoch > st.epoch:
+		if e.Sequence != 0 {
+			return protocol.ErrOutOfOrderSequenceNumber.Code, false, -1
+		}
+		return 0, false, -1
+	case e.Epoch < st.epoch:
+		return protocol.ErrInvalidProducerEpoch.Code, false, -1
+	}
+	for _, b := range st.last {
+		if b.seq == e.Sequence && b.count == int32(len(e.Records)) {
+			return 0, true, b.base
+		}
+	}
+	if e.Sequence != st.next {
+		return protocol.ErrOutOfOrderSequenceNumber.Code, false, -1
+	}
+	return 0, false, -1
+}
+
+// wroteSequence records an idempotent batch appended at base. Called with
+// c.mu held.
+func (c *pfCluster) wroteSequence(e *pfProduce, base int64) {
+	p := int(e.Partition)
+	if c.seqs[p] == nil {
+		c.seqs[p] = map[int64]*pfSeq{}
+	}
+	st := c.seqs[p][e.ProducerID]
+	if st == nil || e.Epoch > st.epoch {
+		st = &pfSeq{epoch: e.Epoch}
+		c.seqs[p][e.ProducerID] = st
+	}
+	n := int32(len(e.Records))
+	st.next = e.Sequence + n
+	st.last = append(st.last, pfSeqBatch{seq: e.Sequence, count: n, base: base})
+	if len(st.last) > 5 {
+		st.last = st.last[1:]
+	}
+}
+
+func (c *pfCluster) noProducerIDs() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.noPID
 }

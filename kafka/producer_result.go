@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/gregorkafka/gregor/handler"
@@ -14,80 +15,146 @@ import (
 // next request properly.
 var errMissingPartition = errors.New("kafka: produce response lacks a partition of the request")
 
-// outcome is the fate of some records of one partition, decided under
-// p.mu and delivered after it is released.
+// outcome is the fate of one settled batch's records, taken from the head
+// of its partition's batches under p.mu and delivered after it is
+// released.
 type outcome struct {
 	pb   *partBuf
+	b    *batch
 	recs []record
 	base int64 // offset of recs[0]; -1 when unknown
 	err  error
-	// release is the in-flight batch the records came from: the partition
-	// may send again once they are reported, which keeps its reports in
-	// order.
-	release *batch
 }
 
 // finish handles the end of a request s sent (or failed to send) for
 // batches: acknowledged records are reported, failed ones retried or
 // reported, and the partitions may send again.
 func (p *Producer) finish(s *sink, batches []*batch, resp *protocol.ProduceResponse, err error) {
-	var done []outcome
 	var refresh error
+	touched := make([]*partBuf, 0, len(batches))
 	p.mu.Lock()
 	s.inflight--
 	for i, b := range batches {
 		pb := b.pb
+		pb.inflight--
+		p.inflightBatches--
 		if b.claimed { // Stop gave up on it and reported it
-			if pb.inflight == b {
-				pb.inflight = nil
-			}
 			continue
 		}
+		touched = append(touched, pb)
 		berr, base := err, int64(-1)
 		if berr == nil && resp != nil {
 			base, berr = partitionResult(resp, p.t.name, pb.id, i)
 		}
 		switch {
 		case berr == nil:
-			b.claimed = true
-			done = append(done, outcome{pb: pb, recs: b.recs, base: base, release: b})
+			p.settleBatch(b, base, nil)
+			pb.acked = pb.acked || b.pid == p.pid.id && b.epoch == p.pid.epoch
+		case p.idem && errors.Is(berr, protocol.ErrDuplicateSequenceNumber):
+			// Written before, by a try whose answer was lost.
+			p.settleBatch(b, base, nil)
+			pb.acked = pb.acked || b.pid == p.pid.id && b.epoch == p.pid.epoch
 		case tooLarge(berr) && len(b.recs) > 1:
 			// The broker's limit is below ours: halve the batch and try
 			// again, without counting it as a retry.
+			if p.idem {
+				b.state, b.split = batchPending, true
+				pb.resend, pb.forced = true, true
+				p.bumpEpoch(pb, berr)
+				break
+			}
+			p.dropBatch(pb, b)
 			p.requeue(pb, b.recs)
 			p.recycle(pb, b)
 			pb.maxRecs = len(b.recs) / 2
-			pb.inflight = nil
+		case p.idem && (errors.Is(berr, protocol.ErrOutOfOrderSequenceNumber) || errors.Is(berr, protocol.ErrUnknownProducerID)):
+			// A batch behind one that failed gets OUT_OF_ORDER_SEQUENCE
+			// and is resent after it. For the first unacknowledged batch
+			// there is a real gap (or, for UNKNOWN_PRODUCER_ID, the
+			// broker forgot the producer): a new epoch restarts the
+			// partition's sequence.
+			if errors.Is(berr, protocol.ErrUnknownProducerID) || isSequenceHead(pb, b) {
+				p.bumpEpoch(pb, berr)
+				p.retryBatch(pb, b, berr)
+				break
+			}
+			// Not a try of its own: the batch before it bounds the wait.
+			b.attempts--
+			p.retryBatch(pb, b, berr)
 		case retriable(berr):
 			if stale := isStaleMetadata(berr); stale {
 				refresh = berr
 				pb.waitMeta = true
 				pb.waitGen = p.metaStarted + 1
 			}
-			failed := p.retry(pb, b, berr)
-			if failed != nil {
-				done = append(done, *failed)
+			if p.idem {
+				p.retryBatch(pb, b, berr)
 			} else {
-				p.recycle(pb, b)
-				pb.inflight = nil
+				p.retry(pb, b, berr)
 			}
+		case p.txn != nil && isFencing(berr):
+			p.settleBatch(b, -1, p.fence(berr))
 		default:
-			b.claimed = true
-			done = append(done, outcome{pb: pb, recs: b.recs, base: -1, err: p.partitionErr(pb, berr), release: b})
+			p.settleBatch(b, -1, p.partitionErr(pb, berr))
+			if p.idem {
+				p.bumpEpoch(pb, berr)
+			}
 		}
 	}
 	if refresh != nil {
 		p.requestRefresh(refresh, false)
 	}
+	p.maybeBump()
 	p.kick(s)
+	for _, pb := range touched {
+		// A refresh may have moved the partition to another leader's sink
+		// while its batches were in flight: that sink waits for them.
+		if pb.sink != nil && pb.sink != s {
+			p.kick(pb.sink)
+		}
+	}
 	p.mu.Unlock()
-	p.complete(done)
+	p.report(touched)
 }
 
-// retry counts a failed try of b's records and queues them again, but for
-// those out of tries, returned as an outcome to report. Called with p.mu
-// held.
-func (p *Producer) retry(pb *partBuf, b *batch, err error) *outcome {
+// maybeBump starts the epoch bump an idempotent producer waits for once
+// nothing is in flight. Called with p.mu held.
+func (p *Producer) maybeBump() {
+	if p.bumpWanted && p.inflightBatches == 0 && p.pidState == pidReady {
+		p.askProducerID()
+	}
+}
+
+// settleBatch decides b's outcome. Called with p.mu held.
+func (p *Producer) settleBatch(b *batch, base int64, err error) {
+	b.state, b.claimed, b.base, b.err = batchDone, true, base, err
+}
+
+// retryBatch counts a failed try of an idempotent producer's batch b and
+// marks it to be sent again, with the same sequence number, or, out of
+// tries, reports it failed. Called with p.mu held.
+func (p *Producer) retryBatch(pb *partBuf, b *batch, err error) {
+	b.attempts++
+	if int(b.attempts) > p.cfg.MaxRetries {
+		p.log.Debug("kafka: produce retries exhausted", "partition", pb.id, "messages", len(b.recs), "error", err)
+		p.settleBatch(b, -1, p.partitionErr(pb, err))
+		// The broker may or may not have the batch: the partition's
+		// sequence continues only under a new epoch.
+		p.bumpEpoch(pb, err)
+		return
+	}
+	b.state = batchPending
+	pb.resend, pb.forced = true, true
+	at := p.h.Now().Add(p.backoff(int(b.attempts)))
+	if at.After(pb.retryAt) {
+		pb.retryAt = at
+	}
+}
+
+// retry counts a failed try of b's records (a producer without
+// idempotence) and queues them again, but for those out of tries, which
+// stay in b to be reported. Called with p.mu held.
+func (p *Producer) retry(pb *partBuf, b *batch, err error) {
 	// Records retried before lead the batch: tries only decrease along it.
 	n := 0
 	for i := range b.recs {
@@ -101,11 +168,19 @@ func (p *Producer) retry(pb *partBuf, b *batch, err error) *outcome {
 		pb.retryAt = p.h.Now().Add(p.backoff(int(rest[0].attempts)))
 	}
 	if n == 0 {
-		return nil
+		p.dropBatch(pb, b)
+		p.recycle(pb, b)
+		return
 	}
-	b.claimed = true
 	p.log.Debug("kafka: produce retries exhausted", "partition", pb.id, "messages", n, "error", err)
-	return &outcome{pb: pb, recs: b.recs[:n:n], base: -1, err: p.partitionErr(pb, err), release: b}
+	b.recs = b.recs[:n:n]
+	p.settleBatch(b, -1, p.partitionErr(pb, err))
+}
+
+// dropBatch removes b, whose records went back to the queue, from pb's
+// batches. Called with p.mu held.
+func (p *Producer) dropBatch(pb *partBuf, b *batch) {
+	pb.batches = slices.DeleteFunc(pb.batches, func(x *batch) bool { return x == b })
 }
 
 // requeue puts recs back at the head of pb's queue, to be sent next.
@@ -127,32 +202,76 @@ func (p *Producer) backoff(n int) time.Duration {
 
 // fail reports batches that could not be encoded.
 func (p *Producer) fail(failed []failedBatch) {
-	done := make([]outcome, 0, len(failed))
+	touched := make([]*partBuf, 0, len(failed))
 	p.mu.Lock()
 	for _, f := range failed {
 		b := f.b
+		b.pb.inflight--
+		p.inflightBatches--
+		if s := b.pb.sink; s != nil {
+			p.kick(s)
+		}
 		if b.claimed { // Stop gave up on it and reported it
-			if b.pb.inflight == b {
-				b.pb.inflight = nil
-			}
 			continue
 		}
-		b.claimed = true
-		done = append(done, outcome{pb: b.pb, recs: b.recs, base: -1, err: p.partitionErr(b.pb, f.err), release: b})
+		p.settleBatch(b, -1, p.partitionErr(b.pb, f.err))
+		if p.idem {
+			p.bumpEpoch(b.pb, f.err)
+		}
+		touched = append(touched, b.pb)
 	}
+	p.maybeBump()
 	p.mu.Unlock()
-	p.complete(done)
+	p.report(touched)
 }
 
-// complete reports done and then settles the bookkeeping.
-func (p *Producer) complete(done []outcome) {
-	if len(done) == 0 {
-		return
+// report delivers the settled batches at the head of each partition's
+// batches, in order. One task at a time reports a partition's batches
+// (partBuf.delivering); batches settled meanwhile are reported by it.
+func (p *Producer) report(pbs []*partBuf) {
+	for i, pb := range pbs {
+		if slices.Contains(pbs[:i], pb) {
+			continue
+		}
+		for {
+			p.mu.Lock()
+			if pb.delivering {
+				p.mu.Unlock()
+				break
+			}
+			done := p.takeSettled(pb, nil)
+			if len(done) == 0 {
+				p.mu.Unlock()
+				break
+			}
+			pb.delivering = true
+			p.mu.Unlock()
+			p.deliver(done)
+			p.mu.Lock()
+			pb.delivering = false
+			p.settle(done)
+			p.mu.Unlock()
+		}
 	}
-	p.deliver(done)
-	p.mu.Lock()
-	p.settle(done)
-	p.mu.Unlock()
+}
+
+// takeSettled removes the settled batches at the head of pb's batches and
+// appends their outcomes to done. Called with p.mu held.
+func (p *Producer) takeSettled(pb *partBuf, done []outcome) []outcome {
+	n := 0
+	for n < len(pb.batches) && pb.batches[n].state == batchDone {
+		b := pb.batches[n]
+		done = append(done, outcome{pb: pb, b: b, recs: b.recs, base: b.base, err: b.err})
+		n++
+	}
+	if n > 0 {
+		clear(pb.batches[:n])
+		pb.batches = pb.batches[n:]
+		if len(pb.batches) == 0 {
+			pb.batches = nil
+		}
+	}
+	return done
 }
 
 // deliver hands each record's outcome to its sync waiter or the reports
@@ -180,21 +299,19 @@ func (p *Producer) deliver(done []outcome) {
 	}
 }
 
-// settle forgets reported records: frees their queue slots, lets their
-// partitions send again and wakes Produce and Flush callers waiting for
-// that. Called with p.mu held.
+// settle forgets reported records: frees their queue slots and wakes
+// Produce and Flush callers waiting for that. Called with p.mu held.
 func (p *Producer) settle(done []outcome) {
 	for _, o := range done {
 		p.buffered -= len(o.recs)
-		if b := o.release; b != nil && o.pb.inflight == b {
-			o.pb.inflight = nil
+		if b := o.b; b != nil {
 			p.recycle(o.pb, b)
 			if o.err == nil {
 				o.pb.maxRecs = 0
 			}
-			if s := o.pb.sink; s != nil {
-				p.kick(s)
-			}
+		}
+		if s := o.pb.sink; s != nil {
+			p.kick(s)
 		}
 	}
 	if p.spaceWaiter != nil && p.buffered < p.cfg.MaxQueuedMessages {
@@ -207,6 +324,30 @@ func (p *Producer) settle(done []outcome) {
 		}
 		p.idleWaiters = nil
 	}
+}
+
+// reportHeld reports every message held, queued or in flight, with err.
+// Responses that arrive later are ignored.
+func (p *Producer) reportHeld(err error) {
+	var touched []*partBuf
+	p.mu.Lock()
+	for _, pb := range p.parts {
+		if pb == nil {
+			continue
+		}
+		for _, b := range pb.batches {
+			if b.state != batchDone {
+				p.settleBatch(b, -1, err)
+			}
+		}
+		if pb.queue.len() > 0 {
+			recs := pb.queue.takeAll()
+			pb.batches = append(pb.batches, &batch{pb: pb, recs: recs, state: batchDone, claimed: true, base: -1, err: err})
+		}
+		touched = append(touched, pb)
+	}
+	p.mu.Unlock()
+	p.report(touched)
 }
 
 // recycle keeps the array of settled batch b for pb's queue: every

@@ -69,7 +69,7 @@ func (p *Producer) refreshLoop() {
 
 		p.mu.Lock()
 		again := p.orphanRound
-		var done []outcome
+		var done []*partBuf
 		for _, pb := range p.parts {
 			if pb == nil {
 				continue
@@ -81,27 +81,39 @@ func (p *Producer) refreshLoop() {
 			if p.started {
 				p.route(pb)
 			}
-			if orphanRound && pb.orphan {
-				done = p.orphanTry(pb, done)
+			if orphanRound && pb.orphan && p.orphanTry(pb) {
+				done = append(done, pb)
 			}
 		}
+		p.maybeBump()
 		p.kickAll()
 		if !again {
 			p.refreshing = false
 			p.mu.Unlock()
-			p.complete(done)
+			p.report(done)
 			return
 		}
 		p.mu.Unlock()
-		p.complete(done)
+		p.report(done)
 		p.mu.Lock()
 	}
 }
 
 // orphanTry counts a metadata round without a leader as a try of pb's
-// queued records, and appends those out of tries to done. Called with p.mu
-// held.
-func (p *Producer) orphanTry(pb *partBuf, done []outcome) []outcome {
+// queued records and waiting batches, and settles those out of tries,
+// reporting whether it did. Called with p.mu held.
+func (p *Producer) orphanTry(pb *partBuf) bool {
+	settled := false
+	for _, b := range pb.batches {
+		if b.state != batchPending {
+			continue
+		}
+		if b.attempts++; int(b.attempts) > p.cfg.MaxRetries {
+			p.settleBatch(b, -1, p.partitionErr(pb, ErrNoLeader))
+			p.bumpEpoch(pb, ErrNoLeader)
+			settled = true
+		}
+	}
 	n := 0
 	queued := pb.queue.records()
 	for i := range queued {
@@ -115,13 +127,15 @@ func (p *Producer) orphanTry(pb *partBuf, done []outcome) []outcome {
 		for i := range queued[:n] {
 			bytes += int(queued[i].size)
 		}
-		recs, _ := pb.queue.take(n, bytes)
-		done = append(done, outcome{pb: pb, recs: recs, base: -1, err: p.partitionErr(pb, ErrNoLeader)})
+		b := &batch{pb: pb, pid: -1, state: batchDone, claimed: true, base: -1, err: p.partitionErr(pb, ErrNoLeader)}
+		b.recs, b.arr = pb.queue.take(n, bytes)
+		pb.batches = append(pb.batches, b)
+		settled = true
 	}
-	if pb.queue.len() > 0 || pb.inflight != nil {
+	if pb.queue.len() > 0 || len(pb.batches) > 0 {
 		p.scheduleOrphanRound()
 	}
-	return done
+	return settled
 }
 
 // armTimer makes the producer's timer fire by at. Called with p.mu held.

@@ -26,14 +26,35 @@ type partBuf struct {
 	queue   recQueue
 	firstAt time.Time // when the oldest queued message arrived (Linger mode)
 
-	inflight *batch    // at most one batch per partition is in flight
+	// batches are those cut from the queue and not yet reported, oldest
+	// first: in flight, waiting to be sent again (idempotent producers
+	// only; others put a failed batch's records back in the queue), or
+	// settled and waiting for those before them to be reported, which
+	// keeps reports in order.
+	batches    []*batch
+	inflight   int   // batches in flight: at most Producer.maxInFlight
+	seq        int32 // the sequence number of the next new batch (idempotent)
+	resend     bool  // a batch failed: send nothing until none is in flight, then resend in order
+	delivering bool  // a task is reporting the settled head of batches
+
 	retryAt  time.Time // not before, after a failure
 	waitMeta bool      // a metadata refresh must finish first:
 	waitGen  uint64    // one of this generation or later (Producer.metaStarted)
 	forced   bool      // send next without waiting (a retry or split)
 	maxRecs  int       // cap on the next batch after a broker found one too large
 	orphan   bool      // no leader: waiting for a metadata round
+	inTxn    bool      // added to the open transaction (transactional producers)
+	acked    bool      // a batch of the current producer epoch was acknowledged
 }
+
+// batchState is where a batch is.
+type batchState int8
+
+const (
+	batchInflight batchState = iota
+	batchPending             // failed, to be sent again (idempotent)
+	batchDone                // outcome decided: base or err
+)
 
 // batch is one partition's records in one request.
 type batch struct {
@@ -41,9 +62,23 @@ type batch struct {
 	recs  []record
 	arr   []record // the array holding recs, the batch's own: recycled once settled
 	bytes int
+	state batchState
 	// claimed is set once an outcome was decided for the records, by the
 	// response or by Stop giving up; the other then leaves them alone.
 	claimed bool
+
+	// The identity an idempotent producer wrote into the batch header; pid
+	// is -1 otherwise. They stay the same across retries, so that a broker
+	// recognises a batch it already wrote, and change only when the epoch
+	// is bumped.
+	pid      int64
+	epoch    int16
+	seq      int32
+	attempts int32 // sends that failed so far (idempotent)
+	split    bool  // refused as too large: halve before sending again
+
+	base int64 // outcome: offset of recs[0], -1 when unknown
+	err  error // outcome: the delivery error
 }
 
 // sink sends the batches of the partitions one broker leads. At most one
@@ -67,7 +102,25 @@ type sink struct {
 // (zero when an event, not time, will make it ready). Called with p.mu
 // held.
 func (p *Producer) ready(s *sink, pb *partBuf, idle bool) (bool, time.Time) {
-	if pb.queue.len() == 0 || pb.inflight != nil || pb.waitMeta || pb.orphan {
+	limit := p.maxInFlight
+	if !pb.acked {
+		// A broker takes any sequence number as a producer's first on a
+		// partition: a second batch could be written ahead of a first
+		// that failed. Until one is acknowledged, one at a time.
+		limit = 1
+	}
+	if pb.inflight >= limit || pb.waitMeta || pb.orphan || pb.resend && pb.inflight > 0 {
+		return false, time.Time{}
+	}
+	resend := p.idem && pb.pending() != nil
+	if !resend && pb.queue.len() == 0 {
+		return false, time.Time{}
+	}
+	if p.idem && !p.idemReady() {
+		return false, time.Time{}
+	}
+	if p.txn != nil && !pb.inTxn {
+		p.addPartitions()
 		return false, time.Time{}
 	}
 	if !pb.retryAt.IsZero() {
@@ -77,7 +130,7 @@ func (p *Producer) ready(s *sink, pb *partBuf, idle bool) (bool, time.Time) {
 		pb.retryAt = time.Time{}
 	}
 	switch {
-	case pb.forced || p.flushing > 0 || s.overflow:
+	case resend || pb.forced || p.flushing > 0 || s.overflow:
 		return true, time.Time{}
 	case pb.queue.len() >= p.cfg.MinQueuedMessages || pb.queue.bytes >= p.reqBudget:
 		return true, time.Time{}
@@ -172,7 +225,7 @@ func (p *Producer) collect(s *sink) []*batch {
 	n := len(s.parts)
 	for k := range n {
 		pb := s.parts[(s.next+k)%n]
-		if pb.inflight == nil && pb.part.Leader() != s.b {
+		if pb.inflight == 0 && pb.part.Leader() != s.b {
 			moved = append(moved, pb)
 			continue
 		}
@@ -210,6 +263,18 @@ func (p *Producer) collect(s *sink) []*batch {
 // batch, or returns nil when not even the first fits.
 func (p *Producer) cut(pb *partBuf, budget *int) *batch {
 	avail := *budget - partitionOverhead
+	if p.idem {
+		if b := pb.pending(); b != nil {
+			// A batch is resent as it was, with its sequence number.
+			if avail < b.bytes {
+				return nil
+			}
+			b.state = batchInflight
+			p.sent(pb, b)
+			*budget -= partitionOverhead + b.bytes
+			return b
+		}
+	}
 	if avail < int(pb.queue.front().size) {
 		return nil
 	}
@@ -223,15 +288,44 @@ func (p *Producer) cut(pb *partBuf, budget *int) *batch {
 		bytes += int(queued[k].size)
 		k++
 	}
-	b := &batch{pb: pb, bytes: bytes}
+	b := &batch{pb: pb, bytes: bytes, pid: -1}
 	b.recs, b.arr = pb.queue.take(k, bytes)
-	pb.inflight = b
-	pb.forced = false
+	if p.idem {
+		b.pid, b.epoch, b.seq = p.pid.id, p.pid.epoch, pb.seq
+		pb.seq = nextSequence(pb.seq, k)
+	}
+	pb.batches = append(pb.batches, b)
+	p.sent(pb, b)
 	if p.cfg.Linger > 0 {
 		pb.firstAt = p.h.Now()
 	}
 	*budget -= partitionOverhead + bytes
 	return b
+}
+
+// sent counts b, cut or resent, in flight. Called with p.mu held.
+func (p *Producer) sent(pb *partBuf, b *batch) {
+	pb.inflight++
+	p.inflightBatches++
+	pb.resend = false
+	pb.forced = false
+}
+
+// pending returns the first batch of pb waiting to be sent again, if any.
+// Called with p.mu held.
+func (pb *partBuf) pending() *batch {
+	for _, b := range pb.batches {
+		if b.state == batchPending {
+			return b
+		}
+	}
+	return nil
+}
+
+// nextSequence is the sequence number n records after seq: sequences wrap
+// from the largest int32 to 0, as brokers expect.
+func nextSequence(seq int32, n int) int32 {
+	return int32((int64(seq) + int64(n)) % (1 << 31))
 }
 
 // send encodes batches into one Produce request and sends it to s's
@@ -260,6 +354,9 @@ func (s *sink) send(batches []*batch) {
 	// The version the records were encoded for is the one sent, even if
 	// the connection was replaced meanwhile by one to an upgraded broker.
 	f, err := c.RequestVersion(p.ctx, req, version)
+	if err == nil && len(p.t.cl.hooks.produce) > 0 {
+		p.observeBatches(s.b.ID(), sent, req)
+	}
 	if err != nil || f == nil {
 		p.finish(s, sent, nil, err)
 		return
@@ -287,7 +384,8 @@ func (s *sink) encode(batches []*batch, version int16) (*protocol.ProduceRequest
 	for _, b := range batches {
 		start := len(buf)
 		var err error
-		buf, s.legacy, err = appendRecords(buf, &s.bb, s.legacy, b.recs, version, p.cfg.Compression)
+		hdr := p.producerHeader(b)
+		buf, s.legacy, err = appendRecords(buf, &s.bb, s.legacy, &hdr, b.recs, version, p.cfg.Compression)
 		if err != nil {
 			buf = buf[:start]
 			failed = append(failed, failedBatch{b, err})
@@ -302,9 +400,10 @@ func (s *sink) encode(batches []*batch, version int16) (*protocol.ProduceRequest
 		parts[i] = protocol.ProduceRequestPartition{Index: b.pb.id, Records: buf[spans[i].start:spans[i].end:spans[i].end]}
 	}
 	req := &protocol.ProduceRequest{
-		Acks:      p.acks,
-		TimeoutMs: p.ackTimeoutMs,
-		TopicData: []protocol.ProduceRequestTopic{{Name: p.t.name, PartitionData: parts}},
+		TransactionalID: p.transactionalID(),
+		Acks:            p.acks,
+		TimeoutMs:       p.ackTimeoutMs,
+		TopicData:       []protocol.ProduceRequestTopic{{Name: p.t.name, PartitionData: parts}},
 	}
 	return req, sent, failed
 }

@@ -138,7 +138,7 @@ func TestProducerDeliversAndReports(t *testing.T) {
 		}
 		for _, e := range c.produced() {
 			assert.Equal(t, int8(2), e.Magic, "record batches at Produce v%d", e.Version)
-			assert.Equal(t, int16(1), e.Acks)
+			assert.Equal(t, int16(-1), e.Acks, "acks=all by default")
 		}
 
 		_, err := topic.Producer(ProducerConfig{})
@@ -585,7 +585,7 @@ func TestProducerStopGivesUp(t *testing.T) {
 			p.mu.Lock()
 			defer p.mu.Unlock()
 			for _, pb := range p.parts {
-				if pb != nil && pb.inflight != nil {
+				if pb != nil && pb.inflight != 0 {
 					return false
 				}
 			}
@@ -783,7 +783,10 @@ func TestProducerConfigErrors(t *testing.T) {
 		{ProducerConfig{AckTimeout: time.Hour}, "ProducerConfig.AckTimeout"},
 		{ProducerConfig{Linger: -1}, "ProducerConfig.Linger"},
 		{ProducerConfig{Compression: 5}, "ProducerConfig.Compression"},
-		{ProducerConfig{RequiredAcks: 3}, "ProducerConfig.RequiredAcks"},
+		{ProducerConfig{RequiredAcks: 4}, "ProducerConfig.RequiredAcks"},
+		{ProducerConfig{Idempotence: 3}, "ProducerConfig.Idempotence"},
+		{ProducerConfig{Idempotence: IdempotenceOn, RequiredAcks: AcksLeader}, "ProducerConfig.Idempotence"},
+		{ProducerConfig{Idempotence: IdempotenceOn, RequiredAcks: AcksNone}, "ProducerConfig.Idempotence"},
 		{ProducerConfig{MaxQueuedMessages: -1}, "ProducerConfig.MaxQueuedMessages"},
 		{ProducerConfig{MinQueuedMessages: -1}, "ProducerConfig.MinQueuedMessages"},
 		{ProducerConfig{MinQueuedMessages: 11, MaxQueuedMessages: 10}, "ProducerConfig.MinQueuedMessages"},
@@ -804,12 +807,18 @@ func TestProducerConfigErrors(t *testing.T) {
 	assert.Equal(t, DefaultMaxQueuedMessages, cfg.MaxQueuedMessages)
 	assert.Equal(t, DefaultMinQueuedMessages, cfg.MinQueuedMessages)
 	assert.Equal(t, DefaultMaxRequestSize, cfg.MaxRequestSize)
-	assert.Equal(t, AcksLeader, cfg.RequiredAcks)
-	assert.Equal(t, int16(1), cfg.RequiredAcks.wire())
+	assert.Equal(t, AcksAll, cfg.RequiredAcks)
+	assert.Equal(t, IdempotenceAuto, cfg.Idempotence)
+	assert.Equal(t, int16(1), AcksLeader.wire())
 	assert.Equal(t, int16(-1), AcksAll.wire())
 	assert.Equal(t, int16(0), AcksNone.wire())
 	assert.Zero(t, cfg.Linger)
 	assert.NotNil(t, cfg.Partitioner)
+
+	// An explicit AcksLeader turns the default idempotence off.
+	cfg, err = ProducerConfig{RequiredAcks: AcksLeader}.withDefaults(&topic.cl.cfg)
+	require.NoError(t, err)
+	assert.Equal(t, IdempotenceOff, cfg.Idempotence)
 
 	// A small MaxQueuedMessages caps the default MinQueuedMessages.
 	cfg, err = ProducerConfig{MaxQueuedMessages: 10}.withDefaults(&topic.cl.cfg)
@@ -880,7 +889,7 @@ func TestRecordSizeBound(t *testing.T) {
 					if version < 3 && headers != nil {
 						continue
 					}
-					out, _, err := appendRecords(nil, &bb, nil, recs, version, CompressionNone)
+					out, _, err := appendRecords(nil, &bb, nil, &producerBatch, recs, version, CompressionNone)
 					require.NoError(t, err)
 					assert.LessOrEqual(t, len(out), bound, "key %d, value %d, v%d", kn, vn, version)
 				}

@@ -96,7 +96,7 @@ func (pub *publisher) send(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pub.buf, _, err = appendRecords(pub.buf[:0], &pub.bb, nil, pub.recs, version, CompressionNone)
+	pub.buf, _, err = appendRecords(pub.buf[:0], &pub.bb, nil, &producerBatch, pub.recs, version, CompressionNone)
 	if err != nil {
 		return err
 	}

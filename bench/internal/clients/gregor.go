@@ -85,6 +85,8 @@ func gregorProducerConfig(s *workload.Spec) kafka.ProducerConfig {
 		RequiredAcks:      kafka.AcksLeader,
 		MaxQueuedMessages: s.BufferMsgs,
 		DeliveryReports:   true,
+		// The report compares every client with idempotence off.
+		Idempotence: kafka.IdempotenceOff,
 	}
 	if s.Acks == "all" {
 		cfg.RequiredAcks = kafka.AcksAll

@@ -1,0 +1,338 @@
+package kafka
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gregorkafka/gregor/conn"
+	"github.com/gregorkafka/gregor/protocol"
+)
+
+// Idempotence says whether a producer numbers its records so that brokers
+// write each exactly once and in order. See ProducerConfig, "Idempotence".
+type Idempotence int8
+
+const (
+	// IdempotenceAuto, the zero value: on when RequiredAcks is AcksAll (the
+	// default) and the cluster supports it, off otherwise.
+	IdempotenceAuto Idempotence = iota
+	// IdempotenceOn requires it: RequiredAcks must be AcksAll, and a
+	// cluster without support fails every message with
+	// ErrIdempotenceUnsupported.
+	IdempotenceOn
+	// IdempotenceOff turns it off: one batch in flight per partition,
+	// retries may duplicate.
+	IdempotenceOff
+)
+
+func (i Idempotence) String() string {
+	switch i {
+	case IdempotenceAuto:
+		return "auto"
+	case IdempotenceOn:
+		return "on"
+	case IdempotenceOff:
+		return "off"
+	}
+	return fmt.Sprintf("Idempotence(%d)", int8(i))
+}
+
+// MaxInFlightPerPartition is how many batches of one partition an
+// idempotent producer has in flight at most: brokers remember the last
+// five batches of each producer and partition, which is what lets them
+// recognise any retried one as a duplicate.
+const MaxInFlightPerPartition = 5
+
+// ErrIdempotenceUnsupported is reported for messages of a producer with
+// IdempotenceOn when the cluster does not support idempotent producers.
+var ErrIdempotenceUnsupported = errors.New("kafka: the cluster does not support idempotent producers")
+
+// producerID is the identity an idempotent producer writes into every
+// batch header.
+type producerID struct {
+	id    int64
+	epoch int16
+}
+
+// pidState is where a producer is in getting its producer id.
+type pidState int8
+
+const (
+	pidNone   pidState = iota // not asked yet
+	pidAsking                 // InitProducerId under way (a first id or an epoch bump)
+	pidReady                  // batches may be sent
+	pidFailed                 // no id can be had: p.pidErr
+)
+
+// idemReady reports whether an idempotent producer may send: it has a
+// producer id and no epoch bump is waiting. It starts getting an id or
+// bumping the epoch when that is due. Called with p.mu held.
+func (p *Producer) idemReady() bool {
+	switch p.pidState {
+	case pidNone:
+		if p.txn == nil { // BeginTransaction gets a transactional one
+			p.askProducerID()
+		}
+		return false
+	case pidReady:
+		if !p.bumpWanted {
+			return true
+		}
+		if p.inflightBatches == 0 {
+			p.askProducerID()
+		}
+	}
+	return false
+}
+
+// askProducerID starts a task getting a producer id, or a new epoch of
+// the current one. Called with p.mu held, with nothing in flight.
+func (p *Producer) askProducerID() {
+	p.pidState = pidAsking
+	p.h.Go("kafka-producer-id", p.producerIDLoop)
+}
+
+// producerIDLoop asks the cluster for a producer id until it gets one,
+// backing off between tries, then lets the partitions send.
+func (p *Producer) producerIDLoop() {
+	p.mu.Lock()
+	cur := p.pid
+	bump := p.bumpWanted
+	p.mu.Unlock()
+	backoff := p.cfg.RetryBackoff
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			if err := p.h.Sleep(p.ctx, backoff); err != nil {
+				p.pidFail(err)
+				return
+			}
+			backoff = min(2*backoff, max(maxRetryBackoff, p.cfg.RetryBackoff))
+		}
+		id, unsupported, err := p.initProducerID(cur, bump)
+		switch {
+		case unsupported && p.cfg.Idempotence == IdempotenceAuto && !bump:
+			p.log.Debug("kafka: the cluster does not support idempotence; producing without")
+			p.mu.Lock()
+			p.idem, p.maxInFlight, p.pidState = false, 1, pidReady
+			p.kickAll()
+			p.mu.Unlock()
+			return
+		case unsupported:
+			p.pidFail(ErrIdempotenceUnsupported)
+			return
+		case err == nil:
+			p.mu.Lock()
+			p.pid = id
+			p.pidState = pidReady
+			var settled []*partBuf
+			if bump {
+				p.bumpWanted = false
+				settled = p.resequenceAll()
+			}
+			p.kickAll()
+			p.mu.Unlock()
+			p.report(settled)
+			p.log.Debug("kafka: producer id", "id", id.id, "epoch", id.epoch)
+			return
+		case p.ctx.Err() != nil:
+			p.pidFail(err)
+			return
+		case !retriable(err) && !errors.Is(err, errNoBroker):
+			p.pidFail(err)
+			return
+		}
+		p.log.Debug("kafka: InitProducerId failed, retrying", "error", err)
+	}
+}
+
+// errNoBroker: the model knows no broker to ask. Retried.
+var errNoBroker = errors.New("kafka: no broker known")
+
+// initProducerID sends one InitProducerId to some broker. With bump set and
+// a broker that knows KIP-360 (version 3), it asks for the next epoch of
+// cur; otherwise for a fresh id. unsupported is set when the broker cannot
+// give producer ids at all.
+func (p *Producer) initProducerID(cur producerID, bump bool) (producerID, bool, error) {
+	brokers := p.cl.candidates()
+	if len(brokers) == 0 {
+		return cur, false, errNoBroker
+	}
+	b := brokers[0]
+	c, err := b.conn(p.ctx, connGeneral)
+	if err != nil {
+		return cur, false, err
+	}
+	v := c.Versions()
+	if v == nil {
+		return cur, false, &conn.DisconnectedError{Address: c.Address(), Err: conn.ErrNotConnected}
+	}
+	version, err := v.Pick(protocol.APIKeyInitProducerID)
+	if err != nil {
+		return cur, true, nil
+	}
+	if pv, err := v.Pick(protocol.APIKeyProduce); err != nil || pv < 3 {
+		return cur, true, nil
+	}
+	req := protocol.NewInitProducerIDRequest()
+	req.TransactionTimeoutMs = int32(time.Minute / time.Millisecond)
+	if bump && version >= 3 {
+		req.ProducerID, req.ProducerEpoch = cur.id, cur.epoch
+	}
+	f, err := c.RequestVersion(p.ctx, req, version)
+	if err != nil {
+		return cur, false, err
+	}
+	m, err := f.Get(p.ctx)
+	if err != nil {
+		return cur, false, err
+	}
+	resp, ok := m.(*protocol.InitProducerIDResponse)
+	if !ok {
+		return cur, false, fmt.Errorf("kafka: InitProducerId response of type %T", m)
+	}
+	if err := brokerError(resp.ErrorCode, nil); err != nil {
+		return cur, false, fmt.Errorf("kafka: InitProducerId to %v: %w", b, err)
+	}
+	return producerID{id: resp.ProducerID, epoch: resp.ProducerEpoch}, false, nil
+}
+
+// pidFail gives up on a producer id: every message held and every later
+// one is reported with err.
+func (p *Producer) pidFail(err error) {
+	p.mu.Lock()
+	p.pidState, p.pidErr = pidFailed, err
+	p.mu.Unlock()
+	p.log.Warn("kafka: producer has no producer id", "error", err)
+	p.failAll(err)
+}
+
+// bumpEpoch asks for a new epoch once nothing is in flight, for a
+// partition whose sequence cannot continue. Called with p.mu held.
+func (p *Producer) bumpEpoch(pb *partBuf, why error) {
+	if p.txn != nil {
+		// Only the end of the transaction may bump a transactional
+		// producer's epoch.
+		p.txnBroken(why, true)
+		return
+	}
+	if !p.bumpWanted {
+		p.log.Debug("kafka: producer epoch bump", "partition", pb.id, "cause", why)
+	}
+	p.bumpWanted = true
+}
+
+// resequenceAll numbers every partition's unsent batches afresh from 0
+// under the new epoch, keeping their order, and returns the partitions,
+// whose settled batches the caller reports. A batch whose send failed but
+// has a batch of the same epoch acknowledged behind it was written (a
+// broker takes a sequence only after its predecessor): it counts as
+// delivered, at an offset not known. Called with p.mu held, nothing in
+// flight.
+func (p *Producer) resequenceAll() (settled []*partBuf) {
+	for _, pb := range p.parts {
+		if pb == nil {
+			continue
+		}
+		pb.acked = false
+		settled = append(settled, pb)
+		for i, b := range pb.batches {
+			if b.state != batchPending {
+				continue
+			}
+			for _, later := range pb.batches[i+1:] {
+				if later.state == batchDone && later.err == nil && later.base >= 0 &&
+					later.pid == b.pid && later.epoch == b.epoch {
+					p.settleBatch(b, -1, nil)
+					break
+				}
+			}
+		}
+		pb.batches = p.rebuildOrder(pb)
+		var seq int32
+		for _, b := range pb.batches {
+			if b.state != batchPending {
+				continue
+			}
+			b.pid, b.epoch, b.seq = p.pid.id, p.pid.epoch, seq
+			seq = nextSequence(seq, len(b.recs))
+		}
+		pb.seq = seq
+		pb.resend = false
+	}
+	return settled
+}
+
+// rebuildOrder returns pb's batches with split ones replaced by their
+// halves. Called with p.mu held.
+func (p *Producer) rebuildOrder(pb *partBuf) []*batch {
+	out := make([]*batch, 0, len(pb.batches)+1)
+	for _, b := range pb.batches {
+		if b.state == batchPending && b.split && len(b.recs) > 1 {
+			out = append(out, p.split(b)...)
+			continue
+		}
+		b.split = false
+		out = append(out, b)
+	}
+	return out
+}
+
+// split halves a batch a broker refused as too large.
+func (p *Producer) split(b *batch) []*batch {
+	half := len(b.recs) / 2
+	mk := func(recs []record) *batch {
+		nb := &batch{pb: b.pb, state: batchPending, attempts: b.attempts}
+		nb.recs = append([]record(nil), recs...)
+		for i := range recs {
+			nb.bytes += int(recs[i].size)
+		}
+		return nb
+	}
+	out := []*batch{mk(b.recs[:half]), mk(b.recs[half:])}
+	p.recycle(b.pb, b)
+	return out
+}
+
+// isSequenceHead reports whether b is the first unsettled batch of its
+// partition: every batch before it was acknowledged. A sequence error for
+// it means the broker really lacks its predecessor. Called with p.mu held.
+func isSequenceHead(pb *partBuf, b *batch) bool {
+	for _, x := range pb.batches {
+		if x == b {
+			return true
+		}
+		if x.state != batchDone || x.err != nil {
+			return false
+		}
+	}
+	return false
+}
+
+// producerHeader is the batch header for b: with the producer id, epoch
+// and sequence of an idempotent producer, or none.
+func (p *Producer) producerHeader(b *batch) protocol.RecordBatch {
+	h := producerBatch
+	if b.pid >= 0 && p.idem {
+		h.ProducerID, h.ProducerEpoch, h.BaseSequence = b.pid, b.epoch, b.seq
+		if p.txn != nil {
+			h.Attributes |= protocol.BatchAttrTransactional
+		}
+	}
+	return h
+}
+
+// transactionalID is the id Produce requests carry: nil unless
+// transactional.
+func (p *Producer) transactionalID() *string {
+	if p.txn == nil {
+		return nil
+	}
+	return &p.txn.id
+}
+
+// failAll reports every message held, queued or in flight, with err, and
+// refuses later ones with it.
+func (p *Producer) failAll(err error) {
+	p.reportHeld(err)
+}
