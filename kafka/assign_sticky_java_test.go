@@ -11,9 +11,9 @@ import (
 	"github.com/gregorkafka/gregor/internal/testcluster"
 )
 
-// TestStickyAssignorsWithJavaConsumer runs a Java client member, which
-// joins first and leads, with two gregor members under the sticky and the
-// cooperative-sticky assignor. Each side reads the other's user data: the
+// TestStickyAssignorsWithJavaConsumer runs a Java client member with two
+// gregor members under the sticky and the cooperative-sticky assignor,
+// either side leading. Each side reads the other's user data: the
 // group settles on the assignor, every partition has one owner, and when
 // a gregor member leaves, the other keeps all it had.
 func TestStickyAssignorsWithJavaConsumer(t *testing.T) {
@@ -23,14 +23,23 @@ func TestStickyAssignorsWithJavaConsumer(t *testing.T) {
 	tc := testcluster.Shared(t, testcluster.KRaftSingle)
 	h := newHandler(t, "goroutine") // the protocol, not the runtime, is under test
 	for _, java := range []struct {
-		assignor Assignor
-		class    string
+		assignor    Assignor
+		class       string
+		gregorLeads bool
 	}{
-		{StickyAssignor(), "StickyAssignor"},
-		{CooperativeStickyAssignor(), "CooperativeStickyAssignor"},
+		{StickyAssignor(), "StickyAssignor", false},
+		{CooperativeStickyAssignor(), "CooperativeStickyAssignor", false},
+		{CooperativeStickyAssignor(), "CooperativeStickyAssignor", true},
 	} {
-		t.Run(java.assignor.Name(), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s/gregor-leads=%v", java.assignor.Name(), java.gregorLeads), func(t *testing.T) {
 			env := newGroupEnv(t, managedKRaft, tc, h, 10, 1)
+			cfg := BalancedConsumerConfig{Assignor: java.assignor}
+			var a, b *BalancedConsumer
+			if java.gregorLeads {
+				// The first member to join leads.
+				a, b = env.consumer(t, cfg), env.consumer(t, cfg)
+				env.waitSplit(t, a, b)
+			}
 			before := env.produceRound(t, "before", 1)
 			jc := startConsoleConsumer(t, env,
 				"--consumer-property", "group.protocol=classic",
@@ -38,10 +47,10 @@ func TestStickyAssignorsWithJavaConsumer(t *testing.T) {
 				"--consumer-property", "client.id=java-member",
 				"--consumer-property", "heartbeat.interval.ms=300",
 				"--consumer-property", "session.timeout.ms=6000")
-			eventually(t, env.ctx, h, "the Java consumer alone", func() bool { return jc.has(before) })
-
-			cfg := BalancedConsumerConfig{Assignor: java.assignor}
-			a, b := env.consumer(t, cfg), env.consumer(t, cfg)
+			if !java.gregorLeads {
+				eventually(t, env.ctx, h, "the Java consumer alone", func() bool { return jc.has(before) })
+				a, b = env.consumer(t, cfg), env.consumer(t, cfg)
+			}
 			settled := func(members int) map[string][]int32 {
 				var owned map[string][]int32
 				eventually(t, env.ctx, h, fmt.Sprintf("%d members sharing every partition", members), func() bool {
