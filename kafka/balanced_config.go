@@ -63,6 +63,9 @@ type BalancedConsumerConfig struct {
 	// a group may mix gregor consumers with pykafka's or Java's
 	// respectively. Default RangeAssignment.
 	Strategy AssignmentStrategy
+	// Assignor, when set, replaces Strategy in managed groups: a built-in
+	// one such as StickyAssignor() or a custom implementation.
+	Assignor Assignor
 
 	// CommitOnRebalance commits the positions reached before every
 	// rebalance even with AutoCommit off, as pykafka's balanced consumers
@@ -197,6 +200,8 @@ func (c BalancedConsumerConfig) withDefaults(t *Topic, group string) (BalancedCo
 			return bad("RebalanceTimeout", "applies to managed groups only (Managed is not set)")
 		case c.GroupInstanceID != "":
 			return bad("GroupInstanceID", "applies to managed groups only (Managed is not set)")
+		case c.Assignor != nil:
+			return bad("Assignor", "applies to managed groups only (Managed is not set)")
 		case c.ZooKeeper != nil && c.ZooKeeperConnect != "":
 			return bad("ZooKeeperConnect", "set together with ZooKeeper; give one")
 		case c.ZooKeeper == nil && c.ZooKeeperChroot != "":

@@ -130,6 +130,10 @@ type ConsumerConfig struct {
 	// consumer is not a group member: commits carry generation -1 and no
 	// member id, which Kafka accepts for groups without active members.
 	Generation func() (generationID int32, memberID string)
+
+	// groupInstanceID goes with Generation: a static member's commits
+	// carry its instance id (OffsetCommit v7+), as the Java client's do.
+	groupInstanceID *string
 }
 
 // withDefaults validates c against topic t and returns a copy with every

@@ -32,7 +32,7 @@ const consumerProtocolType = "consumer"
 // cure, end membership (Consume then returns a *GroupError).
 type managedMembership struct {
 	b        *BalancedConsumer
-	assignor groupAssignor
+	assignor Assignor
 	connKey  connKey
 	instance *string // GroupInstanceID, nil for a dynamic member
 
@@ -49,6 +49,8 @@ type managedMembership struct {
 	prevStable bool  // a generation was completed before ...
 	prevGen    int32 // ... this one ...
 	prevMember string
+	owned      map[string][]int32 // the last assignment, nil before one ...
+	ownedGen   int32              // ... and its generation, for sticky assignors' user data
 
 	beat   handler.Event // set while stable
 	rejoin handler.Event // the heartbeat found the generation over
@@ -57,16 +59,14 @@ type managedMembership struct {
 func newManagedMembership(b *BalancedConsumer) *managedMembership {
 	m := &managedMembership{
 		b:        b,
-		assignor: assignorFor(b.cfg.Strategy),
+		assignor: assignorOf(b.cfg),
 		connKey:  groupConnFor(b.group),
 		io:       b.h.NewLock(),
 		gen:      -1,
 		beat:     b.h.NewEvent(),
 		rejoin:   b.h.NewEvent(),
 	}
-	if id := b.cfg.GroupInstanceID; id != "" {
-		m.instance = &id
-	}
+	m.instance = instanceIDOf(b.cfg)
 	return m
 }
 
@@ -313,4 +313,14 @@ func (m *managedMembership) close(ctx context.Context) error {
 	}
 	b.log.Debug("kafka: left the group", "member", member)
 	return nil
+}
+
+// instanceIDOf is the static member id the config gives, nil for a
+// dynamic member.
+func instanceIDOf(cfg BalancedConsumerConfig) *string {
+	if cfg.GroupInstanceID == "" {
+		return nil
+	}
+	id := cfg.GroupInstanceID
+	return &id
 }

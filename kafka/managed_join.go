@@ -68,6 +68,16 @@ func (m *managedMembership) joinAndSync(ctx context.Context) (parts []int32, con
 		return nil, false, err
 	}
 	continuous = m.setStable(resp.GenerationID, resp.MemberID)
+	m.mu.Lock()
+	claimed := m.owned[b.topic.name]
+	m.owned, m.ownedGen = map[string][]int32{b.topic.name: parts}, resp.GenerationID
+	m.mu.Unlock()
+	if reportsOwned(m.assignor) && slices.ContainsFunc(claimed, func(p int32) bool { return !slices.Contains(parts, p) }) {
+		// A cooperative leader withholds a partition moving between
+		// members for one generation: the member that gave it up rejoins
+		// at once so that the next one hands it out, as Java's does.
+		m.requestRejoin(resp.GenerationID)
+	}
 	b.groupEvent(GroupJoined, nil, nil)
 	b.log.Debug("kafka: joined the group", "member", resp.MemberID, "generation", resp.GenerationID,
 		"leader", resp.Leader == resp.MemberID, "partitions", parts)
@@ -82,6 +92,19 @@ func (m *managedMembership) subscription() ([]byte, error) {
 	s.GenerationID = m.prevGen
 	if !m.prevStable {
 		s.GenerationID = -1
+	}
+	if reportsOwned(m.assignor) {
+		// Given up before joining, but reported so that a cooperative
+		// assignor can keep them here.
+		for _, t := range sortedKeys(m.owned) {
+			s.OwnedPartitions = append(s.OwnedPartitions,
+				protocol.ConsumerProtocolSubscriptionTopicPartition{Topic: t, Partitions: m.owned[t]})
+		}
+	}
+	if m.owned == nil {
+		s.UserData = m.assignor.UserData(nil, -1)
+	} else {
+		s.UserData = m.assignor.UserData(m.owned, m.ownedGen)
 	}
 	m.mu.Unlock()
 	return protocol.EncodeConsumerSubscription(s, consumerProtocolVersion)
@@ -103,7 +126,7 @@ func (m *managedMembership) sendJoin(ctx context.Context, coord *Broker) (*proto
 		req.MemberID = m.memberID()
 		req.GroupInstanceID = m.instance
 		req.ProtocolType = consumerProtocolType
-		req.Protocols = []protocol.JoinGroupRequestProtocol{{Name: m.assignor.protocolName(), Metadata: meta}}
+		req.Protocols = []protocol.JoinGroupRequestProtocol{{Name: m.assignor.Name(), Metadata: meta}}
 		resp, err := m.joinGroup(ctx, coord, req)
 		if err != nil {
 			b.cl.invalidateCoordinatorOn(b.group, err)
@@ -112,9 +135,9 @@ func (m *managedMembership) sendJoin(ctx context.Context, coord *Broker) (*proto
 		kerr := brokerError(resp.ErrorCode, nil)
 		switch {
 		case kerr == nil:
-			if resp.ProtocolName != nil && *resp.ProtocolName != m.assignor.protocolName() {
+			if resp.ProtocolName != nil && *resp.ProtocolName != m.assignor.Name() {
 				return nil, &GroupError{Group: b.group, Err: fmt.Errorf("kafka: the group chose protocol %q, not %q",
-					*resp.ProtocolName, m.assignor.protocolName())}
+					*resp.ProtocolName, m.assignor.Name())}
 			}
 			m.setMember(resp.MemberID)
 			return resp, nil
@@ -160,26 +183,35 @@ func isFatalGroupError(err error) bool {
 // consume other topics too), with partition counts from fresh metadata.
 func (m *managedMembership) leaderAssign(ctx context.Context, resp *protocol.JoinGroupResponse) ([]protocol.SyncGroupRequestAssignment, error) {
 	b := m.b
-	members := make([]groupMember, 0, len(resp.Members))
+	members := make([]AssignorMember, 0, len(resp.Members))
 	version := int16(consumerProtocolVersion)
 	topics := map[string]bool{}
 	pykafka := map[string]bool{}
 	for _, jm := range resp.Members {
-		gm := groupMember{id: jm.MemberID, instanceID: jm.GroupInstanceID}
+		gm := AssignorMember{MemberID: jm.MemberID, Generation: -1}
+		if jm.GroupInstanceID != nil {
+			gm.GroupInstanceID = *jm.GroupInstanceID
+		}
 		sub, v, err := protocol.DecodeConsumerSubscription(jm.Metadata)
 		switch {
 		case err != nil:
 			// It gets nothing; the others still get their share.
 			b.log.Warn("kafka: unreadable subscription of a group member", "member", jm.MemberID, "error", err)
 		case isPykafkaSubscription(sub):
-			gm.topics = []string{b.topic.name}
+			gm.Topics = []string{b.topic.name}
 			pykafka[jm.MemberID] = true
 			version = min(version, v)
 		default:
-			gm.topics = sub.Topics
+			gm.Topics, gm.UserData, gm.Generation = sub.Topics, sub.UserData, sub.GenerationID
+			if len(sub.OwnedPartitions) > 0 {
+				gm.OwnedPartitions = map[string][]int32{}
+				for _, tp := range sub.OwnedPartitions {
+					gm.OwnedPartitions[tp.Topic] = append(gm.OwnedPartitions[tp.Topic], tp.Partitions...)
+				}
+			}
 			version = min(version, v)
 		}
-		for _, t := range gm.topics {
+		for _, t := range gm.Topics {
 			topics[t] = true
 		}
 		members = append(members, gm)
@@ -202,32 +234,38 @@ func (m *managedMembership) leaderAssign(ctx context.Context, resp *protocol.Joi
 		}
 		counts[name] = int32(len(t.Partitions()))
 	}
-	result := m.assignor.assign(members, counts)
+	result, err := m.assignor.Assign(members, counts)
+	if err == nil {
+		err = checkAssignment(m.assignor.Name(), members, counts, result)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("kafka: assignor %q: %w", m.assignor.Name(), err)
+	}
 
 	out := make([]protocol.SyncGroupRequestAssignment, 0, len(members))
 	for _, gm := range members {
 		a := protocol.NewConsumerProtocolAssignment()
-		names := make([]string, 0, len(result[gm.id]))
-		for name, ps := range result[gm.id] {
+		names := make([]string, 0, len(result[gm.MemberID]))
+		for name, ps := range result[gm.MemberID] {
 			if len(ps) > 0 {
 				names = append(names, name)
 			}
 		}
 		slices.Sort(names)
-		if pykafka[gm.id] && len(names) == 0 {
+		if pykafka[gm.MemberID] && len(names) == 0 {
 			// pykafka reads the partitions of the first topic listed and
 			// fails on an assignment that lists none.
 			names = append(names, b.topic.name)
 		}
 		for _, name := range names {
 			a.AssignedPartitions = append(a.AssignedPartitions,
-				protocol.ConsumerProtocolAssignmentTopicPartition{Topic: name, Partitions: result[gm.id][name]})
+				protocol.ConsumerProtocolAssignmentTopicPartition{Topic: name, Partitions: result[gm.MemberID][name]})
 		}
 		data, err := protocol.EncodeConsumerAssignment(a, version)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, protocol.SyncGroupRequestAssignment{MemberID: gm.id, Assignment: data})
+		out = append(out, protocol.SyncGroupRequestAssignment{MemberID: gm.MemberID, Assignment: data})
 	}
 	b.log.Debug("kafka: computed the group's assignment", "members", len(members), "topics", counts)
 	return out, nil
@@ -238,7 +276,7 @@ func (m *managedMembership) leaderAssign(ctx context.Context, resp *protocol.Joi
 func (m *managedMembership) sendSync(ctx context.Context, coord *Broker, gen int32, member string,
 	assignments []protocol.SyncGroupRequestAssignment) ([]int32, error) {
 	b := m.b
-	ptype, pname := consumerProtocolType, m.assignor.protocolName()
+	ptype, pname := consumerProtocolType, m.assignor.Name()
 	req := protocol.NewSyncGroupRequest()
 	req.GroupID, req.GenerationID, req.MemberID, req.GroupInstanceID = b.group, gen, member, m.instance
 	req.ProtocolType, req.ProtocolName = &ptype, &pname

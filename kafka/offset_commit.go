@@ -66,6 +66,7 @@ func (c *SimpleConsumer) commitPartitions(ctx context.Context, ids []int32, only
 		}
 		offsets := map[string]map[int32]int64{c.topic.name: pending}
 		req := offsetCommitRequest(group, generation, member, offsets, &meta)
+		req.GroupInstanceID = c.cfg.groupInstanceID
 
 		results, err := c.sendCommit(ctx, req)
 		if err != nil {
