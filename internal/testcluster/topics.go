@@ -123,7 +123,9 @@ func (c *Cluster) DeleteTopic(ctx context.Context, name string) error {
 	err := c.onController(ctx, func(rc *rawConn) error {
 		return rc.deleteTopics([]string{name}, 30*time.Second)
 	})
-	if err != nil {
+	// A loaded broker may retry a forwarded deletion inside the cluster and then answer that the topic it
+	// has just deleted is unknown: either way it is gone, which waitTopic confirms.
+	if err != nil && !errors.Is(err, protocol.ErrUnknownTopicOrPartition) {
 		return err
 	}
 	return c.waitTopic(ctx, name, func(t *protocol.MetadataResponseTopic) error {
