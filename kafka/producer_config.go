@@ -135,6 +135,9 @@ type ProducerConfig struct {
 	// its messages are reported failed. Default DefaultMaxRetries; a
 	// negative value means no retries. A round of metadata refresh that
 	// finds no leader for a partition counts as one try of its messages.
+	// When a batch runs out of retries, the messages queued behind it on
+	// its partition fail with it: the budget is one per fault, not one per
+	// batch, so a dead cluster fails a long queue in one budget's time.
 	//
 	// A broker that dies keeps its partitions until the cluster notices
 	// (broker.session.timeout.ms, 9 s by default), and every try meanwhile

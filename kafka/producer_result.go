@@ -84,28 +84,29 @@ func (p *Producer) finish(s *sink, batches []*batch, resp *protocol.ProduceRespo
 	p.complete(done)
 }
 
-// retry counts a failed try of b's records and queues them again, but for
-// those out of tries, returned as an outcome to report. Called with p.mu
+// retry counts a failed try of b's records and queues them again, or,
+// once the batch's first record is out of tries, returns as an outcome to
+// report the whole batch and every record queued behind it: those would
+// meet the same fault, and giving each batch a retry budget of its own
+// would make a dead cluster cost one budget per batch. Called with p.mu
 // held.
 func (p *Producer) retry(pb *partBuf, b *batch, err error) *outcome {
-	// Records retried before lead the batch: tries only decrease along it.
-	n := 0
+	// Records retried before lead the batch: the first has the most tries.
 	for i := range b.recs {
 		b.recs[i].attempts++
-		if int(b.recs[i].attempts) > p.cfg.MaxRetries {
-			n = i + 1
-		}
 	}
-	if rest := b.recs[n:]; len(rest) > 0 {
-		p.requeue(pb, rest)
-		pb.retryAt = p.h.Now().Add(p.backoff(int(rest[0].attempts)))
-	}
-	if n == 0 {
+	if int(b.recs[0].attempts) <= p.cfg.MaxRetries {
+		p.requeue(pb, b.recs)
+		pb.retryAt = p.h.Now().Add(p.backoff(int(b.recs[0].attempts)))
 		return nil
 	}
 	b.claimed = true
-	p.log.Debug("kafka: produce retries exhausted", "partition", pb.id, "messages", n, "error", err)
-	return &outcome{pb: pb, recs: b.recs[:n:n], base: -1, err: p.partitionErr(pb, err), release: b}
+	failed := b.recs
+	if pb.queue.len() > 0 {
+		failed = append(failed[:len(failed):len(failed)], pb.queue.takeAll()...)
+	}
+	p.log.Debug("kafka: produce retries exhausted", "partition", pb.id, "messages", len(failed), "error", err)
+	return &outcome{pb: pb, recs: failed, base: -1, err: p.partitionErr(pb, err), release: b}
 }
 
 // requeue puts recs back at the head of pb's queue, to be sent next.
@@ -171,12 +172,27 @@ func (p *Producer) deliver(done []outcome) {
 				waiters = true
 				r.wait.complete(m, o.err)
 			case p.cfg.DeliveryReports:
-				p.reports <- DeliveryReport{Message: m, Err: o.err}
+				p.report(DeliveryReport{Message: m, Err: o.err})
 			}
 		}
 		if o.err != nil && !waiters && !p.cfg.DeliveryReports {
 			p.log.Warn("kafka: messages not delivered", "partition", o.pb.id, "messages", len(o.recs), "error", o.err)
 		}
+	}
+}
+
+// report sends r to the reports channel, waiting for room until Stop
+// gives up.
+func (p *Producer) report(r DeliveryReport) {
+	select {
+	case p.reports <- r:
+		return
+	default:
+	}
+	select {
+	case p.reports <- r:
+	case <-p.gaveUp:
+		p.dropped.Add(1)
 	}
 }
 
