@@ -256,10 +256,13 @@ func (b *BalancedConsumer) fail(err error) {
 // as SimpleConsumer.Consume does. It waits through rebalances, and while
 // the consumer owns nothing, as long as ctx allows and at most
 // ConsumerTimeout when that is set (then failing with a
-// *ConsumerTimeoutError). It returns ctx.Err() when ctx ends first,
-// ErrConsumerStopped after Stop, and a *GroupError when the group
-// membership failed for good.
+// *ConsumerTimeoutError). It returns ctx.Err() when ctx ends first, at
+// once even with messages waiting, ErrConsumerStopped after Stop, and a
+// *GroupError when the group membership failed for good.
 func (b *BalancedConsumer) Consume(ctx context.Context) (*Message, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	// The ConsumerTimeout clock starts when the call first has to wait, as
 	// SimpleConsumer's does: a message already fetched costs no timer.
 	wb := waitBound{h: b.h, after: b.cfg.ConsumerTimeout}
@@ -358,10 +361,10 @@ func (b *BalancedConsumer) waitError(ctx context.Context) error {
 }
 
 // Messages returns an iterator over the consumer's messages, for use with
-// range, as SimpleConsumer.Messages: it ends, without yielding an error,
-// when ctx ends, when the consumer times out and when it is stopped; a
-// *PartitionError is yielded and the iteration goes on; any other error is
-// yielded and ends it.
+// range, as SimpleConsumer.Messages: when ctx ends it yields (nil,
+// ctx.Err()) and ends; it ends without yielding an error when the consumer
+// times out and when it is stopped; a *PartitionError is yielded and the
+// iteration goes on; any other error is yielded and ends it.
 func (b *BalancedConsumer) Messages(ctx context.Context) iter.Seq2[*Message, error] {
 	return messages(ctx, b.Consume)
 }

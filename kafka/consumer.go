@@ -26,9 +26,10 @@ type Consumer interface {
 var _ Consumer = (*SimpleConsumer)(nil)
 
 // messages turns a Consume function into the iterator both consumers offer:
-// it ends quietly when ctx ends, the consumer times out or is stopped; a
-// *PartitionError is yielded and the iteration goes on; any other error is
-// yielded and ends it.
+// when ctx ends it yields ctx.Err() and ends, so a caller can tell a
+// cancelled loop from a finished one; it ends quietly when the consumer
+// times out or is stopped; a *PartitionError is yielded and the iteration
+// goes on; any other error is yielded and ends it.
 func messages(ctx context.Context, consume func(context.Context) (*Message, error)) iter.Seq2[*Message, error] {
 	return func(yield func(*Message, error) bool) {
 		for {
@@ -39,7 +40,11 @@ func messages(ctx context.Context, consume func(context.Context) (*Message, erro
 				}
 				continue
 			}
-			if ctx.Err() != nil || errors.Is(err, ErrConsumerTimeout) || errors.Is(err, ErrConsumerStopped) {
+			if cerr := ctx.Err(); cerr != nil {
+				yield(nil, cerr)
+				return
+			}
+			if errors.Is(err, ErrConsumerTimeout) || errors.Is(err, ErrConsumerStopped) {
 				return
 			}
 			if !yield(nil, err) {

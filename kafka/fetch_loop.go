@@ -225,16 +225,17 @@ func (l *fetchLoop) build() (req *protocol.FetchRequest, done bool) {
 		op := s.op
 		op.inflight = true
 		op.owner = l
+		size := c.fetchSizeLocked(op)
 		parts[i] = protocol.FetchRequestPartition{
 			Partition:          op.id,
 			CurrentLeaderEpoch: op.p.LeaderEpoch(),
 			FetchOffset:        s.offset,
 			LastFetchedEpoch:   -1,
 			LogStartOffset:     -1,
-			PartitionMaxBytes:  int32(op.maxBytes),
+			PartitionMaxBytes:  int32(size),
 		}
-		total += op.maxBytes
-		biggest = max(biggest, op.maxBytes)
+		total += size
+		biggest = max(biggest, size)
 	}
 	req.MaxBytes = int32(max(min(total, fetchRequestMaxBytes), biggest))
 	// Fetch v13+ names topics by id, older versions by name; the encoder
@@ -328,6 +329,9 @@ func (l *fetchLoop) takeRecordsLocked(s sentPartition, rp *protocol.FetchRespons
 		op.fetchAt = max(op.fetchAt, sc.next)
 		op.maxBytes = c.cfg.FetchMessageMaxBytes
 		op.first = false
+		if sc.count > 0 {
+			op.recordBytes = (sc.end + sc.count - 1) / sc.count
+		}
 		it := decodeItem{op: op, epoch: s.epoch, bytes: sc.end, msgs: sc.count, in: decodeIn{
 			topic:         c.topic.name,
 			partition:     op.id,
