@@ -32,14 +32,14 @@ type ownedPartition struct {
 	pendingMsgs  int
 	pendingBytes int
 
-	maxBytes  int   // this partition's fetch size; grows for an oversized batch
+	maxBytes int // this partition's fetch size; grows for an oversized batch
 	// recordBytes is the wire size per record of the last fetch (0 before
 	// one): fetchSizeLocked sizes requests from it.
 	recordBytes int
-	first     bool  // put first in the next request, where brokers return a whole batch however large
-	stalled   bool  // reported an error it cannot get past; fetched again after a reset
-	committed int64 // the position last committed, -1 when none
-	gapLogged bool  // warned once about an unexplained gap in offsets
+	first       bool  // put first in the next request, where brokers return a whole batch however large
+	stalled     bool  // reported an error it cannot get past; fetched again after a reset
+	committed   int64 // the position last committed, -1 when none
+	gapLogged   bool  // warned once about an unexplained gap in offsets
 }
 
 func newOwnedPartition(p *Partition, maxBytes int) *ownedPartition {
