@@ -74,9 +74,10 @@ type ConsumerConfig struct {
 	// once at most half of this many are queued, and each fetch asks the
 	// broker for the bytes the room left holds at the partition's recent
 	// size per record. Brokers answer with whole record batches, so the
-	// bound can be exceeded by at most the rest of one batch (and, before a
-	// partition's first fetch shows its record size, by what a guess of 64
-	// bytes per record brings). FetchMessageMaxBytes still caps each fetch.
+	// bound can be exceeded by at most the rest of one batch. (Before its
+	// first fetch shows the size of its records, a partition assumes the
+	// smallest, 8 bytes: that fetch brings fewer messages, never more.)
+	// FetchMessageMaxBytes still caps each fetch.
 	// Default 2000.
 	QueuedMaxMessages int
 

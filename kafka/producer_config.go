@@ -122,8 +122,10 @@ const minRequestSize = 1024
 // never lose an acknowledged one.
 type ProducerConfig struct {
 	// Partitioner picks each message's partition. Default: a new
-	// RoundRobinPartitioner() per producer, pykafka's default. Keyed
-	// placement needs HashPartitioner.
+	// DefaultPartitioner() per producer, which places a keyed message by
+	// Murmur2 of its key, as the Java client does, and spreads messages
+	// with a nil key round-robin. RoundRobinPartitioner() spreads every
+	// message, keyed or not, as pykafka's producer did.
 	Partitioner Partitioner
 
 	// Compression is the codec for batches. Default CompressionNone. Zstd
@@ -236,7 +238,7 @@ func (c ProducerConfig) withDefaults(cl *Config) (ProducerConfig, error) {
 	}
 
 	if c.Partitioner == nil {
-		c.Partitioner = RoundRobinPartitioner()
+		c.Partitioner = DefaultPartitioner()
 	}
 	if c.MaxRetries == 0 {
 		c.MaxRetries = DefaultMaxRetries

@@ -348,10 +348,10 @@ func (c *SimpleConsumer) hasRoomLocked(op *ownedPartition) bool {
 }
 
 // initialRecordBytes is the size per record assumed before a partition's
-// first fetch shows the real one: small, so that a first fetch of small
-// messages does not overshoot QueuedMaxMessages by much, while larger
-// ones only make that fetch bring fewer.
-const initialRecordBytes = 64
+// first fetch shows the real one: about the least a record takes in a
+// batch, so that a first fetch never brings more than QueuedMaxMessages
+// (but for the rest of a batch); larger records only make it bring fewer.
+const initialRecordBytes = 8
 
 // fetchSizeLocked is the partition's share of a Fetch request: the room
 // QueuedMaxMessages leaves, in bytes at the partition's recent bytes per

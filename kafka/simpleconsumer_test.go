@@ -317,6 +317,7 @@ func TestConsumeEndsAtOnceWhenCancelled(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled, "a cancelled context wins over queued messages")
 
 	ctx, cancel = context.WithCancel(t.Context())
+	defer cancel()
 	var got []*Message
 	var errs []error
 	for m, err := range c.Messages(ctx) {
