@@ -16,9 +16,10 @@ import (
 // partitions with the group's other members: each partition is consumed by
 // one member at a time, and when a member joins or leaves (or dies) the
 // group rebalances and the survivors take over its partitions. It is
-// pykafka's BalancedConsumer (coordinated through ZooKeeper) or, with
-// BalancedConsumerConfig.Managed, its ManagedBalancedConsumer (coordinated
-// by the group coordinator broker, compatible with the Java client).
+// pykafka's ManagedBalancedConsumer (coordinated by the group coordinator
+// broker, compatible with the Java client) or, when the configuration
+// names a ZooKeeper, its BalancedConsumer (coordinated through ZooKeeper);
+// see BalancedConsumerConfig, "Coordination".
 //
 // Underneath, it runs a SimpleConsumer over the partitions it owns and
 // replaces it when they change; Consume, Messages, CommitOffsets and
@@ -102,8 +103,8 @@ type membership interface {
 }
 
 // BalancedConsumer returns a member of the consumer group group consuming
-// the topic, coordinated through ZooKeeper or, with cfg.Managed, by the
-// group's coordinator broker. cfg is validated (a bad field gives a
+// the topic, coordinated by the group's coordinator broker or, when cfg
+// names a ZooKeeper, through ZooKeeper. cfg is validated (a bad field gives a
 // *ConfigError) and, unless cfg.ManualStart, the consumer joins the group
 // at once in the background; Consume waits for its first assignment.
 func (t *Topic) BalancedConsumer(group string, cfg BalancedConsumerConfig) (*BalancedConsumer, error) {

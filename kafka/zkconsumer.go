@@ -72,7 +72,7 @@ func (m *zkMembership) open(ctx context.Context) error {
 		cancel()
 		if err != nil {
 			conn.Close()
-			return fmt.Errorf("kafka: zookeeper %s: no session within %v: %w", cfg.ZooKeeperConnect, cfg.ZooKeeperTimeout, err)
+			return m.unreachable(err)
 		}
 		m.conn = conn
 	}
@@ -86,6 +86,17 @@ func (m *zkMembership) open(ctx context.Context) error {
 	}
 	m.b.log.Debug("kafka: registered in zookeeper", "member", m.id)
 	return nil
+}
+
+// unreachable explains a ZooKeeper that gave no session: which setting
+// chose ZooKeeper coordination and what to set instead.
+func (m *zkMembership) unreachable(err error) error {
+	cfg := &m.b.cfg
+	from := "BalancedConsumerConfig.ZooKeeperConnect"
+	if hosts := m.b.cl.cfg.ZooKeeperHosts; hosts != "" && hosts == cfg.ZooKeeperConnect {
+		from = "Config.ZooKeeperHosts"
+	}
+	return &ZooKeeperUnreachableError{Connect: cfg.ZooKeeperConnect, Timeout: cfg.ZooKeeperTimeout, From: from, Err: err}
 }
 
 // run rebalances on every change until ctx ends. A rebalance that fails
