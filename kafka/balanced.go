@@ -56,6 +56,7 @@ type BalancedConsumer struct {
 	owned    []int32                       // sorted
 	assigned bool                          // a first assignment has been applied
 	paused   bool                          // a rebalance is under way: Consume waits
+	revoked  bool                          // BeforeRevokeCallback ran for the partitions owned
 	active   int                           // Consume calls inside inner
 	calls    map[uint64]context.CancelFunc // those of them waiting, to interrupt
 	nextCall uint64
@@ -398,9 +399,23 @@ func (b *BalancedConsumer) HeldOffsets() map[int32]int64 {
 	return inner.HeldOffsets()
 }
 
+// NextOffsets returns, for each partition the consumer owns and has
+// started, the offset of the next message it will deliver, which is what
+// CommitOffsets stores; see SimpleConsumer.NextOffsets.
+func (b *BalancedConsumer) NextOffsets() map[int32]int64 {
+	b.mu.Lock()
+	inner := b.inner
+	b.mu.Unlock()
+	if inner == nil {
+		return map[int32]int64{}
+	}
+	return inner.NextOffsets()
+}
+
 // Stop stops the consumer: Consume fails with ErrConsumerStopped, the
-// rebalancing tasks end, the underlying SimpleConsumer stops (committing
-// with AutoCommit), and the consumer leaves the group: LeaveGroup for a
+// rebalancing tasks end, BeforeRevokeCallback runs over the partitions
+// owned, the underlying SimpleConsumer stops (committing with AutoCommit),
+// and the consumer leaves the group: LeaveGroup for a
 // dynamic managed member, for a ZooKeeper one closing its own session or,
 // on a session given in the config, deleting its nodes. It waits, within
 // ctx, for all of it. Later calls return the first call's result.
@@ -425,6 +440,7 @@ func (b *BalancedConsumer) Stop(ctx context.Context) error {
 		inner := b.inner
 		b.mu.Unlock()
 		if inner != nil {
+			b.beforeRevoke(ctx)
 			if err := inner.Stop(ctx); err != nil {
 				errs = append(errs, err)
 			}

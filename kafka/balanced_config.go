@@ -25,15 +25,17 @@ const (
 // RebalanceCallback is called after a rebalance changed the partitions a
 // balanced consumer owns, or made it start them again from the group's
 // committed offsets (it may have missed a generation), before consumption
-// resumes: pykafka's post_rebalance_callback. old maps each partition owned before to its held
-// offset (the offset of the last message consumed, -1 for none; see
-// HeldOffsets), new each partition owned now to where it starts (one less
-// than the next message). Partitions it returns targets for are moved there
-// (see SimpleConsumer.ResetOffsets; OffsetAfter(n) makes n+1 the next
-// message, OffsetAt(n) n itself) and the new positions committed; nil moves
-// nothing. It runs on the rebalancing task: it must not call the consumer's
-// Consume or Stop.
-type RebalanceCallback func(old, new map[int32]int64) map[int32]OffsetTarget
+// resumes: pykafka's post_rebalance_callback, with pykafka's values. Both
+// maps hold held offsets, as HeldOffsets does: the offset of the last
+// message consumed, one less than the next message (-1: none consumed
+// yet). heldBefore has each partition owned before, at the last message
+// delivered; heldNow each partition owned now, at where it starts (so a
+// partition about to start at offset 42 shows 41). Partitions it returns
+// targets for are moved there (see SimpleConsumer.ResetOffsets;
+// OffsetAfter(n) makes n+1 the next message, OffsetAt(n) n itself) and
+// the new positions committed; nil moves nothing. It runs on the
+// rebalancing task: it must not call the consumer's Consume or Stop.
+type RebalanceCallback func(heldBefore, heldNow map[int32]int64) map[int32]OffsetTarget
 
 // BalancedConsumerConfig configures a BalancedConsumer. Like the other
 // configs, its zero value means the documented defaults (pykafka's) and
@@ -93,6 +95,12 @@ type BalancedConsumerConfig struct {
 	// PostRebalanceCallback, when set, sees each change of the partitions
 	// owned and may move them; see RebalanceCallback.
 	PostRebalanceCallback RebalanceCallback
+
+	// BeforeRevokeCallback, when set, runs before partitions are given up
+	// in a rebalance or Stop, before AutoCommit commits: the place to
+	// finish and commit the work of the messages delivered when AutoCommit
+	// is off. See RevokeCallback.
+	BeforeRevokeCallback RevokeCallback
 
 	// ZooKeeper is a ZooKeeper session to coordinate through (pykafka's
 	// zookeeper argument), shared with the caller: Stop deletes the

@@ -17,8 +17,12 @@ type Consumer interface {
 	Messages(ctx context.Context) iter.Seq2[*Message, error]
 	// CommitOffsets stores the consumer's positions in its group.
 	CommitOffsets(ctx context.Context) error
-	// HeldOffsets returns, per partition, the offset delivered last.
+	// HeldOffsets returns, per partition, the offset of the message
+	// delivered last (pykafka's held_offsets; -1 before the first).
 	HeldOffsets() map[int32]int64
+	// NextOffsets returns, per partition, the offset of the next message
+	// to deliver: HeldOffsets()+1, the value CommitOffsets stores.
+	NextOffsets() map[int32]int64
 	// Stop stops the consumer; see SimpleConsumer.Stop.
 	Stop(ctx context.Context) error
 }

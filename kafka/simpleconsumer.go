@@ -397,14 +397,25 @@ func (c *SimpleConsumer) Messages(ctx context.Context) iter.Seq2[*Message, error
 // HeldOffsets returns, for each partition the consumer has a position in,
 // the offset of the message it delivered last (pykafka's held_offsets):
 // one less than the next message it will deliver, so -1 for a partition
-// starting at offset 0. Partitions not started yet are missing.
-func (c *SimpleConsumer) HeldOffsets() map[int32]int64 {
+// starting at offset 0. Partitions not started yet are missing. What a
+// commit stores is the other form, NextOffsets.
+func (c *SimpleConsumer) HeldOffsets() map[int32]int64 { return c.offsets(-1) }
+
+// NextOffsets returns, for each partition the consumer has a position in,
+// the offset of the next message it will deliver: HeldOffsets()+1, and
+// what CommitOffsets stores (Kafka's committed offset, from which the
+// group's next consumer of the partition starts). Partitions not started
+// yet are missing.
+func (c *SimpleConsumer) NextOffsets() map[int32]int64 { return c.offsets(0) }
+
+// offsets returns every started partition's position plus delta.
+func (c *SimpleConsumer) offsets(delta int64) map[int32]int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := make(map[int32]int64, len(c.parts))
 	for _, op := range c.parts {
 		if op.position >= 0 {
-			out[op.id] = op.position - 1
+			out[op.id] = op.position + delta
 		}
 	}
 	return out
