@@ -25,19 +25,26 @@ func TestProducerStopUndrainedReports(t *testing.T) {
 		p, err := topic.Producer(ProducerConfig{DeliveryReports: true, MaxQueuedMessages: room})
 		require.NoError(t, err)
 		ctx := testCtx(t)
-		for i := range 2 * room {
+		written := func(want int) func([]pfProduce) bool {
+			return func(seen []pfProduce) bool {
+				n := 0
+				for _, e := range seen {
+					n += len(e.Records)
+				}
+				return n >= want
+			}
+		}
+		for i := range room {
 			require.NoError(t, p.Produce(ctx, Message{Value: value(i)}))
 		}
-		// All 2*room are written: room reports fill the channel, the
-		// others' delivery waits for room.
-		c.waitSeen(t, func(seen []pfProduce) bool {
-			n := 0
-			for _, e := range seen {
-				n += len(e.Records)
-			}
-			return n == 2*room
-		})
 		eventually(t, ctx, h, "a full reports channel", func() bool { return len(p.Reports()) == room })
+		// These are held: the first batch of them written, its reports
+		// waiting for room (and so the rest waiting behind it).
+		const more = room / 2
+		for i := range more {
+			require.NoError(t, p.Produce(ctx, Message{Value: value(room + i)}))
+		}
+		c.waitSeen(t, written(room+1))
 
 		stopCtx, cancel := context.WithCancel(ctx)
 		cancel()
