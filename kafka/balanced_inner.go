@@ -56,7 +56,7 @@ func (b *BalancedConsumer) assign(ctx context.Context, parts []int32, carry map[
 		b.resume(old, parts)
 		return
 	}
-	b.log.Info("kafka: balanced consumer assignment", "member", b.member.memberID(), "partitions", parts,
+	b.log.Debug("kafka: balanced consumer assignment", "member", b.member.memberID(), "partitions", parts,
 		"previous", oldParts)
 
 	oldHeld := map[int32]int64{}

@@ -483,7 +483,7 @@ func (c *SimpleConsumer) resetOutOfRange(ctx context.Context, list []sentPartiti
 		if !ok || s.op.epoch != s.epoch {
 			continue
 		}
-		c.log.Info("kafka: offset out of range, resetting", "partition", s.op.id, "offset", s.offset,
+		c.log.Warn("kafka: offset out of range, resetting", "partition", s.op.id, "offset", s.offset,
 			"reset", c.cfg.AutoOffsetReset.String(), "next", off)
 		c.moveLocked(s.op, off)
 	}

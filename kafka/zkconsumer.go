@@ -140,11 +140,11 @@ func (m *zkMembership) run(ctx context.Context) {
 				m.trigger.Set()
 				break
 			}
-			level := "kafka: rebalance incomplete, retrying"
+			msg := "kafka: rebalance incomplete, retrying"
 			if errors.Is(err, ErrPartitionOwned) {
-				b.log.Info(level, "member", m.id, "attempt", attempt, "error", err)
+				b.log.Debug(msg, "member", m.id, "attempt", attempt, "error", err)
 			} else {
-				b.log.Warn(level, "member", m.id, "attempt", attempt, "error", err)
+				b.log.Warn(msg, "member", m.id, "attempt", attempt, "error", err)
 			}
 			if b.h.Sleep(ctx, time.Duration(attempt)*b.cfg.RebalanceBackoff) != nil {
 				return
@@ -178,7 +178,7 @@ func (m *zkMembership) rebalance(ctx context.Context) error {
 	}
 	if !slices.Contains(participants, m.id) {
 		// The session expired (or the node was deleted): register again.
-		b.log.Info("kafka: consumer not registered in zookeeper; registering again", "member", m.id)
+		b.log.Debug("kafka: consumer not registered in zookeeper; registering again", "member", m.id)
 		if err := m.register(); err != nil {
 			return err
 		}

@@ -1,0 +1,36 @@
+package kafka
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestRoutineLogsAtDebug: a client that joins its brokers and produces logs
+// nothing at Info on the way; the same events are there at Debug.
+func TestRoutineLogsAtDebug(t *testing.T) {
+	h := newHandler(t, "goroutine")
+	c := newPFCluster(t, 2, 2)
+	var info, debug bytes.Buffer
+	for _, lv := range []struct {
+		buf   *bytes.Buffer
+		level slog.Level
+	}{{&info, slog.LevelInfo}, {&debug, slog.LevelDebug}} {
+		ctx := testCtx(t)
+		log := slog.New(slog.NewTextHandler(lv.buf, &slog.HandlerOptions{Level: lv.level}))
+		cl := newTestClient(t, ctx, h, Config{Hosts: c.bootstrap(), Logger: log})
+		topic, err := cl.Topic(ctx, c.topic)
+		require.NoError(t, err)
+		p, err := topic.Producer(ProducerConfig{})
+		require.NoError(t, err)
+		require.NoError(t, p.Produce(ctx, Message{Value: value(0)}))
+		require.NoError(t, p.Close())
+		cl.Close()
+	}
+	assert.Empty(t, info.String(), "nothing routine at Info")
+	assert.True(t, strings.Contains(debug.String(), "kafka: broker joined"), "at Debug: %s", debug.String())
+}
