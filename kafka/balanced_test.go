@@ -162,12 +162,12 @@ func TestBalancedConsumerErrors(t *testing.T) {
 // never started stops cleanly.
 func TestBalancedConsumerLifecycleOffline(t *testing.T) {
 	topic := groupTestTopic(t, 3)
-	zb, err := topic.BalancedConsumer("g", BalancedConsumerConfig{ConsumerConfig: ConsumerConfig{ManualStart: true}})
+	zb, err := topic.BalancedConsumer("g", BalancedConsumerConfig{ZooKeeperConnect: "127.0.0.1:2181", ConsumerConfig: ConsumerConfig{ManualStart: true}})
 	require.NoError(t, err)
 	assert.NotEmpty(t, zb.MemberID(), "a ZooKeeper member's id is made with it")
 	require.NoError(t, zb.Stop(context.Background()))
 
-	b, err := topic.BalancedConsumer("g", BalancedConsumerConfig{Managed: true, ConsumerConfig: ConsumerConfig{ManualStart: true}})
+	b, err := topic.BalancedConsumer("g", BalancedConsumerConfig{ConsumerConfig: ConsumerConfig{ManualStart: true}})
 	require.NoError(t, err)
 	assert.Empty(t, b.Partitions())
 	assert.Empty(t, b.HeldOffsets())
