@@ -102,6 +102,20 @@ func TestBeforeRevokeCallback(t *testing.T) {
 		for p, next := range a.NextOffsets() {
 			assert.Equal(t, held[p]+1, next, "partition %d: next = held + 1", p)
 		}
+		// With messages fetched ahead, a cancelled context still ends
+		// Consume and Messages at once, and the iterator says why.
+		cancelled, cancel := context.WithCancel(env.ctx)
+		cancel()
+		_, err := a.Consume(cancelled)
+		require.ErrorIs(t, err, context.Canceled)
+		var iterErrs []error
+		for m, err := range a.Messages(cancelled) {
+			require.Nil(t, m)
+			iterErrs = append(iterErrs, err)
+		}
+		require.Len(t, iterErrs, 1)
+		require.ErrorIs(t, iterErrs[0], context.Canceled)
+		assert.Equal(t, held, a.HeldOffsets(), "nothing delivered after the cancel")
 
 		b = env.consumer(t, config("b", true, &b))
 		owners := env.waitSplit(t, a, b)

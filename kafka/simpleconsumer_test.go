@@ -347,6 +347,8 @@ func TestConsumeEndsAtOnceWhenCancelled(t *testing.T) {
 	assert.Empty(t, errs)
 	require.Len(t, got, 45)
 	assert.Equal(t, int64(5), got[0].Offset, "the messages a cancelled call left stay queued")
+	assert.Equal(t, map[int32]int64{0: 49}, c.HeldOffsets(), "the last delivered")
+	assert.Equal(t, map[int32]int64{0: 50}, c.NextOffsets(), "the next to deliver, what a commit stores")
 }
 
 func TestConsumeErrors(t *testing.T) {
