@@ -331,6 +331,7 @@ func (l *fetchLoop) takeRecordsLocked(s sentPartition, rp *protocol.FetchRespons
 		op.first = false
 		if sc.count > 0 {
 			op.recordBytes = (sc.end + sc.count - 1) / sc.count
+			op.batchBytes = sc.end / sc.entries
 		}
 		it := decodeItem{op: op, epoch: s.epoch, bytes: sc.end, msgs: sc.count, in: decodeIn{
 			topic:         c.topic.name,

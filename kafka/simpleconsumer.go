@@ -355,8 +355,9 @@ const initialRecordBytes = 8
 
 // fetchSizeLocked is the partition's share of a Fetch request: the room
 // QueuedMaxMessages leaves, in bytes at the partition's recent bytes per
-// record, within maxBytes. A partition that must get a whole oversized
-// batch (first) asks for maxBytes.
+// record, but at least its recent batch size (brokers send whole batches;
+// a smaller share would bring nothing), within maxBytes. A partition that
+// must get a whole oversized batch (first) asks for maxBytes.
 func (c *SimpleConsumer) fetchSizeLocked(op *ownedPartition) int {
 	if op.first {
 		return op.maxBytes
@@ -369,7 +370,7 @@ func (c *SimpleConsumer) fetchSizeLocked(op *ownedPartition) int {
 	if room > op.maxBytes/per {
 		return op.maxBytes
 	}
-	return max(room*per, 1)
+	return min(max(room*per, op.batchBytes, 1), op.maxBytes)
 }
 
 // Messages returns an iterator over the consumer's messages, for use with

@@ -296,6 +296,9 @@ func TestFetchSizeFollowsQueueRoom(t *testing.T) {
 	op.first = true
 	assert.Equal(t, 1<<20, c.fetchSizeLocked(op), "a partition owed a whole batch asks for all")
 	op.first = false
+	assert.Equal(t, len(records), op.batchBytes, "one batch came")
+	op.batchBytes = 200 * per
+	assert.Equal(t, 200*per, c.fetchSizeLocked(op), "at least a batch, which brokers send whole")
 	op.recordBytes = 1 << 20
 	assert.Equal(t, 1<<20, c.fetchSizeLocked(op), "never above FetchMessageMaxBytes")
 }
