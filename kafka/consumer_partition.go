@@ -40,10 +40,10 @@ type ownedPartition struct {
 	// asks for at least that, since a share smaller than the next batch
 	// brings nothing (but for the first partition of a request).
 	batchBytes int
-	first       bool  // put first in the next request, where brokers return a whole batch however large
-	stalled     bool  // reported an error it cannot get past; fetched again after a reset
-	committed   int64 // the position last committed, -1 when none
-	gapLogged   bool  // warned once about an unexplained gap in offsets
+	first      bool  // put first in the next request, where brokers return a whole batch however large
+	stalled    bool  // reported an error it cannot get past; fetched again after a reset
+	committed  int64 // the position last committed, -1 when none
+	gapLogged  bool  // warned once about an unexplained gap in offsets
 }
 
 func newOwnedPartition(p *Partition, maxBytes int) *ownedPartition {
