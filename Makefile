@@ -37,9 +37,12 @@ leftovers:
 demo:
 	$(GO) run ./cmd/gregor-demo
 
-## broker: start a development broker and keep it running until Ctrl-C (prints its address).
+## broker: start a development broker and keep it running until Ctrl-C (prints its address). SECURITY=ssl adds
+## SSL and mutual-TLS listeners and writes the CA and a client certificate to TLS_DIR (default .cache/dev-tls).
+SECURITY ?= plaintext
+TLS_DIR  ?= .cache/dev-tls
 broker:
-	$(GO) run ./internal/testcluster/cmd/testcluster -mode kraft -brokers 1
+	$(GO) run ./internal/testcluster/cmd/testcluster -mode kraft -brokers 1 -security $(SECURITY) -tls-dir $(TLS_DIR)
 
 ## bench: gregor against franz-go, sarama, kafka-go, confluent-kafka-go, pykafka and Kafka's own perf tools on
 ## harness clusters; writes docs/benchmarks.md and .svg. BENCH_QUICK=1 for a short smoke run. (The in-memory

@@ -41,9 +41,10 @@
 // # Where TLS and SASL plug in
 //
 // TLS wraps the socket, so it lives in the handler: DialConfig.TLSConfig.
-// The goroutine handler performs the handshake inside Dial; the event-loop
-// handler cannot hand a *tls.Conn to gnet and rejects a TLS config with
-// ErrTLSUnsupported. SASL is a sequence of Kafka requests over frames, so it
+// Both handlers perform the handshake inside Dial, bounded by
+// DialConfig.Timeout: the goroutine handler over a *tls.Conn, the event-loop
+// handler over an in-memory transport its loop feeds (gnet owns the socket).
+// A handler that cannot do TLS fails the Dial with ErrTLSUnsupported. SASL is a sequence of Kafka requests over frames, so it
 // belongs to conn/, which runs it on the Conn returned by Dial before the
 // connection is used for anything else.
 package handler

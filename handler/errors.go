@@ -15,6 +15,10 @@ var (
 	// DialConfig.MaxFrameSize (a negative int32 size counts as too large).
 	// Match it with errors.Is; errors.As finds the *FrameSizeError.
 	ErrFrameTooLarge = errors.New("handler: frame too large")
+	// ErrTLSRecord matches a *FrameSizeError whose size prefix is the start
+	// of a TLS record: the peer speaks TLS (typically an alert refusing the
+	// plaintext request), so the connection needs DialConfig.TLSConfig.
+	ErrTLSRecord = errors.New("handler: the peer sent a TLS record; it expects TLS")
 	// ErrTLSUnsupported is returned (inside a *DialError) by handlers that
 	// cannot run TLS when DialConfig.TLSConfig is set.
 	ErrTLSUnsupported = errors.New("handler: TLS is not supported by this handler")
@@ -58,8 +62,25 @@ type FrameSizeError struct {
 }
 
 func (e *FrameSizeError) Error() string {
-	return fmt.Sprintf("handler: frame size %d exceeds the maximum %d", e.Size, e.Max)
+	msg := fmt.Sprintf("handler: frame size %d exceeds the maximum %d", e.Size, e.Max)
+	if e.looksLikeTLS() {
+		msg += " (" + ErrTLSRecord.Error()[len("handler: "):] + ")"
+	}
+	return msg
 }
 
-// Is makes errors.Is(err, ErrFrameTooLarge) hold.
-func (e *FrameSizeError) Is(target error) bool { return target == ErrFrameTooLarge }
+// Is makes errors.Is(err, ErrFrameTooLarge) hold, and errors.Is(err,
+// ErrTLSRecord) when the prefix looks like a TLS record header.
+func (e *FrameSizeError) Is(target error) bool {
+	return target == ErrFrameTooLarge || (target == ErrTLSRecord && e.looksLikeTLS())
+}
+
+// looksLikeTLS reports whether the size prefix reads as a TLS record header:
+// content type 20-23 (change cipher spec, alert, handshake, application
+// data), then protocol version 3.0-3.4. Such a prefix is at least 335 MB, so
+// it never passes the default limit.
+func (e *FrameSizeError) looksLikeTLS() bool {
+	u := uint32(e.Size)
+	typ, major, minor := byte(u>>24), byte(u>>16), byte(u>>8)
+	return typ >= 20 && typ <= 23 && major == 3 && minor <= 4
+}

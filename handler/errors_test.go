@@ -31,3 +31,16 @@ func TestErrorsMatch(t *testing.T) {
 	assert.ErrorIs(t, we, syscall.EPIPE)
 	assert.NotErrorIs(t, we, handler.ErrFrameTooLarge)
 }
+
+func TestFrameSizeErrorSpotsTLS(t *testing.T) {
+	// A TLS 1.2 alert record header: 0x15 0x03 0x03, then the length's high byte.
+	alert := &handler.FrameSizeError{Size: 0x15030300, Max: handler.DefaultMaxFrameSize}
+	assert.ErrorIs(t, alert, handler.ErrTLSRecord)
+	assert.ErrorIs(t, alert, handler.ErrFrameTooLarge)
+	assert.Contains(t, alert.Error(), "expects TLS")
+
+	plain := &handler.FrameSizeError{Size: 0x30000000, Max: handler.DefaultMaxFrameSize}
+	assert.NotErrorIs(t, plain, handler.ErrTLSRecord)
+	assert.NotContains(t, plain.Error(), "TLS")
+	assert.NotErrorIs(t, &handler.FrameSizeError{Size: -1, Max: 10}, handler.ErrTLSRecord)
+}

@@ -146,13 +146,7 @@ func (b *Broker) conn(ctx context.Context, key connKey) (*conn.BrokerConnection,
 
 func (b *Broker) connConfig(p purpose) conn.Config {
 	cfg := &b.cl.cfg
-	cc := conn.Config{
-		ClientID:       cfg.ClientID,
-		DialTimeout:    cfg.DialTimeout,
-		RequestTimeout: cfg.SocketTimeout,
-		SourceAddr:     cfg.SourceAddress,
-		Logger:         b.cl.log.With("broker", b.id, "conn", p.String()),
-	}
+	cc := cfg.connConfig(b.cl.log.With("broker", b.id, "conn", p.String()))
 	if p == purposeOffsets {
 		cc.RequestTimeout = cfg.OffsetsChannelTimeout
 	}

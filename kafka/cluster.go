@@ -261,13 +261,7 @@ func (c *Cluster) metadataFromSeeds(ctx context.Context, req *protocol.MetadataR
 }
 
 func (c *Cluster) metadataFromSeed(ctx context.Context, addr string, req *protocol.MetadataRequest) (*protocol.MetadataResponse, *conn.BrokerConnection, error) {
-	sc, err := conn.New(c.h, addr, conn.Config{
-		ClientID:       c.cfg.ClientID,
-		DialTimeout:    c.cfg.DialTimeout,
-		RequestTimeout: c.cfg.SocketTimeout,
-		SourceAddr:     c.cfg.SourceAddress,
-		Logger:         c.log.With("seed", addr, "conn", purposeGeneral.String()),
-	})
+	sc, err := conn.New(c.h, addr, c.cfg.connConfig(c.log.With("seed", addr, "conn", purposeGeneral.String())))
 	if err != nil {
 		return nil, nil, err
 	}

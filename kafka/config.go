@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -35,7 +36,8 @@ type Config struct {
 	// optional chroot suffix ("/kafka"). When set it takes precedence over
 	// Hosts: the seeds are the PLAINTEXT endpoints of the brokers registered
 	// under /brokers/ids. Only clusters that keep their registry in ZooKeeper
-	// (Kafka before 4.0 in ZooKeeper mode) have one.
+	// (Kafka before 4.0 in ZooKeeper mode) have one. Being plaintext
+	// endpoints, they do not suit a client with TLS set: give it Hosts.
 	ZooKeeperHosts string
 
 	// SocketTimeout bounds the wait for a response on a broker connection;
@@ -79,6 +81,16 @@ type Config struct {
 	// an offset out of range) at Warn, and failures the client cannot
 	// recover from at Error. Default slog.Default().
 	Logger *slog.Logger
+
+	// TLS, when set, runs every broker connection of the client over TLS
+	// with this configuration: bootstrap, metadata, produce, fetch, group
+	// coordinator and offsets connections alike. Nil means plaintext. The
+	// certificate chain and host name are verified as crypto/tls does unless
+	// InsecureSkipVerify is set; an empty ServerName is filled per connection
+	// with the host of the broker's address. Set RootCAs to trust a private
+	// CA and Certificates for a client certificate (mutual TLS). The client
+	// keeps a clone, so later changes to the value have no effect.
+	TLS *tls.Config
 
 	// AutoCreateTopics asks brokers to create a topic that Topic looks up
 	// and does not find. It works only where the broker allows it
@@ -159,6 +171,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.TLS != nil {
+		c.TLS = c.TLS.Clone()
 	}
 	return c, nil
 }

@@ -130,6 +130,7 @@ Examples:
   %[1]s print_topics
   %[1]s --brokers kafka1:9092,kafka2:9092 desc_topic orders
   %[1]s print_consumer_lag orders billing -o json
+  %[1]s --brokers kafka1:9093 --tls-ca ca.pem --tls-cert me.pem --tls-key me-key.pem print_topics
   %[1]s reset_offsets orders billing 2024-05-01T00:00:00Z
 
 Exit status: 0 on success, 1 when the command failed, 2 for a bad command line.
@@ -151,7 +152,7 @@ func writeCommandHelp(w io.Writer, c *command, fs *flag.FlagSet) {
 		fmt.Fprintf(w, "\nFlags:\n")
 		printFlags(w, fs, globalFlagNames)
 	}
-	fmt.Fprintf(w, "\nGlobal flags: --brokers, --zookeeper, --timeout, -o/--output, -v/--verbose (see %s --help).\n", progName)
+	fmt.Fprintf(w, "\nGlobal flags: --brokers, --zookeeper, --timeout, -o/--output, -v/--verbose, --tls* (see %s --help).\n", progName)
 	if len(c.examples) > 0 {
 		fmt.Fprintf(w, "\nExamples:\n")
 		for _, ex := range c.examples {

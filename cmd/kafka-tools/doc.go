@@ -22,8 +22,10 @@
 // names are part of the interface.
 //
 // Flags may appear before or after the command and its arguments; global
-// flags (--brokers, --zookeeper, --timeout, -o) are accepted anywhere.
-// --timeout bounds the whole command through its context.
+// flags (--brokers, --zookeeper, --timeout, -o, --tls*) are accepted
+// anywhere. --timeout bounds the whole command through its context. The TLS
+// flags build kafka.Config.TLS; each has an environment variable
+// ($KAFKA_TLS_CA, ...) as --brokers has $KAFKA_BROKERS.
 //
 // Group operations talk to the group's coordinator with the Broker's typed
 // requests (DescribeGroups, ConsumerGroupDescribe for Kafka 4's consumer

@@ -61,6 +61,11 @@ func (e *env) connect(ctx context.Context) (*kafka.Client, error) {
 	if t := e.g.timeout; t > 0 {
 		cfg.DialTimeout = min(t, kafka.DefaultDialTimeout)
 	}
+	tc, err := e.g.tls.config()
+	if err != nil {
+		return nil, err
+	}
+	cfg.TLS = tc
 	cl, err := kafka.NewClient(ctx, cfg)
 	if err != nil {
 		var ce *kafka.ConfigError

@@ -24,6 +24,7 @@ type globals struct {
 	timeout    time.Duration
 	output     string
 	verbose    bool
+	tls        tlsFlags
 }
 
 func newGlobals(getenv func(string) string) *globals {
@@ -31,12 +32,14 @@ func newGlobals(getenv func(string) string) *globals {
 	if v := strings.TrimSpace(getenv(envBrokers)); v != "" {
 		g.brokers, g.brokersSet = v, true
 	}
+	g.tls.fromEnv(getenv)
 	return g
 }
 
 // globalFlagNames are skipped when a command lists its own flags.
 var globalFlagNames = map[string]bool{
 	"brokers": true, "zookeeper": true, "timeout": true, "o": true, "output": true, "v": true, "verbose": true,
+	"tls": true, "tls-ca": true, "tls-cert": true, "tls-key": true, "tls-insecure": true,
 }
 
 // register adds the global flags to fs; several FlagSets share g.
@@ -53,6 +56,7 @@ func (g *globals) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.output, "o", g.output, "shorthand for --output")
 	fs.BoolVar(&g.verbose, "verbose", false, "log the client's work to stderr")
 	fs.BoolVar(&g.verbose, "v", false, "shorthand for --verbose")
+	g.tls.register(fs)
 }
 
 func (g *globals) check() error {

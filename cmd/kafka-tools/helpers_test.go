@@ -25,6 +25,7 @@ import (
 type tool struct {
 	bin     string
 	brokers string
+	env     []string // more KEY=value entries
 }
 
 // buildTool compiles the command into dir.
@@ -51,10 +52,11 @@ func (tl tool) runInput(t *testing.T, stdin string, args ...string) result {
 	cmd := exec.CommandContext(ctx, tl.bin, args...)
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, envBrokers+"=") {
+		if !strings.HasPrefix(kv, envBrokers+"=") && !strings.HasPrefix(kv, envTLS) {
 			env = append(env, kv)
 		}
 	}
+	env = append(env, tl.env...)
 	if tl.brokers != "" {
 		env = append(env, envBrokers+"="+tl.brokers)
 	}

@@ -49,9 +49,13 @@ type conn struct {
 	err        error // set once writes are refused
 	localClose bool  // Close was called: OnClose reports nil
 
+	// tls is set for a TLS connection (see tls.go).
+	tls *tlsLayer
+
 	// Owned by the loop goroutine.
 	dec        *frame.Decoder
 	protoErr   error // framing error that made OnTraffic close the conn
+	tlsErr     error // TLS error that made the loop close the conn
 	loopClosed bool  // OnClose ran; gc's fd may already belong to another socket
 	spare      []byte
 }
@@ -145,10 +149,17 @@ func (c *conn) flush() {
 	if c.loopClosed || len(buf) == 0 {
 		return
 	}
-	// gnet copies whatever the kernel does not accept into its outbound
-	// buffer, so buf is free again when Write returns. On error gnet closes
-	// the connection itself and OnClose reports why.
-	_, _ = c.gc.Write(buf)
+	if c.tls != nil {
+		if err := c.tls.encrypt(buf); err != nil {
+			c.tlsErr = err
+			_ = c.loop.Close(c.gc)
+		}
+	} else {
+		// gnet copies whatever the kernel does not accept into its outbound
+		// buffer, so buf is free again when Write returns. On error gnet
+		// closes the connection itself and OnClose reports why.
+		_, _ = c.gc.Write(buf)
+	}
 	if cap(buf) <= keepPending {
 		c.spare = buf[:0]
 	}

@@ -42,9 +42,19 @@
 // Write never waits for the peer, so nothing here slows a writer down when a
 // broker stops reading: bytes accumulate in gnet's outbound buffer. The
 // layer above must bound what it sends without a response (conn/ caps
-// requests in flight per connection). TLS is not supported: gnet owns the
-// raw descriptor, and Dial with a TLSConfig fails with
-// handler.ErrTLSUnsupported.
+// requests in flight per connection).
+//
+// # TLS
+//
+// gnet owns the raw descriptor, so crypto/tls runs over an in-memory
+// transport instead of the socket. The handshake runs on the goroutine
+// calling Dial (like the TCP connect, and bounded by the same
+// DialConfig.Timeout): the loop hands it the ciphertext it reads and writes
+// what it produces. After the handshake the loop drives the connection:
+// OnTraffic decrypts every whole record into the frame decoder (a partial
+// record waits for the next read), and a flush encrypts the pending batch
+// into records and writes them. A TLS connection therefore costs no
+// goroutine either, and nothing on the loop ever waits for the peer.
 //
 // gnet keeps one process-wide logger for its package-level messages; each
 // New points it at that handler's WithLogger (silent by default).

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"runtime"
 	"strings"
 	"sync"
@@ -50,13 +51,14 @@ func BenchmarkRoundTrip(b *testing.B) {
 	}
 }
 
-func TestTLSUnsupported(t *testing.T) {
-	h := newHandler(t)
-	defer h.Close()
-	_, err := h.Dial(context.Background(), handler.DialConfig{Address: "127.0.0.1:1", TLSConfig: &tls.Config{}})
-	var de *handler.DialError
-	require.True(t, errors.As(err, &de), "got %T: %v", err, err)
-	assert.ErrorIs(t, err, handler.ErrTLSUnsupported)
+// BenchmarkRoundTripTLS: a lone request, many small ones pipelined, and
+// large frames (throughput).
+func BenchmarkRoundTripTLS(b *testing.B) {
+	for _, c := range []struct{ inflight, size int }{{1, 100}, {256, 100}, {16, 64 << 10}} {
+		b.Run(fmt.Sprintf("inflight=%d/size=%d", c.inflight, c.size), func(b *testing.B) {
+			handlertest.BenchmarkRoundTripTLS(b, newBench(b), c.inflight, c.size)
+		})
+	}
 }
 
 // TestGoroutinesConstant pins the design: connections cost no goroutines.
@@ -66,6 +68,18 @@ func TestGoroutinesConstant(t *testing.T) {
 	for _, n := range []int{1, 10, 100} {
 		added := handlertest.Goroutines(t, h, n)
 		t.Logf("%d connections: %+d goroutines", n, added)
+		assert.LessOrEqual(t, added, 0)
+	}
+}
+
+// TestGoroutinesConstantTLS: TLS connections cost no goroutines either,
+// the handshake included once Dial has returned.
+func TestGoroutinesConstantTLS(t *testing.T) {
+	h := newHandler(t)
+	defer h.Close()
+	for _, n := range []int{1, 10, 100} {
+		added := handlertest.GoroutinesTLS(t, h, n)
+		t.Logf("%d TLS connections: %+d goroutines", n, added)
 		assert.LessOrEqual(t, added, 0)
 	}
 }
@@ -121,4 +135,38 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// TestCloseDuringTLSHandshake: closing the handler fails a Dial whose
+// handshake is waiting for the peer with ErrClosed, rather than leaving it
+// to its timeout.
+func TestCloseDuringTLSHandshake(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			accepted <- c
+		}
+	}()
+	h := newHandler(t)
+	dialed := make(chan error, 1)
+	go func() {
+		_, err := h.Dial(context.Background(), handler.DialConfig{
+			Address: ln.Addr().String(), Timeout: time.Hour, TLSConfig: &tls.Config{InsecureSkipVerify: true},
+		})
+		dialed <- err
+	}()
+	sc := <-accepted
+	defer sc.Close()
+	// The ClientHello has arrived: the handshake waits for an answer.
+	_, err = sc.Read(make([]byte, 1))
+	require.NoError(t, err)
+	require.NoError(t, h.Close())
+	err = <-dialed
+	var de *handler.DialError
+	require.True(t, errors.As(err, &de), "got %T: %v", err, err)
+	assert.ErrorIs(t, err, handler.ErrClosed)
 }

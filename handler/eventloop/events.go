@@ -26,6 +26,15 @@ func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
 		return gnet.Close
 	}
 	buf, _ := gc.Next(-1)
+	if c.tls != nil {
+		if err := c.tls.traffic(buf); err != nil {
+			if c.protoErr == nil {
+				c.tlsErr = err
+			}
+			return gnet.Close
+		}
+		return gnet.None
+	}
 	if err := c.dec.Feed(buf, c.emitFn); err != nil {
 		c.protoErr = err
 		return gnet.Close
@@ -49,7 +58,13 @@ func (e *events) OnClose(gc gnet.Conn, err error) gnet.Action {
 	c.mu.Unlock()
 
 	e.h.forget(c)
-	c.onClose(c.closeReason(err, local))
+	reason := c.closeReason(err, local)
+	if c.tls != nil && c.tls.closed(reason) {
+		// The handshake was still running: Dial fails with the reason and
+		// the caller never had a connection to report a close for.
+		return gnet.None
+	}
+	c.onClose(reason)
 	return gnet.None
 }
 
@@ -58,6 +73,9 @@ func (c *conn) closeReason(err error, local bool) error {
 	switch {
 	case c.protoErr != nil:
 		return frame.ReadError(c.addr, c.dec, c.protoErr)
+	case c.tlsErr != nil:
+		// The TLS layer's io.EOF is the peer's close_notify.
+		return frame.ReadError(c.addr, c.dec, c.tlsErr)
 	case local:
 		return nil
 	case err == nil:

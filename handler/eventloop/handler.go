@@ -56,11 +56,6 @@ func (h *Handler) Dial(ctx context.Context, cfg handler.DialConfig) (handler.Con
 	fail := func(err error) (handler.Conn, error) {
 		return nil, &handler.DialError{Address: cfg.Address, Err: err}
 	}
-	if cfg.TLSConfig != nil {
-		// gnet takes over the raw file descriptor, so a *tls.Conn cannot be
-		// enrolled; TLS here would need a TLS engine driven by OnTraffic.
-		return fail(handler.ErrTLSUnsupported)
-	}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -68,13 +63,27 @@ func (h *Handler) Dial(ctx context.Context, cfg handler.DialConfig) (handler.Con
 	}
 	h.enrolling.Add(1)
 	h.mu.Unlock()
-	defer h.enrolling.Done()
+	enrolled := false
+	defer func() {
+		if !enrolled {
+			h.enrolling.Done()
+		}
+	}()
 
+	if cfg.Timeout > 0 {
+		// Also bounds the TLS handshake, not just the TCP connect.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.Timeout)
+		defer cancel()
+	}
 	tc, err := netdial.TCP(ctx, &cfg)
 	if err != nil {
 		return fail(err)
 	}
 	c := newConn(h, &cfg, tc.LocalAddr(), tc.RemoteAddr())
+	if cfg.TLSConfig != nil {
+		c.tls = newTLSLayer(c, netdial.TLSConfig(&cfg))
+	}
 	// Tracked before Enroll: OnClose may run before Enroll even returns.
 	h.mu.Lock()
 	h.conns[c] = struct{}{}
@@ -86,6 +95,18 @@ func (h *Handler) Dial(ctx context.Context, cfg handler.DialConfig) (handler.Con
 		return fail(err)
 	}
 	c.gc, c.loop = gc, gc.EventLoop()
+	// From here Close may stop the loops: a handshake still running then
+	// fails with ErrClosed instead of holding Close up.
+	enrolled = true
+	h.enrolling.Done()
+	if c.tls != nil {
+		if err := c.tls.handshake(ctx); err != nil {
+			// A task, so that it checks on the loop whether the socket is
+			// still this conn's (its fd may have been reused).
+			_ = c.loop.Execute(context.Background(), (*closeTask)(c))
+			return fail(err)
+		}
+	}
 	return c, nil
 }
 

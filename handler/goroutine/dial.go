@@ -33,7 +33,7 @@ func (h *Handler) Dial(ctx context.Context, cfg handler.DialConfig) (handler.Con
 	}
 	var nc net.Conn = tc
 	if cfg.TLSConfig != nil {
-		tlsConn := tls.Client(tc, clientTLSConfig(&cfg))
+		tlsConn := tls.Client(tc, netdial.TLSConfig(&cfg))
 		if err := tlsConn.HandshakeContext(ctx); err != nil {
 			_ = tc.Close()
 			return fail(err)
@@ -47,16 +47,4 @@ func (h *Handler) Dial(ctx context.Context, cfg handler.DialConfig) (handler.Con
 	}
 	go c.readLoop()
 	return c, nil
-}
-
-func clientTLSConfig(cfg *handler.DialConfig) *tls.Config {
-	tc := cfg.TLSConfig
-	if tc.ServerName != "" {
-		return tc
-	}
-	tc = tc.Clone()
-	if host, _, err := net.SplitHostPort(cfg.Address); err == nil {
-		tc.ServerName = host
-	}
-	return tc
 }

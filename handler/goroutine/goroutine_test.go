@@ -34,6 +34,16 @@ func BenchmarkRoundTrip(b *testing.B) {
 	}
 }
 
+// BenchmarkRoundTripTLS: a lone request, many small ones pipelined, and
+// large frames (throughput).
+func BenchmarkRoundTripTLS(b *testing.B) {
+	for _, c := range []struct{ inflight, size int }{{1, 100}, {256, 100}, {16, 64 << 10}} {
+		b.Run(fmt.Sprintf("inflight=%d/size=%d", c.inflight, c.size), func(b *testing.B) {
+			handlertest.BenchmarkRoundTripTLS(b, newBench(b), c.inflight, c.size)
+		})
+	}
+}
+
 // TestGoroutinesPerConnection pins the design: one reader per connection.
 func TestGoroutinesPerConnection(t *testing.T) {
 	h := goroutine.New()

@@ -2,8 +2,11 @@ package handlertest
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/binary"
+	"io"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -44,6 +47,17 @@ func BenchmarkQueue(b *testing.B, h handler.Handler, capacity int) {
 // tasks each write a frame of size bytes and wait for its echo, the way
 // pipelined requests share a broker connection. One op is one round trip.
 func BenchmarkRoundTrip(b *testing.B, h handler.Handler, inflight, size int) {
+	benchRoundTrip(b, h, EchoServer(b), nil, inflight, size)
+}
+
+// BenchmarkRoundTripTLS is BenchmarkRoundTrip over TLS (TLS 1.3, ECDSA
+// P-256 certificate) to a crypto/tls echo peer.
+func BenchmarkRoundTripTLS(b *testing.B, h handler.Handler, inflight, size int) {
+	addr, roots := TLSEchoServer(b)
+	benchRoundTrip(b, h, addr, &tls.Config{RootCAs: roots}, inflight, size)
+}
+
+func benchRoundTrip(b *testing.B, h handler.Handler, addr string, tc *tls.Config, inflight, size int) {
 	size = max(size, 4)
 	dead := make(chan struct{})
 	waiters := make([]chan struct{}, inflight)
@@ -51,7 +65,8 @@ func BenchmarkRoundTrip(b *testing.B, h handler.Handler, inflight, size int) {
 		waiters[i] = make(chan struct{}, 1)
 	}
 	cfg := handler.DialConfig{
-		Address: EchoServer(b),
+		Address:   addr,
+		TLSConfig: tc,
 		// Runs on the loop for the event-loop handler: a non-blocking send.
 		OnFrame: func(f []byte) {
 			waiters[binary.BigEndian.Uint32(f)] <- struct{}{}
@@ -126,4 +141,62 @@ func Goroutines(tb testing.TB, h handler.Handler, n int) int {
 		time.Sleep(time.Millisecond)
 	}
 	return added
+}
+
+// GoroutinesTLS is Goroutines over TLS: n connections to a TLS peer that
+// completes each handshake and then holds the connection. The peer's own
+// goroutines are not counted.
+func GoroutinesTLS(tb testing.TB, h handler.Handler, n int) int {
+	tb.Helper()
+	k := newPKI(tb)
+	p := newPeer(tb)
+	scfg := &tls.Config{Certificates: []tls.Certificate{k.server}}
+	go func() {
+		for c := range p.accepted {
+			go tlsHold(tls.Server(c, scfg))
+		}
+	}()
+	ccfg := &tls.Config{RootCAs: k.ca.Pool()}
+	runtime.GC()
+	before := clientGoroutines()
+	conns := make([]handler.Conn, 0, n)
+	for i := 0; i < n; i++ {
+		c, err := h.Dial(context.Background(), handler.DialConfig{Address: p.addr(), TLSConfig: ccfg, Timeout: guard})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	added := clientGoroutines() - before
+	for _, c := range conns {
+		_ = c.Close()
+	}
+	return added
+}
+
+// tlsHold completes a server handshake, then reads until the client leaves.
+// Its name marks the peer's goroutines for clientGoroutines.
+func tlsHold(c *tls.Conn) {
+	defer c.Close()
+	_, _ = io.Copy(io.Discard, c)
+}
+
+// clientGoroutines counts the goroutines that are not GoroutinesTLS's peer.
+func clientGoroutines() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	count := 0
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if !strings.Contains(g, "handlertest.tlsHold") && !strings.Contains(g, "handlertest.GoroutinesTLS.func") {
+			count++
+		}
+	}
+	return count
 }

@@ -30,6 +30,7 @@ func Run(t *testing.T, newHandler func(t *testing.T) handler.Handler) {
 		{"Dial", dialTests},
 		{"Framing", framingTests},
 		{"Conn", connTests},
+		{"TLS", tlsTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -25,7 +25,8 @@ type Cluster struct {
 	classpath string
 	clusterID string // KRaft storage cluster id
 
-	zk *ZooKeeperNode
+	zk  *ZooKeeperNode
+	tls *TLSMaterial // nil without TLS listeners
 
 	mu      sync.Mutex
 	brokers []*Broker
@@ -39,8 +40,10 @@ type Broker struct {
 	ID       int32
 	Port     int
 	ctrlPort int // KRaft controller listener
-	dir      string
-	props    string
+	// listenerPorts maps Config.Listeners' upper-cased names to their ports.
+	listenerPorts map[string]int
+	dir           string
+	props         string
 
 	mu   sync.Mutex // guards proc, replaced on restart
 	proc *process
@@ -75,6 +78,9 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	if cfg.Mode == ZooKeeper && !rel.zookeeper {
 		return nil, fmt.Errorf("testcluster: Kafka %s cannot run in ZooKeeper mode", cfg.Version)
 	}
+	if err := checkListeners(cfg.Listeners); err != nil {
+		return nil, err
+	}
 	if _, err := lookTool("java", "Java 17+ runs the Kafka and ZooKeeper servers"); err != nil {
 		return nil, err
 	}
@@ -108,12 +114,24 @@ func (c *Cluster) start(ctx context.Context) error {
 	} else {
 		c.clusterID = newClusterID()
 	}
-	ports, err := freePorts(2 * c.cfg.Brokers)
+	if needsTLS(c.cfg.Listeners) {
+		m, err := newTLSMaterial(filepath.Join(c.dir, "tls"))
+		if err != nil {
+			return err
+		}
+		c.tls = m
+	}
+	perBroker := 2 + len(c.cfg.Listeners)
+	ports, err := freePorts(perBroker * c.cfg.Brokers)
 	if err != nil {
 		return err
 	}
 	for i := 0; i < c.cfg.Brokers; i++ {
-		b := &Broker{ID: int32(i + 1), Port: ports[2*i], ctrlPort: ports[2*i+1]}
+		p := ports[perBroker*i:]
+		b := &Broker{ID: int32(i + 1), Port: p[0], ctrlPort: p[1], listenerPorts: map[string]int{}}
+		for j, l := range c.cfg.Listeners {
+			b.listenerPorts[strings.ToUpper(l.Name)] = p[2+j]
+		}
 		b.dir = filepath.Join(c.dir, fmt.Sprintf("broker-%d", b.ID))
 		if err := os.MkdirAll(b.dir, 0o755); err != nil {
 			return err
@@ -158,6 +176,9 @@ func (c *Cluster) configure(ctx context.Context, b *Broker) error {
 		props["controller.listener.names"] = "CONTROLLER"
 		props["inter.broker.listener.name"] = "PLAINTEXT"
 		props["listener.security.protocol.map"] = "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
+	}
+	if len(c.cfg.Listeners) > 0 {
+		c.listenerProps(b, props)
 	}
 	for k, v := range c.cfg.BrokerProps {
 		props[k] = v
@@ -250,6 +271,9 @@ func metadataFrom(ctx context.Context, addr string, topics []string) (*protocol.
 	defer rc.Close()
 	return rc.metadata(topics)
 }
+
+// TLS returns the CA and client certificate of the cluster's TLS listeners, or nil when it has none.
+func (c *Cluster) TLS() *TLSMaterial { return c.tls }
 
 // Config returns the cluster's configuration with defaults filled in.
 func (c *Cluster) Config() Config { return c.cfg }

@@ -32,6 +32,9 @@ type Config struct {
 	Version string // default KRaftVersion or ZooKeeperVersion by Mode
 	// BrokerProps are extra server.properties entries, applied to every broker (they win over the defaults).
 	BrokerProps map[string]string
+	// Listeners are client listeners opened besides PLAINTEXT (TLS, mutual TLS, SASL); see SecuredListeners.
+	// With any TLS listener the cluster generates a CA and certificates at start, which TLS returns.
+	Listeners []Listener
 	// Perf tunes the JVMs for throughput (benchmarks) instead of quick start-up (tests).
 	Perf bool
 	// Tag marks the JVMs (-Dgregor.testcluster=Tag) so leftovers can be found; default "test-<pid>".
@@ -48,10 +51,22 @@ var (
 	ZooKeeperTriple = Config{Mode: ZooKeeper, Brokers: 3}
 )
 
-// Name is a short label such as "kraft-3" or "zookeeper-1", for test names.
+// The secured kinds add SecuredListeners (SSL and mutual TLS) to one broker. They are separate kinds, started
+// only by the tests that need them, so the plaintext clusters every package shares stay as they were.
+var (
+	KRaftSecured     = Config{Mode: KRaft, Brokers: 1, Listeners: SecuredListeners()}
+	ZooKeeperSecured = Config{Mode: ZooKeeper, Brokers: 1, Listeners: SecuredListeners()}
+)
+
+// Name is a short label such as "kraft-3" or "zookeeper-1", for test names; clusters with extra listeners get
+// "-secured".
 func (c Config) Name() string {
 	c = c.withDefaults()
-	return fmt.Sprintf("%s-%d", c.Mode, c.Brokers)
+	name := fmt.Sprintf("%s-%d", c.Mode, c.Brokers)
+	if len(c.Listeners) > 0 {
+		name += "-secured"
+	}
+	return name
 }
 
 func (c Config) withDefaults() Config {

@@ -12,5 +12,7 @@
 // JVM is tagged with -Dgregor.testcluster so that "make test" can prove nothing was left behind.
 //
 // The four kinds the suite uses are KRaft (Kafka 4.x) with one or three brokers, and ZooKeeper mode (Kafka 3.9.x)
-// with one or three brokers on one ZooKeeper.
+// with one or three brokers on one ZooKeeper. Config.Listeners adds named client listeners (SSL, mutual TLS, SASL)
+// beside PLAINTEXT; the secured kinds (KRaftSecured, ZooKeeperSecured) have SSL and MTLS listeners, with a CA,
+// broker and client certificates generated at start (Cluster.TLS) and handed to Kafka as PEM key stores.
 package testcluster

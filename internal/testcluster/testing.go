@@ -2,8 +2,10 @@ package testcluster
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -78,6 +80,15 @@ func sharedKey(cfg Config) string {
 	sort.Strings(props)
 	for _, p := range props {
 		key += "," + p
+	}
+	for _, l := range cfg.Listeners {
+		key += fmt.Sprintf(";%s:%s:%t", l.Name, l.Protocol, l.ClientAuth)
+		lp := make([]string, 0, len(l.Props))
+		for k, v := range l.Props {
+			lp = append(lp, k+"="+v)
+		}
+		sort.Strings(lp)
+		key += "," + strings.Join(lp, ",")
 	}
 	return key
 }

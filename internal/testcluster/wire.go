@@ -2,6 +2,7 @@ package testcluster
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -26,6 +27,11 @@ type rawConn struct {
 }
 
 func dialRaw(ctx context.Context, addr string) (*rawConn, error) {
+	return dialRawTLS(ctx, addr, nil)
+}
+
+// dialRawTLS is dialRaw over TLS when cfg is set.
+func dialRawTLS(ctx context.Context, addr string, cfg *tls.Config) (*rawConn, error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
@@ -33,6 +39,18 @@ func dialRaw(ctx context.Context, addr string) (*rawConn, error) {
 	}
 	if dl, ok := ctx.Deadline(); ok {
 		_ = c.SetDeadline(dl)
+	}
+	if cfg != nil {
+		if cfg.ServerName == "" {
+			cfg = cfg.Clone()
+			cfg.ServerName, _, _ = net.SplitHostPort(addr)
+		}
+		tc := tls.Client(c, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("TLS handshake: %w", err)
+		}
+		c = tc
 	}
 	rc := &rawConn{c: c}
 	resp := protocol.NewAPIVersionsResponse()

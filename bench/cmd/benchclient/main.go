@@ -42,6 +42,7 @@ func main() {
 	flag.IntVar(&s.BufferMsgs, "buffer-msgs", 100000, "producer buffer limit, messages")
 	flag.IntVar(&s.BufferBytes, "buffer-bytes", 64<<20, "producer buffer limit, bytes")
 	flag.DurationVar(&s.Timeout, "timeout", 5*time.Minute, "give up after")
+	flag.StringVar(&s.TLSCAFile, "tls-ca", "", "connect over TLS, trusting the CA in this PEM file (gregor only)")
 	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run here")
 	flag.Parse()
 	s.Bootstrap = strings.Split(bootstrap, ",")

@@ -33,7 +33,7 @@ func runCluster(ctx context.Context, r *report.Results, e *execer, p plan, spec 
 		}
 	}
 	log.Printf("starting %s", label)
-	cl, err := startCluster(ctx, bin, spec.mode, spec.version, spec.brokers, filepath.Join(resultsDir, name+".log"))
+	cl, err := startCluster(ctx, bin, spec.mode, spec.version, spec.brokers, spec.tls, filepath.Join(resultsDir, name+".log"))
 	if err != nil {
 		return err
 	}
@@ -113,10 +113,16 @@ func (cr *clusterRun) workload(ctx context.Context, w string) error {
 			}
 		}
 	case workload.Conns:
-		for _, k := range cr.p.conns {
-			c := report.Cell{Cluster: cr.label, Workload: w, Size: 1, Compression: "none", Acks: "1", Clients: k}
-			if err := cr.cell(ctx, c, nil); err != nil {
-				return err
+		security := []string{""}
+		if cr.spec.tls {
+			security = append(security, "ssl")
+		}
+		for _, sec := range security {
+			for _, k := range cr.p.conns {
+				c := report.Cell{Cluster: cr.label, Workload: w, Size: 1, Compression: "none", Acks: "1", Clients: k, Security: sec}
+				if err := cr.cell(ctx, c, nil); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -144,6 +150,9 @@ func cellKey(c report.Cell) string {
 	}
 	if c.Clients > 0 {
 		k += fmt.Sprintf("/clients=%d", c.Clients)
+	}
+	if c.Security != "" {
+		k += "/" + c.Security
 	}
 	return k
 }
@@ -190,7 +199,7 @@ func (cr *clusterRun) cell(ctx context.Context, c report.Cell, prepare func(cont
 	cr.r.Cells = append(cr.r.Cells, c)
 	var contenders []string
 	for _, name := range cr.spec.contenders {
-		if supports(name, c.Workload) {
+		if supports(name, c.Workload) && (c.Security == "" || tlsContender(name)) {
 			contenders = append(contenders, name)
 		}
 	}

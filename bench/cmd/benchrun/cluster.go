@@ -18,13 +18,20 @@ type cluster struct {
 	version   string // Kafka version, for the Java tools' class path
 	brokers   int
 	bootstrap []string
-	cmd       *exec.Cmd
-	done      chan struct{}
+	// With TLS: the SSL listeners and the PEM file of the CA that signed their certificates.
+	sslBootstrap []string
+	caFile       string
+	cmd          *exec.Cmd
+	done         chan struct{}
 }
 
 // startCluster runs bin (the built testcluster command) and waits for its "bootstrap:" line.
-func startCluster(ctx context.Context, bin, mode, version string, brokers int, logPath string) (*cluster, error) {
-	cmd := exec.Command(bin, "-mode", mode, "-brokers", fmt.Sprint(brokers), "-perf", "-tag", "bench")
+func startCluster(ctx context.Context, bin, mode, version string, brokers int, withTLS bool, logPath string) (*cluster, error) {
+	args := []string{"-mode", mode, "-brokers", fmt.Sprint(brokers), "-perf", "-tag", "bench"}
+	if withTLS {
+		args = append(args, "-security", "ssl")
+	}
+	cmd := exec.Command(bin, args...)
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
@@ -63,6 +70,15 @@ func startCluster(ctx context.Context, bin, mode, version string, brokers int, l
 			}
 			if addrs, ok := strings.CutPrefix(l, "bootstrap: "); ok {
 				c.bootstrap = strings.Split(strings.TrimSpace(addrs), ",")
+			}
+			if addrs, ok := strings.CutPrefix(l, "ssl: "); ok {
+				c.sslBootstrap = strings.Split(strings.TrimSpace(addrs), ",")
+			}
+			if f, ok := strings.CutPrefix(l, "ca: "); ok {
+				c.caFile = strings.TrimSpace(f)
+			}
+			// The TLS lines follow the bootstrap line.
+			if c.bootstrap != nil && (!withTLS || c.caFile != "") {
 				go func() {
 					for range lines {
 					}

@@ -166,6 +166,8 @@ func notes(r *report.Results, p plan) []string {
 		"The brokers run on the same two cores as the client under test, so absolute numbers are modest; the ratios " +
 			"between clients are the point. Other work on the machine adds noise: compare the spreads.",
 		"gregor is built from this checkout; in the bench module its klauspost/compress is the version franz-go requires.",
+		"The \"SSL\" rows of the clients table connect to the brokers' SSL listener (TLS 1.3, a test CA); only " +
+			"gregor's two handlers run them.",
 	}
 	if why := pykafkaOnKafka4(r); why != "" {
 		n = append(n, "pykafka cannot run against Kafka 4: version 2.8.0 sends Produce v0 (message sets of magic 0/1), "+

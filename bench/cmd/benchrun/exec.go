@@ -125,9 +125,15 @@ func lastLine(s string) string {
 // clientArgs are benchclient's flags, which the pykafka script takes too.
 func (e *execer) clientArgs(j job) []string {
 	c := j.cell
-	return []string{
+	bootstrap := j.cl.bootstrap
+	var tlsArgs []string
+	if c.Security == "ssl" {
+		bootstrap = j.cl.sslBootstrap
+		tlsArgs = []string{"-tls-ca", j.cl.caFile}
+	}
+	return append([]string{
 		"-workload", c.Workload,
-		"-bootstrap", strings.Join(j.cl.bootstrap, ","),
+		"-bootstrap", strings.Join(bootstrap, ","),
 		"-topic", j.topic,
 		"-partitions", strconv.Itoa(j.partitions),
 		"-n", strconv.Itoa(j.n),
@@ -144,7 +150,7 @@ func (e *execer) clientArgs(j job) []string {
 		"-buffer-msgs", strconv.Itoa(e.bufferMsgs(c.Size)),
 		"-buffer-bytes", strconv.Itoa(e.bufferBytes),
 		"-timeout", durationFlag(e.timeout),
-	}
+	}, tlsArgs...)
 }
 
 // durationFlag renders d for both Go's flag package and the Python script: Go takes "1.5s", so the script

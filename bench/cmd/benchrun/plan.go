@@ -74,6 +74,7 @@ type clusterSpec struct {
 	contenders    []string
 	workloads     []string
 	legacy        bool // the Kafka 3.9 side comparison for pykafka
+	tls           bool // the brokers also open an SSL listener, and the conns workload runs over it too
 }
 
 var goContenders = []string{"gregor", "gregor-eventloop", "franz-go", "sarama", "kafka-go", "confluent"}
@@ -83,11 +84,14 @@ func clusters() []clusterSpec {
 	main := []string{workload.Produce, workload.Consume, workload.Group, workload.Latency}
 	return []clusterSpec{
 		{mode: "kraft", version: "4.3.1", brokers: 1, contenders: all, workloads: main},
-		{mode: "kraft", version: "4.3.1", brokers: 3, contenders: all, workloads: append(main, workload.Conns)},
+		{mode: "kraft", version: "4.3.1", brokers: 3, contenders: all, workloads: append(main, workload.Conns), tls: true},
 		{mode: "zookeeper", version: "3.9.2", brokers: 1, contenders: []string{"gregor", "franz-go", javaName, pykafkaName},
 			workloads: main, legacy: true},
 	}
 }
+
+// tlsContender says whether a contender runs the TLS cells (benchclient's -tls-ca).
+func tlsContender(name string) bool { return name == "gregor" || name == "gregor-eventloop" }
 
 // supports says whether a contender takes part in a workload at all.
 func supports(contender, w string) bool {

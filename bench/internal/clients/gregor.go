@@ -2,8 +2,11 @@ package clients
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -53,12 +56,34 @@ func (g gregorClient) client(ctx context.Context, s *workload.Spec) (*kafka.Clie
 	if err != nil {
 		return nil, nil, err
 	}
-	cl, err := kafka.NewClient(ctx, kafka.Config{Hosts: s.Bootstrap, Handler: h, Logger: quiet, ClientID: "bench-gregor"})
+	cfg, err := gregorConfig(s, h)
+	if err != nil {
+		h.Close()
+		return nil, nil, err
+	}
+	cl, err := kafka.NewClient(ctx, cfg)
 	if err != nil {
 		h.Close()
 		return nil, nil, err
 	}
 	return cl, func() { cl.Close(); h.Close() }, nil
+}
+
+// gregorConfig is the client configuration every gregor run uses, over TLS when the spec asks for it.
+func gregorConfig(s *workload.Spec, h handler.Handler) (kafka.Config, error) {
+	cfg := kafka.Config{Hosts: s.Bootstrap, Handler: h, Logger: quiet, ClientID: "bench-gregor"}
+	if s.TLSCAFile != "" {
+		pem, err := os.ReadFile(s.TLSCAFile)
+		if err != nil {
+			return cfg, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return cfg, fmt.Errorf("no certificate in %s", s.TLSCAFile)
+		}
+		cfg.TLS = &tls.Config{RootCAs: pool}
+	}
+	return cfg, nil
 }
 
 func gregorProducerConfig(s *workload.Spec) kafka.ProducerConfig {
@@ -235,7 +260,11 @@ func (g gregorClient) conns(ctx context.Context, s *workload.Spec) (workload.Res
 	closers = append(closers, func() { h.Close() })
 	start := time.Now()
 	for i := 0; i < s.Clients; i++ {
-		cl, err := kafka.NewClient(ctx, kafka.Config{Hosts: s.Bootstrap, Handler: h, Logger: quiet, ClientID: "bench-gregor"})
+		ccfg, err := gregorConfig(s, h)
+		if err != nil {
+			return workload.Result{}, err
+		}
+		cl, err := kafka.NewClient(ctx, ccfg)
 		if err != nil {
 			return workload.Result{}, err
 		}

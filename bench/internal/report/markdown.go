@@ -12,10 +12,14 @@ import (
 func Label(c Cell) string {
 	parts := []string{c.Cluster}
 	if c.Workload == "conns" {
-		if c.Clients == 1 {
-			return c.Cluster + " · 1 client"
+		sec := ""
+		if c.Security != "" {
+			sec = " · " + strings.ToUpper(c.Security)
 		}
-		return fmt.Sprintf("%s · %d clients", c.Cluster, c.Clients)
+		if c.Clients == 1 {
+			return c.Cluster + " · 1 client" + sec
+		}
+		return fmt.Sprintf("%s · %d clients%s", c.Cluster, c.Clients, sec)
 	}
 	parts = append(parts, SizeLabel(c.Size), c.Compression)
 	if c.Acks != "" {

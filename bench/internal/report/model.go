@@ -22,6 +22,8 @@ type Cell struct {
 	Messages    int    `json:"messages,omitempty"`
 	Rate        int    `json:"rate,omitempty"`
 	Clients     int    `json:"clients,omitempty"`
+	// Security is the listener's protocol when not plaintext: "ssl".
+	Security string `json:"security,omitempty"`
 }
 
 // Sample is one run of one contender in one cell.

@@ -36,6 +36,7 @@ type Spec struct {
 	BufferMsgs  int             // producer buffer limit, messages
 	BufferBytes int             // producer buffer limit, bytes
 	Timeout     time.Duration   // the whole run
+	TLSCAFile   string          // when set, connect over TLS trusting this PEM CA
 }
 
 // Result is what a client prints, as one JSON line, when a run ends.

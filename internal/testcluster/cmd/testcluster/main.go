@@ -2,6 +2,9 @@
 // interrupted, printing the bootstrap address. "make broker" runs it.
 //
 //	go run ./internal/testcluster/cmd/testcluster -mode kraft -brokers 1
+//
+// With -security ssl the brokers also open an SSL listener and a mutual-TLS listener; the CA and a client
+// certificate are written to -tls-dir, and the client settings to use are printed.
 package main
 
 import (
@@ -23,6 +26,8 @@ func main() {
 	brokers := flag.Int("brokers", 1, "number of brokers")
 	tag := flag.String("tag", "dev", "marks the JVMs (-Dgregor.testcluster=TAG) so leftovers can be found")
 	perf := flag.Bool("perf", false, "tune the broker JVMs for throughput (benchmarks) instead of quick start-up")
+	security := flag.String("security", "plaintext", "plaintext, or ssl: also open SSL and mutual-TLS listeners")
+	tlsDir := flag.String("tls-dir", "", "with -security ssl, where to write ca.pem, client.pem and client-key.pem (default: in the cluster's directory)")
 	var topics []string
 	flag.Func("topic", "create a topic NAME[:PARTITIONS[:REPLICATION]] (repeatable)", func(s string) error {
 		topics = append(topics, s)
@@ -39,6 +44,14 @@ func main() {
 		cfg.Mode = testcluster.ZooKeeper
 	default:
 		fmt.Fprintf(os.Stderr, "testcluster: unknown -mode %q (kraft or zookeeper)\n", *mode)
+		os.Exit(2)
+	}
+	switch *security {
+	case "plaintext":
+	case "ssl", "tls":
+		cfg.Listeners = testcluster.SecuredListeners()
+	default:
+		fmt.Fprintf(os.Stderr, "testcluster: unknown -security %q (plaintext or ssl)\n", *security)
 		os.Exit(2)
 	}
 	specs := make([]testcluster.TopicSpec, 0, len(topics))
@@ -69,6 +82,12 @@ func main() {
 	fmt.Printf("bootstrap: %s\n", strings.Join(c.Bootstrap(), ","))
 	if zk := c.ZooKeeperConnect(); zk != "" {
 		fmt.Printf("zookeeper: %s\n", zk)
+	}
+	if m := c.TLS(); m != nil {
+		if err := printTLS(c, m, *tlsDir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return
+		}
 	}
 	fmt.Println("running; press Ctrl-C to stop")
 	<-ctx.Done()
