@@ -42,7 +42,7 @@ func (e *DisconnectedError) Error() string {
 	var de *handler.DialError
 	switch {
 	case errors.As(e.Err, &de):
-		return "conn: could not connect to " + e.Address + ": " + e.Err.Error()
+		return "conn: could not connect to " + e.Address + ": " + de.Err.Error()
 	case errors.Is(e.Err, ErrNotConnected):
 		return "conn: " + e.Address + " is not connected"
 	}

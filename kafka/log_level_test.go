@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gregorkafka/gregor/handler"
 )
 
 // TestRoutineLogsAtDebug: a client that joins its brokers and produces logs
@@ -33,4 +35,17 @@ func TestRoutineLogsAtDebug(t *testing.T) {
 	}
 	assert.Empty(t, info.String(), "nothing routine at Info")
 	assert.True(t, strings.Contains(debug.String(), "kafka: broker joined"), "at Debug: %s", debug.String())
+}
+
+// TestRefusedDialWording: a seed that refuses the connection is reported as
+// never reached, not as "disconnected".
+func TestRefusedDialWording(t *testing.T) {
+	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+		addr := deadAddr(t)
+		_, err := NewClient(testCtx(t), Config{Hosts: []string{addr}, Handler: h, Logger: testLogger()})
+		require.ErrorIs(t, err, ErrNoBrokersAvailable)
+		assert.Contains(t, err.Error(), "could not connect to "+addr)
+		assert.Contains(t, err.Error(), "connection refused")
+		assert.NotContains(t, err.Error(), "disconnected")
+	})
 }
