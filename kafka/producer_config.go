@@ -196,7 +196,8 @@ type ProducerConfig struct {
 
 	// DeliveryReports makes the producer send a DeliveryReport for every
 	// message to the channel Reports returns. They must be received: the
-	// producer waits when the channel is full.
+	// producer waits when the channel is full (only a Stop whose context
+	// ended stops waiting, and drops what does not fit).
 	DeliveryReports bool
 
 	// ManualStart leaves a new producer stopped: it accepts messages but
