@@ -39,6 +39,8 @@ demo:
 
 ## broker: start a development broker and keep it running until Ctrl-C (prints its address). SECURITY=ssl adds
 ## SSL and mutual-TLS listeners and writes the CA and a client certificate to TLS_DIR (default .cache/dev-tls).
+## SECURITY=sasl adds SASL_PLAINTEXT and SASL_SSL listeners (PLAIN, SCRAM-SHA-256/512, OAUTHBEARER) and prints the
+## user, the listeners and the client settings; the SASL_SSL listener's CA goes to TLS_DIR.
 SECURITY ?= plaintext
 TLS_DIR  ?= .cache/dev-tls
 broker:

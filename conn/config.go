@@ -87,7 +87,16 @@ type Config struct {
 	// given, passing the ctx it got (or one derived from it); other callers'
 	// requests fail with ErrNotConnected until Connect is done. An error
 	// closes the connection and is returned by Connect as an *AuthError.
-	Authenticate func(ctx context.Context, c *BrokerConnection) error
+	//
+	// It returns the session lifetime the broker granted (SaslAuthenticate
+	// v1+), or zero for none. Before a granted lifetime ends, at a random 85
+	// to 95% of it as Kafka's Java client does, Authenticate runs again on
+	// the live connection (KIP-368): requests already sent keep their place
+	// in the FIFO ahead of its requests, and requests made meanwhile wait
+	// until it is done, so none is failed or reordered. If re-authentication
+	// fails, the connection breaks: pending requests fail with a
+	// *DisconnectedError whose cause is the *AuthError.
+	Authenticate func(ctx context.Context, c *BrokerConnection) (lifetime time.Duration, err error)
 }
 
 // ConfigError reports an invalid Config field.

@@ -691,18 +691,18 @@ func TestAuthenticateHook(t *testing.T) {
 		b := newFakeBroker(t)
 		var sawConnected, sawVersions bool
 		var outsiderErr error
-		c := dialed(t, h, b.addr(), Config{Authenticate: func(ctx context.Context, c *BrokerConnection) error {
+		c := dialed(t, h, b.addr(), Config{Authenticate: func(ctx context.Context, c *BrokerConnection) (time.Duration, error) {
 			sawConnected = c.Connected()
 			sawVersions = c.Versions() != nil
 			_, outsiderErr = c.Request(context.Background(), metadataFor("outsider"))
 			resp, err := c.RoundTrip(ctx, metadataFor("auth"))
 			if err != nil {
-				return err
+				return 0, err
 			}
 			if topicOf(t, resp) != "auth" {
-				return errors.New("wrong response")
+				return 0, errors.New("wrong response")
 			}
-			return nil
+			return 0, nil
 		}})
 		assert.False(t, sawConnected, "not ready before authentication ends")
 		assert.True(t, sawVersions)
@@ -710,7 +710,7 @@ func TestAuthenticateHook(t *testing.T) {
 		assert.True(t, c.Connected())
 
 		denied := errors.New("denied")
-		c2, err := New(h, b.addr(), Config{Authenticate: func(context.Context, *BrokerConnection) error { return denied }})
+		c2, err := New(h, b.addr(), Config{Authenticate: func(context.Context, *BrokerConnection) (time.Duration, error) { return 0, denied }})
 		require.NoError(t, err)
 		defer c2.Close()
 		b.next(t)

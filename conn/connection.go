@@ -27,6 +27,7 @@ type BrokerConnection struct {
 	connectLock handler.Lock // serialises Connect, Reconnect
 	cur         atomic.Pointer[session]
 	closed      atomic.Bool
+	reauthing   atomic.Int32 // re-authentications running, on any session
 }
 
 // New returns an unconnected BrokerConnection to address ("host:port") that
@@ -158,9 +159,10 @@ func (c *BrokerConnection) connect(ctx context.Context, force bool) error {
 	}
 	s.versions.Store(versions)
 
+	var lifetime time.Duration
 	if auth := c.cfg.Authenticate; auth != nil {
 		hctx := context.WithValue(ctx, handshakeKey{}, s)
-		if err := auth(hctx, c); err != nil {
+		if lifetime, err = auth(hctx, c); err != nil {
 			s.fail(ErrClosed)
 			var de *DisconnectedError
 			if errors.As(err, &de) {
@@ -173,6 +175,7 @@ func (c *BrokerConnection) connect(ctx context.Context, force bool) error {
 	if s.down.Load() {
 		return s.failure()
 	}
+	s.scheduleReauth(lifetime)
 	c.cfg.Logger.Debug("kafka connection ready", "broker", c.addr, "local", hc.LocalAddr().String())
 	return nil
 }
@@ -260,6 +263,14 @@ func (c *BrokerConnection) request(ctx context.Context, req protocol.Request, ve
 	// requiring SASL rejects anything else first.
 	if !s.ready.Load() && ctx.Value(handshakeKey{}) != any(s) {
 		return nil, &DisconnectedError{Address: c.addr, Err: ErrNotConnected}
+	}
+	// A re-authentication belongs to its socket: once that socket is
+	// replaced, its requests must not reach the new one. (Checked only while
+	// one runs: a context lookup on every request is not free.)
+	if c.reauthing.Load() > 0 {
+		if hs, ok := ctx.Value(handshakeKey{}).(*session); ok && hs != s {
+			return nil, &DisconnectedError{Address: c.addr, Err: ErrClosed}
+		}
 	}
 	if version < 0 {
 		v := s.versions.Load()

@@ -18,6 +18,17 @@
 // runs next, before the connection counts as Connected. TLS is the
 // handler's business: Config.TLSConfig is passed to its Dial.
 //
+// # Re-authentication
+//
+// Authenticate returns the session lifetime the broker granted. Before it
+// ends (at a random 85 to 95% of it, as Kafka's Java client does), a
+// handler timer runs Authenticate again on the live socket (KIP-368). Its
+// requests are pipelined behind those already in flight, which the broker
+// answers first; requests made after its first one wait until it is done,
+// because the broker would take one arriving between two steps of the
+// exchange for the next step. A failed re-authentication breaks the
+// connection, with the *AuthError as the cause.
+//
 // # Pipelining and FIFO matching
 //
 // Many requests are in flight on one connection at once, up to

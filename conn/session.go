@@ -34,6 +34,12 @@ type session struct {
 	timerSet bool      // timer is scheduled
 	timerAt  time.Time // when it fires, if timerSet
 
+	// Re-authentication, see reauth.go.
+	reauthTimer  handler.Timer
+	reauthActive bool               // a re-authentication is running
+	reauthGate   handler.Event      // non-nil from its first request; set when it ends
+	reauthCancel context.CancelFunc // ends its context
+
 	// Write coalescing, see send.
 	flushing bool          // a sender is writing; others append to out
 	out      []byte        // frames queued behind that write, in FIFO order
@@ -157,6 +163,20 @@ func (s *session) send(ctx context.Context, req protocol.Request, version int16,
 		release()
 		return nil, cause
 	}
+	var reauth bool
+	if s.reauthActive {
+		var gate handler.Event
+		if reauth, gate = s.reauthHold(ctx); gate != nil {
+			// Not the re-authentication's own request: wait until it is
+			// done, then start over.
+			s.mu.Unlock()
+			release()
+			if err := gate.Wait(ctx); err != nil {
+				return nil, err
+			}
+			return s.send(ctx, req, version, timeout)
+		}
+	}
 	id := s.nextID
 	s.nextID++
 	if s.nextID < 0 {
@@ -165,7 +185,11 @@ func (s *session) send(ctx context.Context, req protocol.Request, version int16,
 	binary.BigEndian.PutUint32(buf[corrIDOffset:], uint32(id))
 	if f != nil {
 		f.corrID = id
-		f.deadline = s.bc.h.Now().Add(timeout)
+		if reauth {
+			f.deadline = s.authDeadline(timeout)
+		} else {
+			f.deadline = s.bc.h.Now().Add(timeout)
+		}
 		s.pending.push(f)
 		s.armTimer(f.deadline)
 	}
@@ -280,8 +304,20 @@ func (s *session) fail(cause error) {
 		s.timer.Stop()
 		s.timerSet = false
 	}
+	if s.reauthTimer != nil {
+		s.reauthTimer.Stop()
+	}
+	gate, cancel := s.reauthGate, s.reauthCancel
+	s.reauthActive, s.reauthGate, s.reauthCancel = false, nil, nil
 	c := s.conn
 	s.mu.Unlock()
+
+	if gate != nil {
+		gate.Set() // held-back senders now find the session closed
+	}
+	if cancel != nil {
+		cancel()
+	}
 
 	for _, f := range failed {
 		f.complete(nil, dErr)

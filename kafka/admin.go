@@ -22,6 +22,10 @@ type TopicSpec struct {
 	ReplicationFactor int16
 	// Configs are topic-level settings such as "cleanup.policy".
 	Configs map[string]string
+	// ReplicaAssignment, when set, places each partition's replicas on the
+	// given broker ids (the first is the preferred leader) and fixes the
+	// partition count; Partitions and ReplicationFactor must then be zero.
+	ReplicaAssignment map[int32][]int32
 }
 
 // Admin requests go to the controller; one that moved (NOT_CONTROLLER)
@@ -51,6 +55,11 @@ func (c *Cluster) CreateTopics(ctx context.Context, specs ...TopicSpec) error {
 	if len(specs) == 0 {
 		return nil
 	}
+	for _, s := range specs {
+		if len(s.ReplicaAssignment) > 0 && (s.Partitions != 0 || s.ReplicationFactor != 0) {
+			return &ConfigError{Field: "TopicSpec.ReplicaAssignment", Reason: "set together with Partitions or ReplicationFactor"}
+		}
+	}
 	timeoutMs := c.adminTimeoutMs(ctx)
 	send := func(ctx context.Context, b *Broker, names []string) (map[string]error, error) {
 		req := protocol.NewCreateTopicsRequest()
@@ -79,7 +88,7 @@ func (c *Cluster) CreateTopics(ctx context.Context, specs ...TopicSpec) error {
 	if len(done) > 0 {
 		want := map[string]int32{}
 		for _, s := range specs {
-			want[s.Name] = s.Partitions
+			want[s.Name] = max(s.Partitions, int32(len(s.ReplicaAssignment)))
 		}
 		err := c.waitTopics(ctx, done, func(mt *protocol.MetadataResponseTopic) bool {
 			if mt.ErrorCode != 0 || len(mt.Partitions) == 0 {
@@ -107,6 +116,14 @@ func createTopic(s TopicSpec) protocol.CreateTopicsRequestTopic {
 	}
 	if t.ReplicationFactor == 0 {
 		t.ReplicationFactor = -1
+	}
+	ids := make([]int32, 0, len(s.ReplicaAssignment))
+	for id := range s.ReplicaAssignment {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		t.Assignments = append(t.Assignments, protocol.CreateTopicsRequestReplicaAssignment{PartitionIndex: id, BrokerIDs: s.ReplicaAssignment[id]})
 	}
 	keys := make([]string, 0, len(s.Configs))
 	for k := range s.Configs {

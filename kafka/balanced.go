@@ -32,7 +32,7 @@ import (
 // A rebalance first pauses delivery: a Consume waiting for a message goes
 // back to waiting for the rebalance to end instead of holding it up, and
 // one returning a message finishes before the rebalance goes on. With
-// AutoCommit the positions reached are committed then, so the next owner
+// AutoCommit (or CommitOnRebalance) the positions reached are committed then, so the next owner
 // of a partition resumes right after the last message delivered here;
 // without it nothing is committed behind the application's back, and a
 // partition that moves is consumed again from its last commit. Messages

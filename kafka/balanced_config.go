@@ -79,6 +79,14 @@ type BalancedConsumerConfig struct {
 	// respectively. Default RangeAssignment.
 	Strategy AssignmentStrategy
 
+	// CommitOnRebalance commits the positions reached before every
+	// rebalance even with AutoCommit off, as pykafka's balanced consumers
+	// do, so that the next owner of a partition resumes after the last
+	// message delivered here instead of replaying from the last commit: set
+	// it in groups shared with pykafka members. Default false: without
+	// AutoCommit nothing is committed behind the application's back.
+	CommitOnRebalance bool
+
 	// RebalanceMaxRetries is how many times a ZooKeeper rebalance that
 	// could not claim a partition (another member still owns it) is
 	// retried before the failure is logged as an error; the consumer then

@@ -10,7 +10,8 @@ import (
 // message return to waiting for the rebalance to end, new ones wait, and
 // revoke returns once no call is inside the SimpleConsumer, so its
 // positions stay put until assign. BeforeRevokeCallback runs then, and
-// with AutoCommit the positions are committed after it, so that whoever gets a partition next resumes right after the
+// with AutoCommit or CommitOnRebalance the positions are committed after it,
+// so that whoever gets a partition next resumes right after the
 // last message delivered here. The fetchers keep running meanwhile: if the
 // partitions stay, nothing is fetched twice.
 func (b *BalancedConsumer) revoke(ctx context.Context) error {
@@ -31,7 +32,7 @@ func (b *BalancedConsumer) revoke(ctx context.Context) error {
 		}
 	}
 	b.beforeRevoke(ctx)
-	if inner != nil && b.cfg.AutoCommit {
+	if inner != nil && (b.cfg.AutoCommit || b.cfg.CommitOnRebalance) {
 		if err := inner.commit(ctx, true); err != nil && ctx.Err() == nil {
 			b.log.Warn("kafka: committing offsets before a rebalance failed", "error", err)
 		}

@@ -174,3 +174,31 @@ func TestManagedConsumerStaticMembership(t *testing.T) {
 		assert.Equal(t, genBefore, genAfter, "no rebalance: b stayed in its generation")
 	})
 }
+
+// TestBalancedConsumerCommitOnRebalance: with CommitOnRebalance and
+// AutoCommit off, a rebalance commits the positions reached, as pykafka
+// does, and the member taking a partition over resumes there.
+func TestBalancedConsumerCommitOnRebalance(t *testing.T) {
+	forEachKind(t, []balancedKind{managedKRaft, zkGroup}, 2, func(t *testing.T, env *groupEnv) {
+		env.produceRound(t, "r", 4)
+		a := env.consumer(t, BalancedConsumerConfig{CommitOnRebalance: true})
+		want := map[int32]int64{}
+		for range 5 {
+			m, err := a.Consume(env.ctx)
+			require.NoError(t, err)
+			want[m.Partition] = m.Offset + 1
+		}
+		require.Len(t, want, 2, "both partitions consumed from")
+
+		b := env.consumer(t, BalancedConsumerConfig{CommitOnRebalance: true,
+			ConsumerConfig: ConsumerConfig{ConsumerTimeout: 300 * time.Millisecond}})
+		env.waitSplit(t, a, b)
+		assert.Equal(t, want, env.committed(t), "the positions reached, committed by the rebalance")
+		// b resumes its partition right after what a delivered.
+		taken := b.Partitions()[0]
+		m, err := b.Consume(env.ctx)
+		require.NoError(t, err)
+		assert.Equal(t, taken, m.Partition)
+		assert.Equal(t, want[taken], m.Offset)
+	})
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gregorkafka/gregor/handler"
+	"github.com/gregorkafka/gregor/sasl"
 )
 
 // Defaults applied by NewClient to zero Config fields.
@@ -37,7 +38,7 @@ type Config struct {
 	// Hosts: the seeds are the PLAINTEXT endpoints of the brokers registered
 	// under /brokers/ids. Only clusters that keep their registry in ZooKeeper
 	// (Kafka before 4.0 in ZooKeeper mode) have one. Being plaintext
-	// endpoints, they do not suit a client with TLS set: give it Hosts.
+	// endpoints, they do not suit a client with TLS or SASL set: give it Hosts.
 	ZooKeeperHosts string
 
 	// SocketTimeout bounds the wait for a response on a broker connection;
@@ -91,6 +92,18 @@ type Config struct {
 	// CA and Certificates for a client certificate (mutual TLS). The client
 	// keeps a clone, so later changes to the value have no effect.
 	TLS *tls.Config
+
+	// SASL, when set, authenticates every broker connection of the client
+	// with this mechanism (sasl.Plain, sasl.SCRAM, sasl.OAuthBearer, or any
+	// sasl.Mechanism), after API version negotiation and before any other
+	// request; nil means none. Use it with TLS unless the network is
+	// trusted: PLAIN sends the password as is. A broker that rejects the
+	// credentials or the mechanism fails the call that needed the
+	// connection with an error matching *sasl.Error, and the client does
+	// not retry it. When the broker limits the session
+	// (connections.max.reauth.ms), connections re-authenticate before it
+	// ends.
+	SASL sasl.Mechanism
 
 	// AutoCreateTopics asks brokers to create a topic that Topic looks up
 	// and does not find. It works only where the broker allows it

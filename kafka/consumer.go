@@ -18,11 +18,11 @@ type Consumer interface {
 	// CommitOffsets stores the consumer's positions in its group.
 	CommitOffsets(ctx context.Context) error
 	// HeldOffsets returns, per partition, the offset of the message
-	// delivered last (pykafka's held_offsets; -1 before the first).
+	// delivered last (pykafka's held_offsets; -1 before the first). Its
+	// other form, the next offset to deliver, which is what CommitOffsets
+	// stores, is NextOffsets on both consumers (not part of this interface,
+	// so that fakes written against it keep compiling).
 	HeldOffsets() map[int32]int64
-	// NextOffsets returns, per partition, the offset of the next message
-	// to deliver: HeldOffsets()+1, the value CommitOffsets stores.
-	NextOffsets() map[int32]int64
 	// Stop stops the consumer; see SimpleConsumer.Stop.
 	Stop(ctx context.Context) error
 }

@@ -44,6 +44,13 @@
 // Fetch, ...) are the building blocks of the higher layers; they return the
 // broker's response as is and report only transport failures as errors.
 //
+// Config.TLS and Config.SASL apply to every one of these connections, seeds
+// included. A SASL connection authenticates before its first request and
+// again before the session lifetime the broker grants runs out. A broker's
+// refusal to authenticate (a *sasl.Error) is final: the call that needed
+// the connection returns it, and consumers and groups stop with it, rather
+// than dialing again and again.
+//
 // # Consuming
 //
 // Topic.SimpleConsumer reads partitions without group coordination, as
@@ -59,6 +66,19 @@
 // explains make the consumer refresh it and re-route partitions to their
 // new leaders; a partition's position only moves past records actually
 // decoded, so a broker failure costs neither loss nor duplicates.
+//
+// # Typed keys and values
+//
+// Producers and consumers carry bytes. NewTypedProducer,
+// NewTypedSyncProducer and NewTypedConsumer wrap them with a Serializer or
+// Deserializer per field (a Serde does both), as pykafka's serializer and
+// deserializer hooks did: StringSerde, BytesSerde and JSONSerde come with
+// the package, and any type with Serialize and Deserialize plugs in
+// another format, such as Avro or Protobuf framed for a schema registry
+// (see the schema registry example). Keys are serialized before the
+// partitioner hashes them. A record that does not deserialize comes back
+// as a *DeserializationError naming its topic, partition and offset, in
+// its place among the records; the next call goes on with the next record.
 //
 // # Errors
 //

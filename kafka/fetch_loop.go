@@ -102,7 +102,7 @@ func (l *fetchLoop) run(ctx context.Context) {
 		}
 		resp, err := l.broker.Fetch(ctx, req)
 		if err != nil {
-			closed := errors.Is(err, ErrClosed)
+			closed := errors.Is(err, ErrClosed) || authFailed(err)
 			c.mu.Lock()
 			for _, s := range l.sent {
 				s.op.inflight = false

@@ -18,8 +18,8 @@ const consumerProtocolType = "consumer"
 // managedMembership is a member of a broker-managed consumer group: the
 // classic group protocol (JoinGroup, SyncGroup, Heartbeat, LeaveGroup) with
 // the eager rebalance the Java client's range and round-robin assignors
-// use. Every rebalance, each member pauses and, with AutoCommit, commits,
-// then rejoins; the coordinator elects a leader, which computes the whole
+// use. Every rebalance, each member pauses and, with AutoCommit or
+// CommitOnRebalance, commits, then rejoins; the coordinator elects a leader, which computes the whole
 // group's assignment (assign_java.go) and hands it out through SyncGroup.
 //
 // Heartbeats go out in the background every HeartbeatInterval, also while
@@ -111,7 +111,7 @@ func (m *managedMembership) run(ctx context.Context) {
 			return
 		}
 		var gerr *GroupError
-		if errors.As(err, &gerr) || errors.Is(err, ErrClosed) {
+		if errors.As(err, &gerr) || errors.Is(err, ErrClosed) || authFailed(err) {
 			b.fail(err)
 			return
 		}

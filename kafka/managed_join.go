@@ -162,13 +162,19 @@ func (m *managedMembership) leaderAssign(ctx context.Context, resp *protocol.Joi
 	members := make([]groupMember, 0, len(resp.Members))
 	version := int16(consumerProtocolVersion)
 	topics := map[string]bool{}
+	pykafka := map[string]bool{}
 	for _, jm := range resp.Members {
 		gm := groupMember{id: jm.MemberID, instanceID: jm.GroupInstanceID}
 		sub, v, err := protocol.DecodeConsumerSubscription(jm.Metadata)
-		if err != nil {
+		switch {
+		case err != nil:
 			// It gets nothing; the others still get their share.
 			b.log.Warn("kafka: unreadable subscription of a group member", "member", jm.MemberID, "error", err)
-		} else {
+		case isPykafkaSubscription(sub):
+			gm.topics = []string{b.topic.name}
+			pykafka[jm.MemberID] = true
+			version = min(version, v)
+		default:
 			gm.topics = sub.Topics
 			version = min(version, v)
 		}
@@ -207,6 +213,11 @@ func (m *managedMembership) leaderAssign(ctx context.Context, resp *protocol.Joi
 			}
 		}
 		slices.Sort(names)
+		if pykafka[gm.id] && len(names) == 0 {
+			// pykafka reads the partitions of the first topic listed and
+			// fails on an assignment that lists none.
+			names = append(names, b.topic.name)
+		}
 		for _, name := range names {
 			a.AssignedPartitions = append(a.AssignedPartitions,
 				protocol.ConsumerProtocolAssignmentTopicPartition{Topic: name, Partitions: result[gm.id][name]})
@@ -265,4 +276,11 @@ func (m *managedMembership) sendSync(ctx context.Context, coord *Broker, gen int
 	}
 	slices.Sort(parts)
 	return slices.Compact(parts), nil
+}
+
+// isPykafkaSubscription tells pykafka 2.8's JoinGroup metadata, which names a
+// placeholder topic instead of the one it consumes: such a member consumes
+// the group's topic, the one this consumer was made for.
+func isPykafkaSubscription(s *protocol.ConsumerProtocolSubscription) bool {
+	return len(s.Topics) == 1 && s.Topics[0] == "dummytopic" && string(s.UserData) == "testuserdata"
 }

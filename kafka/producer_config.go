@@ -170,7 +170,8 @@ type ProducerConfig struct {
 
 	// MinQueuedMessages is the queue length at which a partition is sent
 	// without waiting; see "When messages are sent". Sync producers use 1.
-	// Default DefaultMinQueuedMessages.
+	// It may not exceed MaxQueuedMessages. Default DefaultMinQueuedMessages,
+	// or MaxQueuedMessages when that is smaller.
 	MinQueuedMessages int
 
 	// Linger, when positive, is the longest a message waits for more to
@@ -259,7 +260,10 @@ func (c ProducerConfig) withDefaults(cl *Config) (ProducerConfig, error) {
 		c.MaxQueuedMessages = DefaultMaxQueuedMessages
 	}
 	if c.MinQueuedMessages == 0 {
-		c.MinQueuedMessages = DefaultMinQueuedMessages
+		c.MinQueuedMessages = min(DefaultMinQueuedMessages, c.MaxQueuedMessages)
+	} else if c.MinQueuedMessages > c.MaxQueuedMessages {
+		// A partition could never hold enough to be sent without waiting.
+		return bad("MinQueuedMessages", "%d is above MaxQueuedMessages (%d)", c.MinQueuedMessages, c.MaxQueuedMessages)
 	}
 	if c.Sync {
 		c.MinQueuedMessages = 1

@@ -786,6 +786,8 @@ func TestProducerConfigErrors(t *testing.T) {
 		{ProducerConfig{RequiredAcks: 3}, "ProducerConfig.RequiredAcks"},
 		{ProducerConfig{MaxQueuedMessages: -1}, "ProducerConfig.MaxQueuedMessages"},
 		{ProducerConfig{MinQueuedMessages: -1}, "ProducerConfig.MinQueuedMessages"},
+		{ProducerConfig{MinQueuedMessages: 11, MaxQueuedMessages: 10}, "ProducerConfig.MinQueuedMessages"},
+		{ProducerConfig{MinQueuedMessages: DefaultMaxQueuedMessages + 1}, "ProducerConfig.MinQueuedMessages"},
 		{ProducerConfig{MaxRequestSize: 100}, "ProducerConfig.MaxRequestSize"},
 	} {
 		_, err := topic.Producer(tc.cfg)
@@ -808,6 +810,11 @@ func TestProducerConfigErrors(t *testing.T) {
 	assert.Equal(t, int16(0), AcksNone.wire())
 	assert.Zero(t, cfg.Linger)
 	assert.NotNil(t, cfg.Partitioner)
+
+	// A small MaxQueuedMessages caps the default MinQueuedMessages.
+	cfg, err = ProducerConfig{MaxQueuedMessages: 10}.withDefaults(&topic.cl.cfg)
+	require.NoError(t, err)
+	assert.Equal(t, 10, cfg.MinQueuedMessages)
 
 	cfg, err = ProducerConfig{MaxRetries: -1, Sync: true, DeliveryReports: true}.withDefaults(&topic.cl.cfg)
 	require.NoError(t, err)

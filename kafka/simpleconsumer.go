@@ -50,7 +50,7 @@ type SimpleConsumer struct {
 	loops       map[int32]*fetchLoop
 	stopped     bool
 	needRefresh bool  // the supervisor should refresh metadata
-	fatal       error // the client closed under the consumer
+	fatal       error // the client closed under the consumer, or authentication failed
 
 	avail   handler.Event // set when an entry may have been queued
 	reroute handler.Event // wakes the supervisor
@@ -431,7 +431,8 @@ func (c *SimpleConsumer) autoCommit(ctx context.Context) {
 	}
 }
 
-// failLocked records an error that ends consumption (the client closed);
+// failLocked records an error that ends consumption (the client closed, or
+// a broker refused to authenticate the connection);
 // Consume returns it once the queues are drained.
 func (c *SimpleConsumer) failLocked(err error) {
 	if c.fatal == nil {

@@ -201,7 +201,7 @@ func (m *zkMembership) rebalance(ctx context.Context) error {
 	others := map[int32]string{}
 	for _, n := range nodes {
 		if n.owner == m.id {
-			mine[n.partition] = append(mine[n.partition], n.name)
+			mine[n.partition] = append(mine[n.partition], n.path)
 		} else {
 			others[n.partition] = n.owner
 		}
@@ -222,14 +222,14 @@ func (m *zkMembership) rebalance(ctx context.Context) error {
 	var busy []error
 	carry := map[int32]bool{}
 	for _, p := range want {
-		slug := ownerSlug(leaders[p], p)
+		paths := m.ownerPaths(ownerSlug(leaders[p], p))
 		held := mine[p]
-		if !slices.Contains(held, slug) {
+		if !containsAll(held, paths) {
 			if owner, ok := others[p]; ok {
 				busy = append(busy, &PartitionOwnedError{Topic: b.topic.name, Partition: p, Owner: owner})
 				continue
 			}
-			if err := m.claim(slug, p); err != nil {
+			if err := m.claim(ownerSlug(leaders[p], p), p); err != nil {
 				if errors.Is(err, ErrPartitionOwned) {
 					busy = append(busy, err)
 					continue
@@ -239,9 +239,9 @@ func (m *zkMembership) rebalance(ctx context.Context) error {
 		}
 		// A node of ours under an older leader's name goes, so that a
 		// pykafka member looking for the current name sees the claim.
-		for _, name := range held {
-			if name != slug {
-				if err := m.deleteOwner(name); err != nil {
+		for _, path := range held {
+			if !slices.Contains(paths, path) {
+				if err := m.deleteOwner(path); err != nil {
 					return err
 				}
 			}
@@ -253,6 +253,15 @@ func (m *zkMembership) rebalance(ctx context.Context) error {
 		"decided", want, "owned", owned)
 	b.assign(ctx, owned, carry)
 	return errors.Join(busy...)
+}
+
+func containsAll(have, want []string) bool {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
+	}
+	return true
 }
 
 // close releases the consumer's nodes: by closing its own session, which
@@ -273,7 +282,7 @@ func (m *zkMembership) close(context.Context) error {
 	}
 	for _, n := range nodes {
 		if n.owner == m.id {
-			if err := m.deleteOwner(n.name); err != nil {
+			if err := m.deleteOwner(n.path); err != nil {
 				errs = append(errs, err)
 			}
 		}

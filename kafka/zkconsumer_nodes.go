@@ -23,20 +23,32 @@ import (
 // name (pykafka's choice; the Java client's old consumer used the partition
 // id alone); ownership is decided by partition id, whatever leader a node
 // names.
+//
+// pykafka 2.8 on Python 3 formats the owners path from the topic's bytes, so
+// its members claim under /consumers/<group>/owners/b'<topic>'/. Both
+// spellings name the same topic: a member claims a partition under both (a
+// pykafka member then finds the node it would create taken), and a node
+// under either, of another member, means the partition is owned.
 type zkPaths struct {
 	ids, self, owners        string
+	ownersBytes              string // pykafka on Python 3's spelling of owners
 	brokerIDs, topics, topic string
 }
+
+// pythonBytesName is how Python 3 formats a bytes value into a string:
+// b'name'.
+func pythonBytesName(name string) string { return "b'" + name + "'" }
 
 func newZKPaths(chroot, group, topic, id string) zkPaths {
 	base := chroot + "/consumers/" + group
 	return zkPaths{
-		ids:       base + "/ids",
-		self:      base + "/ids/" + id,
-		owners:    base + "/owners/" + topic,
-		brokerIDs: chroot + "/brokers/ids",
-		topics:    chroot + "/brokers/topics",
-		topic:     chroot + "/brokers/topics/" + topic,
+		ids:         base + "/ids",
+		self:        base + "/ids/" + id,
+		owners:      base + "/owners/" + topic,
+		ownersBytes: base + "/owners/" + pythonBytesName(topic),
+		brokerIDs:   chroot + "/brokers/ids",
+		topics:      chroot + "/brokers/topics",
+		topic:       chroot + "/brokers/topics/" + topic,
 	}
 }
 
@@ -147,56 +159,90 @@ func (m *zkMembership) participants() ([]string, error) {
 	return out, nil
 }
 
-// ownerNode is one node under the topic's owners path.
+// ownerNode is one node under either of the topic's owners paths.
 type ownerNode struct {
-	name      string
+	path      string
 	partition int32
 	owner     string
 }
 
+// ownerPaths are the nodes a claim of slug creates: the owners path's and
+// its pykafka-on-Python-3 spelling's.
+func (m *zkMembership) ownerPaths(slug string) []string {
+	return []string{m.paths.owners + "/" + slug, m.paths.ownersBytes + "/" + slug}
+}
+
 func (m *zkMembership) ownerNodes() ([]ownerNode, error) {
-	names, _, err := m.conn.Children(m.paths.owners)
-	if errors.Is(err, zk.ErrNoNode) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("listing %s: %w", m.paths.owners, err)
-	}
 	var out []ownerNode
-	for _, name := range names {
-		p, ok := parseOwnerSlug(name)
-		if !ok {
-			continue
-		}
-		data, _, err := m.conn.Get(m.paths.owners + "/" + name)
+	for _, dir := range []string{m.paths.owners, m.paths.ownersBytes} {
+		names, _, err := m.conn.Children(dir)
 		if errors.Is(err, zk.ErrNoNode) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("reading %s/%s: %w", m.paths.owners, name, err)
+			return nil, fmt.Errorf("listing %s: %w", dir, err)
 		}
-		out = append(out, ownerNode{name: name, partition: p, owner: string(data)})
+		for _, name := range names {
+			p, ok := parseOwnerSlug(name)
+			if !ok {
+				continue
+			}
+			data, _, err := m.conn.Get(dir + "/" + name)
+			if errors.Is(err, zk.ErrNoNode) {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("reading %s/%s: %w", dir, name, err)
+			}
+			out = append(out, ownerNode{path: dir + "/" + name, partition: p, owner: string(data)})
+		}
 	}
 	return out, nil
 }
 
 // deleteOwner deletes one of the consumer's owner nodes; one already gone
 // is fine.
-func (m *zkMembership) deleteOwner(name string) error {
-	err := m.conn.Delete(m.paths.owners+"/"+name, -1)
+func (m *zkMembership) deleteOwner(path string) error {
+	err := m.conn.Delete(path, -1)
 	if err != nil && !errors.Is(err, zk.ErrNoNode) {
-		return fmt.Errorf("releasing %s/%s: %w", m.paths.owners, name, err)
+		return fmt.Errorf("releasing %s: %w", path, err)
 	}
 	return nil
 }
 
-// claim creates the owner node name for partition p. Another member's node
-// gives a *PartitionOwnedError.
-func (m *zkMembership) claim(name string, p int32) error {
-	path := m.paths.owners + "/" + name
+// claim creates the owner nodes of slug for partition p under both
+// spellings of the owners path. Another member's node under either gives a
+// *PartitionOwnedError, and what this call created is released again.
+func (m *zkMembership) claim(slug string, p int32) error {
+	var created []string
+	for _, path := range m.ownerPaths(slug) {
+		err := m.claimNode(path, p)
+		if err == nil {
+			created = append(created, path)
+			continue
+		}
+		for _, c := range created {
+			_ = m.deleteOwner(c)
+		}
+		return err
+	}
+	return nil
+}
+
+func (m *zkMembership) claimNode(path string, p int32) error {
 	_, err := m.conn.Create(path, []byte(m.id), zk.FlagEphemeral, zkACL)
 	if err == nil {
 		return nil
+	}
+	if errors.Is(err, zk.ErrNoNode) {
+		// The parent (pykafka's spelling, made on demand) is missing.
+		if err := ensurePath(m.conn, path[:strings.LastIndexByte(path, '/')]); err != nil {
+			return err
+		}
+		_, err = m.conn.Create(path, []byte(m.id), zk.FlagEphemeral, zkACL)
+		if err == nil {
+			return nil
+		}
 	}
 	if !errors.Is(err, zk.ErrNodeExists) {
 		return fmt.Errorf("claiming %s: %w", path, err)

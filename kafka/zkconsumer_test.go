@@ -1,7 +1,10 @@
 package kafka
 
 import (
+	"slices"
 	"testing"
+
+	"github.com/go-zookeeper/zk"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -66,5 +69,64 @@ func TestZooKeeperConsumerChrootAndExternalSession(t *testing.T) {
 		ids, _, err = session.Children(base + "/ids")
 		require.NoError(t, err)
 		assert.Empty(t, ids)
+	})
+}
+
+// TestZooKeeperOwnersUnderPythonBytesName shares a group with a member
+// that claims as pykafka 2.8 on Python 3 does, under owners/b'<topic>'/:
+// gregor waits for a partition held there, and mirrors its own claims there,
+// so the pykafka member's claim of them fails as it would on its own path.
+func TestZooKeeperOwnersUnderPythonBytesName(t *testing.T) {
+	tc := testcluster.Shared(t, testcluster.ZooKeeperSingle)
+	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+		env := newGroupEnv(t, zkGroup, tc, h, 4, 1)
+		session := dialZooKeeper(t, tc.ZooKeeperConnect())
+		base := "/consumers/" + env.group
+		pyOwners := base + "/owners/b'" + env.topic.Name() + "'"
+		py := "python3-host:00000000-0000-4000-8000-000000000000"
+		require.NoError(t, ensurePath(session, base+"/ids"))
+		require.NoError(t, ensurePath(session, pyOwners))
+		_, err := session.Create(base+"/ids/"+py, []byte(env.topic.Name()), zk.FlagEphemeral, zkACL)
+		require.NoError(t, err)
+		slug := func(p int32) string { return ownerSlug(env.topic.Partition(p).LeaderID(), p) }
+		// Alone so far, the pykafka member holds everything.
+		for p := range int32(4) {
+			_, err := session.Create(pyOwners+"/"+slug(p), []byte(py), zk.FlagEphemeral, zkACL)
+			require.NoError(t, err)
+		}
+
+		g := env.consumer(t, BalancedConsumerConfig{})
+		var slots []zkSlot
+		for _, p := range env.topic.Partitions() {
+			slots = append(slots, newZKSlot(env.topic.Name(), p.LeaderID(), p.ID()))
+		}
+		mine := decidePartitions(RangeAssignment, []string{g.MemberID(), py}, slots, g.MemberID())
+		require.Len(t, mine, 2)
+		// The pykafka member lets go of gregor's share but one partition.
+		held := mine[0]
+		require.NoError(t, session.Delete(pyOwners+"/"+slug(mine[1]), -1))
+		eventually(t, env.ctx, h, "gregor owning the released partition", func() bool {
+			return slices.Equal(g.Partitions(), []int32{mine[1]})
+		})
+		assert.NotContains(t, g.Partitions(), held, "held under owners/b'topic' by another member")
+		for _, dir := range []string{base + "/owners/" + env.topic.Name(), pyOwners} {
+			data, _, err := session.Get(dir + "/" + slug(mine[1]))
+			require.NoError(t, err, dir)
+			assert.Equal(t, g.MemberID(), string(data), dir)
+		}
+		// pykafka's own claim of it now fails, as on its own path.
+		_, err = session.Create(pyOwners+"/"+slug(mine[1]), []byte(py), zk.FlagEphemeral, zkACL)
+		require.ErrorIs(t, err, zk.ErrNodeExists)
+
+		require.NoError(t, session.Delete(pyOwners+"/"+slug(held), -1))
+		eventually(t, env.ctx, h, "gregor owning its whole share", func() bool {
+			return slices.Equal(g.Partitions(), mine)
+		})
+		stopConsumer(t, env.ctx, g)
+		for _, dir := range []string{base + "/owners/" + env.topic.Name(), pyOwners} {
+			exists, _, err := session.Exists(dir + "/" + slug(held))
+			require.NoError(t, err)
+			assert.False(t, exists, "released under %s", dir)
+		}
 	})
 }

@@ -99,6 +99,9 @@ func FuzzConsumerProtocol(f *testing.F) {
 		b, _ = EncodeConsumerAssignment(a, v)
 		f.Add(b)
 	}
+	for _, b := range [][]byte{pykafkaSubscription, pykafkaAssignment, pykafkaEmptyTopic, pykafkaNoTopics} {
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if s, v, err := DecodeConsumerSubscription(data); err == nil {
 			b, err := EncodeConsumerSubscription(s, min(v, 3))

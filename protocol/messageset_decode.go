@@ -150,6 +150,11 @@ func (d *RecordDecoder) decodeLegacy(entry []byte, recs []Record, retain bool) (
 		if im.attrs&msAttrCompression != 0 {
 			return recs[:first], false, recCorrupt(entry, "nested compression")
 		}
+		// Inner offsets, absolute (magic 0) or relative (magic 1), rise
+		// strictly; compaction may leave gaps.
+		if im.offset < 0 || (len(recs) > first && im.offset <= recs[len(recs)-1].Offset) {
+			return recs[:first], false, recCorrupt(entry, "inner message offset %d out of order", im.offset)
+		}
 		ts := im.timestamp
 		if logAppend {
 			ts = m.timestamp
@@ -163,11 +168,20 @@ func (d *RecordDecoder) decodeLegacy(entry []byte, recs []Record, retain bool) (
 	}
 	// From magic 1 on, inner offsets are relative (0..n-1) and the wrapper
 	// carries the absolute offset of the last one.
+	// An inner offset that lands below zero, or beyond the wrapper's own
+	// offset, cannot be right.
+	last := inRecs[len(inRecs)-1].Offset
 	if m.magic >= 1 {
-		shift := m.offset - inRecs[len(inRecs)-1].Offset
+		if inRecs[0].Offset+m.offset-last < 0 {
+			return recs[:first], false, recCorrupt(entry,
+				"inner relative offsets %d..%d under a wrapper at offset %d", inRecs[0].Offset, last, m.offset)
+		}
+		shift := m.offset - last
 		for i := range inRecs {
 			inRecs[i].Offset += shift
 		}
+	} else if last > m.offset {
+		return recs[:first], false, recCorrupt(entry, "inner offset %d beyond the wrapper's offset %d", last, m.offset)
 	}
 	b := &d.batch
 	b.BaseOffset = inRecs[0].Offset

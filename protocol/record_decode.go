@@ -105,6 +105,11 @@ func (d *RecordDecoder) walk(data []byte, out *[]Record, fn func(*RecordBatch) e
 			return pos, nil // partial tail
 		}
 		entry := rest[:batchLogOverhead+int(length)]
+		// Brokers never assign a negative offset; skipping such an entry as
+		// "below MinOffset" would drop it without a word.
+		if int64(binary.BigEndian.Uint64(entry)) < 0 {
+			return pos, recCorrupt(entry, "negative offset")
+		}
 
 		var recs []Record
 		if out != nil {
@@ -174,6 +179,9 @@ func (d *RecordDecoder) decodeBatch(entry []byte, recs []Record, retain bool) ([
 		ProducerEpoch:        int16(be.Uint16(entry[batchOffProducerEpoch:])),
 		BaseSequence:         int32(be.Uint32(entry[batchOffBaseSequence:])),
 	}
+	if b.LastOffsetDelta < 0 {
+		return recs, false, recCorrupt(entry, "last offset delta %d", b.LastOffsetDelta)
+	}
 	if b.LastOffset() < d.MinOffset {
 		return recs, false, nil
 	}
@@ -237,6 +245,10 @@ func (d *RecordDecoder) decodeRecords(body []byte, count int, recs []Record, ret
 		hdrs = d.headers[:0]
 	}
 	pos := 0
+	// Offset deltas rise strictly (compaction leaves gaps) and end at or
+	// before the header's last one: any other record's offset is a lie that
+	// MinOffset would otherwise turn into a silent skip.
+	prevDelta, lastDelta := int64(-1), int64(b.LastOffsetDelta)
 	for i := range count {
 		size, n := recVarint(body[pos:])
 		if n == 0 {
@@ -265,6 +277,10 @@ func (d *RecordDecoder) decodeRecords(body []byte, count int, recs []Record, ret
 		if n <= 0 || offDelta < 0 || offDelta > math.MaxInt32 {
 			return recs, recErr("bad offset delta")
 		}
+		if offDelta <= prevDelta || offDelta > lastDelta {
+			return recs, recErr(fmt.Sprintf("offset delta %d after %d, last offset delta %d", offDelta, prevDelta, lastDelta))
+		}
+		prevDelta = offDelta
 		p += n
 		offset := baseOffset + offDelta
 		if offset < minOffset {

@@ -41,10 +41,17 @@ func fuzzSeedMessageSets(f *testing.F) {
 func fuzzDecode(t *testing.T, data []byte, minOffset int64) {
 	d := &RecordDecoder{MaxDecompressedSize: fuzzLimit, MinOffset: minOffset}
 	n, err := d.DecodeBatches(data, func(b *RecordBatch) error {
+		prev := int64(-1)
 		for i := range b.Records {
-			if b.Records[i].Offset < minOffset {
-				t.Fatalf("record at %d below MinOffset %d", b.Records[i].Offset, minOffset)
+			off := b.Records[i].Offset
+			if off < minOffset {
+				t.Fatalf("record at %d below MinOffset %d", off, minOffset)
 			}
+			// Offsets that cannot be right are errors, never records.
+			if off <= prev || off < b.BaseOffset || off > b.LastOffset() {
+				t.Fatalf("record at %d after %d in a batch spanning %d..%d", off, prev, b.BaseOffset, b.LastOffset())
+			}
+			prev = off
 		}
 		reencodeCheck(t, b)
 		return nil

@@ -71,7 +71,7 @@ func runWithInput(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		}
 		return fail(stderr, usagef("%v", err), g, c)
 	}
-	if err := g.check(); err != nil {
+	if err := g.check(c); err != nil {
 		return fail(stderr, err, g, c)
 	}
 	if len(pos) < c.minArgs || (c.maxArgs >= 0 && len(pos) > c.maxArgs) {
@@ -89,24 +89,29 @@ func runWithInput(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	if err == nil && r != nil {
 		err = writeReport(stdout, r, g.output)
 	}
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		// The command still had time: a shorter limit inside it fired.
+		err = &dialTimeoutError{limit: e.dialTimeout(), err: err}
+	}
 	return fail(stderr, err, g, c)
 }
 
-// fail prints err, if any, and returns its exit code. Usage errors get the
-// command's usage line as a hint.
+// fail prints err, if any, on one line and returns its exit code. Usage
+// errors end with the command's usage as a hint.
 func fail(stderr io.Writer, err error, g *globals, c *command) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "%s: %s\n", progName, oneLine(err, g.timeout))
+	msg := oneLine(err, g.timeout)
 	code := exitCode(err)
 	if code == exitUsage {
 		if c != nil {
-			fmt.Fprintf(stderr, "usage: %s\n       (see %s %s --help)\n", c.usageLine(), progName, c.name)
+			msg += fmt.Sprintf(" (usage: %s; see %s %s --help)", c.usageLine(), progName, c.name)
 		} else {
-			fmt.Fprintf(stderr, "usage: %s [global flags] COMMAND [flags] [arguments] (see %s --help)\n", progName, progName)
+			msg += fmt.Sprintf(" (usage: %s [global flags] COMMAND [flags] [arguments]; see %s --help)", progName, progName)
 		}
 	}
+	fmt.Fprintf(stderr, "%s: %s\n", progName, msg)
 	return code
 }
 
@@ -131,6 +136,7 @@ Examples:
   %[1]s --brokers kafka1:9092,kafka2:9092 desc_topic orders
   %[1]s print_consumer_lag orders billing -o json
   %[1]s --brokers kafka1:9093 --tls-ca ca.pem --tls-cert me.pem --tls-key me-key.pem print_topics
+  KAFKA_SASL_PASSWORD=... %[1]s --brokers kafka1:9094 --tls --sasl-mechanism SCRAM-SHA-512 --sasl-user me print_topics
   %[1]s reset_offsets orders billing 2024-05-01T00:00:00Z
 
 Exit status: 0 on success, 1 when the command failed, 2 for a bad command line.
@@ -152,7 +158,7 @@ func writeCommandHelp(w io.Writer, c *command, fs *flag.FlagSet) {
 		fmt.Fprintf(w, "\nFlags:\n")
 		printFlags(w, fs, globalFlagNames)
 	}
-	fmt.Fprintf(w, "\nGlobal flags: --brokers, --zookeeper, --timeout, -o/--output, -v/--verbose, --tls* (see %s --help).\n", progName)
+	fmt.Fprintf(w, "\nGlobal flags: --brokers, --zookeeper, --timeout, --dial-timeout, -o/--output, -v/--verbose, --tls*, --sasl* (see %s --help).\n", progName)
 	if len(c.examples) > 0 {
 		fmt.Fprintf(w, "\nExamples:\n")
 		for _, ex := range c.examples {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -55,6 +57,11 @@ func TestUsageErrorsExitTwoBeforeConnecting(t *testing.T) {
 		{[]string{"consume_topic", "t", "--from", "middle"}, "bad --from"},
 		{[]string{"consume_topic", "t", "--limit", "-1"}, "bad --limit"},
 		{[]string{"produce", "t", "--acks", "2"}, "bad --acks"},
+		{[]string{"create_topic", "ok", "-a", "0:1,1:2:3"}, "partition 1 has 3 replicas"},
+		{[]string{"create_topic", "ok", "-a", "0:1:1"}, "lists broker 1 twice"},
+		{[]string{"create_topic", "ok", "-a", `{"1":[1]}`}, "partition 0 is missing"},
+		{[]string{"create_topic", "ok", "-a", "0:1", "--num_partitions", "3"}, "leave -p and -r unset"},
+		{[]string{"print_topics", "--dial-timeout", "0"}, "bad --dial-timeout"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, stdout, stderr := runInProcess(t, tc.args...)
@@ -62,8 +69,70 @@ func TestUsageErrorsExitTwoBeforeConnecting(t *testing.T) {
 			assert.Empty(t, stdout)
 			assert.Contains(t, stderr, tc.want)
 			assert.NotContains(t, stderr, "cannot reach", "a usage error must be found before connecting")
+			if tc.args != nil {
+				assert.Equal(t, 1, strings.Count(stderr, "\n"), "one line: %s", stderr)
+				assert.Contains(t, stderr, "--help)")
+			}
 		})
 	}
+}
+
+// TestPykafkaCommandLines: pykafka's kafka-tools flags parse; with brokers
+// that do not exist, each command gets as far as connecting.
+func TestPykafkaCommandLines(t *testing.T) {
+	for _, args := range [][]string{
+		{"-b", "127.0.0.1:1", "print_topics"},
+		{"--broker", "127.0.0.1:1", "-o", "0.10.1", "desc_topic", "t"},
+		{"-b", "127.0.0.1:1", "--broker_version", "1.0.0", "create_topic", "t", "--num_partitions", "3",
+			"--replication_factor", "1", "--config_entries", `{"retention.ms": 604800000}`, "-t", "5000"},
+		{"-b", "127.0.0.1:1", "create_topic", "t", "-p", "-1", "-r", "-1", "--replica_assignment", `{"0": [1, 2], "1": [2, 3]}`},
+		{"-b", "127.0.0.1:1", "create_topic", "t", "-a", "1:2,2:3"},
+		{"-b", "127.0.0.1:1", "delete_topic", "t", "--timeout", "5000"},
+		{"-b", "127.0.0.1:1", "consume_topic", "t", "-l", "5"},
+		{"-b", "127.0.0.1:1", "consume_topic", "t", "-l", "5", "-o", filepath.Join(t.TempDir(), "out.txt")},
+	} {
+		code, _, stderr := runInProcess(t, args...)
+		assert.Equal(t, exitError, code, "%v: %s", args, stderr)
+		assert.Contains(t, stderr, "cannot reach the cluster", args)
+	}
+}
+
+func TestReplicaAssignmentFlag(t *testing.T) {
+	a := replicaAssignment{}
+	require.NoError(t, a.Set("1:2,2:3,3:1"))
+	assert.Equal(t, replicaAssignment{0: {1, 2}, 1: {2, 3}, 2: {3, 1}}, a)
+	assert.Equal(t, "1:2,2:3,3:1", a.String())
+	require.NoError(t, a.check())
+	b := replicaAssignment{}
+	require.NoError(t, b.Set(`{"1": [3, 1], "0": [1, 2]}`))
+	assert.Equal(t, replicaAssignment{0: {1, 2}, 1: {3, 1}}, b)
+	assert.Error(t, b.Set("0:1"), "given twice")
+}
+
+// TestDialTimeoutIsNamed: a peer that accepts and never answers trips the
+// dial timeout, and the message names that limit, not --timeout.
+func TestDialTimeoutIsNamed(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	var held []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c) // never answered, closed with the listener's test
+		}
+	}()
+	code, _, stderr := runInProcess(t, "--brokers", ln.Addr().String(), "--dial-timeout", "200ms", "print_topics")
+	assert.Equal(t, exitError, code)
+	assert.Contains(t, stderr, "dial timeout of 200ms (raise --dial-timeout)")
+	assert.NotContains(t, stderr, "raise --timeout")
+
+	code, _, stderr = runInProcess(t, "--brokers", ln.Addr().String(), "--timeout", "200ms", "print_topics")
+	assert.Equal(t, exitError, code)
+	assert.Contains(t, stderr, "timed out after 200ms (raise --timeout)")
 }
 
 func TestHelp(t *testing.T) {

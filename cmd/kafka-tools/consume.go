@@ -132,6 +132,9 @@ func consumeTopic(ctx context.Context, e *env, topic string, o consumeOptions) (
 	}
 
 	out := e.stdout
+	if o.outfile == "" {
+		o.outfile = e.g.outfile
+	}
 	if o.outfile != "" {
 		f, err := os.Create(o.outfile)
 		if err != nil {

@@ -22,10 +22,17 @@
 // names are part of the interface.
 //
 // Flags may appear before or after the command and its arguments; global
-// flags (--brokers, --zookeeper, --timeout, -o, --tls*) are accepted
-// anywhere. --timeout bounds the whole command through its context. The TLS
+// flags (--brokers, --zookeeper, --timeout, --dial-timeout, -o, --tls*,
+// --sasl*) are accepted anywhere. --timeout bounds the whole command through its context,
+// --dial-timeout each connection's set-up; a deadline that fires while the
+// command's own has not passed is reported as the dial timeout's. pykafka's
+// flag spellings (-b, --broker_version, -t MILLISECONDS, create_topic's
+// --num_partitions ... -a/--replica_assignment) are aliases. The TLS
 // flags build kafka.Config.TLS; each has an environment variable
-// ($KAFKA_TLS_CA, ...) as --brokers has $KAFKA_BROKERS.
+// ($KAFKA_TLS_CA, ...) as --brokers has $KAFKA_BROKERS. The SASL flags build
+// kafka.Config.SASL; the password (or OAUTHBEARER token) comes from
+// $KAFKA_SASL_PASSWORD or --sasl-password-file, never from a flag value,
+// which any user could read in ps.
 //
 // Group operations talk to the group's coordinator with the Broker's typed
 // requests (DescribeGroups, ConsumerGroupDescribe for Kafka 4's consumer
@@ -33,7 +40,8 @@
 // per-group and the newer batched request layouts, since the version is
 // negotiated per connection. Groups whose members register in
 // ZooKeeper (pykafka's BalancedConsumer) keep their offsets in Kafka as
-// well; --zookeeper adds their members from /consumers/GROUP.
+// well; --zookeeper adds their members from /consumers/GROUP, reading owner
+// nodes under both owners/TOPIC and pykafka-on-Python-3's owners/b'TOPIC'.
 //
 // Exit codes: 0 success, 1 an operational error (unknown topic or group,
 // unreachable brokers, a broker's refusal, timeout), 2 a usage error (bad

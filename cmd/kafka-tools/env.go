@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/gregorkafka/gregor/kafka"
 )
@@ -58,14 +59,15 @@ func (e *env) connect(ctx context.Context) (*kafka.Client, error) {
 			return nil, usagef("bad --brokers %q: no address", e.g.brokers)
 		}
 	}
-	if t := e.g.timeout; t > 0 {
-		cfg.DialTimeout = min(t, kafka.DefaultDialTimeout)
-	}
+	cfg.DialTimeout = e.dialTimeout()
 	tc, err := e.g.tls.config()
 	if err != nil {
 		return nil, err
 	}
 	cfg.TLS = tc
+	if cfg.SASL, err = e.g.sasl.mechanismValue(); err != nil {
+		return nil, err
+	}
 	cl, err := kafka.NewClient(ctx, cfg)
 	if err != nil {
 		var ce *kafka.ConfigError
@@ -76,6 +78,14 @@ func (e *env) connect(ctx context.Context) (*kafka.Client, error) {
 	}
 	e.client = cl
 	return cl, nil
+}
+
+// dialTimeout is the limit connect gives each broker connection.
+func (e *env) dialTimeout() time.Duration {
+	if t := e.g.timeout; t > 0 {
+		return min(t, e.g.dialTimeout)
+	}
+	return e.g.dialTimeout
 }
 
 func (e *env) close() {

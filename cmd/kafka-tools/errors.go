@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gregorkafka/gregor/kafka"
+	"github.com/gregorkafka/gregor/sasl"
 )
 
 // Exit codes.
@@ -27,6 +28,16 @@ func (e *usageError) Error() string { return e.msg }
 func usagef(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}
 }
+
+// dialTimeoutError is a deadline that fired while the command still had
+// time: the per-connection dial timeout, not --timeout.
+type dialTimeoutError struct {
+	limit time.Duration
+	err   error
+}
+
+func (e *dialTimeoutError) Error() string { return e.err.Error() }
+func (e *dialTimeoutError) Unwrap() error { return e.err }
 
 // errNotFound marks an unknown topic or group found by the CLI itself.
 var errNotFound = errors.New("not found")
@@ -62,11 +73,18 @@ func oneLine(err error, timeout time.Duration) string {
 	msg := err.Error()
 	var ce *kafka.ConfigError
 	var nb *kafka.NoBrokersAvailableError
+	var se *sasl.Error
+	var dt *dialTimeoutError
 	switch {
 	case errors.As(err, &ce):
 		msg = "bad " + configFlag(ce.Field) + ": " + ce.Reason
+	case errors.As(err, &dt):
+		msg = fmt.Sprintf("no broker answered within the dial timeout of %v (raise --dial-timeout): %s", dt.limit, msg)
 	case errors.Is(err, context.DeadlineExceeded) && timeout > 0:
 		msg = fmt.Sprintf("timed out after %v (raise --timeout): %s", timeout, msg)
+	case errors.As(err, &se):
+		// The cluster answered: it refused the credentials or the mechanism.
+		msg = se.Error()
 	case errors.As(err, &nb):
 		msg = "cannot reach the cluster: " + unreachable(nb)
 	}

@@ -4,10 +4,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gregorkafka/gregor/kafka"
 )
 
 const (
@@ -18,48 +21,99 @@ const (
 
 // globals are the flags every command accepts, before or after its name.
 type globals struct {
-	brokers    string
-	brokersSet bool // given by flag or environment, not defaulted
-	zookeeper  string
-	timeout    time.Duration
-	output     string
-	verbose    bool
-	tls        tlsFlags
+	brokers     string
+	brokersSet  bool // given by flag or environment, not defaulted
+	zookeeper   string
+	timeout     time.Duration
+	dialTimeout time.Duration
+	output      string
+	verbose     bool
+	// brokerVersion is pykafka's --broker_version: accepted so that its
+	// command lines work, and unused, since gregor asks each broker.
+	brokerVersion string
+	// outfile is pykafka's consume_topic -o FILE.
+	outfile string
+	tls     tlsFlags
+	sasl    saslFlags
 }
 
 func newGlobals(getenv func(string) string) *globals {
-	g := &globals{brokers: defaultBrokers, timeout: defaultTimeout, output: "text"}
+	g := &globals{brokers: defaultBrokers, timeout: defaultTimeout, dialTimeout: kafka.DefaultDialTimeout, output: "text"}
 	if v := strings.TrimSpace(getenv(envBrokers)); v != "" {
 		g.brokers, g.brokersSet = v, true
 	}
 	g.tls.fromEnv(getenv)
+	g.sasl.fromEnv(getenv)
 	return g
 }
 
 // globalFlagNames are skipped when a command lists its own flags.
 var globalFlagNames = map[string]bool{
 	"brokers": true, "zookeeper": true, "timeout": true, "o": true, "output": true, "v": true, "verbose": true,
+	"b": true, "broker": true, "broker_version": true, "t": true, "dial-timeout": true,
 	"tls": true, "tls-ca": true, "tls-cert": true, "tls-key": true, "tls-insecure": true,
+	"sasl-mechanism": true, "sasl-user": true, "sasl-password-file": true,
 }
 
 // register adds the global flags to fs; several FlagSets share g.
 func (g *globals) register(fs *flag.FlagSet) {
-	fs.Func("brokers", "seed brokers, comma-separated `host:port` list (default "+defaultBrokers+", or $"+envBrokers+")",
-		func(s string) error {
-			g.brokers, g.brokersSet = s, true
-			return nil
-		})
+	setBrokers := func(s string) error {
+		g.brokers, g.brokersSet = s, true
+		return nil
+	}
+	fs.Func("brokers", "seed brokers, comma-separated `host:port` list (default "+defaultBrokers+", or $"+envBrokers+")", setBrokers)
+	fs.Func("broker", "pykafka's spelling of --brokers", setBrokers)
+	fs.Func("b", "shorthand for --brokers", setBrokers)
 	fs.StringVar(&g.zookeeper, "zookeeper", g.zookeeper,
 		"ZooKeeper `connect` string, host:2181[,host:2181][/chroot]: bootstraps when --brokers is not\ngiven, and finds the members of groups registered in ZooKeeper")
-	fs.DurationVar(&g.timeout, "timeout", g.timeout, "bound on the whole command; 0 means none")
+	fs.Var(durationOrMillis{&g.timeout}, "timeout", "bound on the whole command, a duration (30s) or milliseconds as pykafka took it; 0 means none")
+	fs.Var(durationOrMillis{&g.timeout}, "t", "shorthand for --timeout")
+	fs.Var(durationOrMillis{&g.dialTimeout}, "dial-timeout", "how long a broker may take to accept a connection and answer its first request")
 	fs.StringVar(&g.output, "output", g.output, "output `format`: text or json")
-	fs.StringVar(&g.output, "o", g.output, "shorthand for --output")
+	fs.StringVar(&g.output, "o", g.output, "shorthand for --output (pykafka's -o VERSION is read as --broker_version)")
+	fs.StringVar(&g.brokerVersion, "broker_version", "", "accepted for pykafka's command lines and unused: versions are negotiated with each broker")
 	fs.BoolVar(&g.verbose, "verbose", false, "log the client's work to stderr")
 	fs.BoolVar(&g.verbose, "v", false, "shorthand for --verbose")
 	g.tls.register(fs)
+	g.sasl.register(fs)
 }
 
-func (g *globals) check() error {
+// durationOrMillis reads a Go duration, or a bare integer as milliseconds
+// (pykafka's kafka-tools took --timeout in milliseconds).
+type durationOrMillis struct{ d *time.Duration }
+
+func (v durationOrMillis) String() string {
+	if v.d == nil {
+		return ""
+	}
+	return v.d.String()
+}
+
+func (v durationOrMillis) Set(s string) error {
+	if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
+		*v.d = time.Duration(ms) * time.Millisecond
+		return nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("want a duration such as 30s, or milliseconds")
+	}
+	*v.d = d
+	return nil
+}
+
+// brokerVersionRE is what pykafka's global -o took: a broker version.
+var brokerVersionRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+)+$`)
+
+// check validates the global flags for command c (nil: none yet).
+func (g *globals) check(c *command) error {
+	switch {
+	case brokerVersionRE.MatchString(g.output):
+		g.brokerVersion, g.output = g.output, "text"
+	case c != nil && c.name == "consume_topic" && g.output != "text" && g.output != "json":
+		// pykafka's consume_topic took -o as its output file.
+		g.outfile, g.output = g.output, "text"
+	}
 	switch g.output {
 	case "text", "json":
 	default:
@@ -67,6 +121,9 @@ func (g *globals) check() error {
 	}
 	if g.timeout < 0 {
 		return usagef("bad --timeout %v: must not be negative", g.timeout)
+	}
+	if g.dialTimeout <= 0 {
+		return usagef("bad --dial-timeout %v: must be positive", g.dialTimeout)
 	}
 	return nil
 }

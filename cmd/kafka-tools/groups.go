@@ -142,7 +142,10 @@ var printManagedConsumerGroupsCommand = &command{
 	summary: "List the groups consuming a topic",
 	details: `A group consumes TOPIC when one of its members subscribes to it or is assigned
 one of its partitions, or, for a group without members, when it has committed
-offsets for it.`,
+offsets for it. Groups coordinated through ZooKeeper (pykafka's BalancedConsumer)
+have their members registered there, under /consumers/GROUP/ids, not with the
+brokers, which list them as Empty: with --zookeeper they are read from there and
+shown with protocol type "zookeeper".`,
 	examples: []string{
 		"print_managed_consumer_groups orders",
 		"print-managed-consumer-groups orders -o json",
@@ -154,6 +157,8 @@ offsets for it.`,
 type topicGroupsReport struct {
 	Topic  string            `json:"topic"`
 	Groups []topicGroupEntry `json:"groups"`
+
+	emptyWithoutZooKeeper bool // a group without members, ZooKeeper not asked
 }
 
 type topicGroupEntry struct {
@@ -179,7 +184,24 @@ func topicGroups(ctx context.Context, e *env, args []string) (report, error) {
 		parts = append(parts, p.ID())
 	}
 	r := &topicGroupsReport{Topic: t.Name(), Groups: []topicGroupEntry{}}
+	// Groups coordinated through ZooKeeper have their members there; the
+	// brokers know them only by their committed offsets (state Empty).
+	var zkGroups map[string]*zkGroup
+	if e.g.zookeeper != "" {
+		if zkGroups, err = readZooKeeperGroups(ctx, e.g.zookeeper, e.log); err != nil {
+			return nil, err
+		}
+	}
+	for name, zg := range zkGroups {
+		if n := zg.consumes(t.Name()); n > 0 {
+			r.Groups = append(r.Groups, topicGroupEntry{GroupID: name, State: "Stable", Protocol: "-",
+				ProtocolType: zooKeeperProtocolType, Members: n})
+		}
+	}
 	for _, g := range listed {
+		if zg := zkGroups[g.GroupID]; zg != nil && zg.consumes(t.Name()) > 0 {
+			continue // listed from ZooKeeper
+		}
 		d, err := describeGroup(ctx, cl, g.GroupID)
 		if err != nil {
 			return nil, err
@@ -206,15 +228,29 @@ func topicGroups(ctx context.Context, e *env, args []string) (report, error) {
 				GroupID: d.GroupID, State: d.State, Protocol: d.Protocol, ProtocolType: d.ProtocolType,
 				Members: len(d.Members),
 			})
+			r.emptyWithoutZooKeeper = r.emptyWithoutZooKeeper || (e.g.zookeeper == "" && len(d.Members) == 0)
 		}
 	}
+	slices.SortFunc(r.Groups, func(a, b topicGroupEntry) int { return strings.Compare(a.GroupID, b.GroupID) })
 	return r, nil
 }
+
+// zooKeeperProtocolType marks, in place of a broker's protocol type, a
+// group whose members are registered in ZooKeeper.
+const zooKeeperProtocolType = "zookeeper"
 
 func (r *topicGroupsReport) writeText(w io.Writer) error {
 	t := newTable(w, "GroupId", "State", "Protocol", "ProtocolType", "Members")
 	for _, g := range r.Groups {
 		t.row(g.GroupID, g.State, g.Protocol, g.ProtocolType, g.Members)
 	}
-	return t.flush()
+	if err := t.flush(); err != nil {
+		return err
+	}
+	if r.emptyWithoutZooKeeper {
+		_, err := fmt.Fprintln(w, "\nAn Empty group may be coordinated through ZooKeeper (pykafka's BalancedConsumer, the old Java\n"+
+			"consumer): its members are registered there, under /consumers/GROUP/ids. Give --zookeeper to see them.")
+		return err
+	}
+	return nil
 }

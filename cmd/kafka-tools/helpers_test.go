@@ -52,7 +52,7 @@ func (tl tool) runInput(t *testing.T, stdin string, args ...string) result {
 	cmd := exec.CommandContext(ctx, tl.bin, args...)
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, envBrokers+"=") && !strings.HasPrefix(kv, envTLS) {
+		if !strings.HasPrefix(kv, envBrokers+"=") && !strings.HasPrefix(kv, envTLS) && !strings.HasPrefix(kv, "KAFKA_SASL") {
 			env = append(env, kv)
 		}
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -410,6 +411,20 @@ func kraftTests(t *testing.T, tl tool, c *testcluster.Cluster) {
 		assert.Contains(t, tl.ok(t, "print_topics"), "tools-created")
 		tl.fails(t, exitError, `topic "tools-created" already exists`, "create_topic", "tools-created")
 
+		// pykafka's command line, replicas placed by hand.
+		id := js.Partitions[0].Leader
+		out = tl.ok(t, "--broker_version", "0.10.1", "create_topic", "tools-placed", "-t", "20000",
+			"--replica_assignment", fmt.Sprintf(`{"0": [%d], "1": [%d], "2": [%d]}`, id, id, id),
+			"--config_entries", `{"retention.ms": 3600000}`)
+		assert.Equal(t, "Created topic tools-placed (3 partitions, replication factor 1)\n", out)
+		var placed jsonTopic
+		tl.json(t, &placed, "desc_topic", "tools-placed")
+		require.Len(t, placed.Partitions, 3)
+		for _, p := range placed.Partitions {
+			assert.Equal(t, []int32{id}, p.Replicas)
+		}
+		tl.ok(t, "delete_topic", "tools-placed")
+
 		assert.Equal(t, "Deleted topic tools-created\n", tl.ok(t, "delete_topic", "tools-created"))
 		tl.fails(t, exitError, `topic "tools-created" does not exist`, "desc_topic", "tools-created")
 		tl.fails(t, exitError, `topic "tools-created" does not exist`, "delete-topic", "tools-created")
@@ -551,6 +566,44 @@ func zooKeeperTests(t *testing.T, tl tool, c *testcluster.Cluster) {
 		zkCreate(t, zk, "/consumers/zk-only/ids/host-c:3333", "zk-topic")
 		tl.ok(t, "describe_group", "zk-only", "--zookeeper", c.ZooKeeperConnect())
 		tl.fails(t, exitError, `group "zk-only" does not exist`, "describe_group", "zk-only")
+	})
+
+	t.Run("python3_owner_paths", func(t *testing.T) {
+		// pykafka 2.8 on Python 3 claims under owners/b'TOPIC'; gregor
+		// claims under both spellings.
+		const g = "zk-py3"
+		commit(t, cl, g, "zk-topic", map[int32]int64{0: 1, 1: 1})
+		zk := zkConn(t, c.ZooKeeperConnect())
+		zkCreate(t, zk, "/consumers/"+g+"/ids/py-host:1", "zk-topic")
+		zkCreate(t, zk, "/consumers/"+g+"/ids/go-host:2", "zk-topic")
+		zkCreate(t, zk, "/consumers/"+g+"/owners/b'zk-topic'/1-0", "py-host:1")
+		zkCreate(t, zk, "/consumers/"+g+"/owners/zk-topic/1-1", "go-host:2")
+		zkCreate(t, zk, "/consumers/"+g+"/owners/b'zk-topic'/1-1", "go-host:2")
+
+		out := tl.ok(t, "print_consumer_lag", "zk-topic", g, "--zookeeper", c.ZooKeeperConnect())
+		assert.Regexp(t, `(?m)^0\s+3\s+4\s+1\s+py-host:1\s+-$`, out)
+		assert.Regexp(t, `(?m)^1\s+1\s+2\s+1\s+go-host:2\s+-$`, out)
+
+		var d jsonGroup
+		tl.json(t, &d, "describe_group", g, "--zookeeper", c.ZooKeeperConnect())
+		require.Len(t, d.ZooKeeperMembers, 2)
+		assert.Equal(t, "go-host:2", d.ZooKeeperMembers[0].ConsumerID)
+		assert.Equal(t, []jsonTopicPartitions{{Topic: "zk-topic", Partitions: []int32{1}}}, d.ZooKeeperMembers[0].Owns)
+		assert.Equal(t, []jsonTopicPartitions{{Topic: "zk-topic", Partitions: []int32{0}}}, d.ZooKeeperMembers[1].Owns)
+		assert.NotContains(t, tl.ok(t, "describe_group", g, "--zookeeper", c.ZooKeeperConnect()), "b'")
+
+		// The brokers know the group by its offsets only; ZooKeeper has
+		// its members.
+		var tg jsonTopicGroups
+		tl.json(t, &tg, "print_managed_consumer_groups", "zk-topic", "--zookeeper", c.ZooKeeperConnect())
+		byID := map[string]string{}
+		for _, e := range tg.Groups {
+			byID[e.GroupID] = e.State + "/" + e.ProtocolType + "/" + strconv.Itoa(e.Members)
+		}
+		assert.Equal(t, "Stable/zookeeper/2", byID[g])
+		out = tl.ok(t, "print_managed_consumer_groups", "zk-topic")
+		assert.Regexp(t, `(?m)^zk-py3\s+Empty\s`, out)
+		assert.Contains(t, out, "under /consumers/GROUP/ids. Give --zookeeper")
 	})
 
 	t.Run("bad_zookeeper", func(t *testing.T) {

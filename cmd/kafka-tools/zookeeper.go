@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -39,11 +40,50 @@ type zkGroup struct {
 // readZooKeeperGroup reads /consumers/GROUP: its registered consumers
 // (ids) and which consumer owns which partition (owners). Owner nodes are
 // named PARTITION by the Java consumer and LEADER-PARTITION by pykafka;
-// both are read.
+// both are read, and so are both spellings of a topic's owners directory
+// (see topicOfOwnersDir).
 func readZooKeeperGroup(ctx context.Context, connect, group string, log *slog.Logger) (*zkGroup, error) {
+	var g *zkGroup
+	err := withZooKeeper(ctx, connect, log, func(conn *zk.Conn, chroot string) error {
+		var err error
+		g, err = readGroupNodes(conn, chroot+"/consumers/"+group)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading group %q from zookeeper %s: %w", group, connect, err)
+	}
+	return g, nil
+}
+
+// readZooKeeperGroups reads every group under /consumers.
+func readZooKeeperGroups(ctx context.Context, connect string, log *slog.Logger) (map[string]*zkGroup, error) {
+	out := map[string]*zkGroup{}
+	err := withZooKeeper(ctx, connect, log, func(conn *zk.Conn, chroot string) error {
+		groups, err := children(conn, chroot+"/consumers")
+		if err != nil {
+			return err
+		}
+		for _, group := range groups {
+			g, err := readGroupNodes(conn, chroot+"/consumers/"+group)
+			if err != nil {
+				return err
+			}
+			out[group] = g
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading groups from zookeeper %s: %w", connect, err)
+	}
+	return out, nil
+}
+
+// withZooKeeper runs read on a session to connect, bounded by ctx and
+// zkTimeout.
+func withZooKeeper(ctx context.Context, connect string, log *slog.Logger, read func(conn *zk.Conn, chroot string) error) error {
 	servers, chroot, err := kafka.ParseZooKeeperConnect(connect)
 	if err != nil {
-		return nil, usagef("bad --zookeeper %q: %v", connect, err)
+		return usagef("bad --zookeeper %q: %v", connect, err)
 	}
 	wait := zkTimeout
 	if dl, ok := ctx.Deadline(); ok {
@@ -52,33 +92,36 @@ func readZooKeeperGroup(ctx context.Context, connect, group string, log *slog.Lo
 	conn, _, err := zk.Connect(servers, max(wait, 4*time.Second),
 		zk.WithLogger(zkLogger{log}), zk.WithLogInfo(false), zk.WithEventCallback(func(zk.Event) {}))
 	if err != nil {
-		return nil, fmt.Errorf("zookeeper %s: %w", connect, err)
+		return err
 	}
 	// Closing the session fails whatever call is still waiting.
 	defer conn.Close()
 
-	type result struct {
-		g   *zkGroup
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		g, err := readGroupNodes(conn, chroot+"/consumers/"+group)
-		done <- result{g, err}
-	}()
+	done := make(chan error, 1)
+	go func() { done <- read(conn, chroot) }()
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	select {
-	case r := <-done:
-		if r.err != nil {
-			return nil, fmt.Errorf("reading group %q from zookeeper %s: %w", group, connect, r.err)
-		}
-		return r.g, nil
+	case err := <-done:
+		return err
 	case <-ctx.Done():
-		return nil, fmt.Errorf("reading group %q from zookeeper %s: %w", group, connect, ctx.Err())
+		return ctx.Err()
 	case <-timer.C:
-		return nil, fmt.Errorf("reading group %q from zookeeper %s: no answer within %v", group, connect, wait)
+		return fmt.Errorf("no answer within %v", wait)
 	}
+}
+
+// consumes counts the members of g that consume topic: registered for it,
+// or owning one of its partitions.
+func (g *zkGroup) consumes(topic string) int {
+	n := 0
+	for _, m := range g.members {
+		if slices.Contains(strings.Split(m.Subscription, ","), topic) ||
+			slices.ContainsFunc(m.Owns, func(tp topicPartitions) bool { return tp.Topic == topic }) {
+			n++
+		}
+	}
+	return n
 }
 
 func readGroupNodes(conn *zk.Conn, base string) (*zkGroup, error) {
@@ -112,17 +155,18 @@ func readGroupNodes(conn *zk.Conn, base string) (*zkGroup, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, topic := range topics {
-		nodes, err := children(conn, base+"/owners/"+topic)
+	for _, dir := range topics {
+		nodes, err := children(conn, base+"/owners/"+dir)
 		if err != nil {
 			return nil, err
 		}
+		topic := topicOfOwnersDir(dir)
 		for _, node := range nodes {
 			partition, err := strconv.ParseInt(node[strings.LastIndexByte(node, '-')+1:], 10, 32)
 			if err != nil {
 				continue // not an owner node
 			}
-			data, _, err := conn.Get(base + "/owners/" + topic + "/" + node)
+			data, _, err := conn.Get(base + "/owners/" + dir + "/" + node)
 			if errors.Is(err, zk.ErrNoNode) {
 				continue
 			}
@@ -153,9 +197,21 @@ func children(conn *zk.Conn, path string) ([]string, error) {
 	return names, err
 }
 
+// topicOfOwnersDir names the topic of an owners directory: pykafka 2.8 on
+// Python 3 writes b'<topic>' for <topic>, and gregor claims under both.
+func topicOfOwnersDir(dir string) string {
+	if len(dir) >= 3 && strings.HasPrefix(dir, "b'") && strings.HasSuffix(dir, "'") {
+		return dir[2 : len(dir)-1]
+	}
+	return dir
+}
+
 func (m *zkMember) addOwned(topic string, partition int32) {
 	for i := range m.Owns {
 		if m.Owns[i].Topic == topic {
+			if slices.Contains(m.Owns[i].Partitions, partition) {
+				return // claimed under both spellings of the topic
+			}
 			m.Owns[i].Partitions = append(m.Owns[i].Partitions, partition)
 			sort.Slice(m.Owns[i].Partitions, func(a, b int) bool { return m.Owns[i].Partitions[a] < m.Owns[i].Partitions[b] })
 			return

@@ -143,6 +143,11 @@ func (c *Cluster) start(ctx context.Context) error {
 			return err
 		}
 	}
+	if c.zk != nil && needsSASL(c.cfg.Listeners) {
+		if err := c.addScramUsersZK(ctx); err != nil {
+			return err
+		}
+	}
 	c.cfg.Logf("testcluster: starting %s (Kafka %s) in %s", c.cfg.Name(), c.cfg.Version, c.dir)
 	// KRaft controllers need a quorum to elect a leader, so all nodes start before any is waited for.
 	for _, b := range c.brokers {
@@ -196,7 +201,7 @@ func (c *Cluster) configure(ctx context.Context, b *Broker) error {
 	}
 	p, err := startJVM(jvmSpec{
 		name: fmt.Sprintf("storage format for node %d", b.ID), classpath: c.classpath,
-		mainClass: "kafka.tools.StorageTool", args: []string{"format", "-t", c.clusterID, "-c", b.props},
+		mainClass: "kafka.tools.StorageTool", args: c.formatArgs(b),
 		dir: fmtDir, tag: c.cfg.Tag, log4j2: c.rel.log4j2,
 	})
 	if err != nil {
@@ -212,6 +217,15 @@ func (c *Cluster) configure(ctx context.Context, b *Broker) error {
 		return fmt.Errorf("testcluster: formatting node %d: %v%s", b.ID, p.exitErr, p.diagnostics())
 	}
 	return nil
+}
+
+// formatArgs are the KRaft storage tool's arguments for b, creating the SCRAM users of SASL listeners.
+func (c *Cluster) formatArgs(b *Broker) []string {
+	args := []string{"format", "-t", c.clusterID, "-c", b.props}
+	if needsSASL(c.cfg.Listeners) {
+		args = append(args, scramFormatArgs()...)
+	}
+	return args
 }
 
 func (c *Cluster) launch(b *Broker) error {

@@ -20,6 +20,9 @@ import (
 	"github.com/gregorkafka/gregor/bench/internal/workload"
 )
 
+// envSASLPassword carries the SASL password, which a flag would show in ps.
+const envSASLPassword = "BENCH_SASL_PASSWORD"
+
 func main() {
 	var s workload.Spec
 	var client, bootstrap, ends, cpuProfile string
@@ -42,10 +45,12 @@ func main() {
 	flag.IntVar(&s.BufferMsgs, "buffer-msgs", 100000, "producer buffer limit, messages")
 	flag.IntVar(&s.BufferBytes, "buffer-bytes", 64<<20, "producer buffer limit, bytes")
 	flag.DurationVar(&s.Timeout, "timeout", 5*time.Minute, "give up after")
-	flag.StringVar(&s.TLSCAFile, "tls-ca", "", "connect over TLS, trusting the CA in this PEM file (gregor only)")
+	flag.StringVar(&s.TLSCAFile, "tls-ca", "", "connect over TLS, trusting the CA in this PEM file")
+	flag.StringVar(&s.SASLUser, "sasl-user", "", "authenticate with SASL PLAIN as this user, the password from $"+envSASLPassword)
 	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run here")
 	flag.Parse()
 	s.Bootstrap = strings.Split(bootstrap, ",")
+	s.SASLPassword = os.Getenv(envSASLPassword)
 
 	res, err := run(client, &s, ends, cpuProfile)
 	if err != nil {

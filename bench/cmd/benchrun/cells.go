@@ -33,7 +33,14 @@ func runCluster(ctx context.Context, r *report.Results, e *execer, p plan, spec 
 		}
 	}
 	log.Printf("starting %s", label)
-	cl, err := startCluster(ctx, bin, spec.mode, spec.version, spec.brokers, spec.tls, filepath.Join(resultsDir, name+".log"))
+	security := ""
+	switch {
+	case spec.tls:
+		security = "ssl"
+	case spec.sasl:
+		security = "sasl"
+	}
+	cl, err := startCluster(ctx, bin, spec.mode, spec.version, spec.brokers, security, filepath.Join(resultsDir, name+".log"))
 	if err != nil {
 		return err
 	}
@@ -103,6 +110,7 @@ func (cr *clusterRun) workload(ctx context.Context, w string) error {
 				}
 			}
 		}
+		return cr.saslCells(ctx, w)
 	case workload.Consume, workload.Group:
 		for _, size := range cr.p.sizes {
 			for _, codec := range cr.p.codecs {
@@ -112,6 +120,7 @@ func (cr *clusterRun) workload(ctx context.Context, w string) error {
 				}
 			}
 		}
+		return cr.saslCells(ctx, w)
 	case workload.Conns:
 		security := []string{""}
 		if cr.spec.tls {
@@ -124,6 +133,27 @@ func (cr *clusterRun) workload(ctx context.Context, w string) error {
 					return err
 				}
 			}
+		}
+	}
+	return nil
+}
+
+// saslCells runs produce and consume once more per size over the SASL_SSL listener (no compression, acks=1),
+// on a cluster with SASL listeners: what TLS and SASL cost each client.
+func (cr *clusterRun) saslCells(ctx context.Context, w string) error {
+	if !cr.spec.sasl || (w != workload.Produce && w != workload.Consume) {
+		return nil
+	}
+	for _, size := range cr.p.sizes {
+		c := report.Cell{Cluster: cr.label, Workload: w, Size: size, Compression: "none", Security: "sasl_ssl"}
+		prepare := cr.fill
+		if w == workload.Produce {
+			c.Acks, c.Messages, prepare = "1", cr.n(size), nil
+		} else {
+			c.Messages = cr.consumeN(size)
+		}
+		if err := cr.cell(ctx, c, prepare); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -199,7 +229,7 @@ func (cr *clusterRun) cell(ctx context.Context, c report.Cell, prepare func(cont
 	cr.r.Cells = append(cr.r.Cells, c)
 	var contenders []string
 	for _, name := range cr.spec.contenders {
-		if supports(name, c.Workload) && (c.Security == "" || tlsContender(name)) {
+		if supports(name, c.Workload) && securityContender(name, c.Security) {
 			contenders = append(contenders, name)
 		}
 	}

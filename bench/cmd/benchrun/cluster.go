@@ -21,15 +21,18 @@ type cluster struct {
 	// With TLS: the SSL listeners and the PEM file of the CA that signed their certificates.
 	sslBootstrap []string
 	caFile       string
-	cmd          *exec.Cmd
-	done         chan struct{}
+	// With SASL: the SASL_SSL listeners (the CA is caFile).
+	saslBootstrap []string
+	cmd           *exec.Cmd
+	done          chan struct{}
 }
 
 // startCluster runs bin (the built testcluster command) and waits for its "bootstrap:" line.
-func startCluster(ctx context.Context, bin, mode, version string, brokers int, withTLS bool, logPath string) (*cluster, error) {
+// security is the testcluster command's -security: "" (plaintext only), "ssl" or "sasl".
+func startCluster(ctx context.Context, bin, mode, version string, brokers int, security string, logPath string) (*cluster, error) {
 	args := []string{"-mode", mode, "-brokers", fmt.Sprint(brokers), "-perf", "-tag", "bench"}
-	if withTLS {
-		args = append(args, "-security", "ssl")
+	if security != "" {
+		args = append(args, "-security", security)
 	}
 	cmd := exec.Command(bin, args...)
 	logf, err := os.Create(logPath)
@@ -74,11 +77,14 @@ func startCluster(ctx context.Context, bin, mode, version string, brokers int, w
 			if addrs, ok := strings.CutPrefix(l, "ssl: "); ok {
 				c.sslBootstrap = strings.Split(strings.TrimSpace(addrs), ",")
 			}
+			if addrs, ok := strings.CutPrefix(l, "sasl_ssl: "); ok {
+				c.saslBootstrap = strings.Split(strings.TrimSpace(addrs), ",")
+			}
 			if f, ok := strings.CutPrefix(l, "ca: "); ok {
 				c.caFile = strings.TrimSpace(f)
 			}
 			// The TLS lines follow the bootstrap line.
-			if c.bootstrap != nil && (!withTLS || c.caFile != "") {
+			if c.bootstrap != nil && (security == "" || c.caFile != "") {
 				go func() {
 					for range lines {
 					}

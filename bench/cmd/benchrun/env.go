@@ -168,6 +168,9 @@ func notes(r *report.Results, p plan) []string {
 		"gregor is built from this checkout; in the bench module its klauspost/compress is the version franz-go requires.",
 		"The \"SSL\" rows of the clients table connect to the brokers' SSL listener (TLS 1.3, a test CA); only " +
 			"gregor's two handlers run them.",
+		"The \"SASL_SSL\" produce and consume cells connect to the kraft-1 broker's SASL_SSL listener (TLS 1.3, a " +
+			"test CA, SASL PLAIN; SASL costs one exchange per connection, so the rows measure TLS per record); every " +
+			"Go client runs them.",
 	}
 	if why := pykafkaOnKafka4(r); why != "" {
 		n = append(n, "pykafka cannot run against Kafka 4: version 2.8.0 sends Produce v0 (message sets of magic 0/1), "+

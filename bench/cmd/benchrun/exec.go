@@ -16,6 +16,8 @@ import (
 
 	"github.com/gregorkafka/gregor/bench/internal/report"
 	"github.com/gregorkafka/gregor/bench/internal/workload"
+
+	"github.com/gregorkafka/gregor/internal/testcluster"
 )
 
 // Contender names that are not Go adapters in benchclient.
@@ -78,6 +80,7 @@ func (e *execer) run(ctx context.Context, contender string, j job) workload.Resu
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = e.workDir
+	cmd.Env = append(os.Environ(), "BENCH_SASL_PASSWORD="+benchSASLPassword)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -127,9 +130,13 @@ func (e *execer) clientArgs(j job) []string {
 	c := j.cell
 	bootstrap := j.cl.bootstrap
 	var tlsArgs []string
-	if c.Security == "ssl" {
+	switch c.Security {
+	case "ssl":
 		bootstrap = j.cl.sslBootstrap
 		tlsArgs = []string{"-tls-ca", j.cl.caFile}
+	case "sasl_ssl":
+		bootstrap = j.cl.saslBootstrap
+		tlsArgs = []string{"-tls-ca", j.cl.caFile, "-sasl-user", benchSASLUser}
 	}
 	return append([]string{
 		"-workload", c.Workload,
@@ -253,3 +260,10 @@ func parseJavaConsumer(j job, out string) workload.Result {
 	}
 	return workload.Result{Error: "no result line from ConsumerPerformance: " + lastLine(out)}
 }
+
+// The SASL_SSL cells authenticate as the harness's SASL user (testcluster.SASLUser and SASLPassword); the
+// password reaches benchclient through its environment.
+const (
+	benchSASLUser     = testcluster.SASLUser
+	benchSASLPassword = testcluster.SASLPassword
+)

@@ -75,6 +75,9 @@ type clusterSpec struct {
 	workloads     []string
 	legacy        bool // the Kafka 3.9 side comparison for pykafka
 	tls           bool // the brokers also open an SSL listener, and the conns workload runs over it too
+	// The brokers also open SASL listeners, and produce and consume run over SASL_SSL too (PLAIN), for
+	// saslContenders.
+	sasl bool
 }
 
 var goContenders = []string{"gregor", "gregor-eventloop", "franz-go", "sarama", "kafka-go", "confluent"}
@@ -83,7 +86,7 @@ func clusters() []clusterSpec {
 	all := append(append([]string{}, goContenders...), javaName, pykafkaName)
 	main := []string{workload.Produce, workload.Consume, workload.Group, workload.Latency}
 	return []clusterSpec{
-		{mode: "kraft", version: "4.3.1", brokers: 1, contenders: all, workloads: main},
+		{mode: "kraft", version: "4.3.1", brokers: 1, contenders: all, workloads: main, sasl: true},
 		{mode: "kraft", version: "4.3.1", brokers: 3, contenders: all, workloads: append(main, workload.Conns), tls: true},
 		{mode: "zookeeper", version: "3.9.2", brokers: 1, contenders: []string{"gregor", "franz-go", javaName, pykafkaName},
 			workloads: main, legacy: true},
@@ -92,6 +95,23 @@ func clusters() []clusterSpec {
 
 // tlsContender says whether a contender runs the TLS cells (benchclient's -tls-ca).
 func tlsContender(name string) bool { return name == "gregor" || name == "gregor-eventloop" }
+
+// saslContender says whether a contender runs the SASL_SSL cells: every Go client (pykafka has no SASL, and
+// Kafka's perf tools would need a JAAS file).
+func saslContender(name string) bool { return name != javaName && name != pykafkaName }
+
+// securityContender says whether a contender runs the cells of a listener's security protocol.
+func securityContender(name, security string) bool {
+	switch security {
+	case "":
+		return true
+	case "ssl":
+		return tlsContender(name)
+	case "sasl_ssl":
+		return saslContender(name)
+	}
+	return false
+}
 
 // supports says whether a contender takes part in a workload at all.
 func supports(contender, w string) bool {

@@ -35,7 +35,7 @@ func confluentProducerConfig(s *workload.Spec) *ck.ConfigMap {
 	if s.Compression == "lz4" {
 		codec = "lz4"
 	}
-	return &ck.ConfigMap{
+	return confluentSecurity(s, ck.ConfigMap{
 		"bootstrap.servers":             strings.Join(s.Bootstrap, ","),
 		"client.id":                     "bench-confluent",
 		"acks":                          acks,
@@ -48,7 +48,27 @@ func confluentProducerConfig(s *workload.Spec) *ck.ConfigMap {
 		"partitioner":                   "random",
 		"sticky.partitioning.linger.ms": 0,
 		"go.delivery.report.fields":     "key,value",
+	})
+}
+
+// confluentSecurity adds the spec's TLS and SASL settings to cfg.
+func confluentSecurity(s *workload.Spec, cfg ck.ConfigMap) *ck.ConfigMap {
+	switch {
+	case s.TLSCAFile != "" && s.SASLUser != "":
+		cfg["security.protocol"] = "SASL_SSL"
+	case s.TLSCAFile != "":
+		cfg["security.protocol"] = "SSL"
+	case s.SASLUser != "":
+		cfg["security.protocol"] = "SASL_PLAINTEXT"
 	}
+	if s.TLSCAFile != "" {
+		cfg["ssl.ca.location"] = s.TLSCAFile
+	}
+	if s.SASLUser != "" {
+		cfg["sasl.mechanisms"] = "PLAIN"
+		cfg["sasl.username"], cfg["sasl.password"] = s.SASLUser, s.SASLPassword
+	}
+	return &cfg
 }
 
 // confluentSend produces m, waiting while librdkafka's queue is full.
@@ -185,7 +205,7 @@ func confluentConsumerConfig(s *workload.Spec, group string) *ck.ConfigMap {
 	if d := os.Getenv("BENCH_RDKAFKA_DEBUG"); d != "" {
 		cfg["debug"] = d
 	}
-	return &cfg
+	return confluentSecurity(s, cfg)
 }
 
 // confluentDrain polls c until prog is done or ctx ends.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
 
 	"github.com/gregorkafka/gregor/bench/internal/workload"
 )
@@ -24,7 +25,14 @@ func init() {
 }
 
 func franzBase(s *workload.Spec) []kgo.Opt {
-	return []kgo.Opt{kgo.SeedBrokers(s.Bootstrap...), kgo.ClientID("bench-franz-go")}
+	opts := []kgo.Opt{kgo.SeedBrokers(s.Bootstrap...), kgo.ClientID("bench-franz-go")}
+	if tc := mustTLS(s); tc != nil {
+		opts = append(opts, kgo.DialTLSConfig(tc))
+	}
+	if s.SASLUser != "" {
+		opts = append(opts, kgo.SASL(plain.Auth{User: s.SASLUser, Pass: s.SASLPassword}.AsMechanism()))
+	}
+	return opts
 }
 
 func franzProducerOpts(s *workload.Spec) []kgo.Opt {

@@ -2,11 +2,8 @@ package clients
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"time"
 
@@ -14,6 +11,7 @@ import (
 	"github.com/gregorkafka/gregor/handler/eventloop"
 	"github.com/gregorkafka/gregor/handler/goroutine"
 	"github.com/gregorkafka/gregor/kafka"
+	"github.com/gregorkafka/gregor/sasl"
 
 	"github.com/gregorkafka/gregor/bench/internal/workload"
 )
@@ -72,16 +70,12 @@ func (g gregorClient) client(ctx context.Context, s *workload.Spec) (*kafka.Clie
 // gregorConfig is the client configuration every gregor run uses, over TLS when the spec asks for it.
 func gregorConfig(s *workload.Spec, h handler.Handler) (kafka.Config, error) {
 	cfg := kafka.Config{Hosts: s.Bootstrap, Handler: h, Logger: quiet, ClientID: "bench-gregor"}
-	if s.TLSCAFile != "" {
-		pem, err := os.ReadFile(s.TLSCAFile)
-		if err != nil {
-			return cfg, err
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return cfg, fmt.Errorf("no certificate in %s", s.TLSCAFile)
-		}
-		cfg.TLS = &tls.Config{RootCAs: pool}
+	var err error
+	if cfg.TLS, err = tlsConfig(s); err != nil {
+		return cfg, err
+	}
+	if s.SASLUser != "" {
+		cfg.SASL = &sasl.Plain{Username: s.SASLUser, Password: s.SASLPassword}
 	}
 	return cfg, nil
 }

@@ -8,6 +8,8 @@ import (
 
 	kgo "github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/compress"
+	"github.com/segmentio/kafka-go/sasl"
+	"github.com/segmentio/kafka-go/sasl/plain"
 
 	"github.com/gregorkafka/gregor/bench/internal/workload"
 )
@@ -44,7 +46,23 @@ func kafkagoWriter(s *workload.Spec, batchSize int, done func([]kgo.Message, err
 	if s.Compression == "lz4" {
 		w.Compression = compress.Lz4
 	}
+	if tc, mech := mustTLS(s), kafkagoSASL(s); tc != nil || mech != nil {
+		w.Transport = &kgo.Transport{TLS: tc, SASL: mech}
+	}
 	return w
+}
+
+// kafkagoSASL is the spec's SASL mechanism, nil for none.
+func kafkagoSASL(s *workload.Spec) sasl.Mechanism {
+	if s.SASLUser == "" {
+		return nil
+	}
+	return plain.Mechanism{Username: s.SASLUser, Password: s.SASLPassword}
+}
+
+// kafkagoDialer dials with the spec's TLS and SASL settings.
+func kafkagoDialer(s *workload.Spec) *kgo.Dialer {
+	return &kgo.Dialer{Timeout: 10 * time.Second, DualStack: true, TLS: mustTLS(s), SASLMechanism: kafkagoSASL(s)}
 }
 
 func kafkagoProduce(ctx context.Context, s *workload.Spec) (workload.Result, error) {
@@ -139,6 +157,7 @@ func kafkagoReader(s *workload.Spec, partition int32) *kgo.Reader {
 		MinBytes:  1,
 		MaxBytes:  1 << 20,
 		MaxWait:   100 * time.Millisecond,
+		Dialer:    kafkagoDialer(s),
 	})
 }
 

@@ -43,6 +43,14 @@ func saramaConfig(s *workload.Spec) *sarama.Config {
 	cfg.Consumer.Fetch.Default = 1 << 20
 	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
 	cfg.Consumer.Offsets.AutoCommit.Enable = false
+	if tc := mustTLS(s); tc != nil {
+		cfg.Net.TLS.Enable, cfg.Net.TLS.Config = true, tc
+	}
+	if s.SASLUser != "" {
+		cfg.Net.SASL.Enable = true
+		cfg.Net.SASL.Mechanism = sarama.SASLTypePlaintext
+		cfg.Net.SASL.User, cfg.Net.SASL.Password = s.SASLUser, s.SASLPassword
+	}
 	return cfg
 }
 

@@ -8,7 +8,8 @@ import (
 	"github.com/gregorkafka/gregor/bench/internal/workload"
 )
 
-// Label names a cell in a table row: "kraft-3 · 100 B · lz4 · acks=all".
+// Label names a cell in a table row: "kraft-3 · 100 B · lz4 · acks=all", with the listener's security
+// protocol last when not plaintext.
 func Label(c Cell) string {
 	parts := []string{c.Cluster}
 	if c.Workload == "conns" {
@@ -24,6 +25,9 @@ func Label(c Cell) string {
 	parts = append(parts, SizeLabel(c.Size), c.Compression)
 	if c.Acks != "" {
 		parts = append(parts, "acks="+c.Acks)
+	}
+	if c.Security != "" {
+		parts = append(parts, strings.ToUpper(c.Security))
 	}
 	return strings.Join(parts, " · ")
 }

@@ -37,6 +37,8 @@ type Spec struct {
 	BufferBytes int             // producer buffer limit, bytes
 	Timeout     time.Duration   // the whole run
 	TLSCAFile   string          // when set, connect over TLS trusting this PEM CA
+	// SASLUser and SASLPassword, when set, authenticate every connection with SASL PLAIN (SASL_SSL cells).
+	SASLUser, SASLPassword string
 }
 
 // Result is what a client prints, as one JSON line, when a run ends.

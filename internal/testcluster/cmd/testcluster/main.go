@@ -4,7 +4,8 @@
 //	go run ./internal/testcluster/cmd/testcluster -mode kraft -brokers 1
 //
 // With -security ssl the brokers also open an SSL listener and a mutual-TLS listener; the CA and a client
-// certificate are written to -tls-dir, and the client settings to use are printed.
+// certificate are written to -tls-dir, and the client settings to use are printed. With -security sasl they open
+// SASL_PLAINTEXT and SASL_SSL listeners with PLAIN, SCRAM-SHA-256/512 and OAUTHBEARER (unsecured JWTs).
 package main
 
 import (
@@ -26,7 +27,7 @@ func main() {
 	brokers := flag.Int("brokers", 1, "number of brokers")
 	tag := flag.String("tag", "dev", "marks the JVMs (-Dgregor.testcluster=TAG) so leftovers can be found")
 	perf := flag.Bool("perf", false, "tune the broker JVMs for throughput (benchmarks) instead of quick start-up")
-	security := flag.String("security", "plaintext", "plaintext, or ssl: also open SSL and mutual-TLS listeners")
+	security := flag.String("security", "plaintext", "plaintext, ssl (also open SSL and mutual-TLS listeners) or sasl (also open SASL_PLAINTEXT and SASL_SSL listeners)")
 	tlsDir := flag.String("tls-dir", "", "with -security ssl, where to write ca.pem, client.pem and client-key.pem (default: in the cluster's directory)")
 	var topics []string
 	flag.Func("topic", "create a topic NAME[:PARTITIONS[:REPLICATION]] (repeatable)", func(s string) error {
@@ -50,8 +51,10 @@ func main() {
 	case "plaintext":
 	case "ssl", "tls":
 		cfg.Listeners = testcluster.SecuredListeners()
+	case "sasl":
+		cfg.Listeners = testcluster.SASLListeners()
 	default:
-		fmt.Fprintf(os.Stderr, "testcluster: unknown -security %q (plaintext or ssl)\n", *security)
+		fmt.Fprintf(os.Stderr, "testcluster: unknown -security %q (plaintext, ssl or sasl)\n", *security)
 		os.Exit(2)
 	}
 	specs := make([]testcluster.TopicSpec, 0, len(topics))
@@ -83,7 +86,12 @@ func main() {
 	if zk := c.ZooKeeperConnect(); zk != "" {
 		fmt.Printf("zookeeper: %s\n", zk)
 	}
-	if m := c.TLS(); m != nil {
+	if *security == "sasl" {
+		if err := printSASL(c, *tlsDir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return
+		}
+	} else if m := c.TLS(); m != nil {
 		if err := printTLS(c, m, *tlsDir); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return
