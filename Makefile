@@ -4,6 +4,8 @@ GO        ?= go
 # The whole suite, unit and integration, must stay well inside CI's budget on two cores.
 TEST_TIMEOUT ?= 25m
 PKGS      := ./...
+# Adapters are their own modules, so their dependencies never reach gregor's.
+ADAPTERS  := adapters/prometheus adapters/otel
 
 .PHONY: all test lint vet fmtcheck unit demo broker bench fuzz generate clean-cache leftovers
 
@@ -13,6 +15,7 @@ all: test
 test: lint
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
 	cd bench && $(GO) vet ./... && $(GO) test -race -count=1 ./...
+	@for m in $(ADAPTERS); do (cd $$m && $(GO) test -race -count=1 ./...) || exit 1; done
 	@$(MAKE) --no-print-directory leftovers
 
 ## unit: tests that need no broker (skips the integration packages' cluster tests).
@@ -27,6 +30,7 @@ fmtcheck:
 
 vet:
 	$(GO) vet $(PKGS)
+	@for m in $(ADAPTERS); do (cd $$m && $(GO) vet ./...) || exit 1; done
 
 ## leftovers: fails if a test left a Kafka or ZooKeeper JVM running.
 leftovers:
@@ -61,7 +65,8 @@ fuzz:
 		done; \
 	done
 
-## generate: regenerate protocol code from the Kafka message schemas in ../shared.
+## generate: regenerate protocol/ (every API's types, the error table) from the pinned Kafka release's
+## kafka-clients jars, resolved into GREGOR_CACHE_DIR or .cache like the test harness's brokers.
 generate:
 	$(GO) generate ./protocol/...
 

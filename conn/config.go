@@ -97,6 +97,10 @@ type Config struct {
 	// fails, the connection breaks: pending requests fail with a
 	// *DisconnectedError whose cause is the *AuthError.
 	Authenticate func(ctx context.Context, c *BrokerConnection) (lifetime time.Duration, err error)
+
+	// Observer, when set, is told of connects, disconnects, requests and
+	// responses; see Observer. Nil costs nothing.
+	Observer Observer
 }
 
 // ConfigError reports an invalid Config field.

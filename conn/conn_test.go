@@ -80,7 +80,7 @@ func TestConnectNegotiatesVersions(t *testing.T) {
 		assert.Equal(t, b.addr(), c.Address())
 		require.NotNil(t, c.LocalAddr())
 		for _, k := range protocol.APIKeys() {
-			r, _ := protocol.SupportedVersionRange(k)
+			r, _ := protocol.UsableVersionRange(k)
 			v, err := c.Versions().Pick(k)
 			require.NoError(t, err)
 			assert.Equal(t, r.Max, v, protocol.APIName(k))

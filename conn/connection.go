@@ -105,7 +105,7 @@ func (c *BrokerConnection) Reconnect(ctx context.Context) error {
 	return c.connect(ctx, true)
 }
 
-func (c *BrokerConnection) connect(ctx context.Context, force bool) error {
+func (c *BrokerConnection) connect(ctx context.Context, force bool) (err error) {
 	if err := c.connectLock.LockContext(ctx); err != nil {
 		return err
 	}
@@ -121,6 +121,11 @@ func (c *BrokerConnection) connect(ctx context.Context, force bool) error {
 		old.fail(ErrClosed)
 	}
 
+	var start, dialed time.Time
+	if c.cfg.Observer != nil {
+		start = c.h.Now()
+		defer func() { c.observeConnect(start, dialed, err) }()
+	}
 	s := newSession(c)
 	if old != nil {
 		// Until the new handshake, Versions keeps answering from the last.
@@ -137,6 +142,9 @@ func (c *BrokerConnection) connect(ctx context.Context, force bool) error {
 		OnFrame:         s.onFrame,
 		OnClose:         s.onClose,
 	})
+	if c.cfg.Observer != nil {
+		dialed = c.h.Now()
+	}
 	if err != nil {
 		// Requests made until the next Connect report this failure.
 		s.fail(err)
@@ -178,6 +186,12 @@ func (c *BrokerConnection) connect(ctx context.Context, force bool) error {
 	s.scheduleReauth(lifetime)
 	c.cfg.Logger.Debug("kafka connection ready", "broker", c.addr, "local", hc.LocalAddr().String())
 	return nil
+}
+
+// observeConnect reports a connection attempt that began at start and
+// finished dialing at dialed.
+func (c *BrokerConnection) observeConnect(start, dialed time.Time, err error) {
+	c.cfg.Observer.Connected(ConnectInfo{Address: c.addr, Dial: dialed.Sub(start), Setup: c.h.Now().Sub(start), Err: err})
 }
 
 // Close closes the connection for good: pending requests fail with a

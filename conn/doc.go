@@ -73,4 +73,20 @@
 // large Fetch) then costs the caller who wants it, never the event loop and
 // the other connections behind it, and a response nobody waits for is never
 // decoded at all.
+//
+// # Completion by callback
+//
+// Waiting in Get costs a goroutine per request in flight. ResponseFuture.
+// OnDone instead calls a hook when the response or its error arrives, on the
+// read path: the hook hands the future to one task (a queue, an event),
+// which then calls Get without waiting. So a producer or fetcher with many
+// requests in flight needs one task, not one per request. Hooks must not
+// block and should not decode.
+//
+// # Observing
+//
+// Config.Observer, when set, hears of connects, disconnects, requests
+// written and responses read, with sizes and times. It is never called from
+// that callback: a response is reported by the Get that decodes it, a lost
+// socket from a handler task. Unset, it costs nothing.
 package conn

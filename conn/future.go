@@ -24,6 +24,7 @@ type ResponseFuture struct {
 	timeout  time.Duration
 	deadline time.Time
 	done     handler.Event
+	obs      *observed // nil unless the connection has an Observer
 
 	// Written once before done is set, read only after.
 	frame []byte
@@ -32,13 +33,60 @@ type ResponseFuture struct {
 	decodeOnce sync.Once
 	resp       protocol.Message
 	respErr    error
+
+	hookMu    sync.Mutex
+	completed bool                    // complete ran; hooks added later run at once
+	hooks     []func(*ResponseFuture) // OnDone callbacks not yet run
 }
 
-// complete records the outcome and releases waiters. It runs on the
-// connection's read path (possibly an event loop), so it only stores.
+// observed is what a future of an observed connection keeps for its
+// report, apart so that unobserved futures stay small.
+type observed struct {
+	o       Observer
+	h       handler.Handler
+	written time.Time
+	readAt  time.Time // set by onFrame before the future completes
+}
+
+// complete records the outcome, releases waiters and runs the OnDone hooks.
+// It runs on the connection's read path (possibly an event loop), with no
+// lock held, so it only stores and hands over.
 func (f *ResponseFuture) complete(frame []byte, err error) {
 	f.frame, f.err = frame, err
 	f.done.Set()
+	f.hookMu.Lock()
+	f.completed = true
+	hooks := f.hooks
+	f.hooks = nil
+	f.hookMu.Unlock()
+	for _, fn := range hooks {
+		fn(f)
+	}
+}
+
+// OnDone arranges for fn to be called once with f when the response (or the
+// error that replaces it) arrives, so a caller with many requests in flight
+// needs no task waiting on each. If f is done already, fn runs at once on
+// the calling goroutine; a nil future (no response expected) calls fn(nil)
+// at once. Hooks run in the order they were added.
+//
+// fn otherwise runs on the connection's read path, which may be an event
+// loop serving every connection: it must not block, and it should not call
+// Get, which decodes — hand f to a task instead (Queue.TryPut, Event.Set),
+// and call Get there, where it returns without waiting.
+func (f *ResponseFuture) OnDone(fn func(*ResponseFuture)) {
+	if f == nil {
+		fn(nil)
+		return
+	}
+	f.hookMu.Lock()
+	if f.completed {
+		f.hookMu.Unlock()
+		fn(f)
+		return
+	}
+	f.hooks = append(f.hooks, fn)
+	f.hookMu.Unlock()
 }
 
 // Get waits for the response and returns it decoded into the request's
@@ -55,9 +103,12 @@ func (f *ResponseFuture) Get(ctx context.Context) (protocol.Message, error) {
 	if f == nil {
 		return nil, nil
 	}
-	if err := f.wait(ctx); err != nil {
-		return nil, err
+	if !f.done.IsSet() {
+		if err := f.done.Wait(ctx); err != nil {
+			return nil, err
+		}
 	}
+	// decode also reports a connection error, once, to the Observer.
 	f.decodeOnce.Do(f.decode)
 	return f.resp, f.respErr
 }
@@ -74,6 +125,10 @@ func (f *ResponseFuture) wait(ctx context.Context) error {
 }
 
 func (f *ResponseFuture) decode() {
+	if f.obs != nil {
+		start := f.obs.h.Now()
+		defer func() { f.observe(start, f.resp, f.respErr) }()
+	}
 	if f.err != nil {
 		f.respErr = f.err
 		return
@@ -84,6 +139,21 @@ func (f *ResponseFuture) decode() {
 		return
 	}
 	f.resp = resp
+}
+
+// observe reports the response to the Observer once its decoding, which
+// began at start, is done. It runs on the caller of Get.
+func (f *ResponseFuture) observe(start time.Time, resp protocol.Message, err error) {
+	info := ResponseInfo{Address: f.address, APIKey: f.req.APIKey(), Version: f.version, Err: err}
+	if f.err == nil {
+		info.Bytes = len(f.frame) + 4
+		info.Wire = f.obs.readAt.Sub(f.obs.written)
+		info.Decode = f.obs.h.Now().Sub(start)
+	}
+	if resp != nil {
+		info.Throttle = throttleOf(resp)
+	}
+	f.obs.o.ResponseRead(info)
 }
 
 // Done reports, without blocking, whether the response (or the error that

@@ -3,6 +3,7 @@ package conn
 import (
 	"context"
 	"encoding/binary"
+	"time"
 
 	"github.com/gregorkafka/gregor/protocol"
 )
@@ -71,11 +72,25 @@ func (s *session) apiVersions(ctx context.Context, version int16) (*protocol.API
 		return nil, err
 	}
 	if err := f.wait(ctx); err != nil {
+		if f.obs != nil && f.Done() {
+			f.observe(s.bc.h.Now(), nil, err)
+		}
 		return nil, err
+	}
+	var start time.Time
+	if f.obs != nil {
+		start = s.bc.h.Now()
 	}
 	resp := protocol.NewAPIVersionsResponse()
 	if err := decodeAPIVersions(f.frame, resp, version); err != nil {
-		return nil, &ResponseError{Address: s.bc.addr, APIKey: protocol.APIKeyAPIVersions, Version: version, Err: err}
+		err = &ResponseError{Address: s.bc.addr, APIKey: protocol.APIKeyAPIVersions, Version: version, Err: err}
+		if f.obs != nil {
+			f.observe(start, nil, err)
+		}
+		return nil, err
+	}
+	if f.obs != nil {
+		f.observe(start, resp, nil)
 	}
 	return resp, nil
 }

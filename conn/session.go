@@ -100,6 +100,11 @@ func (s *session) send(ctx context.Context, req protocol.Request, version int16,
 	if s.down.Load() {
 		return nil, s.failure()
 	}
+	obs := s.bc.cfg.Observer
+	var start time.Time
+	if obs != nil {
+		start = s.bc.h.Now()
+	}
 	tracked := !noResponse(req)
 	if tracked {
 		if err := s.sem.Acquire(ctx, 1); err != nil {
@@ -134,6 +139,9 @@ func (s *session) send(ctx context.Context, req protocol.Request, version int16,
 			address: s.bc.addr,
 			timeout: timeout,
 			done:    s.bc.h.NewEvent(),
+		}
+		if obs != nil {
+			f.obs = &observed{o: obs, h: s.bc.h}
 		}
 	}
 
@@ -183,6 +191,14 @@ func (s *session) send(ctx context.Context, req protocol.Request, version int16,
 		s.nextID = 0
 	}
 	binary.BigEndian.PutUint32(buf[corrIDOffset:], uint32(id))
+	var queued time.Duration
+	if obs != nil {
+		now := s.bc.h.Now()
+		queued = now.Sub(start)
+		if f != nil {
+			f.obs.written = now
+		}
+	}
 	if f != nil {
 		f.corrID = id
 		if reauth {
@@ -196,6 +212,9 @@ func (s *session) send(ctx context.Context, req protocol.Request, version int16,
 	if s.flushing {
 		s.out = append(s.out, buf...)
 		s.mu.Unlock()
+		if obs != nil {
+			s.observeWrite(req, version, len(buf), queued, nil)
+		}
 		return f, nil
 	}
 	s.flushing = true
@@ -204,9 +223,23 @@ func (s *session) send(ctx context.Context, req protocol.Request, version int16,
 
 	if err := s.flush(c, c.Write(buf)); err != nil {
 		// The pushed future, if any, failed with the others.
-		return nil, s.failure()
+		err = s.failure()
+		if obs != nil {
+			s.observeWrite(req, version, len(buf), queued, err)
+		}
+		return nil, err
+	}
+	if obs != nil {
+		s.observeWrite(req, version, len(buf), queued, nil)
 	}
 	return f, nil
+}
+
+// observeWrite reports a request frame of n bytes handed to the socket
+// after waiting queued for its turn.
+func (s *session) observeWrite(req protocol.Request, version int16, n int, queued time.Duration, err error) {
+	s.bc.cfg.Observer.RequestWritten(RequestInfo{Address: s.bc.addr, APIKey: req.APIKey(), Version: version,
+		Bytes: n, Queued: queued, Err: err})
 }
 
 // maxQueued bounds the bytes queued behind a write in progress.
@@ -273,6 +306,9 @@ func (s *session) onFrame(frame []byte) {
 	}
 	s.pending.pop()
 	s.mu.Unlock()
+	if head.obs != nil {
+		head.obs.readAt = s.bc.h.Now()
+	}
 	head.complete(frame, nil)
 	s.sem.Release(1)
 }
@@ -327,6 +363,11 @@ func (s *session) fail(cause error) {
 	}
 	if c != nil {
 		_ = c.Close()
+	}
+	if obs := s.bc.cfg.Observer; obs != nil && s.ready.Load() {
+		// fail may run on the read path (onClose): report from a task.
+		info := DisconnectInfo{Address: s.bc.addr, Pending: len(failed), Err: cause}
+		s.bc.h.Go("conn-observe-disconnect", func() { obs.Disconnected(info) })
 	}
 	if s.ready.Load() {
 		log := s.bc.cfg.Logger

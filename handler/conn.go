@@ -11,6 +11,10 @@ import (
 // socket.request.max.bytes (100 MiB).
 const DefaultMaxFrameSize = 128 << 20
 
+// DefaultMaxBufferedWrite bounds the bytes a connection holds for the
+// kernel when DialConfig.MaxBufferedWrite is zero.
+const DefaultMaxBufferedWrite = 4 << 20
+
 // DialConfig describes one broker connection. The zero value of every field
 // but Address is usable.
 type DialConfig struct {
@@ -35,6 +39,12 @@ type DialConfig struct {
 	// *FrameSizeError before anything is allocated for it. Zero means
 	// DefaultMaxFrameSize.
 	MaxFrameSize int
+
+	// MaxBufferedWrite bounds the bytes the connection holds that Write has
+	// accepted but the kernel has not taken yet (a peer that stops reading
+	// fills the socket, then this). Beyond it Write waits; see Conn.Write.
+	// Zero means DefaultMaxBufferedWrite.
+	MaxBufferedWrite int
 
 	// TLSConfig, when set, runs TLS over the socket before the connection is
 	// returned. An empty ServerName defaults to Address's host. Handlers
@@ -67,9 +77,16 @@ type Conn interface {
 	// OnClose. Once the connection is closed, Write returns ErrClosed (the
 	// Write whose own I/O fails returns that failure as a *ConnError).
 	//
-	// Whether Write waits for a full socket is the handler's choice: the
-	// goroutine handler does (that is its back-pressure), the event-loop
-	// handler never does.
+	// Back-pressure: while the connection already holds more than
+	// DialConfig.MaxBufferedWrite bytes not yet taken by the kernel, Write
+	// waits until that drops (then accepts b) or the connection closes
+	// (then returns ErrClosed, or the *ConnError that closed it). A Write
+	// finding nothing buffered is accepted whatever its size. Write takes no
+	// context: a caller bounds the wait by closing the connection, as conn/
+	// does when a request times out, and conn/'s own callers wait for it
+	// honouring their context. Below the bound, the goroutine handler's
+	// Write may still wait while it hands its own bytes to a full socket;
+	// the event-loop handler's does not.
 	Write(b []byte) error
 
 	// Close closes the connection; OnClose(nil) follows, possibly after

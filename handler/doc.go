@@ -12,8 +12,10 @@
 //     every connection; the goroutine count does not grow with connections
 //     or requests in flight.
 //
+// handler/fakeclock wraps either with a virtual clock that tests advance.
+//
 // This package holds only the contract, typed errors and thin generic
-// helpers (Queue[T]); it imports no implementation. handler/handlertest is
+// helpers (Queue[T], TaskName); it imports no implementation. handler/handlertest is
 // the conformance suite every implementation must pass.
 //
 // # Blocking and cancellation

@@ -25,7 +25,9 @@ type Handler interface {
 // Spawner starts tasks.
 type Spawner interface {
 	// Go runs fn as a new task. Tasks never run on an event loop, so a task
-	// may block. name identifies the task in diagnostics.
+	// may block. name identifies the task in diagnostics: the task runs
+	// under the pprof labels TaskLabels(name) ("task" plus any key=value
+	// pairs built with TaskName), so profiles can be split by task.
 	Go(name string, fn func())
 }
 
@@ -38,7 +40,7 @@ type Clock interface {
 	// ends first. A non-positive d returns ctx.Err() at once.
 	Sleep(ctx context.Context, d time.Duration) error
 	// AfterFunc runs fn as a task once d has elapsed, unless the returned
-	// Timer is stopped first.
+	// Timer is stopped first. The task's name is "timer".
 	AfterFunc(d time.Duration, fn func()) Timer
 }
 

@@ -21,11 +21,15 @@ func (b *BalancedConsumer) revoke(ctx context.Context) error {
 		cancel()
 	}
 	inner := b.inner
+	owned := b.owned
 	busy := b.active > 0
 	if busy {
 		b.idle.Clear() // set by the last call to leave, under mu
 	}
 	b.mu.Unlock()
+	if len(owned) > 0 {
+		b.groupEvent(GroupRevoked, owned, nil)
+	}
 	if busy {
 		if err := b.idle.Wait(ctx); err != nil {
 			return err
@@ -50,6 +54,7 @@ func (b *BalancedConsumer) revoke(ctx context.Context) error {
 // others at the group's committed offsets, and PostRebalanceCallback runs.
 func (b *BalancedConsumer) assign(ctx context.Context, parts []int32, carry map[int32]bool) {
 	parts = b.knownPartitions(ctx, parts)
+	b.groupEvent(GroupAssigned, parts, nil)
 	b.mu.Lock()
 	old, oldParts, first := b.inner, b.owned, !b.assigned
 	b.mu.Unlock()

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/gregorkafka/gregor/conn"
+	"github.com/gregorkafka/gregor/handler"
 )
 
 // Broker is one Kafka broker of a Cluster. The Cluster keeps one *Broker per
@@ -133,7 +134,7 @@ func (b *Broker) conn(ctx context.Context, key connKey) (*conn.BrokerConnection,
 		return c, nil
 	}
 	// Concurrent callers share one attempt: Connect serialises them.
-	dctx, cancel := context.WithTimeout(ctx, b.cl.cfg.DialTimeout)
+	dctx, cancel := handler.WithTimeout(ctx, b.cl.h, b.cl.cfg.DialTimeout)
 	err := c.Connect(dctx)
 	cancel()
 	if err != nil {
@@ -147,6 +148,7 @@ func (b *Broker) conn(ctx context.Context, key connKey) (*conn.BrokerConnection,
 func (b *Broker) connConfig(p purpose) conn.Config {
 	cfg := &b.cl.cfg
 	cc := cfg.connConfig(b.cl.log.With("broker", b.id, "conn", p.String()))
+	cc.Observer = b.cl.hooks.observer(BrokerMeta{NodeID: b.id, Addr: b.Addr(), Conn: p.String()})
 	if p == purposeOffsets {
 		cc.RequestTimeout = cfg.OffsetsChannelTimeout
 	}
@@ -170,6 +172,7 @@ func (b *Broker) adopt(c *conn.BrokerConnection) bool {
 		old.Close()
 	}
 	b.conns[key] = c
+	adopted(c, b.id)
 	return true
 }
 

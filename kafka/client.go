@@ -15,6 +15,7 @@ type Client struct {
 	cluster     *Cluster
 	h           handler.Handler
 	ownsHandler bool
+	stopTasks   context.CancelFunc // ends the client's own tasks (telemetry)
 
 	closeOnce sync.Once
 }
@@ -43,6 +44,9 @@ func NewClient(ctx context.Context, cfg Config) (*Client, error) {
 		cl.Close()
 		return nil, err
 	}
+	tasks, stop := context.WithCancel(context.Background())
+	cl.stopTasks = stop
+	cl.cluster.startTelemetry(tasks)
 	cfg.Logger.Debug("kafka: client ready", "cluster", cl.cluster.ClusterID(), "brokers", len(cl.cluster.Brokers()))
 	return cl, nil
 }
@@ -72,6 +76,9 @@ func (c *Client) Update(ctx context.Context) error { return c.cluster.Update(ctx
 // out, fail with ErrClosed. Close is idempotent and returns nil.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
+		if c.stopTasks != nil {
+			c.stopTasks()
+		}
 		c.cluster.close()
 		if c.ownsHandler {
 			_ = c.h.Close()

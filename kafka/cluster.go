@@ -40,6 +40,8 @@ type Cluster struct {
 	coords  map[string]int32 // group -> coordinator broker id
 
 	closed atomic.Bool
+
+	hooks *hooks // Config.Hooks by interface
 }
 
 func newCluster(cfg Config, h handler.Handler) *Cluster {
@@ -52,6 +54,7 @@ func newCluster(cfg Config, h handler.Handler) *Cluster {
 		refreshLock: h.NewLock(),
 		coords:      map[string]int32{},
 	}
+	c.hooks, _ = newHooks(cfg.Hooks) // validated by withDefaults
 	c.state.Store(emptyState())
 	return c
 }
@@ -261,11 +264,13 @@ func (c *Cluster) metadataFromSeeds(ctx context.Context, req *protocol.MetadataR
 }
 
 func (c *Cluster) metadataFromSeed(ctx context.Context, addr string, req *protocol.MetadataRequest) (*protocol.MetadataResponse, *conn.BrokerConnection, error) {
-	sc, err := conn.New(c.h, addr, c.cfg.connConfig(c.log.With("seed", addr, "conn", purposeGeneral.String())))
+	cc := c.cfg.connConfig(c.log.With("seed", addr, "conn", purposeGeneral.String()))
+	cc.Observer = c.hooks.observer(BrokerMeta{NodeID: -1, Addr: addr, Conn: purposeGeneral.String()})
+	sc, err := conn.New(c.h, addr, cc)
 	if err != nil {
 		return nil, nil, err
 	}
-	dctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
+	dctx, cancel := handler.WithTimeout(ctx, c.h, c.cfg.DialTimeout)
 	err = sc.Connect(dctx)
 	cancel()
 	if err != nil {

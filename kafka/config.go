@@ -109,6 +109,21 @@ type Config struct {
 	// and does not find. It works only where the broker allows it
 	// (auto.create.topics.enable); elsewhere the lookup fails as usual.
 	AutoCreateTopics bool
+
+	// Hooks observe the client: connections, requests, produced and
+	// fetched batches, group and ZooKeeper events. Each value implements
+	// one or more of the hook interfaces (BrokerReadHook, ...); see Hook.
+	// None by default, which costs nothing.
+	Hooks []Hook
+
+	// DisableMetricsPush turns client telemetry (KIP-714) off; the Java
+	// client's enable.metrics.push=false. By default, when a broker offers
+	// it (one with a metrics reporter that receives client telemetry), the
+	// client pushes the metrics the broker's client-metrics subscription
+	// asks for, OTLP-encoded, at the interval it names. Brokers without
+	// such a reporter offer nothing, and the client then does no work for
+	// it.
+	DisableMetricsPush bool
 }
 
 // ConfigError reports an invalid field of a Config, ProducerConfig,
@@ -164,6 +179,11 @@ func (c Config) withDefaults() (Config, error) {
 	if len(c.ClientID) > maxClientIDLen {
 		return bad("ClientID", "longer than %d bytes", maxClientIDLen)
 	}
+
+	if _, err := newHooks(c.Hooks); err != nil {
+		return c, err
+	}
+	c.Hooks = append([]Hook(nil), c.Hooks...)
 
 	if len(c.Hosts) == 0 {
 		c.Hosts = []string{DefaultHost}

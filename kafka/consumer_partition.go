@@ -44,10 +44,13 @@ type ownedPartition struct {
 	stalled    bool  // reported an error it cannot get past; fetched again after a reset
 	committed  int64 // the position last committed, -1 when none
 	gapLogged  bool  // warned once about an unexplained gap in offsets
+	// highWatermark is the partition's end in the latest Fetch answer,
+	// -1 before one; Lag measures from it.
+	highWatermark int64
 }
 
 func newOwnedPartition(p *Partition, maxBytes int) *ownedPartition {
-	return &ownedPartition{id: p.ID(), p: p, position: -1, fetchAt: -1, maxBytes: maxBytes, committed: -1}
+	return &ownedPartition{id: p.ID(), p: p, position: -1, fetchAt: -1, maxBytes: maxBytes, committed: -1, highWatermark: -1}
 }
 
 // entry is one item of a partition's queue: a message, or an error to

@@ -51,6 +51,17 @@
 // the connection returns it, and consumers and groups stop with it, rather
 // than dialing again and again.
 //
+// # Administration
+//
+// Cluster's admin calls (CreateTopics, DescribeConfigs,
+// IncrementalAlterConfigs, CreatePartitions, DeleteRecords, DeleteGroups,
+// DeleteGroupOffsets, DescribeCluster, the ACL, reassignment, election, log
+// directory, quota, producer and transaction calls) each go where Kafka's
+// Java Admin sends them: any broker, the controller, a partition's leader, a
+// named broker, or a group or transaction coordinator. They report each
+// resource's outcome on its own (a map to errors, or result structs with an
+// Err field); the returned error is for the call as a whole.
+//
 // # Consuming
 //
 // Topic.SimpleConsumer reads partitions without group coordination, as
@@ -89,6 +100,15 @@
 // *ConfigError, and the sentinels ErrNoBrokersAvailable, ErrClosed,
 // ErrInternalTopic, ErrNoLeader. Errors are wrapped with %w, so errors.Is
 // and errors.As see through the context added on the way up.
+//
+// # Observing
+//
+// Config.Hooks takes values implementing any of the hook interfaces
+// (BrokerReadHook, ProduceBatchHook, FetchBatchHook, GroupHook, ...); see
+// Hook for where they run. SimpleConsumer.Lag and BalancedConsumer.Lag
+// report a running consumer's lag from its last fetch, Cluster.GroupLag a
+// group's from the brokers. Client telemetry (KIP-714) is pushed to brokers
+// that ask for it unless Config.DisableMetricsPush is set.
 //
 // # Logging
 //

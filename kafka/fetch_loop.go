@@ -68,6 +68,7 @@ type decodeItem struct {
 	err   error // reported in the partition's place instead of records
 	// What the item added to the partition's pending counts.
 	bytes, msgs int
+	hw          int64 // the partition's high watermark in the response
 }
 
 // startLoopLocked starts a fetch loop for broker b. c.mu is held.
@@ -304,6 +305,7 @@ func (l *fetchLoop) takePartitionLocked(s sentPartition, rp *protocol.FetchRespo
 	err := protocol.ErrorForCode(rp.ErrorCode)
 	switch {
 	case err == nil:
+		op.highWatermark = rp.HighWatermark
 		l.takeRecordsLocked(s, rp, res)
 	case errors.Is(err, protocol.ErrOffsetOutOfRange):
 		o.outOfRange = append(o.outOfRange, s)
@@ -333,7 +335,7 @@ func (l *fetchLoop) takeRecordsLocked(s sentPartition, rp *protocol.FetchRespons
 			op.recordBytes = (sc.end + sc.count - 1) / sc.count
 			op.batchBytes = sc.end / sc.entries
 		}
-		it := decodeItem{op: op, epoch: s.epoch, bytes: sc.end, msgs: sc.count, in: decodeIn{
+		it := decodeItem{op: op, epoch: s.epoch, bytes: sc.end, msgs: sc.count, hw: rp.HighWatermark, in: decodeIn{
 			topic:         c.topic.name,
 			partition:     op.id,
 			records:       rp.Records[:sc.end],
@@ -452,6 +454,9 @@ func (c *SimpleConsumer) deliver(l *fetchLoop, d *fetchDecoder, res *fetchResult
 		c.releaseLocked(op, l)
 		c.mu.Unlock()
 
+		if it.err == nil && len(c.topic.cl.hooks.fetch) > 0 {
+			c.observeFetch(l, it, &out)
+		}
 		if out.err != nil {
 			c.log.Warn("kafka: undecodable record batch skipped", "partition", op.id, "next", out.skipTo, "error", out.err)
 		}

@@ -231,9 +231,11 @@ func (m *managedMembership) onHeartbeatError(gen int32, err error, failures int)
 		m.requestRejoin(gen)
 	case errors.Is(err, protocol.ErrIllegalGeneration):
 		log.Warn("kafka: heartbeat for a past generation, rejoining")
+		b.groupEvent(GroupLost, nil, err)
 		m.requestRejoin(gen)
 	case errors.Is(err, protocol.ErrUnknownMemberID):
 		log.Warn("kafka: the coordinator no longer knows this member, rejoining as a new one")
+		b.groupEvent(GroupLost, nil, err)
 		m.mu.Lock()
 		if m.gen == gen {
 			m.member = ""
@@ -241,6 +243,7 @@ func (m *managedMembership) onHeartbeatError(gen int32, err error, failures int)
 		m.mu.Unlock()
 		m.requestRejoin(gen)
 	case errors.Is(err, protocol.ErrFencedInstanceID):
+		b.groupEvent(GroupLost, nil, err)
 		b.fail(&GroupError{Group: b.group, Err: err})
 	default:
 		// The coordinator moved, died or is unreachable: look it up again

@@ -68,6 +68,7 @@ func (m *managedMembership) joinAndSync(ctx context.Context) (parts []int32, con
 		return nil, false, err
 	}
 	continuous = m.setStable(resp.GenerationID, resp.MemberID)
+	b.groupEvent(GroupJoined, nil, nil)
 	b.log.Debug("kafka: joined the group", "member", resp.MemberID, "generation", resp.GenerationID,
 		"leader", resp.Leader == resp.MemberID, "partitions", parts)
 	return parts, continuous, nil

@@ -260,6 +260,9 @@ func (b *pfBroker) answer(req protocol.Message, version int16) (protocol.Message
 		b.c.mu.Unlock()
 		resp := protocol.NewAPIVersionsResponse()
 		for _, k := range protocol.APIKeys() {
+			if k == protocol.APIKeyGetTelemetrySubscriptions || k == protocol.APIKeyPushTelemetry {
+				continue // as a broker without a telemetry receiver
+			}
 			r, _ := protocol.SupportedVersionRange(k)
 			if k == protocol.APIKeyProduce {
 				r.Max = maxProduce

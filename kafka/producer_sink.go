@@ -260,6 +260,9 @@ func (s *sink) send(batches []*batch) {
 	// The version the records were encoded for is the one sent, even if
 	// the connection was replaced meanwhile by one to an upgraded broker.
 	f, err := c.RequestVersion(p.ctx, req, version)
+	if err == nil && len(p.t.cl.hooks.produce) > 0 {
+		p.observeBatches(s.b.ID(), sent, req)
+	}
 	if err != nil || f == nil {
 		p.finish(s, sent, nil, err)
 		return

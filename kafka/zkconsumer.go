@@ -63,11 +63,12 @@ func (m *zkMembership) open(ctx context.Context) error {
 	} else if m.conn == nil {
 		zc, _ := parseZooKeeperConnect(cfg.ZooKeeperConnect)
 		conn, _, err := zk.Connect(zc.servers, cfg.ZooKeeperTimeout,
-			zk.WithLogger(zkLogger{m.b.log}), zk.WithLogInfo(false), zk.WithEventCallback(m.onSessionEvent))
+			zk.WithLogger(zkLogger{m.b.log}), zk.WithLogInfo(false), zk.WithEventCallback(m.onSessionEvent),
+			zk.WithDialer(zkDialer(m.b.h)))
 		if err != nil {
 			return fmt.Errorf("kafka: zookeeper %s: %w", cfg.ZooKeeperConnect, err)
 		}
-		wctx, cancel := context.WithTimeout(ctx, cfg.ZooKeeperTimeout)
+		wctx, cancel := handler.WithTimeout(ctx, m.b.h, cfg.ZooKeeperTimeout)
 		err = m.connected.Wait(wctx)
 		cancel()
 		if err != nil {

@@ -83,6 +83,9 @@ func (m *zkMembership) onSessionEvent(ev zk.Event) {
 	if ev.Type != zk.EventSession {
 		return
 	}
+	if len(m.b.cl.hooks.zk) > 0 {
+		m.b.zooKeeperEvent(ev, m.id)
+	}
 	switch ev.State {
 	case zk.StateHasSession:
 		m.connected.Set()
@@ -94,6 +97,7 @@ func (m *zkMembership) onSessionEvent(ev zk.Event) {
 		m.connected.Clear()
 		m.expired.Store(true)
 		m.b.log.Warn("kafka: zookeeper session expired", "member", m.id)
+		m.b.groupEvent(GroupLost, nil, ErrZooKeeperSessionExpired)
 		m.trigger.Set()
 	case zk.StateDisconnected:
 		m.connected.Clear()

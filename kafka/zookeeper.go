@@ -126,18 +126,19 @@ func (z zkLogger) Printf(format string, args ...any) {
 // brokersFromZooKeeper opens a ZooKeeper session, reads the PLAINTEXT
 // endpoints of the registered brokers (by id) and closes the session.
 //
-// The ZooKeeper library dials and runs its own goroutines, outside the
-// handler: it is the one exception to gregor's rule, limited to this
-// bootstrap read. Its calls take no context, so they run as a task that
-// the caller stops waiting for when ctx or timeout ends; closing the
-// session then fails them.
+// The ZooKeeper library dials through the handler (zkDialer) but runs
+// goroutines of its own for the session, outside the handler (DESIGN.md,
+// "ZooKeeper"). Its calls take no context, so they run as a task that the
+// caller stops waiting for when ctx or timeout ends; closing the session
+// then fails them.
 func brokersFromZooKeeper(ctx context.Context, h handler.Handler, connect string, timeout time.Duration, log *slog.Logger) ([]string, error) {
 	zc, err := parseZooKeeperConnect(connect)
 	if err != nil {
 		return nil, err
 	}
 	zconn, _, err := zk.Connect(zc.servers, max(timeout, 4*time.Second),
-		zk.WithLogger(zkLogger{log}), zk.WithLogInfo(false), zk.WithEventCallback(func(zk.Event) {}))
+		zk.WithLogger(zkLogger{log}), zk.WithLogInfo(false), zk.WithEventCallback(func(zk.Event) {}),
+		zk.WithDialer(zkDialer(h)))
 	if err != nil {
 		return nil, fmt.Errorf("kafka: zookeeper %s: %w", connect, err)
 	}
@@ -152,7 +153,7 @@ func brokersFromZooKeeper(ctx context.Context, h handler.Handler, connect string
 		addrs, err := readBrokers(zconn, zc.chroot, log)
 		_ = q.TryPut(&result{addrs: addrs, err: err})
 	})
-	wctx, cancel := context.WithTimeout(ctx, timeout)
+	wctx, cancel := handler.WithTimeout(ctx, h, timeout)
 	defer cancel()
 	r, err := q.Get(wctx)
 	if err == nil {

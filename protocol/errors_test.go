@@ -73,7 +73,7 @@ func TestErrorIsThroughWrapping(t *testing.T) {
 }
 
 func TestErrorForUnknownCode(t *testing.T) {
-	for _, code := range []int16{99, 129, 5000, -2, -32768, 32767} {
+	for _, code := range []int16{errorMaxCode + 1, 5000, -2, -32768, 32767} {
 		err := ErrorForCode(code)
 		require.Error(t, err)
 		var ke *Error

@@ -20,8 +20,8 @@ func TestHeaderVersions(t *testing.T) {
 		{APIKeyAPIVersions, 3, 2, 0, true}, // response header stays v0
 		{APIKeySaslHandshake, 1, 1, 0, true},
 		{APIKeyDescribeCluster, 0, 2, 1, true},
-		{APIKeyMetadata, 13, 0, 0, false},
-		{4, 0, 0, 0, false}, // LeaderAndIsr: not implemented
+		{APIKeyMetadata, 14, 0, 0, false},
+		{4, 0, 0, 0, false}, // LeaderAndIsr: removed from Kafka 4
 	} {
 		rv, ok := RequestHeaderVersion(tc.key, tc.version)
 		require.Equal(t, tc.supportedByUs, ok, "%d v%d", tc.key, tc.version)

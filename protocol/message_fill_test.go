@@ -120,7 +120,20 @@ func (f *filler) fillValue(v reflect.Value, nullable bool) {
 		v.SetBool(!v.Bool())
 	case reflect.String:
 		v.SetString("s" + strconv.Itoa(n))
-	case reflect.Pointer: // *string
+	case reflect.Pointer: // *string, or a nullable struct
+		if v.Type().Elem().Kind() == reflect.Struct {
+			if nullable && f.mode == fillNull {
+				v.Set(reflect.Zero(v.Type()))
+				return
+			}
+			p := reflect.New(v.Type().Elem())
+			if d, ok := p.Interface().(defaulter); ok {
+				d.Default()
+			}
+			f.fillStruct(p.Elem())
+			v.Set(p)
+			return
+		}
 		switch {
 		case nullable && f.mode == fillNull:
 			v.Set(reflect.Zero(v.Type()))

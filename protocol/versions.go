@@ -40,7 +40,7 @@ func NewVersions(resp *APIVersionsResponse) *Versions {
 		}
 		v.broker[k.APIKey] = VersionRange{k.MinVersion, k.MaxVersion}
 		v.known[k.APIKey] = true
-		ours, ok := SupportedVersionRange(k.APIKey)
+		ours, ok := UsableVersionRange(k.APIKey)
 		if !ok {
 			continue
 		}
@@ -70,7 +70,7 @@ func (v *Versions) Pick(key int16) (int16, error) {
 	if r, ok := v.BrokerRange(key); ok {
 		e.BrokerMin, e.BrokerMax = r.Min, r.Max
 	}
-	if r, ok := SupportedVersionRange(key); ok {
+	if r, ok := UsableVersionRange(key); ok {
 		e.OursMin, e.OursMax = r.Min, r.Max
 	}
 	return -1, e

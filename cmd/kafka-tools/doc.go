@@ -1,6 +1,8 @@
 // Command kafka-tools inspects and administers a Kafka cluster: topics and
 // their offsets, consumer groups and their lag, offset resets, topic
-// creation and deletion, and reading or writing a few messages by hand.
+// creation and deletion, configs, partitions, records, ACLs, replica
+// reassignments, leader elections, log directories and client quotas, and
+// reading or writing a few messages by hand.
 //
 //	kafka-tools [global flags] COMMAND [flags] [arguments]
 //

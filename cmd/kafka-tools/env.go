@@ -68,6 +68,9 @@ func (e *env) connect(ctx context.Context) (*kafka.Client, error) {
 	if cfg.SASL, err = e.g.sasl.mechanismValue(); err != nil {
 		return nil, err
 	}
+	if e.g.verbose {
+		cfg.Hooks = []kafka.Hook{&requestLog{w: e.stderr}}
+	}
 	cl, err := kafka.NewClient(ctx, cfg)
 	if err != nil {
 		var ce *kafka.ConfigError

@@ -72,7 +72,7 @@ func (g *globals) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.output, "output", g.output, "output `format`: text or json")
 	fs.StringVar(&g.output, "o", g.output, "shorthand for --output (pykafka's -o VERSION is read as --broker_version)")
 	fs.StringVar(&g.brokerVersion, "broker_version", "", "accepted for pykafka's command lines and unused: versions are negotiated with each broker")
-	fs.BoolVar(&g.verbose, "verbose", false, "log the client's work to stderr")
+	fs.BoolVar(&g.verbose, "verbose", false, "log the client's work, and each request and response, to stderr")
 	fs.BoolVar(&g.verbose, "v", false, "shorthand for --verbose")
 	g.tls.register(fs)
 	g.sasl.register(fs)

@@ -203,6 +203,20 @@ func kraftTests(t *testing.T, tl tool, c *testcluster.Cluster) {
 		assert.True(t, found, "%+v", js)
 	})
 
+	t.Run("verbose prints requests", func(t *testing.T) {
+		r := tl.run(t, "desc_topic", "tools-main", "-v")
+		require.Equal(t, exitOK, r.code, r.stderr)
+		assert.Contains(t, r.stdout, "Partitions:")
+		// The seed's handshake and lookup, then the broker's own
+		// connection, each request with its answer.
+		assert.Regexp(t, `(?m)^-> seed \S+ general ApiVersions v\d+ \d+ B$`, r.stderr)
+		assert.Regexp(t, `(?m)^<- seed \S+ general ApiVersions v\d+ \d+ B \S+s$`, r.stderr)
+		assert.Regexp(t, `(?m)^-> (seed \S+|broker \d+ \S+) general Metadata v\d+ \d+ B$`, r.stderr)
+		assert.Regexp(t, `(?m)^<- (seed \S+|broker \d+ \S+) general Metadata v\d+ \d+ B \S+s$`, r.stderr)
+		quiet := tl.run(t, "desc_topic", "tools-main")
+		assert.NotContains(t, quiet.stderr, "->")
+	})
+
 	t.Run("desc_topic", func(t *testing.T) {
 		out := tl.ok(t, "desc_topic", "tools-main")
 		assert.Regexp(t, `(?m)^Topic:\s+tools-main$`, out)

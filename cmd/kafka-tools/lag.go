@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -120,19 +119,20 @@ func (v *groupView) state() string {
 	return v.desc.State
 }
 
-// addTopic appends a row per partition of parts.
-func (r *lagReport) addTopic(v *groupView, topic string, parts []int32, latest map[int32]int64) {
+// addTopic appends a row per partition of parts, from the library's lag.
+func (r *lagReport) addTopic(v *groupView, topic string, parts []int32, lag kafka.GroupLag) {
 	for _, id := range parts {
 		row := lagEntry{Topic: topic, Partition: id}
-		if off, ok := latest[id]; ok {
-			row.LatestOffset = int64p(off)
+		l, ok := lag[topic][id]
+		if ok && l.End >= 0 {
+			row.LatestOffset = int64p(l.End)
 		}
-		if co, ok := v.committed[topic][id]; ok {
-			row.CurrentOffset = int64p(co.Offset)
+		if ok && l.Committed >= 0 {
+			row.CurrentOffset = int64p(l.Committed)
 		}
-		if row.LatestOffset != nil && row.CurrentOffset != nil {
-			row.Lag = int64p(*row.LatestOffset - *row.CurrentOffset)
-			r.TotalLag += *row.Lag
+		if ok && l.Lag >= 0 {
+			row.Lag = int64p(l.Lag)
+			r.TotalLag += l.Lag
 		}
 		row.ConsumerID, row.ClientID = v.owner(topic, id)
 		r.Partitions = append(r.Partitions, row)
@@ -153,12 +153,12 @@ func topicLag(ctx context.Context, e *env, args []string) (report, error) {
 	if err != nil {
 		return nil, err
 	}
-	latest, err := t.LatestOffsets(ctx)
+	lag, err := e.client.Cluster().GroupLag(ctx, group, map[string][]int32{topic: parts})
 	if err != nil {
-		return nil, fmt.Errorf("looking up the latest offsets of %s: %w", topic, err)
+		return nil, err
 	}
 	r := &lagReport{Topic: topic, Group: group, State: v.state(), Partitions: []lagEntry{}}
-	r.addTopic(v, topic, parts, latest)
+	r.addTopic(v, topic, parts, lag)
 	return r, nil
 }
 
@@ -201,32 +201,19 @@ func groupLag(ctx context.Context, e *env, args []string) (report, error) {
 	}
 	sort.Strings(topics)
 
-	r := &lagReport{Group: group, State: v.state(), Partitions: []lagEntry{}, allTopics: true}
-	for _, name := range topics {
-		latest, err := latestOffsets(ctx, e.client, name)
-		if err != nil {
-			return nil, err
-		}
-		r.addTopic(v, name, sortedIDs(parts[name]), latest)
+	ask := make(map[string][]int32, len(parts))
+	for name, ids := range parts {
+		ask[name] = sortedIDs(ids)
 	}
-	return r, nil
-}
-
-// latestOffsets returns a topic's latest offsets; a topic deleted since the
-// group committed has none.
-func latestOffsets(ctx context.Context, cl *kafka.Client, name string) (map[int32]int64, error) {
-	t, err := cl.Topic(ctx, name)
-	if errors.Is(err, kafka.ErrUnknownTopic) {
-		return nil, nil
-	}
+	lag, err := e.client.Cluster().GroupLag(ctx, group, ask)
 	if err != nil {
 		return nil, err
 	}
-	latest, err := t.LatestOffsets(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("looking up the latest offsets of %s: %w", name, err)
+	r := &lagReport{Group: group, State: v.state(), Partitions: []lagEntry{}, allTopics: true}
+	for _, name := range topics {
+		r.addTopic(v, name, ask[name], lag)
 	}
-	return latest, nil
+	return r, nil
 }
 
 func (r *lagReport) writeText(w io.Writer) error {

@@ -5,6 +5,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/panjf2000/gnet/v2"
 
@@ -21,12 +22,19 @@ const keepPending = 1 << 20
 // schedules one flush task on the connection's loop; every Write until that
 // task runs rides along. The loop then hands all pending bytes to the socket
 // in one write (gnet keeps what the kernel would not take). So a Write never
-// blocks on I/O and never keeps the caller's slice, and many concurrent
-// requests cost one loop task and one syscall.
+// does I/O and never keeps the caller's slice, and many concurrent requests
+// cost one loop task and one syscall.
 //
 // Writing from the caller's goroutine while the socket is idle was measured
-// too: it cuts a lone request's latency but loses to this batching from 16
-// requests in flight on, and the event loop exists for the busy case.
+// (twice): it does not cut a lone request's latency, whose cost is the hop
+// from gnet's epoll thread back to the waiting goroutine on the read side,
+// and it loses to this batching from 16 requests in flight on.
+//
+// The bound: pending plus gnet's outbound buffer (as last seen by the loop)
+// may not exceed limit; a Write that would go beyond waits on wcond until a
+// flush, a recheck or the close wakes it. With nothing pending gnet drains
+// its buffer without telling anyone, so a waiting writer has the loop look
+// again every recheckEvery.
 type conn struct {
 	h       *Handler
 	addr    string
@@ -35,6 +43,7 @@ type conn struct {
 	onFrame func([]byte)
 	onClose func(error)
 	emitFn  func([]byte)
+	limit   int // DialConfig.MaxBufferedWrite
 
 	// Set by Dial once enrolled, before the conn is shared.
 	gc   gnet.Conn
@@ -43,11 +52,16 @@ type conn struct {
 	// dropping is set by Close: frames still arriving are not delivered.
 	dropping atomic.Bool
 
-	mu         sync.Mutex
-	pending    []byte
-	scheduled  bool  // a flush task is queued on the loop
-	err        error // set once writes are refused
-	localClose bool  // Close was called: OnClose reports nil
+	mu          sync.Mutex
+	wcond       sync.Cond // on mu: buffered bytes dropped, or writes refused
+	pending     []byte
+	scheduled   bool  // a flush task is queued on the loop
+	loopWriting bool  // the loop is writing what it took from pending
+	outbound    int   // gnet's outbound buffer after the loop's last look
+	waiting     int   // writers waiting for room
+	rechecking  bool  // a recheck of outbound is armed
+	err         error // set once writes are refused
+	localClose  bool  // Close was called: OnClose reports nil
 
 	// tls is set for a TLS connection (see tls.go).
 	tls *tlsLayer
@@ -60,6 +74,10 @@ type conn struct {
 	spare      []byte
 }
 
+// recheckEvery is how often a writer waiting for gnet to drain its outbound
+// buffer has the loop look at it.
+const recheckEvery = time.Millisecond
+
 func newConn(h *Handler, cfg *handler.DialConfig, local, remote net.Addr) *conn {
 	c := &conn{
 		h:       h,
@@ -69,7 +87,12 @@ func newConn(h *Handler, cfg *handler.DialConfig, local, remote net.Addr) *conn 
 		onFrame: cfg.OnFrame,
 		onClose: cfg.OnClose,
 		dec:     frame.New(cfg.MaxFrameSize),
+		limit:   cfg.MaxBufferedWrite,
 	}
+	if c.limit <= 0 {
+		c.limit = handler.DefaultMaxBufferedWrite
+	}
+	c.wcond.L = &c.mu
 	if c.onFrame == nil {
 		c.onFrame = func([]byte) {}
 	}
@@ -83,15 +106,26 @@ func newConn(h *Handler, cfg *handler.DialConfig, local, remote net.Addr) *conn 
 func (c *conn) LocalAddr() net.Addr  { return c.local }
 func (c *conn) RemoteAddr() net.Addr { return c.remote }
 
-// Write copies b into the pending buffer and makes sure a flush is queued.
+// Write copies b into the pending buffer and makes sure a flush is queued,
+// waiting first while the connection holds more than limit bytes.
 func (c *conn) Write(b []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.err != nil {
-		return c.err
-	}
-	if len(b) == 0 {
-		return nil
+	for {
+		if c.err != nil {
+			return c.err
+		}
+		if len(b) == 0 {
+			return nil
+		}
+		buffered := len(c.pending) + c.outbound
+		if buffered == 0 || buffered+len(b) <= c.limit {
+			break
+		}
+		c.waiting++
+		c.armRecheck()
+		c.wcond.Wait()
+		c.waiting--
 	}
 	c.pending = append(c.pending, b...)
 	if !c.scheduled {
@@ -100,10 +134,50 @@ func (c *conn) Write(b []byte) error {
 		if err := c.loop.Execute(context.Background(), (*flushTask)(c)); err != nil {
 			c.err = handler.ErrClosed
 			c.pending = nil
+			c.wcond.Broadcast()
 			return c.err
 		}
 		c.scheduled = true
 	}
+	return nil
+}
+
+// armRecheck makes sure the loop looks at gnet's outbound buffer soon, when
+// nothing else will: no flush is queued or running. Called with mu held.
+func (c *conn) armRecheck() {
+	if c.rechecking || c.scheduled || c.loopWriting {
+		return
+	}
+	c.rechecking = true
+	c.h.AfterFunc(recheckEvery, func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.err != nil {
+			// Refused: the loop may be stopping and must not be signalled.
+			c.rechecking = false
+			return
+		}
+		if c.loop.Execute(context.Background(), (*recheckTask)(c)) != nil {
+			c.rechecking = false
+		}
+	})
+}
+
+type recheckTask conn
+
+// Run, on the loop, reads gnet's outbound buffer and wakes the waiters;
+// if they still wait, armRecheck (from their next Wait round) arms again.
+func (t *recheckTask) Run(context.Context) error {
+	c := (*conn)(t)
+	c.mu.Lock()
+	c.rechecking = false
+	if !c.loopClosed {
+		c.outbound = c.gc.OutboundBuffered()
+	}
+	if c.waiting > 0 {
+		c.wcond.Broadcast()
+	}
+	c.mu.Unlock()
 	return nil
 }
 
@@ -118,6 +192,7 @@ func (c *conn) Close() error {
 	}
 	c.err = handler.ErrClosed
 	c.localClose = true
+	c.wcond.Broadcast()
 	// If the loop is already stopping, the engine closes the conn anyway.
 	_ = c.loop.Execute(context.Background(), (*closeTask)(c))
 	return nil
@@ -130,6 +205,7 @@ func (c *conn) refuse() {
 	if c.err == nil {
 		c.err = handler.ErrClosed
 	}
+	c.wcond.Broadcast()
 	c.mu.Unlock()
 }
 
@@ -145,24 +221,34 @@ func (c *conn) flush() {
 	buf := c.pending
 	c.pending, c.spare = c.spare[:0], nil
 	c.scheduled = false
+	c.loopWriting = true
 	c.mu.Unlock()
-	if c.loopClosed || len(buf) == 0 {
-		return
-	}
-	if c.tls != nil {
-		if err := c.tls.encrypt(buf); err != nil {
-			c.tlsErr = err
-			_ = c.loop.Close(c.gc)
+	if !c.loopClosed && len(buf) > 0 {
+		if c.tls != nil {
+			if err := c.tls.encrypt(buf); err != nil {
+				c.tlsErr = err
+				_ = c.loop.Close(c.gc)
+			}
+		} else {
+			// gnet copies whatever the kernel does not accept into its
+			// outbound buffer, so buf is free again when Write returns. On
+			// error gnet closes the connection itself and OnClose reports
+			// why.
+			_, _ = c.gc.Write(buf)
 		}
-	} else {
-		// gnet copies whatever the kernel does not accept into its outbound
-		// buffer, so buf is free again when Write returns. On error gnet
-		// closes the connection itself and OnClose reports why.
-		_, _ = c.gc.Write(buf)
+	}
+	c.mu.Lock()
+	c.loopWriting = false
+	if !c.loopClosed {
+		c.outbound = c.gc.OutboundBuffered()
 	}
 	if cap(buf) <= keepPending {
 		c.spare = buf[:0]
 	}
+	if c.waiting > 0 {
+		c.wcond.Broadcast()
+	}
+	c.mu.Unlock()
 }
 
 type flushTask conn
@@ -184,17 +270,4 @@ func (t *closeTask) Run(context.Context) error {
 		_ = c.loop.Close(c.gc)
 	}
 	return nil
-}
-
-// closed runs in OnClose, on the loop: no task may touch gc after it.
-func (c *conn) closed() (local bool) {
-	c.loopClosed = true
-	c.mu.Lock()
-	if c.err == nil {
-		c.err = handler.ErrClosed
-	}
-	local = c.localClose
-	c.pending = nil
-	c.mu.Unlock()
-	return local
 }

@@ -34,15 +34,17 @@
 // on a queue, no Event.Wait, no Lock or Semaphore acquisition that may wait,
 // no Sleep, no Dial, no Handler.Close (which waits for the loops). They may
 // do non-blocking work and hand the rest to a task: Queue.TryPut, Event.Set,
-// Handler.Go, Conn.Close, and (in this handler, where it never waits)
-// Conn.Write.
+// Handler.Go and Conn.Close. Conn.Write may wait when the connection's
+// buffer is full (below), so it is not safe there.
 //
 // # Back-pressure and limits
 //
-// Write never waits for the peer, so nothing here slows a writer down when a
-// broker stops reading: bytes accumulate in gnet's outbound buffer. The
-// layer above must bound what it sends without a response (conn/ caps
-// requests in flight per connection).
+// Write does no I/O and does not wait for the peer while the connection
+// holds at most DialConfig.MaxBufferedWrite bytes (pending plus gnet's
+// outbound buffer). When a broker stops reading and that fills up, Write
+// waits until the loop has handed enough to the kernel, or the connection
+// closes. gnet does not report that its outbound buffer drained, so while a
+// writer waits with nothing pending the loop looks every millisecond.
 //
 // # TLS
 //

@@ -11,8 +11,6 @@ import (
 
 const (
 	readBufSize = 32 << 10
-	// maxPending caps bytes queued behind an in-progress write.
-	maxPending = 4 << 20
 	// keepPending is the largest pending buffer kept for reuse; a bigger
 	// one (after a burst of large requests) is left to the collector.
 	keepPending = 1 << 20
@@ -39,6 +37,7 @@ type conn struct {
 	wcond    sync.Cond // signalled when a flush ends or writes are refused
 	flushing bool      // a writer is in the kernel; others append to pending
 	werr     error     // set once writes are refused
+	limit    int       // DialConfig.MaxBufferedWrite: cap on pending
 	pending  []byte
 	spare    []byte
 }
@@ -52,6 +51,10 @@ func newConn(h *Handler, nc net.Conn, cfg *handler.DialConfig) *conn {
 		onClose: cfg.OnClose,
 		dec:     frame.New(cfg.MaxFrameSize),
 		done:    make(chan struct{}),
+		limit:   cfg.MaxBufferedWrite,
+	}
+	if c.limit <= 0 {
+		c.limit = handler.DefaultMaxBufferedWrite
 	}
 	if c.onFrame == nil {
 		c.onFrame = func([]byte) {}
@@ -103,7 +106,9 @@ func (c *conn) Write(b []byte) error {
 		return err
 	}
 	for c.flushing && c.werr == nil {
-		if len(c.pending) < maxPending {
+		// Queued behind the write in the kernel, up to the limit: beyond
+		// it, wait to become the writer (back-pressure).
+		if len(c.pending) == 0 || len(c.pending)+len(b) <= c.limit {
 			c.pending = append(c.pending, b...)
 			c.wmu.Unlock()
 			return nil

@@ -11,9 +11,9 @@
 // kernel append their bytes to a pending buffer and return; the writer in
 // the kernel then sends everything pending in one more write before it
 // returns. Under load many requests thus share one syscall, while a lone
-// request pays no copy and no hand-off. Pending bytes are capped (4 MiB);
-// beyond that writers wait for the socket, which is the back-pressure a
-// slow broker exerts.
+// request pays no copy and no hand-off. Pending bytes are capped
+// (DialConfig.MaxBufferedWrite); beyond that writers wait for the socket,
+// which is the back-pressure a slow broker exerts.
 //
 // TLS (DialConfig.TLSConfig) is supported: the handshake runs inside Dial,
 // bounded by its context and DialConfig.Timeout.

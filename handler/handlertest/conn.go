@@ -24,6 +24,8 @@ var connTests = []test{
 	{"NilCallbacks", testNilCallbacks},
 	{"HandlerCloseClosesConns", testHandlerCloseClosesConns},
 	{"CloseUnblocksWriters", testCloseUnblocksWriters},
+	{"WriteBackPressure", testWriteBackPressure},
+	{"CloseReleasesBlockedWriter", testCloseReleasesBlockedWriter},
 }
 
 func dialEcho(t *testing.T, h handler.Handler, r *recorder) handler.Conn {

@@ -2,6 +2,7 @@ package handlertest
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -17,6 +18,14 @@ type test struct {
 // handler; Run closes it at the end of each subtest and requires Close to
 // succeed.
 func Run(t *testing.T, newHandler func(t *testing.T) handler.Handler) {
+	RunGroups(t, newHandler)
+}
+
+// RunGroups runs the named groups of the conformance suite ("Queue",
+// "Event", "Semaphore", "Lock", "Time", "Tasks", "Dial", "Framing", "Conn",
+// "TLS"), or all of them when none is named. A handler whose clock is not
+// the wall clock runs every group but "Time".
+func RunGroups(t *testing.T, newHandler func(t *testing.T) handler.Handler, names ...string) {
 	groups := []struct {
 		name  string
 		tests []test
@@ -33,6 +42,9 @@ func Run(t *testing.T, newHandler func(t *testing.T) handler.Handler) {
 		{"TLS", tlsTests},
 	}
 	for _, g := range groups {
+		if len(names) > 0 && !slices.Contains(names, g.name) {
+			continue
+		}
 		t.Run(g.name, func(t *testing.T) {
 			for _, tc := range g.tests {
 				t.Run(tc.name, func(t *testing.T) {

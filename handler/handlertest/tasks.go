@@ -1,7 +1,10 @@
 package handlertest
 
 import (
+	"bytes"
 	"context"
+	"runtime/pprof"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -23,6 +26,7 @@ var timeTests = []test{
 var taskTests = []test{
 	{"ManyTasks", testManyTasks},
 	{"TasksMayWaitOnLaterTasks", testTasksWaitOnTasks},
+	{"ProfilerLabels", testTaskLabels},
 }
 
 func testNow(t *testing.T, h handler.Handler) {
@@ -104,4 +108,40 @@ func testTasksWaitOnTasks(t *testing.T, h handler.Handler) {
 	for i := 0; i < n; i++ {
 		require.NoError(t, waitChan(t, errs, "waiting task"))
 	}
+}
+
+// testTaskLabels checks that a task runs under pprof labels derived from its
+// name, by finding them in a goroutine profile taken while the task blocks.
+func testTaskLabels(t *testing.T, h handler.Handler) {
+	ctx := guarded(t)
+	release := h.NewEvent()
+	defer release.Set()
+	started := make(chan struct{})
+	name := handler.TaskName("conformance-labelled", "broker", "7", "topic", "orders")
+	h.Go(name, func() {
+		close(started)
+		_ = release.Wait(ctx)
+	})
+	waitChan(t, started, "labelled task")
+	want := `{"broker":"7", "task":"conformance-labelled", "topic":"orders"}`
+	assert.Contains(t, goroutineLabels(t), want)
+
+	// A plain name labels the task alone.
+	h.Go("conformance plain", func() { _ = release.Wait(ctx) })
+	assert.Eventually(t, func() bool {
+		return strings.Contains(goroutineLabels(t), `{"task":"conformance plain"}`)
+	}, guard, time.Millisecond)
+}
+
+// goroutineLabels returns the label lines of a goroutine profile.
+func goroutineLabels(t *testing.T) string {
+	var buf bytes.Buffer
+	require.NoError(t, pprof.Lookup("goroutine").WriteTo(&buf, 1))
+	var out []string
+	for _, line := range strings.Split(buf.String(), "\n") {
+		if strings.HasPrefix(line, "# labels: ") {
+			out = append(out, strings.TrimPrefix(line, "# labels: "))
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -1,37 +1,5 @@
 package main
 
-// apis lists the request/response pairs to generate, by the name the schema
-// files use without the Request/Response suffix. Adding an API is one line.
-var apis = []string{
-	"Produce",
-	"Fetch",
-	"ListOffsets",
-	"Metadata",
-	"OffsetCommit",
-	"OffsetFetch",
-	"FindCoordinator",
-	"JoinGroup",
-	"Heartbeat",
-	"LeaveGroup",
-	"SyncGroup",
-	"DescribeGroups",
-	"ListGroups",
-	"SaslHandshake",
-	"ApiVersions",
-	"CreateTopics",
-	"DeleteTopics",
-	"DeleteRecords",
-	"InitProducerId",
-	"OffsetForLeaderEpoch",
-	"DescribeConfigs",
-	"SaslAuthenticate",
-	"CreatePartitions",
-	"DeleteGroups",
-	"OffsetDelete",
-	"DescribeCluster",
-	"ConsumerGroupDescribe",
-}
-
 // dataTypes are schemas of type "data": versioned structures embedded in other
 // messages' bytes fields rather than sent as requests.
 var dataTypes = []dataType{

@@ -45,6 +45,7 @@ type field struct {
 	flex       *vrange
 	def        string // raw schema default, "" when absent
 	hasDef     bool
+	about      string // the schema's description of the field
 }
 
 type kind int
@@ -70,6 +71,9 @@ type ftype struct {
 	k    kind
 	elem *ftype
 	st   *structDef
+	// ptr marks a nullable struct field: a Go pointer, encoded after an int8
+	// presence marker (-1 null, 1 present).
+	ptr bool
 }
 
 var primitives = map[string]kind{
@@ -145,7 +149,7 @@ func (b *builder) fillStruct(st *structDef, fields []schemaField) error {
 }
 
 func (b *builder) buildField(parent *structDef, sf schemaField) (*field, error) {
-	f := &field{schemaName: sf.Name, goName: goName(sf.Name), tag: -1}
+	f := &field{schemaName: sf.Name, goName: goName(sf.Name), tag: -1, about: strings.TrimSpace(sf.About)}
 	var err error
 	if f.versions, err = parseVersions(sf.Versions); err != nil || f.versions.empty() {
 		return nil, fmt.Errorf("versions %q: %v", sf.Versions, err)
@@ -194,6 +198,20 @@ func (b *builder) buildField(parent *structDef, sf schemaField) (*field, error) 
 	if f.t, err = b.buildType(parent, f, sf); err != nil {
 		return nil, err
 	}
+	if !f.nullable.empty() && f.t.k == kStruct {
+		// Java's generator writes the marker only in nullable versions; every
+		// schema so far makes such a field nullable wherever it exists.
+		if f.nullable != f.versions.intersect(m(b).valid) && f.nullable != f.versions {
+			return nil, fmt.Errorf("struct %s nullable in %s, not in all its versions %s", sf.Type, f.nullable, f.versions)
+		}
+		if f.tag >= 0 {
+			return nil, fmt.Errorf("tagged nullable struct %s is not supported", sf.Type)
+		}
+		if f.hasDef && f.def != "null" {
+			return nil, fmt.Errorf("nullable struct %s: default %q", sf.Type, f.def)
+		}
+		f.t.ptr = true
+	}
 	if !f.nullable.empty() && !f.t.nullableKind() {
 		return nil, fmt.Errorf("type %s cannot be nullable", sf.Type)
 	}
@@ -206,6 +224,9 @@ func (b *builder) buildField(parent *structDef, sf schemaField) (*field, error) 
 func m(b *builder) *message { return b.m }
 
 func (t *ftype) nullableKind() bool {
+	if t.ptr {
+		return true
+	}
 	switch t.k {
 	case kString, kBytes, kRecords, kArray:
 		return true
@@ -426,6 +447,9 @@ func minTypeSize(t *ftype, flex bool, st *structDef, v int16) int {
 		}
 		return 4
 	case kStruct:
+		if t.ptr {
+			return 1 // the null marker
+		}
 		return minSize(t.st, v)
 	}
 	panic("unreachable")
@@ -487,6 +511,10 @@ func checkDefault(f *field) error {
 		if f.def != "null" || !f.nullableAnywhere() {
 			return fmt.Errorf("default %q for %s", f.def, "a non-scalar")
 		}
+	case kStruct:
+		if !f.t.ptr || f.def != "null" {
+			return fmt.Errorf("default %q for a struct", f.def)
+		}
 	default:
 		return fmt.Errorf("defaults for this type are not supported")
 	}
@@ -511,7 +539,7 @@ func defaultLiteral(f *field) string {
 			return ""
 		}
 		return strconv.Quote(f.def)
-	case kBytes, kRecords, kArray:
+	case kBytes, kRecords, kArray, kStruct:
 		return ""
 	case kBool:
 		if f.def == "false" {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"math"
 	"os"
 	"os/exec"
@@ -9,9 +10,9 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-)
 
-const schemaDir = "../../../shared/kafka-protocol/message"
+	"github.com/gregorkafka/gregor/internal/testcluster"
+)
 
 func TestStripComments(t *testing.T) {
 	in := `{ // a comment
@@ -115,7 +116,7 @@ const testResponse = `{
 
 func TestGenerateSyntheticSchema(t *testing.T) {
 	dir := writeSchemas(t, map[string]string{"TestThingRequest": testRequest, "TestThingResponse": testResponse})
-	files, err := generate(dir, []string{"TestThing"}, nil)
+	files, err := generate(os.DirFS(dir), nil, "0.0.1", nil)
 	require.NoError(t, err)
 	src := string(files["api_test_thing.gen.go"])
 	for _, want := range []string{
@@ -143,35 +144,41 @@ func TestGenerateRejectsUnknownSchemaFeatures(t *testing.T) {
 		"tag twice":    strings.Replace(testRequest, `"tag": 4`, `"tag": 4 }, { "name": "Dup", "type": "int8", "versions": "2+", "taggedVersions": "2+", "tag": 4`, 1),
 	} {
 		dir := writeSchemas(t, map[string]string{"TestThingRequest": req, "TestThingResponse": testResponse})
-		_, err := generate(dir, []string{"TestThing"}, nil)
+		_, err := generate(os.DirFS(dir), nil, "0.0.1", nil)
 		require.Error(t, err, name)
 	}
 }
 
-// TestGeneratedFilesUpToDate regenerates from the schemas and compares with
-// the committed files, so a change to the generator or the API list cannot
-// be committed without regenerating.
+// TestGeneratedFilesUpToDate regenerates from the pinned release's
+// kafka-clients jar into a temporary directory and compares with the
+// committed files, so a change to the generator or the release cannot be
+// committed without regenerating.
 func TestGeneratedFilesUpToDate(t *testing.T) {
-	if _, err := os.Stat(schemaDir); err != nil {
-		t.Skip("schema directory not available:", err)
+	files, err := generateRelease(testcluster.KRaftVersion, testcluster.ZooKeeperVersion)
+	if errors.Is(err, testcluster.ErrMissingTool) {
+		t.Skip("cannot resolve the kafka-clients jars to compare against:", err)
 	}
-	files, err := generate(schemaDir, apis, dataTypes)
 	require.NoError(t, err)
-	again, err := generate(schemaDir, apis, dataTypes)
+	again, err := generateRelease(testcluster.KRaftVersion, testcluster.ZooKeeperVersion)
 	require.NoError(t, err)
 	require.Equal(t, files, again, "generation must be deterministic")
+	require.Greater(t, len(files), 90, "every API of the release")
 
+	tmp := t.TempDir()
+	require.NoError(t, writeFiles(tmp, files))
 	out := "../../protocol"
-	for name, want := range files {
+	for name := range files {
+		want, err := os.ReadFile(filepath.Join(tmp, name))
+		require.NoError(t, err)
 		got, err := os.ReadFile(filepath.Join(out, name))
-		require.NoError(t, err, "%s is missing: run go generate ./protocol", name)
-		require.True(t, string(got) == string(want), "%s is stale: run go generate ./protocol", name)
+		require.NoError(t, err, "%s is missing: run make generate", name)
+		require.True(t, string(got) == string(want), "%s is stale: run make generate", name)
 	}
 	entries, err := os.ReadDir(out)
 	require.NoError(t, err)
 	for _, e := range entries {
 		if isGenerated(e.Name()) {
-			require.Contains(t, files, e.Name(), "stale generated file")
+			require.Contains(t, files, e.Name(), "stale generated file: run make generate")
 		}
 	}
 }
@@ -201,7 +208,7 @@ func TestSyntheticOutputCompiles(t *testing.T) {
 		t.Skip("runs the go tool")
 	}
 	dir := writeSchemas(t, map[string]string{"TestThingRequest": testRequest, "TestThingResponse": testResponse})
-	files, err := generate(dir, []string{"TestThing"}, nil)
+	files, err := generate(os.DirFS(dir), nil, "0.0.1", nil)
 	require.NoError(t, err)
 	pkg := t.TempDir()
 	for name, src := range files {

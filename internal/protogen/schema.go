@@ -4,9 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -41,19 +40,19 @@ type schemaField struct {
 	Tag              *int64          `json:"tag"`
 	Default          json.RawMessage `json:"default"`
 	Fields           []schemaField   `json:"fields"`
+	About            string          `json:"about"` // becomes the Go field's doc comment
 	// Read so that unknown keys are caught, but not needed for encoding.
-	About      string `json:"about"`
 	Ignorable  bool   `json:"ignorable"`
 	MapKey     bool   `json:"mapKey"`
 	EntityType string `json:"entityType"`
 	ZeroCopy   bool   `json:"zeroCopy"`
 }
 
-// loadSchema reads dir/name.json. Unknown keys are an error so that a schema
-// feature this generator does not implement cannot be silently ignored.
-func loadSchema(dir, name string) (*schemaFile, error) {
-	path := filepath.Join(dir, name+".json")
-	raw, err := os.ReadFile(path)
+// loadSchema reads name.json from fsys. Unknown keys are an error so that a
+// schema feature this generator does not implement cannot be silently ignored.
+func loadSchema(fsys fs.FS, name string) (*schemaFile, error) {
+	path := name + ".json"
+	raw, err := fs.ReadFile(fsys, path)
 	if err != nil {
 		return nil, err
 	}

@@ -90,6 +90,9 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, extra := range cfg.ExtraClasspath {
+		cp += string(os.PathListSeparator) + extra
+	}
 	sweepStaleDirs()
 	dir, err := os.MkdirTemp("", fmt.Sprintf("gregor-testcluster-%d-", os.Getpid()))
 	if err != nil {

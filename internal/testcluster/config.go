@@ -35,6 +35,9 @@ type Config struct {
 	// Listeners are client listeners opened besides PLAINTEXT (TLS, mutual TLS, SASL); see SecuredListeners.
 	// With any TLS listener the cluster generates a CA and certificates at start, which TLS returns.
 	Listeners []Listener
+	// ExtraClasspath entries (directories or jars) are added to the brokers' classpath, for plugins such as a
+	// metrics reporter compiled by a test.
+	ExtraClasspath []string
 	// Perf tunes the JVMs for throughput (benchmarks) instead of quick start-up (tests).
 	Perf bool
 	// Tag marks the JVMs (-Dgregor.testcluster=Tag) so leftovers can be found; default "test-<pid>".

@@ -90,6 +90,9 @@ func sharedKey(cfg Config) string {
 		sort.Strings(lp)
 		key += "," + strings.Join(lp, ",")
 	}
+	for _, extra := range cfg.ExtraClasspath {
+		key += ",cp=" + extra
+	}
 	return key
 }
 

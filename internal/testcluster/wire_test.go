@@ -169,9 +169,10 @@ type wireRun struct {
 	dir string
 }
 
-// versions lists the versions of req's API that gregor and the broker share, oldest first.
+// versions lists the versions gregor would send req at (protocol.UsableVersionRange) that the broker also
+// speaks, oldest first.
 func (w *wireRun) versions(req protocol.Request) []int16 {
-	ours, _ := protocol.SupportedVersionRange(req.APIKey())
+	ours, _ := protocol.UsableVersionRange(req.APIKey())
 	theirs, ok := w.rc.versions.BrokerRange(req.APIKey())
 	require.True(w.t, ok, "broker lacks %s", protocol.APIName(req.APIKey()))
 	var out []int16

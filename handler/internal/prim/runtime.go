@@ -13,8 +13,9 @@ import (
 // Its zero value is ready to use.
 type Runtime struct{}
 
-// Go runs fn on a new goroutine.
-func (Runtime) Go(_ string, fn func()) { go fn() }
+// Go runs fn on a new goroutine labelled for the profiler with the task's
+// name (see handler.TaskName).
+func (Runtime) Go(name string, fn func()) { go Labeled(name, fn) }
 
 // Now returns time.Now().
 func (Runtime) Now() time.Time { return time.Now() }
@@ -34,10 +35,14 @@ func (Runtime) Sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// AfterFunc runs fn on its own goroutine after d.
+// AfterFunc runs fn on its own goroutine after d, labelled as the task
+// "timer" for the profiler.
 func (Runtime) AfterFunc(d time.Duration, fn func()) handler.Timer {
-	return time.AfterFunc(d, fn)
+	return time.AfterFunc(d, func() { Labeled(TimerTask, fn) })
 }
+
+// TimerTask is the task name AfterFunc callbacks run under.
+const TimerTask = "timer"
 
 // NewEvent returns a cleared event.
 func (Runtime) NewEvent() handler.Event { return NewEvent() }

@@ -1,0 +1,32 @@
+package kafka
+
+// Lag returns, for each partition the consumer has fetched from, how many
+// messages it is behind: the partition's high watermark in the latest Fetch
+// answer less the offset of the next message Consume will return. It does
+// no I/O, so it is as current as the last fetch (one long poll at most);
+// Cluster.GroupLag asks the brokers instead. Partitions not fetched yet are
+// absent.
+func (c *SimpleConsumer) Lag() map[int32]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[int32]int64, len(c.parts))
+	for _, op := range c.parts {
+		if op.highWatermark >= 0 && op.position >= 0 {
+			out[op.id] = max(0, op.highWatermark-op.position)
+		}
+	}
+	return out
+}
+
+// Lag returns the lag of the partitions the consumer owns now; see
+// SimpleConsumer.Lag. It is empty between rebalances' revocation and
+// assignment.
+func (b *BalancedConsumer) Lag() map[int32]int64 {
+	b.mu.Lock()
+	inner := b.inner
+	b.mu.Unlock()
+	if inner == nil {
+		return map[int32]int64{}
+	}
+	return inner.Lag()
+}

@@ -1,0 +1,84 @@
+package kafka
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gregorkafka/gregor/handler"
+	"github.com/gregorkafka/gregor/handler/fakeclock"
+	"github.com/gregorkafka/gregor/protocol"
+)
+
+// Producer timing on a virtual clock: linger and retry backoff are checked
+// to the nanosecond, without sleeping, over real sockets to pfCluster.
+
+// forEachFakeClock runs fn on each handler implementation with its clock
+// made virtual.
+func forEachFakeClock(t *testing.T, fn func(t *testing.T, fc *fakeclock.Handler)) {
+	t.Helper()
+	forEachHandler(t, func(t *testing.T, h handler.Handler) { fn(t, fakeclock.New(h)) })
+}
+
+// nextDue waits until something on fc is due within want and returns how
+// far off the earliest deadline is.
+func nextDue(t *testing.T, fc *fakeclock.Handler, want time.Duration) time.Duration {
+	t.Helper()
+	require.NoError(t, fc.BlockUntilDue(testCtx(t), want))
+	d, ok := fc.Next()
+	require.True(t, ok)
+	return d
+}
+
+func TestProducerLingerOnVirtualClock(t *testing.T) {
+	forEachFakeClock(t, func(t *testing.T, fc *fakeclock.Handler) {
+		c, topic := pfSetup(t, fc, 1, 1)
+		const linger = 10 * time.Second
+		p := newTestProducer(t, topic, ProducerConfig{DeliveryReports: true, Linger: linger})
+		ctx := testCtx(t)
+		for i := range 3 {
+			require.NoError(t, p.Produce(ctx, Message{Value: value(i)}))
+		}
+		require.Equal(t, linger, nextDue(t, fc, linger), "the linger timer counts from the first message")
+
+		fc.Advance(linger - time.Nanosecond)
+		assert.Empty(t, c.produced(), "sent before Linger ran out")
+		fc.Advance(time.Nanosecond)
+		c.waitSeen(t, func(s []pfProduce) bool { return len(s) >= 1 })
+		seen := c.produced()
+		require.Len(t, seen, 1)
+		assert.Len(t, seen[0].Records, 3, "the three lingering messages leave in one batch")
+	})
+}
+
+func TestProducerRetryBackoffOnVirtualClock(t *testing.T) {
+	forEachFakeClock(t, func(t *testing.T, fc *fakeclock.Handler) {
+		c, topic := pfSetup(t, fc, 1, 1)
+		fails := 4
+		c.setOnProduce(func(*pfProduce) (int16, <-chan struct{}) {
+			if fails > 0 {
+				fails--
+				return protocol.ErrNotEnoughReplicas.Code, nil
+			}
+			return 0, nil
+		})
+		const first = 300 * time.Millisecond
+		p := newTestProducer(t, topic, ProducerConfig{DeliveryReports: true, RetryBackoff: first, MaxRetries: 10})
+		require.NoError(t, p.Produce(testCtx(t), Message{Value: value(0)}))
+
+		// Doubling from RetryBackoff, capped at one second.
+		for try, want := range []time.Duration{first, 2 * first, time.Second, time.Second} {
+			c.waitSeen(t, func(s []pfProduce) bool { return len(s) >= try+1 })
+			require.Equal(t, want, nextDue(t, fc, want), "backoff before retry %d", try+1)
+			fc.Advance(want - time.Nanosecond)
+			assert.Len(t, c.produced(), try+1, "retried before the backoff ran out")
+			fc.Advance(time.Nanosecond)
+		}
+		c.waitSeen(t, func(s []pfProduce) bool { return len(s) >= 5 })
+		r := <-p.Reports()
+		require.NoError(t, r.Err)
+		assert.Equal(t, int64(0), r.Message.Offset)
+	})
+}
