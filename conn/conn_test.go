@@ -592,6 +592,7 @@ func TestRequestBeforeConnect(t *testing.T) {
 		_, err = c.Request(guarded(t), metadataFor("x"))
 		requireDisconnected(t, err, "127.0.0.1:1")
 		assert.ErrorIs(t, err, ErrNotConnected)
+		assert.Equal(t, "conn: 127.0.0.1:1 is not connected", err.Error())
 	})
 }
 
@@ -607,6 +608,10 @@ func TestDialFailure(t *testing.T) {
 		requireDisconnected(t, err, addr)
 		var de *handler.DialError
 		assert.ErrorAs(t, err, &de)
+		// It never connected: the message says so, not "disconnected".
+		assert.Contains(t, err.Error(), "could not connect to "+addr)
+		assert.Contains(t, err.Error(), "connection refused")
+		assert.NotContains(t, err.Error(), "disconnected")
 		assert.False(t, c.Connected())
 		// Requests until the next Connect report why.
 		_, err = c.Request(guarded(t), metadataFor("x"))

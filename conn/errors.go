@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gregorkafka/gregor/handler"
 	"github.com/gregorkafka/gregor/protocol"
 )
 
@@ -37,6 +38,14 @@ type DisconnectedError struct {
 }
 
 func (e *DisconnectedError) Error() string {
+	// A connection that never came up was not "disconnected": say so.
+	var de *handler.DialError
+	switch {
+	case errors.As(e.Err, &de):
+		return "conn: could not connect to " + e.Address + ": " + de.Err.Error()
+	case errors.Is(e.Err, ErrNotConnected):
+		return "conn: " + e.Address + " is not connected"
+	}
 	return "conn: " + e.Address + " disconnected: " + e.Err.Error()
 }
 

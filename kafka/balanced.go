@@ -16,9 +16,10 @@ import (
 // partitions with the group's other members: each partition is consumed by
 // one member at a time, and when a member joins or leaves (or dies) the
 // group rebalances and the survivors take over its partitions. It is
-// pykafka's BalancedConsumer (coordinated through ZooKeeper) or, with
-// BalancedConsumerConfig.Managed, its ManagedBalancedConsumer (coordinated
-// by the group coordinator broker, compatible with the Java client).
+// pykafka's ManagedBalancedConsumer (coordinated by the group coordinator
+// broker, compatible with the Java client) or, when the configuration
+// names a ZooKeeper, its BalancedConsumer (coordinated through ZooKeeper);
+// see BalancedConsumerConfig, "Coordination".
 //
 // Underneath, it runs a SimpleConsumer over the partitions it owns and
 // replaces it when they change; Consume, Messages, CommitOffsets and
@@ -55,6 +56,7 @@ type BalancedConsumer struct {
 	owned    []int32                       // sorted
 	assigned bool                          // a first assignment has been applied
 	paused   bool                          // a rebalance is under way: Consume waits
+	revoked  bool                          // BeforeRevokeCallback ran for the partitions owned
 	active   int                           // Consume calls inside inner
 	calls    map[uint64]context.CancelFunc // those of them waiting, to interrupt
 	nextCall uint64
@@ -102,8 +104,8 @@ type membership interface {
 }
 
 // BalancedConsumer returns a member of the consumer group group consuming
-// the topic, coordinated through ZooKeeper or, with cfg.Managed, by the
-// group's coordinator broker. cfg is validated (a bad field gives a
+// the topic, coordinated by the group's coordinator broker or, when cfg
+// names a ZooKeeper, through ZooKeeper. cfg is validated (a bad field gives a
 // *ConfigError) and, unless cfg.ManualStart, the consumer joins the group
 // at once in the background; Consume waits for its first assignment.
 func (t *Topic) BalancedConsumer(group string, cfg BalancedConsumerConfig) (*BalancedConsumer, error) {
@@ -256,10 +258,13 @@ func (b *BalancedConsumer) fail(err error) {
 // as SimpleConsumer.Consume does. It waits through rebalances, and while
 // the consumer owns nothing, as long as ctx allows and at most
 // ConsumerTimeout when that is set (then failing with a
-// *ConsumerTimeoutError). It returns ctx.Err() when ctx ends first,
-// ErrConsumerStopped after Stop, and a *GroupError when the group
-// membership failed for good.
+// *ConsumerTimeoutError). It returns ctx.Err() when ctx ends first, at
+// once even with messages waiting, ErrConsumerStopped after Stop, and a
+// *GroupError when the group membership failed for good.
 func (b *BalancedConsumer) Consume(ctx context.Context) (*Message, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	// The ConsumerTimeout clock starts when the call first has to wait, as
 	// SimpleConsumer's does: a message already fetched costs no timer.
 	wb := waitBound{h: b.h, after: b.cfg.ConsumerTimeout}
@@ -358,10 +363,10 @@ func (b *BalancedConsumer) waitError(ctx context.Context) error {
 }
 
 // Messages returns an iterator over the consumer's messages, for use with
-// range, as SimpleConsumer.Messages: it ends, without yielding an error,
-// when ctx ends, when the consumer times out and when it is stopped; a
-// *PartitionError is yielded and the iteration goes on; any other error is
-// yielded and ends it.
+// range, as SimpleConsumer.Messages: when ctx ends it yields (nil,
+// ctx.Err()) and ends; it ends without yielding an error when the consumer
+// times out and when it is stopped; a *PartitionError is yielded and the
+// iteration goes on; any other error is yielded and ends it.
 func (b *BalancedConsumer) Messages(ctx context.Context) iter.Seq2[*Message, error] {
 	return messages(ctx, b.Consume)
 }
@@ -394,9 +399,23 @@ func (b *BalancedConsumer) HeldOffsets() map[int32]int64 {
 	return inner.HeldOffsets()
 }
 
+// NextOffsets returns, for each partition the consumer owns and has
+// started, the offset of the next message it will deliver, which is what
+// CommitOffsets stores; see SimpleConsumer.NextOffsets.
+func (b *BalancedConsumer) NextOffsets() map[int32]int64 {
+	b.mu.Lock()
+	inner := b.inner
+	b.mu.Unlock()
+	if inner == nil {
+		return map[int32]int64{}
+	}
+	return inner.NextOffsets()
+}
+
 // Stop stops the consumer: Consume fails with ErrConsumerStopped, the
-// rebalancing tasks end, the underlying SimpleConsumer stops (committing
-// with AutoCommit), and the consumer leaves the group: LeaveGroup for a
+// rebalancing tasks end, BeforeRevokeCallback runs over the partitions
+// owned, the underlying SimpleConsumer stops (committing with AutoCommit),
+// and the consumer leaves the group: LeaveGroup for a
 // dynamic managed member, for a ZooKeeper one closing its own session or,
 // on a session given in the config, deleting its nodes. It waits, within
 // ctx, for all of it. Later calls return the first call's result.
@@ -421,6 +440,7 @@ func (b *BalancedConsumer) Stop(ctx context.Context) error {
 		inner := b.inner
 		b.mu.Unlock()
 		if inner != nil {
+			b.beforeRevoke(ctx)
 			if err := inner.Stop(ctx); err != nil {
 				errs = append(errs, err)
 			}

@@ -16,7 +16,6 @@ import (
 const (
 	DefaultRebalanceMaxRetries = 5
 	DefaultRebalanceBackoff    = 2 * time.Second
-	DefaultZooKeeperConnect    = "127.0.0.1:2181"
 	DefaultZooKeeperTimeout    = 6 * time.Second
 	DefaultSessionTimeout      = 30 * time.Second
 	DefaultHeartbeatInterval   = 3 * time.Second
@@ -26,19 +25,31 @@ const (
 // RebalanceCallback is called after a rebalance changed the partitions a
 // balanced consumer owns, or made it start them again from the group's
 // committed offsets (it may have missed a generation), before consumption
-// resumes: pykafka's post_rebalance_callback. old maps each partition owned before to its held
-// offset (the offset of the last message consumed, -1 for none; see
-// HeldOffsets), new each partition owned now to where it starts (one less
-// than the next message). Partitions it returns targets for are moved there
-// (see SimpleConsumer.ResetOffsets; OffsetAfter(n) makes n+1 the next
-// message, OffsetAt(n) n itself) and the new positions committed; nil moves
-// nothing. It runs on the rebalancing task: it must not call the consumer's
-// Consume or Stop.
-type RebalanceCallback func(old, new map[int32]int64) map[int32]OffsetTarget
+// resumes: pykafka's post_rebalance_callback, with pykafka's values. Both
+// maps hold held offsets, as HeldOffsets does: the offset of the last
+// message consumed, one less than the next message (-1: none consumed
+// yet). heldBefore has each partition owned before, at the last message
+// delivered; heldNow each partition owned now, at where it starts (so a
+// partition about to start at offset 42 shows 41). Partitions it returns
+// targets for are moved there (see SimpleConsumer.ResetOffsets;
+// OffsetAfter(n) makes n+1 the next message, OffsetAt(n) n itself) and
+// the new positions committed; nil moves nothing. It runs on the
+// rebalancing task: it must not call the consumer's Consume or Stop.
+type RebalanceCallback func(heldBefore, heldNow map[int32]int64) map[int32]OffsetTarget
 
 // BalancedConsumerConfig configures a BalancedConsumer. Like the other
 // configs, its zero value means the documented defaults (pykafka's) and
 // Topic.BalancedConsumer reports the first bad field as a *ConfigError.
+//
+// # Coordination
+//
+// The group is coordinated through ZooKeeper (pykafka's BalancedConsumer)
+// only when a ZooKeeper is named: ZooKeeper or ZooKeeperConnect here, or
+// the client's Config.ZooKeeperHosts. Otherwise, and always with Managed,
+// the group's coordinator broker does it (pykafka's
+// ManagedBalancedConsumer, the Java client's protocol), which is what
+// Kafka 4 clusters, having no ZooKeeper, need. The zero value therefore
+// makes a broker-coordinated member.
 type BalancedConsumerConfig struct {
 	// ConsumerConfig configures the SimpleConsumer run over the partitions
 	// the consumer owns, with the same defaults. Leave ConsumerGroup,
@@ -53,9 +64,13 @@ type BalancedConsumerConfig struct {
 	// those gained later.
 	ConsumerConfig
 
-	// Managed selects the broker's group membership (JoinGroup, SyncGroup,
-	// Heartbeat: pykafka's ManagedBalancedConsumer, the Java client's
-	// protocol) over ZooKeeper coordination (pykafka's BalancedConsumer).
+	// Managed forces the broker's group membership (JoinGroup, SyncGroup,
+	// Heartbeat) even where a ZooKeeper is named, as for a client that
+	// finds its brokers through Config.ZooKeeperHosts; the ZooKeeper
+	// fields here are then refused. Without it the choice follows those
+	// fields (see "Coordination"), so it is needed only in that case; it
+	// is kept so that configurations written when it was the only switch
+	// keep working. After validation it reports the choice made.
 	Managed bool
 
 	// Strategy is how the group divides the partitions. ZooKeeper groups
@@ -92,6 +107,12 @@ type BalancedConsumerConfig struct {
 	// owned and may move them; see RebalanceCallback.
 	PostRebalanceCallback RebalanceCallback
 
+	// BeforeRevokeCallback, when set, runs before partitions are given up
+	// in a rebalance or Stop, before AutoCommit commits: the place to
+	// finish and commit the work of the messages delivered when AutoCommit
+	// is off. See RevokeCallback.
+	BeforeRevokeCallback RevokeCallback
+
 	// ZooKeeper is a ZooKeeper session to coordinate through (pykafka's
 	// zookeeper argument), shared with the caller: Stop deletes the
 	// consumer's nodes instead of closing it. Nil makes the consumer open
@@ -104,9 +125,9 @@ type BalancedConsumerConfig struct {
 	ZooKeeperChroot string
 
 	// ZooKeeperConnect is the ZooKeeper connect string, "h1:2181,h2:2181"
-	// with an optional chroot suffix ("/kafka"). Default: the client's
-	// Config.ZooKeeperHosts if set, else DefaultZooKeeperConnect.
-	// ZooKeeper groups only.
+	// with an optional chroot suffix ("/kafka"); setting it chooses
+	// ZooKeeper coordination. Default: the client's Config.ZooKeeperHosts
+	// (and with neither, the group is coordinated by a broker).
 	ZooKeeperConnect string
 
 	// ZooKeeperTimeout is the ZooKeeper session timeout, and the longest
@@ -122,17 +143,18 @@ type BalancedConsumerConfig struct {
 
 	// HeartbeatInterval is the time between heartbeats, which also bounds
 	// how long a member takes to notice a rebalance. Keep it well below
-	// SessionTimeout. Default 3s. Managed groups only.
+	// SessionTimeout. Default 3s. Broker-coordinated groups only.
 	HeartbeatInterval time.Duration
 
 	// RebalanceTimeout is how long the coordinator waits for every member
-	// to rejoin during a rebalance. Default 60s. Managed groups only.
+	// to rejoin during a rebalance. Default 60s. Broker-coordinated groups only.
 	RebalanceTimeout time.Duration
 
 	// GroupInstanceID makes the consumer a static member (KIP-345): it
 	// keeps its partitions across a restart within SessionTimeout, without
 	// a rebalance, and so leaves the group on Stop only by timing out.
-	// Empty (the default) means a dynamic member. Managed groups only.
+	// Empty (the default) means a dynamic member. Broker-coordinated groups
+	// only.
 	GroupInstanceID string
 }
 
@@ -176,6 +198,29 @@ func (c BalancedConsumerConfig) withDefaults(t *Topic, group string) (BalancedCo
 			return bad(f.name, "%v does not fit a request", f.d)
 		}
 	}
+	// ZooKeeper only when one is named; a ZooKeeper named only by the
+	// client gives way to fields that exist for broker groups alone.
+	zkOwn := c.ZooKeeper != nil || c.ZooKeeperConnect != "" || c.ZooKeeperChroot != "" || c.ZooKeeperTimeout != 0
+	if !c.Managed && !zkOwn {
+		c.Managed = t.cl.cfg.ZooKeeperHosts == ""
+		if !c.Managed {
+			for _, f := range []struct {
+				name string
+				set  bool
+			}{
+				{"SessionTimeout", c.SessionTimeout != 0},
+				{"HeartbeatInterval", c.HeartbeatInterval != 0},
+				{"RebalanceTimeout", c.RebalanceTimeout != 0},
+				{"GroupInstanceID", c.GroupInstanceID != ""},
+				{"Assignor", c.Assignor != nil},
+			} {
+				if f.set {
+					return bad(f.name, "applies to broker-coordinated groups, but the client's Config.ZooKeeperHosts "+
+						"chose ZooKeeper coordination: set Managed to coordinate through the brokers")
+				}
+			}
+		}
+	}
 	if c.Managed {
 		switch {
 		case c.ZooKeeper != nil:
@@ -193,15 +238,15 @@ func (c BalancedConsumerConfig) withDefaults(t *Topic, group string) (BalancedCo
 	} else {
 		switch {
 		case c.SessionTimeout != 0:
-			return bad("SessionTimeout", "applies to managed groups only (Managed is not set)")
+			return bad("SessionTimeout", "applies to broker-coordinated groups only (a ZooKeeper field is set)")
 		case c.HeartbeatInterval != 0:
-			return bad("HeartbeatInterval", "applies to managed groups only (Managed is not set)")
+			return bad("HeartbeatInterval", "applies to broker-coordinated groups only (a ZooKeeper field is set)")
 		case c.RebalanceTimeout != 0:
-			return bad("RebalanceTimeout", "applies to managed groups only (Managed is not set)")
+			return bad("RebalanceTimeout", "applies to broker-coordinated groups only (a ZooKeeper field is set)")
 		case c.GroupInstanceID != "":
-			return bad("GroupInstanceID", "applies to managed groups only (Managed is not set)")
+			return bad("GroupInstanceID", "applies to broker-coordinated groups only (a ZooKeeper field is set)")
 		case c.Assignor != nil:
-			return bad("Assignor", "applies to managed groups only (Managed is not set)")
+			return bad("Assignor", "applies to broker-coordinated groups only (a ZooKeeper field is set)")
 		case c.ZooKeeper != nil && c.ZooKeeperConnect != "":
 			return bad("ZooKeeperConnect", "set together with ZooKeeper; give one")
 		case c.ZooKeeper == nil && c.ZooKeeperChroot != "":
@@ -219,7 +264,8 @@ func (c BalancedConsumerConfig) withDefaults(t *Topic, group string) (BalancedCo
 				c.ZooKeeperConnect = t.cl.cfg.ZooKeeperHosts
 			}
 			if c.ZooKeeperConnect == "" {
-				c.ZooKeeperConnect = DefaultZooKeeperConnect
+				return bad("ZooKeeperConnect", "ZooKeeperTimeout chose ZooKeeper coordination, but no ZooKeeper is named: "+
+					"set ZooKeeperConnect, or leave the ZooKeeper fields empty to coordinate through the brokers")
 			}
 			if _, err := parseZooKeeperConnect(c.ZooKeeperConnect); err != nil {
 				return bad("ZooKeeperConnect", "%v", err)

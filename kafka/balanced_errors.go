@@ -3,6 +3,7 @@ package kafka
 import (
 	"errors"
 	"strconv"
+	"time"
 )
 
 // ErrPartitionOwned matches every *PartitionOwnedError.
@@ -44,3 +45,28 @@ func (e *GroupError) Error() string {
 }
 
 func (e *GroupError) Unwrap() error { return e.Err }
+
+// ErrZooKeeperUnreachable matches every *ZooKeeperUnreachableError.
+var ErrZooKeeperUnreachable = errors.New("kafka: zookeeper unreachable")
+
+// ZooKeeperUnreachableError reports a ZooKeeper-coordinated consumer that
+// got no ZooKeeper session. Its message names the setting that chose
+// ZooKeeper and the way to the brokers' group coordinator instead, which
+// is what Kafka 4 clusters (no ZooKeeper) need.
+type ZooKeeperUnreachableError struct {
+	Connect string        // the connect string tried
+	Timeout time.Duration // how long a session was waited for
+	From    string        // the setting that named this ZooKeeper
+	Err     error
+}
+
+func (e *ZooKeeperUnreachableError) Error() string {
+	return "kafka: no ZooKeeper session at " + e.Connect + " within " + e.Timeout.String() + " (" + e.Err.Error() +
+		"); ZooKeeper coordination was chosen because " + e.From + " is set: check that ZooKeeper runs there, " +
+		"or leave the ZooKeeper settings empty to have the group coordinated by the brokers (Kafka 4 has no ZooKeeper)"
+}
+
+func (e *ZooKeeperUnreachableError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrZooKeeperUnreachable) hold.
+func (e *ZooKeeperUnreachableError) Is(target error) bool { return target == ErrZooKeeperUnreachable }

@@ -9,8 +9,9 @@ import (
 // revoke pauses delivery ahead of a rebalance: Consume calls waiting for a
 // message return to waiting for the rebalance to end, new ones wait, and
 // revoke returns once no call is inside the SimpleConsumer, so its
-// positions stay put until assign. With AutoCommit or CommitOnRebalance the
-// positions are then committed, so that whoever gets a partition next resumes right after the
+// positions stay put until assign. BeforeRevokeCallback runs then, and
+// with AutoCommit or CommitOnRebalance the positions are committed after it,
+// so that whoever gets a partition next resumes right after the
 // last message delivered here. The fetchers keep running meanwhile: if the
 // partitions stay, nothing is fetched twice.
 func (b *BalancedConsumer) revoke(ctx context.Context) error {
@@ -34,6 +35,7 @@ func (b *BalancedConsumer) revoke(ctx context.Context) error {
 			return err
 		}
 	}
+	b.beforeRevoke(ctx)
 	if inner != nil && (b.cfg.AutoCommit || b.cfg.CommitOnRebalance) {
 		if err := inner.commit(ctx, true); err != nil && ctx.Err() == nil {
 			b.log.Warn("kafka: committing offsets before a rebalance failed", "error", err)
@@ -60,7 +62,7 @@ func (b *BalancedConsumer) assign(ctx context.Context, parts []int32, carry map[
 		b.resume(old, parts)
 		return
 	}
-	b.log.Info("kafka: balanced consumer assignment", "member", b.member.memberID(), "partitions", parts,
+	b.log.Debug("kafka: balanced consumer assignment", "member", b.member.memberID(), "partitions", parts,
 		"previous", oldParts)
 
 	oldHeld := map[int32]int64{}
@@ -127,7 +129,7 @@ func allCarried(parts []int32, carry map[int32]bool) bool {
 // resume installs inner over parts and lets Consume deliver again.
 func (b *BalancedConsumer) resume(inner *SimpleConsumer, parts []int32) {
 	b.mu.Lock()
-	b.inner, b.owned, b.paused = inner, parts, false
+	b.inner, b.owned, b.paused, b.revoked = inner, parts, false, false
 	b.mu.Unlock()
 	b.changed.Set()
 }

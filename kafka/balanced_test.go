@@ -32,13 +32,19 @@ func TestBalancedConsumerConfigDefaults(t *testing.T) {
 	topic := groupTestTopic(t, 3)
 	cfg, err := BalancedConsumerConfig{}.withDefaults(topic, "g")
 	require.NoError(t, err)
-	assert.False(t, cfg.Managed)
+	assert.True(t, cfg.Managed, "no ZooKeeper named: the brokers coordinate")
+	assert.Empty(t, cfg.ZooKeeperConnect)
+	assert.Equal(t, DefaultSessionTimeout, cfg.SessionTimeout)
 	assert.Equal(t, RangeAssignment, cfg.Strategy)
 	assert.Equal(t, DefaultRebalanceMaxRetries, cfg.RebalanceMaxRetries)
 	assert.Equal(t, DefaultRebalanceBackoff, cfg.RebalanceBackoff)
-	assert.Equal(t, DefaultZooKeeperConnect, cfg.ZooKeeperConnect)
-	assert.Equal(t, DefaultZooKeeperTimeout, cfg.ZooKeeperTimeout)
 	assert.False(t, cfg.AutoCommit, "off by default, as in pykafka")
+
+	cfg, err = BalancedConsumerConfig{ZooKeeperConnect: "zk1:2181"}.withDefaults(topic, "g")
+	require.NoError(t, err)
+	assert.False(t, cfg.Managed, "a ZooKeeper named: ZooKeeper coordinates")
+	assert.Equal(t, DefaultZooKeeperTimeout, cfg.ZooKeeperTimeout)
+	assert.Zero(t, cfg.SessionTimeout)
 	assert.Equal(t, DefaultQueuedMaxMessages, cfg.QueuedMaxMessages, "SimpleConsumer defaults apply")
 	assert.Nil(t, cfg.Partitions)
 	assert.Empty(t, cfg.ConsumerGroup)
@@ -55,11 +61,22 @@ func TestBalancedConsumerConfigDefaults(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 500*time.Millisecond, cfg.HeartbeatInterval)
 
-	// The client's ZooKeeper connect string is the default one.
+	// The client's ZooKeeper connect string is the default one, and
+	// chooses ZooKeeper; Managed still forces the brokers.
 	topic.cl.cfg.ZooKeeperHosts = "zk1:2181/kafka"
 	cfg, err = BalancedConsumerConfig{}.withDefaults(topic, "g")
 	require.NoError(t, err)
+	assert.False(t, cfg.Managed)
 	assert.Equal(t, "zk1:2181/kafka", cfg.ZooKeeperConnect)
+	cfg, err = BalancedConsumerConfig{Managed: true}.withDefaults(topic, "g")
+	require.NoError(t, err)
+	assert.True(t, cfg.Managed)
+	assert.Empty(t, cfg.ZooKeeperConnect)
+	_, err = BalancedConsumerConfig{SessionTimeout: time.Second}.withDefaults(topic, "g")
+	var ce *ConfigError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, "BalancedConsumerConfig.SessionTimeout", ce.Field)
+	assert.Contains(t, ce.Error(), "set Managed", "says what to set")
 }
 
 func TestBalancedConsumerConfigErrors(t *testing.T) {
@@ -71,7 +88,7 @@ func TestBalancedConsumerConfigErrors(t *testing.T) {
 		field string
 	}{
 		{"", BalancedConsumerConfig{}, "group"},
-		{"a/b", BalancedConsumerConfig{}, "group"},
+		{"a/b", BalancedConsumerConfig{ZooKeeperConnect: "zk:2181"}, "group"},
 		{"g", BalancedConsumerConfig{ConsumerConfig: ConsumerConfig{ConsumerGroup: "x"}}, "ConsumerGroup"},
 		{"g", BalancedConsumerConfig{ConsumerConfig: ConsumerConfig{Partitions: []int32{0}}}, "Partitions"},
 		{"g", BalancedConsumerConfig{ConsumerConfig: ConsumerConfig{Generation: func() (int32, string) { return 0, "" }}}, "Generation"},
@@ -83,8 +100,9 @@ func TestBalancedConsumerConfigErrors(t *testing.T) {
 		{"g", BalancedConsumerConfig{Managed: true, ZooKeeperConnect: "zk:2181"}, "ZooKeeperConnect"},
 		{"g", BalancedConsumerConfig{Managed: true, ZooKeeper: conn}, "ZooKeeper"},
 		{"g", BalancedConsumerConfig{Managed: true, ZooKeeperTimeout: time.Second}, "ZooKeeperTimeout"},
-		{"g", BalancedConsumerConfig{SessionTimeout: time.Second}, "SessionTimeout"},
-		{"g", BalancedConsumerConfig{GroupInstanceID: "i"}, "GroupInstanceID"},
+		{"g", BalancedConsumerConfig{ZooKeeperConnect: "zk:2181", SessionTimeout: time.Second}, "SessionTimeout"},
+		{"g", BalancedConsumerConfig{ZooKeeper: conn, GroupInstanceID: "i"}, "GroupInstanceID"},
+		{"g", BalancedConsumerConfig{ZooKeeperTimeout: time.Second}, "ZooKeeperConnect"},
 		{"g", BalancedConsumerConfig{ZooKeeperConnect: "zk:2181/a/"}, "ZooKeeperConnect"},
 		{"g", BalancedConsumerConfig{ZooKeeperConnect: ",,"}, "ZooKeeperConnect"},
 		{"g", BalancedConsumerConfig{ZooKeeperChroot: "/kafka"}, "ZooKeeperChroot"},
@@ -144,12 +162,12 @@ func TestBalancedConsumerErrors(t *testing.T) {
 // never started stops cleanly.
 func TestBalancedConsumerLifecycleOffline(t *testing.T) {
 	topic := groupTestTopic(t, 3)
-	zb, err := topic.BalancedConsumer("g", BalancedConsumerConfig{ConsumerConfig: ConsumerConfig{ManualStart: true}})
+	zb, err := topic.BalancedConsumer("g", BalancedConsumerConfig{ZooKeeperConnect: "127.0.0.1:2181", ConsumerConfig: ConsumerConfig{ManualStart: true}})
 	require.NoError(t, err)
 	assert.NotEmpty(t, zb.MemberID(), "a ZooKeeper member's id is made with it")
 	require.NoError(t, zb.Stop(context.Background()))
 
-	b, err := topic.BalancedConsumer("g", BalancedConsumerConfig{Managed: true, ConsumerConfig: ConsumerConfig{ManualStart: true}})
+	b, err := topic.BalancedConsumer("g", BalancedConsumerConfig{ConsumerConfig: ConsumerConfig{ManualStart: true}})
 	require.NoError(t, err)
 	assert.Empty(t, b.Partitions())
 	assert.Empty(t, b.HeldOffsets())
@@ -160,4 +178,27 @@ func TestBalancedConsumerLifecycleOffline(t *testing.T) {
 	assert.ErrorIs(t, err, ErrConsumerStopped)
 	assert.ErrorIs(t, b.Start(context.Background()), ErrConsumerStopped)
 	require.NoError(t, b.Stop(context.Background()), "idempotent")
+}
+
+// TestZooKeeperUnreachableSaysWhatToSet: a ZooKeeper named but not there
+// fails Start with an error that names the setting and the alternative.
+func TestZooKeeperUnreachableSaysWhatToSet(t *testing.T) {
+	ctx := testCtx(t)
+	topic := groupTestTopic(t, 1)
+	addr := deadAddr(t)
+	b, err := topic.BalancedConsumer("g", BalancedConsumerConfig{
+		ZooKeeperConnect: addr, ZooKeeperTimeout: 300 * time.Millisecond,
+		ConsumerConfig: ConsumerConfig{ManualStart: true},
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = b.Stop(context.Background()) })
+	err = b.Start(ctx)
+	require.ErrorIs(t, err, ErrZooKeeperUnreachable)
+	var ze *ZooKeeperUnreachableError
+	require.ErrorAs(t, err, &ze)
+	assert.Equal(t, addr, ze.Connect)
+	assert.Equal(t, "BalancedConsumerConfig.ZooKeeperConnect", ze.From)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Contains(t, err.Error(), "no ZooKeeper session at "+addr)
+	assert.Contains(t, err.Error(), "leave the ZooKeeper settings empty to have the group coordinated by the brokers")
 }

@@ -28,7 +28,7 @@ import (
 //     (a JoinGroup may be held for a whole rebalance)
 //   - offsets: OffsetCommit, OffsetFetch, with Config.OffsetsChannelTimeout
 //
-// The typed request methods (broker_requests.go) return the broker's
+// The typed request methods (Fetch, Produce, Metadata, ...) return the broker's
 // response as is: error codes inside it are the caller's to inspect; the
 // error result reports only transport failures (a *conn.DisconnectedError
 // and the like) and ctx.Err().

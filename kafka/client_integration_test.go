@@ -3,6 +3,7 @@ package kafka
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -129,6 +130,7 @@ func TestAutoCreateTopics(t *testing.T) {
 		plain := newTestClient(t, ctx, h, Config{Hosts: c.Bootstrap()})
 		_, err := plain.Topic(ctx, name)
 		require.ErrorIs(t, err, ErrUnknownTopic, "no auto-creation unless asked")
+		assert.Equal(t, "kafka: topic "+strconv.Quote(name)+" does not exist (kafka: UNKNOWN_TOPIC_OR_PARTITION (3))", err.Error())
 
 		auto := newTestClient(t, ctx, h, Config{Hosts: c.Bootstrap(), AutoCreateTopics: true})
 		topic, err := auto.Topic(ctx, name)

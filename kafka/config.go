@@ -76,7 +76,11 @@ type Config struct {
 	ClientID string
 
 	// Logger receives the client's log records, with structured attributes
-	// (broker, topic, error). Default slog.Default().
+	// (broker, topic, error). Routine events (brokers joining, rebalances,
+	// assignments) are logged at Debug, so a program's Info log stays its
+	// own; what needs attention (messages not delivered, a failing commit,
+	// an offset out of range) at Warn, and failures the client cannot
+	// recover from at Error. Default slog.Default().
 	Logger *slog.Logger
 
 	// TLS, when set, runs every broker connection of the client over TLS

@@ -69,9 +69,16 @@ type ConsumerConfig struct {
 	// AutoCommitInterval is the time between automatic commits. Default 60s.
 	AutoCommitInterval time.Duration
 
-	// QueuedMaxMessages bounds the messages fetched ahead of the
-	// application, per partition: a partition holding this many is not
-	// fetched again until the application drains it below. Default 2000.
+	// QueuedMaxMessages bounds the messages (records, not batches) fetched
+	// ahead of the application, per partition. A partition is fetched again
+	// once at most half of this many are queued, and each fetch asks the
+	// broker for the bytes the room left holds at the partition's recent
+	// size per record. Brokers answer with whole record batches, so the
+	// bound can be exceeded by at most the rest of one batch. (Before its
+	// first fetch shows the size of its records, a partition assumes the
+	// smallest, 8 bytes: that fetch brings fewer messages, never more.)
+	// FetchMessageMaxBytes still caps each fetch.
+	// Default 2000.
 	QueuedMaxMessages int
 
 	// FetchMinBytes is how much data the broker waits for before answering

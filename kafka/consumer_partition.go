@@ -32,11 +32,18 @@ type ownedPartition struct {
 	pendingMsgs  int
 	pendingBytes int
 
-	maxBytes  int   // this partition's fetch size; grows for an oversized batch
-	first     bool  // put first in the next request, where brokers return a whole batch however large
-	stalled   bool  // reported an error it cannot get past; fetched again after a reset
-	committed int64 // the position last committed, -1 when none
-	gapLogged bool  // warned once about an unexplained gap in offsets
+	maxBytes int // this partition's fetch size; grows for an oversized batch
+	// recordBytes is the wire size per record of the last fetch (0 before
+	// one): fetchSizeLocked sizes requests from it.
+	recordBytes int
+	// batchBytes is the average size of the last fetch's batches: a fetch
+	// asks for at least that, since a share smaller than the next batch
+	// brings nothing (but for the first partition of a request).
+	batchBytes int
+	first      bool  // put first in the next request, where brokers return a whole batch however large
+	stalled    bool  // reported an error it cannot get past; fetched again after a reset
+	committed  int64 // the position last committed, -1 when none
+	gapLogged  bool  // warned once about an unexplained gap in offsets
 	// highWatermark is the partition's end in the latest Fetch answer,
 	// -1 before one; Lag measures from it.
 	highWatermark int64

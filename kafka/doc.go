@@ -80,7 +80,8 @@
 // pykafka's SimpleConsumer does; balanced consumers wrap one over the
 // partitions they own. Its offset rules are pykafka's (see SimpleConsumer),
 // with the convention spelled out where pykafka left it implicit: a commit
-// stores the next offset to consume, HeldOffsets the last one consumed.
+// stores the next offset to consume (NextOffsets), HeldOffsets the last one
+// consumed (pykafka's held_offsets, NextOffsets minus one).
 // One fetch loop per leader broker reads only batch headers to learn the
 // next offset, sends the next Fetch at once and decodes the previous
 // response meanwhile; messages wait in bounded per-partition queues and
@@ -125,6 +126,7 @@
 //
 // Everything is logged through log/slog (Config.Logger, slog.Default() when
 // nil) with structured attributes: broker, addr, topic, partition, error.
-// Routine events (connections, leader moves) are at debug level, changes to
-// the cluster (brokers joining or leaving, topics deleted) at info.
+// What a library does routinely (connections, leader moves, brokers joining
+// or leaving, rebalances) is at debug level, so a program's info log stays
+// its own; what needs attention is at warn, failures at error.
 package kafka

@@ -91,6 +91,9 @@ type TopicError struct {
 }
 
 func (e *TopicError) Error() string {
+	if errors.Is(e.Err, ErrUnknownTopic) {
+		return "kafka: topic " + strconv.Quote(e.Topic) + " does not exist (" + e.Err.Error() + ")"
+	}
 	return "kafka: topic " + strconv.Quote(e.Topic) + ": " + e.Err.Error()
 }
 

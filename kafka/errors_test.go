@@ -32,6 +32,9 @@ func TestErrorAliases(t *testing.T) {
 	require.ErrorAs(t, err, &kerr, "kafka.Error works with errors.As")
 	assert.Equal(t, int16(3), kerr.Code)
 	assert.Same(t, protocol.ErrUnknownTopicOrPartition, ErrUnknownTopic)
+	assert.Equal(t, `lookup: kafka: topic "t" does not exist (kafka: UNKNOWN_TOPIC_OR_PARTITION (3))`, err.Error())
+	assert.Equal(t, `kafka: topic "t": kafka: TOPIC_AUTHORIZATION_FAILED (29)`,
+		(&TopicError{Topic: "t", Err: protocol.ErrTopicAuthorizationFailed}).Error())
 
 	perr := &PartitionError{Topic: "t", Partition: 2, Err: protocol.ErrNotLeaderOrFollower}
 	assert.Equal(t, "kafka: partition t/2: kafka: NOT_LEADER_OR_FOLLOWER (6)", perr.Error())

@@ -226,16 +226,17 @@ func (l *fetchLoop) build() (req *protocol.FetchRequest, done bool) {
 		op := s.op
 		op.inflight = true
 		op.owner = l
+		size := c.fetchSizeLocked(op)
 		parts[i] = protocol.FetchRequestPartition{
 			Partition:          op.id,
 			CurrentLeaderEpoch: op.p.LeaderEpoch(),
 			FetchOffset:        s.offset,
 			LastFetchedEpoch:   -1,
 			LogStartOffset:     -1,
-			PartitionMaxBytes:  int32(op.maxBytes),
+			PartitionMaxBytes:  int32(size),
 		}
-		total += op.maxBytes
-		biggest = max(biggest, op.maxBytes)
+		total += size
+		biggest = max(biggest, size)
 	}
 	req.MaxBytes = int32(max(min(total, fetchRequestMaxBytes), biggest))
 	// Fetch v13+ names topics by id, older versions by name; the encoder
@@ -330,6 +331,10 @@ func (l *fetchLoop) takeRecordsLocked(s sentPartition, rp *protocol.FetchRespons
 		op.fetchAt = max(op.fetchAt, sc.next)
 		op.maxBytes = c.cfg.FetchMessageMaxBytes
 		op.first = false
+		if sc.count > 0 {
+			op.recordBytes = (sc.end + sc.count - 1) / sc.count
+			op.batchBytes = sc.end / sc.entries
+		}
 		it := decodeItem{op: op, epoch: s.epoch, bytes: sc.end, msgs: sc.count, hw: rp.HighWatermark, in: decodeIn{
 			topic:         c.topic.name,
 			partition:     op.id,
@@ -484,7 +489,7 @@ func (c *SimpleConsumer) resetOutOfRange(ctx context.Context, list []sentPartiti
 		if !ok || s.op.epoch != s.epoch {
 			continue
 		}
-		c.log.Info("kafka: offset out of range, resetting", "partition", s.op.id, "offset", s.offset,
+		c.log.Warn("kafka: offset out of range, resetting", "partition", s.op.id, "offset", s.offset,
 			"reset", c.cfg.AutoOffsetReset.String(), "next", off)
 		c.moveLocked(s.op, off)
 	}

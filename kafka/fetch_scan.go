@@ -21,6 +21,9 @@ type recordsScan struct {
 	end   int   // bytes of complete entries at the start
 	next  int64 // offset after the last complete entry; -1 when none
 	count int   // records in them, counting a legacy wrapper as one
+	// entries is the number of complete entries (batches, or legacy
+	// messages and wrappers).
+	entries int
 	// need is the size the first entry claims when not even it is
 	// complete, 0 when its header is cut too.
 	need int
@@ -72,5 +75,6 @@ func scanRecords(records []byte) recordsScan {
 		}
 		s.next = max(s.next, last+1)
 		s.end += int(size)
+		s.entries++
 	}
 }

@@ -116,7 +116,7 @@ func (m *managedMembership) run(ctx context.Context) {
 			return
 		}
 		if errors.Is(err, errRejoin) {
-			b.log.Info("kafka: rejoining the group", "member", m.memberID(), "reason", err)
+			b.log.Debug("kafka: rejoining the group", "member", m.memberID(), "reason", err)
 			continue
 		}
 		failures++
@@ -127,7 +127,7 @@ func (m *managedMembership) run(ctx context.Context) {
 		case retriableCoordinatorError(err):
 			// The coordinator is moving or loading the group (as when the
 			// cluster's first group creates the offsets topic): soon over.
-			b.log.Info("kafka: group coordinator not ready, retrying", "attempt", failures, "error", err)
+			b.log.Debug("kafka: group coordinator not ready, retrying", "attempt", failures, "error", err)
 			backoff = min(time.Duration(failures)*coordinatorBackoff, b.cfg.RebalanceBackoff)
 		default:
 			b.log.Warn("kafka: joining the group failed, retrying", "attempt", failures, "error", err)
@@ -227,7 +227,7 @@ func (m *managedMembership) onHeartbeatError(gen int32, err error, failures int)
 	log := b.log.With("member", m.memberID(), "generation", gen, "error", err, "failures", failures)
 	switch {
 	case errors.Is(err, protocol.ErrRebalanceInProgress):
-		log.Info("kafka: the group is rebalancing")
+		log.Debug("kafka: the group is rebalancing")
 		m.requestRejoin(gen)
 	case errors.Is(err, protocol.ErrIllegalGeneration):
 		log.Warn("kafka: heartbeat for a past generation, rejoining")

@@ -61,7 +61,7 @@ func (c *Cluster) apply(md *protocol.MetadataResponse, all bool) applyResult {
 			b.setAddr(addr)
 		}
 		if _, was := old.brokers[mb.NodeID]; !was {
-			c.log.Info("kafka: broker joined", "broker", b.id, "addr", b.Addr())
+			c.log.Debug("kafka: broker joined", "broker", b.id, "addr", b.Addr())
 		}
 		b.live.Store(true)
 		next.brokers[b.id] = b
@@ -70,7 +70,7 @@ func (c *Cluster) apply(md *protocol.MetadataResponse, all bool) applyResult {
 	sort.Slice(next.sorted, func(i, j int) bool { return next.sorted[i].id < next.sorted[j].id })
 	for id, b := range old.brokers {
 		if _, ok := next.brokers[id]; !ok {
-			c.log.Info("kafka: broker left", "broker", id, "addr", b.Addr())
+			c.log.Debug("kafka: broker left", "broker", id, "addr", b.Addr())
 			b.live.Store(false)
 			res.gone = append(res.gone, b)
 		}
@@ -94,7 +94,7 @@ func (c *Cluster) apply(md *protocol.MetadataResponse, all bool) applyResult {
 				t = newTopic(c, name)
 				c.allTopics[name] = t
 			} else if !t.Exists() {
-				c.log.Info("kafka: topic reappeared", "topic", name)
+				c.log.Debug("kafka: topic reappeared", "topic", name)
 			}
 			c.logLeaderMoves(t, mt)
 			t.update(mt, next.brokers)
@@ -120,7 +120,7 @@ func (c *Cluster) apply(md *protocol.MetadataResponse, all bool) applyResult {
 
 func (c *Cluster) dropTopic(s *clusterState, name string) {
 	if t := s.topics[name]; t != nil {
-		c.log.Info("kafka: topic deleted", "topic", name)
+		c.log.Debug("kafka: topic deleted", "topic", name)
 		t.markDeleted()
 		delete(s.topics, name)
 	}
@@ -150,6 +150,6 @@ func (c *Cluster) logLeaderMoves(t *Topic, mt *protocol.MetadataResponseTopic) {
 		}
 	}
 	if n, was := len(mt.Partitions), len(t.state.Load().partitions); was != 0 && n != was {
-		c.log.Info("kafka: partition count changed", "topic", t.name, "from", was, "to", n)
+		c.log.Debug("kafka: partition count changed", "topic", t.name, "from", was, "to", n)
 	}
 }

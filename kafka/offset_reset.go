@@ -131,7 +131,7 @@ func (c *SimpleConsumer) ResetOffsets(ctx context.Context, targets map[int32]Off
 	moved := make([]int32, 0, len(next))
 	c.mu.Lock()
 	for id, off := range next {
-		c.log.Info("kafka: consumer offset reset", "partition", id, "target", valid[id].String(), "next", off)
+		c.log.Debug("kafka: consumer offset reset", "partition", id, "target", valid[id].String(), "next", off)
 		c.moveLocked(c.byID[id], off)
 		moved = append(moved, id)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gregorkafka/gregor/handler"
@@ -41,6 +42,10 @@ type Producer struct {
 	reqBudget int
 
 	reports chan DeliveryReport
+	// gaveUp is closed when Stop's context ends: from then on a report
+	// that finds Reports full is dropped rather than waited for.
+	gaveUp  chan struct{}
+	dropped atomic.Int64 // reports dropped after gaveUp
 
 	// ctx ends when Stop gives up, cutting short dials and waits.
 	ctx    context.Context
@@ -119,6 +124,7 @@ func (t *Topic) Producer(cfg ProducerConfig) (*Producer, error) {
 	p.reqBudget = cfg.MaxRequestSize - overhead
 	p.maxRecord = p.reqBudget - partitionOverhead
 	p.reports = make(chan DeliveryReport, reportsBuffer(cfg))
+	p.gaveUp = make(chan struct{})
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	if !cfg.ManualStart {
 		_ = p.Start()
@@ -189,7 +195,8 @@ func (p *Producer) Produce(ctx context.Context, msg Message) error {
 //
 // Receive from it in a goroutine of its own: a report waits for room in
 // the channel, the message's queue slot is freed only once its report is
-// taken, and Flush and Close wait for every report to be taken.
+// taken, and Flush and Close wait for every report to be taken. Only a
+// Stop whose context ended stops waiting: see Stop.
 func (p *Producer) Reports() <-chan DeliveryReport { return p.reports }
 
 // enqueue validates msg, picks its partition and queues it. w, when set,
@@ -325,15 +332,23 @@ func (p *Producer) idleEvent() handler.Event {
 }
 
 // Close is Stop without a deadline: it returns once every message held is
-// reported, which retries and timeouts bound.
+// reported. The retry budget bounds that: a partition whose batch runs out
+// of retries fails every message queued behind it too, so against a dead
+// cluster Close takes about one retry budget (some 12 seconds with the
+// defaults; see ProducerConfig.MaxRetries) however many messages it holds.
+// With DeliveryReports, Close also waits for Reports to be drained; use
+// Stop with a deadline when nothing may read it.
 func (p *Producer) Close() error { return p.Stop(context.Background()) }
 
 // Stop stops accepting messages, sends those held at once (starting a
 // producer that was not started) and waits until each is reported. If ctx
 // ends first, the messages still held are reported with ErrProducerClosed
 // (those in flight may still be written by a broker) and Stop returns
-// ctx.Err(). The Reports channel is closed when Stop returns. Later calls
-// wait for the first to finish and return its result.
+// ctx.Err() without waiting any longer, even for a Reports channel nobody
+// reads: from then on a report that finds the channel full is dropped
+// (and the number dropped logged), while reports already in the channel
+// stay there to be received. The Reports channel is closed when Stop
+// returns. Later calls wait for the first to finish and return its result.
 func (p *Producer) Stop(ctx context.Context) error {
 	p.abortOpenTransaction(ctx)
 	p.mu.Lock()
@@ -355,6 +370,7 @@ func (p *Producer) Stop(ctx context.Context) error {
 	var err error
 	if idle != nil {
 		if err = idle.Wait(ctx); err != nil {
+			close(p.gaveUp)
 			p.abort()
 			// Reports claimed before the abort are on their way.
 			_ = p.waitIdle()
@@ -369,6 +385,9 @@ func (p *Producer) Stop(ctx context.Context) error {
 	p.mu.Unlock()
 	// Nothing sends reports once nothing is held, so closing is safe.
 	close(p.reports)
+	if n := p.dropped.Load(); n > 0 {
+		p.log.Warn("kafka: delivery reports dropped: Reports was full when Stop gave up", "reports", n, "error", err)
+	}
 	p.closeErr = err
 	p.closeDone.Set()
 	return err

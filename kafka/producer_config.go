@@ -144,8 +144,10 @@ const minRequestSize = 1024
 // with IdempotenceOn.
 type ProducerConfig struct {
 	// Partitioner picks each message's partition. Default: a new
-	// RoundRobinPartitioner() per producer, pykafka's default. Keyed
-	// placement needs HashPartitioner.
+	// DefaultPartitioner() per producer, which places a keyed message by
+	// Murmur2 of its key, as the Java client does, and spreads messages
+	// with a nil key round-robin. RoundRobinPartitioner() spreads every
+	// message, keyed or not, as pykafka's producer did.
 	Partitioner Partitioner
 
 	// Compression is the codec for batches. Default CompressionNone. Zstd
@@ -157,6 +159,9 @@ type ProducerConfig struct {
 	// its messages are reported failed. Default DefaultMaxRetries; a
 	// negative value means no retries. A round of metadata refresh that
 	// finds no leader for a partition counts as one try of its messages.
+	// When a batch runs out of retries, the messages queued behind it on
+	// its partition fail with it: the budget is one per fault, not one per
+	// batch, so a dead cluster fails a long queue in one budget's time.
 	//
 	// A broker that dies keeps its partitions until the cluster notices
 	// (broker.session.timeout.ms, 9 s by default), and every try meanwhile
@@ -220,7 +225,8 @@ type ProducerConfig struct {
 
 	// DeliveryReports makes the producer send a DeliveryReport for every
 	// message to the channel Reports returns. They must be received: the
-	// producer waits when the channel is full.
+	// producer waits when the channel is full (only a Stop whose context
+	// ended stops waiting, and drops what does not fit).
 	DeliveryReports bool
 
 	// TransactionalID makes the producer transactional: what it produces
@@ -299,7 +305,7 @@ func (c ProducerConfig) withDefaults(cl *Config) (ProducerConfig, error) {
 		c.Idempotence = IdempotenceOff
 	}
 	if c.Partitioner == nil {
-		c.Partitioner = RoundRobinPartitioner()
+		c.Partitioner = DefaultPartitioner()
 	}
 	if c.MaxRetries == 0 {
 		c.MaxRetries = DefaultMaxRetries

@@ -136,8 +136,11 @@ func (p *Producer) settleBatch(b *batch, base int64, err error) {
 func (p *Producer) retryBatch(pb *partBuf, b *batch, err error) {
 	b.attempts++
 	if int(b.attempts) > p.cfg.MaxRetries {
-		p.log.Debug("kafka: produce retries exhausted", "partition", pb.id, "messages", len(b.recs), "error", err)
+		p.log.Debug("kafka: produce retries exhausted", "partition", pb.id, "messages", len(b.recs)+pb.queue.len(), "error", err)
 		p.settleBatch(b, -1, p.partitionErr(pb, err))
+		// What is queued behind it would meet the same fault: one retry
+		// budget per fault, not per batch.
+		p.failQueued(pb, p.partitionErr(pb, err))
 		// The broker may or may not have the batch: the partition's
 		// sequence continues only under a new epoch.
 		p.bumpEpoch(pb, err)
@@ -152,29 +155,36 @@ func (p *Producer) retryBatch(pb *partBuf, b *batch, err error) {
 }
 
 // retry counts a failed try of b's records (a producer without
-// idempotence) and queues them again, but for those out of tries, which
-// stay in b to be reported. Called with p.mu held.
+// idempotence) and queues them again, or, once the batch's first record is
+// out of tries, reports the whole batch and every record queued behind it
+// failed: those would meet the same fault, and a retry budget per batch
+// would make a dead cluster cost one budget per batch. Called with p.mu
+// held.
 func (p *Producer) retry(pb *partBuf, b *batch, err error) {
-	// Records retried before lead the batch: tries only decrease along it.
-	n := 0
+	// Records retried before lead the batch: the first has the most tries.
 	for i := range b.recs {
 		b.recs[i].attempts++
-		if int(b.recs[i].attempts) > p.cfg.MaxRetries {
-			n = i + 1
-		}
 	}
-	if rest := b.recs[n:]; len(rest) > 0 {
-		p.requeue(pb, rest)
-		pb.retryAt = p.h.Now().Add(p.backoff(int(rest[0].attempts)))
-	}
-	if n == 0 {
+	if int(b.recs[0].attempts) <= p.cfg.MaxRetries {
+		p.requeue(pb, b.recs)
+		pb.retryAt = p.h.Now().Add(p.backoff(int(b.recs[0].attempts)))
 		p.dropBatch(pb, b)
 		p.recycle(pb, b)
 		return
 	}
-	p.log.Debug("kafka: produce retries exhausted", "partition", pb.id, "messages", n, "error", err)
-	b.recs = b.recs[:n:n]
-	p.settleBatch(b, -1, p.partitionErr(pb, err))
+	err = p.partitionErr(pb, err)
+	p.log.Debug("kafka: produce retries exhausted", "partition", pb.id, "messages", len(b.recs)+pb.queue.len(), "error", err)
+	p.settleBatch(b, -1, err)
+	p.failQueued(pb, err)
+}
+
+// failQueued settles every record queued on pb, behind its batches, with
+// err. Called with p.mu held.
+func (p *Producer) failQueued(pb *partBuf, err error) {
+	if pb.queue.len() > 0 {
+		recs := pb.queue.takeAll()
+		pb.batches = append(pb.batches, &batch{pb: pb, recs: recs, state: batchDone, claimed: true, base: -1, err: err})
+	}
 }
 
 // dropBatch removes b, whose records went back to the queue, from pb's
@@ -290,12 +300,27 @@ func (p *Producer) deliver(done []outcome) {
 				waiters = true
 				r.wait.complete(m, o.err)
 			case p.cfg.DeliveryReports:
-				p.reports <- DeliveryReport{Message: m, Err: o.err}
+				p.sendReport(DeliveryReport{Message: m, Err: o.err})
 			}
 		}
 		if o.err != nil && !waiters && !p.cfg.DeliveryReports {
 			p.log.Warn("kafka: messages not delivered", "partition", o.pb.id, "messages", len(o.recs), "error", o.err)
 		}
+	}
+}
+
+// sendReport sends r to the reports channel, waiting for room until Stop
+// gives up.
+func (p *Producer) sendReport(r DeliveryReport) {
+	select {
+	case p.reports <- r:
+		return
+	default:
+	}
+	select {
+	case p.reports <- r:
+	case <-p.gaveUp:
+		p.dropped.Add(1)
 	}
 }
 

@@ -95,7 +95,7 @@ func checkReports(t *testing.T, c *pfCluster, reports []DeliveryReport, n int) {
 func TestProducerDeliversAndReports(t *testing.T) {
 	forEachHandler(t, func(t *testing.T, h handler.Handler) {
 		c, topic := pfSetup(t, h, 3, 6)
-		p := newTestProducer(t, topic, ProducerConfig{DeliveryReports: true})
+		p := newTestProducer(t, topic, ProducerConfig{DeliveryReports: true, Partitioner: RoundRobinPartitioner()})
 		reports := collectReports(t, p)
 		ctx := testCtx(t)
 		const n = 600

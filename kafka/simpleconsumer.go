@@ -229,14 +229,18 @@ func (c *SimpleConsumer) Stop(ctx context.Context) error {
 // offset order; partitions take turns. It waits for a message as long as
 // ctx allows, and at most ConsumerConfig.ConsumerTimeout when that is set
 // (then failing with a *ConsumerTimeoutError, errors.Is(err,
-// ErrConsumerTimeout)). It returns ctx.Err() when ctx ends first, and
-// ErrConsumerStopped after Stop.
+// ErrConsumerTimeout)). A context that has ended ends the call at once,
+// with ctx.Err(), even when messages are waiting: they stay queued for a
+// later call. It returns ErrConsumerStopped after Stop.
 //
 // An error about one partition comes as a *PartitionError in that
 // partition's place among its messages (a record too large to fetch, a
 // corrupt batch, a broker refusing the partition); the other partitions go
 // on, so calling Consume again is the usual response.
 func (c *SimpleConsumer) Consume(ctx context.Context) (*Message, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if !c.started.Load() {
 		if err := c.Start(ctx); err != nil {
 			return nil, err
@@ -334,11 +338,39 @@ func (c *SimpleConsumer) popLocked() (e entry, ok bool, wake *fetchLoop, reroute
 }
 
 // hasRoomLocked reports whether the partition's queue, counting results
-// still being decoded, is below the limits that allow fetching more: fewer
-// than QueuedMaxMessages messages and fewer bytes than one fetch brings.
+// still being decoded, is low enough to fetch more: at least half of
+// QueuedMaxMessages free (so a fetch brings a useful amount, not a few
+// messages at a time) and fewer bytes than one fetch brings.
 func (c *SimpleConsumer) hasRoomLocked(op *ownedPartition) bool {
-	return op.queue.len()+op.pendingMsgs < c.cfg.QueuedMaxMessages &&
+	room := c.cfg.QueuedMaxMessages - op.queue.len() - op.pendingMsgs
+	return room > 0 && 2*room >= c.cfg.QueuedMaxMessages &&
 		op.queuedBytes+op.pendingBytes < c.cfg.FetchMessageMaxBytes
+}
+
+// initialRecordBytes is the size per record assumed before a partition's
+// first fetch shows the real one: about the least a record takes in a
+// batch, so that a first fetch never brings more than QueuedMaxMessages
+// (but for the rest of a batch); larger records only make it bring fewer.
+const initialRecordBytes = 8
+
+// fetchSizeLocked is the partition's share of a Fetch request: the room
+// QueuedMaxMessages leaves, in bytes at the partition's recent bytes per
+// record, but at least its recent batch size (brokers send whole batches;
+// a smaller share would bring nothing), within maxBytes. A partition that
+// must get a whole oversized batch (first) asks for maxBytes.
+func (c *SimpleConsumer) fetchSizeLocked(op *ownedPartition) int {
+	if op.first {
+		return op.maxBytes
+	}
+	room := max(c.cfg.QueuedMaxMessages-op.queue.len()-op.pendingMsgs, 1)
+	per := op.recordBytes
+	if per <= 0 {
+		per = initialRecordBytes
+	}
+	if room > op.maxBytes/per {
+		return op.maxBytes
+	}
+	return min(max(room*per, op.batchBytes, 1), op.maxBytes)
 }
 
 // Messages returns an iterator over the consumer's messages, for use with
@@ -352,10 +384,13 @@ func (c *SimpleConsumer) hasRoomLocked(op *ownedPartition) bool {
 //		fmt.Println(msg.Offset, string(msg.Value))
 //	}
 //
-// It yields what Consume returns. The iteration ends, without yielding an
-// error, when ctx ends, when the consumer times out (as pykafka's iterator
-// does) and when it is stopped. A *PartitionError is yielded and the
-// iteration goes on; any other error is yielded and ends it.
+// It yields what Consume returns. When ctx ends, the iteration yields
+// (nil, ctx.Err()) once and ends, at once, even with messages fetched
+// ahead: so a loop that sees errors.Is(err, context.Canceled) knows it was
+// cancelled, while a loop that ends without an error has finished. It ends
+// without yielding an error when the consumer times out (as pykafka's
+// iterator does) and when it is stopped. A *PartitionError is yielded and
+// the iteration goes on; any other error is yielded and ends it.
 func (c *SimpleConsumer) Messages(ctx context.Context) iter.Seq2[*Message, error] {
 	return messages(ctx, c.Consume)
 }
@@ -363,14 +398,25 @@ func (c *SimpleConsumer) Messages(ctx context.Context) iter.Seq2[*Message, error
 // HeldOffsets returns, for each partition the consumer has a position in,
 // the offset of the message it delivered last (pykafka's held_offsets):
 // one less than the next message it will deliver, so -1 for a partition
-// starting at offset 0. Partitions not started yet are missing.
-func (c *SimpleConsumer) HeldOffsets() map[int32]int64 {
+// starting at offset 0. Partitions not started yet are missing. What a
+// commit stores is the other form, NextOffsets.
+func (c *SimpleConsumer) HeldOffsets() map[int32]int64 { return c.offsets(-1) }
+
+// NextOffsets returns, for each partition the consumer has a position in,
+// the offset of the next message it will deliver: HeldOffsets()+1, and
+// what CommitOffsets stores (Kafka's committed offset, from which the
+// group's next consumer of the partition starts). Partitions not started
+// yet are missing.
+func (c *SimpleConsumer) NextOffsets() map[int32]int64 { return c.offsets(0) }
+
+// offsets returns every started partition's position plus delta.
+func (c *SimpleConsumer) offsets(delta int64) map[int32]int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := make(map[int32]int64, len(c.parts))
 	for _, op := range c.parts {
 		if op.position >= 0 {
-			out[op.id] = op.position - 1
+			out[op.id] = op.position + delta
 		}
 	}
 	return out

@@ -257,10 +257,101 @@ func TestQueueLimits(t *testing.T) {
 	c.mu.Unlock()
 	consumeN(t, c, 2)
 	c.mu.Lock()
-	assert.True(t, c.hasRoomLocked(op), "drained below the limit")
+	assert.False(t, c.hasRoomLocked(op), "2 queued: below the limit, but not yet half drained")
+	c.mu.Unlock()
+	consumeN(t, c, 1)
+	c.mu.Lock()
+	assert.True(t, c.hasRoomLocked(op), "drained to half the limit")
 	op.pendingBytes = 1000
 	assert.False(t, c.hasRoomLocked(op), "a fetch's worth of bytes in the pipeline")
 	c.mu.Unlock()
+}
+
+// TestFetchSizeFollowsQueueRoom: a partition's share of a fetch is the room
+// QueuedMaxMessages leaves, at the size per record the last fetch showed.
+func TestFetchSizeFollowsQueueRoom(t *testing.T) {
+	c, l := offlineConsumer(t, ConsumerConfig{QueuedMaxMessages: 100, FetchMessageMaxBytes: 1 << 20})
+	c.mu.Lock()
+	c.moveLocked(c.byID[0], 0)
+	op := c.byID[0]
+	assert.Equal(t, 100*initialRecordBytes, c.fetchSizeLocked(op), "before any fetch: the guessed record size")
+	c.mu.Unlock()
+
+	records := batchAt(t, protocol.CompressionNone, offsetRange(0, 10)...)
+	resp := fetchResponse(0, 0, 10, records)
+	l.index = map[int32]int{}
+	l.sent = []sentPartition{{op: op, epoch: op.epoch, offset: 0}}
+	c.mu.Lock()
+	op.inflight, op.owner = true, l
+	c.mu.Unlock()
+	res, _ := l.take(resp)
+	var d fetchDecoder
+	c.deliver(l, &d, res)
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	per := (len(records) + 9) / 10
+	assert.Equal(t, per, op.recordBytes)
+	assert.Equal(t, 90*per, c.fetchSizeLocked(op), "10 queued: room for 90 records")
+	op.first = true
+	assert.Equal(t, 1<<20, c.fetchSizeLocked(op), "a partition owed a whole batch asks for all")
+	op.first = false
+	assert.Equal(t, len(records), op.batchBytes, "one batch came")
+	op.batchBytes = 200 * per
+	assert.Equal(t, 200*per, c.fetchSizeLocked(op), "at least a batch, which brokers send whole")
+	op.recordBytes = 1 << 20
+	assert.Equal(t, 1<<20, c.fetchSizeLocked(op), "never above FetchMessageMaxBytes")
+}
+
+// TestConsumeEndsAtOnceWhenCancelled: with messages queued, a cancelled
+// context ends Consume and Messages at once; the iterator says so, and the
+// messages stay for a later call.
+func TestConsumeEndsAtOnceWhenCancelled(t *testing.T) {
+	c, l := offlineConsumer(t, ConsumerConfig{ConsumerTimeout: 20 * time.Millisecond})
+	c.mu.Lock()
+	c.moveLocked(c.byID[0], 0)
+	c.mu.Unlock()
+	feed(t, c, l, 0, batchAt(t, protocol.CompressionNone, offsetRange(0, 50)...))
+
+	ctx, cancel := context.WithCancel(t.Context())
+	assert.Equal(t, []string{"v0", "v1"}, consumeN(t, c, 2))
+	cancel()
+	_, err := c.Consume(ctx)
+	require.ErrorIs(t, err, context.Canceled, "a cancelled context wins over queued messages")
+
+	ctx, cancel = context.WithCancel(t.Context())
+	defer cancel()
+	var got []*Message
+	var errs []error
+	for m, err := range c.Messages(ctx) {
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		got = append(got, m)
+		if len(got) == 3 {
+			cancel()
+		}
+	}
+	assert.Len(t, got, 3, "nothing more after the cancel")
+	require.Len(t, errs, 1, "the iterator yields the cancellation once, then ends")
+	assert.ErrorIs(t, errs[0], context.Canceled)
+
+	// Not cancelled, the iterator drains the rest and ends quietly on the
+	// consumer timeout: a finished loop sees no error.
+	errs, got = nil, nil
+	for m, err := range c.Messages(t.Context()) {
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		got = append(got, m)
+	}
+	assert.Empty(t, errs)
+	require.Len(t, got, 45)
+	assert.Equal(t, int64(5), got[0].Offset, "the messages a cancelled call left stay queued")
+	assert.Equal(t, map[int32]int64{0: 49}, c.HeldOffsets(), "the last delivered")
+	assert.Equal(t, map[int32]int64{0: 50}, c.NextOffsets(), "the next to deliver, what a commit stores")
 }
 
 func TestConsumeErrors(t *testing.T) {

@@ -16,11 +16,11 @@ import (
 // Topic held for a long time still reports fresh partitions and leaders.
 // It is safe for concurrent use.
 //
-// Producers and consumers are made from a Topic, as in pykafka; their
-// constructors live in files of their own: Producer (producer.go),
-// SyncProducer (producer_sync.go), Publish (publish.go), SimpleConsumer
-// (simpleconsumer.go), BalancedConsumer (balanced.go) and Subscribe
-// (subscribe.go).
+// Producers and consumers are made from a Topic, as in pykafka: Producer
+// and SyncProducer send messages, Publish sends a list to one partition in
+// order; SimpleConsumer reads partitions by itself, BalancedConsumer shares
+// them with a consumer group, and Subscribe is a BalancedConsumer with
+// settings for the common case.
 type Topic struct {
 	name string
 	cl   *Cluster

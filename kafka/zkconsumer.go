@@ -73,7 +73,7 @@ func (m *zkMembership) open(ctx context.Context) error {
 		cancel()
 		if err != nil {
 			conn.Close()
-			return fmt.Errorf("kafka: zookeeper %s: no session within %v: %w", cfg.ZooKeeperConnect, cfg.ZooKeeperTimeout, err)
+			return m.unreachable(err)
 		}
 		m.conn = conn
 	}
@@ -87,6 +87,17 @@ func (m *zkMembership) open(ctx context.Context) error {
 	}
 	m.b.log.Debug("kafka: registered in zookeeper", "member", m.id)
 	return nil
+}
+
+// unreachable explains a ZooKeeper that gave no session: which setting
+// chose ZooKeeper coordination and what to set instead.
+func (m *zkMembership) unreachable(err error) error {
+	cfg := &m.b.cfg
+	from := "BalancedConsumerConfig.ZooKeeperConnect"
+	if hosts := m.b.cl.cfg.ZooKeeperHosts; hosts != "" && hosts == cfg.ZooKeeperConnect {
+		from = "Config.ZooKeeperHosts"
+	}
+	return &ZooKeeperUnreachableError{Connect: cfg.ZooKeeperConnect, Timeout: cfg.ZooKeeperTimeout, From: from, Err: err}
 }
 
 // run rebalances on every change until ctx ends. A rebalance that fails
@@ -130,11 +141,11 @@ func (m *zkMembership) run(ctx context.Context) {
 				m.trigger.Set()
 				break
 			}
-			level := "kafka: rebalance incomplete, retrying"
+			msg := "kafka: rebalance incomplete, retrying"
 			if errors.Is(err, ErrPartitionOwned) {
-				b.log.Info(level, "member", m.id, "attempt", attempt, "error", err)
+				b.log.Debug(msg, "member", m.id, "attempt", attempt, "error", err)
 			} else {
-				b.log.Warn(level, "member", m.id, "attempt", attempt, "error", err)
+				b.log.Warn(msg, "member", m.id, "attempt", attempt, "error", err)
 			}
 			if b.h.Sleep(ctx, time.Duration(attempt)*b.cfg.RebalanceBackoff) != nil {
 				return
@@ -168,7 +179,7 @@ func (m *zkMembership) rebalance(ctx context.Context) error {
 	}
 	if !slices.Contains(participants, m.id) {
 		// The session expired (or the node was deleted): register again.
-		b.log.Info("kafka: consumer not registered in zookeeper; registering again", "member", m.id)
+		b.log.Debug("kafka: consumer not registered in zookeeper; registering again", "member", m.id)
 		if err := m.register(); err != nil {
 			return err
 		}

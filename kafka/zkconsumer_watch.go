@@ -46,7 +46,7 @@ func (m *zkMembership) watch(ctx context.Context, path string, children bool) {
 			if errors.Is(ev.Err, zk.ErrClosing) {
 				return
 			}
-			m.b.log.Info("kafka: zookeeper watch lost", "path", path, "error", ev.Err)
+			m.b.log.Debug("kafka: zookeeper watch lost", "path", path, "error", ev.Err)
 			lost = true
 		}
 		m.trigger.Set()
@@ -90,7 +90,7 @@ func (m *zkMembership) onSessionEvent(ev zk.Event) {
 	case zk.StateHasSession:
 		m.connected.Set()
 		if m.expired.Swap(false) {
-			m.b.log.Info("kafka: zookeeper session re-established", "member", m.id)
+			m.b.log.Debug("kafka: zookeeper session re-established", "member", m.id)
 			m.trigger.Set()
 		}
 	case zk.StateExpired:

@@ -22,8 +22,8 @@ func balancedTour(ctx context.Context, out io.Writer, client *kafka.Client) erro
 		return err
 	}
 	fmt.Fprintf(out, "\nTwo balanced consumers in group %q split the topic:\n", demoGroup)
+	// No ZooKeeper named: the group's coordinator broker manages it.
 	cfg := kafka.BalancedConsumerConfig{
-		Managed:        true,
 		ConsumerConfig: kafka.ConsumerConfig{AutoCommit: true, ConsumerTimeout: time.Second},
 	}
 	names := []string{"A", "B"}

@@ -129,6 +129,7 @@ type (
 		Topic      string `json:"topic"`
 		Group      string `json:"group"`
 		DryRun     bool   `json:"dry_run"`
+		Refused    string `json:"refused"`
 		Partitions []struct {
 			Partition      int32  `json:"partition"`
 			PreviousOffset *int64 `json:"previous_offset"`
@@ -401,6 +402,16 @@ func kraftTests(t *testing.T, tl tool, c *testcluster.Cluster) {
 		tl.fails(t, exitError, `group "reset-live" has 1 live member(s) (state Stable)`,
 			"reset_offsets", "tools-main", live, "earliest")
 		tl.fails(t, exitError, "refused the commit", "reset_offsets", "tools-main", live, "earliest", "--force")
+		assert.Equal(t, map[int32]int64{0: 2}, committed(t, cl, live, "tools-main"))
+		// A dry run changes nothing: it shows the plan, and what a real
+		// run would meet.
+		out = tl.ok(t, "reset_offsets", "tools-main", live, "earliest", "--dry-run")
+		assert.Regexp(t, `(?m)^0\s+2\s+0$`, out)
+		assert.Contains(t, out, `A real run would be refused: group "reset-live" has 1 live member(s) (state Stable)`)
+		var liveDry jsonReset
+		tl.json(t, &liveDry, "reset_offsets", "tools-main", live, "earliest", "--dry-run")
+		assert.True(t, liveDry.DryRun)
+		assert.Contains(t, liveDry.Refused, "live member")
 		assert.Equal(t, map[int32]int64{0: 2}, committed(t, cl, live, "tools-main"))
 		tl.fails(t, exitError, `group "reset-live" has 1 live member(s)`, "consume_topic", "tools-main", "--group", live)
 	})

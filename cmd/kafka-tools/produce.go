@@ -79,17 +79,10 @@ func parseAcks(s string) (kafka.RequiredAcks, error) {
 // given, keyed messages where Kafka's Java client would (murmur2), and
 // the others round-robin.
 func linePartitioner(fixed int32) kafka.Partitioner {
-	hash, rr := kafka.HashPartitioner(nil), kafka.RoundRobinPartitioner()
-	return kafka.PartitionerFunc(func(m *kafka.Message, n int) (int32, error) {
-		switch {
-		case fixed >= 0:
-			return fixed, nil
-		case m.Key != nil:
-			return hash.Partition(m, n)
-		default:
-			return rr.Partition(m, n)
-		}
-	})
+	if fixed < 0 {
+		return kafka.DefaultPartitioner()
+	}
+	return kafka.PartitionerFunc(func(*kafka.Message, int) (int32, error) { return fixed, nil })
 }
 
 func produceLines(ctx context.Context, e *env, topic string, o produceOptions) (report, error) {

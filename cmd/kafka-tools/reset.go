@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -21,7 +22,8 @@ partition's log.
 Everything is checked before anything is written: the topic, the partitions,
 the offsets and the group. A group with live members is refused, since they
 would overwrite the new offsets with their own commits; stop them first.
---force writes anyway. Kafka's coordinator still refuses commits from outside
+--force writes anyway. --dry-run shows the plan whatever the group's state,
+and says when a real run would be refused. Kafka's coordinator still refuses commits from outside
 a group it manages while the group has members (the command then fails and
 nothing changes); --force is for groups whose consumers register in ZooKeeper
 (see --zookeeper), of which Kafka keeps only the offsets.`,
@@ -52,6 +54,7 @@ type resetReport struct {
 	Topic      string       `json:"topic"`
 	Group      string       `json:"group"`
 	DryRun     bool         `json:"dry_run"`
+	Refused    string       `json:"refused,omitempty"` // why a real run would be refused (dry runs only)
 	Partitions []resetEntry `json:"partitions"`
 }
 
@@ -97,26 +100,32 @@ func resetOffsets(ctx context.Context, e *env, args []string, o resetOptions) (r
 	if err != nil {
 		return nil, err
 	}
+	// A dry run changes nothing, so live members do not stop it: it shows
+	// the plan and says what a real run would meet.
+	var refusal string
 	if d.live() && !o.force {
-		return nil, fmt.Errorf("group %q has %d live member(s) (state %s): stop them first, or pass --force",
+		refusal = fmt.Sprintf("group %q has %d live member(s) (state %s): stop them first, or pass --force",
 			group, len(d.Members), d.State)
 	}
-	if e.g.zookeeper != "" {
+	if e.g.zookeeper != "" && refusal == "" {
 		zg, err := readZooKeeperGroup(ctx, e.g.zookeeper, group, e.log)
 		if err != nil {
 			return nil, err
 		}
 		if len(zg.members) > 0 && !o.force {
-			return nil, fmt.Errorf("group %q has %d consumer(s) registered in ZooKeeper: stop them first, or pass --force",
+			refusal = fmt.Sprintf("group %q has %d consumer(s) registered in ZooKeeper: stop them first, or pass --force",
 				group, len(zg.members))
 		}
+	}
+	if refusal != "" && !o.dryRun {
+		return nil, errors.New(refusal)
 	}
 	before, err := cl.Cluster().FetchGroupOffsets(ctx, group, map[string][]int32{topic: parts})
 	if err != nil {
 		return nil, err
 	}
 
-	r := &resetReport{Topic: topic, Group: group, DryRun: o.dryRun, Partitions: make([]resetEntry, len(parts))}
+	r := &resetReport{Topic: topic, Group: group, DryRun: o.dryRun, Refused: refusal, Partitions: make([]resetEntry, len(parts))}
 	for i, id := range parts {
 		r.Partitions[i] = resetEntry{Partition: id, NewOffset: offsets[id]}
 		if co, ok := before[topic][id]; ok {
@@ -143,6 +152,9 @@ func (r *resetReport) writeText(w io.Writer) error {
 	var err error
 	if r.DryRun {
 		_, err = fmt.Fprintf(w, "\nDry run: nothing committed for group %s.\n", r.Group)
+		if err == nil && r.Refused != "" {
+			_, err = fmt.Fprintf(w, "A real run would be refused: %s.\n", r.Refused)
+		}
 	} else {
 		_, err = fmt.Fprintf(w, "\nCommitted the new offsets of group %s on %s.\n", r.Group, r.Topic)
 	}

@@ -9,14 +9,11 @@ import (
 
 	"github.com/gregorkafka/gregor/handler"
 	"github.com/gregorkafka/gregor/handler/internal/netdial"
-	"github.com/gregorkafka/gregor/handler/internal/prim"
 )
 
 // Handler runs gregor's connections on gnet event loops. Create it with
 // New; it is safe for concurrent use.
 type Handler struct {
-	prim.Runtime
-
 	cli *gnet.Client
 
 	mu        sync.Mutex

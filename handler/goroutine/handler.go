@@ -4,14 +4,11 @@ import (
 	"sync"
 
 	"github.com/gregorkafka/gregor/handler"
-	"github.com/gregorkafka/gregor/handler/internal/prim"
 )
 
 // Handler runs gregor on goroutines. Create it with New; it is safe for
 // concurrent use.
 type Handler struct {
-	prim.Runtime
-
 	mu     sync.Mutex
 	closed bool
 	conns  map[*conn]struct{}

@@ -132,7 +132,7 @@ func settings(p plan) []report.KV {
 		{K: "all", V: shared + "; consumers fetch up to 1 MiB per partition and start at the earliest offset; " +
 			fmt.Sprintf("topics have %d partitions, replication factor = brokers", p.partitions)},
 		{K: "gregor", V: "kafka.Producer with DeliveryReports (defaults otherwise: Linger 0, MaxRequestSize 1,000,012, " +
-			"round-robin partitioner, one batch in flight per partition); SimpleConsumer; managed BalancedConsumer (range); goroutine handler"},
+			"default partitioner (round-robin for these unkeyed messages), one batch in flight per partition); SimpleConsumer; managed BalancedConsumer (range); goroutine handler"},
 		{K: "gregor-eventloop", V: "the same on the gnet event-loop handler (handler/eventloop, default loops)"},
 		{K: "franz-go", V: "kgo: DisableIdempotentWrite, ProducerLinger(0), RoundRobinPartitioner, ProducerBatchMaxBytes 1 MiB, " +
 			"MaxBufferedRecords/Bytes = the shared limit; direct (non-group) consuming with FetchMaxPartitionBytes 1 MiB; groups with the eager range balancer"},

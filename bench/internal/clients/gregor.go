@@ -304,7 +304,6 @@ func (g gregorClient) group(ctx context.Context, s *workload.Spec) (workload.Res
 			return err
 		}
 		b, err := t.BalancedConsumer(s.Group, kafka.BalancedConsumerConfig{
-			Managed:        true,
 			ConsumerConfig: kafka.ConsumerConfig{AutoOffsetReset: kafka.OffsetEarliest},
 		})
 		if err != nil {
