@@ -1,8 +1,10 @@
 package conn
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -85,7 +87,9 @@ func TestOnDoneRunsOnDisconnect(t *testing.T) {
 		for range 3 {
 			err := recv(t, errs)
 			requireDisconnected(t, err, b.addr())
-			assert.ErrorIs(t, err, io.EOF)
+			// The peer's close reads as EOF, or as a reset when it closed
+			// with our request unread.
+			assert.True(t, errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET), "cause: %v", err)
 		}
 	})
 }

@@ -153,10 +153,13 @@ func (p *Producer) observeBatches(node int32, sent []*batch, req *protocol.Produ
 			WireBytes: len(parts[i].Records), Compression: p.cfg.Compression}
 		for j := range b.recs {
 			e.UncompressedBytes += payloadBytes(&b.recs[j].msg)
-			if b.recs[j].attempts > 0 {
+			// An idempotent batch is resent whole, and an out-of-order answer
+			// is not counted as a try: what was written before is retried.
+			if b.written || b.recs[j].attempts > 0 {
 				e.Retried++
 			}
 		}
+		b.written = true
 		for _, h := range p.t.cl.hooks.produce {
 			h.OnProduceBatch(e)
 		}

@@ -141,6 +141,21 @@ func (p *Producer) producerIDLoop() {
 		case !retriable(err) && !errors.Is(err, errNoBroker):
 			p.pidFail(err)
 			return
+		case attempt >= p.cfg.MaxRetries:
+			// The retry budget is spent: what is held fails with the
+			// cause, as a batch out of retries would, and the next
+			// message asks again, so an outage does not end the producer
+			// and Close on a dead cluster does not wait for ever.
+			p.log.Debug("kafka: InitProducerId retries exhausted", "error", err)
+			p.mu.Lock()
+			if bump {
+				p.pidState = pidReady // bumpWanted stays: asked again before the next send
+			} else {
+				p.pidState = pidNone
+			}
+			p.mu.Unlock()
+			p.reportHeld(fmt.Errorf("kafka: getting a producer id: %w", err))
+			return
 		}
 		p.log.Debug("kafka: InitProducerId failed, retrying", "error", err)
 	}

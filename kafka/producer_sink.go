@@ -75,6 +75,7 @@ type batch struct {
 	epoch    int16
 	seq      int32
 	attempts int32 // sends that failed so far (idempotent)
+	written  bool  // in a request before: hooks count its records as retried
 	split    bool  // refused as too large: halve before sending again
 
 	base int64 // outcome: offset of recs[0], -1 when unknown
