@@ -37,7 +37,8 @@ func TestManagedStickyAssignors(t *testing.T) {
 
 // TestManagedAssignorConfig: an Assignor applies to managed groups only.
 func TestManagedAssignorConfig(t *testing.T) {
-	cfg := BalancedConsumerConfig{Assignor: StickyAssignor()}
+	// Assignors are for broker-coordinated groups: naming a ZooKeeper refuses one.
+	cfg := BalancedConsumerConfig{Assignor: StickyAssignor(), ZooKeeperConnect: "127.0.0.1:2181"}
 	_, err := cfg.withDefaults(nil, "g")
 	var cerr *ConfigError
 	require.ErrorAs(t, err, &cerr)
