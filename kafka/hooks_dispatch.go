@@ -30,48 +30,25 @@ type hooks struct {
 func newHooks(list []Hook) (*hooks, error) {
 	hk := &hooks{}
 	for i, h := range list {
-		n := 0
-		if x, ok := h.(BrokerConnectHook); ok {
-			hk.connect = append(hk.connect, x)
-			n++
-		}
-		if x, ok := h.(BrokerDisconnectHook); ok {
-			hk.disconnect = append(hk.disconnect, x)
-			n++
-		}
-		if x, ok := h.(BrokerWriteHook); ok {
-			hk.write = append(hk.write, x)
-			n++
-		}
-		if x, ok := h.(BrokerReadHook); ok {
-			hk.read = append(hk.read, x)
-			n++
-		}
-		if x, ok := h.(BrokerThrottleHook); ok {
-			hk.throttle = append(hk.throttle, x)
-			n++
-		}
-		if x, ok := h.(ProduceBatchHook); ok {
-			hk.produce = append(hk.produce, x)
-			n++
-		}
-		if x, ok := h.(FetchBatchHook); ok {
-			hk.fetch = append(hk.fetch, x)
-			n++
-		}
-		if x, ok := h.(GroupHook); ok {
-			hk.group = append(hk.group, x)
-			n++
-		}
-		if x, ok := h.(ZooKeeperHook); ok {
-			hk.zk = append(hk.zk, x)
-			n++
-		}
+		n := addHook(&hk.connect, h) + addHook(&hk.disconnect, h) + addHook(&hk.write, h) +
+			addHook(&hk.read, h) + addHook(&hk.throttle, h) + addHook(&hk.produce, h) +
+			addHook(&hk.fetch, h) + addHook(&hk.group, h) + addHook(&hk.zk, h)
 		if n == 0 {
 			return nil, &ConfigError{Field: fmt.Sprintf("Hooks[%d]", i), Reason: fmt.Sprintf("%T implements no hook interface", h)}
 		}
 	}
 	return hk, nil
+}
+
+// addHook appends h to dst when it implements T, and says how many it
+// added (0 or 1).
+func addHook[T any](dst *[]T, h Hook) int {
+	x, ok := h.(T)
+	if !ok {
+		return 0
+	}
+	*dst = append(*dst, x)
+	return 1
 }
 
 // observer returns the conn.Observer for a connection, or nil when no
