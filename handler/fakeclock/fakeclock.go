@@ -204,20 +204,7 @@ func (h *Handler) Next() (time.Duration, bool) {
 // ends. It is how a test knows the code under test has reached its wait
 // before advancing past it.
 func (h *Handler) BlockUntil(ctx context.Context, n int) error {
-	for {
-		h.mu.Lock()
-		if len(h.waiters) >= n {
-			h.mu.Unlock()
-			return nil
-		}
-		changed := h.changed
-		h.mu.Unlock()
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+	return h.blockUntil(ctx, func() bool { return len(h.waiters) >= n })
 }
 
 // BlockUntilDue waits until some sleep or timer is due within d of the
@@ -225,9 +212,15 @@ func (h *Handler) BlockUntil(ctx context.Context, n int) error {
 // pending too (a connection's request timer, say) and a count would not
 // tell the waits apart.
 func (h *Handler) BlockUntilDue(ctx context.Context, d time.Duration) error {
+	return h.blockUntil(ctx, func() bool { return len(h.waiters) > 0 && !h.waiters[0].at.After(h.now.Add(d)) })
+}
+
+// blockUntil waits until ready, called with h.mu held, holds, or ctx ends;
+// it looks again each time the set of waiters changes.
+func (h *Handler) blockUntil(ctx context.Context, ready func() bool) error {
 	for {
 		h.mu.Lock()
-		if len(h.waiters) > 0 && !h.waiters[0].at.After(h.now.Add(d)) {
+		if ready() {
 			h.mu.Unlock()
 			return nil
 		}
