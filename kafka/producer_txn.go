@@ -527,7 +527,7 @@ func (p *Producer) onTxnCoordinator(ctx context.Context, fn func(*Broker) error)
 				return nil
 			}
 		}
-		if coordinatorMoved(err) || errors.Is(err, conn.ErrDisconnected) {
+		if coordinatorBusy(err) {
 			p.mu.Lock()
 			p.txn.coord = nil
 			p.mu.Unlock()
