@@ -179,11 +179,11 @@ func (p *Producer) retry(pb *partBuf, b *batch, err error) {
 }
 
 // failQueued settles every record queued on pb, behind its batches, with
-// err. Called with p.mu held.
+// err, as a batch that was never written (pid -1). Called with p.mu held.
 func (p *Producer) failQueued(pb *partBuf, err error) {
 	if pb.queue.len() > 0 {
 		recs := pb.queue.takeAll()
-		pb.batches = append(pb.batches, &batch{pb: pb, recs: recs, state: batchDone, claimed: true, base: -1, err: err})
+		pb.batches = append(pb.batches, &batch{pb: pb, pid: -1, recs: recs, state: batchDone, claimed: true, base: -1, err: err})
 	}
 }
 
@@ -365,10 +365,7 @@ func (p *Producer) reportHeld(err error) {
 				p.settleBatch(b, -1, err)
 			}
 		}
-		if pb.queue.len() > 0 {
-			recs := pb.queue.takeAll()
-			pb.batches = append(pb.batches, &batch{pb: pb, recs: recs, state: batchDone, claimed: true, base: -1, err: err})
-		}
+		p.failQueued(pb, err)
 		touched = append(touched, pb)
 	}
 	p.mu.Unlock()

@@ -331,8 +331,7 @@ func (p *Producer) dropQueued(err error) {
 		if pb == nil || pb.queue.len() == 0 {
 			continue
 		}
-		recs := pb.queue.takeAll()
-		pb.batches = append(pb.batches, &batch{pb: pb, pid: -1, recs: recs, state: batchDone, claimed: true, base: -1, err: err})
+		p.failQueued(pb, err)
 		touched = append(touched, pb)
 	}
 	p.mu.Unlock()
