@@ -2,7 +2,6 @@ package conn
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"net"
 	"testing"
@@ -22,11 +21,6 @@ func (c *sinkConn) LocalAddr() net.Addr  { return nil }
 func (c *sinkConn) RemoteAddr() net.Addr { return nil }
 
 var _ handler.Conn = (*sinkConn)(nil)
-
-// responseFrame is a frame with correlation id id and body after it.
-func responseFrame(id int32, body []byte) []byte {
-	return append(binary.BigEndian.AppendUint32(nil, uint32(id)), body...)
-}
 
 // FuzzResponseStream feeds arbitrary response frames to a session with
 // requests pending. Whatever arrives, a future completes only with its own

@@ -103,11 +103,3 @@ func (h *ResponseHeader) AppendTo(dst []byte, headerVersion int16) []byte {
 	}
 	return dst
 }
-
-func (h *ResponseHeader) decode(d *Decoder, headerVersion int16) {
-	h.CorrelationID = d.ReadInt32()
-	h.UnknownTags = nil
-	if headerVersion >= 1 {
-		h.UnknownTags = d.ReadRawTaggedFields()
-	}
-}
