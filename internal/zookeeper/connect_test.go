@@ -1,4 +1,4 @@
-package kafka
+package zookeeper
 
 import (
 	"testing"
@@ -23,15 +23,15 @@ func TestParseZooKeeperConnect(t *testing.T) {
 		{"[::1]", []string{"[::1]:2181"}, ""},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
-			zc, err := parseZooKeeperConnect(tc.in)
+			zc, err := ParseConnect(tc.in)
 			require.NoError(t, err)
-			assert.Equal(t, tc.servers, zc.servers)
-			assert.Equal(t, tc.chroot, zc.chroot)
+			assert.Equal(t, tc.servers, zc.Servers)
+			assert.Equal(t, tc.chroot, zc.Chroot)
 		})
 	}
 	for _, bad := range []string{"", "/kafka", " ", "h1,,h2", "h1:2181/kafka/", "h1/a//b", "h1/../x", "h1:0", "h1:x", "::1", "h1:2181:3"} {
 		t.Run("bad "+bad, func(t *testing.T) {
-			_, err := parseZooKeeperConnect(bad)
+			_, err := ParseConnect(bad)
 			assert.Error(t, err)
 		})
 	}
