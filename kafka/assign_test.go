@@ -10,11 +10,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestAssignmentStrategyNames(t *testing.T) {
-	assert.Equal(t, "range", RangeAssignment.String())
-	assert.Equal(t, "roundrobin", RoundRobinAssignment.String())
-	assert.Equal(t, "range", assignorFor(RangeAssignment).protocolName())
-	assert.Equal(t, "roundrobin", assignorFor(RoundRobinAssignment).protocolName())
+func TestJavaAssignorNames(t *testing.T) {
+	assert.Equal(t, "range", javaRange{}.protocolName())
+	assert.Equal(t, "roundrobin", javaRoundRobin{}.protocolName())
 }
 
 func TestCompareJava(t *testing.T) {

@@ -164,3 +164,12 @@ func TestZooKeeperUnreachableSaysWhatToSet(t *testing.T) {
 	assert.Contains(t, err.Error(), "no ZooKeeper session at "+addr)
 	assert.Contains(t, err.Error(), "leave the ZooKeeper settings empty to have the group coordinated by the brokers")
 }
+
+func TestAssignmentStrategyNames(t *testing.T) {
+	assert.Equal(t, "range", RangeAssignment.String())
+	assert.Equal(t, "roundrobin", RoundRobinAssignment.String())
+	assert.Equal(t, "range", RangeAssignor().Name())
+	assert.Equal(t, "roundrobin", RoundRobinAssignor().Name())
+	assert.Equal(t, "sticky", StickyAssignor().Name())
+	assert.Equal(t, "cooperative-sticky", CooperativeStickyAssignor().Name())
+}
