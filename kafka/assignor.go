@@ -1,5 +1,7 @@
 package kafka
 
+import "github.com/gregorkafka/gregor/internal/assign"
+
 // Assignor divides a managed group's partitions among its members. The
 // group's leader runs it for the whole group; every member advertises its
 // Name in JoinGroup, and the coordinator accepts only members offering the
@@ -37,15 +39,17 @@ type AssignorMember struct {
 }
 
 // RangeAssignor is the Java client's RangeAssignor ("range").
-func RangeAssignor() Assignor { return eagerAssignor{RangeAssignment.String(), Range} }
+func RangeAssignor() Assignor { return eagerAssignor{RangeAssignment.String(), assign.Range} }
 
 // RoundRobinAssignor is the Java client's RoundRobinAssignor ("roundrobin").
-func RoundRobinAssignor() Assignor { return eagerAssignor{RoundRobinAssignment.String(), RoundRobin} }
+func RoundRobinAssignor() Assignor {
+	return eagerAssignor{RoundRobinAssignment.String(), assign.RoundRobin}
+}
 
 // eagerAssignor adapts the assignors that need no user data.
 type eagerAssignor struct {
 	name   string
-	assign func([]Member, map[string]int32) map[string]map[string][]int32
+	assign func([]assign.Member, map[string]int32) map[string]map[string][]int32
 }
 
 func (e eagerAssignor) Name() string                            { return e.name }
@@ -60,7 +64,7 @@ func (e eagerAssignor) Assign(members []AssignorMember, partitions map[string]in
 // rebalance to the next. Each member tells the leader its previous
 // assignment in its user data, in the Java assignor's format, so gregor
 // and Java members share a sticky group either way round.
-func StickyAssignor() Assignor { return stickyAssignor{Sticky{}} }
+func StickyAssignor() Assignor { return stickyAssignor{assign.Sticky{}} }
 
 // CooperativeStickyAssignor is the Java client's CooperativeStickyAssignor
 // ("cooperative-sticky"): the sticky algorithm over the partitions members
@@ -68,10 +72,10 @@ func StickyAssignor() Assignor { return stickyAssignor{Sticky{}} }
 // previous owner has given it up, as the cooperative protocol requires.
 // gregor's own members rebalance eagerly (they hold nothing while
 // joining), so they stay correct in a group of cooperative Java members.
-func CooperativeStickyAssignor() Assignor { return stickyAssignor{Sticky{Cooperative: true}} }
+func CooperativeStickyAssignor() Assignor { return stickyAssignor{assign.Sticky{Cooperative: true}} }
 
 // stickyAssignor adapts the sticky algorithms to Assignor.
-type stickyAssignor struct{ s Sticky }
+type stickyAssignor struct{ s assign.Sticky }
 
 func (a stickyAssignor) Name() string { return a.s.Name() }
 
@@ -90,10 +94,10 @@ func reportsOwned(a Assignor) bool {
 	return ok && s.s.Cooperative
 }
 
-func membersOf(members []AssignorMember) []Member {
-	out := make([]Member, len(members))
+func membersOf(members []AssignorMember) []assign.Member {
+	out := make([]assign.Member, len(members))
 	for i, m := range members {
-		out[i] = Member(m)
+		out[i] = assign.Member(m)
 	}
 	return out
 }
@@ -114,5 +118,5 @@ func assignorOf(cfg BalancedConsumerConfig) Assignor {
 // one that does not exist, or to a member not in the group: a custom
 // assignor's bug must not reach the members.
 func checkAssignment(name string, members []AssignorMember, partitions map[string]int32, out map[string]map[string][]int32) error {
-	return Check(name, membersOf(members), partitions, out)
+	return assign.Check(name, membersOf(members), partitions, out)
 }
