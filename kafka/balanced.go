@@ -80,7 +80,8 @@ type BalancedConsumer struct {
 }
 
 // membership is how a BalancedConsumer learns which partitions it owns:
-// zkMembership (zkconsumer.go) or managedMembership (managed.go). A further
+// zkMembership (balanced_zookeeper.go, over internal/zookeeper) or
+// managedMembership (balanced_managed.go). A further
 // protocol, such as the broker-side consumer group protocol of KIP-848
 // (ConsumerGroupHeartbeat, with the broker assigning), or an incremental
 // cooperative variant of the classic one, would be another implementation:
