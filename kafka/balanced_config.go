@@ -53,7 +53,7 @@ type RebalanceCallback func(heldBefore, heldNow map[int32]int64) map[int32]Offse
 type BalancedConsumerConfig struct {
 	// ConsumerConfig configures the SimpleConsumer run over the partitions
 	// the consumer owns, with the same defaults. Leave ConsumerGroup,
-	// Partitions and Generation zero: the group is BalancedConsumer's
+	// and Partitions zero: the group is BalancedConsumer's
 	// argument, and it decides the rest. Some fields act on the balanced
 	// consumer as a whole: ConsumerTimeout bounds Consume however many
 	// rebalances it waits through; AutoCommit (off by default, as in
@@ -161,8 +161,6 @@ func (c BalancedConsumerConfig) withDefaults(t *Topic, group string) (BalancedCo
 		return bad("ConsumerGroup", "leave empty: the group is BalancedConsumer's argument")
 	case c.Partitions != nil:
 		return bad("Partitions", "leave nil: the group decides which partitions a member consumes")
-	case c.Generation != nil:
-		return bad("Generation", "leave nil: the group supplies it")
 	}
 	if c.Strategy != RangeAssignment && c.Strategy != RoundRobinAssignment {
 		return bad("Strategy", "unknown strategy %d", c.Strategy)

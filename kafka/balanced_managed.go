@@ -254,7 +254,7 @@ func (m *managedMembership) onHeartbeatError(gen int32, err error, failures int)
 		} else {
 			log.Debug("kafka: heartbeat failed")
 		}
-		b.cl.InvalidateCoordinator(b.group)
+		b.cl.invalidateCoordinator(b.group)
 	}
 }
 

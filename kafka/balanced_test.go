@@ -88,7 +88,6 @@ func TestBalancedConsumerConfigErrors(t *testing.T) {
 		{"a/b", BalancedConsumerConfig{ZooKeeperConnect: "zk:2181"}, "group"},
 		{"g", BalancedConsumerConfig{ConsumerConfig: ConsumerConfig{ConsumerGroup: "x"}}, "ConsumerGroup"},
 		{"g", BalancedConsumerConfig{ConsumerConfig: ConsumerConfig{Partitions: []int32{0}}}, "Partitions"},
-		{"g", BalancedConsumerConfig{ConsumerConfig: ConsumerConfig{Generation: func() (int32, string) { return 0, "" }}}, "Generation"},
 		{"g", BalancedConsumerConfig{Strategy: 7}, "Strategy"},
 		{"g", BalancedConsumerConfig{RebalanceMaxRetries: -1}, "RebalanceMaxRetries"},
 		{"g", BalancedConsumerConfig{RebalanceBackoff: -time.Second}, "RebalanceBackoff"},
