@@ -85,3 +85,40 @@ func TestParseBrokerRegistration(t *testing.T) {
 		assert.Error(t, err, bad)
 	}
 }
+
+// A broker registration is read from ZooKeeper, where anyone with access
+// may have written anything: it parses to a usable host:port or an error.
+func FuzzParseBrokerRegistration(f *testing.F) {
+	f.Add([]byte(`{"listener_security_protocol_map":{"PLAINTEXT":"PLAINTEXT"},"endpoints":["PLAINTEXT://127.0.0.1:41234"]}`))
+	f.Add([]byte(`{"host":"broker1","port":9092}`))
+	f.Add([]byte(`{"endpoints":["PLAINTEXT://[::1]:9092"]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		addr, err := parseBrokerRegistration(data)
+		if err != nil {
+			return
+		}
+		require.NoError(t, checkHostPort(addr), "%q from %q", addr, data)
+	})
+}
+
+// A connect string comes from configuration or the command line: it parses
+// to servers that are each a usable host:port, and a clean chroot, or an
+// error.
+func FuzzParseConnect(f *testing.F) {
+	for _, s := range []string{"zk:2181", "h1,h2:2182/kafka", "[::1]/a/b", "/x", "h1,,h2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		zc, err := ParseConnect(s)
+		if err != nil {
+			return
+		}
+		require.NotEmpty(t, zc.Servers)
+		for _, h := range zc.Servers {
+			require.NoError(t, checkHostPort(h), "%q from %q", h, s)
+		}
+		if zc.Chroot != "" {
+			require.True(t, zc.Chroot[0] == '/' && zc.Chroot[len(zc.Chroot)-1] != '/', "chroot %q from %q", zc.Chroot, s)
+		}
+	})
+}
