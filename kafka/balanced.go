@@ -57,6 +57,8 @@ type BalancedConsumer struct {
 	assigned bool                          // a first assignment has been applied
 	paused   bool                          // a rebalance is under way: Consume waits
 	revoked  bool                          // BeforeRevokeCallback ran for the partitions owned
+	lost     bool                          // the partitions owned are lost: drop them uncommitted
+	coop     bool                          // rebalances are cooperative: callbacks see the changes only
 	active   int                           // Consume calls inside inner
 	calls    map[uint64]context.CancelFunc // those of them waiting, to interrupt
 	nextCall uint64
@@ -439,8 +441,12 @@ func (b *BalancedConsumer) Stop(ctx context.Context) error {
 		b.mu.Lock()
 		inner := b.inner
 		b.mu.Unlock()
+		if b.takeLost() {
+			b.dropLost(ctx)
+			inner = nil
+		}
 		if inner != nil {
-			b.beforeRevoke(ctx)
+			b.beforeRevoke(ctx, nil)
 			if err := inner.Stop(ctx); err != nil {
 				errs = append(errs, err)
 			}
