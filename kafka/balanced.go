@@ -71,6 +71,9 @@ type BalancedConsumer struct {
 
 	startLock handler.Lock
 	started   atomic.Bool
+	// swap is held while a rebalance replaces inner, and by ResetOffsets,
+	// so that a reset never goes to a consumer being replaced.
+	swap handler.Lock
 
 	runCtx context.Context // ends at Stop
 	cancel context.CancelFunc
@@ -131,6 +134,7 @@ func (t *Topic) BalancedConsumer(group string, cfg BalancedConsumerConfig) (*Bal
 		idle:      h.NewEvent(),
 		ready:     h.NewEvent(),
 		startLock: h.NewLock(),
+		swap:      h.NewLock(),
 		tasks:     newTaskGroup(h),
 		stopDone:  h.NewEvent(),
 	}

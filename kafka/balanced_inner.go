@@ -20,18 +20,19 @@ func (b *BalancedConsumer) revoke(ctx context.Context) error { return b.revokeSo
 // running meanwhile: if the partitions stay, nothing is fetched twice.
 func (b *BalancedConsumer) revokeSome(ctx context.Context, parts []int32) error {
 	inner, owned, err := b.pause(ctx)
-	if parts == nil {
-		parts = owned
+	going := parts
+	if going == nil {
+		going = owned
 	}
-	if len(parts) > 0 {
-		b.groupEvent(GroupRevoked, parts, nil)
+	if len(going) > 0 {
+		b.groupEvent(GroupRevoked, going, nil)
 	}
 	if err != nil {
 		return err
 	}
 	b.beforeRevoke(ctx, parts)
-	if inner != nil && len(parts) > 0 && (b.cfg.AutoCommit || b.cfg.CommitOnRebalance) {
-		if err := inner.commitPartitions(ctx, parts, true); err != nil && ctx.Err() == nil {
+	if inner != nil && len(going) > 0 && (b.cfg.AutoCommit || b.cfg.CommitOnRebalance) {
+		if err := inner.commitPartitions(ctx, going, true); err != nil && ctx.Err() == nil {
 			b.log.Warn("kafka: committing offsets before a rebalance failed", "error", err)
 		}
 	}
@@ -92,6 +93,8 @@ func (b *BalancedConsumer) dropLost(ctx context.Context) {
 	if cb := b.cfg.LostCallback; cb != nil && len(owned) > 0 && !revoked {
 		b.callback(ctx, cb, owned)
 	}
+	b.swap.Lock()
+	defer b.swap.Unlock()
 	if inner != nil {
 		inner.dropCommit.Store(true)
 		if err := inner.Stop(ctx); err != nil && ctx.Err() == nil {
@@ -132,6 +135,13 @@ func (b *BalancedConsumer) assign(ctx context.Context, parts []int32, carry map[
 	if _, _, err := b.pause(ctx); err != nil {
 		b.log.Debug("kafka: assignment interrupted", "error", err)
 	}
+	b.swap.Lock()
+	locked := true
+	defer func() {
+		if locked {
+			b.swap.Unlock()
+		}
+	}()
 
 	oldHeld := map[int32]int64{}
 	if old != nil {
@@ -179,10 +189,15 @@ func (b *BalancedConsumer) assign(ctx context.Context, parts []int32, carry map[
 			}
 		}
 	}
-	b.afterAssign(ctx, added)
 	b.mu.Lock()
 	b.assigned = true
+	b.inner, b.owned, b.revoked = inner, parts, false
 	b.mu.Unlock()
+	locked = false
+	b.swap.Unlock()
+	// Installed but still paused: the callback may move what it was given
+	// with ResetOffsets before anything is delivered.
+	b.afterAssign(ctx, added)
 	b.resume(inner, parts)
 }
 
