@@ -51,19 +51,20 @@ type BalancedConsumer struct {
 	log    *slog.Logger
 	member membership
 
-	mu       sync.Mutex
-	inner    *SimpleConsumer               // nil while the consumer owns no partitions
-	owned    []int32                       // sorted
-	assigned bool                          // a first assignment has been applied
-	paused   bool                          // a rebalance is under way: Consume waits
-	revoked  bool                          // BeforeRevokeCallback ran for the partitions owned
-	lost     bool                          // the partitions owned are lost: drop them uncommitted
-	coop     bool                          // rebalances are cooperative: callbacks see the changes only
-	active   int                           // Consume calls inside inner
-	calls    map[uint64]context.CancelFunc // those of them waiting, to interrupt
-	nextCall uint64
-	stopped  bool
-	fatal    error
+	mu        sync.Mutex
+	inner     *SimpleConsumer               // nil while the consumer owns no partitions
+	owned     []int32                       // sorted
+	assigned  bool                          // a first assignment has been applied
+	paused    bool                          // a rebalance is under way: Consume waits
+	revoked   bool                          // BeforeRevokeCallback ran for the partitions owned
+	lost      bool                          // the partitions owned are lost: drop them uncommitted
+	pausedIDs map[int32]bool                // partitions paused by Pause, of those owned
+	coop      bool                          // rebalances are cooperative: callbacks see the changes only
+	active    int                           // Consume calls inside inner
+	calls     map[uint64]context.CancelFunc // those of them waiting, to interrupt
+	nextCall  uint64
+	stopped   bool
+	fatal     error
 
 	changed handler.Event // set when Consume's wait may be over: resumed, stopped, failed
 	idle    handler.Event // set once active drops to zero while paused
@@ -130,6 +131,7 @@ func (t *Topic) BalancedConsumer(group string, cfg BalancedConsumerConfig) (*Bal
 		cfg:       cfg,
 		log:       t.cl.log.With("topic", t.name, "group", group),
 		calls:     map[uint64]context.CancelFunc{},
+		pausedIDs: map[int32]bool{},
 		changed:   h.NewEvent(),
 		idle:      h.NewEvent(),
 		ready:     h.NewEvent(),
