@@ -88,9 +88,9 @@ type BalancedConsumer struct {
 // membership is how a BalancedConsumer learns which partitions it owns:
 // zkMembership (zkconsumer.go) or managedMembership (managed.go). A further
 // protocol, such as the broker-side consumer group protocol of KIP-848
-// (ConsumerGroupHeartbeat, with the broker assigning), or an incremental
-// cooperative variant of the classic one, would be another implementation:
-// it calls revoke and assign on the consumer as its protocol dictates.
+// (ConsumerGroupHeartbeat, with the broker assigning), would be another
+// implementation: it calls revoke (or revokeSome, for incremental
+// protocols), markLost and assign on the consumer as its protocol dictates.
 type membership interface {
 	// open prepares membership (a ZooKeeper session and registration);
 	// Start retries it until it succeeds.

@@ -16,11 +16,12 @@ import (
 const consumerProtocolType = "consumer"
 
 // managedMembership is a member of a broker-managed consumer group: the
-// classic group protocol (JoinGroup, SyncGroup, Heartbeat, LeaveGroup) with
-// the eager rebalance the Java client's range and round-robin assignors
-// use. Every rebalance, each member pauses and, with AutoCommit or
-// CommitOnRebalance, commits, then rejoins; the coordinator elects a leader, which computes the whole
-// group's assignment (assign_java.go) and hands it out through SyncGroup.
+// classic group protocol (JoinGroup, SyncGroup, Heartbeat, LeaveGroup). With
+// eager assignors (range, round-robin, sticky) every rebalance makes each
+// member pause and, with AutoCommit or CommitOnRebalance, commit, then
+// rejoin; with cooperative ones (KIP-429) members keep consuming and give
+// up only what moves (see join). The coordinator elects a leader, which
+// computes the whole group's assignment and hands it out through SyncGroup.
 //
 // Heartbeats go out in the background every HeartbeatInterval, also while
 // the application does not call Consume and while a new assignment is
@@ -54,7 +55,6 @@ type managedMembership struct {
 	prevMember string
 	owned      map[string][]int32 // the last assignment, nil before one ...
 	ownedGen   int32              // ... and its generation, for sticky assignors' user data
-	chosen     Assignor           // the assignor the group uses, of the current generation
 	lastBeat   time.Time          // when the last heartbeat the coordinator answered went out
 
 	beat   handler.Event // set while stable
