@@ -39,6 +39,13 @@ import (
 // fetched from partitions the rebalance takes away are dropped, never
 // delivered. Partitions kept across a rebalance keep their positions.
 //
+// With a cooperative assignor (CooperativeStickyAssignor) a managed member
+// does not pause for the whole rebalance: it keeps consuming what it owns
+// and pauses only to give up the partitions that move (BeforeRevokeCallback
+// sees those alone) and to take on new ones (AfterAssignCallback). A member
+// dropped from the group behind its back (see LostCallback) drops its
+// partitions without committing.
+//
 // A BalancedConsumer is safe for concurrent use. Stop it when done: it then
 // leaves the group (managed) or releases its ZooKeeper nodes, so the rest
 // of the group takes over at once instead of after a session timeout.
