@@ -202,9 +202,10 @@ func franzGroupJoin(ctx context.Context, s *workload.Spec) (workload.Result, err
 		opts := append(franzConsumerOpts(s),
 			kgo.ConsumerGroup(s.Group),
 			kgo.Balancers(kgo.CooperativeStickyBalancer()),
-			kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { cov.Gain(m[s.Topic]) }),
-			kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { cov.Lose(m[s.Topic]) }),
-			kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { cov.Lose(m[s.Topic]) }),
+			kgo.HeartbeatInterval(500*time.Millisecond),
+			kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { cov.Gain(i, m[s.Topic]) }),
+			kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { cov.Lose(i, m[s.Topic]) }),
+			kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { cov.Lose(i, m[s.Topic]) }),
 			// Autocommit (the default) commits what was consumed before partitions are revoked.
 		)
 		cl, err := kgo.NewClient(opts...)

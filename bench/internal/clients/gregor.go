@@ -356,9 +356,10 @@ func (g gregorClient) groupJoin(ctx context.Context, s *workload.Spec) (workload
 			// AutoCommit commits what was consumed before partitions are revoked, as franz-go's default does.
 			ConsumerConfig:       kafka.ConsumerConfig{AutoOffsetReset: kafka.OffsetEarliest, AutoCommit: true},
 			Assignor:             kafka.CooperativeStickyAssignor(),
-			AfterAssignCallback:  func(_ context.Context, ps []int32) { cov.Gain(ps) },
-			BeforeRevokeCallback: func(_ context.Context, ps []int32) { cov.Lose(ps) },
-			LostCallback:         func(_ context.Context, ps []int32) { cov.Lose(ps) },
+			HeartbeatInterval:    500 * time.Millisecond,
+			AfterAssignCallback:  func(_ context.Context, ps []int32) { cov.Gain(i, ps) },
+			BeforeRevokeCallback: func(_ context.Context, ps []int32) { cov.Lose(i, ps) },
+			LostCallback:         func(_ context.Context, ps []int32) { cov.Lose(i, ps) },
 		})
 		if err != nil {
 			return err

@@ -15,25 +15,27 @@ type Coverage struct {
 	full       bool          // every partition has had an owner
 	gapStart   time.Time     // when the current gap began; zero when none is open
 	unowned    time.Duration
+	gained     map[int]bool // members that have owned something
 }
 
 // NewCoverage tracks partitions partitions.
 func NewCoverage(partitions int) *Coverage {
-	return &Coverage{partitions: partitions, owners: map[int32]int{}}
+	return &Coverage{partitions: partitions, owners: map[int32]int{}, gained: map[int]bool{}}
 }
 
-// Gain records a member taking parts.
-func (c *Coverage) Gain(parts []int32) {
+// Gain records member taking parts.
+func (c *Coverage) Gain(member int, parts []int32) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gained[member] = c.gained[member] || len(parts) > 0
 	for _, p := range parts {
 		c.owners[p]++
 	}
 	c.checkLocked()
 }
 
-// Lose records a member giving parts up.
-func (c *Coverage) Lose(parts []int32) {
+// Lose records member giving parts up.
+func (c *Coverage) Lose(member int, parts []int32) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, p := range parts {
@@ -73,4 +75,11 @@ func (c *Coverage) Unowned() time.Duration {
 		d += time.Since(c.gapStart)
 	}
 	return d
+}
+
+// Settled reports whether member has owned partitions and every partition has an owner now.
+func (c *Coverage) Settled(member int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gained[member] && c.full && c.gapStart.IsZero()
 }
