@@ -25,6 +25,27 @@ type Assignor interface {
 	Assign(members []AssignorMember, partitions map[string]int32) (map[string]map[string][]int32, error)
 }
 
+// CooperativeAssignor is an Assignor for the cooperative rebalance protocol
+// (KIP-429, the Java client's RebalanceProtocol.COOPERATIVE) when
+// Cooperative reports true. Such an assignor never gives a member a
+// partition that another member reports owning in its subscription
+// (AssignorMember.OwnedPartitions): it withholds the partition for one
+// rebalance, until its owner has given it up and the group rebalances
+// again. A member whose assignors are all cooperative keeps its partitions
+// through a rebalance and gives up only those the new assignment moves;
+// the leader refuses an assignment that breaks the rule.
+// CooperativeStickyAssignor is one.
+type CooperativeAssignor interface {
+	Assignor
+	Cooperative() bool
+}
+
+// isCooperative reports whether a declares the cooperative protocol.
+func isCooperative(a Assignor) bool {
+	c, ok := a.(CooperativeAssignor)
+	return ok && c.Cooperative()
+}
+
 // AssignorMember is one member's subscription as the leader sees it.
 type AssignorMember struct {
 	MemberID        string
@@ -70,8 +91,7 @@ func StickyAssignor() Assignor { return stickyAssignor{assign.Sticky{}} }
 // ("cooperative-sticky"): the sticky algorithm over the partitions members
 // report owning, withholding any partition that changes owner until its
 // previous owner has given it up, as the cooperative protocol requires.
-// gregor's own members rebalance eagerly (they hold nothing while
-// joining), so they stay correct in a group of cooperative Java members.
+// Members using it rebalance cooperatively (see CooperativeAssignor).
 func CooperativeStickyAssignor() Assignor { return stickyAssignor{assign.Sticky{Cooperative: true}} }
 
 // stickyAssignor adapts the sticky algorithms to Assignor.
@@ -87,12 +107,10 @@ func (a stickyAssignor) Assign(members []AssignorMember, partitions map[string]i
 	return a.s.Assign(membersOf(members), partitions)
 }
 
-// reportsOwned tells assignors that read the partitions members owned from
-// the subscription (cooperative ones) rather than from their user data.
-func reportsOwned(a Assignor) bool {
-	s, ok := a.(stickyAssignor)
-	return ok && s.s.Cooperative
-}
+// Cooperative reports whether this is cooperative-sticky, which reads the
+// partitions members own from their subscriptions and withholds those
+// changing owner.
+func (a stickyAssignor) Cooperative() bool { return a.s.Cooperative }
 
 func membersOf(members []AssignorMember) []assign.Member {
 	out := make([]assign.Member, len(members))
@@ -102,9 +120,21 @@ func membersOf(members []AssignorMember) []assign.Member {
 	return out
 }
 
+// assignorsOf lists the assignors a member offers, in order of
+// preference: Assignors when set, else the one assignorOf picks.
+func assignorsOf(cfg BalancedConsumerConfig) []Assignor {
+	if len(cfg.Assignors) > 0 {
+		return cfg.Assignors
+	}
+	return []Assignor{assignorOf(cfg)}
+}
+
 // assignorOf picks the configured assignor: Assignor when set, else the
 // one Strategy names.
 func assignorOf(cfg BalancedConsumerConfig) Assignor {
+	if len(cfg.Assignors) > 0 {
+		return cfg.Assignors[0]
+	}
 	if cfg.Assignor != nil {
 		return cfg.Assignor
 	}
@@ -112,6 +142,13 @@ func assignorOf(cfg BalancedConsumerConfig) Assignor {
 		return RoundRobinAssignor()
 	}
 	return RangeAssignor()
+}
+
+// checkCooperative rejects an assignment that hands a member a partition
+// another member reports owning: under the cooperative protocol its owner
+// is still consuming it.
+func checkCooperative(name string, members []AssignorMember, out map[string]map[string][]int32) error {
+	return assign.CheckCooperative(name, membersOf(members), out)
 }
 
 // checkAssignment rejects an assignment that gives a partition twice, or

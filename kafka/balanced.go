@@ -38,6 +38,13 @@ import (
 // fetched from partitions the rebalance takes away are dropped, never
 // delivered. Partitions kept across a rebalance keep their positions.
 //
+// With a cooperative assignor (CooperativeStickyAssignor) a managed member
+// does not pause for the whole rebalance: it keeps consuming what it owns
+// and pauses only to give up the partitions that move (BeforeRevokeCallback
+// sees those alone) and to take on new ones (AfterAssignCallback). A member
+// dropped from the group behind its back (see LostCallback) drops its
+// partitions without committing.
+//
 // A BalancedConsumer is safe for concurrent use. Stop it when done: it then
 // leaves the group (managed) or releases its ZooKeeper nodes, so the rest
 // of the group takes over at once instead of after a session timeout.
@@ -50,22 +57,28 @@ type BalancedConsumer struct {
 	log    *slog.Logger
 	member membership
 
-	mu       sync.Mutex
-	inner    *SimpleConsumer               // nil while the consumer owns no partitions
-	owned    []int32                       // sorted
-	assigned bool                          // a first assignment has been applied
-	paused   bool                          // a rebalance is under way: Consume waits
-	revoked  bool                          // BeforeRevokeCallback ran for the partitions owned
-	active   int                           // Consume calls inside inner
-	calls    map[uint64]context.CancelFunc // those of them waiting, to interrupt
-	nextCall uint64
-	fatal    error
+	mu        sync.Mutex
+	inner     *SimpleConsumer               // nil while the consumer owns no partitions
+	owned     []int32                       // sorted
+	assigned  bool                          // a first assignment has been applied
+	paused    bool                          // a rebalance is under way: Consume waits
+	revoked   bool                          // BeforeRevokeCallback ran for the partitions owned
+	lost      bool                          // the partitions owned are lost: drop them uncommitted
+	pausedIDs map[int32]bool                // partitions paused by Pause, of those owned
+	coop      bool                          // rebalances are cooperative: callbacks see the changes only
+	active    int                           // Consume calls inside inner
+	calls     map[uint64]context.CancelFunc // those of them waiting, to interrupt
+	nextCall  uint64
+	fatal     error
 
 	changed handler.Event // set when Consume's wait may be over: resumed, stopped, failed
 	idle    handler.Event // set once active drops to zero while paused
 	ready   handler.Event // set once the first rebalance ended, or the consumer failed
 
 	lifecycle // stopped is guarded by mu
+	// swap is held while a rebalance replaces inner, and by ResetOffsets,
+	// so that a reset never goes to a consumer being replaced.
+	swap handler.Lock
 
 	runCtx context.Context // ends at Stop
 	cancel context.CancelFunc
@@ -76,9 +89,9 @@ type BalancedConsumer struct {
 // zkMembership (balanced_zookeeper.go, over internal/zookeeper) or
 // managedMembership (balanced_managed.go). A further
 // protocol, such as the broker-side consumer group protocol of KIP-848
-// (ConsumerGroupHeartbeat, with the broker assigning), or an incremental
-// cooperative variant of the classic one, would be another implementation:
-// it calls revoke and assign on the consumer as its protocol dictates.
+// (ConsumerGroupHeartbeat, with the broker assigning), would be another
+// implementation: it calls revoke (or revokeSome, for incremental
+// protocols), markLost and assign on the consumer as its protocol dictates.
 type membership interface {
 	// open prepares membership (a ZooKeeper session and registration);
 	// Start retries it until it succeeds.
@@ -112,17 +125,19 @@ func (t *Topic) BalancedConsumer(group string, cfg BalancedConsumerConfig) (*Bal
 	}
 	h := t.cl.h
 	b := &BalancedConsumer{
-		topic:   t,
-		cl:      t.cl,
-		h:       h,
-		group:   group,
-		cfg:     cfg,
-		log:     t.cl.log.With("topic", t.name, "group", group),
-		calls:   map[uint64]context.CancelFunc{},
-		changed: h.NewEvent(),
-		idle:    h.NewEvent(),
-		ready:   h.NewEvent(),
-		tasks:   newTaskGroup(h),
+		topic:     t,
+		cl:        t.cl,
+		h:         h,
+		group:     group,
+		cfg:       cfg,
+		log:       t.cl.log.With("topic", t.name, "group", group),
+		calls:     map[uint64]context.CancelFunc{},
+		pausedIDs: map[int32]bool{},
+		changed:   h.NewEvent(),
+		idle:      h.NewEvent(),
+		ready:     h.NewEvent(),
+		swap:      h.NewLock(),
+		tasks:     newTaskGroup(h),
 	}
 	b.lifecycle = newLifecycle(h, &b.mu)
 	b.runCtx, b.cancel = context.WithCancel(context.Background())
@@ -397,8 +412,12 @@ func (b *BalancedConsumer) Stop(ctx context.Context) error {
 		b.mu.Lock()
 		inner := b.inner
 		b.mu.Unlock()
+		if b.takeLost() {
+			b.dropLost(ctx)
+			inner = nil
+		}
 		if inner != nil {
-			b.beforeRevoke(ctx)
+			b.beforeRevoke(ctx, nil)
 			if err := inner.Stop(ctx); err != nil {
 				errs = append(errs, err)
 			}

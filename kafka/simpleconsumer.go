@@ -6,6 +6,7 @@ import (
 	"iter"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gregorkafka/gregor/handler"
 )
@@ -54,6 +55,9 @@ type SimpleConsumer struct {
 	reroute handler.Event // wakes the supervisor
 
 	lifecycle // stopped is guarded by mu
+	// dropCommit keeps Stop from committing: the partitions were lost to
+	// another member of the group.
+	dropCommit atomic.Bool
 
 	runCtx context.Context // ends at Stop
 	cancel context.CancelFunc
@@ -173,7 +177,7 @@ func (c *SimpleConsumer) Stop(ctx context.Context) error {
 			l.wake.Set()
 		}
 		err := c.tasks.Wait(ctx)
-		if err == nil && c.cfg.AutoCommit && c.started.Load() {
+		if err == nil && c.cfg.AutoCommit && c.started.Load() && !c.dropCommit.Load() {
 			err = c.commit(ctx, true)
 		}
 		c.log.Debug("kafka: consumer stopped", "error", err)
@@ -267,7 +271,7 @@ func (c *SimpleConsumer) popLocked() (e entry, ok bool, wake *fetchLoop, reroute
 		if !found {
 			return entry{}, false, nil, false
 		}
-		if op.queue.len() == 0 {
+		if op.queue.len() == 0 || op.paused {
 			op.inReady = false
 			continue
 		}

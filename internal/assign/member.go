@@ -2,6 +2,7 @@ package assign
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 )
 
@@ -90,4 +91,29 @@ func sortedIDs[V any](m map[string]V) []string {
 	keys := mapKeys(m)
 	slices.Sort(keys)
 	return keys
+}
+
+// CheckCooperative rejects an assignment that hands a member a partition
+// another member reports owning: under the cooperative protocol its owner
+// is still consuming it.
+func CheckCooperative(name string, members []Member, out map[string]map[string][]int32) error {
+	owner := map[topicPartition]string{}
+	for _, m := range members {
+		for topic, ps := range m.OwnedPartitions {
+			for _, p := range ps {
+				owner[topicPartition{topic, p}] = m.MemberID
+			}
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(out)) {
+		for topic, ps := range out[id] {
+			for _, p := range ps {
+				if prev, ok := owner[topicPartition{topic, p}]; ok && prev != id {
+					return fmt.Errorf("kafka: cooperative assignor %q moved %s/%d from %q to %q in one rebalance",
+						name, topic, p, prev, id)
+				}
+			}
+		}
+	}
+	return nil
 }
