@@ -1,0 +1,286 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gregorkafka/gregor/handler"
+	"github.com/gregorkafka/gregor/internal/testcluster"
+	"github.com/gregorkafka/gregor/protocol"
+)
+
+// shareEnv is a topic on the shared KRaft cluster and a share group reading
+// it from the earliest offset.
+type shareEnv struct {
+	tc    *testcluster.Cluster
+	h     handler.Handler
+	ctx   context.Context
+	cl    *Client
+	topic *Topic
+	group string
+}
+
+func newShareEnv(t *testing.T, h handler.Handler, partitions int32, groupConfigs ...ConfigAlteration) *shareEnv {
+	t.Helper()
+	tc := testcluster.Shared(t, testcluster.KRaftSingle)
+	ctx := testCtx(t)
+	cl := newTestClient(t, ctx, h, Config{Hosts: tc.Bootstrap()})
+	topic := makeTopic(t, ctx, cl, TopicSpec{Name: uniqueTopic(t, "share"), Partitions: partitions, ReplicationFactor: 1})
+	env := &shareEnv{tc: tc, h: h, ctx: ctx, cl: cl, topic: topic, group: topic.Name() + "-group"}
+	alters := append([]ConfigAlteration{{Name: "share.auto.offset.reset", Value: "earliest"}}, groupConfigs...)
+	res, err := cl.Cluster().IncrementalAlterConfigs(ctx, map[ConfigResource][]ConfigAlteration{
+		{Type: ConfigGroup, Name: env.group}: alters}, false)
+	require.NoError(t, err)
+	for _, err := range res {
+		require.NoError(t, err)
+	}
+	return env
+}
+
+// produce writes n records, one request each (so each is its own batch and
+// members can acquire them separately), round-robin over the partitions,
+// and returns their values by partition and offset.
+func (env *shareEnv) produce(t *testing.T, n int, tag string) map[msgID]string {
+	t.Helper()
+	sp, err := env.topic.SyncProducer(ProducerConfig{Partitioner: RoundRobinPartitioner()})
+	require.NoError(t, err)
+	defer sp.Close()
+	out := map[msgID]string{}
+	for i := range n {
+		v := fmt.Sprintf("%s-%d", tag, i)
+		p, off, err := sp.Produce(env.ctx, Message{Value: []byte(v)})
+		require.NoError(t, err)
+		out[msgID{p, off}] = v
+	}
+	return out
+}
+
+func (env *shareEnv) consumer(t *testing.T, cfg ShareConsumerConfig) *ShareConsumer {
+	t.Helper()
+	cfg.Group = env.group
+	cfg.Topics = []string{env.topic.Name()}
+	sc, err := env.cl.ShareConsumer(env.ctx, cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = sc.Close(context.Background()) })
+	return sc
+}
+
+// waitAllDone waits until the group's start offset of every partition has
+// reached its end: every record is acknowledged (accepted or rejected) and
+// none can be delivered again.
+func (env *shareEnv) waitAllDone(t *testing.T) {
+	t.Helper()
+	ends, err := env.topic.LatestOffsets(env.ctx)
+	require.NoError(t, err)
+	var last map[string]map[int32]int64
+	eventually(t, env.ctx, env.h, "the share group's start offsets to reach the end", func() bool {
+		got, err := env.cl.Cluster().ShareGroupStartOffsets(env.ctx, env.group, env.topic.Name())
+		if err != nil {
+			return false
+		}
+		last = got
+		for p, end := range ends {
+			if got[env.topic.Name()][p] != end {
+				return false
+			}
+		}
+		return true
+	})
+	_ = last
+}
+
+// pollUntil polls sc, handing each batch to fn, until fn says stop.
+func pollUntil(t *testing.T, ctx context.Context, sc *ShareConsumer, fn func([]ShareMessage) bool) {
+	t.Helper()
+	for {
+		msgs, err := sc.Poll(ctx)
+		require.NoError(t, err)
+		if fn(msgs) {
+			return
+		}
+	}
+}
+
+func TestShareConsumerImplicit(t *testing.T) {
+	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+		env := newShareEnv(t, h, 2)
+		want := env.produce(t, 20, "implicit")
+		var mu sync.Mutex
+		var ackErrs []error
+		sc := env.consumer(t, ShareConsumerConfig{OnAcknowledged: func(r ShareAckResult) {
+			mu.Lock()
+			defer mu.Unlock()
+			if r.Err != nil {
+				ackErrs = append(ackErrs, r.Err)
+			}
+		}})
+		got := map[msgID]string{}
+		pollUntil(t, env.ctx, sc, func(msgs []ShareMessage) bool {
+			for _, m := range msgs {
+				id := msgID{m.Partition, m.Offset}
+				assert.NotContains(t, got, id, "delivered twice")
+				assert.Equal(t, 1, m.DeliveryCount)
+				assert.False(t, m.LockExpires.IsZero())
+				got[id] = string(m.Value)
+			}
+			return len(got) >= len(want)
+		})
+		assert.Equal(t, want, got)
+		require.NoError(t, sc.Commit(env.ctx)) // accepts the last Poll's records
+		env.waitAllDone(t)
+		require.NoError(t, sc.Close(env.ctx))
+		mu.Lock()
+		assert.Empty(t, ackErrs)
+		mu.Unlock()
+		_, err := sc.Poll(env.ctx)
+		assert.ErrorIs(t, err, ErrShareConsumerClosed)
+	})
+}
+
+// TestShareConsumerReleaseReject: a released record comes back with
+// delivery count 2, a rejected one never does.
+func TestShareConsumerReleaseReject(t *testing.T) {
+	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+		env := newShareEnv(t, h, 1)
+		want := env.produce(t, 12, "rr")
+		sc := env.consumer(t, ShareConsumerConfig{AckMode: AckExplicit})
+		first := map[msgID]bool{}
+		redelivered := map[msgID]int{}
+		const rejectAt, releaseEvery = 5, 3
+		pollUntil(t, env.ctx, sc, func(msgs []ShareMessage) bool {
+			for _, m := range msgs {
+				id := msgID{m.Partition, m.Offset}
+				switch {
+				case !first[id]:
+					first[id] = true
+					assert.Equal(t, 1, m.DeliveryCount, "first delivery of %v", id)
+					switch {
+					case m.Offset == rejectAt:
+						require.NoError(t, sc.Acknowledge(m, AckReject))
+					case m.Offset%releaseEvery == 0:
+						require.NoError(t, sc.Acknowledge(m, AckRelease))
+					default:
+						require.NoError(t, sc.Acknowledge(m, AckAccept))
+					}
+				default:
+					redelivered[id] = m.DeliveryCount
+					require.NoError(t, sc.Acknowledge(m, AckAccept))
+				}
+				// A second acknowledgement of the same delivery is refused.
+				require.ErrorIs(t, sc.Acknowledge(m, AckAccept), ErrShareNotDelivered)
+			}
+			return len(first) == len(want) && len(redelivered) == 4 // offsets 0, 3, 6, 9
+		})
+		require.NoError(t, sc.Commit(env.ctx))
+		env.waitAllDone(t)
+		assert.Equal(t, map[msgID]int{{0, 0}: 2, {0, 3}: 2, {0, 6}: 2, {0, 9}: 2}, redelivered)
+		assert.NotContains(t, redelivered, msgID{0, rejectAt})
+	})
+}
+
+// TestShareConsumerExplicitUnacknowledged: an explicit consumer cannot poll
+// past records it has not acknowledged.
+func TestShareConsumerExplicitUnacknowledged(t *testing.T) {
+	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+		env := newShareEnv(t, h, 1)
+		env.produce(t, 3, "unacked")
+		sc := env.consumer(t, ShareConsumerConfig{AckMode: AckExplicit})
+		msgs, err := sc.Poll(env.ctx)
+		require.NoError(t, err)
+		require.NotEmpty(t, msgs)
+		_, err = sc.Poll(env.ctx)
+		require.ErrorIs(t, err, ErrShareUnacknowledged)
+		for _, m := range msgs {
+			require.NoError(t, sc.Acknowledge(m, AckAccept))
+		}
+		require.NoError(t, sc.Commit(env.ctx))
+	})
+}
+
+// TestShareConsumerLockTimeout: a record held past its acquisition lock
+// goes to another member with delivery count 2, and the late
+// acknowledgement fails with INVALID_RECORD_STATE.
+func TestShareConsumerLockTimeout(t *testing.T) {
+	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+		env := newShareEnv(t, h, 1, ConfigAlteration{Name: "share.record.lock.duration.ms", Value: "1000"})
+		want := env.produce(t, 3, "lock")
+		slow := env.consumer(t, ShareConsumerConfig{AckMode: AckExplicit})
+		var held []ShareMessage
+		pollUntil(t, env.ctx, slow, func(msgs []ShareMessage) bool {
+			held = append(held, msgs...)
+			return len(held) == len(want)
+		})
+		for _, m := range held {
+			assert.Equal(t, 1, m.DeliveryCount)
+		}
+		fast := env.consumer(t, ShareConsumerConfig{})
+		got := map[msgID]int{}
+		pollUntil(t, env.ctx, fast, func(msgs []ShareMessage) bool {
+			for _, m := range msgs {
+				got[msgID{m.Partition, m.Offset}] = m.DeliveryCount
+			}
+			return len(got) == len(want)
+		})
+		for id := range want {
+			assert.Equal(t, 2, got[id], "delivery count of %v", id)
+		}
+		require.NoError(t, fast.Commit(env.ctx))
+		for _, m := range held {
+			require.NoError(t, slow.Acknowledge(m, AckAccept))
+		}
+		err := slow.Commit(env.ctx)
+		var ackErr *ShareAckError
+		require.ErrorAs(t, err, &ackErr)
+		assert.ErrorIs(t, err, protocol.ErrInvalidRecordState)
+		env.waitAllDone(t)
+	})
+}
+
+// TestShareConsumerUnsupported: a broker without share groups gets a clear
+// error at construction.
+func TestShareConsumerUnsupported(t *testing.T) {
+	tc := testcluster.Shared(t, testcluster.ZooKeeperSingle)
+	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+		ctx := testCtx(t)
+		cl := newTestClient(t, ctx, h, Config{Hosts: tc.Bootstrap()})
+		topic := makeTopic(t, ctx, cl, TopicSpec{Name: uniqueTopic(t, "share-old"), Partitions: 1, ReplicationFactor: 1})
+		_, err := cl.ShareConsumer(ctx, ShareConsumerConfig{Group: "g", Topics: []string{topic.Name()}})
+		require.ErrorIs(t, err, ErrShareGroupsUnsupported)
+		assert.ErrorIs(t, err, protocol.ErrUnsupportedVersion)
+		var ge *ShareGroupError
+		assert.True(t, errors.As(err, &ge))
+	})
+}
+
+func TestShareConsumerConfigErrors(t *testing.T) {
+	for _, tc := range []struct {
+		cfg   ShareConsumerConfig
+		field string
+	}{
+		{ShareConsumerConfig{Topics: []string{"a"}}, "ShareConsumerConfig.Group"},
+		{ShareConsumerConfig{Group: "g"}, "ShareConsumerConfig.Topics"},
+		{ShareConsumerConfig{Group: "g", Topics: []string{"a", ""}}, "ShareConsumerConfig.Topics[1]"},
+		{ShareConsumerConfig{Group: "g", Topics: []string{"a", "a"}}, "ShareConsumerConfig.Topics[1]"},
+		{ShareConsumerConfig{Group: "g", Topics: []string{"a"}, AckMode: 7}, "ShareConsumerConfig.AckMode"},
+		{ShareConsumerConfig{Group: "g", Topics: []string{"a"}, MaxRecords: -1}, "ShareConsumerConfig.MaxRecords"},
+		{ShareConsumerConfig{Group: "g", Topics: []string{"a"}, MaxWait: -time.Second}, "ShareConsumerConfig.MaxWait"},
+		{ShareConsumerConfig{Group: "g", Topics: []string{"a"}, MaxBytes: -1}, "ShareConsumerConfig.MaxBytes"},
+	} {
+		_, err := newShareConsumer(context.Background(), nil, nil, tc.cfg)
+		var ce *ConfigError
+		require.ErrorAs(t, err, &ce, "%+v", tc.cfg)
+		assert.Equal(t, tc.field, ce.Field)
+	}
+	cfg, err := ShareConsumerConfig{Group: "g", Topics: []string{"a"}}.withDefaults()
+	require.NoError(t, err)
+	assert.Equal(t, DefaultShareMaxRecords, cfg.MaxRecords)
+	assert.Equal(t, DefaultShareMaxWait, cfg.MaxWait)
+	assert.Equal(t, int32(DefaultShareMaxBytes), cfg.MaxBytes)
+}
