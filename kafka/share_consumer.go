@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -108,7 +109,7 @@ func newShareConsumer(ctx context.Context, cl *Cluster, h handler.Handler, cfg S
 		sc.byID[t.ID()] = t
 	}
 	sc.ctx, sc.cancel = context.WithCancel(context.Background())
-	if err := sc.heartbeat(ctx); err != nil {
+	if err := sc.join(ctx); err != nil {
 		sc.cancel()
 		sc.dropConns()
 		return nil, err
@@ -116,6 +117,38 @@ func newShareConsumer(ctx context.Context, cl *Cluster, h handler.Handler, cfg S
 	h.Go(handler.TaskName("kafka-share-heartbeat", "group", cfg.Group), func() { sc.heartbeatLoop(sc.ctx) })
 	sc.log.Debug("kafka: share consumer joined", "topics", cfg.Topics)
 	return sc, nil
+}
+
+// join sends heartbeats until the coordinator has taken the member in,
+// through a moving or loading coordinator; an error that will not pass, or
+// ctx ending, fails it.
+func (c *ShareConsumer) join(ctx context.Context) error {
+	var lastErr error
+	for {
+		err := c.heartbeat(ctx)
+		if err != nil {
+			lastErr = err
+		}
+		c.mu.Lock()
+		joined := c.memberEpoch > 0
+		c.mu.Unlock()
+		if joined {
+			return nil
+		}
+		var fatal *ShareGroupError
+		if errors.As(err, &fatal) {
+			return err
+		}
+		if err != nil {
+			c.log.Debug("kafka: share group join failed, retrying", "error", err)
+		}
+		if err := c.h.Sleep(ctx, shareRetryBackoff); err != nil {
+			if lastErr != nil {
+				return fmt.Errorf("kafka: joining share group %q: %w (last error: %w)", c.cfg.Group, err, lastErr)
+			}
+			return fmt.Errorf("kafka: joining share group %q: %w", c.cfg.Group, err)
+		}
+	}
 }
 
 // MemberID is the member's id in its share group.

@@ -1,9 +1,12 @@
 package kafka
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"os/exec"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -79,13 +82,16 @@ func (env *shareEnv) waitAllDone(t *testing.T) {
 	t.Helper()
 	ends, err := env.topic.LatestOffsets(env.ctx)
 	require.NoError(t, err)
-	var last map[string]map[int32]int64
+	var last string
 	eventually(t, env.ctx, env.h, "the share group's start offsets to reach the end", func() bool {
 		got, err := env.cl.Cluster().ShareGroupStartOffsets(env.ctx, env.group, env.topic.Name())
+		if now := fmt.Sprint(got, err); now != last {
+			t.Logf("start offsets %s (ends %v)", now, ends)
+			last = now
+		}
 		if err != nil {
 			return false
 		}
-		last = got
 		for p, end := range ends {
 			if got[env.topic.Name()][p] != end {
 				return false
@@ -93,7 +99,6 @@ func (env *shareEnv) waitAllDone(t *testing.T) {
 		}
 		return true
 	})
-	_ = last
 }
 
 // pollUntil polls sc, handing each batch to fn, until fn says stop.
@@ -283,4 +288,138 @@ func TestShareConsumerConfigErrors(t *testing.T) {
 	assert.Equal(t, DefaultShareMaxRecords, cfg.MaxRecords)
 	assert.Equal(t, DefaultShareMaxWait, cfg.MaxWait)
 	assert.Equal(t, int32(DefaultShareMaxBytes), cfg.MaxBytes)
+}
+
+// deliveries records who got which record, each delivery separately.
+type deliveries struct {
+	mu  sync.Mutex
+	got map[msgID][]string // record -> the members it was delivered to
+}
+
+func (d *deliveries) add(member string, id msgID) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.got[id] = append(d.got[id], member)
+}
+
+func (d *deliveries) count() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.got)
+}
+
+func (d *deliveries) members() map[string]int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := map[string]int{}
+	for _, ms := range d.got {
+		for _, m := range ms {
+			out[m]++
+		}
+	}
+	return out
+}
+
+// startJavaShareConsumer runs Kafka's console share consumer in env's group
+// until the test ends, adding what it prints to d as member "java".
+func startJavaShareConsumer(t *testing.T, env *shareEnv, d *deliveries) {
+	t.Helper()
+	java, err := exec.LookPath("java")
+	if err != nil {
+		t.Skip("java not installed")
+	}
+	cmd := exec.CommandContext(env.ctx, java, "-cp", env.tc.Classpath(), "org.apache.kafka.tools.consumer.ConsoleShareConsumer",
+		"--bootstrap-server", env.tc.Bootstrap()[0], "--topic", env.topic.Name(), "--group", env.group,
+		"--formatter-property", "print.partition=true", "--formatter-property", "print.offset=true",
+		"--consumer-property", "max.poll.records=3")
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			m := consoleLine.FindStringSubmatch(sc.Text())
+			if m == nil {
+				continue
+			}
+			p, _ := strconv.Atoi(m[1])
+			off, _ := strconv.ParseInt(m[2], 10, 64)
+			d.add("java", msgID{int32(p), off})
+		}
+	}()
+}
+
+// TestShareGroupWithJavaConsumer: two gregor members and a Java
+// KafkaShareConsumer share a group; every record reaches exactly one of
+// them, once, and is acknowledged.
+func TestShareGroupWithJavaConsumer(t *testing.T) {
+	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+		env := newShareEnv(t, h, 3)
+		d := &deliveries{got: map[msgID][]string{}}
+		startJavaShareConsumer(t, env, d)
+		want := env.produce(t, 15, "before")
+		eventually(t, env.ctx, h, "the Java member to consume", func() bool { return d.count() > 0 })
+
+		var ackMu sync.Mutex
+		var ackErrs []error
+		onAck := func(r ShareAckResult) {
+			ackMu.Lock()
+			defer ackMu.Unlock()
+			if r.Err != nil {
+				ackErrs = append(ackErrs, r.Err)
+			}
+		}
+		pollCtx, stop := context.WithCancel(env.ctx)
+		var wg sync.WaitGroup
+		var members []*ShareConsumer
+		for i := range 2 {
+			name := fmt.Sprintf("gregor-%d", i)
+			sc := env.consumer(t, ShareConsumerConfig{MaxRecords: 3, OnAcknowledged: onAck})
+			members = append(members, sc)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					msgs, err := sc.Poll(pollCtx)
+					if err != nil {
+						if pollCtx.Err() == nil {
+							t.Errorf("%s: Poll: %v", name, err)
+						}
+						return
+					}
+					for _, m := range msgs {
+						assert.Equal(t, want[msgID{m.Partition, m.Offset}], string(m.Value))
+						d.add(name, msgID{m.Partition, m.Offset})
+					}
+				}
+			}()
+		}
+		for id, v := range env.produce(t, 45, "after") {
+			want[id] = v
+		}
+		eventually(t, env.ctx, h, "every record to be delivered", func() bool { return d.count() >= len(want) })
+		stop()
+		wg.Wait()
+		for _, sc := range members {
+			require.NoError(t, sc.Commit(env.ctx))
+		}
+		env.waitAllDone(t)
+
+		d.mu.Lock()
+		for id, ms := range d.got {
+			assert.Contains(t, want, id)
+			assert.Len(t, ms, 1, "record %v delivered to %v", id, ms)
+		}
+		d.mu.Unlock()
+		assert.Equal(t, len(want), d.count())
+		t.Logf("deliveries per member: %v", d.members())
+		assert.Greater(t, d.members()["java"], 0)
+		ackMu.Lock()
+		assert.Empty(t, ackErrs)
+		ackMu.Unlock()
+	})
 }

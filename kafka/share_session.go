@@ -116,6 +116,11 @@ func (c *ShareConsumer) kickLocked() {
 		if len(wanted[id]) == 0 && len(s.parts) == 0 {
 			continue
 		}
+		if s.epoch == shareSessionOpen {
+			// A session's first ShareFetch may not carry acknowledgements
+			// (brokers refuse them, as the Java client knows).
+			c.failAcksLocked(id, nil, errShareNoSession)
+		}
 		c.startFetch(b, s, wanted[id])
 	}
 }
