@@ -215,7 +215,11 @@ func (c *ShareConsumer) Poll(ctx context.Context) ([]ShareMessage, error) {
 			c.mu.Unlock()
 			return nil, err
 		}
-		c.kickLocked()
+		// Fetch only while nothing waits in the buffer: records acquired
+		// ahead of need would sit out their lock there.
+		if len(c.buffered) == 0 {
+			c.kickLocked()
+		}
 		if len(c.buffered) > 0 {
 			msgs := c.buffered
 			c.buffered = nil
@@ -347,11 +351,14 @@ func (c *ShareConsumer) report() {
 }
 
 func (c *ShareConsumer) callback(results []ShareAckResult) {
-	if c.cfg.OnAcknowledged == nil {
-		return
-	}
 	for _, r := range results {
-		c.cfg.OnAcknowledged(r)
+		if r.Err != nil {
+			c.log.Debug("kafka: share acknowledgement failed", "topic", r.Topic, "partition", r.Partition,
+				"offsets", len(r.Offsets), "error", r.Err)
+		}
+		if c.cfg.OnAcknowledged != nil {
+			c.cfg.OnAcknowledged(r)
+		}
 	}
 }
 

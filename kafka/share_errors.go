@@ -56,7 +56,7 @@ func (e *ShareAckError) Error() string {
 }
 
 // Unwrap returns every partition's error, so errors.Is(err,
-// protocol.ErrInvalidRecordState) finds an acknowledgement that came after
+// protocol.ErrInvalidRecordState) finds an acknowledgement refused because
 // its records' lock ran out.
 func (e *ShareAckError) Unwrap() []error {
 	errs := make([]error, len(e.Failed))

@@ -49,9 +49,9 @@ type ShareMessage struct {
 	DeliveryCount int
 	// LockExpires is when the record's acquisition lock runs out (on the
 	// client's handler clock, counted from when the ShareFetch was sent):
-	// acknowledged later, the record has already gone back to the group and
-	// the acknowledgement fails with protocol.ErrInvalidRecordState. Zero
-	// when the broker did not say.
+	// acknowledged later, the record has already gone back to the group (the
+	// broker may answer protocol.ErrInvalidRecordState, or take the late
+	// acknowledgement without effect). Zero when the broker did not say.
 	LockExpires time.Time
 
 	// broker is the leader the record was acquired from, which its

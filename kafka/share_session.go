@@ -261,6 +261,7 @@ func (c *ShareConsumer) startFetch(b *Broker, s *shareSession, wanted []sharePar
 		s.parts[p] = true
 	}
 	s.inFlight = true
+	c.log.Debug("kafka: ShareFetch", "broker", id, "epoch", req.ShareSessionEpoch, "partitions", len(wanted), "acks", len(acks))
 	sent := c.h.Now()
 	timeout := c.cl.cfg.SocketTimeout + c.cfg.MaxWait
 	c.h.Go(handler.TaskName("kafka-share-fetch", "broker", strconv.Itoa(int(id))), func() {
@@ -395,6 +396,7 @@ func (c *ShareConsumer) startAcknowledge(b *Broker, s *shareSession, final bool)
 		req.Topics[i].Partitions = append(req.Topics[i].Partitions, ap)
 	}
 	s.inFlight = true
+	c.log.Debug("kafka: ShareAcknowledge", "broker", b.ID(), "epoch", req.ShareSessionEpoch, "partitions", len(acks))
 	c.h.Go(handler.TaskName("kafka-share-acknowledge", "broker", strconv.Itoa(int(b.ID()))), func() {
 		resp, err := call[*protocol.ShareAcknowledgeResponse](c.ctx, b, c.fetchKey, req, 0)
 		if err == nil {
