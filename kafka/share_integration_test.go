@@ -296,6 +296,22 @@ func TestShareConsumerUnsupported(t *testing.T) {
 	})
 }
 
+// TestShareConsumerFeatureOff: a Kafka 4 cluster formatted with
+// share.version=0 refuses share groups, and the consumer says so.
+func TestShareConsumerFeatureOff(t *testing.T) {
+	tc := testcluster.Shared(t, testcluster.Config{Mode: testcluster.KRaft, Brokers: 1,
+		Features: map[string]int16{"share.version": 0}})
+	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+		ctx := testCtx(t)
+		cl := newTestClient(t, ctx, h, Config{Hosts: tc.Bootstrap()})
+		topic := makeTopic(t, ctx, cl, TopicSpec{Name: uniqueTopic(t, "share-off"), Partitions: 1, ReplicationFactor: 1})
+		_, err := cl.ShareConsumer(ctx, ShareConsumerConfig{Group: "g", Topics: []string{topic.Name()}})
+		require.ErrorIs(t, err, ErrShareGroupsUnsupported)
+		var ge *ShareGroupError
+		assert.True(t, errors.As(err, &ge))
+	})
+}
+
 func TestShareConsumerConfigErrors(t *testing.T) {
 	for _, tc := range []struct {
 		cfg   ShareConsumerConfig
