@@ -220,6 +220,7 @@ func (c *ShareConsumer) Poll(ctx context.Context) ([]ShareMessage, error) {
 		if len(c.buffered) == 0 {
 			c.kickLocked()
 		}
+		c.dropExpiredLocked()
 		if len(c.buffered) > 0 {
 			msgs := c.buffered
 			c.buffered = nil
@@ -236,6 +237,25 @@ func (c *ShareConsumer) Poll(ctx context.Context) ([]ShareMessage, error) {
 			return nil, err
 		}
 	}
+}
+
+// dropExpiredLocked forgets buffered records whose acquisition lock ran
+// out while they waited (a Poll gave up before their fetch answered): the
+// broker has already handed them back to the group, so delivering them now
+// would have them processed twice.
+func (c *ShareConsumer) dropExpiredLocked() {
+	now := c.h.Now()
+	kept := c.buffered[:0]
+	for _, m := range c.buffered {
+		if m.LockExpires.IsZero() || now.Before(m.LockExpires) {
+			kept = append(kept, m)
+		}
+	}
+	if n := len(c.buffered) - len(kept); n > 0 {
+		c.log.Debug("kafka: share records' lock expired before Poll took them", "records", n)
+	}
+	clear(c.buffered[len(kept):])
+	c.buffered = kept
 }
 
 func (c *ShareConsumer) usableLocked() error {

@@ -7,6 +7,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gregorkafka/gregor/handler/fakeclock"
+	"github.com/gregorkafka/gregor/handler/goroutine"
 	"github.com/gregorkafka/gregor/protocol"
 )
 
@@ -143,4 +145,25 @@ func FuzzDecodeShareRecords(f *testing.F) {
 			seen[o] = true
 		}
 	})
+}
+
+// TestShareDropExpired: records whose lock ran out while buffered are not
+// delivered, the others are.
+func TestShareDropExpired(t *testing.T) {
+	fc := fakeclock.New(goroutine.New())
+	now := fc.Now()
+	c := &ShareConsumer{h: fc, log: testLogger(), buffered: []ShareMessage{
+		{Message: Message{Offset: 1}, LockExpires: now.Add(time.Second)},
+		{Message: Message{Offset: 2}, LockExpires: now.Add(3 * time.Second)},
+		{Message: Message{Offset: 3}}, // the broker named no lock
+	}}
+	c.dropExpiredLocked()
+	assert.Len(t, c.buffered, 3)
+	fc.Advance(2 * time.Second)
+	c.dropExpiredLocked()
+	var offs []int64
+	for _, m := range c.buffered {
+		offs = append(offs, m.Offset)
+	}
+	assert.Equal(t, []int64{2, 3}, offs)
 }
