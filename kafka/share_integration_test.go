@@ -5,7 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
+	"maps"
 	"os/exec"
 	"strconv"
 	"sync"
@@ -33,14 +33,9 @@ type shareEnv struct {
 
 func newShareEnv(t *testing.T, h handler.Handler, partitions int32, groupConfigs ...ConfigAlteration) *shareEnv {
 	t.Helper()
-	var tc *testcluster.Cluster
-	hosts := []string{os.Getenv("SHARE_DEV")}
-	if hosts[0] == "" {
-		tc = testcluster.Shared(t, testcluster.KRaftSingle)
-		hosts = tc.Bootstrap()
-	}
+	tc := testcluster.Shared(t, testcluster.KRaftSingle)
 	ctx := testCtx(t)
-	cl := newTestClient(t, ctx, h, Config{Hosts: hosts})
+	cl := newTestClient(t, ctx, h, Config{Hosts: tc.Bootstrap()})
 	topic := makeTopic(t, ctx, cl, TopicSpec{Name: uniqueTopic(t, "share"), Partitions: partitions, ReplicationFactor: 1})
 	env := &shareEnv{tc: tc, h: h, ctx: ctx, cl: cl, topic: topic, group: topic.Name() + "-group"}
 	alters := append([]ConfigAlteration{{Name: "share.auto.offset.reset", Value: "earliest"}}, groupConfigs...)
@@ -356,25 +351,10 @@ func (d *deliveries) count() int {
 	return len(d.got)
 }
 
-func (d *deliveries) members() map[string]int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	out := map[string]int{}
-	for _, ms := range d.got {
-		for _, m := range ms {
-			out[m]++
-		}
-	}
-	return out
-}
-
 // startJavaShareConsumer runs Kafka's console share consumer in env's group
 // until the test ends, adding what it prints to d as member "java".
 func startJavaShareConsumer(t *testing.T, env *shareEnv, d *deliveries) {
 	t.Helper()
-	if env.tc == nil {
-		t.Skip("no harness cluster (SHARE_DEV) to take the Java client from")
-	}
 	java, err := exec.LookPath("java")
 	if err != nil {
 		t.Skip("java not installed")
@@ -424,6 +404,7 @@ func TestShareGroupWithJavaConsumer(t *testing.T) {
 				ackErrs = append(ackErrs, r.Err)
 			}
 		}
+		var values sync.Map // msgID -> value, as gregor members got it
 		pollCtx, stop := context.WithCancel(env.ctx)
 		var wg sync.WaitGroup
 		var members []*ShareConsumer
@@ -443,11 +424,16 @@ func TestShareGroupWithJavaConsumer(t *testing.T) {
 						return
 					}
 					for _, m := range msgs {
-						assert.Equal(t, want[msgID{m.Partition, m.Offset}], string(m.Value))
 						d.add(name, msgID{m.Partition, m.Offset})
+						values.Store(msgID{m.Partition, m.Offset}, string(m.Value))
 					}
 				}
 			}()
+		}
+		// The coordinator shares the partitions out on the members' next
+		// heartbeats; produce the rest once the gregor members have theirs.
+		for _, sc := range members {
+			eventually(t, env.ctx, h, "an assignment", func() bool { return len(sc.Assignment()) > 0 })
 		}
 		for id, v := range env.produce(t, 45, "after") {
 			want[id] = v
@@ -459,17 +445,29 @@ func TestShareGroupWithJavaConsumer(t *testing.T) {
 			require.NoError(t, sc.Commit(env.ctx))
 			require.NoError(t, sc.Close(env.ctx))
 		}
+		d.mu.Lock()
+		got := maps.Clone(d.got)
+		d.mu.Unlock()
 		env.waitAllDone(t)
 
-		d.mu.Lock()
-		for id, ms := range d.got {
+		for id, ms := range got {
 			assert.Contains(t, want, id)
 			assert.Len(t, ms, 1, "record %v delivered to %v", id, ms)
 		}
-		d.mu.Unlock()
-		assert.Equal(t, len(want), d.count())
-		t.Logf("deliveries per member: %v", d.members())
-		assert.Greater(t, d.members()["java"], 0)
+		assert.Equal(t, len(want), len(got))
+		values.Range(func(k, v any) bool {
+			assert.Equal(t, want[k.(msgID)], v, "value of %v", k)
+			return true
+		})
+		perMember := map[string]int{}
+		for _, ms := range got {
+			for _, m := range ms {
+				perMember[m]++
+			}
+		}
+		t.Logf("deliveries per member: %v", perMember)
+		assert.Greater(t, perMember["java"], 0)
+		assert.Greater(t, perMember["gregor-0"]+perMember["gregor-1"], 0)
 		ackMu.Lock()
 		assert.Empty(t, ackErrs)
 		ackMu.Unlock()
