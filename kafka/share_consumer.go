@@ -31,8 +31,9 @@ import (
 //		}
 //	}
 //
-// Poll, Commit and Close are meant for one goroutine; Acknowledge may be
-// called from any. Every request goes through the client's handler.
+// Poll and Commit are meant for one goroutine; Acknowledge and Close may be
+// called from any (Close ends a waiting Poll with ErrShareConsumerClosed).
+// Every request goes through the client's handler.
 type ShareConsumer struct {
 	cl       *Cluster
 	h        handler.Handler
@@ -383,21 +384,27 @@ func (c *ShareConsumer) callback(results []ShareAckResult) {
 }
 
 // Close settles what the member holds, closes its share sessions and
-// leaves the group. With AckImplicit the last Poll's records are accepted,
+// leaves the group; it is a no-op the second time. With AckImplicit the last Poll's records are accepted,
 // with AckExplicit those not acknowledged are released; records acquired
 // but never returned by Poll are released. It returns failed
 // acknowledgements as a *ShareAckError; ctx bounds the whole.
 func (c *ShareConsumer) Close(ctx context.Context) error {
-	if err := c.op.LockContext(ctx); err != nil {
-		return err
-	}
-	defer c.op.Unlock()
+	// A Poll waiting on another goroutine returns ErrShareConsumerClosed at
+	// once instead of holding Close up.
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return nil
 	}
 	c.closed = true
+	c.wake.Set()
+	c.mu.Unlock()
+	if err := c.op.LockContext(ctx); err != nil {
+		c.cancel() // too late to settle: at least stop heartbeating
+		return err
+	}
+	defer c.op.Unlock()
+	c.mu.Lock()
 	if c.cfg.AckMode == AckImplicit {
 		c.settleDeliveredLocked(AckAccept)
 	} else {

@@ -231,6 +231,24 @@ func TestShareConsumerExplicitUnacknowledged(t *testing.T) {
 	})
 }
 
+// TestShareConsumerCloseWakesPoll: Close from another goroutine ends a Poll
+// waiting for records.
+func TestShareConsumerCloseWakesPoll(t *testing.T) {
+	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+		env := newShareEnv(t, h, 1)
+		sc := env.consumer(t, ShareConsumerConfig{})
+		polled := make(chan error, 1)
+		go func() {
+			_, err := sc.Poll(env.ctx) // nothing to consume: waits
+			polled <- err
+		}()
+		require.NoError(t, sc.Close(env.ctx))
+		assert.ErrorIs(t, <-polled, ErrShareConsumerClosed)
+		assert.ErrorIs(t, sc.Acknowledge(ShareMessage{}, AckAccept), ErrShareConsumerClosed)
+		assert.NoError(t, sc.Close(env.ctx), "a second Close does nothing")
+	})
+}
+
 // TestShareConsumerLockTimeout: a record held past its acquisition lock
 // goes to another member with delivery count 2.
 func TestShareConsumerLockTimeout(t *testing.T) {
