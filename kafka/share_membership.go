@@ -80,7 +80,7 @@ func (c *ShareConsumer) heartbeat(ctx context.Context) error {
 	default:
 		c.setRetryInterval()
 		if coordinatorMoved(kerr) {
-			c.cl.InvalidateCoordinator(c.cfg.Group)
+			c.cl.invalidateCoordinator(c.cfg.Group)
 			return kerr
 		}
 		var pe *protocol.Error
@@ -136,7 +136,7 @@ func (c *ShareConsumer) sendHeartbeat(ctx context.Context, req *protocol.ShareGr
 		}
 		c.cl.invalidateCoordinatorOn(c.cfg.Group, err)
 		if isStaleMetadata(err) {
-			c.cl.InvalidateCoordinator(c.cfg.Group)
+			c.cl.invalidateCoordinator(c.cfg.Group)
 		}
 		return nil, err
 	}
