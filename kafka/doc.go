@@ -92,6 +92,13 @@
 // new leaders; a partition's position only moves past records actually
 // decoded, so a broker failure costs neither loss nor duplicates.
 //
+// Client.ShareConsumer joins a share group (KIP-932): the coordinator
+// assigns partitions through ShareGroupHeartbeat, possibly to many members
+// at once, and each leader hands out records locked to one member
+// (ShareFetch, in an incremental share session per broker) until it
+// acknowledges them, piggy-backed on the next ShareFetch or with
+// ShareAcknowledge, or their lock expires.
+//
 // # Typed keys and values
 //
 // Producers and consumers carry bytes. NewTypedProducer,
