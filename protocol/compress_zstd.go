@@ -21,12 +21,21 @@ var (
 // (up to 8 MiB) readable when the output cap is smaller than the window.
 const codecZstdMinWindow = 8 << 20
 
+// codecZstdWindow is the encoder's window. A batch is at most about 1 MiB
+// (max.request.size) and mostly far less: matches farther back than 64 KiB
+// gain little on records, while the default 8 MiB window makes every
+// EncodeAll set up (and clear) state for a window no batch fills. Any zstd
+// reader takes a frame with a smaller window (Kafka's Java client uses
+// zstd-jni's defaults to read).
+const codecZstdWindow = 64 << 10
+
 func codecZstdCompress(dst, src []byte) ([]byte, error) {
 	codecZstdEncOnce.Do(func() {
 		// Zero frames: an empty batch body must still be a valid frame
 		// for readers that reject empty input.
 		codecZstdEnc, codecZstdEncErr = zstd.NewWriter(nil,
-			zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithZeroFrames(true))
+			zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithZeroFrames(true),
+			zstd.WithWindowSize(codecZstdWindow))
 	})
 	if codecZstdEncErr != nil {
 		return dst, codecZstdEncErr
