@@ -291,6 +291,7 @@ func (p *Producer) cut(pb *partBuf, budget *int) *batch {
 	}
 	b := &batch{pb: pb, bytes: bytes, pid: -1}
 	b.recs, b.arr = pb.queue.take(k, bytes)
+	p.stampBatch(b.recs)
 	if p.idem {
 		b.pid, b.epoch, b.seq = p.pid.id, p.pid.epoch, pb.seq
 		pb.seq = nextSequence(pb.seq, k)
