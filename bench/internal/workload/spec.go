@@ -35,9 +35,9 @@ type Spec struct {
 	Acks        string // "1" or "all"
 	// Delivery is how a producer writes: "" (idempotence off, every client alike), "idempotent" (acks=all,
 	// sequence numbers), or "transactional" (idempotent, and every TxnRecords records one transaction).
-	Delivery   string
-	TxnRecords int // transactional: records per transaction
-	Rate        int    // latency: messages per second
+	Delivery    string
+	TxnRecords  int // transactional: records per transaction
+	Rate        int // latency: messages per second
 	Duration    time.Duration
 	Members     int             // group: consumers in the group
 	Group       string          // group: the group id
