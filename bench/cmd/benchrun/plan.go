@@ -113,6 +113,12 @@ func securityContender(name, security string) bool {
 	return false
 }
 
+// deliveryContender says whether a contender runs the cells of a delivery mode: kafka-go has neither
+// idempotence nor transactions, and pykafka has neither.
+func deliveryContender(name, delivery string) bool {
+	return delivery == "" || name != "kafka-go" && name != pykafkaName
+}
+
 // supports says whether a contender takes part in a workload at all.
 func supports(contender, w string) bool {
 	switch contender {
