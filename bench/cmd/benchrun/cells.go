@@ -253,6 +253,9 @@ func (cr *clusterRun) cell(ctx context.Context, c report.Cell, prepare func(cont
 	cr.r.Cells = append(cr.r.Cells, c)
 	var contenders []string
 	for _, name := range cr.spec.contenders {
+		if len(cr.p.contenders) > 0 && !slices.Contains(cr.p.contenders, name) {
+			continue
+		}
 		if supports(name, c.Workload) && securityContender(name, c.Security) && deliveryContender(name, c.Delivery) {
 			contenders = append(contenders, name)
 		}

@@ -14,6 +14,7 @@ type plan struct {
 	sizes      []int
 	codecs     []string
 	partitions int
+	contenders []string // when set, only these run
 	produceN   func(size int) int
 	consumeN   func(size int) int
 	latRate    int
