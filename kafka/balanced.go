@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
-	"sync/atomic"
 
 	"github.com/gregorkafka/gregor/handler"
 )
@@ -60,27 +59,22 @@ type BalancedConsumer struct {
 	active   int                           // Consume calls inside inner
 	calls    map[uint64]context.CancelFunc // those of them waiting, to interrupt
 	nextCall uint64
-	stopped  bool
 	fatal    error
 
 	changed handler.Event // set when Consume's wait may be over: resumed, stopped, failed
 	idle    handler.Event // set once active drops to zero while paused
 	ready   handler.Event // set once the first rebalance ended, or the consumer failed
 
-	startLock handler.Lock
-	started   atomic.Bool
+	lifecycle // stopped is guarded by mu
 
 	runCtx context.Context // ends at Stop
 	cancel context.CancelFunc
 	tasks  *taskGroup
-
-	stopOnce sync.Once
-	stopDone handler.Event
-	stopErr  error
 }
 
 // membership is how a BalancedConsumer learns which partitions it owns:
-// zkMembership (zkconsumer.go) or managedMembership (managed.go). A further
+// zkMembership (balanced_zookeeper.go, over internal/zookeeper) or
+// managedMembership (balanced_managed.go). A further
 // protocol, such as the broker-side consumer group protocol of KIP-848
 // (ConsumerGroupHeartbeat, with the broker assigning), or an incremental
 // cooperative variant of the classic one, would be another implementation:
@@ -118,20 +112,19 @@ func (t *Topic) BalancedConsumer(group string, cfg BalancedConsumerConfig) (*Bal
 	}
 	h := t.cl.h
 	b := &BalancedConsumer{
-		topic:     t,
-		cl:        t.cl,
-		h:         h,
-		group:     group,
-		cfg:       cfg,
-		log:       t.cl.log.With("topic", t.name, "group", group),
-		calls:     map[uint64]context.CancelFunc{},
-		changed:   h.NewEvent(),
-		idle:      h.NewEvent(),
-		ready:     h.NewEvent(),
-		startLock: h.NewLock(),
-		tasks:     newTaskGroup(h),
-		stopDone:  h.NewEvent(),
+		topic:   t,
+		cl:      t.cl,
+		h:       h,
+		group:   group,
+		cfg:     cfg,
+		log:     t.cl.log.With("topic", t.name, "group", group),
+		calls:   map[uint64]context.CancelFunc{},
+		changed: h.NewEvent(),
+		idle:    h.NewEvent(),
+		ready:   h.NewEvent(),
+		tasks:   newTaskGroup(h),
 	}
+	b.lifecycle = newLifecycle(h, &b.mu)
 	b.runCtx, b.cancel = context.WithCancel(context.Background())
 	if cfg.Managed {
 		b.member = newManagedMembership(b)
@@ -184,43 +177,16 @@ func (b *BalancedConsumer) Start(ctx context.Context) error {
 // ensureStarted opens membership and starts the rebalancing task, unless
 // done already; it does not wait for the first assignment.
 func (b *BalancedConsumer) ensureStarted(ctx context.Context) error {
-	if b.started.Load() {
-		return nil
-	}
-	if err := b.startLock.LockContext(ctx); err != nil {
-		return err
-	}
-	defer b.startLock.Unlock()
-	return b.startLocked(ctx)
-}
-
-func (b *BalancedConsumer) startLocked(ctx context.Context) error {
-	if b.started.Load() {
-		return nil
-	}
-	if b.isStopped() {
-		return ErrConsumerStopped
-	}
-	if err := b.member.open(ctx); err != nil {
-		return err
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.stopped {
-		return ErrConsumerStopped
-	}
-	b.started.Store(true)
-	b.tasks.Go("kafka-balanced-membership", func() { b.member.run(b.runCtx) })
-	return nil
+	return b.runStart(ctx, b.member.open, func() {
+		b.tasks.Go("kafka-balanced-membership", func() { b.member.run(b.runCtx) })
+	})
 }
 
 // startInBackground runs Start until the consumer has joined or stops.
 func (b *BalancedConsumer) startInBackground() {
 	ctx := b.runCtx
 	for attempt := 1; ; attempt++ {
-		b.startLock.Lock()
-		err := b.startLocked(ctx)
-		b.startLock.Unlock()
+		err := b.ensureStarted(ctx)
 		if err == nil || ctx.Err() != nil || errors.Is(err, ErrConsumerStopped) {
 			return
 		}
@@ -233,12 +199,6 @@ func (b *BalancedConsumer) startInBackground() {
 			return
 		}
 	}
-}
-
-func (b *BalancedConsumer) isStopped() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.stopped
 }
 
 // fail records an error the consumer cannot recover from; Consume and
@@ -420,9 +380,7 @@ func (b *BalancedConsumer) NextOffsets() map[int32]int64 {
 // on a session given in the config, deleting its nodes. It waits, within
 // ctx, for all of it. Later calls return the first call's result.
 func (b *BalancedConsumer) Stop(ctx context.Context) error {
-	first := false
-	b.stopOnce.Do(func() {
-		first = true
+	return b.runStop(ctx, func(ctx context.Context) error {
 		b.mu.Lock()
 		b.stopped = true
 		for _, cancel := range b.calls {
@@ -450,16 +408,10 @@ func (b *BalancedConsumer) Stop(ctx context.Context) error {
 				errs = append(errs, err)
 			}
 		}
-		b.stopErr = errors.Join(errs...)
-		b.stopDone.Set()
-		b.log.Debug("kafka: balanced consumer stopped", "error", b.stopErr)
+		err := errors.Join(errs...)
+		b.log.Debug("kafka: balanced consumer stopped", "error", err)
+		return err
 	})
-	if !first {
-		if err := b.stopDone.Wait(ctx); err != nil {
-			return err
-		}
-	}
-	return b.stopErr
 }
 
 var _ Consumer = (*BalancedConsumer)(nil)

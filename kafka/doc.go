@@ -52,9 +52,11 @@
 // commits. Kafka serves one connection's requests strictly in order, so a
 // fetch long poll or a JoinGroup held for a rebalance would otherwise delay
 // everything behind it. Connections are dialed on first use and dialed
-// again after they break. The Broker's typed methods (Metadata, Produce,
-// Fetch, ...) are the building blocks of the higher layers; they return the
-// broker's response as is and report only transport failures as errors.
+// again after they break. Request sends any generated request to a Broker
+// and returns its typed response; the Broker's typed methods (Metadata,
+// Produce, Fetch, ...) are Request for the calls the higher layers make.
+// Both return the broker's response as is and report only transport
+// failures as errors.
 //
 // Config.TLS and Config.SASL apply to every one of these connections, seeds
 // included. A SASL connection authenticates before its first request and

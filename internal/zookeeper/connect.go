@@ -1,4 +1,4 @@
-package kafka
+package zookeeper
 
 import (
 	"context"
@@ -17,31 +17,31 @@ import (
 	"github.com/gregorkafka/gregor/handler"
 )
 
-// zkConnect is a parsed ZooKeeper connect string.
-type zkConnect struct {
-	servers []string // host:port
-	chroot  string   // "" or "/path", no trailing slash
+// Connect is a parsed ZooKeeper connect string.
+type Connect struct {
+	Servers []string // host:port
+	Chroot  string   // "" or "/path", no trailing slash
 }
 
-const defaultZooKeeperPort = "2181"
+const defaultPort = "2181"
 
-// parseZooKeeperConnect parses "h1:2181,h2:2181/chroot". A server without a
+// ParseConnect parses "h1:2181,h2:2181/chroot". A server without a
 // port gets 2181; IPv6 hosts need brackets ("[::1]:2181").
-func parseZooKeeperConnect(s string) (zkConnect, error) {
-	var zc zkConnect
+func ParseConnect(s string) (Connect, error) {
+	var zc Connect
 	hosts := s
 	if i := strings.IndexByte(s, '/'); i >= 0 {
-		hosts, zc.chroot = s[:i], s[i:]
-		if zc.chroot == "/" {
-			zc.chroot = ""
+		hosts, zc.Chroot = s[:i], s[i:]
+		if zc.Chroot == "/" {
+			zc.Chroot = ""
 		}
-		if zc.chroot != "" {
-			if strings.HasSuffix(zc.chroot, "/") {
-				return zc, fmt.Errorf("chroot %q ends with /", zc.chroot)
+		if zc.Chroot != "" {
+			if strings.HasSuffix(zc.Chroot, "/") {
+				return zc, fmt.Errorf("chroot %q ends with /", zc.Chroot)
 			}
-			for _, part := range strings.Split(zc.chroot[1:], "/") {
+			for _, part := range strings.Split(zc.Chroot[1:], "/") {
 				if part == "" || part == "." || part == ".." {
-					return zc, fmt.Errorf("bad chroot %q", zc.chroot)
+					return zc, fmt.Errorf("bad chroot %q", zc.Chroot)
 				}
 			}
 		}
@@ -60,21 +60,30 @@ func parseZooKeeperConnect(s string) (zkConnect, error) {
 			if strings.ContainsAny(host, "[]") || (strings.Contains(host, ":") && !strings.HasPrefix(h, "[")) {
 				return zc, fmt.Errorf("bad server %q", h)
 			}
-			h = net.JoinHostPort(host, defaultZooKeeperPort)
+			h = net.JoinHostPort(host, defaultPort)
 		}
 		if err := checkHostPort(h); err != nil {
 			return zc, fmt.Errorf("bad server %q: %v", h, err)
 		}
-		zc.servers = append(zc.servers, h)
+		zc.Servers = append(zc.Servers, h)
 	}
 	return zc, nil
 }
 
-// ParseZooKeeperConnect splits a ZooKeeper connect string as Config.ZooKeeperHosts takes it,
-// "h1:2181,h2:2181/chroot", into servers (host:port, port 2181 by default) and a chroot ("" or "/path").
-func ParseZooKeeperConnect(s string) (servers []string, chroot string, err error) {
-	zc, err := parseZooKeeperConnect(s)
-	return zc.servers, zc.chroot, err
+// checkHostPort accepts "host:port" with a non-empty host and a port in
+// 1..65535, as kafka's Config does for Hosts.
+func checkHostPort(s string) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return err
+	}
+	if host == "" {
+		return errors.New("empty host")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || strings.TrimSpace(port) != port {
+		return fmt.Errorf("bad port %q", port)
+	}
+	return nil
 }
 
 // zkBrokerRegistration is the JSON a broker writes to /brokers/ids/<id>.
@@ -116,29 +125,30 @@ func parseBrokerRegistration(data []byte) (string, error) {
 	return "", errors.New("broker registration has no PLAINTEXT endpoint")
 }
 
-// zkLogger routes the ZooKeeper library's log lines to slog at debug level.
-type zkLogger struct{ l *slog.Logger }
+// Logger routes the ZooKeeper library's log lines to slog at debug level.
+type Logger struct{ L *slog.Logger }
 
-func (z zkLogger) Printf(format string, args ...any) {
-	z.l.Debug("kafka: zookeeper: " + fmt.Sprintf(format, args...))
+func (z Logger) Printf(format string, args ...any) {
+	z.L.Debug("kafka: zookeeper: " + fmt.Sprintf(format, args...))
 }
 
-// brokersFromZooKeeper opens a ZooKeeper session, reads the PLAINTEXT
-// endpoints of the registered brokers (by id) and closes the session.
+// Brokers opens a ZooKeeper session, reads the PLAINTEXT endpoints of the
+// registered brokers (by id) and closes the session: the bootstrap read of
+// a client given Config.ZooKeeperHosts.
 //
-// The ZooKeeper library dials through the handler (zkDialer) but runs
+// The ZooKeeper library dials through the handler (Dialer) but runs
 // goroutines of its own for the session, outside the handler (DESIGN.md,
 // "ZooKeeper"). Its calls take no context, so they run as a task that the
 // caller stops waiting for when ctx or timeout ends; closing the session
 // then fails them.
-func brokersFromZooKeeper(ctx context.Context, h handler.Handler, connect string, timeout time.Duration, log *slog.Logger) ([]string, error) {
-	zc, err := parseZooKeeperConnect(connect)
+func Brokers(ctx context.Context, h handler.Handler, connect string, timeout time.Duration, log *slog.Logger) ([]string, error) {
+	zc, err := ParseConnect(connect)
 	if err != nil {
 		return nil, err
 	}
-	zconn, _, err := zk.Connect(zc.servers, max(timeout, 4*time.Second),
-		zk.WithLogger(zkLogger{log}), zk.WithLogInfo(false), zk.WithEventCallback(func(zk.Event) {}),
-		zk.WithDialer(zkDialer(h)))
+	zconn, _, err := zk.Connect(zc.Servers, max(timeout, 4*time.Second),
+		zk.WithLogger(Logger{log}), zk.WithLogInfo(false), zk.WithEventCallback(func(zk.Event) {}),
+		zk.WithDialer(Dialer(h)))
 	if err != nil {
 		return nil, fmt.Errorf("kafka: zookeeper %s: %w", connect, err)
 	}
@@ -150,7 +160,7 @@ func brokersFromZooKeeper(ctx context.Context, h handler.Handler, connect string
 	}
 	q := handler.NewQueue[*result](h, 1)
 	h.Go("kafka-zookeeper-brokers", func() {
-		addrs, err := readBrokers(zconn, zc.chroot, log)
+		addrs, err := readBrokers(zconn, zc.Chroot, log)
 		_ = q.TryPut(&result{addrs: addrs, err: err})
 	})
 	wctx, cancel := handler.WithTimeout(ctx, h, timeout)

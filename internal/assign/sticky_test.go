@@ -1,4 +1,4 @@
-package kafka
+package assign
 
 import (
 	"encoding/hex"
@@ -19,10 +19,10 @@ import (
 // format testdata/java/StickyReference.java reads.
 type stickyScenario struct {
 	name       string
-	assignor   stickyAssignor
+	assignor   Sticky
 	topics     []string
 	partitions map[string]int32
-	members    []AssignorMember
+	members    []Member
 }
 
 func (s stickyScenario) javaInput() string {
@@ -39,7 +39,7 @@ func (s stickyScenario) javaInput() string {
 		owned := "-"
 		if len(m.OwnedPartitions) > 0 {
 			var parts []string
-			for _, t := range sortedKeys(m.OwnedPartitions) {
+			for _, t := range sortedIDs(m.OwnedPartitions) {
 				var ps []string
 				for _, p := range m.OwnedPartitions[t] {
 					ps = append(ps, fmt.Sprint(p))
@@ -59,7 +59,7 @@ func formatSticky(s stickyScenario, out map[string]map[string][]int32) []string 
 	var lines []string
 	for _, m := range s.members {
 		line := s.name + " " + m.MemberID
-		for _, t := range sortedKeys(out[m.MemberID]) {
+		for _, t := range sortedIDs(out[m.MemberID]) {
 			if len(out[m.MemberID][t]) == 0 {
 				continue
 			}
@@ -82,7 +82,7 @@ func stickyScenarios(t *testing.T) []stickyScenario {
 	var out []stickyScenario
 	rng := rand.New(rand.NewPCG(7, 19))
 	for _, coop := range []bool{false, true} {
-		a := stickyAssignor{cooperative: coop}
+		a := Sticky{Cooperative: coop}
 		for i, shape := range []struct {
 			topics  map[string]int32
 			members int
@@ -93,14 +93,14 @@ func stickyScenarios(t *testing.T) []stickyScenario {
 			{map[string]int32{"events": 50}, 20},
 			{map[string]int32{"x": 2}, 5},
 		} {
-			topics := sortedKeys(shape.topics)
+			topics := sortedIDs(shape.topics)
 			var ids []string
 			for j := 0; j < shape.members; j++ {
 				ids = append(ids, fmt.Sprintf("consumer-%d-%08x", j, rng.Uint32()))
 			}
 			fresh := stickyScenario{name: fmt.Sprintf("%s-%d-fresh", a.Name(), i), assignor: a, topics: topics, partitions: shape.topics}
 			for _, id := range ids {
-				fresh.members = append(fresh.members, AssignorMember{MemberID: id, Topics: topics, Generation: -1})
+				fresh.members = append(fresh.members, Member{MemberID: id, Topics: topics, Generation: -1})
 			}
 			out = append(out, fresh)
 			prev, err := a.Assign(fresh.members, shape.topics)
@@ -112,7 +112,7 @@ func stickyScenarios(t *testing.T) []stickyScenario {
 			for _, id := range ids[1:] {
 				next.members = append(next.members, ownedMember(a, id, topics, prev[id], gen))
 			}
-			next.members = append(next.members, AssignorMember{MemberID: "newcomer-" + fmt.Sprint(i), Topics: topics, Generation: -1})
+			next.members = append(next.members, Member{MemberID: "newcomer-" + fmt.Sprint(i), Topics: topics, Generation: -1})
 			out = append(out, next)
 
 			// Two members claim the same partitions, in the same and in
@@ -137,9 +137,9 @@ func stickyScenarios(t *testing.T) []stickyScenario {
 	return out
 }
 
-func ownedMember(a stickyAssignor, id string, topics []string, owned map[string][]int32, gen int32) AssignorMember {
-	m := AssignorMember{MemberID: id, Topics: topics, Generation: gen, UserData: a.UserData(owned, gen)}
-	if a.cooperative {
+func ownedMember(a Sticky, id string, topics []string, owned map[string][]int32, gen int32) Member {
+	m := Member{MemberID: id, Topics: topics, Generation: gen, UserData: a.UserData(owned, gen)}
+	if a.Cooperative {
 		m.OwnedPartitions = owned
 	}
 	return m
@@ -245,20 +245,20 @@ func loads(out map[string]map[string][]int32) []int {
 // the others keep every partition they had and take only the leaver's,
 // and the result is balanced.
 func TestStickyAssignorLeaveMovesOnlyLeaversPartitions(t *testing.T) {
-	for _, a := range []stickyAssignor{{}, {cooperative: true}} {
+	for _, a := range []Sticky{{}, {Cooperative: true}} {
 		t.Run(a.Name(), func(t *testing.T) {
 			topics := map[string]int32{"t": 12, "u": 5}
 			names := []string{"t", "u"}
-			var members []AssignorMember
+			var members []Member
 			for _, id := range []string{"m-a", "m-b", "m-c", "m-d"} {
-				members = append(members, AssignorMember{MemberID: id, Topics: names, Generation: -1})
+				members = append(members, Member{MemberID: id, Topics: names, Generation: -1})
 			}
 			first, err := a.Assign(members, topics)
 			require.NoError(t, err)
 			assert.Equal(t, []int{4, 4, 4, 5}, loads(first))
 			before := ownersOf(first)
 
-			var rest []AssignorMember
+			var rest []Member
 			for _, m := range members[1:] {
 				rest = append(rest, ownedMember(a, m.MemberID, names, first[m.MemberID], 3))
 			}
@@ -281,8 +281,8 @@ func TestStickyAssignorLeaveMovesOnlyLeaversPartitions(t *testing.T) {
 // protocol requires, while the sticky assignor hands it over at once.
 func TestCooperativeStickyWithholdsMovedPartitions(t *testing.T) {
 	topics := map[string]int32{"t": 6}
-	a := stickyAssignor{cooperative: true}
-	members := []AssignorMember{
+	a := Sticky{Cooperative: true}
+	members := []Member{
 		ownedMember(a, "m-a", []string{"t"}, map[string][]int32{"t": {0, 1, 2}}, 4),
 		ownedMember(a, "m-b", []string{"t"}, map[string][]int32{"t": {3, 4, 5}}, 4),
 		{MemberID: "m-c", Topics: []string{"t"}, Generation: -1},
@@ -293,9 +293,9 @@ func TestCooperativeStickyWithholdsMovedPartitions(t *testing.T) {
 	assert.Equal(t, []int32{3, 4}, out["m-b"]["t"])
 	assert.Empty(t, out["m-c"]["t"], "2 and 5 are revoked first, then assigned next round")
 
-	eager, err := stickyAssignor{}.Assign([]AssignorMember{
-		ownedMember(stickyAssignor{}, "m-a", []string{"t"}, map[string][]int32{"t": {0, 1, 2}}, 4),
-		ownedMember(stickyAssignor{}, "m-b", []string{"t"}, map[string][]int32{"t": {3, 4, 5}}, 4),
+	eager, err := Sticky{}.Assign([]Member{
+		ownedMember(Sticky{}, "m-a", []string{"t"}, map[string][]int32{"t": {0, 1, 2}}, 4),
+		ownedMember(Sticky{}, "m-b", []string{"t"}, map[string][]int32{"t": {3, 4, 5}}, 4),
 		{MemberID: "m-c", Topics: []string{"t"}, Generation: -1},
 	}, topics)
 	require.NoError(t, err)
@@ -306,17 +306,17 @@ func TestCooperativeStickyWithholdsMovedPartitions(t *testing.T) {
 // members come in, and repeats exactly.
 func TestStickyAssignorDeterministic(t *testing.T) {
 	topics := map[string]int32{"t": 13, "u": 4}
-	var members []AssignorMember
+	var members []Member
 	for i := range 7 {
-		members = append(members, AssignorMember{MemberID: fmt.Sprintf("member-%d", i), Topics: []string{"t", "u"}, Generation: -1})
+		members = append(members, Member{MemberID: fmt.Sprintf("member-%d", i), Topics: []string{"t", "u"}, Generation: -1})
 	}
-	want, err := StickyAssignor().Assign(members, topics)
+	want, err := Sticky{}.Assign(members, topics)
 	require.NoError(t, err)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for range 20 {
 		shuffled := slices.Clone(members)
 		rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
-		got, err := StickyAssignor().Assign(shuffled, topics)
+		got, err := Sticky{}.Assign(shuffled, topics)
 		require.NoError(t, err)
 		assert.Equal(t, want, got)
 	}
@@ -327,21 +327,21 @@ func TestStickyAssignorDeterministic(t *testing.T) {
 // member leaving moves only its partitions.
 func TestStickyAssignorUnequalSubscriptions(t *testing.T) {
 	topics := map[string]int32{"t": 6, "u": 6}
-	a := stickyAssignor{}
-	members := []AssignorMember{
+	a := Sticky{}
+	members := []Member{
 		{MemberID: "both", Topics: []string{"t", "u"}, Generation: -1},
 		{MemberID: "only-t", Topics: []string{"t"}, Generation: -1},
 		{MemberID: "only-u", Topics: []string{"u"}, Generation: -1},
 	}
 	out, err := a.Assign(members, topics)
 	require.NoError(t, err)
-	require.NoError(t, checkAssignment(a.Name(), members, topics, out))
+	require.NoError(t, Check(a.Name(), members, topics, out))
 	assert.Len(t, ownersOf(out), 12)
 	assert.Empty(t, out["only-t"]["u"])
 	assert.Empty(t, out["only-u"]["t"])
 	assert.Equal(t, []int{4, 4, 4}, loads(out))
 
-	rest := []AssignorMember{
+	rest := []Member{
 		ownedMember(a, "both", []string{"t", "u"}, out["both"], 2),
 		ownedMember(a, "only-t", []string{"t"}, out["only-t"], 2),
 	}
@@ -382,11 +382,11 @@ func TestStickyUserDataJavaBytes(t *testing.T) {
 
 	for _, bad := range [][]byte{{0, 0, 0}, {0, 0, 0, 1, 0, 5, 'a'}, {0xff, 0xff, 0xff, 0xff}, {0, 0, 0, 1, 0, 1, 'a', 0x7f, 0, 0, 0}} {
 		_, err := decodeStickyUserData(bad)
-		assert.ErrorIs(t, err, ErrStickyUserData, "%x", bad)
+		assert.ErrorIs(t, err, errStickyUserData, "%x", bad)
 	}
 
 	// A member whose user data cannot be read keeps nothing, as in Java.
-	owned, gen := stickyAssignor{}.memberData(AssignorMember{UserData: []byte{1, 2}})
+	owned, gen := Sticky{}.memberData(Member{UserData: []byte{1, 2}})
 	assert.Empty(t, owned)
 	assert.Equal(t, int32(-1), gen)
 	gen, ok := decodeCooperativeUserData([]byte{0, 0, 1, 0})

@@ -43,8 +43,8 @@ func (c *SimpleConsumer) commitPartitions(ctx context.Context, ids []int32, only
 		return ErrNoConsumerGroup
 	}
 	generation, member := int32(-1), ""
-	if c.cfg.Generation != nil {
-		generation, member = c.cfg.Generation()
+	if c.cfg.generation != nil {
+		generation, member = c.cfg.generation()
 	}
 	meta := commitMetadata(member)
 

@@ -10,38 +10,40 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gregorkafka/gregor/handler"
+	"github.com/gregorkafka/gregor/internal/assign"
 	"github.com/gregorkafka/gregor/internal/testcluster"
+	"github.com/gregorkafka/gregor/internal/zookeeper"
 )
 
-// TestZooKeeperConsumerChrootAndExternalSession runs one member on a
-// session the test owns and one on its own session, both under a chroot
-// (given with the session, and as a connect string suffix). The group's
-// nodes are pykafka's, under the chroot; stopping the member with the
-// external session deletes its nodes and leaves the session open.
-func TestZooKeeperConsumerChrootAndExternalSession(t *testing.T) {
+// TestZooKeeperConsumerChroot runs two members under a chroot given as a
+// connect string suffix. The group's nodes are pykafka's, under the
+// chroot; stopping a member closes its session, which drops its nodes at
+// once, and the other takes its partitions.
+func TestZooKeeperConsumerChroot(t *testing.T) {
 	tc := testcluster.Shared(t, testcluster.ZooKeeperSingle)
 	forEachHandler(t, func(t *testing.T, h handler.Handler) {
 		env := newGroupEnv(t, zkGroup, tc, h, 4, 1)
 		chroot := "/gregor-" + env.topic.Name()
 		session := dialZooKeeper(t, tc.ZooKeeperConnect())
-		ext := env.consumer(t, BalancedConsumerConfig{ZooKeeper: session, ZooKeeperChroot: chroot})
-		own := env.consumer(t, BalancedConsumerConfig{ZooKeeperConnect: tc.ZooKeeperConnect() + chroot})
-		owners := env.waitSplit(t, ext, own)
+		cfg := BalancedConsumerConfig{ZooKeeperConnect: tc.ZooKeeperConnect() + chroot}
+		one := env.consumer(t, cfg)
+		two := env.consumer(t, cfg)
+		owners := env.waitSplit(t, one, two)
 
 		base := chroot + "/consumers/" + env.group
 		ids, _, err := session.Children(base + "/ids")
 		require.NoError(t, err)
-		assert.ElementsMatch(t, []string{ext.MemberID(), own.MemberID()}, ids)
-		data, _, err := session.Get(base + "/ids/" + ext.MemberID())
+		assert.ElementsMatch(t, []string{one.MemberID(), two.MemberID()}, ids)
+		data, _, err := session.Get(base + "/ids/" + one.MemberID())
 		require.NoError(t, err)
 		assert.Equal(t, env.topic.Name(), string(data), "pykafka's registration data: the topic")
 		nodes, _, err := session.Children(base + "/owners/" + env.topic.Name())
 		require.NoError(t, err)
 		require.Len(t, nodes, 4)
 		for _, name := range nodes {
-			p, ok := parseOwnerSlug(name)
+			p, ok := zookeeper.ParseOwnerSlug(name)
 			require.True(t, ok, name)
-			assert.Equal(t, ownerSlug(env.topic.Partition(p).LeaderID(), p), name)
+			assert.Equal(t, zookeeper.OwnerSlug(env.topic.Partition(p).LeaderID(), p), name)
 			data, _, err := session.Get(base + "/owners/" + env.topic.Name() + "/" + name)
 			require.NoError(t, err)
 			assert.Equal(t, owners[p].MemberID(), string(data))
@@ -50,22 +52,21 @@ func TestZooKeeperConsumerChrootAndExternalSession(t *testing.T) {
 		require.NoError(t, err)
 		assert.False(t, exists, "nothing outside the chroot")
 
-		stopConsumer(t, env.ctx, ext)
-		env.waitSplit(t, own)
+		stopConsumer(t, env.ctx, one)
+		env.waitSplit(t, two)
 		ids, _, err = session.Children(base + "/ids")
 		require.NoError(t, err)
-		assert.Equal(t, []string{own.MemberID()}, ids)
+		assert.Equal(t, []string{two.MemberID()}, ids)
 		nodes, _, err = session.Children(base + "/owners/" + env.topic.Name())
 		require.NoError(t, err)
 		assert.Len(t, nodes, 4)
 		for _, name := range nodes {
 			data, _, err := session.Get(base + "/owners/" + env.topic.Name() + "/" + name)
 			require.NoError(t, err)
-			assert.Equal(t, own.MemberID(), string(data))
+			assert.Equal(t, two.MemberID(), string(data))
 		}
 
-		// Its own session closed on Stop, which drops its nodes at once.
-		stopConsumer(t, env.ctx, own)
+		stopConsumer(t, env.ctx, two)
 		ids, _, err = session.Children(base + "/ids")
 		require.NoError(t, err)
 		assert.Empty(t, ids)
@@ -84,23 +85,23 @@ func TestZooKeeperOwnersUnderPythonBytesName(t *testing.T) {
 		base := "/consumers/" + env.group
 		pyOwners := base + "/owners/b'" + env.topic.Name() + "'"
 		py := "python3-host:00000000-0000-4000-8000-000000000000"
-		require.NoError(t, ensurePath(session, base+"/ids"))
-		require.NoError(t, ensurePath(session, pyOwners))
-		_, err := session.Create(base+"/ids/"+py, []byte(env.topic.Name()), zk.FlagEphemeral, zkACL)
+		require.NoError(t, zookeeper.EnsurePath(session, base+"/ids"))
+		require.NoError(t, zookeeper.EnsurePath(session, pyOwners))
+		_, err := session.Create(base+"/ids/"+py, []byte(env.topic.Name()), zk.FlagEphemeral, zookeeper.ACL)
 		require.NoError(t, err)
-		slug := func(p int32) string { return ownerSlug(env.topic.Partition(p).LeaderID(), p) }
+		slug := func(p int32) string { return zookeeper.OwnerSlug(env.topic.Partition(p).LeaderID(), p) }
 		// Alone so far, the pykafka member holds everything.
 		for p := range int32(4) {
-			_, err := session.Create(pyOwners+"/"+slug(p), []byte(py), zk.FlagEphemeral, zkACL)
+			_, err := session.Create(pyOwners+"/"+slug(p), []byte(py), zk.FlagEphemeral, zookeeper.ACL)
 			require.NoError(t, err)
 		}
 
 		g := env.consumer(t, BalancedConsumerConfig{})
-		var slots []zkSlot
+		var slots []assign.Slot
 		for _, p := range env.topic.Partitions() {
-			slots = append(slots, newZKSlot(env.topic.Name(), p.LeaderID(), p.ID()))
+			slots = append(slots, assign.NewSlot(env.topic.Name(), p.LeaderID(), p.ID()))
 		}
-		mine := decidePartitions(RangeAssignment, []string{g.MemberID(), py}, slots, g.MemberID())
+		mine := assign.DecidePartitions(false, []string{g.MemberID(), py}, slots, g.MemberID())
 		require.Len(t, mine, 2)
 		// The pykafka member lets go of gregor's share but one partition.
 		held := mine[0]
@@ -115,7 +116,7 @@ func TestZooKeeperOwnersUnderPythonBytesName(t *testing.T) {
 			assert.Equal(t, g.MemberID(), string(data), dir)
 		}
 		// pykafka's own claim of it now fails, as on its own path.
-		_, err = session.Create(pyOwners+"/"+slug(mine[1]), []byte(py), zk.FlagEphemeral, zkACL)
+		_, err = session.Create(pyOwners+"/"+slug(mine[1]), []byte(py), zk.FlagEphemeral, zookeeper.ACL)
 		require.ErrorIs(t, err, zk.ErrNodeExists)
 
 		require.NoError(t, session.Delete(pyOwners+"/"+slug(held), -1))

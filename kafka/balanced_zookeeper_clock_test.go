@@ -13,6 +13,7 @@ import (
 	"github.com/gregorkafka/gregor/handler"
 	"github.com/gregorkafka/gregor/handler/fakeclock"
 	"github.com/gregorkafka/gregor/internal/testcluster"
+	"github.com/gregorkafka/gregor/internal/zookeeper"
 	"github.com/gregorkafka/gregor/protocol"
 )
 
@@ -34,13 +35,13 @@ func TestZooKeeperRebalanceBackoffOnVirtualClock(t *testing.T) {
 		require.NoError(t, err)
 
 		// Another member holds partition 0, through a session of the test's.
-		zc, err := parseZooKeeperConnect(tc.ZooKeeperConnect())
+		zc, err := zookeeper.ParseConnect(tc.ZooKeeperConnect())
 		require.NoError(t, err)
 		other := dialZooKeeper(t, tc.ZooKeeperConnect())
-		paths := newZKPaths(zc.chroot, group, name, "other")
-		require.NoError(t, ensurePath(other, paths.owners))
-		node := fmt.Sprintf("%s/%d-0", paths.owners, p.Leader().ID())
-		_, err = other.Create(node, []byte("other"), zk.FlagEphemeral, zkACL)
+		paths := zookeeper.NewPaths(zc.Chroot, group, name, "other")
+		require.NoError(t, zookeeper.EnsurePath(other, paths.Owners))
+		node := fmt.Sprintf("%s/%d-0", paths.Owners, p.Leader().ID())
+		_, err = other.Create(node, []byte("other"), zk.FlagEphemeral, zookeeper.ACL)
 		require.NoError(t, err)
 
 		fc := fakeclock.New(h)

@@ -1,4 +1,4 @@
-package kafka
+package zookeeper
 
 import (
 	"context"
@@ -43,7 +43,7 @@ func TestZooKeeperDialsThroughHandler(t *testing.T) {
 	tc := testcluster.Shared(t, testcluster.ZooKeeperSingle)
 	forEachHandler(t, func(t *testing.T, h handler.Handler) {
 		rec := &dialRecorder{Handler: h}
-		addrs, err := brokersFromZooKeeper(testCtx(t), rec, tc.ZooKeeperConnect(), 30*time.Second, testLogger())
+		addrs, err := Brokers(testCtx(t), rec, tc.ZooKeeperConnect(), 30*time.Second, testLogger())
 		require.NoError(t, err)
 		assert.ElementsMatch(t, tc.Bootstrap(), addrs)
 		assert.Contains(t, rec.dialed(), tc.ZooKeeperConnect())
@@ -65,7 +65,7 @@ func TestZooKeeperConnReadDeadline(t *testing.T) {
 			}
 		}()
 		fc := fakeclock.New(h)
-		nc, err := zkDialer(fc)("tcp", ln.Addr().String(), 10*time.Second)
+		nc, err := Dialer(fc)("tcp", ln.Addr().String(), 10*time.Second)
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = nc.Close() })
 		peer := <-accepted

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gregorkafka/gregor/handler"
 	"github.com/gregorkafka/gregor/internal/testcluster"
+	"github.com/gregorkafka/gregor/internal/zookeeper"
 )
 
 // expireSession ends conn's ZooKeeper session from outside, as the server
@@ -66,27 +67,27 @@ func TestBalancedConsumerZooKeeperSessionExpiry(t *testing.T) {
 		a := env.consumer(t, BalancedConsumerConfig{})
 		b := env.consumer(t, BalancedConsumerConfig{})
 		env.waitSplit(t, a, b)
-		za := a.member.(*zkMembership)
-		before := za.conn.SessionID()
+		za := a.member.(*zkMembership).m
+		before := za.Session().SessionID()
 
-		for za.conn.SessionID() == before {
-			expireSession(t, tc.ZooKeeperConnect(), za.conn)
-			eventually(t, env.ctx, h, "a new session", func() bool { return za.conn.SessionID() != before })
+		for za.Session().SessionID() == before {
+			expireSession(t, tc.ZooKeeperConnect(), za.Session())
+			eventually(t, env.ctx, h, "a new session", func() bool { return za.Session().SessionID() != before })
 		}
 
 		// Back to a complete split, with every claim visible in ZooKeeper.
 		owners := env.waitSplit(t, a, b)
 		zc := dialZooKeeper(t, tc.ZooKeeperConnect())
 		eventually(t, env.ctx, h, "ten owner nodes", func() bool {
-			names, _, err := zc.Children(za.paths.owners)
+			names, _, err := zc.Children(za.Paths().Owners)
 			return err == nil && len(names) == 10
 		})
-		names, _, err := zc.Children(za.paths.owners)
+		names, _, err := zc.Children(za.Paths().Owners)
 		require.NoError(t, err)
 		for _, name := range names {
-			p, ok := parseOwnerSlug(name)
+			p, ok := zookeeper.ParseOwnerSlug(name)
 			require.True(t, ok, name)
-			data, _, err := zc.Get(za.paths.owners + "/" + name)
+			data, _, err := zc.Get(za.Paths().Owners + "/" + name)
 			require.NoError(t, err)
 			assert.Equal(t, owners[p].MemberID(), string(data), "owner of partition %d", p)
 		}

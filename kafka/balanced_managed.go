@@ -20,7 +20,7 @@ const consumerProtocolType = "consumer"
 // the eager rebalance the Java client's range and round-robin assignors
 // use. Every rebalance, each member pauses and, with AutoCommit or
 // CommitOnRebalance, commits, then rejoins; the coordinator elects a leader, which computes the whole
-// group's assignment (assign_java.go) and hands it out through SyncGroup.
+// group's assignment (internal/assign) and hands it out through SyncGroup.
 //
 // Heartbeats go out in the background every HeartbeatInterval, also while
 // the application does not call Consume and while a new assignment is
@@ -254,7 +254,7 @@ func (m *managedMembership) onHeartbeatError(gen int32, err error, failures int)
 		} else {
 			log.Debug("kafka: heartbeat failed")
 		}
-		b.cl.InvalidateCoordinator(b.group)
+		b.cl.invalidateCoordinator(b.group)
 	}
 }
 

@@ -1,4 +1,4 @@
-package kafka
+package zookeeper
 
 import (
 	"crypto/rand"
@@ -29,31 +29,32 @@ import (
 // spellings name the same topic: a member claims a partition under both (a
 // pykafka member then finds the node it would create taken), and a node
 // under either, of another member, means the partition is owned.
-type zkPaths struct {
-	ids, self, owners        string
-	ownersBytes              string // pykafka on Python 3's spelling of owners
-	brokerIDs, topics, topic string
+type Paths struct {
+	IDs, Self, Owners        string
+	OwnersBytes              string // pykafka on Python 3's spelling of owners
+	BrokerIDs, Topics, Topic string
 }
 
 // pythonBytesName is how Python 3 formats a bytes value into a string:
 // b'name'.
 func pythonBytesName(name string) string { return "b'" + name + "'" }
 
-func newZKPaths(chroot, group, topic, id string) zkPaths {
+// NewPaths returns the nodes of member id of group, consuming topic.
+func NewPaths(chroot, group, topic, id string) Paths {
 	base := chroot + "/consumers/" + group
-	return zkPaths{
-		ids:         base + "/ids",
-		self:        base + "/ids/" + id,
-		owners:      base + "/owners/" + topic,
-		ownersBytes: base + "/owners/" + pythonBytesName(topic),
-		brokerIDs:   chroot + "/brokers/ids",
-		topics:      chroot + "/brokers/topics",
-		topic:       chroot + "/brokers/topics/" + topic,
+	return Paths{
+		IDs:         base + "/ids",
+		Self:        base + "/ids/" + id,
+		Owners:      base + "/owners/" + topic,
+		OwnersBytes: base + "/owners/" + pythonBytesName(topic),
+		BrokerIDs:   chroot + "/brokers/ids",
+		Topics:      chroot + "/brokers/topics",
+		Topic:       chroot + "/brokers/topics/" + topic,
 	}
 }
 
-// newZKConsumerID returns pykafka's consumer id: "<hostname>:<uuid4>".
-func newZKConsumerID() string {
+// NewConsumerID returns pykafka's consumer id: "<hostname>:<uuid4>".
+func NewConsumerID() string {
 	host, err := os.Hostname()
 	if err != nil || host == "" {
 		host = "localhost"
@@ -65,14 +66,14 @@ func newZKConsumerID() string {
 	return fmt.Sprintf("%s:%x-%x-%x-%x-%x", host, u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
 }
 
-// ownerSlug names a partition's owner node: "<leader>-<partition>".
-func ownerSlug(leader, partition int32) string {
+// OwnerSlug names a partition's owner node: "<leader>-<partition>".
+func OwnerSlug(leader, partition int32) string {
 	return strconv.Itoa(int(leader)) + "-" + strconv.Itoa(int(partition))
 }
 
-// parseOwnerSlug returns the partition id of an owner node's name. The
+// ParseOwnerSlug returns the partition id of an owner node's name. The
 // leader may be -1 ("-1-3"), so the partition is what follows the last dash.
-func parseOwnerSlug(name string) (int32, bool) {
+func ParseOwnerSlug(name string) (int32, bool) {
 	i := strings.LastIndexByte(name, '-')
 	if i <= 0 {
 		return 0, false
@@ -87,15 +88,16 @@ func parseOwnerSlug(name string) (int32, bool) {
 	return int32(p), true
 }
 
-var zkACL = zk.WorldACL(zk.PermAll)
+// ACL is the nodes' ACL: open to all, as pykafka's.
+var ACL = zk.WorldACL(zk.PermAll)
 
-// ensurePath creates path and its missing parents as persistent nodes.
-func ensurePath(conn *zk.Conn, path string) error {
+// EnsurePath creates path and its missing parents as persistent nodes.
+func EnsurePath(conn *zk.Conn, path string) error {
 	for i := 1; i <= len(path); i++ {
 		if i < len(path) && path[i] != '/' {
 			continue
 		}
-		_, err := conn.Create(path[:i], nil, 0, zkACL)
+		_, err := conn.Create(path[:i], nil, 0, ACL)
 		if err != nil && !errors.Is(err, zk.ErrNodeExists) {
 			return fmt.Errorf("creating %s: %w", path[:i], err)
 		}
@@ -106,52 +108,52 @@ func ensurePath(conn *zk.Conn, path string) error {
 // register creates the consumer's ids node. A node left by an earlier
 // session of the consumer (ZooKeeper may take a moment to drop it) is
 // replaced.
-func (m *zkMembership) register() error {
+func (m *Member) register() error {
 	conn := m.conn
-	if err := ensurePath(conn, m.paths.ids); err != nil {
+	if err := EnsurePath(conn, m.paths.IDs); err != nil {
 		return err
 	}
-	if err := ensurePath(conn, m.paths.owners); err != nil {
+	if err := EnsurePath(conn, m.paths.Owners); err != nil {
 		return err
 	}
 	for attempt := 0; ; attempt++ {
-		_, err := conn.Create(m.paths.self, []byte(m.b.topic.name), zk.FlagEphemeral, zkACL)
+		_, err := conn.Create(m.paths.Self, []byte(m.cfg.Topic), zk.FlagEphemeral, ACL)
 		if err == nil {
 			return nil
 		}
 		if !errors.Is(err, zk.ErrNodeExists) || attempt > 0 {
-			return fmt.Errorf("registering %s: %w", m.paths.self, err)
+			return fmt.Errorf("registering %s: %w", m.paths.Self, err)
 		}
-		_, stat, gerr := conn.Get(m.paths.self)
+		_, stat, gerr := conn.Get(m.paths.Self)
 		if gerr == nil && stat.EphemeralOwner == conn.SessionID() {
 			return nil
 		}
-		if derr := conn.Delete(m.paths.self, -1); derr != nil && !errors.Is(derr, zk.ErrNoNode) {
-			return fmt.Errorf("replacing %s: %w", m.paths.self, derr)
+		if derr := conn.Delete(m.paths.Self, -1); derr != nil && !errors.Is(derr, zk.ErrNoNode) {
+			return fmt.Errorf("replacing %s: %w", m.paths.Self, derr)
 		}
 	}
 }
 
 // participants returns the sorted ids of the group's members consuming
 // the topic.
-func (m *zkMembership) participants() ([]string, error) {
-	ids, _, err := m.conn.Children(m.paths.ids)
+func (m *Member) participants() ([]string, error) {
+	ids, _, err := m.conn.Children(m.paths.IDs)
 	if errors.Is(err, zk.ErrNoNode) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("listing %s: %w", m.paths.ids, err)
+		return nil, fmt.Errorf("listing %s: %w", m.paths.IDs, err)
 	}
 	var out []string
 	for _, id := range ids {
-		data, _, err := m.conn.Get(m.paths.ids + "/" + id)
+		data, _, err := m.conn.Get(m.paths.IDs + "/" + id)
 		if errors.Is(err, zk.ErrNoNode) {
 			continue // left since the listing
 		}
 		if err != nil {
-			return nil, fmt.Errorf("reading %s/%s: %w", m.paths.ids, id, err)
+			return nil, fmt.Errorf("reading %s/%s: %w", m.paths.IDs, id, err)
 		}
-		if string(data) == m.b.topic.name {
+		if string(data) == m.cfg.Topic {
 			out = append(out, id)
 		}
 	}
@@ -168,13 +170,13 @@ type ownerNode struct {
 
 // ownerPaths are the nodes a claim of slug creates: the owners path's and
 // its pykafka-on-Python-3 spelling's.
-func (m *zkMembership) ownerPaths(slug string) []string {
-	return []string{m.paths.owners + "/" + slug, m.paths.ownersBytes + "/" + slug}
+func (m *Member) ownerPaths(slug string) []string {
+	return []string{m.paths.Owners + "/" + slug, m.paths.OwnersBytes + "/" + slug}
 }
 
-func (m *zkMembership) ownerNodes() ([]ownerNode, error) {
+func (m *Member) ownerNodes() ([]ownerNode, error) {
 	var out []ownerNode
-	for _, dir := range []string{m.paths.owners, m.paths.ownersBytes} {
+	for _, dir := range []string{m.paths.Owners, m.paths.OwnersBytes} {
 		names, _, err := m.conn.Children(dir)
 		if errors.Is(err, zk.ErrNoNode) {
 			continue
@@ -183,7 +185,7 @@ func (m *zkMembership) ownerNodes() ([]ownerNode, error) {
 			return nil, fmt.Errorf("listing %s: %w", dir, err)
 		}
 		for _, name := range names {
-			p, ok := parseOwnerSlug(name)
+			p, ok := ParseOwnerSlug(name)
 			if !ok {
 				continue
 			}
@@ -202,7 +204,7 @@ func (m *zkMembership) ownerNodes() ([]ownerNode, error) {
 
 // deleteOwner deletes one of the consumer's owner nodes; one already gone
 // is fine.
-func (m *zkMembership) deleteOwner(path string) error {
+func (m *Member) deleteOwner(path string) error {
 	err := m.conn.Delete(path, -1)
 	if err != nil && !errors.Is(err, zk.ErrNoNode) {
 		return fmt.Errorf("releasing %s: %w", path, err)
@@ -212,8 +214,8 @@ func (m *zkMembership) deleteOwner(path string) error {
 
 // claim creates the owner nodes of slug for partition p under both
 // spellings of the owners path. Another member's node under either gives a
-// *PartitionOwnedError, and what this call created is released again.
-func (m *zkMembership) claim(slug string, p int32) error {
+// *OwnedError, and what this call created is released again.
+func (m *Member) claim(slug string, p int32) error {
 	var created []string
 	for _, path := range m.ownerPaths(slug) {
 		err := m.claimNode(path, p)
@@ -229,17 +231,17 @@ func (m *zkMembership) claim(slug string, p int32) error {
 	return nil
 }
 
-func (m *zkMembership) claimNode(path string, p int32) error {
-	_, err := m.conn.Create(path, []byte(m.id), zk.FlagEphemeral, zkACL)
+func (m *Member) claimNode(path string, p int32) error {
+	_, err := m.conn.Create(path, []byte(m.id), zk.FlagEphemeral, ACL)
 	if err == nil {
 		return nil
 	}
 	if errors.Is(err, zk.ErrNoNode) {
 		// The parent (pykafka's spelling, made on demand) is missing.
-		if err := ensurePath(m.conn, path[:strings.LastIndexByte(path, '/')]); err != nil {
+		if err := EnsurePath(m.conn, path[:strings.LastIndexByte(path, '/')]); err != nil {
 			return err
 		}
-		_, err = m.conn.Create(path, []byte(m.id), zk.FlagEphemeral, zkACL)
+		_, err = m.conn.Create(path, []byte(m.id), zk.FlagEphemeral, ACL)
 		if err == nil {
 			return nil
 		}
@@ -251,5 +253,5 @@ func (m *zkMembership) claimNode(path string, p int32) error {
 	if gerr == nil && string(owner) == m.id {
 		return nil
 	}
-	return &PartitionOwnedError{Topic: m.b.topic.name, Partition: p, Owner: string(owner)}
+	return &OwnedError{Topic: m.cfg.Topic, Partition: p, Owner: string(owner)}
 }

@@ -1,4 +1,4 @@
-package kafka
+package zookeeper
 
 import (
 	"context"
@@ -18,7 +18,7 @@ const zkRearmBackoff = 200 * time.Millisecond
 // EventNotWatching: the watch is set again in the new session and a
 // rebalance triggered, which registers the consumer and claims its
 // partitions again, since ZooKeeper dropped those nodes with the session.
-func (m *zkMembership) watch(ctx context.Context, path string, children bool) {
+func (m *Member) watch(ctx context.Context, path string, children bool) {
 	lost := false
 	for ctx.Err() == nil {
 		ch, err := m.arm(path, children)
@@ -26,8 +26,8 @@ func (m *zkMembership) watch(ctx context.Context, path string, children bool) {
 			if errors.Is(err, zk.ErrClosing) {
 				return // the session was closed
 			}
-			m.b.log.Debug("kafka: setting a zookeeper watch failed", "path", path, "error", err)
-			if m.b.h.Sleep(ctx, zkRearmBackoff) != nil {
+			m.log.Debug("kafka: setting a zookeeper watch failed", "path", path, "error", err)
+			if m.cfg.Handler.Sleep(ctx, zkRearmBackoff) != nil {
 				return
 			}
 			continue
@@ -46,7 +46,7 @@ func (m *zkMembership) watch(ctx context.Context, path string, children bool) {
 			if errors.Is(ev.Err, zk.ErrClosing) {
 				return
 			}
-			m.b.log.Debug("kafka: zookeeper watch lost", "path", path, "error", ev.Err)
+			m.log.Debug("kafka: zookeeper watch lost", "path", path, "error", ev.Err)
 			lost = true
 		}
 		m.trigger.Set()
@@ -55,7 +55,7 @@ func (m *zkMembership) watch(ctx context.Context, path string, children bool) {
 
 // arm sets one watch on path: on its children or its data, or, while the
 // node does not exist, on its creation.
-func (m *zkMembership) arm(path string, children bool) (<-chan zk.Event, error) {
+func (m *Member) arm(path string, children bool) (<-chan zk.Event, error) {
 	var ch <-chan zk.Event
 	var err error
 	if children {
@@ -75,31 +75,30 @@ func (m *zkMembership) arm(path string, children bool) (<-chan zk.Event, error) 
 	return ch, err
 }
 
-// onSessionEvent follows the consumer's own session. It runs on the
+// onSessionEvent follows the member's own session. It runs on the
 // ZooKeeper library's goroutine and must not block. An expired session has
-// lost the consumer's nodes: the rebalance it triggers pauses consumption
-// at once, and succeeds once a new session is up.
-func (m *zkMembership) onSessionEvent(ev zk.Event) {
+// lost the member's nodes: the rebalance it triggers pauses consumption at
+// once, and succeeds once a new session is up.
+func (m *Member) onSessionEvent(ev zk.Event) {
 	if ev.Type != zk.EventSession {
 		return
 	}
-	if len(m.b.cl.hooks.zk) > 0 {
-		m.b.zooKeeperEvent(ev, m.id)
-	}
 	switch ev.State {
 	case zk.StateHasSession:
+		m.c.SessionEvent(Connected, ev.Server)
 		m.connected.Set()
 		if m.expired.Swap(false) {
-			m.b.log.Debug("kafka: zookeeper session re-established", "member", m.id)
+			m.log.Debug("kafka: zookeeper session re-established", "member", m.id)
 			m.trigger.Set()
 		}
 	case zk.StateExpired:
+		m.c.SessionEvent(Expired, ev.Server)
 		m.connected.Clear()
 		m.expired.Store(true)
-		m.b.log.Warn("kafka: zookeeper session expired", "member", m.id)
-		m.b.groupEvent(GroupLost, nil, ErrZooKeeperSessionExpired)
+		m.log.Warn("kafka: zookeeper session expired", "member", m.id)
 		m.trigger.Set()
 	case zk.StateDisconnected:
+		m.c.SessionEvent(Disconnected, ev.Server)
 		m.connected.Clear()
 	}
 }

@@ -1,4 +1,4 @@
-package kafka
+package assign
 
 import (
 	"encoding/binary"
@@ -8,9 +8,9 @@ import (
 	"unicode/utf16"
 )
 
-// ErrStickyUserData is wrapped by the errors of decodeStickyUserData: the
+// errStickyUserData is wrapped by the errors of decodeStickyUserData: the
 // bytes are not the user data the Java StickyAssignor writes.
-var ErrStickyUserData = errors.New("kafka: malformed sticky assignor user data")
+var errStickyUserData = errors.New("kafka: malformed sticky assignor user data")
 
 // stickyUserData is the Java StickyAssignor's subscription user data: the
 // member's previous assignment and the generation it was made in. Version
@@ -54,20 +54,20 @@ func decodeStickyUserData(b []byte) (stickyUserData, error) {
 	r := stickyReader{b: b}
 	n := r.int32()
 	if n < 0 && r.err == nil {
-		r.err = fmt.Errorf("%w: %d topics", ErrStickyUserData, n)
+		r.err = fmt.Errorf("%w: %d topics", errStickyUserData, n)
 	}
 	for i := int32(0); i < n && r.err == nil; i++ {
 		tl := r.int16()
 		if tl < 0 && r.err == nil {
-			r.err = fmt.Errorf("%w: null topic name", ErrStickyUserData)
+			r.err = fmt.Errorf("%w: null topic name", errStickyUserData)
 		}
 		topic := string(r.bytes(int(tl)))
 		pn := r.int32()
 		if pn < 0 && r.err == nil {
-			r.err = fmt.Errorf("%w: %d partitions", ErrStickyUserData, pn)
+			r.err = fmt.Errorf("%w: %d partitions", errStickyUserData, pn)
 		}
 		if r.err == nil && int(pn) > len(r.b)/4 {
-			r.err = fmt.Errorf("%w: %d partitions in %d bytes", ErrStickyUserData, pn, len(r.b))
+			r.err = fmt.Errorf("%w: %d partitions in %d bytes", errStickyUserData, pn, len(r.b))
 		}
 		for j := int32(0); j < pn && r.err == nil; j++ {
 			out.owned[topic] = append(out.owned[topic], r.int32())
@@ -92,7 +92,7 @@ func (r *stickyReader) bytes(n int) []byte {
 		return nil
 	}
 	if n > len(r.b) {
-		r.err = fmt.Errorf("%w: %d bytes wanted, %d left", ErrStickyUserData, n, len(r.b))
+		r.err = fmt.Errorf("%w: %d bytes wanted, %d left", errStickyUserData, n, len(r.b))
 		return nil
 	}
 	out := r.b[:n]

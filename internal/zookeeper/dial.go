@@ -1,4 +1,4 @@
-package kafka
+package zookeeper
 
 import (
 	"context"
@@ -14,14 +14,14 @@ import (
 	"github.com/gregorkafka/gregor/handler"
 )
 
-// zkDialer opens go-zookeeper's sockets through the handler. ZooKeeper
+// Dialer opens go-zookeeper's sockets through the handler. ZooKeeper
 // frames its packets as Kafka does (a big-endian int32 length, then the
 // body) and go-zookeeper writes each packet whole, so a framed
-// handler.Conn carries them unchanged; zkNetConn puts the length back in
+// handler.Conn carries them unchanged; netConn puts the length back in
 // front of each inbound frame for go-zookeeper's reads.
-func zkDialer(h handler.Handler) zk.Dialer {
+func Dialer(h handler.Handler) zk.Dialer {
 	return func(_, address string, timeout time.Duration) (net.Conn, error) {
-		c := &zkNetConn{h: h, readable: h.NewEvent()}
+		c := &netConn{h: h, readable: h.NewEvent()}
 		hc, err := h.Dial(context.Background(), handler.DialConfig{
 			Address: address,
 			Timeout: timeout,
@@ -36,14 +36,14 @@ func zkDialer(h handler.Handler) zk.Dialer {
 	}
 }
 
-// zkNetConn is a net.Conn over a framed handler.Conn, for go-zookeeper.
+// netConn is a net.Conn over a framed handler.Conn, for go-zookeeper.
 // Read deadlines are kept (go-zookeeper uses them to notice a silent
 // server). go-zookeeper sets them as wall-clock instants (time.Now() plus
 // its receive timeout), so the time left is measured on the wall clock and
 // then waited for on the handler's clock. Write deadlines are ignored: a
 // handler's Write waits only while the connection's buffer is full, which
 // the read deadline then bounds.
-type zkNetConn struct {
+type netConn struct {
 	h        handler.Handler
 	hc       handler.Conn
 	readable handler.Event // set while in holds bytes or the conn is closed
@@ -55,7 +55,7 @@ type zkNetConn struct {
 }
 
 // onFrame runs on the handler's read path: it only appends and signals.
-func (c *zkNetConn) onFrame(frame []byte) {
+func (c *netConn) onFrame(frame []byte) {
 	c.mu.Lock()
 	n := len(frame)
 	c.in = append(c.in, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
@@ -64,7 +64,7 @@ func (c *zkNetConn) onFrame(frame []byte) {
 	c.readable.Set()
 }
 
-func (c *zkNetConn) onClose(err error) {
+func (c *netConn) onClose(err error) {
 	if err == nil {
 		err = net.ErrClosed
 	}
@@ -78,7 +78,7 @@ func (c *zkNetConn) onClose(err error) {
 
 // Read returns buffered bytes, waiting for some until the read deadline.
 // After the peer closes, what was received is still read, then io.EOF.
-func (c *zkNetConn) Read(b []byte) (int, error) {
+func (c *netConn) Read(b []byte) (int, error) {
 	for {
 		c.mu.Lock()
 		if len(c.in) > 0 {
@@ -108,7 +108,7 @@ func (c *zkNetConn) Read(b []byte) (int, error) {
 }
 
 // wait blocks until readable is set or the deadline (zero: none) passes.
-func (c *zkNetConn) wait(deadline time.Time) error {
+func (c *netConn) wait(deadline time.Time) error {
 	ctx := context.Background()
 	if !deadline.IsZero() {
 		d := time.Until(deadline)
@@ -129,31 +129,31 @@ func (c *zkNetConn) wait(deadline time.Time) error {
 	return nil
 }
 
-func (c *zkNetConn) Write(b []byte) (int, error) {
+func (c *netConn) Write(b []byte) (int, error) {
 	if err := c.hc.Write(b); err != nil {
 		return 0, err
 	}
 	return len(b), nil
 }
 
-func (c *zkNetConn) Close() error {
+func (c *netConn) Close() error {
 	err := c.hc.Close()
 	c.onClose(net.ErrClosed)
 	return err
 }
 
-func (c *zkNetConn) LocalAddr() net.Addr  { return c.hc.LocalAddr() }
-func (c *zkNetConn) RemoteAddr() net.Addr { return c.hc.RemoteAddr() }
+func (c *netConn) LocalAddr() net.Addr  { return c.hc.LocalAddr() }
+func (c *netConn) RemoteAddr() net.Addr { return c.hc.RemoteAddr() }
 
-func (c *zkNetConn) SetDeadline(t time.Time) error { return c.SetReadDeadline(t) }
+func (c *netConn) SetDeadline(t time.Time) error { return c.SetReadDeadline(t) }
 
 // SetReadDeadline bounds the Reads that start after it (go-zookeeper sets
 // it before each read).
-func (c *zkNetConn) SetReadDeadline(t time.Time) error {
+func (c *netConn) SetReadDeadline(t time.Time) error {
 	c.mu.Lock()
 	c.deadline = t
 	c.mu.Unlock()
 	return nil
 }
 
-func (c *zkNetConn) SetWriteDeadline(time.Time) error { return nil }
+func (c *netConn) SetWriteDeadline(time.Time) error { return nil }

@@ -1,4 +1,4 @@
-package kafka
+package assign
 
 import (
 	"fmt"
@@ -10,11 +10,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestAssignmentStrategyNames(t *testing.T) {
-	assert.Equal(t, "range", RangeAssignment.String())
-	assert.Equal(t, "roundrobin", RoundRobinAssignment.String())
-	assert.Equal(t, "range", assignorFor(RangeAssignment).protocolName())
-	assert.Equal(t, "roundrobin", assignorFor(RoundRobinAssignment).protocolName())
+func TestJavaAssignorNames(t *testing.T) {
+	assert.Equal(t, "range", javaRange{}.protocolName())
+	assert.Equal(t, "roundrobin", javaRoundRobin{}.protocolName())
 }
 
 func TestCompareJava(t *testing.T) {
@@ -26,79 +24,6 @@ func TestCompareJava(t *testing.T) {
 	// Go's byte order puts it after.
 	assert.Equal(t, -1, compareJava("\U0001F600", "\uE000"))
 	assert.Less(t, "\uE000", "\U0001F600")
-}
-
-func slotsFor(topic string, n int, leaders int) []zkSlot {
-	s := make([]zkSlot, n)
-	for i := range s {
-		s[i] = newZKSlot(topic, int32(1+i%leaders), int32(i))
-	}
-	return s
-}
-
-// pykafka sorts partitions as strings, so with 12 partitions "t-1-10" and
-// "t-1-11" come right after "t-1-1".
-func TestDecidePartitionsHandChecked(t *testing.T) {
-	slots := slotsFor("t", 12, 1)
-	members := []string{"host:b", "host:a"}
-	assert.Equal(t, []int32{0, 1, 2, 3, 10, 11}, decidePartitions(RangeAssignment, members, slots, "host:a"))
-	assert.Equal(t, []int32{4, 5, 6, 7, 8, 9}, decidePartitions(RangeAssignment, members, slots, "host:b"))
-
-	// Sorted keys: t-1-0 t-1-1 t-1-10 t-1-11 t-1-2 ... t-1-9; dealt in turn.
-	assert.Equal(t, []int32{0, 2, 4, 6, 8, 10}, decidePartitions(RoundRobinAssignment, members, slots, "host:a"))
-	assert.Equal(t, []int32{1, 3, 5, 7, 9, 11}, decidePartitions(RoundRobinAssignment, members, slots, "host:b"))
-
-	// 10 partitions over 3: 4, 3, 3 — the first member gets the extra one.
-	slots = slotsFor("t", 10, 1)
-	three := []string{"c", "a", "b"}
-	assert.Equal(t, []int32{0, 1, 2, 3}, decidePartitions(RangeAssignment, three, slots, "a"))
-	assert.Equal(t, []int32{4, 5, 6}, decidePartitions(RangeAssignment, three, slots, "b"))
-	assert.Equal(t, []int32{7, 8, 9}, decidePartitions(RangeAssignment, three, slots, "c"))
-
-	// The leader is part of the key: with partitions on two leaders, those
-	// led by broker 1 sort first.
-	slots = slotsFor("t", 4, 2) // 0,2 on leader 1; 1,3 on leader 2
-	assert.Equal(t, []int32{0, 2}, decidePartitions(RangeAssignment, []string{"a", "b"}, slots, "a"))
-	assert.Equal(t, []int32{1, 3}, decidePartitions(RangeAssignment, []string{"a", "b"}, slots, "b"))
-
-	assert.Nil(t, decidePartitions(RangeAssignment, []string{"a"}, slots, "stranger"))
-	assert.Nil(t, decidePartitions(RangeAssignment, []string{"a"}, nil, "a"))
-}
-
-// Every partition is owned exactly once, shares differ by at most one, and
-// no member's share depends on the order its inputs arrive in.
-func TestDecidePartitionsCoverage(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	for _, strategy := range []AssignmentStrategy{RangeAssignment, RoundRobinAssignment} {
-		for parts := 0; parts <= 40; parts++ {
-			for consumers := 1; consumers <= 12; consumers++ {
-				name := fmt.Sprintf("%v/%dp/%dc", strategy, parts, consumers)
-				slots := slotsFor("topic", parts, 1+parts%3)
-				members := make([]string, consumers)
-				for i := range members {
-					members[i] = fmt.Sprintf("host-%d:%08x", rng.IntN(3), rng.Uint32())
-				}
-				owner := map[int32]string{}
-				sizes := []int{}
-				for _, m := range members {
-					got := decidePartitions(strategy, members, slots, m)
-					shuffled := slices.Clone(members)
-					rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
-					sl := slices.Clone(slots)
-					rng.Shuffle(len(sl), func(i, j int) { sl[i], sl[j] = sl[j], sl[i] })
-					require.Equal(t, got, decidePartitions(strategy, shuffled, sl, m), name)
-					for _, p := range got {
-						prev, dup := owner[p]
-						require.False(t, dup, "%s: partition %d owned by %s and %s", name, p, prev, m)
-						owner[p] = m
-					}
-					sizes = append(sizes, len(got))
-				}
-				require.Len(t, owner, parts, name)
-				require.LessOrEqual(t, slices.Max(sizes)-slices.Min(sizes), 1, name)
-			}
-		}
-	}
 }
 
 // checkGroupAssignment asserts that every partition of every topic someone

@@ -1,4 +1,4 @@
-package kafka
+package assign
 
 import (
 	"slices"
@@ -20,17 +20,10 @@ type groupAssignment map[string]map[string][]int32
 
 // groupAssignor computes a classic group's assignment on its leader. It is
 // the seam for further assignors: a sticky or cooperative one implements
-// it, and the join logic (managed_join.go) advertises it by protocolName.
+// it, and the join logic advertises it by protocolName.
 type groupAssignor interface {
 	protocolName() string
 	assign(members []groupMember, partitions map[string]int32) groupAssignment
-}
-
-func assignorFor(s AssignmentStrategy) groupAssignor {
-	if s == RoundRobinAssignment {
-		return javaRoundRobin{}
-	}
-	return javaRange{}
 }
 
 // sortMembers orders members as the Java client's MemberInfo does: static
@@ -63,7 +56,7 @@ func emptyAssignment(members []groupMember) groupAssignment {
 // and the first partitions%members of them one partition more.
 type javaRange struct{}
 
-func (javaRange) protocolName() string { return RangeAssignment.String() }
+func (javaRange) protocolName() string { return "range" }
 
 func (javaRange) assign(members []groupMember, partitions map[string]int32) groupAssignment {
 	out := emptyAssignment(members)
@@ -103,7 +96,7 @@ func (javaRange) assign(members []groupMember, partitions map[string]int32) grou
 // the sorted members, skipping members not subscribed to its topic.
 type javaRoundRobin struct{}
 
-func (javaRoundRobin) protocolName() string { return RoundRobinAssignment.String() }
+func (javaRoundRobin) protocolName() string { return "roundrobin" }
 
 func (javaRoundRobin) assign(members []groupMember, partitions map[string]int32) groupAssignment {
 	out := emptyAssignment(members)

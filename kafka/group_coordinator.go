@@ -22,8 +22,11 @@ const (
 
 // GroupCoordinator returns the broker coordinating the consumer group,
 // asking the cluster (FindCoordinator) the first time and remembering the
-// answer until InvalidateCoordinator. It retries, with backoff, while the
-// cluster answers COORDINATOR_LOAD_IN_PROGRESS or COORDINATOR_NOT_AVAILABLE.
+// answer until a group call on this client hears that the coordinator
+// moved. It retries, with backoff, while the cluster answers
+// COORDINATOR_LOAD_IN_PROGRESS or COORDINATOR_NOT_AVAILABLE. A caller
+// sending its own requests to the coordinator that wants a fresh answer
+// sends FindCoordinator itself (Request).
 // Errors are *CoordinatorError.
 func (c *Cluster) GroupCoordinator(ctx context.Context, group string) (*Broker, error) {
 	if c.closed.Load() {
@@ -36,7 +39,7 @@ func (c *Cluster) GroupCoordinator(ctx context.Context, group string) (*Broker, 
 		if b := c.Broker(id); b != nil {
 			return b, nil
 		}
-		c.InvalidateCoordinator(group)
+		c.invalidateCoordinator(group)
 	}
 
 	var lastErr error
@@ -75,11 +78,11 @@ func (c *Cluster) GroupCoordinator(ctx context.Context, group string) (*Broker, 
 	return nil, &CoordinatorError{Group: group, Err: lastErr}
 }
 
-// InvalidateCoordinator forgets the group's coordinator, so the next
+// invalidateCoordinator forgets the group's coordinator, so the next
 // GroupCoordinator asks the cluster again. Call it when the coordinator
 // answers NOT_COORDINATOR or COORDINATOR_NOT_AVAILABLE, or cannot be
 // reached.
-func (c *Cluster) InvalidateCoordinator(group string) {
+func (c *Cluster) invalidateCoordinator(group string) {
 	c.coordMu.Lock()
 	delete(c.coords, group)
 	c.coordMu.Unlock()
@@ -91,7 +94,7 @@ func (c *Cluster) InvalidateCoordinator(group string) {
 func (c *Cluster) invalidateCoordinatorOn(group string, err error) bool {
 	if errors.Is(err, protocol.ErrNotCoordinator) || errors.Is(err, protocol.ErrCoordinatorNotAvailable) ||
 		isStaleMetadata(err) {
-		c.InvalidateCoordinator(group)
+		c.invalidateCoordinator(group)
 		return true
 	}
 	return false

@@ -1,4 +1,4 @@
-package kafka
+package zookeeper
 
 import (
 	"testing"
@@ -23,15 +23,15 @@ func TestParseZooKeeperConnect(t *testing.T) {
 		{"[::1]", []string{"[::1]:2181"}, ""},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
-			zc, err := parseZooKeeperConnect(tc.in)
+			zc, err := ParseConnect(tc.in)
 			require.NoError(t, err)
-			assert.Equal(t, tc.servers, zc.servers)
-			assert.Equal(t, tc.chroot, zc.chroot)
+			assert.Equal(t, tc.servers, zc.Servers)
+			assert.Equal(t, tc.chroot, zc.Chroot)
 		})
 	}
 	for _, bad := range []string{"", "/kafka", " ", "h1,,h2", "h1:2181/kafka/", "h1/a//b", "h1/../x", "h1:0", "h1:x", "::1", "h1:2181:3"} {
 		t.Run("bad "+bad, func(t *testing.T) {
-			_, err := parseZooKeeperConnect(bad)
+			_, err := ParseConnect(bad)
 			assert.Error(t, err)
 		})
 	}
@@ -84,4 +84,41 @@ func TestParseBrokerRegistration(t *testing.T) {
 		_, err := parseBrokerRegistration([]byte(bad))
 		assert.Error(t, err, bad)
 	}
+}
+
+// A broker registration is read from ZooKeeper, where anyone with access
+// may have written anything: it parses to a usable host:port or an error.
+func FuzzParseBrokerRegistration(f *testing.F) {
+	f.Add([]byte(`{"listener_security_protocol_map":{"PLAINTEXT":"PLAINTEXT"},"endpoints":["PLAINTEXT://127.0.0.1:41234"]}`))
+	f.Add([]byte(`{"host":"broker1","port":9092}`))
+	f.Add([]byte(`{"endpoints":["PLAINTEXT://[::1]:9092"]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		addr, err := parseBrokerRegistration(data)
+		if err != nil {
+			return
+		}
+		require.NoError(t, checkHostPort(addr), "%q from %q", addr, data)
+	})
+}
+
+// A connect string comes from configuration or the command line: it parses
+// to servers that are each a usable host:port, and a clean chroot, or an
+// error.
+func FuzzParseConnect(f *testing.F) {
+	for _, s := range []string{"zk:2181", "h1,h2:2182/kafka", "[::1]/a/b", "/x", "h1,,h2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		zc, err := ParseConnect(s)
+		if err != nil {
+			return
+		}
+		require.NotEmpty(t, zc.Servers)
+		for _, h := range zc.Servers {
+			require.NoError(t, checkHostPort(h), "%q from %q", h, s)
+		}
+		if zc.Chroot != "" {
+			require.True(t, zc.Chroot[0] == '/' && zc.Chroot[len(zc.Chroot)-1] != '/', "chroot %q from %q", zc.Chroot, s)
+		}
+	})
 }

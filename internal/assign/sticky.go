@@ -1,42 +1,22 @@
-package kafka
+package assign
 
 import (
 	"slices"
 )
 
-// StickyAssignor is the Java client's StickyAssignor ("sticky"): a
-// balanced assignment that moves as few partitions as it can from one
-// rebalance to the next. Each member tells the leader its previous
-// assignment in its user data, in the Java assignor's format, so gregor
-// and Java members share a sticky group either way round.
-func StickyAssignor() Assignor { return stickyAssignor{} }
+// Sticky is the Java client's StickyAssignor ("sticky"), or with
+// Cooperative its CooperativeStickyAssignor ("cooperative-sticky").
+type Sticky struct{ Cooperative bool }
 
-// CooperativeStickyAssignor is the Java client's CooperativeStickyAssignor
-// ("cooperative-sticky"): the sticky algorithm over the partitions members
-// report owning, withholding any partition that changes owner until its
-// previous owner has given it up, as the cooperative protocol requires.
-// gregor's own members rebalance eagerly (they hold nothing while
-// joining), so they stay correct in a group of cooperative Java members.
-func CooperativeStickyAssignor() Assignor { return stickyAssignor{cooperative: true} }
-
-type stickyAssignor struct{ cooperative bool }
-
-// reportsOwned tells assignors that read the partitions members owned from
-// the subscription (cooperative ones) rather than from their user data.
-func reportsOwned(a Assignor) bool {
-	s, ok := a.(stickyAssignor)
-	return ok && s.cooperative
-}
-
-func (s stickyAssignor) Name() string {
-	if s.cooperative {
+func (s Sticky) Name() string {
+	if s.Cooperative {
 		return "cooperative-sticky"
 	}
 	return "sticky"
 }
 
-func (s stickyAssignor) UserData(owned map[string][]int32, generation int32) []byte {
-	if s.cooperative {
+func (s Sticky) UserData(owned map[string][]int32, generation int32) []byte {
+	if s.Cooperative {
 		return encodeCooperativeUserData(generation)
 	}
 	if owned == nil {
@@ -52,8 +32,8 @@ type topicPartition struct {
 
 // memberData is what AbstractStickyAssignor.memberData reads from a
 // subscription: the partitions the member had and their generation.
-func (s stickyAssignor) memberData(m AssignorMember) ([]topicPartition, int32) {
-	if s.cooperative {
+func (s Sticky) memberData(m Member) ([]topicPartition, int32) {
+	if s.Cooperative {
 		gen := m.Generation
 		if gen < 0 {
 			gen, _ = decodeCooperativeUserData(m.UserData)
@@ -96,7 +76,7 @@ type stickyState struct {
 // generation, then the constrained algorithm runs when all subscriptions
 // are equal (the common case, and always so for gregor-only groups), and a
 // general one otherwise.
-func (s stickyAssignor) Assign(members []AssignorMember, partitions map[string]int32) (map[string]map[string][]int32, error) {
+func (s Sticky) Assign(members []Member, partitions map[string]int32) (map[string]map[string][]int32, error) {
 	st := s.prepare(members, partitions)
 	var assigned map[string][]topicPartition
 	var transferring map[topicPartition]string
@@ -105,7 +85,7 @@ func (s stickyAssignor) Assign(members []AssignorMember, partitions map[string]i
 	} else {
 		assigned = st.general()
 	}
-	if s.cooperative {
+	if s.Cooperative {
 		if transferring == nil {
 			transferring = st.transferring(assigned)
 		}
@@ -124,7 +104,7 @@ func (s stickyAssignor) Assign(members []AssignorMember, partitions map[string]i
 	return out, nil
 }
 
-func (s stickyAssignor) prepare(members []AssignorMember, partitions map[string]int32) *stickyState {
+func (s Sticky) prepare(members []Member, partitions map[string]int32) *stickyState {
 	st := &stickyState{
 		owned:      map[string][]topicPartition{},
 		multiOwned: map[topicPartition]bool{},
@@ -133,7 +113,7 @@ func (s stickyAssignor) prepare(members []AssignorMember, partitions map[string]
 		equal:      true,
 	}
 	ids := make([]string, 0, len(members))
-	byID := map[string]AssignorMember{}
+	byID := map[string]Member{}
 	for _, m := range members {
 		if _, dup := byID[m.MemberID]; !dup {
 			ids = append(ids, m.MemberID)
