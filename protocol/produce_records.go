@@ -69,6 +69,10 @@ func (*ProduceRecordsRequest) SupportedVersions() (minVersion, maxVersion int16)
 // NewResponse returns an empty ProduceResponse.
 func (*ProduceRecordsRequest) NewResponse() Message { return NewProduceResponse() }
 
+// EmptyResponse returns an empty ProduceResponse: the request is a
+// RequestOf[*ProduceResponse], as ProduceRequest is.
+func (*ProduceRecordsRequest) EmptyResponse() *ProduceResponse { return NewProduceResponse() }
+
 // AppendTo appends the request body encoded at version to dst, each
 // Source's batch written in place. A Source batch needs version 3 or later.
 func (m *ProduceRecordsRequest) AppendTo(dst []byte, version int16) ([]byte, error) {

@@ -6,6 +6,8 @@ import (
 	"testing"
 )
 
+var _ RequestOf[*ProduceResponse] = (*ProduceRecordsRequest)(nil)
+
 type testSource []Record
 
 func (s testSource) Len() int { return len(s) }
