@@ -122,11 +122,11 @@ func (hk *hooks) zooKeeperEvent(e ZooKeeperEvent) {
 
 // observeBatches reports the batches of a Produce request just written to
 // broker node; req.TopicData[0].PartitionData[i] holds sent[i].
-func (p *Producer) observeBatches(node int32, sent []*batch, req *protocol.ProduceRequest) {
-	parts := req.TopicData[0].PartitionData
+func (p *Producer) observeBatches(node int32, sent []*batch, req *protocol.ProduceRecordsRequest) {
+	parts := req.Partitions
 	for i, b := range sent {
 		e := ProduceBatchEvent{Topic: p.t.name, Partition: b.pb.id, NodeID: node, Records: len(b.recs),
-			WireBytes: len(parts[i].Records), Compression: p.cfg.Compression}
+			WireBytes: parts[i].WireSize(), Compression: p.cfg.Compression}
 		for j := range b.recs {
 			e.UncompressedBytes += payloadBytes(&b.recs[j].msg)
 			// An idempotent batch is resent whole, and an out-of-order answer

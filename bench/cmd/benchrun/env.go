@@ -172,6 +172,12 @@ func notes(r *report.Results, p plan) []string {
 			"numbers are modest; the ratios between clients are the point. Other work on the machine adds noise: " +
 			"compare the spreads, and trust CPU per record over throughput where they disagree.",
 		"gregor is built from this checkout; in the bench module its klauspost/compress is the version franz-go requires.",
+		"The \"idempotent\" and \"transactional\" produce cells (100 B, acks=all, three brokers) turn on each " +
+			"client's exactly-once support: gregor's default, franz-go's default (kgo.TransactionalID for transactions), " +
+			"sarama's Idempotent (one request in flight per broker, as it requires), confluent's enable.idempotence " +
+			"and transactional.id, ProducerPerformance's enable.idempotence and --transactional-id; transactional runs " +
+			"commit every 10,000 records (ProducerPerformance every 50 ms, its only setting). kafka-go has neither. " +
+			"Compare them with the acks=all cell above them, idempotence off.",
 		"The \"SSL\" rows of the clients table connect to the brokers' SSL listener (TLS 1.3, a test CA); only " +
 			"gregor's two handlers run them.",
 		"The \"SASL_SSL\" produce and consume cells connect to the kraft-1 broker's SASL_SSL listener (TLS 1.3, a " +

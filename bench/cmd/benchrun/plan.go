@@ -14,6 +14,7 @@ type plan struct {
 	sizes      []int
 	codecs     []string
 	partitions int
+	contenders []string // when set, only these run
 	produceN   func(size int) int
 	consumeN   func(size int) int
 	latRate    int
@@ -111,6 +112,12 @@ func securityContender(name, security string) bool {
 		return saslContender(name)
 	}
 	return false
+}
+
+// deliveryContender says whether a contender runs the cells of a delivery mode: kafka-go has neither
+// idempotence nor transactions, and pykafka has neither.
+func deliveryContender(name, delivery string) bool {
+	return delivery == "" || name != "kafka-go" && name != pykafkaName
 }
 
 // supports says whether a contender takes part in a workload at all.

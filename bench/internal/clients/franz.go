@@ -2,6 +2,7 @@ package clients
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,7 +13,7 @@ import (
 	"github.com/gregorkafka/gregor/bench/internal/workload"
 )
 
-// franz-go (kgo): idempotence off (it is on by default and would force acks=all), no linger, round-robin per
+// franz-go (kgo): idempotence off (it is on by default and would force acks=all) but in the cells measuring it, no linger, round-robin per
 // record, the shared buffer limit in records and bytes, 1 MiB per partition per fetch.
 func init() {
 	register(Contender{Name: "franz-go", Runs: map[string]Run{
@@ -43,12 +44,24 @@ func franzProducerOpts(s *workload.Spec) []kgo.Opt {
 		acks = kgo.AllISRAcks()
 	}
 	codec := kgo.NoCompression()
-	if s.Compression == "lz4" {
+	switch s.Compression {
+	case "lz4":
 		codec = kgo.Lz4Compression()
+	case "zstd":
+		codec = kgo.ZstdCompression()
 	}
-	return append(franzBase(s),
+	opts := franzBase(s)
+	switch s.Delivery {
+	case workload.Idempotent: // franz-go's default
+		acks = kgo.AllISRAcks()
+	case workload.Transactional:
+		acks = kgo.AllISRAcks()
+		opts = append(opts, kgo.TransactionalID(fmt.Sprintf("bench-franz-go-%d", time.Now().UnixNano())))
+	default:
+		opts = append(opts, kgo.DisableIdempotentWrite())
+	}
+	return append(opts,
 		kgo.DefaultProduceTopic(s.Topic),
-		kgo.DisableIdempotentWrite(),
 		kgo.RequiredAcks(acks),
 		kgo.ProducerLinger(0),
 		kgo.ProducerBatchCompression(codec),
@@ -74,7 +87,13 @@ func franzProduce(ctx context.Context, s *workload.Spec) (workload.Result, error
 	var wg sync.WaitGroup
 	wg.Add(s.Messages)
 	start := time.Now()
+	txn := s.Delivery == workload.Transactional
 	for i := 0; i < s.Messages; i++ {
+		if txn && i%txnRecords(s) == 0 {
+			if err := cl.BeginTransaction(); err != nil {
+				return workload.Result{}, err
+			}
+		}
 		cl.Produce(ctx, &kgo.Record{Value: value(pool, i)}, func(r *kgo.Record, err error) {
 			if err != nil {
 				firstErr.CompareAndSwap(nil, err)
@@ -84,6 +103,15 @@ func franzProduce(ctx context.Context, s *workload.Spec) (workload.Result, error
 			}
 			wg.Done()
 		})
+		if txn && (i%txnRecords(s) == txnRecords(s)-1 || i == s.Messages-1) {
+			// EndTransaction wants every record of the transaction acknowledged first.
+			if err := cl.Flush(ctx); err != nil {
+				return workload.Result{}, err
+			}
+			if err := cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
+				return workload.Result{}, err
+			}
+		}
 	}
 	wg.Wait()
 	res := workload.Result{Messages: acked.Load(), Bytes: bytes.Load(), Seconds: time.Since(start).Seconds()}

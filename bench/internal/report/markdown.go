@@ -26,6 +26,9 @@ func Label(c Cell) string {
 	if c.Acks != "" {
 		parts = append(parts, "acks="+c.Acks)
 	}
+	if c.Delivery != "" {
+		parts = append(parts, c.Delivery)
+	}
 	if c.Security != "" {
 		parts = append(parts, strings.ToUpper(c.Security))
 	}

@@ -19,6 +19,12 @@ const (
 	Conns     = "conns" // Clients clients, each with connections to every broker: goroutines, threads, RSS
 )
 
+// Spec.Delivery values besides "" (idempotence off).
+const (
+	Idempotent    = "idempotent"
+	Transactional = "transactional"
+)
+
 // Spec is one run of one contender. benchclient fills it from its flags; the Python client takes the same flags.
 type Spec struct {
 	Workload    string
@@ -28,9 +34,13 @@ type Spec struct {
 	Messages    int    // produce: how many; consume and group: the sum of Ends
 	Size        int    // value bytes
 	PayloadFile string // values, one a line (see WritePayload)
-	Compression string // "none" or "lz4"
+	Compression string // "none", "lz4" or "zstd"
 	Acks        string // "1" or "all"
-	Rate        int    // latency: messages per second
+	// Delivery is how a producer writes: "" (idempotence off, every client alike), "idempotent" (acks=all,
+	// sequence numbers), or "transactional" (idempotent, and every TxnRecords records one transaction).
+	Delivery    string
+	TxnRecords  int // transactional: records per transaction
+	Rate        int // latency: messages per second
 	Duration    time.Duration
 	Members     int             // group: consumers in the group
 	Group       string          // group: the group id
