@@ -133,7 +133,9 @@ func (t *Topic) BalancedConsumer(group string, cfg BalancedConsumerConfig) (*Bal
 		stopDone:  h.NewEvent(),
 	}
 	b.runCtx, b.cancel = context.WithCancel(context.Background())
-	if cfg.Managed {
+	if cfg.Managed && cfg.GroupProtocol == GroupProtocolConsumer {
+		b.member = newConsumerMembership(b)
+	} else if cfg.Managed {
 		b.member = newManagedMembership(b)
 	} else {
 		b.member = newZKMembership(b)
