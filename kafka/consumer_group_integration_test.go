@@ -1,0 +1,196 @@
+package kafka
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gregorkafka/gregor/handler"
+	"github.com/gregorkafka/gregor/internal/testcluster"
+	"github.com/gregorkafka/gregor/protocol"
+)
+
+// consumerKRaft runs KIP-848 consumer groups on Kafka 4.3.
+var consumerKRaft = balancedKind{"consumer-protocol", testcluster.KRaftSingle, true}
+
+// kip848Config fills cfg for a consumer-protocol member with the tests'
+// short backoffs; the broker's group.consumer.* settings give heartbeat
+// interval and session timeout.
+func kip848Config(cfg BalancedConsumerConfig) BalancedConsumerConfig {
+	cfg.GroupProtocol = GroupProtocolConsumer
+	if cfg.RebalanceBackoff == 0 {
+		cfg.RebalanceBackoff = 200 * time.Millisecond
+	}
+	if cfg.OffsetsChannelBackoff == 0 {
+		cfg.OffsetsChannelBackoff = 200 * time.Millisecond
+	}
+	if cfg.RebalanceTimeout == 0 {
+		cfg.RebalanceTimeout = 20 * time.Second
+	}
+	return cfg
+}
+
+// kip848Consumer starts a consumer-protocol member of the env's group,
+// stopped when the test ends.
+func (e *groupEnv) kip848Consumer(t *testing.T, cfg BalancedConsumerConfig) *BalancedConsumer {
+	t.Helper()
+	c, err := e.topic.BalancedConsumer(e.group, kip848Config(cfg))
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = c.Stop(ctx)
+	})
+	return c
+}
+
+// assertOnce fails for every message of want not consumed exactly once,
+// counting got.
+func assertOnce(t *testing.T, want map[msgID]string, got func(msgID) int) {
+	t.Helper()
+	bad := 0
+	for _, id := range slices.SortedFunc(maps.Keys(want), func(a, b msgID) int {
+		if a.p != b.p {
+			return int(a.p - b.p)
+		}
+		return int(a.off - b.off)
+	}) {
+		if n := got(id); n != 1 {
+			bad++
+			if bad <= 10 {
+				t.Errorf("message %d/%d consumed %d times", id.p, id.off, n)
+			}
+		}
+	}
+	if bad > 10 {
+		t.Errorf("... %d messages in all not consumed exactly once", bad)
+	}
+}
+
+// TestConsumerProtocolGroup runs gregor members of a KIP-848 group as they
+// join and leave: the coordinator's assignment covers every partition
+// once, every message is consumed exactly once across the members (they
+// commit before giving partitions up, and the coordinator hands a
+// partition on only after that), and the group is a consumer group.
+func TestConsumerProtocolGroup(t *testing.T) {
+	tc := testcluster.Shared(t, consumerKRaft.cluster)
+	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+		env := newGroupEnv(t, consumerKRaft, tc, h, 6, 1)
+		cfg := BalancedConsumerConfig{ConsumerConfig: ConsumerConfig{AutoCommit: true, AutoOffsetReset: OffsetEarliest}}
+		want := env.produceRound(t, "first", 3)
+
+		g1 := env.kip848Consumer(t, cfg)
+		require.NoError(t, g1.Start(env.ctx))
+		col := newCollector(t)
+		col.run(env.ctx, g1)
+		env.waitSplit(t, g1)
+		col.waitAll(t, env, want)
+		assert.NotEmpty(t, g1.MemberID())
+
+		g2 := env.kip848Consumer(t, cfg)
+		col.run(env.ctx, g2)
+		env.waitSplit(t, g1, g2)
+		maps.Copy(want, env.produceRound(t, "second", 3))
+		col.waitAll(t, env, want)
+
+		g3 := env.kip848Consumer(t, cfg)
+		col.run(env.ctx, g3)
+		env.waitSplit(t, g1, g2, g3)
+		desc, err := env.cl.Cluster().DescribeGroup(env.ctx, env.group)
+		require.NoError(t, err)
+		assert.Equal(t, GroupTypeConsumer, desc.Type)
+		assert.Len(t, desc.Members, 3)
+
+		stopConsumer(t, env.ctx, g1)
+		env.waitSplit(t, g2, g3)
+		maps.Copy(want, env.produceRound(t, "third", 3))
+		col.waitAll(t, env, want)
+		assertOnce(t, want, col.count)
+
+		// Commits carried the member epoch: the group stored them.
+		stopConsumer(t, env.ctx, g2)
+		stopConsumer(t, env.ctx, g3)
+		for p, off := range env.committed(t) {
+			assert.Equal(t, int64(9), off, "partition %d committed", p)
+		}
+	})
+}
+
+// TestConsumerProtocolServerAssignor has the coordinator assign with the
+// range assignor the members name, which gives each of two members a
+// contiguous half of the topic, and fails members naming an assignor the
+// brokers lack with a *GroupError.
+func TestConsumerProtocolServerAssignor(t *testing.T) {
+	tc := testcluster.Shared(t, consumerKRaft.cluster)
+	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+		env := newGroupEnv(t, consumerKRaft, tc, h, 6, 1)
+		cfg := BalancedConsumerConfig{ServerAssignor: ServerAssignorRange}
+		g1, g2 := env.kip848Consumer(t, cfg), env.kip848Consumer(t, cfg)
+		env.waitSplit(t, g1, g2)
+		halves := [][]int32{g1.Partitions(), g2.Partitions()}
+		slices.SortFunc(halves, func(a, b []int32) int { return int(a[0] - b[0]) })
+		assert.Equal(t, [][]int32{{0, 1, 2}, {3, 4, 5}}, halves)
+		desc, err := env.cl.Cluster().DescribeGroup(env.ctx, env.group)
+		require.NoError(t, err)
+		assert.Equal(t, ServerAssignorRange, desc.Protocol)
+
+		bad, err := env.topic.BalancedConsumer(env.group+"-bad", kip848Config(BalancedConsumerConfig{ServerAssignor: "no-such-assignor"}))
+		require.NoError(t, err)
+		defer func() { _ = bad.Stop(env.ctx) }()
+		err = bad.Start(env.ctx)
+		var gerr *GroupError
+		require.ErrorAs(t, err, &gerr)
+		assert.ErrorIs(t, err, protocol.ErrUnsupportedAssignor)
+		_, err = bad.Consume(env.ctx)
+		assert.ErrorIs(t, err, protocol.ErrUnsupportedAssignor, "Consume reports it too")
+	})
+}
+
+// TestConsumerProtocolStaticMember bounces a static member: it leaves with
+// epoch -2, so the coordinator keeps its partitions for its instance id,
+// and its successor gets them back while the other member's partitions
+// never move.
+func TestConsumerProtocolStaticMember(t *testing.T) {
+	tc := testcluster.Shared(t, consumerKRaft.cluster)
+	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+		env := newGroupEnv(t, consumerKRaft, tc, h, 4, 1)
+		static := BalancedConsumerConfig{GroupInstanceID: "static-" + env.group}
+		s1 := env.kip848Consumer(t, static)
+		other := env.kip848Consumer(t, BalancedConsumerConfig{})
+		env.waitSplit(t, s1, other)
+		mine, theirs := s1.Partitions(), other.Partitions()
+
+		stopConsumer(t, env.ctx, s1)
+		s2 := env.kip848Consumer(t, static)
+		require.NoError(t, s2.Start(env.ctx))
+		assert.NotEqual(t, s1.MemberID(), s2.MemberID(), "a new member id under the same instance id")
+		assert.Equal(t, mine, s2.Partitions(), "the static member's partitions came back")
+		assert.Equal(t, theirs, other.Partitions(), "the other member kept its partitions")
+		desc, err := env.cl.Cluster().DescribeGroup(env.ctx, env.group)
+		require.NoError(t, err)
+		require.Len(t, desc.Members, 2)
+	})
+}
+
+// TestConsumerProtocolUnsupportedBroker asks Kafka 3.9 in ZooKeeper mode,
+// which lacks ConsumerGroupHeartbeat, for a consumer-protocol group: Start
+// fails at once with ErrGroupProtocolUnsupported.
+func TestConsumerProtocolUnsupportedBroker(t *testing.T) {
+	tc := testcluster.Shared(t, testcluster.ZooKeeperSingle)
+	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+		env := newGroupEnv(t, managedZKMode, tc, h, 2, 1)
+		c, err := env.topic.BalancedConsumer(env.group, kip848Config(BalancedConsumerConfig{}))
+		require.NoError(t, err)
+		defer func() { _ = c.Stop(env.ctx) }()
+		err = c.Start(env.ctx)
+		assert.ErrorIs(t, err, ErrGroupProtocolUnsupported)
+		assert.ErrorIs(t, err, protocol.ErrUnsupportedVersion)
+		var gerr *GroupError
+		assert.ErrorAs(t, err, &gerr)
+	})
+}
