@@ -1,9 +1,15 @@
 package kafka
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"maps"
+	"os/exec"
 	"slices"
+	"strconv"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -192,5 +198,147 @@ func TestConsumerProtocolUnsupportedBroker(t *testing.T) {
 		assert.ErrorIs(t, err, protocol.ErrUnsupportedVersion)
 		var gerr *GroupError
 		assert.ErrorAs(t, err, &gerr)
+	})
+}
+
+// countingJavaConsumer is Kafka's console consumer in a group, counting
+// how often it printed each message.
+type countingJavaConsumer struct {
+	cmd *exec.Cmd
+	mu  sync.Mutex
+	n   map[msgID]int
+}
+
+// startKIP848JavaConsumer runs Kafka's ConsoleConsumer from the harness's
+// classpath in env's group with group.protocol=consumer, until it is
+// stopped or the test ends.
+func startKIP848JavaConsumer(t *testing.T, env *groupEnv, clientID string) *countingJavaConsumer {
+	t.Helper()
+	java, err := exec.LookPath("java")
+	if err != nil {
+		t.Skip("java not installed")
+	}
+	cmd := exec.CommandContext(env.ctx, java, "-cp", env.tc.Classpath(), "org.apache.kafka.tools.consumer.ConsoleConsumer",
+		"--bootstrap-server", env.tc.Bootstrap()[0], "--topic", env.topic.Name(), "--group", env.group, "--from-beginning",
+		"--formatter-property", "print.partition=true",
+		"--formatter-property", "print.offset=true",
+		"--consumer-property", "group.protocol=consumer",
+		"--consumer-property", "client.id="+clientID)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	jc := &countingJavaConsumer{cmd: cmd, n: map[msgID]int{}}
+	done := make(chan struct{})
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-done
+		_ = cmd.Wait()
+	})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			m := consoleLine.FindStringSubmatch(sc.Text())
+			if m == nil {
+				continue
+			}
+			p, _ := strconv.Atoi(m[1])
+			off, _ := strconv.ParseInt(m[2], 10, 64)
+			jc.mu.Lock()
+			jc.n[msgID{int32(p), off}]++
+			jc.mu.Unlock()
+		}
+	}()
+	return jc
+}
+
+// stop ends the Java consumer as an operator would (SIGTERM): its shutdown
+// hook commits and leaves the group.
+func (jc *countingJavaConsumer) stop(t *testing.T) {
+	t.Helper()
+	require.NoError(t, jc.cmd.Process.Signal(syscall.SIGTERM))
+	_ = jc.cmd.Wait()
+}
+
+func (jc *countingJavaConsumer) count(id msgID) int {
+	jc.mu.Lock()
+	defer jc.mu.Unlock()
+	return jc.n[id]
+}
+
+// waitGroupSettled waits until the coordinator describes members members
+// whose assignments cover every partition of the topic once.
+func waitGroupSettled(t *testing.T, env *groupEnv, members int) {
+	t.Helper()
+	n := len(env.topic.Partitions())
+	eventually(t, env.ctx, env.h, fmt.Sprintf("a settled group of %d", members), func() bool {
+		desc, err := env.cl.Cluster().DescribeGroup(env.ctx, env.group)
+		if err != nil || len(desc.Members) != members {
+			return false
+		}
+		seen := map[int32]bool{}
+		for _, m := range desc.Members {
+			for _, tp := range m.Assignment {
+				for _, p := range tp.Partitions {
+					if seen[p] {
+						return false
+					}
+					seen[p] = true
+				}
+			}
+		}
+		return len(seen) == n
+	})
+}
+
+// TestConsumerProtocolWithJavaConsumers shares a KIP-848 group between
+// gregor members and Java consumers with group.protocol=consumer while
+// members of both kinds join and leave: every message is consumed exactly
+// once across the members, since each side commits before it
+// acknowledges giving a partition up.
+func TestConsumerProtocolWithJavaConsumers(t *testing.T) {
+	tc := testcluster.Shared(t, consumerKRaft.cluster)
+	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+		env := newGroupEnv(t, consumerKRaft, tc, h, 6, 1)
+		cfg := BalancedConsumerConfig{ConsumerConfig: ConsumerConfig{AutoCommit: true, AutoOffsetReset: OffsetEarliest}}
+		col := newCollector(t)
+		var javas []*countingJavaConsumer
+		count := func(id msgID) int {
+			n := col.count(id)
+			for _, jc := range javas {
+				n += jc.count(id)
+			}
+			return n
+		}
+		want := map[msgID]string{}
+		round := func(tag string) {
+			maps.Copy(want, env.produceRound(t, tag, 4))
+			eventually(t, env.ctx, h, "every message "+tag, func() bool {
+				for id := range want {
+					if count(id) == 0 {
+						return false
+					}
+				}
+				return true
+			})
+		}
+
+		javas = append(javas, startKIP848JavaConsumer(t, env, "java-1"))
+		round("java-alone")
+		g1 := env.kip848Consumer(t, cfg)
+		col.run(env.ctx, g1)
+		waitGroupSettled(t, env, 2)
+		round("one-each")
+		g2 := env.kip848Consumer(t, cfg)
+		col.run(env.ctx, g2)
+		javas = append(javas, startKIP848JavaConsumer(t, env, "java-2"))
+		waitGroupSettled(t, env, 4)
+		round("four")
+		stopConsumer(t, env.ctx, g1)
+		javas[0].stop(t)
+		waitGroupSettled(t, env, 2)
+		round("after-leaving")
+		assert.NotEmpty(t, g2.Partitions(), "the gregor member that stayed has a share")
+		assertOnce(t, want, count)
 	})
 }
