@@ -183,7 +183,8 @@ func (m *consumerMembership) heartbeatOnce(ctx context.Context) error {
 		m.member = *resp.MemberID
 	}
 	if resp.MemberEpoch != m.epoch {
-		b.log.Debug("kafka: new member epoch", "member", m.member, "epoch", resp.MemberEpoch, "previous", m.epoch)
+		b.log.Debug("kafka: new member epoch", "member", m.member, "epoch", resp.MemberEpoch, "previous", m.epoch,
+			"heartbeat", resp.HeartbeatIntervalMs)
 	}
 	m.epoch = resp.MemberEpoch
 	m.joined = true

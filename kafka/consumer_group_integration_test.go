@@ -342,3 +342,65 @@ func TestConsumerProtocolWithJavaConsumers(t *testing.T) {
 		assertOnce(t, want, count)
 	})
 }
+
+// TestGroupProtocolHandover measures, for the classic protocol (eager,
+// range) and the consumer protocol, how long a fourth member joining a
+// group of three takes until the four share the topic, and for how long
+// meanwhile some partition had no owner; then the same for a member
+// leaving. It logs the times (go test -v) and asserts only that every
+// partition ends up owned once.
+func TestGroupProtocolHandover(t *testing.T) {
+	tc := testcluster.Shared(t, consumerKRaft.cluster)
+	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+		for _, kind := range []balancedKind{managedKRaft, consumerKRaft} {
+			env := newGroupEnv(t, kind, tc, h, 12, 1)
+			start := func() *BalancedConsumer {
+				if kind.name == consumerKRaft.name {
+					return env.kip848Consumer(t, BalancedConsumerConfig{})
+				}
+				return env.consumer(t, BalancedConsumerConfig{})
+			}
+			members := []*BalancedConsumer{start(), start(), start()}
+			env.waitSplit(t, members...)
+
+			// measure runs change, then samples who owns what until the
+			// members after returns share every partition evenly.
+			measure := func(change func(), after func() []*BalancedConsumer) (total, unowned time.Duration) {
+				began := time.Now()
+				change()
+				last := began
+				for {
+					ms := after()
+					owned := map[int32]int{}
+					for _, m := range ms {
+						for _, p := range m.Partitions() {
+							owned[p]++
+						}
+					}
+					now := time.Now()
+					if len(owned) < len(env.topic.Partitions()) {
+						unowned += now.Sub(last)
+					}
+					last = now
+					done := len(owned) == len(env.topic.Partitions())
+					for _, m := range ms {
+						done = done && len(m.Partitions()) == len(owned)/len(ms)
+					}
+					if done {
+						return now.Sub(began), unowned
+					}
+					require.NoError(t, h.Sleep(env.ctx, 10*time.Millisecond), "waiting for the hand-over")
+				}
+			}
+			var fourth *BalancedConsumer
+			joinTotal, joinUnowned := measure(func() { fourth = start() },
+				func() []*BalancedConsumer { return append(slices.Clone(members), fourth) })
+			leaveTotal, leaveUnowned := measure(func() { stopConsumer(t, env.ctx, members[0]) },
+				func() []*BalancedConsumer { return append(slices.Clone(members[1:]), fourth) })
+			t.Logf("%s: a fourth member joining: %v until shared, partitions unowned %v; one leaving: %v, unowned %v",
+				kind.name, joinTotal.Round(time.Millisecond), joinUnowned.Round(time.Millisecond),
+				leaveTotal.Round(time.Millisecond), leaveUnowned.Round(time.Millisecond))
+			env.waitSplit(t, append(slices.Clone(members[1:]), fourth)...)
+		}
+	})
+}
