@@ -174,11 +174,24 @@ func (m *consumerMembership) heartbeatOnce(ctx context.Context) error {
 		return fmt.Errorf("kafka: ConsumerGroupHeartbeat: %w", kerr)
 	}
 
+	joined, err := m.take(req, resp, topicID)
+	if joined {
+		b.groupEvent(GroupJoined, nil, nil)
+	}
+	return err
+}
+
+// take records a heartbeat's answer and reports whether it made the member
+// join (a first epoch).
+func (m *consumerMembership) take(req *protocol.ConsumerGroupHeartbeatRequest, resp *protocol.ConsumerGroupHeartbeatResponse,
+	topicID protocol.UUID) (joined bool, err error) {
+	b := m.b
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if req.MemberEpoch != m.epoch || m.lost {
-		return nil // fenced meanwhile: this answer is for a membership that is over
+		return false, nil // fenced meanwhile: this answer is for a membership that is over
 	}
+	joined = req.MemberEpoch == epochJoin && resp.MemberEpoch > 0
 	if resp.MemberID != nil && *resp.MemberID != "" {
 		m.member = *resp.MemberID
 	}
@@ -206,7 +219,7 @@ func (m *consumerMembership) heartbeatOnce(ctx context.Context) error {
 		m.target, m.hasTarget = parts, true
 		m.work.Set()
 	}
-	return nil
+	return joined, nil
 }
 
 // request builds the member's heartbeat. Every one is a full request

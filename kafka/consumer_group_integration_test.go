@@ -404,3 +404,70 @@ func TestGroupProtocolHandover(t *testing.T) {
 		}
 	})
 }
+
+// groupEvents records a client's group events.
+type groupEvents struct {
+	mu     sync.Mutex
+	events []GroupEvent
+}
+
+func (g *groupEvents) OnGroupEvent(e GroupEvent) {
+	g.mu.Lock()
+	g.events = append(g.events, e)
+	g.mu.Unlock()
+}
+
+func (g *groupEvents) count(kind GroupEventKind) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	n := 0
+	for _, e := range g.events {
+		if e.Kind == kind {
+			n++
+		}
+	}
+	return n
+}
+
+// TestConsumerProtocolFencedMember has the coordinator forget a live
+// member (an operator's leave request in its name): its next heartbeat
+// hears UNKNOWN_MEMBER_ID, and as the Java client does it reports its
+// partitions lost, drops them without committing, and rejoins with epoch 0
+// under the same member id, after which the group shares the topic again
+// and consumption goes on.
+func TestConsumerProtocolFencedMember(t *testing.T) {
+	tc := testcluster.Shared(t, consumerKRaft.cluster)
+	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+		env := newGroupEnv(t, consumerKRaft, tc, h, 4, 1)
+		events := &groupEvents{}
+		cl := newTestClient(t, env.ctx, h, Config{Hosts: tc.Bootstrap(), Hooks: []Hook{events}})
+		topic, err := cl.Topic(env.ctx, env.topic.Name())
+		require.NoError(t, err)
+		cfg := kip848Config(BalancedConsumerConfig{ConsumerConfig: ConsumerConfig{AutoOffsetReset: OffsetEarliest}})
+		victim, err := topic.BalancedConsumer(env.group, cfg)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = victim.Stop(context.Background()) })
+		other := env.kip848Consumer(t, cfg)
+		col := newCollector(t)
+		col.run(env.ctx, victim)
+		col.run(env.ctx, other)
+		env.waitSplit(t, victim, other)
+		col.waitAll(t, env, env.produceRound(t, "before", 2))
+		require.Equal(t, 1, events.count(GroupJoined))
+		member := victim.MemberID()
+
+		coord, err := env.cl.Cluster().GroupCoordinator(env.ctx, env.group)
+		require.NoError(t, err)
+		req := protocol.NewConsumerGroupHeartbeatRequest()
+		req.GroupID, req.MemberID, req.MemberEpoch = env.group, member, epochLeave
+		resp, err := call[*protocol.ConsumerGroupHeartbeatResponse](env.ctx, coord, connGeneral, req, 0)
+		require.NoError(t, err)
+		require.NoError(t, brokerError(resp.ErrorCode, resp.ErrorMessage))
+
+		eventually(t, env.ctx, h, "the member's loss", func() bool { return events.count(GroupLost) == 1 })
+		eventually(t, env.ctx, h, "the rejoin", func() bool { return events.count(GroupJoined) == 2 })
+		assert.Equal(t, member, victim.MemberID(), "rejoined under the same member id")
+		env.waitSplit(t, victim, other)
+		col.waitAll(t, env, env.produceRound(t, "after", 2))
+	})
+}
