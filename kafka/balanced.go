@@ -80,11 +80,10 @@ type BalancedConsumer struct {
 }
 
 // membership is how a BalancedConsumer learns which partitions it owns:
-// zkMembership (zkconsumer.go) or managedMembership (managed.go). A further
-// protocol, such as the broker-side consumer group protocol of KIP-848
-// (ConsumerGroupHeartbeat, with the broker assigning), or an incremental
-// cooperative variant of the classic one, would be another implementation:
-// it calls revoke and assign on the consumer as its protocol dictates.
+// zkMembership (zkconsumer.go), managedMembership (managed.go, the classic
+// protocol) or consumerMembership (consumer_group.go, KIP-848's, with the
+// broker assigning). Each calls revoke and assign on the consumer as its
+// protocol dictates.
 type membership interface {
 	// open prepares membership (a ZooKeeper session and registration);
 	// Start retries it until it succeeds.
@@ -418,7 +417,8 @@ func (b *BalancedConsumer) NextOffsets() map[int32]int64 {
 // rebalancing tasks end, BeforeRevokeCallback runs over the partitions
 // owned, the underlying SimpleConsumer stops (committing with AutoCommit),
 // and the consumer leaves the group: LeaveGroup for a
-// dynamic managed member, for a ZooKeeper one closing its own session or,
+// dynamic managed member (a heartbeat with epoch -1 in a consumer-protocol
+// group, -2 for a static member there), for a ZooKeeper one closing its own session or,
 // on a session given in the config, deleting its nodes. It waits, within
 // ctx, for all of it. Later calls return the first call's result.
 func (b *BalancedConsumer) Stop(ctx context.Context) error {

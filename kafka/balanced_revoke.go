@@ -9,7 +9,8 @@ import (
 // RevokeCallback is called before a balanced consumer gives up partitions:
 // at the start of every rebalance (gregor's rebalances are eager: each one
 // revokes every partition owned, and those the member gets back keep their
-// positions) and in Stop. partitions are those owned, sorted; it is not
+// positions; in a GroupProtocolConsumer group, whenever the coordinator
+// takes any partition away, with every partition owned too) and in Stop. partitions are those owned, sorted; it is not
 // called while the consumer owns none.
 //
 // It runs after delivery paused (no Consume call is inside the consumer,
