@@ -15,18 +15,15 @@ func StickyAssignor() Assignor { return stickyAssignor{} }
 // ("cooperative-sticky"): the sticky algorithm over the partitions members
 // report owning, withholding any partition that changes owner until its
 // previous owner has given it up, as the cooperative protocol requires.
-// gregor's own members rebalance eagerly (they hold nothing while
-// joining), so they stay correct in a group of cooperative Java members.
+// Members using it rebalance cooperatively (see CooperativeAssignor).
 func CooperativeStickyAssignor() Assignor { return stickyAssignor{cooperative: true} }
 
 type stickyAssignor struct{ cooperative bool }
 
-// reportsOwned tells assignors that read the partitions members owned from
-// the subscription (cooperative ones) rather than from their user data.
-func reportsOwned(a Assignor) bool {
-	s, ok := a.(stickyAssignor)
-	return ok && s.cooperative
-}
+// Cooperative reports whether this is cooperative-sticky, which reads the
+// partitions members own from their subscriptions and withholds those
+// changing owner.
+func (s stickyAssignor) Cooperative() bool { return s.cooperative }
 
 func (s stickyAssignor) Name() string {
 	if s.cooperative {

@@ -27,6 +27,27 @@ type Assignor interface {
 	Assign(members []AssignorMember, partitions map[string]int32) (map[string]map[string][]int32, error)
 }
 
+// CooperativeAssignor is an Assignor for the cooperative rebalance protocol
+// (KIP-429, the Java client's RebalanceProtocol.COOPERATIVE) when
+// Cooperative reports true. Such an assignor never gives a member a
+// partition that another member reports owning in its subscription
+// (AssignorMember.OwnedPartitions): it withholds the partition for one
+// rebalance, until its owner has given it up and the group rebalances
+// again. A member whose assignors are all cooperative keeps its partitions
+// through a rebalance and gives up only those the new assignment moves;
+// the leader refuses an assignment that breaks the rule.
+// CooperativeStickyAssignor is one.
+type CooperativeAssignor interface {
+	Assignor
+	Cooperative() bool
+}
+
+// isCooperative reports whether a declares the cooperative protocol.
+func isCooperative(a Assignor) bool {
+	c, ok := a.(CooperativeAssignor)
+	return ok && c.Cooperative()
+}
+
 // AssignorMember is one member's subscription as the leader sees it.
 type AssignorMember struct {
 	MemberID        string
@@ -64,9 +85,21 @@ func (e eagerAssignor) Assign(members []AssignorMember, partitions map[string]in
 	return e.a.assign(gms, partitions), nil
 }
 
+// assignorsOf lists the assignors a member offers, in order of
+// preference: Assignors when set, else the one assignorOf picks.
+func assignorsOf(cfg BalancedConsumerConfig) []Assignor {
+	if len(cfg.Assignors) > 0 {
+		return cfg.Assignors
+	}
+	return []Assignor{assignorOf(cfg)}
+}
+
 // assignorOf picks the configured assignor: Assignor when set, else the
 // one Strategy names.
 func assignorOf(cfg BalancedConsumerConfig) Assignor {
+	if len(cfg.Assignors) > 0 {
+		return cfg.Assignors[0]
+	}
 	if cfg.Assignor != nil {
 		return cfg.Assignor
 	}
@@ -74,6 +107,31 @@ func assignorOf(cfg BalancedConsumerConfig) Assignor {
 		return RoundRobinAssignor()
 	}
 	return RangeAssignor()
+}
+
+// checkCooperative rejects an assignment that hands a member a partition
+// another member reports owning: under the cooperative protocol its owner
+// is still consuming it.
+func checkCooperative(name string, members []AssignorMember, out map[string]map[string][]int32) error {
+	owner := map[topicPartition]string{}
+	for _, m := range members {
+		for topic, ps := range m.OwnedPartitions {
+			for _, p := range ps {
+				owner[topicPartition{topic, p}] = m.MemberID
+			}
+		}
+	}
+	for _, id := range sortedKeys(out) {
+		for topic, ps := range out[id] {
+			for _, p := range ps {
+				if prev, ok := owner[topicPartition{topic, p}]; ok && prev != id {
+					return fmt.Errorf("kafka: cooperative assignor %q moved %s/%d from %q to %q in one rebalance",
+						name, topic, p, prev, id)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // checkAssignment rejects an assignment that gives a partition twice, or

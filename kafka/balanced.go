@@ -57,6 +57,8 @@ type BalancedConsumer struct {
 	assigned bool                          // a first assignment has been applied
 	paused   bool                          // a rebalance is under way: Consume waits
 	revoked  bool                          // BeforeRevokeCallback ran for the partitions owned
+	lost     bool                          // the partitions owned are lost: drop them uncommitted
+	coop     bool                          // rebalances are cooperative: callbacks see the changes only
 	active   int                           // Consume calls inside inner
 	calls    map[uint64]context.CancelFunc // those of them waiting, to interrupt
 	nextCall uint64
@@ -69,6 +71,9 @@ type BalancedConsumer struct {
 
 	startLock handler.Lock
 	started   atomic.Bool
+	// swap is held while a rebalance replaces inner, and by ResetOffsets,
+	// so that a reset never goes to a consumer being replaced.
+	swap handler.Lock
 
 	runCtx context.Context // ends at Stop
 	cancel context.CancelFunc
@@ -128,6 +133,7 @@ func (t *Topic) BalancedConsumer(group string, cfg BalancedConsumerConfig) (*Bal
 		idle:      h.NewEvent(),
 		ready:     h.NewEvent(),
 		startLock: h.NewLock(),
+		swap:      h.NewLock(),
 		tasks:     newTaskGroup(h),
 		stopDone:  h.NewEvent(),
 	}
@@ -441,8 +447,12 @@ func (b *BalancedConsumer) Stop(ctx context.Context) error {
 		b.mu.Lock()
 		inner := b.inner
 		b.mu.Unlock()
+		if b.takeLost() {
+			b.dropLost(ctx)
+			inner = nil
+		}
 		if inner != nil {
-			b.beforeRevoke(ctx)
+			b.beforeRevoke(ctx, nil)
 			if err := inner.Stop(ctx); err != nil {
 				errs = append(errs, err)
 			}

@@ -79,8 +79,23 @@ type BalancedConsumerConfig struct {
 	// respectively. Default RangeAssignment.
 	Strategy AssignmentStrategy
 	// Assignor, when set, replaces Strategy in managed groups: a built-in
-	// one such as StickyAssignor() or a custom implementation.
+	// one such as StickyAssignor() or a custom implementation. With a
+	// cooperative one (CooperativeStickyAssignor(), or a custom
+	// CooperativeAssignor) the member rebalances cooperatively: it keeps
+	// consuming its partitions through a rebalance and gives up only those
+	// that move to another member.
 	Assignor Assignor
+	// Assignors, when set, replaces Assignor and Strategy: the assignors
+	// the member offers the group, in order of preference, as the Java
+	// client's partition.assignment.strategy. The group uses one every
+	// member offers. The member rebalances cooperatively only when all of
+	// them are cooperative. Moving a running group from an eager assignor
+	// to a cooperative one takes two rolling restarts, as with the Java
+	// client: first every member with {cooperative, eager} (the group
+	// switches assignor once all offer the cooperative one, still
+	// rebalancing eagerly), then every member with the cooperative one
+	// alone.
+	Assignors []Assignor
 
 	// CommitOnRebalance commits the positions reached before every
 	// rebalance even with AutoCommit off, as pykafka's balanced consumers
@@ -112,6 +127,23 @@ type BalancedConsumerConfig struct {
 	// finish and commit the work of the messages delivered when AutoCommit
 	// is off. See RevokeCallback.
 	BeforeRevokeCallback RevokeCallback
+
+	// AfterAssignCallback, when set, runs after a rebalance gave the
+	// consumer partitions, once their starting positions are known and
+	// before they are delivered from: every partition assigned under
+	// eager rebalancing, only those added under cooperative rebalancing
+	// (Java's onPartitionsAssigned). It is not called with none.
+	AfterAssignCallback PartitionsCallback
+
+	// LostCallback, when set, runs instead of BeforeRevokeCallback for
+	// partitions the consumer lost without giving them up: its membership
+	// ended behind its back (the coordinator dropped it after
+	// SessionTimeout without heartbeats, or fenced it, or it could not
+	// reach the coordinator for SessionTimeout), so another member may
+	// already own them. Nothing is committed for them: a commit would be
+	// refused, or would overwrite the new owner's. Managed groups only;
+	// nil drops them silently (a GroupLost event is still reported).
+	LostCallback PartitionsCallback
 
 	// ZooKeeper is a ZooKeeper session to coordinate through (pykafka's
 	// zookeeper argument), shared with the caller: Stop deletes the
@@ -225,6 +257,8 @@ func (c BalancedConsumerConfig) withDefaults(t *Topic, group string) (BalancedCo
 				{"RebalanceTimeout", c.RebalanceTimeout != 0},
 				{"GroupInstanceID", c.GroupInstanceID != ""},
 				{"Assignor", c.Assignor != nil},
+				{"Assignors", len(c.Assignors) > 0},
+				{"LostCallback", c.LostCallback != nil},
 			} {
 				if f.set {
 					return bad(f.name, "applies to broker-coordinated groups, but the client's Config.ZooKeeperHosts "+
@@ -250,6 +284,21 @@ func (c BalancedConsumerConfig) withDefaults(t *Topic, group string) (BalancedCo
 		if len(c.GroupInstanceID) > maxClientIDLen {
 			return bad("GroupInstanceID", "longer than %d bytes", maxClientIDLen)
 		}
+		if len(c.Assignors) > 0 && c.Assignor != nil {
+			return bad("Assignors", "set together with Assignor; give one")
+		}
+		names := map[string]bool{}
+		for i, a := range c.Assignors {
+			switch {
+			case a == nil:
+				return bad("Assignors", "entry %d is nil", i)
+			case a.Name() == "":
+				return bad("Assignors", "entry %d has no name", i)
+			case names[a.Name()]:
+				return bad("Assignors", "%q is listed twice", a.Name())
+			}
+			names[a.Name()] = true
+		}
 	} else {
 		switch {
 		case c.SessionTimeout != 0:
@@ -262,6 +311,10 @@ func (c BalancedConsumerConfig) withDefaults(t *Topic, group string) (BalancedCo
 			return bad("GroupInstanceID", "applies to broker-coordinated groups only (a ZooKeeper field is set)")
 		case c.Assignor != nil:
 			return bad("Assignor", "applies to broker-coordinated groups only (a ZooKeeper field is set)")
+		case len(c.Assignors) > 0:
+			return bad("Assignors", "applies to broker-coordinated groups only (a ZooKeeper field is set)")
+		case c.LostCallback != nil:
+			return bad("LostCallback", "applies to broker-coordinated groups only (a ZooKeeper field is set)")
 		case c.ZooKeeper != nil && c.ZooKeeperConnect != "":
 			return bad("ZooKeeperConnect", "set together with ZooKeeper; give one")
 		case c.ZooKeeper == nil && c.ZooKeeperChroot != "":

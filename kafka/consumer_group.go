@@ -76,6 +76,7 @@ func newConsumerMembership(b *BalancedConsumer) *consumerMembership {
 		m.assignor = &a
 	}
 	m.idle.Set()
+	b.coop = true // the coordinator moves only what changes hands
 	return m
 }
 

@@ -444,7 +444,20 @@ func TestConsumerProtocolFencedMember(t *testing.T) {
 		topic, err := cl.Topic(env.ctx, env.topic.Name())
 		require.NoError(t, err)
 		cfg := kip848Config(BalancedConsumerConfig{ConsumerConfig: ConsumerConfig{AutoOffsetReset: OffsetEarliest}})
-		victim, err := topic.BalancedConsumer(env.group, cfg)
+		var mu sync.Mutex
+		var lost, revoked [][]int32
+		vcfg := cfg
+		vcfg.LostCallback = func(_ context.Context, parts []int32) {
+			mu.Lock()
+			lost = append(lost, parts)
+			mu.Unlock()
+		}
+		vcfg.BeforeRevokeCallback = func(_ context.Context, parts []int32) {
+			mu.Lock()
+			revoked = append(revoked, parts)
+			mu.Unlock()
+		}
+		victim, err := topic.BalancedConsumer(env.group, vcfg)
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = victim.Stop(context.Background()) })
 		other := env.kip848Consumer(t, cfg)
@@ -455,6 +468,10 @@ func TestConsumerProtocolFencedMember(t *testing.T) {
 		col.waitAll(t, env, env.produceRound(t, "before", 2))
 		require.Equal(t, 1, events.count(GroupJoined))
 		member := victim.MemberID()
+		owned := victim.Partitions()
+		mu.Lock()
+		revoked = nil // the split may have revoked some
+		mu.Unlock()
 
 		coord, err := env.cl.Cluster().GroupCoordinator(env.ctx, env.group)
 		require.NoError(t, err)
@@ -467,6 +484,10 @@ func TestConsumerProtocolFencedMember(t *testing.T) {
 		eventually(t, env.ctx, h, "the member's loss", func() bool { return events.count(GroupLost) == 1 })
 		eventually(t, env.ctx, h, "the rejoin", func() bool { return events.count(GroupJoined) == 2 })
 		assert.Equal(t, member, victim.MemberID(), "rejoined under the same member id")
+		mu.Lock()
+		assert.Equal(t, [][]int32{owned}, lost, "LostCallback over what it owned")
+		assert.Empty(t, revoked, "lost partitions are not revoked")
+		mu.Unlock()
 		env.waitSplit(t, victim, other)
 		col.waitAll(t, env, env.produceRound(t, "after", 2))
 	})

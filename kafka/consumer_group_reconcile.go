@@ -37,23 +37,20 @@ func (m *consumerMembership) reconcileLoop(ctx context.Context) {
 	}
 }
 
-// reconcile moves the consumer from owned to target: partitions leaving
-// are revoked first (BeforeRevokeCallback, then the commit of AutoCommit or
-// CommitOnRebalance, still under the current epoch), then the consumer
-// runs over target, and a heartbeat goes out at once to acknowledge it;
+// reconcile moves the consumer from owned to target, cooperatively:
+// partitions leaving are revoked first (BeforeRevokeCallback over them,
+// then the commit of AutoCommit or CommitOnRebalance, still under the
+// current epoch), then the consumer runs over target (AfterAssignCallback
+// over what is new), and a heartbeat goes out at once to acknowledge it;
 // only then does the coordinator give revoked partitions to their next
 // owner. Partitions kept are carried at their positions.
 func (m *consumerMembership) reconcile(ctx context.Context, owned, target []int32) {
 	b := m.b
-	revoking := slices.ContainsFunc(owned, func(p int32) bool { return !slices.Contains(target, p) })
-	var err error
-	if revoking {
-		err = b.revoke(ctx)
-	} else {
-		err = b.pauseDelivery(ctx)
-	}
-	if err != nil {
-		return // ctx ended
+	revoked := slices.DeleteFunc(slices.Clone(owned), func(p int32) bool { return slices.Contains(target, p) })
+	if len(revoked) > 0 {
+		if b.revokeSome(ctx, revoked) != nil {
+			return // ctx ended
+		}
 	}
 	carry := make(map[int32]bool, len(owned))
 	for _, p := range owned {
@@ -72,50 +69,14 @@ func (m *consumerMembership) reconcile(ctx context.Context, owned, target []int3
 	b.setReady()
 }
 
-// drop gives up every partition of a fenced membership: delivery pauses,
-// no callback runs and nothing is committed (the partitions may be
-// another member's by now), the consumer is left owning nothing, and the
-// heartbeat loop, waiting for the reconciler to go idle, rejoins.
+// drop gives up every partition of a fenced membership as lost: no
+// BeforeRevokeCallback and no commit (the partitions may be another
+// member's by now), LostCallback instead; delivery stays paused until the
+// next assignment, which the heartbeat loop, waiting for the reconciler to
+// go idle, rejoins for.
 func (m *consumerMembership) drop(ctx context.Context) {
-	b := m.b
-	if b.pauseDelivery(ctx) != nil {
-		return
-	}
-	b.mu.Lock()
-	inner := b.inner
-	b.inner, b.owned = nil, nil
-	b.mu.Unlock()
-	if inner != nil {
-		// With AutoCommit, Stop commits under the fenced epoch, which the
-		// coordinator refuses: nothing is stored for partitions that may
-		// have moved on.
-		if err := inner.Stop(ctx); err != nil {
-			b.log.Debug("kafka: stopping the consumer of a fenced membership", "error", err)
-		}
-	}
+	m.b.dropLost(ctx)
 	m.mu.Lock()
 	m.owned, m.lost = nil, false
 	m.mu.Unlock()
-	b.resume(nil, nil)
-}
-
-// pauseDelivery pauses Consume as revoke does, without revoking: Consume
-// calls waiting for a message go back to waiting, and it returns once no
-// call is inside the SimpleConsumer, so its positions stay put while the
-// assignment changes.
-func (b *BalancedConsumer) pauseDelivery(ctx context.Context) error {
-	b.mu.Lock()
-	b.paused = true
-	for _, cancel := range b.calls {
-		cancel()
-	}
-	busy := b.active > 0
-	if busy {
-		b.idle.Clear() // set by the last call to leave, under mu
-	}
-	b.mu.Unlock()
-	if busy {
-		return b.idle.Wait(ctx)
-	}
-	return nil
 }

@@ -25,6 +25,7 @@ func TestConsumerProtocolConfig(t *testing.T) {
 	}{
 		{"zookeeper", BalancedConsumerConfig{GroupProtocol: GroupProtocolConsumer, ZooKeeperConnect: "zk:2181"}, "GroupProtocol"},
 		{"client assignor", BalancedConsumerConfig{GroupProtocol: GroupProtocolConsumer, Assignor: StickyAssignor()}, "Assignor"},
+		{"client assignors", BalancedConsumerConfig{GroupProtocol: GroupProtocolConsumer, Assignors: []Assignor{CooperativeStickyAssignor()}}, "Assignors"},
 		{"strategy", BalancedConsumerConfig{GroupProtocol: GroupProtocolConsumer, Strategy: RoundRobinAssignment}, "Strategy"},
 		{"session", BalancedConsumerConfig{GroupProtocol: GroupProtocolConsumer, SessionTimeout: time.Second}, "SessionTimeout"},
 		{"heartbeat", BalancedConsumerConfig{GroupProtocol: GroupProtocolConsumer, HeartbeatInterval: time.Second}, "HeartbeatInterval"},

@@ -78,6 +78,7 @@ func (c BalancedConsumerConfig) checkGroupProtocol() error {
 		set       bool
 	}{
 		{"Assignor", "the broker assigns: name a ServerAssignor instead", c.Assignor != nil},
+		{"Assignors", "the broker assigns: name a ServerAssignor instead", len(c.Assignors) > 0},
 		{"Strategy", "the broker assigns: name a ServerAssignor instead", c.Strategy != RangeAssignment},
 		{"SessionTimeout", "the broker's group.consumer.session.timeout.ms applies", c.SessionTimeout != 0},
 		{"HeartbeatInterval", "the broker's group.consumer.heartbeat.interval.ms applies", c.HeartbeatInterval != 0},

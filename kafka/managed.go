@@ -31,10 +31,13 @@ const consumerProtocolType = "consumer"
 // logged; only configuration and authorization errors, which no retry can
 // cure, end membership (Consume then returns a *GroupError).
 type managedMembership struct {
-	b        *BalancedConsumer
-	assignor Assignor
-	connKey  connKey
-	instance *string // GroupInstanceID, nil for a dynamic member
+	b         *BalancedConsumer
+	assignors []Assignor // offered, in order of preference
+	// cooperative: every assignor offered is, so the member keeps its
+	// partitions through a rebalance (KIP-429).
+	cooperative bool
+	connKey     connKey
+	instance    *string // GroupInstanceID, nil for a dynamic member
 
 	// io orders the group requests on the member's connection: no
 	// heartbeat goes out while a JoinGroup or SyncGroup is under way, where
@@ -51,6 +54,8 @@ type managedMembership struct {
 	prevMember string
 	owned      map[string][]int32 // the last assignment, nil before one ...
 	ownedGen   int32              // ... and its generation, for sticky assignors' user data
+	chosen     Assignor           // the assignor the group uses, of the current generation
+	lastBeat   time.Time          // when the coordinator last confirmed the generation
 
 	beat   handler.Event // set while stable
 	rejoin handler.Event // the heartbeat found the generation over
@@ -58,14 +63,19 @@ type managedMembership struct {
 
 func newManagedMembership(b *BalancedConsumer) *managedMembership {
 	m := &managedMembership{
-		b:        b,
-		assignor: assignorOf(b.cfg),
-		connKey:  groupConnFor(b.group),
-		io:       b.h.NewLock(),
-		gen:      -1,
-		beat:     b.h.NewEvent(),
-		rejoin:   b.h.NewEvent(),
+		b:           b,
+		assignors:   assignorsOf(b.cfg),
+		cooperative: true,
+		connKey:     groupConnFor(b.group),
+		io:          b.h.NewLock(),
+		gen:         -1,
+		beat:        b.h.NewEvent(),
+		rejoin:      b.h.NewEvent(),
 	}
+	for _, a := range m.assignors {
+		m.cooperative = m.cooperative && isCooperative(a)
+	}
+	b.coop = m.cooperative
 	m.instance = instanceIDOf(b.cfg)
 	return m
 }
@@ -163,8 +173,22 @@ func (m *managedMembership) setStable(gen int32, member string) (continuous bool
 	continuous = m.prevStable && m.prevMember == member && gen == m.prevGen+1
 	m.gen, m.member, m.stable = gen, member, true
 	m.prevStable, m.prevGen, m.prevMember = true, gen, member
+	m.lastBeat = m.b.h.Now()
 	m.beat.Set()
 	return continuous
+}
+
+// lose ends the member's claim to its partitions: the coordinator no
+// longer counts it in the generation they came with (it forgot the member,
+// fenced it, or the session ran out), so they may be another member's
+// already. The consumer drops them, uncommitted, before joining again, and
+// the member reports none in its next subscription.
+func (m *managedMembership) lose(err error) {
+	m.mu.Lock()
+	m.owned, m.prevStable = nil, false
+	m.mu.Unlock()
+	m.b.markLost()
+	m.b.groupEvent(GroupLost, nil, err)
 }
 
 // setMember records a member id the coordinator handed out, or "" to join
@@ -207,6 +231,11 @@ func (m *managedMembership) heartbeatLoop(ctx context.Context) {
 		}
 		m.io.Unlock()
 		if err == nil || ctx.Err() != nil {
+			if ok && err == nil {
+				m.mu.Lock()
+				m.lastBeat = b.h.Now()
+				m.mu.Unlock()
+			}
 			failures = 0
 			continue
 		}
@@ -231,11 +260,11 @@ func (m *managedMembership) onHeartbeatError(gen int32, err error, failures int)
 		m.requestRejoin(gen)
 	case errors.Is(err, protocol.ErrIllegalGeneration):
 		log.Warn("kafka: heartbeat for a past generation, rejoining")
-		b.groupEvent(GroupLost, nil, err)
+		m.lose(err)
 		m.requestRejoin(gen)
 	case errors.Is(err, protocol.ErrUnknownMemberID):
 		log.Warn("kafka: the coordinator no longer knows this member, rejoining as a new one")
-		b.groupEvent(GroupLost, nil, err)
+		m.lose(err)
 		m.mu.Lock()
 		if m.gen == gen {
 			m.member = ""
@@ -243,8 +272,15 @@ func (m *managedMembership) onHeartbeatError(gen int32, err error, failures int)
 		m.mu.Unlock()
 		m.requestRejoin(gen)
 	case errors.Is(err, protocol.ErrFencedInstanceID):
-		b.groupEvent(GroupLost, nil, err)
+		m.lose(err)
 		b.fail(&GroupError{Group: b.group, Err: err})
+	case m.sessionExpired(gen):
+		// The coordinator has dropped the member by now, as far as it
+		// can tell: another member may own its partitions.
+		log.Warn("kafka: no heartbeat got through for the session timeout, partitions lost")
+		m.lose(fmt.Errorf("kafka: no heartbeat answered for %v: %w", b.cfg.SessionTimeout, err))
+		b.cl.InvalidateCoordinator(b.group)
+		m.requestRejoin(gen)
 	default:
 		// The coordinator moved, died or is unreachable: look it up again
 		// for the next heartbeat. A member that missed its session timeout
@@ -256,6 +292,14 @@ func (m *managedMembership) onHeartbeatError(gen int32, err error, failures int)
 		}
 		b.cl.InvalidateCoordinator(b.group)
 	}
+}
+
+// sessionExpired reports whether generation gen is still current and its
+// last confirmation by the coordinator is SessionTimeout old.
+func (m *managedMembership) sessionExpired(gen int32) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.stable && m.gen == gen && m.b.h.Now().Sub(m.lastBeat) >= m.b.cfg.SessionTimeout
 }
 
 func (m *managedMembership) sendHeartbeat(ctx context.Context, gen int32, member string) error {

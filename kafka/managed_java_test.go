@@ -19,6 +19,7 @@ import (
 // javaConsumer is the Java client's console consumer in a group, printing
 // what it consumes.
 type javaConsumer struct {
+	cmd *exec.Cmd
 	mu  sync.Mutex
 	got map[msgID]string
 }
@@ -59,7 +60,7 @@ func startConsoleConsumer(t *testing.T, env *groupEnv, args ...string) *javaCons
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	})
-	jc := &javaConsumer{got: map[msgID]string{}}
+	jc := &javaConsumer{cmd: cmd, got: map[msgID]string{}}
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {

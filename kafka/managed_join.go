@@ -18,25 +18,46 @@ const consumerProtocolVersion = 3
 // few more for a member id the coordinator forgot meanwhile.
 const memberIDAttempts = 4
 
-// join is one eager rebalance: pause and commit, JoinGroup, the leader's
+// join is one rebalance. Partitions lost with the membership (see lose)
+// are dropped first, uncommitted.
+//
+// Eager (some assignor offered is not cooperative): pause and revoke every
+// partition (BeforeRevokeCallback, commit), JoinGroup, the leader's
 // assignment, SyncGroup, then consume the new assignment.
 //
-// Cooperative rebalancing would change this function only: send the
-// partitions still owned in the subscription, keep consuming them through
-// the join, and revoke only what the new assignment takes away (joining
-// once more if it took any), with an assignor that respects ownership.
+// Cooperative (KIP-429): the member goes on consuming through JoinGroup and
+// SyncGroup and reports what it owns in its subscription, so the leader
+// leaves those partitions with it or withholds them from their next owner.
+// Then it revokes only what the new assignment dropped and, if it dropped
+// any, joins once more so that the next generation hands them out.
 func (m *managedMembership) join(ctx context.Context) error {
 	b := m.b
-	if err := b.revoke(ctx); err != nil {
-		return err
+	if b.takeLost() {
+		b.dropLost(ctx)
+	}
+	if !m.cooperative {
+		if err := b.revoke(ctx); err != nil {
+			return err
+		}
 	}
 	if err := m.io.LockContext(ctx); err != nil {
 		return err
 	}
-	parts, continuous, err := m.joinAndSync(ctx)
+	parts, gen, continuous, err := m.joinAndSync(ctx)
 	m.io.Unlock()
 	if err != nil {
 		return err
+	}
+	if m.cooperative {
+		owned := b.Partitions()
+		gone := slices.DeleteFunc(owned, func(p int32) bool { return slices.Contains(parts, p) })
+		if len(gone) > 0 {
+			if err := b.revokeSome(ctx, gone); err != nil {
+				return err
+			}
+			b.log.Debug("kafka: revoked partitions moving to other members, rejoining", "partitions", gone)
+			m.requestRejoin(gen)
+		}
 	}
 	carry := make(map[int32]bool, len(parts))
 	for _, p := range parts {
@@ -46,46 +67,42 @@ func (m *managedMembership) join(ctx context.Context) error {
 	return nil
 }
 
-func (m *managedMembership) joinAndSync(ctx context.Context) (parts []int32, continuous bool, err error) {
+func (m *managedMembership) joinAndSync(ctx context.Context) (parts []int32, gen int32, continuous bool, err error) {
 	b := m.b
 	m.setUnstable()
 	coord, err := b.cl.GroupCoordinator(ctx, b.group)
 	if err != nil {
-		return nil, false, err
+		return nil, 0, false, err
 	}
-	resp, err := m.sendJoin(ctx, coord)
+	resp, chosen, err := m.sendJoin(ctx, coord)
 	if err != nil {
-		return nil, false, err
+		return nil, 0, false, err
 	}
 	var assignments []protocol.SyncGroupRequestAssignment
 	if resp.Leader == resp.MemberID && !resp.SkipAssignment {
-		if assignments, err = m.leaderAssign(ctx, resp); err != nil {
-			return nil, false, err
+		if assignments, err = m.leaderAssign(ctx, resp, chosen); err != nil {
+			return nil, 0, false, err
 		}
 	}
-	parts, err = m.sendSync(ctx, coord, resp.GenerationID, resp.MemberID, assignments)
+	parts, err = m.sendSync(ctx, coord, resp.GenerationID, resp.MemberID, chosen, assignments)
 	if err != nil {
-		return nil, false, err
+		return nil, 0, false, err
 	}
 	continuous = m.setStable(resp.GenerationID, resp.MemberID)
 	m.mu.Lock()
-	claimed := m.owned[b.topic.name]
-	m.owned, m.ownedGen = map[string][]int32{b.topic.name: parts}, resp.GenerationID
+	m.owned, m.ownedGen, m.chosen = map[string][]int32{b.topic.name: parts}, resp.GenerationID, chosen
 	m.mu.Unlock()
-	if reportsOwned(m.assignor) && slices.ContainsFunc(claimed, func(p int32) bool { return !slices.Contains(parts, p) }) {
-		// A cooperative leader withholds a partition moving between
-		// members for one generation: the member that gave it up rejoins
-		// at once so that the next one hands it out, as Java's does.
-		m.requestRejoin(resp.GenerationID)
-	}
 	b.groupEvent(GroupJoined, nil, nil)
 	b.log.Debug("kafka: joined the group", "member", resp.MemberID, "generation", resp.GenerationID,
-		"leader", resp.Leader == resp.MemberID, "partitions", parts)
-	return parts, continuous, nil
+		"leader", resp.Leader == resp.MemberID, "protocol", chosen.Name(), "partitions", parts)
+	return parts, resp.GenerationID, continuous, nil
 }
 
-// subscription is the member's JoinGroup protocol metadata.
-func (m *managedMembership) subscription() ([]byte, error) {
+// subscription is the member's JoinGroup protocol metadata for assignor
+// a. A cooperative member reports the partitions it owns (and keeps
+// consuming); an eager one gave them up before joining and reports none,
+// as Java's do.
+func (m *managedMembership) subscription(a Assignor) ([]byte, error) {
 	s := protocol.NewConsumerProtocolSubscription()
 	s.Topics = []string{m.b.topic.name}
 	m.mu.Lock()
@@ -93,18 +110,16 @@ func (m *managedMembership) subscription() ([]byte, error) {
 	if !m.prevStable {
 		s.GenerationID = -1
 	}
-	if reportsOwned(m.assignor) {
-		// Given up before joining, but reported so that a cooperative
-		// assignor can keep them here.
+	if m.cooperative {
 		for _, t := range sortedKeys(m.owned) {
 			s.OwnedPartitions = append(s.OwnedPartitions,
 				protocol.ConsumerProtocolSubscriptionTopicPartition{Topic: t, Partitions: m.owned[t]})
 		}
 	}
 	if m.owned == nil {
-		s.UserData = m.assignor.UserData(nil, -1)
+		s.UserData = a.UserData(nil, -1)
 	} else {
-		s.UserData = m.assignor.UserData(m.owned, m.ownedGen)
+		s.UserData = a.UserData(m.owned, m.ownedGen)
 	}
 	m.mu.Unlock()
 	return protocol.EncodeConsumerSubscription(s, consumerProtocolVersion)
@@ -112,11 +127,15 @@ func (m *managedMembership) subscription() ([]byte, error) {
 
 // sendJoin sends JoinGroup until the coordinator accepts the member,
 // handling the member-id handshake of JoinGroup v4+.
-func (m *managedMembership) sendJoin(ctx context.Context, coord *Broker) (*protocol.JoinGroupResponse, error) {
+func (m *managedMembership) sendJoin(ctx context.Context, coord *Broker) (*protocol.JoinGroupResponse, Assignor, error) {
 	b := m.b
-	meta, err := m.subscription()
-	if err != nil {
-		return nil, err
+	protocols := make([]protocol.JoinGroupRequestProtocol, 0, len(m.assignors))
+	for _, a := range m.assignors {
+		meta, err := m.subscription(a)
+		if err != nil {
+			return nil, nil, err
+		}
+		protocols = append(protocols, protocol.JoinGroupRequestProtocol{Name: a.Name(), Metadata: meta})
 	}
 	for attempt := 1; ; attempt++ {
 		req := protocol.NewJoinGroupRequest()
@@ -126,36 +145,65 @@ func (m *managedMembership) sendJoin(ctx context.Context, coord *Broker) (*proto
 		req.MemberID = m.memberID()
 		req.GroupInstanceID = m.instance
 		req.ProtocolType = consumerProtocolType
-		req.Protocols = []protocol.JoinGroupRequestProtocol{{Name: m.assignor.Name(), Metadata: meta}}
+		req.Protocols = protocols
 		resp, err := m.joinGroup(ctx, coord, req)
 		if err != nil {
 			b.cl.invalidateCoordinatorOn(b.group, err)
-			return nil, err
+			return nil, nil, err
 		}
 		kerr := brokerError(resp.ErrorCode, nil)
 		switch {
 		case kerr == nil:
-			if resp.ProtocolName != nil && *resp.ProtocolName != m.assignor.Name() {
-				return nil, &GroupError{Group: b.group, Err: fmt.Errorf("kafka: the group chose protocol %q, not %q",
-					*resp.ProtocolName, m.assignor.Name())}
+			chosen := m.assignors[0]
+			if resp.ProtocolName != nil {
+				i := slices.IndexFunc(m.assignors, func(a Assignor) bool { return a.Name() == *resp.ProtocolName })
+				if i < 0 {
+					return nil, nil, &GroupError{Group: b.group, Err: fmt.Errorf("kafka: the group chose protocol %q, not one of %q",
+						*resp.ProtocolName, m.protocolNames())}
+				}
+				chosen = m.assignors[i]
 			}
 			m.setMember(resp.MemberID)
-			return resp, nil
+			return resp, chosen, nil
 		case attempt >= memberIDAttempts:
-			return nil, fmt.Errorf("kafka: JoinGroup: %w", kerr)
+			return nil, nil, fmt.Errorf("kafka: JoinGroup: %w", kerr)
 		case errors.Is(kerr, protocol.ErrMemberIDRequired):
 			m.setMember(resp.MemberID)
 		case errors.Is(kerr, protocol.ErrUnknownMemberID):
 			m.setMember("")
+			if m.holds() {
+				// Dropped by the coordinator while still consuming.
+				m.lose(kerr)
+				return nil, nil, fmt.Errorf("%w: JoinGroup: %w", errRejoin, kerr)
+			}
 		case errors.Is(kerr, protocol.ErrRebalanceInProgress):
-			return nil, fmt.Errorf("%w: JoinGroup: %w", errRejoin, kerr)
+			return nil, nil, fmt.Errorf("%w: JoinGroup: %w", errRejoin, kerr)
 		case isFatalGroupError(kerr):
-			return nil, &GroupError{Group: b.group, Err: kerr}
+			if errors.Is(kerr, protocol.ErrFencedInstanceID) {
+				m.lose(kerr)
+			}
+			return nil, nil, &GroupError{Group: b.group, Err: kerr}
 		default:
 			b.cl.invalidateCoordinatorOn(b.group, kerr)
-			return nil, fmt.Errorf("kafka: JoinGroup: %w", kerr)
+			return nil, nil, fmt.Errorf("kafka: JoinGroup: %w", kerr)
 		}
 	}
+}
+
+// holds reports whether the member still consumes partitions of a past
+// generation (cooperative members keep them while joining).
+func (m *managedMembership) holds() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.cooperative && len(m.owned[m.b.topic.name]) > 0
+}
+
+func (m *managedMembership) protocolNames() []string {
+	names := make([]string, len(m.assignors))
+	for i, a := range m.assignors {
+		names[i] = a.Name()
+	}
+	return names
 }
 
 // isFatalGroupError reports errors no retry can cure: the group's members
@@ -181,7 +229,8 @@ func isFatalGroupError(err error) bool {
 // leaderAssign computes the whole group's assignment, as the leader: over
 // every topic any member subscribes to (members of a mixed group may
 // consume other topics too), with partition counts from fresh metadata.
-func (m *managedMembership) leaderAssign(ctx context.Context, resp *protocol.JoinGroupResponse) ([]protocol.SyncGroupRequestAssignment, error) {
+func (m *managedMembership) leaderAssign(ctx context.Context, resp *protocol.JoinGroupResponse,
+	assignor Assignor) ([]protocol.SyncGroupRequestAssignment, error) {
 	b := m.b
 	members := make([]AssignorMember, 0, len(resp.Members))
 	version := int16(consumerProtocolVersion)
@@ -234,12 +283,15 @@ func (m *managedMembership) leaderAssign(ctx context.Context, resp *protocol.Joi
 		}
 		counts[name] = int32(len(t.Partitions()))
 	}
-	result, err := m.assignor.Assign(members, counts)
+	result, err := assignor.Assign(members, counts)
 	if err == nil {
-		err = checkAssignment(m.assignor.Name(), members, counts, result)
+		err = checkAssignment(assignor.Name(), members, counts, result)
+	}
+	if err == nil && isCooperative(assignor) {
+		err = checkCooperative(assignor.Name(), members, result)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("kafka: assignor %q: %w", m.assignor.Name(), err)
+		return nil, fmt.Errorf("kafka: assignor %q: %w", assignor.Name(), err)
 	}
 
 	out := make([]protocol.SyncGroupRequestAssignment, 0, len(members))
@@ -274,9 +326,9 @@ func (m *managedMembership) leaderAssign(ctx context.Context, resp *protocol.Joi
 // sendSync sends SyncGroup and returns the member's partitions of the
 // topic.
 func (m *managedMembership) sendSync(ctx context.Context, coord *Broker, gen int32, member string,
-	assignments []protocol.SyncGroupRequestAssignment) ([]int32, error) {
+	assignor Assignor, assignments []protocol.SyncGroupRequestAssignment) ([]int32, error) {
 	b := m.b
-	ptype, pname := consumerProtocolType, m.assignor.Name()
+	ptype, pname := consumerProtocolType, assignor.Name()
 	req := protocol.NewSyncGroupRequest()
 	req.GroupID, req.GenerationID, req.MemberID, req.GroupInstanceID = b.group, gen, member, m.instance
 	req.ProtocolType, req.ProtocolName = &ptype, &pname
@@ -289,10 +341,20 @@ func (m *managedMembership) sendSync(ctx context.Context, coord *Broker, gen int
 	kerr := brokerError(resp.ErrorCode, nil)
 	switch {
 	case kerr == nil:
-	case errors.Is(kerr, protocol.ErrRebalanceInProgress), errors.Is(kerr, protocol.ErrIllegalGeneration):
+	case errors.Is(kerr, protocol.ErrRebalanceInProgress):
+		return nil, fmt.Errorf("%w: SyncGroup: %w", errRejoin, kerr)
+	case errors.Is(kerr, protocol.ErrIllegalGeneration):
+		// The generation joined is over before it began; what the member
+		// held is no longer counted as its own.
+		if m.holds() {
+			m.lose(kerr)
+		}
 		return nil, fmt.Errorf("%w: SyncGroup: %w", errRejoin, kerr)
 	case errors.Is(kerr, protocol.ErrUnknownMemberID):
 		m.setMember("")
+		if m.holds() {
+			m.lose(kerr)
+		}
 		return nil, fmt.Errorf("%w: SyncGroup: %w", errRejoin, kerr)
 	case isFatalGroupError(kerr):
 		return nil, &GroupError{Group: b.group, Err: kerr}

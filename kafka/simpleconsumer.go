@@ -57,6 +57,9 @@ type SimpleConsumer struct {
 
 	startLock handler.Lock
 	started   atomic.Bool
+	// dropCommit keeps Stop from committing: the partitions were lost to
+	// another member of the group.
+	dropCommit atomic.Bool
 
 	runCtx context.Context // ends at Stop
 	cancel context.CancelFunc
@@ -210,7 +213,7 @@ func (c *SimpleConsumer) Stop(ctx context.Context) error {
 			l.wake.Set()
 		}
 		err := c.tasks.Wait(ctx)
-		if err == nil && c.cfg.AutoCommit && c.started.Load() {
+		if err == nil && c.cfg.AutoCommit && c.started.Load() && !c.dropCommit.Load() {
 			err = c.commit(ctx, true)
 		}
 		c.stopErr = err
