@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gregorkafka/gregor/handler"
+	"github.com/gregorkafka/gregor/handler/fakeclock"
 	"github.com/gregorkafka/gregor/internal/testcluster"
 	"github.com/gregorkafka/gregor/protocol"
 )
@@ -490,5 +491,50 @@ func TestConsumerProtocolFencedMember(t *testing.T) {
 		mu.Unlock()
 		env.waitSplit(t, victim, other)
 		col.waitAll(t, env, env.produceRound(t, "after", 2))
+	})
+}
+
+// A consumer-protocol member heartbeats at the interval the coordinator
+// gives (the harness's 500ms), on the handler's clock: on a virtual clock
+// over a real broker, not a nanosecond early.
+func TestConsumerProtocolHeartbeatOnVirtualClock(t *testing.T) {
+	tc := testcluster.Shared(t, consumerKRaft.cluster)
+	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+		ctx := testCtx(t)
+		admin := newTestClient(t, ctx, h, Config{Hosts: tc.Bootstrap()})
+		name := uniqueTopic(t, "kip848-clock")
+		p := makeTopic(t, ctx, admin, TopicSpec{Name: name, Partitions: 1, ReplicationFactor: 1}).Partitions()[0]
+		produceBatch(t, ctx, p, protocol.CompressionNone, time.Now().UnixMilli(), "one")
+		group := name + "-group"
+		// Settles the coordinator, so joining needs no backoff.
+		_, err := admin.Cluster().FetchGroupOffsets(ctx, group, map[string][]int32{name: {0}})
+		require.NoError(t, err)
+
+		fc := fakeclock.New(h)
+		beats := &apiCounter{Handler: fc, key: protocol.APIKeyConsumerGroupHeartbeat}
+		cl := newTestClient(t, ctx, beats, Config{Hosts: tc.Bootstrap()})
+		topic, err := cl.Topic(ctx, name)
+		require.NoError(t, err)
+		c, err := topic.BalancedConsumer(group, BalancedConsumerConfig{GroupProtocol: GroupProtocolConsumer,
+			ConsumerConfig: ConsumerConfig{AutoOffsetReset: OffsetEarliest}})
+		require.NoError(t, err)
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			_ = c.Stop(ctx)
+		})
+		m, err := c.Consume(ctx) // joined, assigned, acknowledged, fetching
+		require.NoError(t, err)
+		assert.Equal(t, "one", string(m.Value))
+
+		const interval = 500 * time.Millisecond
+		for round := range 2 {
+			require.Equal(t, interval, nextDue(t, fc, interval), "the heartbeat timer")
+			n := beats.n.Load()
+			fc.Advance(interval - time.Nanosecond)
+			assert.Equal(t, n, beats.n.Load(), "round %d: a heartbeat before the interval ended", round)
+			fc.Advance(time.Nanosecond)
+			eventually(t, ctx, h, "the heartbeat", func() bool { return beats.n.Load() == n+1 })
+		}
 	})
 }
