@@ -39,6 +39,13 @@ import (
 // fetched from partitions the rebalance takes away are dropped, never
 // delivered. Partitions kept across a rebalance keep their positions.
 //
+// With a cooperative assignor (CooperativeStickyAssignor) a managed member
+// does not pause for the whole rebalance: it keeps consuming what it owns
+// and pauses only to give up the partitions that move (BeforeRevokeCallback
+// sees those alone) and to take on new ones (AfterAssignCallback). A member
+// dropped from the group behind its back (see LostCallback) drops its
+// partitions without committing.
+//
 // A BalancedConsumer is safe for concurrent use. Stop it when done: it then
 // leaves the group (managed) or releases its ZooKeeper nodes, so the rest
 // of the group takes over at once instead of after a session timeout.
@@ -51,19 +58,20 @@ type BalancedConsumer struct {
 	log    *slog.Logger
 	member membership
 
-	mu       sync.Mutex
-	inner    *SimpleConsumer               // nil while the consumer owns no partitions
-	owned    []int32                       // sorted
-	assigned bool                          // a first assignment has been applied
-	paused   bool                          // a rebalance is under way: Consume waits
-	revoked  bool                          // BeforeRevokeCallback ran for the partitions owned
-	lost     bool                          // the partitions owned are lost: drop them uncommitted
-	coop     bool                          // rebalances are cooperative: callbacks see the changes only
-	active   int                           // Consume calls inside inner
-	calls    map[uint64]context.CancelFunc // those of them waiting, to interrupt
-	nextCall uint64
-	stopped  bool
-	fatal    error
+	mu        sync.Mutex
+	inner     *SimpleConsumer               // nil while the consumer owns no partitions
+	owned     []int32                       // sorted
+	assigned  bool                          // a first assignment has been applied
+	paused    bool                          // a rebalance is under way: Consume waits
+	revoked   bool                          // BeforeRevokeCallback ran for the partitions owned
+	lost      bool                          // the partitions owned are lost: drop them uncommitted
+	pausedIDs map[int32]bool                // partitions paused by Pause, of those owned
+	coop      bool                          // rebalances are cooperative: callbacks see the changes only
+	active    int                           // Consume calls inside inner
+	calls     map[uint64]context.CancelFunc // those of them waiting, to interrupt
+	nextCall  uint64
+	stopped   bool
+	fatal     error
 
 	changed handler.Event // set when Consume's wait may be over: resumed, stopped, failed
 	idle    handler.Event // set once active drops to zero while paused
@@ -87,7 +95,8 @@ type BalancedConsumer struct {
 // membership is how a BalancedConsumer learns which partitions it owns:
 // zkMembership (zkconsumer.go), managedMembership (managed.go, the classic
 // protocol) or consumerMembership (consumer_group.go, KIP-848's, with the
-// broker assigning). Each calls revoke and assign on the consumer as its
+// broker assigning). Each calls revoke (or revokeSome, for incremental
+// protocols), markLost or dropLost, and assign on the consumer as its
 // protocol dictates.
 type membership interface {
 	// open prepares membership (a ZooKeeper session and registration);
@@ -129,6 +138,7 @@ func (t *Topic) BalancedConsumer(group string, cfg BalancedConsumerConfig) (*Bal
 		cfg:       cfg,
 		log:       t.cl.log.With("topic", t.name, "group", group),
 		calls:     map[uint64]context.CancelFunc{},
+		pausedIDs: map[int32]bool{},
 		changed:   h.NewEvent(),
 		idle:      h.NewEvent(),
 		ready:     h.NewEvent(),

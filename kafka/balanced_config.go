@@ -138,9 +138,10 @@ type BalancedConsumerConfig struct {
 	// LostCallback, when set, runs instead of BeforeRevokeCallback for
 	// partitions the consumer lost without giving them up: its membership
 	// ended behind its back (the coordinator dropped it after
-	// SessionTimeout without heartbeats, or fenced it, or it could not
-	// reach the coordinator for SessionTimeout), so another member may
-	// already own them. Nothing is committed for them: a commit would be
+	// SessionTimeout without heartbeats, or fenced it), or no heartbeat
+	// got an answer for nearly SessionTimeout (it then gives them up one
+	// HeartbeatInterval before the coordinator can hand them on), so
+	// another member may own them. Nothing is committed for them: a commit would be
 	// refused, or would overwrite the new owner's. Managed groups only;
 	// nil drops them silently (a GroupLost event is still reported).
 	LostCallback PartitionsCallback

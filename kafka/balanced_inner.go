@@ -125,6 +125,7 @@ func (b *BalancedConsumer) assign(ctx context.Context, parts []int32, carry map[
 		added = slices.DeleteFunc(slices.Clone(parts), func(p int32) bool { return slices.Contains(oldParts, p) })
 	}
 	if !first && slices.Equal(parts, oldParts) && allCarried(parts, carry) {
+		b.keepPaused(parts)
 		b.afterAssign(ctx, added)
 		b.resume(old, parts)
 		return
@@ -152,7 +153,9 @@ func (b *BalancedConsumer) assign(ctx context.Context, parts []int32, carry map[
 	}
 	var inner *SimpleConsumer
 	newHeld := map[int32]int64{}
-	if len(parts) > 0 {
+	if len(parts) == 0 {
+		b.keepPaused(nil)
+	} else {
 		cfg := b.cfg.ConsumerConfig
 		cfg.ConsumerGroup = b.group
 		cfg.Partitions = parts
@@ -175,6 +178,9 @@ func (b *BalancedConsumer) assign(ctx context.Context, parts []int32, carry map[
 			}
 		}
 		inner.seedPositions(seed)
+		if err := inner.setPaused(b.keepPaused(parts), true); err != nil {
+			b.log.Warn("kafka: keeping partitions paused", "error", err) // parts are inner's: not expected
+		}
 		if err := b.startInner(ctx, inner); err != nil && ctx.Err() == nil {
 			// Consume retries the start and reports what keeps failing.
 			b.log.Warn("kafka: starting the consumer of a new assignment failed", "error", err)

@@ -16,11 +16,12 @@ import (
 const consumerProtocolType = "consumer"
 
 // managedMembership is a member of a broker-managed consumer group: the
-// classic group protocol (JoinGroup, SyncGroup, Heartbeat, LeaveGroup) with
-// the eager rebalance the Java client's range and round-robin assignors
-// use. Every rebalance, each member pauses and, with AutoCommit or
-// CommitOnRebalance, commits, then rejoins; the coordinator elects a leader, which computes the whole
-// group's assignment (assign_java.go) and hands it out through SyncGroup.
+// classic group protocol (JoinGroup, SyncGroup, Heartbeat, LeaveGroup). With
+// eager assignors (range, round-robin, sticky) every rebalance makes each
+// member pause and, with AutoCommit or CommitOnRebalance, commit, then
+// rejoin; with cooperative ones (KIP-429) members keep consuming and give
+// up only what moves (see join). The coordinator elects a leader, which
+// computes the whole group's assignment and hands it out through SyncGroup.
 //
 // Heartbeats go out in the background every HeartbeatInterval, also while
 // the application does not call Consume and while a new assignment is
@@ -54,8 +55,7 @@ type managedMembership struct {
 	prevMember string
 	owned      map[string][]int32 // the last assignment, nil before one ...
 	ownedGen   int32              // ... and its generation, for sticky assignors' user data
-	chosen     Assignor           // the assignor the group uses, of the current generation
-	lastBeat   time.Time          // when the coordinator last confirmed the generation
+	lastBeat   time.Time          // when the last heartbeat the coordinator answered went out
 
 	beat   handler.Event // set while stable
 	rejoin handler.Event // the heartbeat found the generation over
@@ -226,6 +226,7 @@ func (m *managedMembership) heartbeatLoop(ctx context.Context) {
 		}
 		gen, member, ok := m.current()
 		var err error
+		sent := b.h.Now()
 		if ok {
 			err = m.sendHeartbeat(ctx, gen, member)
 		}
@@ -233,7 +234,9 @@ func (m *managedMembership) heartbeatLoop(ctx context.Context) {
 		if err == nil || ctx.Err() != nil {
 			if ok && err == nil {
 				m.mu.Lock()
-				m.lastBeat = b.h.Now()
+				if m.gen == gen {
+					m.lastBeat = sent // the coordinator's session clock restarted after this
+				}
 				m.mu.Unlock()
 			}
 			failures = 0
@@ -294,12 +297,16 @@ func (m *managedMembership) onHeartbeatError(gen int32, err error, failures int)
 	}
 }
 
-// sessionExpired reports whether generation gen is still current and its
-// last confirmation by the coordinator is SessionTimeout old.
+// sessionExpired reports whether generation gen is still current and the
+// coordinator's session for it may run out before the next heartbeat: the
+// last one it answered went out SessionTimeout less one HeartbeatInterval
+// ago. Giving the partitions up that early means the member has stopped
+// consuming them by the time the coordinator hands them to another.
 func (m *managedMembership) sessionExpired(gen int32) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.stable && m.gen == gen && m.b.h.Now().Sub(m.lastBeat) >= m.b.cfg.SessionTimeout
+	cfg := m.b.cfg
+	return m.stable && m.gen == gen && m.b.h.Now().Sub(m.lastBeat) >= cfg.SessionTimeout-cfg.HeartbeatInterval
 }
 
 func (m *managedMembership) sendHeartbeat(ctx context.Context, gen int32, member string) error {

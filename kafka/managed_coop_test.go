@@ -2,15 +2,21 @@ package kafka
 
 import (
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gregorkafka/gregor/handler"
+	"github.com/gregorkafka/gregor/protocol"
 )
 
 // partitionLog records what a member's rebalance callbacks were told.
@@ -318,5 +324,106 @@ func TestCooperativeMemberKilledDuringRebalance(t *testing.T) {
 				col.waitAll(t, env, env.produceRound(t, victim, 1))
 			})
 		}
+	})
+}
+
+// heartbeatCutter is a handler whose connections fail every Heartbeat,
+// JoinGroup and SyncGroup write while on, breaking the connection as a
+// network cut off from the group coordinator would.
+type heartbeatCutter struct {
+	handler.Handler
+	on atomic.Bool
+}
+
+func (h *heartbeatCutter) Dial(ctx context.Context, cfg handler.DialConfig) (handler.Conn, error) {
+	c, err := h.Handler.Dial(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &cutConn{Conn: c, h: h}, nil
+}
+
+type cutConn struct {
+	handler.Conn
+	h *heartbeatCutter
+}
+
+func (c *cutConn) Write(b []byte) error {
+	if c.h.on.Load() {
+		for i := 0; i+6 <= len(b); i += 4 + int(binary.BigEndian.Uint32(b[i:])) {
+			switch int16(binary.BigEndian.Uint16(b[i+4:])) {
+			case protocol.APIKeyHeartbeat, protocol.APIKeyJoinGroup, protocol.APIKeySyncGroup:
+				return errors.New("test: group request cut")
+			}
+		}
+	}
+	return c.Conn.Write(b)
+}
+
+// TestCooperativeSessionLost: a cooperative member cut off from the group
+// coordinator loses its partitions: LostCallback, not
+// BeforeRevokeCallback, and no commit; it stops consuming them before the
+// coordinator hands them to the other member, and rejoins once it can.
+func TestCooperativeSessionLost(t *testing.T) {
+	forEachKind(t, []balancedKind{managedKRaft}, 4, func(t *testing.T, env *groupEnv) {
+		cut := &heartbeatCutter{Handler: env.h}
+		cl := newTestClient(t, env.ctx, cut, Config{Hosts: env.tc.Bootstrap()})
+		topic, err := cl.Topic(env.ctx, env.topic.Name())
+		require.NoError(t, err)
+		var la, lb partitionLog
+		var mu sync.Mutex
+		var lostAt time.Time
+		// AutoCommit commits on revocation and Stop only (the interval is
+		// longer than the test): a commit when a loses its partitions
+		// would show.
+		cfg := la.config(BalancedConsumerConfig{Assignor: CooperativeStickyAssignor(),
+			ConsumerConfig: ConsumerConfig{AutoOffsetReset: OffsetEarliest, AutoCommit: true, AutoCommitInterval: time.Hour}})
+		lostCB := cfg.LostCallback
+		cfg.LostCallback = func(ctx context.Context, ps []int32) {
+			mu.Lock()
+			lostAt = time.Now()
+			mu.Unlock()
+			lostCB(ctx, ps)
+		}
+		gainedAt := map[int32]time.Time{}
+		bcfg := lb.config(BalancedConsumerConfig{Assignor: CooperativeStickyAssignor(),
+			ConsumerConfig: ConsumerConfig{AutoOffsetReset: OffsetEarliest}})
+		assigned := bcfg.AfterAssignCallback
+		bcfg.AfterAssignCallback = func(ctx context.Context, ps []int32) {
+			mu.Lock()
+			for _, p := range ps {
+				gainedAt[p] = time.Now()
+			}
+			mu.Unlock()
+			assigned(ctx, ps)
+		}
+		a := env.consumerOn(t, topic, cfg)
+		b := env.consumer(t, bcfg)
+		env.waitSplit(t, a, b)
+		aParts := a.Partitions()
+		col := newCollector(t)
+		col.run(env.ctx, a)
+		col.run(env.ctx, b)
+		col.waitAll(t, env, env.produceRound(t, "before", 1))
+		committed := env.committed(t)
+
+		mark := la.mark()
+		cut.on.Store(true)
+		eventually(t, env.ctx, env.h, "b alone", func() bool { return len(b.Partitions()) == 4 })
+		revoked, _, lost := la.since(mark)
+		assert.Equal(t, aParts, sorted(lost), "a lost what it had")
+		assert.Empty(t, revoked, "lost, not revoked")
+		mu.Lock()
+		for _, p := range aParts {
+			assert.True(t, lostAt.Before(gainedAt[p]), "a dropped %d before b got it", p)
+		}
+		mu.Unlock()
+		for _, p := range aParts {
+			assert.Equal(t, committed[p], env.committed(t)[p], "no commit for lost partition %d", p)
+		}
+
+		cut.on.Store(false)
+		env.waitSplit(t, a, b)
+		col.waitAll(t, env, env.produceRound(t, "after", 1))
 	})
 }

@@ -90,7 +90,7 @@ func (m *managedMembership) joinAndSync(ctx context.Context) (parts []int32, gen
 	}
 	continuous = m.setStable(resp.GenerationID, resp.MemberID)
 	m.mu.Lock()
-	m.owned, m.ownedGen, m.chosen = map[string][]int32{b.topic.name: parts}, resp.GenerationID, chosen
+	m.owned, m.ownedGen = map[string][]int32{b.topic.name: parts}, resp.GenerationID
 	m.mu.Unlock()
 	b.groupEvent(GroupJoined, nil, nil)
 	b.log.Debug("kafka: joined the group", "member", resp.MemberID, "generation", resp.GenerationID,

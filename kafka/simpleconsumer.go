@@ -314,7 +314,7 @@ func (c *SimpleConsumer) popLocked() (e entry, ok bool, wake *fetchLoop, reroute
 		if !found {
 			return entry{}, false, nil, false
 		}
-		if op.queue.len() == 0 {
+		if op.queue.len() == 0 || op.paused {
 			op.inReady = false
 			continue
 		}
