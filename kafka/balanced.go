@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
-	"sync/atomic"
 
 	"github.com/gregorkafka/gregor/handler"
 )
@@ -70,15 +69,13 @@ type BalancedConsumer struct {
 	active    int                           // Consume calls inside inner
 	calls     map[uint64]context.CancelFunc // those of them waiting, to interrupt
 	nextCall  uint64
-	stopped   bool
 	fatal     error
 
 	changed handler.Event // set when Consume's wait may be over: resumed, stopped, failed
 	idle    handler.Event // set once active drops to zero while paused
 	ready   handler.Event // set once the first rebalance ended, or the consumer failed
 
-	startLock handler.Lock
-	started   atomic.Bool
+	lifecycle // stopped is guarded by mu
 	// swap is held while a rebalance replaces inner, and by ResetOffsets,
 	// so that a reset never goes to a consumer being replaced.
 	swap handler.Lock
@@ -86,18 +83,14 @@ type BalancedConsumer struct {
 	runCtx context.Context // ends at Stop
 	cancel context.CancelFunc
 	tasks  *taskGroup
-
-	stopOnce sync.Once
-	stopDone handler.Event
-	stopErr  error
 }
 
 // membership is how a BalancedConsumer learns which partitions it owns:
-// zkMembership (zkconsumer.go), managedMembership (managed.go, the classic
-// protocol) or consumerMembership (consumer_group.go, KIP-848's, with the
-// broker assigning). Each calls revoke (or revokeSome, for incremental
-// protocols), markLost or dropLost, and assign on the consumer as its
-// protocol dictates.
+// zkMembership (balanced_zookeeper.go, over internal/zookeeper),
+// managedMembership (balanced_managed.go, the classic protocol) or
+// consumerMembership (consumer_group.go, KIP-848's, with the broker
+// assigning). Each calls revoke (or revokeSome, for incremental protocols),
+// markLost or dropLost, and assign on the consumer as its protocol dictates.
 type membership interface {
 	// open prepares membership (a ZooKeeper session and registration);
 	// Start retries it until it succeeds.
@@ -142,11 +135,10 @@ func (t *Topic) BalancedConsumer(group string, cfg BalancedConsumerConfig) (*Bal
 		changed:   h.NewEvent(),
 		idle:      h.NewEvent(),
 		ready:     h.NewEvent(),
-		startLock: h.NewLock(),
 		swap:      h.NewLock(),
 		tasks:     newTaskGroup(h),
-		stopDone:  h.NewEvent(),
 	}
+	b.lifecycle = newLifecycle(h, &b.mu)
 	b.runCtx, b.cancel = context.WithCancel(context.Background())
 	if cfg.Managed && cfg.GroupProtocol == GroupProtocolConsumer {
 		b.member = newConsumerMembership(b)
@@ -201,43 +193,16 @@ func (b *BalancedConsumer) Start(ctx context.Context) error {
 // ensureStarted opens membership and starts the rebalancing task, unless
 // done already; it does not wait for the first assignment.
 func (b *BalancedConsumer) ensureStarted(ctx context.Context) error {
-	if b.started.Load() {
-		return nil
-	}
-	if err := b.startLock.LockContext(ctx); err != nil {
-		return err
-	}
-	defer b.startLock.Unlock()
-	return b.startLocked(ctx)
-}
-
-func (b *BalancedConsumer) startLocked(ctx context.Context) error {
-	if b.started.Load() {
-		return nil
-	}
-	if b.isStopped() {
-		return ErrConsumerStopped
-	}
-	if err := b.member.open(ctx); err != nil {
-		return err
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.stopped {
-		return ErrConsumerStopped
-	}
-	b.started.Store(true)
-	b.tasks.Go("kafka-balanced-membership", func() { b.member.run(b.runCtx) })
-	return nil
+	return b.runStart(ctx, b.member.open, func() {
+		b.tasks.Go("kafka-balanced-membership", func() { b.member.run(b.runCtx) })
+	})
 }
 
 // startInBackground runs Start until the consumer has joined or stops.
 func (b *BalancedConsumer) startInBackground() {
 	ctx := b.runCtx
 	for attempt := 1; ; attempt++ {
-		b.startLock.Lock()
-		err := b.startLocked(ctx)
-		b.startLock.Unlock()
+		err := b.ensureStarted(ctx)
 		if err == nil || ctx.Err() != nil || errors.Is(err, ErrConsumerStopped) {
 			return
 		}
@@ -250,12 +215,6 @@ func (b *BalancedConsumer) startInBackground() {
 			return
 		}
 	}
-}
-
-func (b *BalancedConsumer) isStopped() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.stopped
 }
 
 // fail records an error the consumer cannot recover from; Consume and
@@ -438,9 +397,7 @@ func (b *BalancedConsumer) NextOffsets() map[int32]int64 {
 // on a session given in the config, deleting its nodes. It waits, within
 // ctx, for all of it. Later calls return the first call's result.
 func (b *BalancedConsumer) Stop(ctx context.Context) error {
-	first := false
-	b.stopOnce.Do(func() {
-		first = true
+	return b.runStop(ctx, func(ctx context.Context) error {
 		b.mu.Lock()
 		b.stopped = true
 		for _, cancel := range b.calls {
@@ -472,16 +429,10 @@ func (b *BalancedConsumer) Stop(ctx context.Context) error {
 				errs = append(errs, err)
 			}
 		}
-		b.stopErr = errors.Join(errs...)
-		b.stopDone.Set()
-		b.log.Debug("kafka: balanced consumer stopped", "error", b.stopErr)
+		err := errors.Join(errs...)
+		b.log.Debug("kafka: balanced consumer stopped", "error", err)
+		return err
 	})
-	if !first {
-		if err := b.stopDone.Wait(ctx); err != nil {
-			return err
-		}
-	}
-	return b.stopErr
 }
 
 var _ Consumer = (*BalancedConsumer)(nil)

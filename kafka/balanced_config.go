@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-zookeeper/zk"
+	"github.com/gregorkafka/gregor/internal/zookeeper"
 )
 
 // Defaults applied to zero BalancedConsumerConfig fields. The rebalance and
@@ -44,7 +44,7 @@ type RebalanceCallback func(heldBefore, heldNow map[int32]int64) map[int32]Offse
 // # Coordination
 //
 // The group is coordinated through ZooKeeper (pykafka's BalancedConsumer)
-// only when a ZooKeeper is named: ZooKeeper or ZooKeeperConnect here, or
+// only when a ZooKeeper is named: ZooKeeperConnect (or ZooKeeperTimeout) here, or
 // the client's Config.ZooKeeperHosts. Otherwise, and always with Managed,
 // the group's coordinator broker does it (pykafka's
 // ManagedBalancedConsumer, the Java client's protocol), which is what
@@ -53,7 +53,7 @@ type RebalanceCallback func(heldBefore, heldNow map[int32]int64) map[int32]Offse
 type BalancedConsumerConfig struct {
 	// ConsumerConfig configures the SimpleConsumer run over the partitions
 	// the consumer owns, with the same defaults. Leave ConsumerGroup,
-	// Partitions and Generation zero: the group is BalancedConsumer's
+	// and Partitions zero: the group is BalancedConsumer's
 	// argument, and it decides the rest. Some fields act on the balanced
 	// consumer as a whole: ConsumerTimeout bounds Consume however many
 	// rebalances it waits through; AutoCommit (off by default, as in
@@ -146,17 +146,6 @@ type BalancedConsumerConfig struct {
 	// nil drops them silently (a GroupLost event is still reported).
 	LostCallback PartitionsCallback
 
-	// ZooKeeper is a ZooKeeper session to coordinate through (pykafka's
-	// zookeeper argument), shared with the caller: Stop deletes the
-	// consumer's nodes instead of closing it. Nil makes the consumer open
-	// its own session to ZooKeeperConnect. ZooKeeper groups only.
-	ZooKeeper *zk.Conn
-
-	// ZooKeeperChroot is the path the group's nodes live under in the
-	// session given as ZooKeeper ("/kafka"), where a connect string would
-	// carry it as a suffix. ZooKeeper groups only.
-	ZooKeeperChroot string
-
 	// ZooKeeperConnect is the ZooKeeper connect string, "h1:2181,h2:2181"
 	// with an optional chroot suffix ("/kafka"); setting it chooses
 	// ZooKeeper coordination. Default: the client's Config.ZooKeeperHosts
@@ -217,8 +206,6 @@ func (c BalancedConsumerConfig) withDefaults(t *Topic, group string) (BalancedCo
 		return bad("ConsumerGroup", "leave empty: the group is BalancedConsumer's argument")
 	case c.Partitions != nil:
 		return bad("Partitions", "leave nil: the group decides which partitions a member consumes")
-	case c.Generation != nil:
-		return bad("Generation", "leave nil: the group supplies it")
 	}
 	if c.Strategy != RangeAssignment && c.Strategy != RoundRobinAssignment {
 		return bad("Strategy", "unknown strategy %d", c.Strategy)
@@ -245,7 +232,7 @@ func (c BalancedConsumerConfig) withDefaults(t *Topic, group string) (BalancedCo
 	}
 	// ZooKeeper only when one is named; a ZooKeeper named only by the
 	// client gives way to fields that exist for broker groups alone.
-	zkOwn := c.ZooKeeper != nil || c.ZooKeeperConnect != "" || c.ZooKeeperChroot != "" || c.ZooKeeperTimeout != 0
+	zkOwn := c.ZooKeeperConnect != "" || c.ZooKeeperTimeout != 0
 	if !c.Managed && !zkOwn {
 		c.Managed = t.cl.cfg.ZooKeeperHosts == ""
 		if !c.Managed {
@@ -273,10 +260,6 @@ func (c BalancedConsumerConfig) withDefaults(t *Topic, group string) (BalancedCo
 	}
 	if c.Managed {
 		switch {
-		case c.ZooKeeper != nil:
-			return bad("ZooKeeper", "applies to ZooKeeper groups only (Managed is set)")
-		case c.ZooKeeperChroot != "":
-			return bad("ZooKeeperChroot", "applies to ZooKeeper groups only (Managed is set)")
 		case c.ZooKeeperConnect != "":
 			return bad("ZooKeeperConnect", "applies to ZooKeeper groups only (Managed is set)")
 		case c.ZooKeeperTimeout != 0:
@@ -316,29 +299,18 @@ func (c BalancedConsumerConfig) withDefaults(t *Topic, group string) (BalancedCo
 			return bad("Assignors", "applies to broker-coordinated groups only (a ZooKeeper field is set)")
 		case c.LostCallback != nil:
 			return bad("LostCallback", "applies to broker-coordinated groups only (a ZooKeeper field is set)")
-		case c.ZooKeeper != nil && c.ZooKeeperConnect != "":
-			return bad("ZooKeeperConnect", "set together with ZooKeeper; give one")
-		case c.ZooKeeper == nil && c.ZooKeeperChroot != "":
-			return bad("ZooKeeperChroot", "only for a session given as ZooKeeper; put it in ZooKeeperConnect")
 		case strings.ContainsAny(group, "/") || group == "." || group == "..":
 			return bad("group", "%q cannot name a ZooKeeper node", group)
 		}
-		if c.ZooKeeperChroot != "" {
-			if _, err := parseZooKeeperConnect("localhost" + c.ZooKeeperChroot); err != nil || !strings.HasPrefix(c.ZooKeeperChroot, "/") {
-				return bad("ZooKeeperChroot", "bad chroot %q", c.ZooKeeperChroot)
-			}
+		if c.ZooKeeperConnect == "" {
+			c.ZooKeeperConnect = t.cl.cfg.ZooKeeperHosts
 		}
-		if c.ZooKeeper == nil {
-			if c.ZooKeeperConnect == "" {
-				c.ZooKeeperConnect = t.cl.cfg.ZooKeeperHosts
-			}
-			if c.ZooKeeperConnect == "" {
-				return bad("ZooKeeperConnect", "ZooKeeperTimeout chose ZooKeeper coordination, but no ZooKeeper is named: "+
-					"set ZooKeeperConnect, or leave the ZooKeeper fields empty to coordinate through the brokers")
-			}
-			if _, err := parseZooKeeperConnect(c.ZooKeeperConnect); err != nil {
-				return bad("ZooKeeperConnect", "%v", err)
-			}
+		if c.ZooKeeperConnect == "" {
+			return bad("ZooKeeperConnect", "ZooKeeperTimeout chose ZooKeeper coordination, but no ZooKeeper is named: "+
+				"set ZooKeeperConnect, or leave the ZooKeeper fields empty to coordinate through the brokers")
+		}
+		if _, err := zookeeper.ParseConnect(c.ZooKeeperConnect); err != nil {
+			return bad("ZooKeeperConnect", "%v", err)
 		}
 	}
 

@@ -159,7 +159,7 @@ func (b *BalancedConsumer) assign(ctx context.Context, parts []int32, carry map[
 		cfg := b.cfg.ConsumerConfig
 		cfg.ConsumerGroup = b.group
 		cfg.Partitions = parts
-		cfg.Generation = b.member.generation()
+		cfg.generation = b.member.generation()
 		cfg.groupInstanceID = instanceIDOf(b.cfg)
 		cfg.ManualStart = true
 		cfg.ConsumerTimeout = 0 // Consume's own wait bounds the whole call

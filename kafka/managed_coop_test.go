@@ -207,7 +207,7 @@ func TestCooperativeRebalanceWithJavaMember(t *testing.T) {
 // unconsumed, and afterwards a joining member costs the others only the
 // partitions it takes.
 func TestCooperativeUpgradeFromEager(t *testing.T) {
-	forEachKind(t, []balancedKind{managedKRaft}, 6, func(t *testing.T, env *groupEnv) {
+	forEachKind(t, []balancedKind{managedKRaft, managedZKMode}, 6, func(t *testing.T, env *groupEnv) {
 		col := newCollector(t)
 		start := func(cfg BalancedConsumerConfig) *BalancedConsumer {
 			cfg.AutoCommit = true
@@ -365,7 +365,7 @@ func (c *cutConn) Write(b []byte) error {
 // BeforeRevokeCallback, and no commit; it stops consuming them before the
 // coordinator hands them to the other member, and rejoins once it can.
 func TestCooperativeSessionLost(t *testing.T) {
-	forEachKind(t, []balancedKind{managedKRaft}, 4, func(t *testing.T, env *groupEnv) {
+	forEachKind(t, []balancedKind{managedKRaft, managedZKMode}, 4, func(t *testing.T, env *groupEnv) {
 		cut := &heartbeatCutter{Handler: env.h}
 		cl := newTestClient(t, env.ctx, cut, Config{Hosts: env.tc.Bootstrap()})
 		topic, err := cl.Topic(env.ctx, env.topic.Name())
