@@ -86,12 +86,11 @@ type BalancedConsumer struct {
 }
 
 // membership is how a BalancedConsumer learns which partitions it owns:
-// zkMembership (balanced_zookeeper.go, over internal/zookeeper) or
-// managedMembership (balanced_managed.go). A further
-// protocol, such as the broker-side consumer group protocol of KIP-848
-// (ConsumerGroupHeartbeat, with the broker assigning), would be another
-// implementation: it calls revoke (or revokeSome, for incremental
-// protocols), markLost and assign on the consumer as its protocol dictates.
+// zkMembership (balanced_zookeeper.go, over internal/zookeeper),
+// managedMembership (balanced_managed.go, the classic protocol) or
+// consumerMembership (consumer_group.go, KIP-848's, with the broker
+// assigning). Each calls revoke (or revokeSome, for incremental protocols),
+// markLost or dropLost, and assign on the consumer as its protocol dictates.
 type membership interface {
 	// open prepares membership (a ZooKeeper session and registration);
 	// Start retries it until it succeeds.
@@ -141,7 +140,9 @@ func (t *Topic) BalancedConsumer(group string, cfg BalancedConsumerConfig) (*Bal
 	}
 	b.lifecycle = newLifecycle(h, &b.mu)
 	b.runCtx, b.cancel = context.WithCancel(context.Background())
-	if cfg.Managed {
+	if cfg.Managed && cfg.GroupProtocol == GroupProtocolConsumer {
+		b.member = newConsumerMembership(b)
+	} else if cfg.Managed {
 		b.member = newManagedMembership(b)
 	} else {
 		b.member = newZKMembership(b)
@@ -391,7 +392,8 @@ func (b *BalancedConsumer) NextOffsets() map[int32]int64 {
 // rebalancing tasks end, BeforeRevokeCallback runs over the partitions
 // owned, the underlying SimpleConsumer stops (committing with AutoCommit),
 // and the consumer leaves the group: LeaveGroup for a
-// dynamic managed member, for a ZooKeeper one closing its own session or,
+// dynamic managed member (a heartbeat with epoch -1 in a consumer-protocol
+// group, -2 for a static member there), for a ZooKeeper one closing its own session or,
 // on a session given in the config, deleting its nodes. It waits, within
 // ctx, for all of it. Later calls return the first call's result.
 func (b *BalancedConsumer) Stop(ctx context.Context) error {

@@ -178,6 +178,18 @@ type BalancedConsumerConfig struct {
 	// Empty (the default) means a dynamic member. Broker-coordinated groups
 	// only.
 	GroupInstanceID string
+
+	// GroupProtocol chooses the broker's group protocol: the classic one
+	// (the default) or KIP-848's consumer protocol, GroupProtocolConsumer.
+	// Broker-coordinated groups only.
+	GroupProtocol GroupProtocol
+
+	// ServerAssignor names the broker-side assignor of a
+	// GroupProtocolConsumer member: ServerAssignorUniform,
+	// ServerAssignorRange or another the brokers list in
+	// group.consumer.assignors (one they lack fails the member with
+	// protocol.ErrUnsupportedAssignor). Empty: the brokers' default.
+	ServerAssignor string
 }
 
 // withDefaults validates c for group on topic t and returns a copy with
@@ -242,6 +254,9 @@ func (c BalancedConsumerConfig) withDefaults(t *Topic, group string) (BalancedCo
 				}
 			}
 		}
+	}
+	if err := c.checkGroupProtocol(); err != nil {
+		return c, err
 	}
 	if c.Managed {
 		switch {
@@ -318,7 +333,11 @@ func (c BalancedConsumerConfig) withDefaults(t *Topic, group string) (BalancedCo
 	if c.RebalanceBackoff == 0 {
 		c.RebalanceBackoff = DefaultRebalanceBackoff
 	}
-	if c.Managed {
+	if c.Managed && c.GroupProtocol == GroupProtocolConsumer {
+		if c.RebalanceTimeout == 0 {
+			c.RebalanceTimeout = DefaultRebalanceTimeout
+		}
+	} else if c.Managed {
 		if c.SessionTimeout == 0 {
 			c.SessionTimeout = DefaultSessionTimeout
 		}

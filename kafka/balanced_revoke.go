@@ -11,7 +11,8 @@ import (
 // managed groups with eager assignors) revoke every partition owned at the
 // start of the rebalance (those the member gets back keep their
 // positions); cooperative ones revoke only the partitions the new
-// assignment moves elsewhere, once it is known. partitions are those given
+// assignment moves elsewhere, once it is known, as do GroupProtocolConsumer
+// groups when the coordinator takes partitions away. partitions are those given
 // up, sorted; it is not called with none.
 //
 // It runs after delivery paused (no Consume call is inside the consumer,

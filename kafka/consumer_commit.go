@@ -42,10 +42,7 @@ func (c *SimpleConsumer) commitPartitions(ctx context.Context, ids []int32, only
 	if group == "" {
 		return ErrNoConsumerGroup
 	}
-	generation, member := int32(-1), ""
-	if c.cfg.generation != nil {
-		generation, member = c.cfg.generation()
-	}
+	generation, member := c.generation()
 	meta := commitMetadata(member)
 
 	pending := c.toCommit(ids, onlyChanged)
@@ -65,6 +62,9 @@ func (c *SimpleConsumer) commitPartitions(ctx context.Context, ids []int32, only
 			}
 		}
 		offsets := map[string]map[int32]int64{c.topic.name: pending}
+		// A retry carries the generation current now: a consumer-protocol
+		// member's epoch may have moved on (STALE_MEMBER_EPOCH).
+		generation, member = c.generation()
 		req := offsetCommitRequest(group, generation, member, offsets, &meta)
 		req.GroupInstanceID = c.cfg.groupInstanceID
 
@@ -91,7 +91,7 @@ func (c *SimpleConsumer) commitPartitions(ctx context.Context, ids []int32, only
 				delete(pending, id)
 				continue
 			}
-			retry = retry || retriableOffsetError(perr)
+			retry = retry || retriableOffsetError(perr) || errors.Is(perr, protocol.ErrStaleMemberEpoch)
 			errs = append(errs, &PartitionError{Topic: c.topic.name, Partition: id, Err: perr})
 		}
 		c.mu.Unlock()
@@ -239,4 +239,13 @@ func commitMetadata(memberID string) string {
 		Hostname   string `json:"hostname"`
 	}{memberID, host})
 	return string(b)
+}
+
+// generation returns the group generation (or member epoch) and member id
+// commits carry: -1 and "" outside a group generation.
+func (c *SimpleConsumer) generation() (int32, string) {
+	if c.cfg.generation == nil {
+		return -1, ""
+	}
+	return c.cfg.generation()
 }

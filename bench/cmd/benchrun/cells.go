@@ -114,7 +114,7 @@ func (cr *clusterRun) workload(ctx context.Context, w string) error {
 			return err
 		}
 		return cr.saslCells(ctx, w)
-	case workload.Consume, workload.Group, workload.GroupJoin:
+	case workload.Consume, workload.Group, workload.GroupJoin, workload.GroupJoin848:
 		for _, size := range cr.p.sizes {
 			for _, codec := range cr.p.codecs {
 				c := report.Cell{Cluster: cr.label, Workload: w, Size: size, Compression: codec, Messages: cr.consumeN(size)}

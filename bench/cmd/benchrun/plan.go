@@ -87,7 +87,7 @@ func clusters() []clusterSpec {
 	all := append(append([]string{}, goContenders...), javaName, pykafkaName)
 	main := []string{workload.Produce, workload.Consume, workload.Group, workload.Latency}
 	return []clusterSpec{
-		{mode: "kraft", version: "4.3.1", brokers: 1, contenders: all, workloads: append(main, workload.GroupJoin), sasl: true},
+		{mode: "kraft", version: "4.3.1", brokers: 1, contenders: all, workloads: append(main, workload.GroupJoin, workload.GroupJoin848), sasl: true},
 		{mode: "kraft", version: "4.3.1", brokers: 3, contenders: all, workloads: append(main, workload.Conns), tls: true},
 		{mode: "zookeeper", version: "3.9.2", brokers: 1, contenders: []string{"gregor", "franz-go", javaName, pykafkaName},
 			workloads: main, legacy: true},
@@ -122,7 +122,7 @@ func deliveryContender(name, delivery string) bool {
 
 // supports says whether a contender takes part in a workload at all.
 func supports(contender, w string) bool {
-	if w == workload.GroupJoin { // cooperative-sticky members
+	if w == workload.GroupJoin || w == workload.GroupJoin848 { // cooperative-sticky or KIP-848 members
 		return contender == "gregor" || contender == "gregor-eventloop" || contender == "franz-go"
 	}
 	switch contender {

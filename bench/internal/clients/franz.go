@@ -22,8 +22,9 @@ func init() {
 		workload.Consume: franzConsume,
 		workload.Group:   franzGroup,
 		// cooperative-sticky, its default balancer
-		workload.GroupJoin: franzGroupJoin,
-		workload.Conns:     franzConns,
+		workload.GroupJoin:    franzGroupJoin,
+		workload.GroupJoin848: franzGroupJoin848,
+		workload.Conns:        franzConns,
 	}})
 }
 

@@ -35,7 +35,8 @@ func init() {
 			workload.Conns:   g.conns,
 			workload.Group:   g.group,
 			// cooperative-sticky
-			workload.GroupJoin: g.groupJoin,
+			workload.GroupJoin:    g.groupJoin,
+			workload.GroupJoin848: g.groupJoin848,
 		}})
 	}
 }

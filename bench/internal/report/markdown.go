@@ -124,6 +124,9 @@ func Markdown(r *Results, chart string) string {
 		"pre-filled topic and a fourth joins once half is read (members commit what they consumed before giving "+
 		"partitions up): seconds during which some partition had no owner / records delivered twice, then MB/s "+
 		"over the whole drain, with the ratio to gregor.", groupJoinTable)
+	section(&b, r, "group-join-848", "A member joining a KIP-848 group", "The same in a consumer-protocol group "+
+		"(KIP-848: the broker assigns, with its default uniform assignor, and hands a partition on once its owner "+
+		"acknowledged giving it up).", groupJoinTable)
 	section(&b, r, "conns", "Runtime: growing the number of clients", "N client instances in one process, each "+
 		"having produced to every partition (so each holds its connections to every leader): goroutines / OS "+
 		"threads / RSS MiB / open sockets.", connsTable)

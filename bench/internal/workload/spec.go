@@ -16,7 +16,9 @@ const (
 	// GroupJoin: Members cooperative-sticky consumers read a pre-filled topic, and one more joins once half of
 	// it is read.
 	GroupJoin = "group-join"
-	Conns     = "conns" // Clients clients, each with connections to every broker: goroutines, threads, RSS
+	// GroupJoin848 is GroupJoin in a consumer-protocol (KIP-848) group, where the broker assigns.
+	GroupJoin848 = "group-join-848"
+	Conns        = "conns" // Clients clients, each with connections to every broker: goroutines, threads, RSS
 )
 
 // Spec.Delivery values besides "" (idempotence off).
