@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/gregorkafka/gregor/conn"
@@ -15,9 +16,17 @@ import (
 // it (the first BeginTransaction) fences every older producer of the same
 // id and aborts what that one left open. Between BeginTransaction and
 // CommitTransaction or AbortTransaction, the producer adds each partition
-// to the transaction (AddPartitionsToTxn) before its first batch goes out;
-// consumers reading committed data see the messages only once the
-// transaction commits.
+// to the transaction before its first batch goes out; consumers reading
+// committed data see the messages only once the transaction commits.
+//
+// Two protocols: the classic one adds partitions with AddPartitionsToTxn
+// and the consumer group with AddOffsetsToTxn. Where the cluster finalized
+// transaction.version 2 (KIP-890, Kafka 4 KRaft by default), Produce 12
+// and TxnOffsetCommit 5 add them implicitly, and every EndTxn bumps the
+// epoch (its answer names the next one), so a late write of an ended
+// transaction can never join the next. The protocol is chosen at each
+// BeginTransaction from the coordinator's ApiVersions; moving up to
+// version 2 bumps the epoch first, as Java's producer does.
 //
 // The states: none → (BeginTransaction) open → (CommitTransaction: flush,
 // EndTxn commit) none, or → (AbortTransaction: drop what is unsent, wait
@@ -87,12 +96,19 @@ type ConsumerGroupMetadata struct {
 const DefaultTransactionTimeout = time.Minute
 
 // Versions a classic transactional client sends: AddPartitionsToTxn v4 and
-// later are for brokers, and EndTxn v5 belongs to the KIP-890 protocol
-// (transaction version 2), whose implicit partition adds need Produce v12.
+// later are for brokers; Produce 12, EndTxn 5 and TxnOffsetCommit 5 are the
+// KIP-890 protocol (transaction version 2), which the broker infers from
+// the version.
 const (
-	maxAddPartitionsVersion = 3
-	maxEndTxnVersion        = 4
+	maxAddPartitionsVersion     = 3
+	lastClassicProduceVersion   = 11
+	lastClassicEndTxnVersion    = 4
+	lastClassicTxnOffsetVersion = 4
 )
+
+// txnVersionFeature is the finalized feature whose level 2 enables the
+// KIP-890 protocol.
+const txnVersionFeature = "transaction.version"
 
 // txnState is a transactional producer's state, guarded by Producer.mu.
 type txnState struct {
@@ -103,8 +119,38 @@ type txnState struct {
 	err     error // the open transaction must be aborted: why
 	fenced  error // *ProducerFencedError: nothing more can be done
 	rebump  bool  // a sequence broke: bump the epoch after the abort
-	offsets bool  // consumer offsets were added (AddOffsetsToTxn)
+	offsets bool  // consumer offsets were added to the transaction
+	// v2: the transaction speaks the KIP-890 protocol. Changed only
+	// between transactions; read by the sinks without p.mu.
+	v2 atomic.Bool
 }
+
+// txnV2 reports whether b, a transaction coordinator, offers the KIP-890
+// protocol: its cluster finalized transaction.version 2 and it speaks the
+// request versions that carry it.
+func txnV2(ctx context.Context, b *Broker) (bool, error) {
+	c, err := b.conn(ctx, connGeneral)
+	if err != nil {
+		return false, err
+	}
+	v := c.Versions()
+	if v == nil {
+		return false, &conn.DisconnectedError{Address: c.Address(), Err: conn.ErrNotConnected}
+	}
+	if level, ok := v.FinalizedFeature(txnVersionFeature); !ok || level < 2 {
+		return false, nil
+	}
+	produce, _ := v.Version(protocol.APIKeyProduce)
+	endTxn, _ := v.Version(protocol.APIKeyEndTxn)
+	offsets, _ := v.Version(protocol.APIKeyTxnOffsetCommit)
+	return produce > lastClassicProduceVersion && endTxn > lastClassicEndTxnVersion &&
+		offsets > lastClassicTxnOffsetVersion, nil
+}
+
+// TransactionV2 reports whether the producer's transactions use the
+// KIP-890 protocol (transaction version 2): decided at BeginTransaction,
+// false before the first.
+func (p *Producer) TransactionV2() bool { return p.txn != nil && p.txn.v2.Load() }
 
 // isFencing reports a broker answer that means a newer producer took over.
 func isFencing(err error) bool {
@@ -162,6 +208,8 @@ func (p *Producer) BeginTransaction(ctx context.Context) error {
 		if err := p.initTransactions(ctx, false); err != nil {
 			return err
 		}
+	} else if err := p.checkTxnVersion(ctx); err != nil {
+		return err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -190,6 +238,26 @@ func (p *Producer) txnCheck(wantOpen bool) error {
 	return nil
 }
 
+// checkTxnVersion follows the cluster's transaction version between
+// transactions. Moving up to version 2 bumps the epoch, so that nothing of
+// the classic transactions before, whose partitions were added
+// explicitly, can count as part of the first implicit one.
+func (p *Producer) checkTxnVersion(ctx context.Context) error {
+	var v2 bool
+	err := p.onTxnCoordinator(ctx, func(b *Broker) (err error) {
+		v2, err = txnV2(ctx, b)
+		return err
+	})
+	switch {
+	case err != nil:
+		return fmt.Errorf("kafka: transaction coordinator of %q: %w", p.txn.id, err)
+	case v2 && !p.txn.v2.Load():
+		return p.initTransactions(ctx, true)
+	}
+	p.txn.v2.Store(v2)
+	return nil
+}
+
 // initTransactions gets the producer id of the transactional id, or with
 // bump, the next epoch of the current one, and restarts every partition's
 // sequence.
@@ -198,7 +266,12 @@ func (p *Producer) initTransactions(ctx context.Context, bump bool) error {
 	cur := p.pid
 	p.mu.Unlock()
 	var resp *protocol.InitProducerIDResponse
+	var v2 bool
 	err := p.onTxnCoordinator(ctx, func(b *Broker) error {
+		var err error
+		if v2, err = txnV2(ctx, b); err != nil {
+			return err
+		}
 		req := protocol.NewInitProducerIDRequest()
 		req.TransactionalID = &p.txn.id
 		req.TransactionTimeoutMs = int32(p.cfg.TransactionTimeout / time.Millisecond)
@@ -223,15 +296,23 @@ func (p *Producer) initTransactions(ctx context.Context, bump bool) error {
 		}
 		return fmt.Errorf("kafka: InitProducerId for transactional id %q: %w", p.txn.id, err)
 	}
-	p.pid = producerID{id: resp.ProducerID, epoch: resp.ProducerEpoch}
+	p.newEpoch(producerID{id: resp.ProducerID, epoch: resp.ProducerEpoch})
 	p.pidState = pidReady
+	p.txn.v2.Store(v2)
+	p.log.Debug("kafka: transactional producer id", "transactional_id", p.txn.id, "id", p.pid.id, "epoch", p.pid.epoch,
+		"transaction_version_2", v2)
+	return nil
+}
+
+// newEpoch takes pid for the next batches, whose sequences restart at 0 on
+// every partition. Called with p.mu held and nothing in flight.
+func (p *Producer) newEpoch(pid producerID) {
+	p.pid = pid
 	for _, pb := range p.parts {
 		if pb != nil {
 			pb.seq, pb.acked = 0, false
 		}
 	}
-	p.log.Debug("kafka: transactional producer id", "transactional_id", p.txn.id, "id", p.pid.id, "epoch", p.pid.epoch)
-	return nil
 }
 
 // CommitTransaction sends everything produced in the transaction, waits
@@ -275,6 +356,7 @@ func (p *Producer) endTransaction(ctx context.Context, commit bool) error {
 		return err
 	}
 	pid := p.pid
+	v2 := p.txn.v2.Load()
 	empty := !p.txn.offsets
 	for _, pb := range p.parts {
 		if pb != nil && pb.inTxn {
@@ -285,28 +367,45 @@ func (p *Producer) endTransaction(ctx context.Context, commit bool) error {
 
 	// A transaction the coordinator never heard of needs no EndTxn.
 	var err error
+	next := producerID{id: -1, epoch: -1}
 	if !empty {
+		maxVersion := int16(lastClassicEndTxnVersion)
+		if v2 {
+			maxVersion = -1
+		}
 		err = p.onTxnCoordinator(ctx, func(b *Broker) error {
 			req := protocol.NewEndTxnRequest()
 			req.TransactionalID, req.ProducerID, req.ProducerEpoch = p.txn.id, pid.id, pid.epoch
 			req.Committed = commit
-			r, err := txnCall[*protocol.EndTxnResponse](ctx, b, req, maxEndTxnVersion)
+			r, err := txnCall[*protocol.EndTxnResponse](ctx, b, req, maxVersion)
 			if err != nil {
 				return err
 			}
+			// EndTxn 5 names the epoch (or, the epoch exhausted, the new
+			// producer id) of the next transaction.
+			next = producerID{id: r.ProducerID, epoch: r.ProducerEpoch}
 			return brokerError(r.ErrorCode, nil)
 		})
 	}
 	p.mu.Lock()
 	if err != nil {
 		defer p.mu.Unlock()
-		if isFencing(err) {
+		switch {
+		case isFencing(err):
 			return p.fence(err)
-		}
-		if commit {
+		case commit && (errors.Is(err, protocol.ErrTransactionAbortable) || errors.Is(err, protocol.ErrUnknownProducerID)):
+			// The coordinator will not commit; an abort ends it.
+			if p.txn.err == nil {
+				p.txn.err = &TransactionAbortableError{Err: err}
+			}
+			return p.txn.err
+		case commit:
 			return fmt.Errorf("kafka: committing the transaction: %w", err)
 		}
 		return fmt.Errorf("kafka: aborting the transaction: %w", err)
+	}
+	if next.id >= 0 {
+		p.newEpoch(next)
 	}
 	p.txn.open, p.txn.offsets = false, false
 	for _, pb := range p.parts {
@@ -314,7 +413,9 @@ func (p *Producer) endTransaction(ctx context.Context, commit bool) error {
 			pb.inTxn = false
 		}
 	}
-	rebump := p.txn.rebump
+	// Under version 2 the EndTxn just bumped the epoch, whether or not a
+	// sequence broke; an empty transaction sent none, and broke none.
+	rebump := p.txn.rebump && (!v2 || next.id < 0)
 	p.txn.err, p.txn.rebump = nil, false
 	p.mu.Unlock()
 	if rebump {
@@ -353,9 +454,19 @@ func (p *Producer) SendOffsetsToTransaction(ctx context.Context, offsets map[str
 		return err
 	}
 	pid := p.pid
+	v2 := p.txn.v2.Load()
 	p.mu.Unlock()
 
-	err := p.onTxnCoordinator(ctx, func(b *Broker) error {
+	var err error
+	if v2 {
+		// TxnOffsetCommit 5 adds the group to the transaction itself.
+		p.mu.Lock()
+		p.txn.offsets = true
+		p.mu.Unlock()
+		err = p.txnOffsetCommit(ctx, offsets, group, pid, -1)
+		return p.sendOffsetsResult(group, err)
+	}
+	err = p.onTxnCoordinator(ctx, func(b *Broker) error {
 		req := protocol.NewAddOffsetsToTxnRequest()
 		req.TransactionalID, req.ProducerID, req.ProducerEpoch = p.txn.id, pid.id, pid.epoch
 		req.GroupID = group.GroupID
@@ -369,21 +480,45 @@ func (p *Producer) SendOffsetsToTransaction(ctx context.Context, offsets map[str
 		p.mu.Lock()
 		p.txn.offsets = true
 		p.mu.Unlock()
-		err = p.txnOffsetCommit(ctx, offsets, group, pid)
+		err = p.txnOffsetCommit(ctx, offsets, group, pid, lastClassicTxnOffsetVersion)
 	}
-	if err != nil {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		if isFencing(err) {
-			return p.fence(err)
+	return p.sendOffsetsResult(group, err)
+}
+
+// sendOffsetsResult is SendOffsetsToTransaction's outcome for err. A group
+// that refuses the offsets (the consumer lost its generation, say) makes
+// the transaction abortable, as with Java's producer: committing the
+// messages without the offsets would read their input twice.
+func (p *Producer) sendOffsetsResult(group ConsumerGroupMetadata, err error) error {
+	if err == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if isFencing(err) {
+		return p.fence(err)
+	}
+	err = fmt.Errorf("kafka: sending offsets of group %q to the transaction: %w", group.GroupID, err)
+	if groupRefusedOffsets(err) && p.txn.err == nil {
+		p.txn.err = &TransactionAbortableError{Err: err}
+	}
+	return err
+}
+
+// groupRefusedOffsets reports a TxnOffsetCommit answer after which the
+// transaction's offsets cannot be committed.
+func groupRefusedOffsets(err error) bool {
+	for _, e := range []error{protocol.ErrUnknownMemberID, protocol.ErrIllegalGeneration, protocol.ErrFencedInstanceID,
+		protocol.ErrTransactionAbortable, protocol.ErrGroupAuthorizationFailed} {
+		if errors.Is(err, e) {
+			return true
 		}
-		return fmt.Errorf("kafka: sending offsets of group %q to the transaction: %w", group.GroupID, err)
 	}
-	return nil
+	return false
 }
 
 // txnOffsetCommit sends the offsets to the group's coordinator.
-func (p *Producer) txnOffsetCommit(ctx context.Context, offsets map[string]map[int32]int64, group ConsumerGroupMetadata, pid producerID) error {
+func (p *Producer) txnOffsetCommit(ctx context.Context, offsets map[string]map[int32]int64, group ConsumerGroupMetadata, pid producerID, maxVersion int16) error {
 	req := protocol.NewTxnOffsetCommitRequest()
 	req.TransactionalID, req.GroupID = p.txn.id, group.GroupID
 	req.ProducerID, req.ProducerEpoch = pid.id, pid.epoch
@@ -400,8 +535,30 @@ func (p *Producer) txnOffsetCommit(ctx context.Context, offsets map[string]map[i
 		}
 		req.Topics = append(req.Topics, rt)
 	}
-	return p.cl.onCoordinator(ctx, group.GroupID, func(b *Broker) error {
-		r, err := txnCall[*protocol.TxnOffsetCommitResponse](ctx, b, req, -1)
+	// The group coordinator may answer CONCURRENT_TRANSACTIONS while the
+	// previous transaction's markers are being written, or another
+	// retriable error: the same offsets go again, as with Java's producer.
+	backoff := min(p.cfg.RetryBackoff, 20*time.Millisecond)
+	var err error
+	for attempt := 0; attempt < txnAttempts; attempt++ {
+		if attempt > 0 {
+			if serr := p.h.Sleep(ctx, backoff); serr != nil {
+				return errors.Join(err, serr)
+			}
+			backoff = min(2*backoff, maxRetryBackoff)
+		}
+		err = p.txnOffsetCommitOnce(ctx, req, group.GroupID, maxVersion)
+		if err == nil || ctx.Err() != nil || !txnRetriable(err) {
+			return err
+		}
+	}
+	return err
+}
+
+// txnOffsetCommitOnce sends req to the group's coordinator.
+func (p *Producer) txnOffsetCommitOnce(ctx context.Context, req *protocol.TxnOffsetCommitRequest, groupID string, maxVersion int16) error {
+	return p.cl.onCoordinator(ctx, groupID, func(b *Broker) error {
+		r, err := txnCall[*protocol.TxnOffsetCommitResponse](ctx, b, req, maxVersion)
 		if err != nil {
 			return err
 		}
@@ -414,6 +571,18 @@ func (p *Producer) txnOffsetCommit(ctx context.Context, offsets map[string]map[i
 		}
 		return nil
 	})
+}
+
+// txnAdd reports whether pb, with something to send, may go out in the
+// open transaction. Under version 2 Produce adds it; otherwise a task adds
+// it first. Called with p.mu held.
+func (p *Producer) txnAdd(pb *partBuf) bool {
+	if p.txn.open && p.txn.v2.Load() && p.txn.fenced == nil && p.txn.err == nil {
+		pb.inTxn = true
+		return true
+	}
+	p.addPartitions()
+	return false
 }
 
 // addPartitions starts a task adding the partitions that have something to

@@ -228,6 +228,9 @@ func (c *Cluster) formatArgs(b *Broker) []string {
 	if needsSASL(c.cfg.Listeners) {
 		args = append(args, scramFormatArgs()...)
 	}
+	for _, f := range c.cfg.featureArgs() {
+		args = append(args, "--feature", f)
+	}
 	return args
 }
 

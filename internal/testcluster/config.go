@@ -38,6 +38,9 @@ type Config struct {
 	// ExtraClasspath entries (directories or jars) are added to the brokers' classpath, for plugins such as a
 	// metrics reporter compiled by a test.
 	ExtraClasspath []string
+	// Features are KRaft feature levels the storage format finalizes instead of the release's defaults
+	// (transaction.version 1 for the classic transaction protocol on Kafka 4, say).
+	Features map[string]int16
 	// Perf tunes the JVMs for throughput (benchmarks) instead of quick start-up (tests).
 	Perf bool
 	// Tag marks the JVMs (-Dgregor.testcluster=Tag) so leftovers can be found; default "test-<pid>".
@@ -68,6 +71,9 @@ func (c Config) Name() string {
 	name := fmt.Sprintf("%s-%d", c.Mode, c.Brokers)
 	if len(c.Listeners) > 0 {
 		name += "-secured"
+	}
+	for _, f := range c.featureArgs() {
+		name += "-" + f
 	}
 	return name
 }
@@ -133,4 +139,14 @@ func writeProps(path string, props map[string]string) error {
 		fmt.Fprintf(&b, "%s=%s\n", k, props[k])
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+// featureArgs are Features as the storage tool's NAME=LEVEL values, sorted.
+func (c Config) featureArgs() []string {
+	out := make([]string, 0, len(c.Features))
+	for name, level := range c.Features {
+		out = append(out, fmt.Sprintf("%s=%d", name, level))
+	}
+	sort.Strings(out)
+	return out
 }
