@@ -21,7 +21,7 @@ func produceVersion(c *conn.BrokerConnection) (int16, error) {
 // as a transaction that adds its partitions explicitly.
 func (p *Producer) produceVersion(c *conn.BrokerConnection) (int16, error) {
 	version, err := produceVersion(c)
-	if err == nil && p.txn != nil && !p.txn.v2.Load() {
+	if err == nil && p.txn != nil && !p.txn.s.v2.Load() {
 		version = min(version, lastClassicProduceVersion)
 	}
 	return version, err

@@ -72,7 +72,10 @@ var padding = string(make([]byte, 90))
 // duplicated, every partition holds its messages in the order produced,
 // and every message is reported exactly once, successfully.
 func TestIdempotentProducerBrokerKills(t *testing.T) {
+	began := time.Now()
+	phase := func(what string) { t.Logf("%6.1fs %s", time.Since(began).Seconds(), what) }
 	c := testcluster.ForTest(t, testcluster.KRaftTriple)
+	phase("cluster started")
 	// Under a loaded machine the kills, restart and read-back of some
 	// 200000 messages per producer can outlast testCtx's two minutes.
 	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
@@ -109,6 +112,7 @@ func TestIdempotentProducerBrokerKills(t *testing.T) {
 		r.start(t, ctx)
 	}
 	progress("first deliveries", 10000)
+	phase("first deliveries")
 
 	ctrl, err := c.ActiveController(ctx)
 	require.NoError(t, err)
@@ -121,7 +125,9 @@ func TestIdempotentProducerBrokerKills(t *testing.T) {
 	t.Logf("killing broker %d, the active controller", ctrl)
 	require.NoError(t, c.KillBroker(ctrl))
 	progress("deliveries after the first kill", 5000)
+	phase("deliveries after the first kill")
 	require.NoError(t, c.RestartBroker(ctx, ctrl))
+	phase("controller restarted")
 
 	require.NoError(t, runs[1].topic.cl.Update(ctx))
 	victim := runs[1].topic.Partition(0).LeaderID()
@@ -133,6 +139,7 @@ func TestIdempotentProducerBrokerKills(t *testing.T) {
 	t.Logf("killing broker %d, a partition leader", victim)
 	require.NoError(t, c.KillBroker(victim))
 	progress("deliveries after the second kill", 5000)
+	phase("deliveries after the second kill")
 	for _, r := range runs {
 		eventually(t, ctx, h, "enough produced", func() bool { return r.produced.Load() >= perRun })
 		close(r.stop)
@@ -140,10 +147,12 @@ func TestIdempotentProducerBrokerKills(t *testing.T) {
 	for _, r := range runs {
 		<-r.done
 	}
+	phase("producers closed")
 
 	for _, r := range runs {
 		checkExactlyOnceInOrder(t, ctx, r)
 	}
+	phase("read back")
 }
 
 // checkExactlyOnceInOrder reads r's topic back: every message produced is

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"github.com/gregorkafka/gregor/conn"
@@ -110,19 +109,13 @@ const (
 // KIP-890 protocol.
 const txnVersionFeature = "transaction.version"
 
-// txnState is a transactional producer's state, guarded by Producer.mu.
+// txnState is a transactional producer's own part of its session's state,
+// guarded by Producer.mu.
 type txnState struct {
-	id      string
-	coord   *Broker // the transaction coordinator, once known
-	open    bool
-	adding  bool  // a task is adding partitions
-	err     error // the open transaction must be aborted: why
-	fenced  error // *ProducerFencedError: nothing more can be done
-	rebump  bool  // a sequence broke: bump the epoch after the abort
-	offsets bool  // consumer offsets were added to the transaction
-	// v2: the transaction speaks the KIP-890 protocol. Changed only
-	// between transactions; read by the sinks without p.mu.
-	v2 atomic.Bool
+	s      *txnSession
+	id     string // s.id, which Produce requests point to
+	own    bool   // the session is the producer's alone (ProducerConfig.TransactionalID)
+	adding bool   // a task is adding partitions
 }
 
 // txnV2 reports whether b, a transaction coordinator, offers the KIP-890
@@ -150,7 +143,7 @@ func txnV2(ctx context.Context, b *Broker) (bool, error) {
 // TransactionV2 reports whether the producer's transactions use the
 // KIP-890 protocol (transaction version 2): decided at BeginTransaction,
 // false before the first.
-func (p *Producer) TransactionV2() bool { return p.txn != nil && p.txn.v2.Load() }
+func (p *Producer) TransactionV2() bool { return p.txn != nil && p.txn.s.v2.Load() }
 
 // isFencing reports a broker answer that means a newer producer took over.
 func isFencing(err error) bool {
@@ -164,150 +157,66 @@ func txnRetriable(err error) bool {
 		errors.Is(err, conn.ErrDisconnected)
 }
 
-// fence marks the producer fenced and reports everything it holds with
-// the error. Called with p.mu held.
-func (p *Producer) fence(err error) error {
-	if p.txn.fenced == nil {
-		p.txn.fenced = &ProducerFencedError{TransactionalID: p.txn.id, Err: err}
-		p.log.Warn("kafka: transactional producer fenced", "transactional_id", p.txn.id, "error", err)
-		fenced := p.txn.fenced
-		p.h.Go("kafka-producer-fenced", func() { p.reportHeld(fenced) })
-	}
-	return p.txn.fenced
-}
+// fence marks the session fenced and reports everything its producers
+// hold with the error. Called with p.mu held.
+func (p *Producer) fence(err error) error { return p.txn.s.fence(err) }
 
 // txnBroken makes the open transaction abortable after a batch failed for
-// good, reporting what else it holds with the error. Called with p.mu held.
+// good, reporting what its producers hold with the error. Called with p.mu
+// held.
 func (p *Producer) txnBroken(err error, sequence bool) {
 	if isFencing(err) {
 		p.fence(err)
 		return
 	}
-	p.txn.rebump = p.txn.rebump || sequence
-	if p.txn.err == nil {
-		p.txn.err = &TransactionAbortableError{Err: err}
-		abortable := p.txn.err
-		p.h.Go("kafka-producer-abortable", func() { p.reportHeld(abortable) })
-	}
+	p.txn.s.broken(&TransactionAbortableError{Err: err}, sequence)
 }
 
 // BeginTransaction opens a transaction. The first call gets the producer
 // id of the transactional id, which fences older producers of it and
 // aborts a transaction one of them left open. It fails with
 // ErrNotTransactional, ErrTransactionOpen, a *ProducerFencedError, or the
-// error of getting the producer id.
+// error of getting the producer id. On a producer of a Transaction it
+// opens the Transaction's, for all its producers.
 func (p *Producer) BeginTransaction(ctx context.Context) error {
 	p.mu.Lock()
 	if err := p.txnCheck(false); err != nil {
 		p.mu.Unlock()
 		return err
 	}
-	need := p.pidState != pidReady
 	p.mu.Unlock()
-	if need {
-		if err := p.initTransactions(ctx, false); err != nil {
-			return err
-		}
-	} else if err := p.checkTxnVersion(ctx); err != nil {
-		return err
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if err := p.txnCheck(false); err != nil {
-		return err
-	}
-	p.txn.open, p.txn.err, p.txn.offsets = true, nil, false
-	return nil
+	return p.txn.s.begin(ctx)
 }
 
 // txnCheck returns why a transaction cannot begin (wantOpen false) or go
 // on (wantOpen true). Called with p.mu held.
 func (p *Producer) txnCheck(wantOpen bool) error {
-	switch {
-	case p.txn == nil:
+	if p.txn == nil {
 		return ErrNotTransactional
-	case p.txn.fenced != nil:
-		return p.txn.fenced
-	case p.closing && !wantOpen:
+	}
+	if p.closing && !wantOpen {
+		if fenced := p.txn.s.state().fenced; fenced != nil {
+			return fenced
+		}
 		return ErrProducerClosed
-	case wantOpen && !p.txn.open:
-		return ErrNoTransaction
-	case !wantOpen && p.txn.open:
-		return ErrTransactionOpen
 	}
-	return nil
+	return p.txn.s.check(wantOpen)
 }
 
-// checkTxnVersion follows the cluster's transaction version between
-// transactions. Moving up to version 2 bumps the epoch, so that nothing of
-// the classic transactions before, whose partitions were added
-// explicitly, can count as part of the first implicit one.
-func (p *Producer) checkTxnVersion(ctx context.Context) error {
-	var v2 bool
-	err := p.onTxnCoordinator(ctx, func(b *Broker) (err error) {
-		v2, err = txnV2(ctx, b)
+// txnProduceErr returns why Produce cannot add a message to the
+// transaction: none open, fenced, or abortable. Called with p.mu held.
+func (p *Producer) txnProduceErr() error {
+	if err := p.txnCheck(true); err != nil {
 		return err
-	})
-	switch {
-	case err != nil:
-		return fmt.Errorf("kafka: transaction coordinator of %q: %w", p.txn.id, err)
-	case v2 && !p.txn.v2.Load():
-		return p.initTransactions(ctx, true)
 	}
-	p.txn.v2.Store(v2)
-	return nil
-}
-
-// initTransactions gets the producer id of the transactional id, or with
-// bump, the next epoch of the current one, and restarts every partition's
-// sequence.
-func (p *Producer) initTransactions(ctx context.Context, bump bool) error {
-	p.mu.Lock()
-	cur := p.pid
-	p.mu.Unlock()
-	var resp *protocol.InitProducerIDResponse
-	var v2 bool
-	err := p.onTxnCoordinator(ctx, func(b *Broker) error {
-		var err error
-		if v2, err = txnV2(ctx, b); err != nil {
-			return err
-		}
-		req := protocol.NewInitProducerIDRequest()
-		req.TransactionalID = &p.txn.id
-		req.TransactionTimeoutMs = int32(p.cfg.TransactionTimeout / time.Millisecond)
-		if bump {
-			req.ProducerID, req.ProducerEpoch = cur.id, cur.epoch
-		}
-		r, err := txnCall[*protocol.InitProducerIDResponse](ctx, b, req, -1)
-		if err != nil {
-			return err
-		}
-		if err := brokerError(r.ErrorCode, nil); err != nil {
-			return err
-		}
-		resp = r
-		return nil
-	})
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if err != nil {
-		if isFencing(err) {
-			return p.fence(err)
-		}
-		return fmt.Errorf("kafka: InitProducerId for transactional id %q: %w", p.txn.id, err)
-	}
-	p.newEpoch(producerID{id: resp.ProducerID, epoch: resp.ProducerEpoch})
-	p.pidState = pidReady
-	p.txn.v2.Store(v2)
-	p.log.Debug("kafka: transactional producer id", "transactional_id", p.txn.id, "id", p.pid.id, "epoch", p.pid.epoch,
-		"transaction_version_2", v2)
-	return nil
+	return p.txn.s.state().err
 }
 
 // newEpoch takes pid for the next batches, whose sequences restart at 0 on
 // every partition. Called with p.mu held and nothing in flight.
 func (p *Producer) newEpoch(pid producerID) {
 	p.pid = pid
+	p.pidState = pidReady
 	for _, pb := range p.parts {
 		if pb != nil {
 			pb.seq, pb.acked = 0, false
@@ -320,108 +229,23 @@ func (p *Producer) newEpoch(pid producerID) {
 // offsets sent with SendOffsetsToTransaction become visible together. A
 // *TransactionAbortableError means a message failed and the transaction
 // must be aborted; ctx.Err() leaves it open, to be committed or aborted
-// again.
+// again. On a producer of a Transaction it commits the Transaction's.
 func (p *Producer) CommitTransaction(ctx context.Context) error {
-	return p.endTransaction(ctx, true)
+	if p.txn == nil {
+		return ErrNotTransactional
+	}
+	return p.txn.s.end(ctx, true)
 }
 
 // AbortTransaction drops what the transaction has not sent (reported with
 // ErrTransactionAborted), waits for what is in flight, and aborts: nothing
 // of the transaction becomes visible to consumers reading committed data.
+// On a producer of a Transaction it aborts the Transaction's.
 func (p *Producer) AbortTransaction(ctx context.Context) error {
-	return p.endTransaction(ctx, false)
-}
-
-func (p *Producer) endTransaction(ctx context.Context, commit bool) error {
-	p.mu.Lock()
-	if err := p.txnCheck(true); err != nil {
-		p.mu.Unlock()
-		return err
+	if p.txn == nil {
+		return ErrNotTransactional
 	}
-	p.mu.Unlock()
-	if !commit {
-		p.dropQueued(ErrTransactionAborted)
-	}
-	if err := p.Flush(ctx); err != nil {
-		return err
-	}
-	p.mu.Lock()
-	if p.txn.fenced != nil {
-		p.mu.Unlock()
-		return p.txn.fenced
-	}
-	if commit && p.txn.err != nil {
-		err := p.txn.err
-		p.mu.Unlock()
-		return err
-	}
-	pid := p.pid
-	v2 := p.txn.v2.Load()
-	empty := !p.txn.offsets
-	for _, pb := range p.parts {
-		if pb != nil && pb.inTxn {
-			empty = false
-		}
-	}
-	p.mu.Unlock()
-
-	// A transaction the coordinator never heard of needs no EndTxn.
-	var err error
-	next := producerID{id: -1, epoch: -1}
-	if !empty {
-		maxVersion := int16(lastClassicEndTxnVersion)
-		if v2 {
-			maxVersion = -1
-		}
-		err = p.onTxnCoordinator(ctx, func(b *Broker) error {
-			req := protocol.NewEndTxnRequest()
-			req.TransactionalID, req.ProducerID, req.ProducerEpoch = p.txn.id, pid.id, pid.epoch
-			req.Committed = commit
-			r, err := txnCall[*protocol.EndTxnResponse](ctx, b, req, maxVersion)
-			if err != nil {
-				return err
-			}
-			// EndTxn 5 names the epoch (or, the epoch exhausted, the new
-			// producer id) of the next transaction.
-			next = producerID{id: r.ProducerID, epoch: r.ProducerEpoch}
-			return brokerError(r.ErrorCode, nil)
-		})
-	}
-	p.mu.Lock()
-	if err != nil {
-		defer p.mu.Unlock()
-		switch {
-		case isFencing(err):
-			return p.fence(err)
-		case commit && (errors.Is(err, protocol.ErrTransactionAbortable) || errors.Is(err, protocol.ErrUnknownProducerID)):
-			// The coordinator will not commit; an abort ends it.
-			if p.txn.err == nil {
-				p.txn.err = &TransactionAbortableError{Err: err}
-			}
-			return p.txn.err
-		case commit:
-			return fmt.Errorf("kafka: committing the transaction: %w", err)
-		}
-		return fmt.Errorf("kafka: aborting the transaction: %w", err)
-	}
-	if next.id >= 0 {
-		p.newEpoch(next)
-	}
-	p.txn.open, p.txn.offsets = false, false
-	for _, pb := range p.parts {
-		if pb != nil {
-			pb.inTxn = false
-		}
-	}
-	// Under version 2 the EndTxn just bumped the epoch, whether or not a
-	// sequence broke; an empty transaction sent none, and broke none.
-	rebump := p.txn.rebump && (!v2 || next.id < 0)
-	p.txn.err, p.txn.rebump = nil, false
-	p.mu.Unlock()
-	if rebump {
-		return p.initTransactions(ctx, true)
-	}
-	return nil
+	return p.txn.s.end(ctx, false)
 }
 
 // dropQueued reports the queued messages no batch took yet with err.
@@ -445,139 +269,17 @@ func (p *Producer) dropQueued(err error) {
 // messages produced in it. This is how consume-transform-produce reads each
 // input message exactly once.
 func (p *Producer) SendOffsetsToTransaction(ctx context.Context, offsets map[string]map[int32]int64, group ConsumerGroupMetadata) error {
-	if group.GroupID == "" {
-		return ErrNoConsumerGroup
+	if p.txn == nil {
+		return ErrNotTransactional
 	}
-	p.mu.Lock()
-	if err := p.txnCheck(true); err != nil {
-		p.mu.Unlock()
-		return err
-	}
-	pid := p.pid
-	v2 := p.txn.v2.Load()
-	p.mu.Unlock()
-
-	var err error
-	if v2 {
-		// TxnOffsetCommit 5 adds the group to the transaction itself.
-		p.mu.Lock()
-		p.txn.offsets = true
-		p.mu.Unlock()
-		err = p.txnOffsetCommit(ctx, offsets, group, pid, -1)
-		return p.sendOffsetsResult(group, err)
-	}
-	err = p.onTxnCoordinator(ctx, func(b *Broker) error {
-		req := protocol.NewAddOffsetsToTxnRequest()
-		req.TransactionalID, req.ProducerID, req.ProducerEpoch = p.txn.id, pid.id, pid.epoch
-		req.GroupID = group.GroupID
-		r, err := txnCall[*protocol.AddOffsetsToTxnResponse](ctx, b, req, -1)
-		if err != nil {
-			return err
-		}
-		return brokerError(r.ErrorCode, nil)
-	})
-	if err == nil {
-		p.mu.Lock()
-		p.txn.offsets = true
-		p.mu.Unlock()
-		err = p.txnOffsetCommit(ctx, offsets, group, pid, lastClassicTxnOffsetVersion)
-	}
-	return p.sendOffsetsResult(group, err)
-}
-
-// sendOffsetsResult is SendOffsetsToTransaction's outcome for err. A group
-// that refuses the offsets (the consumer lost its generation, say) makes
-// the transaction abortable, as with Java's producer: committing the
-// messages without the offsets would read their input twice.
-func (p *Producer) sendOffsetsResult(group ConsumerGroupMetadata, err error) error {
-	if err == nil {
-		return nil
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if isFencing(err) {
-		return p.fence(err)
-	}
-	err = fmt.Errorf("kafka: sending offsets of group %q to the transaction: %w", group.GroupID, err)
-	if groupRefusedOffsets(err) && p.txn.err == nil {
-		p.txn.err = &TransactionAbortableError{Err: err}
-	}
-	return err
-}
-
-// groupRefusedOffsets reports a TxnOffsetCommit answer after which the
-// transaction's offsets cannot be committed.
-func groupRefusedOffsets(err error) bool {
-	for _, e := range []error{protocol.ErrUnknownMemberID, protocol.ErrIllegalGeneration, protocol.ErrFencedInstanceID,
-		protocol.ErrTransactionAbortable, protocol.ErrGroupAuthorizationFailed} {
-		if errors.Is(err, e) {
-			return true
-		}
-	}
-	return false
-}
-
-// txnOffsetCommit sends the offsets to the group's coordinator.
-func (p *Producer) txnOffsetCommit(ctx context.Context, offsets map[string]map[int32]int64, group ConsumerGroupMetadata, pid producerID, maxVersion int16) error {
-	req := protocol.NewTxnOffsetCommitRequest()
-	req.TransactionalID, req.GroupID = p.txn.id, group.GroupID
-	req.ProducerID, req.ProducerEpoch = pid.id, pid.epoch
-	req.GenerationID, req.MemberID = group.GenerationID, group.MemberID
-	if group.GroupInstanceID != "" {
-		req.GroupInstanceID = &group.GroupInstanceID
-	}
-	for topic, parts := range offsets {
-		rt := protocol.TxnOffsetCommitRequestTopic{Name: topic}
-		for id, off := range parts {
-			rt.Partitions = append(rt.Partitions, protocol.TxnOffsetCommitRequestPartition{
-				PartitionIndex: id, CommittedOffset: off, CommittedLeaderEpoch: -1,
-			})
-		}
-		req.Topics = append(req.Topics, rt)
-	}
-	// The group coordinator may answer CONCURRENT_TRANSACTIONS while the
-	// previous transaction's markers are being written, or another
-	// retriable error: the same offsets go again, as with Java's producer.
-	backoff := min(p.cfg.RetryBackoff, 20*time.Millisecond)
-	var err error
-	for attempt := 0; attempt < txnAttempts; attempt++ {
-		if attempt > 0 {
-			if serr := p.h.Sleep(ctx, backoff); serr != nil {
-				return errors.Join(err, serr)
-			}
-			backoff = min(2*backoff, maxRetryBackoff)
-		}
-		err = p.txnOffsetCommitOnce(ctx, req, group.GroupID, maxVersion)
-		if err == nil || ctx.Err() != nil || !txnRetriable(err) {
-			return err
-		}
-	}
-	return err
-}
-
-// txnOffsetCommitOnce sends req to the group's coordinator.
-func (p *Producer) txnOffsetCommitOnce(ctx context.Context, req *protocol.TxnOffsetCommitRequest, groupID string, maxVersion int16) error {
-	return p.cl.onCoordinator(ctx, groupID, func(b *Broker) error {
-		r, err := txnCall[*protocol.TxnOffsetCommitResponse](ctx, b, req, maxVersion)
-		if err != nil {
-			return err
-		}
-		for _, rt := range r.Topics {
-			for _, rp := range rt.Partitions {
-				if err := brokerError(rp.ErrorCode, nil); err != nil {
-					return fmt.Errorf("kafka: offset of %s/%d: %w", rt.Name, rp.PartitionIndex, err)
-				}
-			}
-		}
-		return nil
-	})
+	return p.txn.s.sendOffsets(ctx, offsets, group)
 }
 
 // txnAdd reports whether pb, with something to send, may go out in the
 // open transaction. Under version 2 Produce adds it; otherwise a task adds
 // it first. Called with p.mu held.
 func (p *Producer) txnAdd(pb *partBuf) bool {
-	if p.txn.open && p.txn.v2.Load() && p.txn.fenced == nil && p.txn.err == nil {
+	if st := p.txn.s.state(); st.open && p.txn.s.v2.Load() && st.fenced == nil && st.err == nil {
 		pb.inTxn = true
 		return true
 	}
@@ -588,7 +290,7 @@ func (p *Producer) txnAdd(pb *partBuf) bool {
 // addPartitions starts a task adding the partitions that have something to
 // send to the open transaction, unless one runs. Called with p.mu held.
 func (p *Producer) addPartitions() {
-	if p.txn.adding || !p.txn.open || p.txn.fenced != nil {
+	if st := p.txn.s.state(); p.txn.adding || !st.open || st.fenced != nil {
 		return
 	}
 	p.txn.adding = true
@@ -605,7 +307,7 @@ func (p *Producer) addPartitionsLoop() {
 				ids = append(ids, pb.id)
 			}
 		}
-		if len(ids) == 0 || !p.txn.open || p.txn.fenced != nil || p.txn.err != nil {
+		if st := p.txn.s.state(); len(ids) == 0 || !st.open || st.fenced != nil || st.err != nil {
 			p.txn.adding = false
 			p.mu.Unlock()
 			return
@@ -632,7 +334,7 @@ func (p *Producer) addPartitionsLoop() {
 			attempt, backoff = -1, p.cfg.RetryBackoff
 		case p.ctx.Err() != nil:
 		default:
-			// onTxnCoordinator retried what may pass on retry.
+			// onCoordinator retried what may pass on retry.
 			p.txnBroken(fmt.Errorf("kafka: adding partitions to the transaction: %w", err), false)
 		}
 		p.kickAll()
@@ -644,7 +346,7 @@ func (p *Producer) addPartitionsLoop() {
 // returning those added and the first error.
 func (p *Producer) sendAddPartitions(ids []int32, pid producerID) ([]int32, error) {
 	var added []int32
-	err := p.onTxnCoordinator(p.ctx, func(b *Broker) error {
+	err := p.txn.s.onCoordinator(p.ctx, func(b *Broker) error {
 		req := protocol.NewAddPartitionsToTxnRequest()
 		req.V3AndBelowTransactionalID = p.txn.id
 		req.V3AndBelowProducerID, req.V3AndBelowProducerEpoch = pid.id, pid.epoch
@@ -672,78 +374,32 @@ func (p *Producer) sendAddPartitions(ids []int32, pid producerID) ([]int32, erro
 	return added, err
 }
 
-// txnAttempts bounds the tries of one transaction request.
-const txnAttempts = 20
-
-// onTxnCoordinator runs fn on the transaction coordinator, finding it
-// first, and again, backing off, while the answer says the coordinator
-// moved or is busy (CONCURRENT_TRANSACTIONS: the previous transaction is
-// still being completed).
-func (p *Producer) onTxnCoordinator(ctx context.Context, fn func(*Broker) error) error {
-	backoff := min(p.cfg.RetryBackoff, 20*time.Millisecond)
-	var err error
-	for attempt := 0; attempt < txnAttempts; attempt++ {
-		if attempt > 0 {
-			if serr := p.h.Sleep(ctx, backoff); serr != nil {
-				return errors.Join(err, serr)
-			}
-			backoff = min(2*backoff, maxRetryBackoff)
-		}
-		var b *Broker
-		if b, err = p.txnCoordinator(ctx); err == nil {
-			if err = fn(b); err == nil {
-				return nil
-			}
-		}
-		if coordinatorBusy(err) {
-			p.mu.Lock()
-			p.txn.coord = nil
-			p.mu.Unlock()
-		}
-		if ctx.Err() != nil || !txnRetriable(err) {
-			return err
+// hasTxnPartitions reports whether a partition of p joined the open
+// transaction.
+func (p *Producer) hasTxnPartitions() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, pb := range p.parts {
+		if pb != nil && pb.inTxn {
+			return true
 		}
 	}
-	return err
+	return false
 }
 
-// txnCoordinator returns the transaction coordinator of the producer's
-// transactional id, asking the cluster when it is not known.
-func (p *Producer) txnCoordinator(ctx context.Context) (*Broker, error) {
+// txnEnded resets p for the next transaction, under next when the
+// coordinator named a new epoch.
+func (p *Producer) txnEnded(next producerID) {
 	p.mu.Lock()
-	b := p.txn.coord
-	p.mu.Unlock()
-	if b != nil {
-		return b, nil
-	}
-	req := protocol.NewFindCoordinatorRequest()
-	req.KeyType = 1 // a transactional id
-	req.Key = p.txn.id
-	req.CoordinatorKeys = []string{p.txn.id}
-	brokers := p.cl.candidates()
-	if len(brokers) == 0 {
-		return nil, errNoBroker
-	}
-	resp, err := brokers[0].FindCoordinator(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	id, err := coordinatorFrom(resp, p.txn.id)
-	if err != nil {
-		return nil, err
-	}
-	if b = p.cl.Broker(id); b == nil {
-		if err := p.cl.Update(ctx); err != nil {
-			return nil, err
-		}
-		if b = p.cl.Broker(id); b == nil {
-			return nil, fmt.Errorf("kafka: transaction coordinator %d is not in the metadata: %w", id, protocol.ErrCoordinatorNotAvailable)
+	defer p.mu.Unlock()
+	for _, pb := range p.parts {
+		if pb != nil {
+			pb.inTxn = false
 		}
 	}
-	p.mu.Lock()
-	p.txn.coord = b
-	p.mu.Unlock()
-	return b, nil
+	if next.id >= 0 {
+		p.newEpoch(next)
+	}
 }
 
 // txnCall sends req to b on its general connection at the highest version
@@ -781,12 +437,16 @@ func txnCall[Resp protocol.Message](ctx context.Context, b *Broker, req protocol
 }
 
 // abortOpenTransaction aborts the transaction Stop finds open, so that
-// nothing of it becomes visible.
+// nothing of it becomes visible. A Transaction's producers leave that to
+// Transaction.Stop.
 func (p *Producer) abortOpenTransaction(ctx context.Context) {
 	p.mu.Lock()
-	open := p.txn != nil && p.txn.open && p.txn.fenced == nil && !p.closing
+	own := p.txn != nil && p.txn.own && !p.closing
 	p.mu.Unlock()
-	if !open {
+	if !own {
+		return
+	}
+	if st := p.txn.s.state(); !st.open || st.fenced != nil {
 		return
 	}
 	if err := p.AbortTransaction(ctx); err != nil {

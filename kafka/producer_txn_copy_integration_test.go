@@ -36,13 +36,13 @@ func buildTxnCopy(t *testing.T, ctx context.Context) string {
 // message of A exactly once, for gregor's consumer and for Java's. Kafka 4
 // runs it with transaction version 2 (KIP-890) and 1 (classic).
 func TestTransactionalCopySurvivesKill(t *testing.T) {
-	ctx := testCtx(t)
-	bin := buildTxnCopy(t, ctx)
+	bin := buildTxnCopy(t, testCtx(t))
 	for _, kind := range []testcluster.Config{testcluster.KRaftSingle, kraftClassicTxn} {
 		tc := testcluster.Shared(t, kind)
 		v2 := kind.Features == nil
 		for _, name := range []string{"goroutine", "eventloop"} {
 			t.Run(kind.Name()+"/"+name, func(t *testing.T) {
+				ctx := testCtx(t)
 				h := newHandler(t, name)
 				cl := newTestClient(t, ctx, h, Config{Hosts: tc.Bootstrap()})
 				a := prodTopic(t, ctx, cl, 3, 1, nil)
