@@ -16,7 +16,9 @@ import (
 // id and aborts what that one left open. Between BeginTransaction and
 // CommitTransaction or AbortTransaction, the producer adds each partition
 // to the transaction before its first batch goes out; consumers reading
-// committed data see the messages only once the transaction commits.
+// committed data see the messages only once the transaction commits. The
+// transactional id's state lives in a txnSession (txn_session.go), which
+// the producers of a Transaction share.
 //
 // Two protocols: the classic one adds partitions with AddPartitionsToTxn
 // and the consumer group with AddOffsetsToTxn. Where the cluster finalized
