@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -237,8 +238,13 @@ func (c *Cluster) formatArgs(b *Broker) []string {
 	if needsSASL(c.cfg.Listeners) {
 		args = append(args, scramFormatArgs()...)
 	}
-	for _, f := range c.cfg.featureArgs() {
-		args = append(args, "--feature", f)
+	names := make([]string, 0, len(c.cfg.Features))
+	for name := range c.cfg.Features {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		args = append(args, "--feature", name+"="+strconv.Itoa(int(c.cfg.Features[name])))
 	}
 	return args
 }
