@@ -50,6 +50,16 @@ type ownedPartition struct {
 	highWatermark int64
 }
 
+// catchUpLocked moves position past what fetches skipped (transaction
+// markers, aborted records) once nothing fetched is left to deliver, as
+// Java's consumer does: after a transaction's last record the position, the
+// offset committed from it and the lag it measures are past the marker.
+func (op *ownedPartition) catchUpLocked() {
+	if op.position >= 0 && op.fetchAt > op.position && op.queue.len() == 0 && op.undecoded == 0 && !op.stalled {
+		op.position = op.fetchAt
+	}
+}
+
 func newOwnedPartition(p *Partition, maxBytes int) *ownedPartition {
 	return &ownedPartition{id: p.ID(), p: p, position: -1, fetchAt: -1, maxBytes: maxBytes, committed: -1, highWatermark: -1}
 }

@@ -42,8 +42,11 @@
 // (BeginTransaction, CommitTransaction, AbortTransaction) and can commit a
 // consumer's offsets in them (SendOffsetsToTransaction with the consumer's
 // GroupMetadata); a newer producer of the same id fences it, reported as a
-// *ProducerFencedError. Consumers with IsolationLevel ReadCommitted see
-// only committed transactions.
+// *ProducerFencedError. Client.Transaction spans topics: its producers,
+// one per topic, share one transactional id and its transactions. Where the
+// cluster finalized transaction.version 2 (Kafka 4 KRaft's default) the
+// KIP-890 protocol is spoken, the classic one elsewhere. Consumers with
+// IsolationLevel ReadCommitted see only committed transactions.
 //
 // # Brokers and connections
 //

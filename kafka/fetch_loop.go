@@ -306,6 +306,10 @@ func (l *fetchLoop) takePartitionLocked(s sentPartition, rp *protocol.FetchRespo
 	switch {
 	case err == nil:
 		op.highWatermark = rp.HighWatermark
+		if c.cfg.IsolationLevel == ReadCommitted && rp.LastStableOffset >= 0 {
+			// What such a consumer can reach, as Java measures its lag.
+			op.highWatermark = rp.LastStableOffset
+		}
 		l.takeRecordsLocked(s, rp, res)
 	case errors.Is(err, protocol.ErrOffsetOutOfRange):
 		o.outOfRange = append(o.outOfRange, s)
@@ -447,6 +451,9 @@ func (c *SimpleConsumer) deliver(l *fetchLoop, d *fetchDecoder, res *fetchResult
 				op.inReady = true
 			}
 			queued = queued || op.queue.len() > 0
+			if it.err == nil && out.err == nil {
+				op.catchUpLocked()
+			}
 			if out.gapAt >= 0 && !c.cfg.CompactedTopic && !op.gapLogged {
 				op.gapLogged, warnGap = true, true
 			}

@@ -92,6 +92,12 @@ type Producer struct {
 // Producer returns a producer for the topic, started unless
 // cfg.ManualStart is set. An invalid cfg gives a *ConfigError.
 func (t *Topic) Producer(cfg ProducerConfig) (*Producer, error) {
+	return t.producer(cfg, nil)
+}
+
+// producer makes the topic's producer; a transactional one joins sess, or
+// a session of its own when sess is nil.
+func (t *Topic) producer(cfg ProducerConfig, sess *txnSession) (*Producer, error) {
 	cl := t.cl
 	if cl.closed.Load() {
 		return nil, ErrClosed
@@ -118,7 +124,17 @@ func (t *Topic) Producer(cfg ProducerConfig) (*Producer, error) {
 		p.maxInFlight = MaxInFlightPerPartition
 	}
 	if cfg.TransactionalID != "" {
-		p.txn = &txnState{id: cfg.TransactionalID}
+		p.txn = &txnState{id: cfg.TransactionalID, s: sess}
+		if sess == nil {
+			p.txn.own = true
+			p.txn.s = newTxnSession(cfg.TransactionalID, cfg.TransactionTimeout, cfg.RetryBackoff, cl, cl.h, p.log)
+		}
+		p.mu.Lock()
+		err := p.txn.s.join(p)
+		p.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
 	}
 	overhead := requestOverhead(t.name, cl.cfg.ClientID)
 	p.reqBudget = cfg.MaxRequestSize - overhead
@@ -237,13 +253,9 @@ func (p *Producer) enqueue(ctx context.Context, msg *Message, w *syncWait) error
 			return p.pidErr
 		}
 		if p.txn != nil {
-			if err := p.txnCheck(true); err != nil {
+			if err := p.txnProduceErr(); err != nil {
 				p.mu.Unlock()
 				return err
-			}
-			if p.txn.err != nil {
-				p.mu.Unlock()
-				return p.txn.err
 			}
 		}
 		if p.buffered < p.cfg.MaxQueuedMessages {

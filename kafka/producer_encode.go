@@ -18,6 +18,17 @@ func produceVersion(c *conn.BrokerConnection) (int16, error) {
 	return v.Pick(protocol.APIKeyProduce)
 }
 
+// produceVersion is the Produce version p sends on c: a transactional
+// producer on the classic protocol stays below 12, which the broker reads
+// as a transaction that adds its partitions explicitly.
+func (p *Producer) produceVersion(c *conn.BrokerConnection) (int16, error) {
+	version, err := produceVersion(c)
+	if err == nil && p.txn != nil && !p.txn.s.v2.Load() {
+		version = min(version, lastClassicProduceVersion)
+	}
+	return version, err
+}
+
 // Size accounting for MaxRequestSize. The bounds are generous: a request
 // must never exceed the limit, and a few bytes of slack cost nothing.
 const (

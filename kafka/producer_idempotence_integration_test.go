@@ -24,6 +24,8 @@ type killRun struct {
 	ok       atomic.Int64
 	stop     chan struct{}
 	done     chan struct{}
+	// gate holds the producing loop while a broker restarts (write-locked).
+	gate sync.RWMutex
 
 	mu      sync.Mutex
 	reports []DeliveryReport
@@ -53,6 +55,8 @@ func (r *killRun) start(t *testing.T, ctx context.Context) {
 				return
 			default:
 			}
+			r.gate.RLock()
+			r.gate.RUnlock()
 			if err := r.p.Produce(ctx, Message{Value: []byte(fmt.Sprintf("%09d-%s", i, padding))}); err != nil {
 				t.Errorf("%s: produce %d: %v", r.name, i, err)
 				return
@@ -72,7 +76,10 @@ var padding = string(make([]byte, 90))
 // duplicated, every partition holds its messages in the order produced,
 // and every message is reported exactly once, successfully.
 func TestIdempotentProducerBrokerKills(t *testing.T) {
+	began := time.Now()
+	phase := func(what string) { t.Logf("%6.1fs %s", time.Since(began).Seconds(), what) }
 	c := testcluster.ForTest(t, testcluster.KRaftTriple)
+	phase("cluster started")
 	// Under a loaded machine the kills, restart and read-back of some
 	// 200000 messages per producer can outlast testCtx's two minutes.
 	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
@@ -109,6 +116,7 @@ func TestIdempotentProducerBrokerKills(t *testing.T) {
 		r.start(t, ctx)
 	}
 	progress("first deliveries", 10000)
+	phase("first deliveries")
 
 	ctrl, err := c.ActiveController(ctx)
 	require.NoError(t, err)
@@ -121,7 +129,22 @@ func TestIdempotentProducerBrokerKills(t *testing.T) {
 	t.Logf("killing broker %d, the active controller", ctrl)
 	require.NoError(t, c.KillBroker(ctrl))
 	progress("deliveries after the first kill", 5000)
-	require.NoError(t, c.RestartBroker(ctx, ctrl))
+	phase("deliveries after the first kill")
+	// Restarting the broker is the harness's business, not what the test
+	// proves: the producers pause meanwhile. On a loaded machine the
+	// restart takes 45-95 s, and producing through it tripled the records
+	// to write and read back (some 350000 per producer instead of 100000)
+	// without testing anything more.
+	for _, r := range runs {
+		r.gate.Lock()
+	}
+	err = c.RestartBroker(ctx, ctrl)
+	for _, r := range runs {
+		r.gate.Unlock()
+	}
+	require.NoError(t, err)
+	phase("controller restarted")
+	progress("deliveries before the second kill", 5000)
 
 	require.NoError(t, runs[1].topic.cl.Update(ctx))
 	victim := runs[1].topic.Partition(0).LeaderID()
@@ -133,6 +156,7 @@ func TestIdempotentProducerBrokerKills(t *testing.T) {
 	t.Logf("killing broker %d, a partition leader", victim)
 	require.NoError(t, c.KillBroker(victim))
 	progress("deliveries after the second kill", 5000)
+	phase("deliveries after the second kill")
 	for _, r := range runs {
 		eventually(t, ctx, h, "enough produced", func() bool { return r.produced.Load() >= perRun })
 		close(r.stop)
@@ -140,14 +164,19 @@ func TestIdempotentProducerBrokerKills(t *testing.T) {
 	for _, r := range runs {
 		<-r.done
 	}
+	phase("producers closed")
 
 	for _, r := range runs {
 		checkExactlyOnceInOrder(t, ctx, r)
 	}
+	phase("read back")
 }
 
 // checkExactlyOnceInOrder reads r's topic back: every message produced is
-// there once, at the offset reported, each partition in produce order.
+// there once, each partition in produce order, and every message was
+// reported once, successfully. It checks some 10^5 records per run, so the
+// per-record checks are plain comparisons (a testify assertion per record
+// cost tens of seconds under -race).
 func checkExactlyOnceInOrder(t *testing.T, ctx context.Context, r *killRun) {
 	t.Helper()
 	n := int(r.produced.Load())
@@ -158,7 +187,7 @@ func checkExactlyOnceInOrder(t *testing.T, ctx context.Context, r *killRun) {
 	require.Len(t, reports, n, "%s: one report per message", r.name)
 	require.NoError(t, r.topic.cl.Update(ctx))
 	seen := make([]int, n)
-	lost, dup := 0, 0
+	lost, dup, disordered := 0, 0, 0
 	for _, part := range r.topic.Partitions() {
 		log := fetchLog(t, ctx, part)
 		prev := -1
@@ -167,11 +196,16 @@ func checkExactlyOnceInOrder(t *testing.T, ctx context.Context, r *killRun) {
 			if !ok {
 				continue
 			}
-			var i int
-			_, err := fmt.Sscanf(string(rec.Value[:9]), "%09d", &i)
-			require.NoError(t, err)
-			require.Less(t, i, n)
-			assert.Greater(t, i, prev, "%s: partition %d in produce order at offset %d", r.name, part.ID(), off)
+			i, ok := messageIndex(rec.Value)
+			if !ok || i >= n {
+				t.Fatalf("%s: partition %d offset %d holds %q, which was never produced", r.name, part.ID(), off, rec.Value)
+			}
+			if i <= prev {
+				if disordered == 0 {
+					t.Errorf("%s: partition %d out of produce order at offset %d: %d after %d", r.name, part.ID(), off, i, prev)
+				}
+				disordered++
+			}
 			prev = i
 			seen[i]++
 		}
@@ -190,16 +224,35 @@ func checkExactlyOnceInOrder(t *testing.T, ctx context.Context, r *killRun) {
 		if rep.Err != nil {
 			failed++
 		}
-		var i int
-		_, err := fmt.Sscanf(string(rep.Message.Value[:9]), "%09d", &i)
-		require.NoError(t, err)
+		i, ok := messageIndex(rep.Message.Value)
+		if !ok || i >= n {
+			t.Fatalf("%s: a report for %q, which was never produced", r.name, rep.Message.Value)
+		}
 		reported[i]++
 	}
 	for i, k := range reported {
-		require.Equal(t, 1, k, "%s: message %d reported once", r.name, i)
+		if k != 1 {
+			t.Fatalf("%s: message %d reported %d times", r.name, i, k)
+		}
 	}
-	t.Logf("%s: lost %d, duplicated %d, failed reports %d", r.name, lost, dup, failed)
+	t.Logf("%s: lost %d, duplicated %d, out of order %d, failed reports %d", r.name, lost, dup, disordered, failed)
 	assert.Zero(t, lost, "%s: nothing lost", r.name)
 	assert.Zero(t, dup, "%s: nothing duplicated", r.name)
+	assert.Zero(t, disordered, "%s: every partition in produce order", r.name)
 	assert.Zero(t, failed, "%s: every message delivered", r.name)
+}
+
+// messageIndex parses the nine-digit number a killRun message starts with.
+func messageIndex(v []byte) (int, bool) {
+	if len(v) < 9 {
+		return 0, false
+	}
+	i := 0
+	for _, c := range v[:9] {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		i = 10*i + int(c-'0')
+	}
+	return i, true
 }

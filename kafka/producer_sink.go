@@ -120,8 +120,7 @@ func (p *Producer) ready(s *sink, pb *partBuf, idle bool) (bool, time.Time) {
 	if p.idem && !p.idemReady() {
 		return false, time.Time{}
 	}
-	if p.txn != nil && !pb.inTxn {
-		p.addPartitions()
+	if p.txn != nil && !pb.inTxn && !p.txnAdd(pb) {
 		return false, time.Time{}
 	}
 	if !pb.retryAt.IsZero() {
@@ -340,7 +339,7 @@ func (s *sink) send(batches []*batch) {
 		p.finish(s, batches, nil, err)
 		return
 	}
-	version, err := produceVersion(c)
+	version, err := p.produceVersion(c)
 	if err != nil {
 		p.finish(s, batches, nil, err)
 		return

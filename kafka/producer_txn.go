@@ -15,9 +15,19 @@ import (
 // it (the first BeginTransaction) fences every older producer of the same
 // id and aborts what that one left open. Between BeginTransaction and
 // CommitTransaction or AbortTransaction, the producer adds each partition
-// to the transaction (AddPartitionsToTxn) before its first batch goes out;
-// consumers reading committed data see the messages only once the
-// transaction commits.
+// to the transaction before its first batch goes out; consumers reading
+// committed data see the messages only once the transaction commits. The
+// transactional id's state lives in a txnSession (txn_session.go), which
+// the producers of a Transaction share.
+//
+// Two protocols: the classic one adds partitions with AddPartitionsToTxn
+// and the consumer group with AddOffsetsToTxn. Where the cluster finalized
+// transaction.version 2 (KIP-890, Kafka 4 KRaft by default), Produce 12
+// and TxnOffsetCommit 5 add them implicitly, and every EndTxn bumps the
+// epoch (its answer names the next one), so a late write of an ended
+// transaction can never join the next. The protocol is chosen at each
+// BeginTransaction from the coordinator's ApiVersions; moving up to
+// version 2 bumps the epoch first, as Java's producer does.
 //
 // The states: none → (BeginTransaction) open → (CommitTransaction: flush,
 // EndTxn commit) none, or → (AbortTransaction: drop what is unsent, wait
@@ -87,24 +97,55 @@ type ConsumerGroupMetadata struct {
 const DefaultTransactionTimeout = time.Minute
 
 // Versions a classic transactional client sends: AddPartitionsToTxn v4 and
-// later are for brokers, and EndTxn v5 belongs to the KIP-890 protocol
-// (transaction version 2), whose implicit partition adds need Produce v12.
+// later are for brokers; Produce 12, EndTxn 5 and TxnOffsetCommit 5 are the
+// KIP-890 protocol (transaction version 2), which the broker infers from
+// the version.
 const (
-	maxAddPartitionsVersion = 3
-	maxEndTxnVersion        = 4
+	maxAddPartitionsVersion     = 3
+	lastClassicProduceVersion   = 11
+	lastClassicEndTxnVersion    = 4
+	lastClassicTxnOffsetVersion = 4
 )
 
-// txnState is a transactional producer's state, guarded by Producer.mu.
+// txnVersionFeature is the finalized feature whose level 2 enables the
+// KIP-890 protocol.
+const txnVersionFeature = "transaction.version"
+
+// txnState is a transactional producer's own part of its session's state,
+// guarded by Producer.mu.
 type txnState struct {
-	id      string
-	coord   *Broker // the transaction coordinator, once known
-	open    bool
-	adding  bool  // a task is adding partitions
-	err     error // the open transaction must be aborted: why
-	fenced  error // *ProducerFencedError: nothing more can be done
-	rebump  bool  // a sequence broke: bump the epoch after the abort
-	offsets bool  // consumer offsets were added (AddOffsetsToTxn)
+	s      *txnSession
+	id     string // s.id, which Produce requests point to
+	own    bool   // the session is the producer's alone (ProducerConfig.TransactionalID)
+	adding bool   // a task is adding partitions
 }
+
+// txnV2 reports whether b, a transaction coordinator, offers the KIP-890
+// protocol: its cluster finalized transaction.version 2 and it speaks the
+// request versions that carry it.
+func txnV2(ctx context.Context, b *Broker) (bool, error) {
+	c, err := b.conn(ctx, connGeneral)
+	if err != nil {
+		return false, err
+	}
+	v := c.Versions()
+	if v == nil {
+		return false, &conn.DisconnectedError{Address: c.Address(), Err: conn.ErrNotConnected}
+	}
+	if level, ok := v.FinalizedFeature(txnVersionFeature); !ok || level < 2 {
+		return false, nil
+	}
+	produce, _ := v.Version(protocol.APIKeyProduce)
+	endTxn, _ := v.Version(protocol.APIKeyEndTxn)
+	offsets, _ := v.Version(protocol.APIKeyTxnOffsetCommit)
+	return produce > lastClassicProduceVersion && endTxn > lastClassicEndTxnVersion &&
+		offsets > lastClassicTxnOffsetVersion, nil
+}
+
+// TransactionV2 reports whether the producer's transactions use the
+// KIP-890 protocol (transaction version 2): decided at BeginTransaction,
+// false before the first.
+func (p *Producer) TransactionV2() bool { return p.txn != nil && p.txn.s.v2.Load() }
 
 // isFencing reports a broker answer that means a newer producer took over.
 func isFencing(err error) bool {
@@ -118,120 +159,71 @@ func txnRetriable(err error) bool {
 		errors.Is(err, conn.ErrDisconnected)
 }
 
-// fence marks the producer fenced and reports everything it holds with
-// the error. Called with p.mu held.
-func (p *Producer) fence(err error) error {
-	if p.txn.fenced == nil {
-		p.txn.fenced = &ProducerFencedError{TransactionalID: p.txn.id, Err: err}
-		p.log.Warn("kafka: transactional producer fenced", "transactional_id", p.txn.id, "error", err)
-		fenced := p.txn.fenced
-		p.h.Go("kafka-producer-fenced", func() { p.reportHeld(fenced) })
-	}
-	return p.txn.fenced
-}
+// fence marks the session fenced and reports everything its producers
+// hold with the error. Called with p.mu held.
+func (p *Producer) fence(err error) error { return p.txn.s.fence(err) }
 
 // txnBroken makes the open transaction abortable after a batch failed for
-// good, reporting what else it holds with the error. Called with p.mu held.
+// good, reporting what its producers hold with the error. Called with p.mu
+// held.
 func (p *Producer) txnBroken(err error, sequence bool) {
 	if isFencing(err) {
 		p.fence(err)
 		return
 	}
-	p.txn.rebump = p.txn.rebump || sequence
-	if p.txn.err == nil {
-		p.txn.err = &TransactionAbortableError{Err: err}
-		abortable := p.txn.err
-		p.h.Go("kafka-producer-abortable", func() { p.reportHeld(abortable) })
-	}
+	p.txn.s.broken(&TransactionAbortableError{Err: err}, sequence)
 }
 
 // BeginTransaction opens a transaction. The first call gets the producer
 // id of the transactional id, which fences older producers of it and
 // aborts a transaction one of them left open. It fails with
 // ErrNotTransactional, ErrTransactionOpen, a *ProducerFencedError, or the
-// error of getting the producer id.
+// error of getting the producer id. On a producer of a Transaction it
+// opens the Transaction's, for all its producers.
 func (p *Producer) BeginTransaction(ctx context.Context) error {
 	p.mu.Lock()
 	if err := p.txnCheck(false); err != nil {
 		p.mu.Unlock()
 		return err
 	}
-	need := p.pidState != pidReady
 	p.mu.Unlock()
-	if need {
-		if err := p.initTransactions(ctx, false); err != nil {
-			return err
-		}
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if err := p.txnCheck(false); err != nil {
-		return err
-	}
-	p.txn.open, p.txn.err, p.txn.offsets = true, nil, false
-	return nil
+	return p.txn.s.begin(ctx)
 }
 
 // txnCheck returns why a transaction cannot begin (wantOpen false) or go
 // on (wantOpen true). Called with p.mu held.
 func (p *Producer) txnCheck(wantOpen bool) error {
-	switch {
-	case p.txn == nil:
+	if p.txn == nil {
 		return ErrNotTransactional
-	case p.txn.fenced != nil:
-		return p.txn.fenced
-	case p.closing && !wantOpen:
-		return ErrProducerClosed
-	case wantOpen && !p.txn.open:
-		return ErrNoTransaction
-	case !wantOpen && p.txn.open:
-		return ErrTransactionOpen
 	}
-	return nil
+	if p.closing && !wantOpen {
+		if fenced := p.txn.s.state().fenced; fenced != nil {
+			return fenced
+		}
+		return ErrProducerClosed
+	}
+	return p.txn.s.check(wantOpen)
 }
 
-// initTransactions gets the producer id of the transactional id, or with
-// bump, the next epoch of the current one, and restarts every partition's
-// sequence.
-func (p *Producer) initTransactions(ctx context.Context, bump bool) error {
-	p.mu.Lock()
-	cur := p.pid
-	p.mu.Unlock()
-	var resp *protocol.InitProducerIDResponse
-	err := p.onTxnCoordinator(ctx, func(b *Broker) error {
-		req := protocol.NewInitProducerIDRequest()
-		req.TransactionalID = &p.txn.id
-		req.TransactionTimeoutMs = int32(p.cfg.TransactionTimeout / time.Millisecond)
-		if bump {
-			req.ProducerID, req.ProducerEpoch = cur.id, cur.epoch
-		}
-		r, err := txnCall[*protocol.InitProducerIDResponse](ctx, b, req, -1)
-		if err != nil {
-			return err
-		}
-		if err := brokerError(r.ErrorCode, nil); err != nil {
-			return err
-		}
-		resp = r
-		return nil
-	})
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if err != nil {
-		if isFencing(err) {
-			return p.fence(err)
-		}
-		return fmt.Errorf("kafka: InitProducerId for transactional id %q: %w", p.txn.id, err)
+// txnProduceErr returns why Produce cannot add a message to the
+// transaction: none open, fenced, or abortable. Called with p.mu held.
+func (p *Producer) txnProduceErr() error {
+	if err := p.txnCheck(true); err != nil {
+		return err
 	}
-	p.pid = producerID{id: resp.ProducerID, epoch: resp.ProducerEpoch}
+	return p.txn.s.state().err
+}
+
+// newEpoch takes pid for the next batches, whose sequences restart at 0 on
+// every partition. Called with p.mu held and nothing in flight.
+func (p *Producer) newEpoch(pid producerID) {
+	p.pid = pid
 	p.pidState = pidReady
 	for _, pb := range p.parts {
 		if pb != nil {
 			pb.seq, pb.acked = 0, false
 		}
 	}
-	p.log.Debug("kafka: transactional producer id", "transactional_id", p.txn.id, "id", p.pid.id, "epoch", p.pid.epoch)
-	return nil
 }
 
 // CommitTransaction sends everything produced in the transaction, waits
@@ -239,88 +231,23 @@ func (p *Producer) initTransactions(ctx context.Context, bump bool) error {
 // offsets sent with SendOffsetsToTransaction become visible together. A
 // *TransactionAbortableError means a message failed and the transaction
 // must be aborted; ctx.Err() leaves it open, to be committed or aborted
-// again.
+// again. On a producer of a Transaction it commits the Transaction's.
 func (p *Producer) CommitTransaction(ctx context.Context) error {
-	return p.endTransaction(ctx, true)
+	if p.txn == nil {
+		return ErrNotTransactional
+	}
+	return p.txn.s.end(ctx, true)
 }
 
 // AbortTransaction drops what the transaction has not sent (reported with
 // ErrTransactionAborted), waits for what is in flight, and aborts: nothing
 // of the transaction becomes visible to consumers reading committed data.
+// On a producer of a Transaction it aborts the Transaction's.
 func (p *Producer) AbortTransaction(ctx context.Context) error {
-	return p.endTransaction(ctx, false)
-}
-
-func (p *Producer) endTransaction(ctx context.Context, commit bool) error {
-	p.mu.Lock()
-	if err := p.txnCheck(true); err != nil {
-		p.mu.Unlock()
-		return err
+	if p.txn == nil {
+		return ErrNotTransactional
 	}
-	p.mu.Unlock()
-	if !commit {
-		p.dropQueued(ErrTransactionAborted)
-	}
-	if err := p.Flush(ctx); err != nil {
-		return err
-	}
-	p.mu.Lock()
-	if p.txn.fenced != nil {
-		p.mu.Unlock()
-		return p.txn.fenced
-	}
-	if commit && p.txn.err != nil {
-		err := p.txn.err
-		p.mu.Unlock()
-		return err
-	}
-	pid := p.pid
-	empty := !p.txn.offsets
-	for _, pb := range p.parts {
-		if pb != nil && pb.inTxn {
-			empty = false
-		}
-	}
-	p.mu.Unlock()
-
-	// A transaction the coordinator never heard of needs no EndTxn.
-	var err error
-	if !empty {
-		err = p.onTxnCoordinator(ctx, func(b *Broker) error {
-			req := protocol.NewEndTxnRequest()
-			req.TransactionalID, req.ProducerID, req.ProducerEpoch = p.txn.id, pid.id, pid.epoch
-			req.Committed = commit
-			r, err := txnCall[*protocol.EndTxnResponse](ctx, b, req, maxEndTxnVersion)
-			if err != nil {
-				return err
-			}
-			return brokerError(r.ErrorCode, nil)
-		})
-	}
-	p.mu.Lock()
-	if err != nil {
-		defer p.mu.Unlock()
-		if isFencing(err) {
-			return p.fence(err)
-		}
-		if commit {
-			return fmt.Errorf("kafka: committing the transaction: %w", err)
-		}
-		return fmt.Errorf("kafka: aborting the transaction: %w", err)
-	}
-	p.txn.open, p.txn.offsets = false, false
-	for _, pb := range p.parts {
-		if pb != nil {
-			pb.inTxn = false
-		}
-	}
-	rebump := p.txn.rebump
-	p.txn.err, p.txn.rebump = nil, false
-	p.mu.Unlock()
-	if rebump {
-		return p.initTransactions(ctx, true)
-	}
-	return nil
+	return p.txn.s.end(ctx, false)
 }
 
 // dropQueued reports the queued messages no batch took yet with err.
@@ -344,82 +271,28 @@ func (p *Producer) dropQueued(err error) {
 // messages produced in it. This is how consume-transform-produce reads each
 // input message exactly once.
 func (p *Producer) SendOffsetsToTransaction(ctx context.Context, offsets map[string]map[int32]int64, group ConsumerGroupMetadata) error {
-	if group.GroupID == "" {
-		return ErrNoConsumerGroup
+	if p.txn == nil {
+		return ErrNotTransactional
 	}
-	p.mu.Lock()
-	if err := p.txnCheck(true); err != nil {
-		p.mu.Unlock()
-		return err
-	}
-	pid := p.pid
-	p.mu.Unlock()
-
-	err := p.onTxnCoordinator(ctx, func(b *Broker) error {
-		req := protocol.NewAddOffsetsToTxnRequest()
-		req.TransactionalID, req.ProducerID, req.ProducerEpoch = p.txn.id, pid.id, pid.epoch
-		req.GroupID = group.GroupID
-		r, err := txnCall[*protocol.AddOffsetsToTxnResponse](ctx, b, req, -1)
-		if err != nil {
-			return err
-		}
-		return brokerError(r.ErrorCode, nil)
-	})
-	if err == nil {
-		p.mu.Lock()
-		p.txn.offsets = true
-		p.mu.Unlock()
-		err = p.txnOffsetCommit(ctx, offsets, group, pid)
-	}
-	if err != nil {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		if isFencing(err) {
-			return p.fence(err)
-		}
-		return fmt.Errorf("kafka: sending offsets of group %q to the transaction: %w", group.GroupID, err)
-	}
-	return nil
+	return p.txn.s.sendOffsets(ctx, offsets, group)
 }
 
-// txnOffsetCommit sends the offsets to the group's coordinator.
-func (p *Producer) txnOffsetCommit(ctx context.Context, offsets map[string]map[int32]int64, group ConsumerGroupMetadata, pid producerID) error {
-	req := protocol.NewTxnOffsetCommitRequest()
-	req.TransactionalID, req.GroupID = p.txn.id, group.GroupID
-	req.ProducerID, req.ProducerEpoch = pid.id, pid.epoch
-	req.GenerationID, req.MemberID = group.GenerationID, group.MemberID
-	if group.GroupInstanceID != "" {
-		req.GroupInstanceID = &group.GroupInstanceID
+// txnAdd reports whether pb, with something to send, may go out in the
+// open transaction. Under version 2 Produce adds it; otherwise a task adds
+// it first. Called with p.mu held.
+func (p *Producer) txnAdd(pb *partBuf) bool {
+	if st := p.txn.s.state(); st.open && p.txn.s.v2.Load() && st.fenced == nil && st.err == nil {
+		pb.inTxn = true
+		return true
 	}
-	for topic, parts := range offsets {
-		rt := protocol.TxnOffsetCommitRequestTopic{Name: topic}
-		for id, off := range parts {
-			rt.Partitions = append(rt.Partitions, protocol.TxnOffsetCommitRequestPartition{
-				PartitionIndex: id, CommittedOffset: off, CommittedLeaderEpoch: -1,
-			})
-		}
-		req.Topics = append(req.Topics, rt)
-	}
-	return p.cl.onCoordinator(ctx, group.GroupID, func(b *Broker) error {
-		r, err := txnCall[*protocol.TxnOffsetCommitResponse](ctx, b, req, -1)
-		if err != nil {
-			return err
-		}
-		for _, rt := range r.Topics {
-			for _, rp := range rt.Partitions {
-				if err := brokerError(rp.ErrorCode, nil); err != nil {
-					return fmt.Errorf("kafka: offset of %s/%d: %w", rt.Name, rp.PartitionIndex, err)
-				}
-			}
-		}
-		return nil
-	})
+	p.addPartitions()
+	return false
 }
 
 // addPartitions starts a task adding the partitions that have something to
 // send to the open transaction, unless one runs. Called with p.mu held.
 func (p *Producer) addPartitions() {
-	if p.txn.adding || !p.txn.open || p.txn.fenced != nil {
+	if st := p.txn.s.state(); p.txn.adding || !st.open || st.fenced != nil {
 		return
 	}
 	p.txn.adding = true
@@ -436,7 +309,7 @@ func (p *Producer) addPartitionsLoop() {
 				ids = append(ids, pb.id)
 			}
 		}
-		if len(ids) == 0 || !p.txn.open || p.txn.fenced != nil || p.txn.err != nil {
+		if st := p.txn.s.state(); len(ids) == 0 || !st.open || st.fenced != nil || st.err != nil {
 			p.txn.adding = false
 			p.mu.Unlock()
 			return
@@ -463,7 +336,7 @@ func (p *Producer) addPartitionsLoop() {
 			attempt, backoff = -1, p.cfg.RetryBackoff
 		case p.ctx.Err() != nil:
 		default:
-			// onTxnCoordinator retried what may pass on retry.
+			// onCoordinator retried what may pass on retry.
 			p.txnBroken(fmt.Errorf("kafka: adding partitions to the transaction: %w", err), false)
 		}
 		p.kickAll()
@@ -475,7 +348,7 @@ func (p *Producer) addPartitionsLoop() {
 // returning those added and the first error.
 func (p *Producer) sendAddPartitions(ids []int32, pid producerID) ([]int32, error) {
 	var added []int32
-	err := p.onTxnCoordinator(p.ctx, func(b *Broker) error {
+	err := p.txn.s.onCoordinator(p.ctx, func(b *Broker) error {
 		req := protocol.NewAddPartitionsToTxnRequest()
 		req.V3AndBelowTransactionalID = p.txn.id
 		req.V3AndBelowProducerID, req.V3AndBelowProducerEpoch = pid.id, pid.epoch
@@ -503,78 +376,32 @@ func (p *Producer) sendAddPartitions(ids []int32, pid producerID) ([]int32, erro
 	return added, err
 }
 
-// txnAttempts bounds the tries of one transaction request.
-const txnAttempts = 20
-
-// onTxnCoordinator runs fn on the transaction coordinator, finding it
-// first, and again, backing off, while the answer says the coordinator
-// moved or is busy (CONCURRENT_TRANSACTIONS: the previous transaction is
-// still being completed).
-func (p *Producer) onTxnCoordinator(ctx context.Context, fn func(*Broker) error) error {
-	backoff := min(p.cfg.RetryBackoff, 20*time.Millisecond)
-	var err error
-	for attempt := 0; attempt < txnAttempts; attempt++ {
-		if attempt > 0 {
-			if serr := p.h.Sleep(ctx, backoff); serr != nil {
-				return errors.Join(err, serr)
-			}
-			backoff = min(2*backoff, maxRetryBackoff)
-		}
-		var b *Broker
-		if b, err = p.txnCoordinator(ctx); err == nil {
-			if err = fn(b); err == nil {
-				return nil
-			}
-		}
-		if coordinatorBusy(err) {
-			p.mu.Lock()
-			p.txn.coord = nil
-			p.mu.Unlock()
-		}
-		if ctx.Err() != nil || !txnRetriable(err) {
-			return err
+// hasTxnPartitions reports whether a partition of p joined the open
+// transaction.
+func (p *Producer) hasTxnPartitions() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, pb := range p.parts {
+		if pb != nil && pb.inTxn {
+			return true
 		}
 	}
-	return err
+	return false
 }
 
-// txnCoordinator returns the transaction coordinator of the producer's
-// transactional id, asking the cluster when it is not known.
-func (p *Producer) txnCoordinator(ctx context.Context) (*Broker, error) {
+// txnEnded resets p for the next transaction, under next when the
+// coordinator named a new epoch.
+func (p *Producer) txnEnded(next producerID) {
 	p.mu.Lock()
-	b := p.txn.coord
-	p.mu.Unlock()
-	if b != nil {
-		return b, nil
-	}
-	req := protocol.NewFindCoordinatorRequest()
-	req.KeyType = 1 // a transactional id
-	req.Key = p.txn.id
-	req.CoordinatorKeys = []string{p.txn.id}
-	brokers := p.cl.candidates()
-	if len(brokers) == 0 {
-		return nil, errNoBroker
-	}
-	resp, err := brokers[0].FindCoordinator(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	id, err := coordinatorFrom(resp, p.txn.id)
-	if err != nil {
-		return nil, err
-	}
-	if b = p.cl.Broker(id); b == nil {
-		if err := p.cl.Update(ctx); err != nil {
-			return nil, err
-		}
-		if b = p.cl.Broker(id); b == nil {
-			return nil, fmt.Errorf("kafka: transaction coordinator %d is not in the metadata: %w", id, protocol.ErrCoordinatorNotAvailable)
+	defer p.mu.Unlock()
+	for _, pb := range p.parts {
+		if pb != nil {
+			pb.inTxn = false
 		}
 	}
-	p.mu.Lock()
-	p.txn.coord = b
-	p.mu.Unlock()
-	return b, nil
+	if next.id >= 0 {
+		p.newEpoch(next)
+	}
 }
 
 // txnCall sends req to b on its general connection at the highest version
@@ -612,12 +439,16 @@ func txnCall[Resp protocol.Message](ctx context.Context, b *Broker, req protocol
 }
 
 // abortOpenTransaction aborts the transaction Stop finds open, so that
-// nothing of it becomes visible.
+// nothing of it becomes visible. A Transaction's producers leave that to
+// Transaction.Stop.
 func (p *Producer) abortOpenTransaction(ctx context.Context) {
 	p.mu.Lock()
-	open := p.txn != nil && p.txn.open && p.txn.fenced == nil && !p.closing
+	own := p.txn != nil && p.txn.own && !p.closing
 	p.mu.Unlock()
-	if !open {
+	if !own {
+		return
+	}
+	if st := p.txn.s.state(); !st.open || st.fenced != nil {
 		return
 	}
 	if err := p.AbortTransaction(ctx); err != nil {

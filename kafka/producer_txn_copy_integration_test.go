@@ -33,69 +33,74 @@ func buildTxnCopy(t *testing.T, ctx context.Context) string {
 // transactions (consume, produce, commit the input offsets in the
 // transaction), SIGKILLs it in the middle of a transaction whose messages
 // are already written, and runs it again: B read committed holds every
-// message of A exactly once, for gregor's consumer and for Java's.
+// message of A exactly once, for gregor's consumer and for Java's. Kafka 4
+// runs it with transaction version 2 (KIP-890) and 1 (classic).
 func TestTransactionalCopySurvivesKill(t *testing.T) {
-	tc := testcluster.Shared(t, testcluster.KRaftSingle)
-	ctx := testCtx(t)
-	bin := buildTxnCopy(t, ctx)
-	for _, name := range []string{"goroutine", "eventloop"} {
-		t.Run(name, func(t *testing.T) {
-			h := newHandler(t, name)
-			cl := newTestClient(t, ctx, h, Config{Hosts: tc.Bootstrap()})
-			a := prodTopic(t, ctx, cl, 3, 1, nil)
-			b := prodTopic(t, ctx, cl, 3, 1, nil)
-			const n = 1000
-			reports := produceAll(t, ctx, a, ProducerConfig{}, n, func(i int) Message {
-				return Message{Value: []byte(fmt.Sprintf("m-%d", i))}
-			})
-			for _, r := range reports {
-				require.NoError(t, r.Err)
-			}
-			args := []string{
-				"-brokers", strings.Join(tc.Bootstrap(), ","), "-in", a.Name(), "-out", b.Name(),
-				"-group", a.Name() + "-copier", "-id", a.Name() + "-copier", "-batch", "100", "-handler", name,
-			}
-
-			// First run: killed inside its third transaction.
-			cmd := exec.CommandContext(ctx, bin, append(args, "-hang", "3")...)
-			stdout, err := cmd.StdoutPipe()
-			require.NoError(t, err)
-			var stderr strings.Builder
-			cmd.Stderr = &stderr
-			require.NoError(t, cmd.Start())
-			sc := bufio.NewScanner(stdout)
-			open := false
-			for sc.Scan() {
-				if sc.Text() == "open" {
-					open = true
-					break
+	bin := buildTxnCopy(t, testCtx(t))
+	for _, kind := range []testcluster.Config{testcluster.KRaftSingle, kraftClassicTxn} {
+		tc := testcluster.Shared(t, kind)
+		v2 := kind.Features == nil
+		for _, name := range []string{"goroutine", "eventloop"} {
+			t.Run(kind.Name()+"/"+name, func(t *testing.T) {
+				ctx := testCtx(t)
+				h := newHandler(t, name)
+				cl := newTestClient(t, ctx, h, Config{Hosts: tc.Bootstrap()})
+				a := prodTopic(t, ctx, cl, 3, 1, nil)
+				b := prodTopic(t, ctx, cl, 3, 1, nil)
+				const n = 1000
+				reports := produceAll(t, ctx, a, ProducerConfig{}, n, func(i int) Message {
+					return Message{Value: []byte(fmt.Sprintf("m-%d", i))}
+				})
+				for _, r := range reports {
+					require.NoError(t, r.Err)
 				}
-			}
-			require.NoError(t, cmd.Process.Kill())
-			_ = cmd.Wait()
-			require.True(t, open, "txncopy never opened its third transaction: %s", stderr.String())
+				args := []string{
+					"-brokers", strings.Join(tc.Bootstrap(), ","), "-in", a.Name(), "-out", b.Name(),
+					"-group", a.Name() + "-copier", "-id", a.Name() + "-copier", "-batch", "100", "-handler", name,
+				}
 
-			uncommitted := readLevel(t, ctx, b, ReadUncommitted)
-			committed := readLevel(t, ctx, b, ReadCommitted)
-			require.Len(t, committed, 200, "two transactions committed")
-			require.Len(t, uncommitted, 300, "the third one's messages were written when the process died")
+				// First run: killed inside its third transaction.
+				cmd := exec.CommandContext(ctx, bin, append(args, "-hang", "3")...)
+				stdout, err := cmd.StdoutPipe()
+				require.NoError(t, err)
+				var stderr strings.Builder
+				cmd.Stderr = &stderr
+				require.NoError(t, cmd.Start())
+				sc := bufio.NewScanner(stdout)
+				open := false
+				for sc.Scan() {
+					if strings.HasPrefix(sc.Text(), "open") {
+						open = true
+						assert.Equal(t, fmt.Sprintf("open %t", v2), sc.Text(), "the transaction protocol")
+						break
+					}
+				}
+				require.NoError(t, cmd.Process.Kill())
+				_ = cmd.Wait()
+				require.True(t, open, "txncopy never opened its third transaction: %s", stderr.String())
 
-			// Second run: takes over the transactional id, which aborts the
-			// dead one's transaction, and resumes from the committed offsets.
-			out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
-			require.NoError(t, err, "%s", out)
+				uncommitted := readLevel(t, ctx, b, ReadUncommitted)
+				committed := readLevel(t, ctx, b, ReadCommitted)
+				require.Len(t, committed, 200, "two transactions committed")
+				require.Len(t, uncommitted, 300, "the third one's messages were written when the process died")
 
-			want := make([]string, n)
-			for i := range want {
-				want[i] = fmt.Sprintf("copy:m-%d", i)
-			}
-			got := readLevel(t, ctx, b, ReadCommitted)
-			assert.ElementsMatch(t, want, got, "gregor read committed: every message of A once")
-			assert.Equal(t, want, uniqueSorted(t, got))
+				// Second run: takes over the transactional id, which aborts the
+				// dead one's transaction, and resumes from the committed offsets.
+				out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
+				require.NoError(t, err, "%s", out)
 
-			javaGot := javaReadCommitted(t, ctx, tc, b.Name(), n)
-			assert.ElementsMatch(t, want, javaGot, "Java read committed: every message of A once")
-		})
+				want := make([]string, n)
+				for i := range want {
+					want[i] = fmt.Sprintf("copy:m-%d", i)
+				}
+				got := readLevel(t, ctx, b, ReadCommitted)
+				assert.ElementsMatch(t, want, got, "gregor read committed: every message of A once")
+				assert.Equal(t, want, uniqueSorted(t, got))
+
+				javaGot := javaReadCommitted(t, ctx, tc, b.Name(), n)
+				assert.ElementsMatch(t, want, javaGot, "Java read committed: every message of A once")
+			})
+		}
 	}
 }
 

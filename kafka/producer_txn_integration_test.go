@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -10,22 +11,89 @@ import (
 
 	"github.com/gregorkafka/gregor/handler"
 	"github.com/gregorkafka/gregor/internal/testcluster"
+	"github.com/gregorkafka/gregor/protocol"
 )
 
-// txnKinds are the clusters transactions are tested on: Kafka 4 and 3.9.
-var txnKinds = []testcluster.Config{testcluster.KRaftSingle, testcluster.ZooKeeperSingle}
+// kraftClassicTxn is Kafka 4 with transaction.version 1 finalized: the
+// classic protocol on brokers that also speak KIP-890's.
+var kraftClassicTxn = testcluster.Config{Mode: testcluster.KRaft, Brokers: 1,
+	Features: map[string]int16{"transaction.version": 1}}
+
+// txnKinds are the clusters the transaction protocols are tested on: Kafka
+// 4 with transaction version 2 (its default) and 1, and 3.9 (classic).
+var txnKinds = []testcluster.Config{testcluster.KRaftSingle, kraftClassicTxn, testcluster.ZooKeeperSingle}
+
+// txnWire is what forTxnClusters' client wrote, and the protocol the
+// cluster offers.
+type txnWire struct {
+	v2 bool // the cluster finalized transaction.version 2
+
+	mu   sync.Mutex
+	sent map[int16]int16 // API key → highest version written
+}
+
+func (w *txnWire) OnBrokerWrite(e BrokerWriteEvent) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if v, ok := w.sent[e.APIKey]; !ok || e.Version > v {
+		w.sent[e.APIKey] = e.Version
+	}
+}
+
+// reset forgets what was written so far.
+func (w *txnWire) reset() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	clear(w.sent)
+}
+
+// highest returns the highest version of the API written, -1 for none.
+func (w *txnWire) highest(key int16) int16 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if v, ok := w.sent[key]; ok {
+		return v
+	}
+	return -1
+}
+
+// requireProtocol checks that p's transactions spoke the protocol the
+// cluster offers: Produce 12 and EndTxn 5 and no AddPartitionsToTxn under
+// transaction version 2, the classic requests otherwise.
+func (w *txnWire) requireProtocol(t *testing.T, p *Producer) {
+	t.Helper()
+	require.Equal(t, w.v2, p.TransactionV2())
+	if w.v2 {
+		require.Equal(t, int16(12), w.highest(protocol.APIKeyProduce))
+		require.Equal(t, int16(5), w.highest(protocol.APIKeyEndTxn))
+		require.Equal(t, int16(-1), w.highest(protocol.APIKeyAddPartitionsToTxn), "partitions are added by Produce")
+		return
+	}
+	require.LessOrEqual(t, w.highest(protocol.APIKeyProduce), int16(11))
+	require.GreaterOrEqual(t, w.highest(protocol.APIKeyProduce), int16(3))
+	require.LessOrEqual(t, w.highest(protocol.APIKeyEndTxn), int16(4))
+	require.GreaterOrEqual(t, w.highest(protocol.APIKeyAddPartitionsToTxn), int16(0), "partitions are added explicitly")
+}
 
 // forTxnClusters runs fn for every handler on every cluster kind.
-func forTxnClusters(t *testing.T, fn func(t *testing.T, h handler.Handler, cl *Client)) {
+func forTxnClusters(t *testing.T, fn func(t *testing.T, h handler.Handler, cl *Client, w *txnWire)) {
 	for _, kind := range txnKinds {
 		t.Run(kind.Name(), func(t *testing.T) {
 			tc := testcluster.Shared(t, kind)
 			forEachHandler(t, func(t *testing.T, h handler.Handler) {
-				cl := newTestClient(t, testCtx(t), h, Config{Hosts: tc.Bootstrap()})
-				fn(t, h, cl)
+				w := &txnWire{v2: kind.Mode == testcluster.KRaft && kind.Features == nil, sent: map[int16]int16{}}
+				cl := newTestClient(t, testCtx(t), h, Config{Hosts: tc.Bootstrap(), Hooks: []Hook{w}})
+				fn(t, h, cl, w)
 			})
 		})
 	}
+}
+
+// epochOf returns p's producer id and epoch.
+func epochOf(p *Producer) producerID {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.pid
 }
 
 // readCommitted reads the topic's committed messages from the start until
@@ -62,7 +130,7 @@ func produceValues(t *testing.T, ctx context.Context, p *Producer, values ...str
 }
 
 func TestTransactionalProducerCommitAbort(t *testing.T) {
-	forTxnClusters(t, func(t *testing.T, h handler.Handler, cl *Client) {
+	forTxnClusters(t, func(t *testing.T, h handler.Handler, cl *Client, w *txnWire) {
 		ctx := testCtx(t)
 		topic := prodTopic(t, ctx, cl, 1, 1, nil)
 		p, reports := txnProducer(t, topic, uniqueTopic(t, "txn"))
@@ -73,7 +141,14 @@ func TestTransactionalProducerCommitAbort(t *testing.T) {
 		require.NoError(t, p.BeginTransaction(ctx))
 		assert.ErrorIs(t, p.BeginTransaction(ctx), ErrTransactionOpen)
 		produceValues(t, ctx, p, seqValues("c", 0, 100)...)
+		first := epochOf(p)
 		require.NoError(t, p.CommitTransaction(ctx))
+		if next := epochOf(p); w.v2 {
+			// EndTxn 5 hands the next transaction a new epoch.
+			require.Equal(t, producerID{id: first.id, epoch: first.epoch + 1}, next)
+		} else {
+			require.Equal(t, first, next)
+		}
 
 		require.NoError(t, p.BeginTransaction(ctx))
 		produceValues(t, ctx, p, seqValues("a", 0, 50)...)
@@ -84,6 +159,13 @@ func TestTransactionalProducerCommitAbort(t *testing.T) {
 		require.NoError(t, p.BeginTransaction(ctx))
 		produceValues(t, ctx, p, seqValues("d", 0, 10)...)
 		require.NoError(t, p.CommitTransaction(ctx))
+		w.requireProtocol(t, p)
+
+		// A transaction with nothing in it needs no EndTxn, and no new epoch.
+		before := epochOf(p)
+		require.NoError(t, p.BeginTransaction(ctx))
+		require.NoError(t, p.CommitTransaction(ctx))
+		require.Equal(t, before, epochOf(p))
 
 		// A transaction left open is aborted by Close.
 		require.NoError(t, p.BeginTransaction(ctx))
@@ -109,7 +191,7 @@ func TestTransactionalProducerCommitAbort(t *testing.T) {
 // transactional id fences the first, whose open transaction is aborted and
 // whose later messages never become visible.
 func TestTransactionalProducerFenced(t *testing.T) {
-	forTxnClusters(t, func(t *testing.T, h handler.Handler, cl *Client) {
+	forTxnClusters(t, func(t *testing.T, h handler.Handler, cl *Client, w *txnWire) {
 		ctx := testCtx(t)
 		topic := prodTopic(t, ctx, cl, 2, 1, nil)
 		id := uniqueTopic(t, "fence")
@@ -139,6 +221,7 @@ func TestTransactionalProducerFenced(t *testing.T) {
 		require.ErrorAs(t, err, &fe, "the old producer learns it is fenced")
 		assert.Equal(t, id, fe.TransactionalID)
 		require.ErrorAs(t, old.BeginTransaction(ctx), &fe, "for good")
+		w.requireProtocol(t, young)
 		require.NoError(t, old.Close())
 		require.NoError(t, young.Close())
 		for _, r := range oldReports() {
@@ -159,12 +242,13 @@ func TestTransactionalProducerFenced(t *testing.T) {
 // TestTransactionalProducerOffsets commits a consumer's offsets in a
 // transaction: they count only if it commits.
 func TestTransactionalProducerOffsets(t *testing.T) {
-	forTxnClusters(t, func(t *testing.T, h handler.Handler, cl *Client) {
+	forTxnClusters(t, func(t *testing.T, h handler.Handler, cl *Client, w *txnWire) {
 		ctx := testCtx(t)
 		in := prodTopic(t, ctx, cl, 1, 1, nil)
 		out := prodTopic(t, ctx, cl, 1, 1, nil)
 		group := uniqueTopic(t, "txn-group")
 		produceAll(t, ctx, in, ProducerConfig{}, 20, func(i int) Message { return Message{Value: value(i)} })
+		w.reset() // an idempotent producer's Produce versions are not the transaction's
 		c := newConsumer(t, in, ConsumerConfig{ConsumerGroup: group, AutoOffsetReset: OffsetEarliest})
 		md := c.GroupMetadata()
 		assert.Equal(t, ConsumerGroupMetadata{GroupID: group, GenerationID: -1}, md)
@@ -207,6 +291,14 @@ func TestTransactionalProducerOffsets(t *testing.T) {
 		})
 		want := append(seqValues("value", 0, 5), seqValues("value", 10, 15)...)
 		assert.Equal(t, want, readCommitted(t, ctx, out))
+		w.requireProtocol(t, p)
+		if w.v2 {
+			require.Equal(t, int16(-1), w.highest(protocol.APIKeyAddOffsetsToTxn), "TxnOffsetCommit 5 adds the group")
+			require.Equal(t, int16(5), w.highest(protocol.APIKeyTxnOffsetCommit))
+		} else {
+			require.GreaterOrEqual(t, w.highest(protocol.APIKeyAddOffsetsToTxn), int16(0))
+			require.LessOrEqual(t, w.highest(protocol.APIKeyTxnOffsetCommit), int16(4))
+		}
 	})
 }
 
@@ -219,7 +311,7 @@ func TestTransactionalProducerOffsets(t *testing.T) {
 // Decoding does not depend on the runtime, so the codecs alternate between
 // the two handlers instead of running on both.
 func TestTransactionalCodecsReadCommitted(t *testing.T) {
-	for _, kind := range txnKinds {
+	for _, kind := range []testcluster.Config{testcluster.KRaftSingle, testcluster.ZooKeeperSingle} {
 		tc := testcluster.Shared(t, kind)
 		for i, codec := range []Compression{CompressionNone, CompressionGzip, CompressionSnappy, CompressionLZ4, CompressionZstd} {
 			name := []string{"goroutine", "eventloop"}[i%2]
@@ -273,7 +365,8 @@ func TestTransactionalCodecsReadCommitted(t *testing.T) {
 					got := valuesOf(consumeMessages(t, ctx, c, len(tc.want)))
 					requireNoMore(t, ctx, c)
 					assert.Equal(t, tc.want, got, tc.name)
-					assert.Equal(t, latest-2, c.HeldOffsets()[0], "%s: the last message, before the final marker", tc.name)
+					assert.Equal(t, latest-1, c.HeldOffsets()[0], "%s: past the final marker, as Java's position", tc.name)
+					assert.Equal(t, map[int32]int64{0: 0}, c.Lag(), "%s: nothing left to read", tc.name)
 				}
 			})
 		}

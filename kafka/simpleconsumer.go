@@ -280,6 +280,7 @@ func (c *SimpleConsumer) popLocked() (e entry, ok bool, wake *fetchLoop, reroute
 		if e.msg != nil {
 			op.position = e.msg.Offset + 1
 			op.queuedBytes -= messageBytes(e.msg)
+			op.catchUpLocked()
 		}
 		if op.queue.len() > 0 {
 			c.ready.push(op)
@@ -356,9 +357,10 @@ func (c *SimpleConsumer) Messages(ctx context.Context) iter.Seq2[*Message, error
 }
 
 // HeldOffsets returns, for each partition the consumer has a position in,
-// the offset of the message it delivered last (pykafka's held_offsets):
-// one less than the next message it will deliver, so -1 for a partition
-// starting at offset 0. Partitions not started yet are missing. What a
+// the offset of the message it delivered last (pykafka's held_offsets), or
+// of a transaction marker or aborted record it skipped after it: one less
+// than the next offset it will deliver, so -1 for a partition starting at
+// offset 0. Partitions not started yet are missing. What a
 // commit stores is the other form, NextOffsets.
 func (c *SimpleConsumer) HeldOffsets() map[int32]int64 { return c.offsets(-1) }
 

@@ -23,6 +23,9 @@ type Versions struct {
 	broker [len(apiTable)]VersionRange
 	known  [len(apiTable)]bool  // the broker listed the key
 	picked [len(apiTable)]int16 // highest common version, -1 if none
+	// features are the cluster's finalized feature levels (name → max
+	// level) as the broker listed them, nil when it listed none.
+	features map[string]int16
 }
 
 // NewVersions negotiates against the API list of a broker's ApiVersions
@@ -48,7 +51,21 @@ func NewVersions(resp *APIVersionsResponse) *Versions {
 			v.picked[k.APIKey] = hi
 		}
 	}
+	if resp.FinalizedFeaturesEpoch >= 0 && len(resp.FinalizedFeatures) > 0 {
+		v.features = make(map[string]int16, len(resp.FinalizedFeatures))
+		for _, f := range resp.FinalizedFeatures {
+			v.features[f.Name] = f.MaxVersionLevel
+		}
+	}
 	return v
+}
+
+// FinalizedFeature returns the level the cluster finalized for the feature
+// name (such as "transaction.version"), or false when the broker listed
+// none: a ZooKeeper-mode broker, or one older than the feature.
+func (v *Versions) FinalizedFeature(name string) (int16, bool) {
+	level, ok := v.features[name]
+	return level, ok
 }
 
 // Version returns the highest version of the API with key that both gregor

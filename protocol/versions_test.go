@@ -16,7 +16,7 @@ func TestVersionsPickHighestCommon(t *testing.T) {
 	v := brokerVersions(
 		APIVersionsResponseAPIKey{APIKey: APIKeyMetadata, MinVersion: 0, MaxVersion: 8},
 		APIVersionsResponseAPIKey{APIKey: APIKeyFetch, MinVersion: 4, MaxVersion: 40},
-		APIVersionsResponseAPIKey{APIKey: APIKeyProduce, MinVersion: 12, MaxVersion: 13},
+		APIVersionsResponseAPIKey{APIKey: APIKeyProduce, MinVersion: 13, MaxVersion: 14},
 		APIVersionsResponseAPIKey{APIKey: 999, MinVersion: 0, MaxVersion: 1}, // unknown to us
 		APIVersionsResponseAPIKey{APIKey: 30000, MinVersion: 0, MaxVersion: 1},
 	)
@@ -41,7 +41,7 @@ func TestVersionsPickHighestCommon(t *testing.T) {
 	require.ErrorAs(t, err, &ue)
 	require.Equal(t, UnsupportedVersionError{
 		APIKey: APIKeyProduce, APIName: "Produce",
-		BrokerMin: 12, BrokerMax: 13, OursMin: 0, OursMax: ours11(),
+		BrokerMin: 13, BrokerMax: 14, OursMin: 0, OursMax: oursProduce(),
 	}, *ue)
 	require.Contains(t, err.Error(), "Produce")
 	require.ErrorIs(t, err, ErrUnsupportedVersion, "same test as the broker's error code")
@@ -66,9 +66,31 @@ func TestVersionsPickHighestCommon(t *testing.T) {
 	}
 }
 
-func ours11() int16 {
+func oursProduce() int16 {
 	r, _ := UsableVersionRange(APIKeyProduce)
 	return r.Max
+}
+
+func TestVersionsFinalizedFeatures(t *testing.T) {
+	resp := NewAPIVersionsResponse()
+	resp.FinalizedFeaturesEpoch = 7
+	resp.FinalizedFeatures = []APIVersionsResponseFinalizedFeatureKey{
+		{Name: "metadata.version", MinVersionLevel: 1, MaxVersionLevel: 27},
+		{Name: "transaction.version", MinVersionLevel: 0, MaxVersionLevel: 2},
+	}
+	v := NewVersions(resp)
+	level, ok := v.FinalizedFeature("transaction.version")
+	require.True(t, ok)
+	require.Equal(t, int16(2), level)
+	_, ok = v.FinalizedFeature("group.version")
+	require.False(t, ok)
+
+	// Levels are valid only with an epoch (KIP-584): none means none.
+	resp.FinalizedFeaturesEpoch = -1
+	_, ok = NewVersions(resp).FinalizedFeature("transaction.version")
+	require.False(t, ok)
+	_, ok = brokerVersions().FinalizedFeature("transaction.version")
+	require.False(t, ok)
 }
 
 func TestVersionsLookupDoesNotAllocate(t *testing.T) {

@@ -7,9 +7,12 @@ package protocol
 // isolation handling, and so on. The codecs still encode and decode every
 // version (round-trip and fuzz tests cover them); only the version picked
 // for a broker stays at one the callers are written for. Raise a cap together
-// with the caller that uses the new version.
+// with the caller that uses the new version. Produce 12 and TxnOffsetCommit
+// 5 (KIP-890) are usable; a transactional producer on the classic
+// protocol still sends 11 and 4, as the broker takes the version as the
+// producer's choice of protocol.
 var usableMax = map[int16]int16{
-	APIKeyProduce:               11,
+	APIKeyProduce:               12,
 	APIKeyFetch:                 17,
 	APIKeyListOffsets:           10,
 	APIKeyMetadata:              12,
@@ -19,7 +22,7 @@ var usableMax = map[int16]int16{
 	APIKeyInitProducerID:        5,
 	APIKeyDescribeCluster:       1,
 	APIKeyConsumerGroupDescribe: 0,
-	APIKeyTxnOffsetCommit:       4,
+	APIKeyTxnOffsetCommit:       5,
 }
 
 // UsableVersionRange is SupportedVersionRange with the cap negotiation

@@ -142,10 +142,19 @@ func (c *Cluster) start(ctx context.Context) error {
 		}
 		c.brokers = append(c.brokers, b)
 	}
-	for _, b := range c.brokers {
-		if err := c.configure(ctx, b); err != nil {
-			return err
-		}
+	// Each KRaft node's storage format is a JVM run of its own: run them side by side.
+	errs := make([]error, len(c.brokers))
+	var wg sync.WaitGroup
+	for i, b := range c.brokers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = c.configure(ctx, b)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
 	if c.zk != nil && needsSASL(c.cfg.Listeners) {
 		if err := c.addScramUsersZK(ctx); err != nil {

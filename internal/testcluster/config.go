@@ -36,7 +36,8 @@ type Config struct {
 	// With any TLS listener the cluster generates a CA and certificates at start, which TLS returns.
 	Listeners []Listener
 	// Features are KRaft feature levels the storage format sets (kafka-storage format --feature NAME=LEVEL), such
-	// as {"share.version": 0} for a cluster without share groups, which Kafka 4.2+ otherwise enables.
+	// as {"share.version": 0} for a cluster without share groups, which Kafka 4.2+ otherwise enables, or
+	// {"transaction.version": 1} for the classic transaction protocol. Name lists them.
 	Features map[string]int16
 	// ExtraClasspath entries (directories or jars) are added to the brokers' classpath, for plugins such as a
 	// metrics reporter compiled by a test.
@@ -71,6 +72,9 @@ func (c Config) Name() string {
 	name := fmt.Sprintf("%s-%d", c.Mode, c.Brokers)
 	if len(c.Listeners) > 0 {
 		name += "-secured"
+	}
+	for _, f := range c.featureArgs() {
+		name += "-" + f
 	}
 	return name
 }
@@ -145,4 +149,14 @@ func writeProps(path string, props map[string]string) error {
 		fmt.Fprintf(&b, "%s=%s\n", k, props[k])
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+// featureArgs are Features as the storage tool's NAME=LEVEL values, sorted.
+func (c Config) featureArgs() []string {
+	out := make([]string, 0, len(c.Features))
+	for name, level := range c.Features {
+		out = append(out, fmt.Sprintf("%s=%d", name, level))
+	}
+	sort.Strings(out)
+	return out
 }

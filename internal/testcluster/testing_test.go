@@ -18,3 +18,13 @@ func TestSharedKey(t *testing.T) {
 	assert.NotEqual(t, sharedKey(KRaftSingle), sharedKey(ZooKeeperSingle))
 	assert.NotEqual(t, sharedKey(KRaftSingle), sharedKey(KRaftTriple))
 }
+
+func TestFeaturesNameAndFormat(t *testing.T) {
+	tv1 := Config{Mode: KRaft, Brokers: 1, Features: map[string]int16{"transaction.version": 1, "group.version": 0}}
+	assert.Equal(t, "kraft-1-group.version=0-transaction.version=1", tv1.Name())
+	assert.NotEqual(t, sharedKey(KRaftSingle), sharedKey(tv1), "a cluster with other feature levels is not the shared default")
+	c := &Cluster{cfg: tv1.withDefaults(), clusterID: "id"}
+	args := c.formatArgs(&Broker{ID: 1, props: "server.properties"})
+	assert.Equal(t, []string{"format", "-t", "id", "-c", "server.properties",
+		"--feature", "group.version=0", "--feature", "transaction.version=1"}, args)
+}

@@ -104,8 +104,8 @@ func run(h handler.Handler, brokers, in, out, group, id string, batch, hang int)
 			if err := p.Flush(ctx); err != nil {
 				return err
 			}
-			fmt.Println("open")
-			time.Sleep(time.Hour) // until killed
+			fmt.Println("open", p.TransactionV2()) // and the protocol it speaks
+			time.Sleep(time.Hour)                  // until killed
 		}
 		if err := p.SendOffsetsToTransaction(ctx, map[string]map[int32]int64{in: offsets}, c.GroupMetadata()); err != nil {
 			return err
