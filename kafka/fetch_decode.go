@@ -39,6 +39,10 @@ type decodeOut struct {
 	// offset after the entry.
 	err    error
 	skipTo int64
+	// aliasesInput is set when a message's key, value or header values
+	// point into in.records (an uncompressed batch delivered records):
+	// the response frame must then outlive the messages.
+	aliasesInput bool
 	// gapAt is the first offset that should have come next but did not,
 	// when a record arrived with a higher one outside what compaction of
 	// whole batches and transaction markers explain; -1 when none.
@@ -89,6 +93,9 @@ func (d *fetchDecoder) decode(in *decodeIn) decodeOut {
 		if rc && b.Transactional() && d.abortedBy[b.ProducerID] {
 			expect = max(expect, last+1)
 			return nil
+		}
+		if len(b.Records) > 0 && b.Compression() == protocol.CompressionNone {
+			out.aliasesInput = true
 		}
 		msgs := slices.Grow(out.msgs, len(b.Records))
 		for i := range b.Records {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gregorkafka/gregor/conn"
 	"github.com/gregorkafka/gregor/handler"
 	"github.com/gregorkafka/gregor/protocol"
 )
@@ -57,8 +58,15 @@ type sentPartition struct {
 
 // fetchResult is what run hands to decodeLoop: each partition's records
 // (or error) from one response, in request order.
+//
+// frame is the answered future whose response frame the items' records
+// alias. The frame goes back to the handler's pool (see Message for the
+// ownership rule) once deliver has decoded every item and no message it
+// queued aliases the frame; otherwise the messages keep it, and the
+// garbage collector frees it when the last of them is gone.
 type fetchResult struct {
 	items []decodeItem
+	frame *conn.ResponseFuture
 }
 
 type decodeItem struct {
@@ -101,7 +109,7 @@ func (l *fetchLoop) run(ctx context.Context) {
 			}
 			continue
 		}
-		resp, err := l.broker.Fetch(ctx, req)
+		resp, future, err := l.broker.fetch(ctx, req)
 		if err != nil {
 			closed := errors.Is(err, ErrClosed) || authFailed(err)
 			c.mu.Lock()
@@ -128,10 +136,11 @@ func (l *fetchLoop) run(ctx context.Context) {
 			continue
 		}
 		res, o := l.take(resp)
-		if len(res.items) > 0 {
-			if l.results.Put(ctx, res) != nil {
-				return
-			}
+		res.frame = future
+		if len(res.items) == 0 {
+			future.RecycleFrame()
+		} else if l.results.Put(ctx, res) != nil {
+			return
 		}
 		if len(o.outOfRange) > 0 {
 			c.resetOutOfRange(ctx, o.outOfRange)
@@ -411,7 +420,7 @@ func (l *fetchLoop) decodeLoop(ctx context.Context) {
 
 // deliver decodes a fetch result and queues its messages for Consume.
 func (c *SimpleConsumer) deliver(l *fetchLoop, d *fetchDecoder, res *fetchResult) {
-	queued := false
+	queued, aliased := false, false
 	for i := range res.items {
 		it := &res.items[i]
 		var out decodeOut
@@ -457,6 +466,7 @@ func (c *SimpleConsumer) deliver(l *fetchLoop, d *fetchDecoder, res *fetchResult
 		if it.err == nil && len(c.topic.cl.hooks.fetch) > 0 {
 			c.observeFetch(l, it, &out)
 		}
+		aliased = aliased || out.aliasesInput
 		if out.err != nil {
 			c.log.Warn("kafka: undecodable record batch skipped", "partition", op.id, "next", out.skipTo, "error", out.err)
 		}
@@ -464,6 +474,9 @@ func (c *SimpleConsumer) deliver(l *fetchLoop, d *fetchDecoder, res *fetchResult
 			c.log.Warn("kafka: gap in offsets of a topic not marked compacted; records may have been lost",
 				"partition", op.id, "missing", out.gapAt)
 		}
+	}
+	if !aliased {
+		res.frame.RecycleFrame()
 	}
 	if queued {
 		c.avail.Set()
