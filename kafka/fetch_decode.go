@@ -24,6 +24,11 @@ type decodeIn struct {
 	records     []byte // complete entries only (see scanRecords)
 	fetchOffset int64  // the offset asked for; records before it are skipped
 	count       int    // the records scanRecords counted, for sizing
+	// maxCount is how far count is trusted beyond what the bytes could
+	// hold uncompressed: the consumer's QueuedMaxMessages, memory its
+	// configuration accepts anyway. Compressed batches of small records
+	// hold far more than their bytes suggest.
+	maxCount int
 	// aborted lists the response's aborted transactions; with
 	// readCommitted their records, and every transaction marker, are
 	// skipped. Transaction markers are skipped in either mode.
@@ -52,8 +57,9 @@ type decodeOut struct {
 func (d *fetchDecoder) decode(in *decodeIn) decodeOut {
 	out := decodeOut{gapAt: -1, skipTo: -1}
 	// Trust the scanned count for sizing only as far as the bytes could
-	// hold it; compressed batches may hold more and grow the slice.
-	out.msgs = make([]Message, 0, min(in.count, len(in.records)/7+1))
+	// hold it uncompressed or the queue may hold; a lying count beyond
+	// that grows the slice batch by batch, as the records are parsed.
+	out.msgs = make([]Message, 0, min(in.count, max(len(in.records)/7+1, in.maxCount)))
 
 	rc := in.readCommitted && len(in.aborted) > 0
 	if rc {
@@ -71,7 +77,7 @@ func (d *fetchDecoder) decode(in *decodeIn) decodeOut {
 	topic, partition := in.topic, in.partition
 
 	d.rd.MinOffset = in.fetchOffset
-	consumed, err := d.rd.DecodeBatches(in.records, func(b *protocol.RecordBatch) error {
+	consumed, err := d.rd.EachBatch(in.records, func(b *protocol.RecordBatch, it *protocol.RecordIter) error {
 		last := b.LastOffset()
 		if rc {
 			// A transaction is aborted from its first offset until its
@@ -82,9 +88,11 @@ func (d *fetchDecoder) decode(in *decodeIn) decodeOut {
 			}
 		}
 		if b.Control() {
-			if rc && len(b.Records) > 0 {
-				if typ, ok := protocol.ParseRecordControlKey(b.Records[0].Key); ok && typ == protocol.RecordControlAbort {
-					delete(d.abortedBy, b.ProducerID)
+			if rc {
+				if r, ok := it.Next(); ok {
+					if typ, ok := protocol.ParseRecordControlKey(r.Key); ok && typ == protocol.RecordControlAbort {
+						delete(d.abortedBy, b.ProducerID)
+					}
 				}
 			}
 			expect = max(expect, last+1)
@@ -94,12 +102,15 @@ func (d *fetchDecoder) decode(in *decodeIn) decodeOut {
 			expect = max(expect, last+1)
 			return nil
 		}
-		if len(b.Records) > 0 && b.Compression() == protocol.CompressionNone {
-			out.aliasesInput = true
-		}
-		msgs := slices.Grow(out.msgs, len(b.Records))
-		for i := range b.Records {
-			r := &b.Records[i]
+		// The iterator's count is checked against the batch's
+		// (decompressed) bytes, so it may size the slice.
+		msgs := slices.Grow(out.msgs, it.Len())
+		start := len(msgs)
+		for {
+			r, ok := it.Next()
+			if !ok {
+				break
+			}
 			if r.Offset > expect && out.gapAt < 0 {
 				out.gapAt = expect
 			}
@@ -113,6 +124,14 @@ func (d *fetchDecoder) decode(in *decodeIn) decodeOut {
 			if r.Timestamp >= 0 {
 				m.Timestamp = time.UnixMilli(r.Timestamp)
 			}
+		}
+		if it.Err() != nil {
+			clear(msgs[start:])
+			out.msgs = msgs[:start]
+			return nil // EachBatch returns the iterator's error
+		}
+		if len(msgs) > start && b.Compression() == protocol.CompressionNone {
+			out.aliasesInput = true
 		}
 		out.msgs = msgs
 		expect = max(expect, last+1)

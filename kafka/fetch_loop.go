@@ -350,6 +350,7 @@ func (l *fetchLoop) takeRecordsLocked(s sentPartition, rp *protocol.FetchRespons
 			records:       rp.Records[:sc.end],
 			fetchOffset:   s.offset,
 			count:         sc.count,
+			maxCount:      c.cfg.QueuedMaxMessages,
 			readCommitted: c.cfg.IsolationLevel == ReadCommitted,
 			aborted:       rp.AbortedTransactions,
 		}}
