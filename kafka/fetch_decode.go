@@ -2,7 +2,6 @@ package kafka
 
 import (
 	"cmp"
-	"encoding/binary"
 	"slices"
 	"time"
 
@@ -21,9 +20,9 @@ type fetchDecoder struct {
 type decodeIn struct {
 	topic       string
 	partition   int32
-	records     []byte // complete entries only (see scanRecords)
+	records     []byte // complete entries only (see protocol.ScanRecords)
 	fetchOffset int64  // the offset asked for; records before it are skipped
-	count       int    // the records scanRecords counted, for sizing
+	count       int    // the records protocol.ScanRecords counted, for sizing
 	// maxCount is how far count is trusted beyond what the bytes could
 	// hold uncompressed: the consumer's QueuedMaxMessages, memory its
 	// configuration accepts anyway. Compressed batches of small records
@@ -139,17 +138,7 @@ func (d *fetchDecoder) decode(in *decodeIn) decodeOut {
 	})
 	if err != nil {
 		out.err = err
-		out.skipTo = entryLastOffset(in.records[consumed:]) + 1
+		out.skipTo = protocol.EntryLastOffset(in.records[consumed:]) + 1
 	}
 	return out
-}
-
-// entryLastOffset reads the last offset of the complete entry at the start
-// of b (scanRecords has checked its header).
-func entryLastOffset(b []byte) int64 {
-	last := int64(binary.BigEndian.Uint64(b))
-	if b[entryMagicAt] == protocol.RecordBatchMagic {
-		last += int64(int32(binary.BigEndian.Uint32(b[batchLastDeltaAt:])))
-	}
-	return last
 }

@@ -16,8 +16,8 @@ func decodeInput(t testing.TB, codec protocol.Compression, n, perBatch int) deco
 	for base := 0; base < n; base += perBatch {
 		records = append(records, batchAt(t, codec, offsetRange(int64(base), int64(min(base+perBatch, n)))...)...)
 	}
-	sc := scanRecords(records)
-	return decodeIn{topic: "t", records: records[:sc.end], count: sc.count, maxCount: DefaultQueuedMaxMessages}
+	sc := protocol.ScanRecords(records)
+	return decodeIn{topic: "t", records: records[:sc.End], count: sc.Count, maxCount: DefaultQueuedMaxMessages}
 }
 
 // Decoding allocates per batch (a decompressed buffer, a header arena) and

@@ -27,7 +27,7 @@ const fetchRequestMaxBytes = 50 << 20
 // tasks joined by a one-slot queue:
 //
 //   - run builds a Fetch for every partition of the broker that has room,
-//     sends it, and reads the response's batch headers only (scanRecords)
+//     sends it, and reads the response's batch headers only (protocol.ScanRecords)
 //     to learn where each partition's next fetch starts. It then sends the
 //     next Fetch at once, before the records are decoded.
 //   - decodeLoop decodes the records of the previous response into
@@ -334,22 +334,22 @@ func (l *fetchLoop) takePartitionLocked(s sentPartition, rp *protocol.FetchRespo
 func (l *fetchLoop) takeRecordsLocked(s sentPartition, rp *protocol.FetchResponsePartition, res *fetchResult) {
 	c := l.c
 	op := s.op
-	sc := scanRecords(rp.Records)
+	sc := protocol.ScanRecords(rp.Records)
 	switch {
-	case sc.end > 0:
-		op.fetchAt = max(op.fetchAt, sc.next)
+	case sc.End > 0:
+		op.fetchAt = max(op.fetchAt, sc.Next)
 		op.maxBytes = c.cfg.FetchMessageMaxBytes
 		op.first = false
-		if sc.count > 0 {
-			op.recordBytes = (sc.end + sc.count - 1) / sc.count
-			op.batchBytes = sc.end / sc.entries
+		if sc.Count > 0 {
+			op.recordBytes = (sc.End + sc.Count - 1) / sc.Count
+			op.batchBytes = sc.End / sc.Entries
 		}
-		it := decodeItem{op: op, epoch: s.epoch, bytes: sc.end, msgs: sc.count, hw: rp.HighWatermark, in: decodeIn{
+		it := decodeItem{op: op, epoch: s.epoch, bytes: sc.End, msgs: sc.Count, hw: rp.HighWatermark, in: decodeIn{
 			topic:         c.topic.name,
 			partition:     op.id,
-			records:       rp.Records[:sc.end],
+			records:       rp.Records[:sc.End],
 			fetchOffset:   s.offset,
-			count:         sc.count,
+			count:         sc.Count,
 			maxCount:      c.cfg.QueuedMaxMessages,
 			readCommitted: c.cfg.IsolationLevel == ReadCommitted,
 			aborted:       rp.AbortedTransactions,
@@ -358,16 +358,16 @@ func (l *fetchLoop) takeRecordsLocked(s sentPartition, rp *protocol.FetchRespons
 		op.pendingBytes += it.bytes
 		op.pendingMsgs += it.msgs
 		res.items = append(res.items, it)
-	case sc.corrupt:
+	case sc.Corrupt:
 		l.reportLocked(s, res, fmt.Errorf("%w: bad entry header at offset %d", protocol.ErrCorruptMessage, s.offset))
-	case sc.need > MaxFetchMessageBytes:
-		l.reportLocked(s, res, &MessageTooLargeError{Offset: s.offset, Size: sc.need, MaxBytes: MaxFetchMessageBytes})
-	case sc.need > 0:
+	case sc.Need > MaxFetchMessageBytes:
+		l.reportLocked(s, res, &MessageTooLargeError{Offset: s.offset, Size: sc.Need, MaxBytes: MaxFetchMessageBytes})
+	case sc.Need > 0:
 		// Older Fetch versions return the start of a batch larger than
 		// asked for; ask for all of it.
 		c.log.Debug("kafka: record batch larger than the fetch size, growing it", "partition", op.id,
-			"offset", s.offset, "size", sc.need, "was", op.maxBytes)
-		op.maxBytes = max(op.maxBytes, sc.need)
+			"offset", s.offset, "size", sc.Need, "was", op.maxBytes)
+		op.maxBytes = max(op.maxBytes, sc.Need)
 		op.first = true
 	case len(rp.Records) > 0:
 		op.first = true // cut before its header: the request ran out of room

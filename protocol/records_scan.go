@@ -1,80 +1,78 @@
-package kafka
+package protocol
 
-import (
-	"encoding/binary"
+import "encoding/binary"
 
-	"github.com/gregorkafka/gregor/protocol"
-)
-
-// Entry layout shared by record batches and legacy messages: offset int64,
-// length int32 (of what follows), then, 4 bytes on, the magic byte. A
-// batch's last offset delta and record count sit at fixed positions.
-const (
-	entryOverhead      = 12
-	entryMagicAt       = 16
-	batchLastDeltaAt   = 23
-	batchRecordCountAt = 57
-)
-
-// recordsScan is what scanRecords learns from a partition's records.
-type recordsScan struct {
-	end   int   // bytes of complete entries at the start
-	next  int64 // offset after the last complete entry; -1 when none
-	count int   // records in them, counting a legacy wrapper as one
-	// entries is the number of complete entries (batches, or legacy
+// RecordsScan is what ScanRecords learns from a partition's records.
+type RecordsScan struct {
+	End   int   // bytes of complete entries at the start
+	Next  int64 // offset after the last complete entry; -1 when none
+	Count int   // records in them, counting a legacy wrapper as one
+	// Entries is the number of complete entries (batches, or legacy
 	// messages and wrappers).
-	entries int
-	// need is the size the first entry claims when not even it is
+	Entries int
+	// Need is the size the first entry claims when not even it is
 	// complete, 0 when its header is cut too.
-	need int
-	// corrupt is set when an entry's header cannot be right; scanning
+	Need int
+	// Corrupt is set when an entry's header cannot be right; scanning
 	// stopped before it.
-	corrupt bool
+	Corrupt bool
 }
 
-// scanRecords walks the entries of a Fetch response partition's records by
+// ScanRecords walks the entries of a Fetch response partition's records by
 // their headers only, without checking or decoding them, to learn where
 // the next fetch starts. Compaction may leave a batch empty, so the next
 // offset comes from the batch's last offset, not from its records. A
-// legacy entry's offset is that of its last inner message.
+// legacy entry's offset is that of its last inner message. Counts are the
+// headers' claims, unchecked: use them for sizing only within bounds.
 //
 // Brokers cut responses at a byte limit, and Kafka 3.9 down-converting for
 // old Fetch versions may end with a padding entry that claims more bytes
 // than remain: both are a partial tail, which the next fetch reads again
-// from next.
-func scanRecords(records []byte) recordsScan {
-	s := recordsScan{next: -1}
+// from Next.
+func ScanRecords(records []byte) RecordsScan {
+	s := RecordsScan{Next: -1}
 	be := binary.BigEndian
 	for {
-		rest := records[s.end:]
-		if len(rest) < entryOverhead {
+		rest := records[s.End:]
+		if len(rest) < batchLogOverhead {
 			return s
 		}
-		length := int64(int32(be.Uint32(rest[8:])))
-		if length < entryMagicAt+1-entryOverhead {
-			s.corrupt = true
+		length := int64(int32(be.Uint32(rest[batchLogOverhead-4:])))
+		if length < batchOffMagic+1-batchLogOverhead {
+			s.Corrupt = true
 			return s
 		}
-		size := entryOverhead + length
+		size := batchLogOverhead + length
 		if size > int64(len(rest)) {
-			if s.end == 0 {
-				s.need = int(min(size, 1<<31-1))
+			if s.End == 0 {
+				s.Need = int(min(size, 1<<31-1))
 			}
 			return s
 		}
 		last := int64(be.Uint64(rest))
-		if rest[entryMagicAt] == protocol.RecordBatchMagic {
-			if size < protocol.RecordBatchHeaderSize {
-				s.corrupt = true
+		if rest[batchOffMagic] == RecordBatchMagic {
+			if size < RecordBatchHeaderSize {
+				s.Corrupt = true
 				return s
 			}
-			last += int64(int32(be.Uint32(rest[batchLastDeltaAt:])))
-			s.count += int(max(int32(be.Uint32(rest[batchRecordCountAt:])), 0))
+			last += int64(int32(be.Uint32(rest[batchOffLastOffsetDelta:])))
+			s.Count += int(max(int32(be.Uint32(rest[batchOffRecordCount:])), 0))
 		} else {
-			s.count++
+			s.Count++
 		}
-		s.next = max(s.next, last+1)
-		s.end += int(size)
-		s.entries++
+		s.Next = max(s.Next, last+1)
+		s.End += int(size)
+		s.Entries++
 	}
+}
+
+// EntryLastOffset reads the last offset of the complete entry at the start
+// of b, whose header ScanRecords has checked: a batch's last offset, or a
+// legacy message's (a wrapper's is that of its last inner message).
+func EntryLastOffset(b []byte) int64 {
+	last := int64(binary.BigEndian.Uint64(b))
+	if b[batchOffMagic] == RecordBatchMagic {
+		last += int64(int32(binary.BigEndian.Uint32(b[batchOffLastOffsetDelta:])))
+	}
+	return last
 }
