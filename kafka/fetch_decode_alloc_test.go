@@ -24,6 +24,9 @@ func decodeInput(t testing.TB, codec protocol.Compression, n, perBatch int) deco
 // per response (the message slice), never per record: the same records in
 // batches ten times as large cost a tenth of the allocations.
 func TestFetchDecodeAllocatesPerBatch(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items under the race detector")
+	}
 	for _, codec := range []protocol.Compression{protocol.CompressionNone, protocol.CompressionLZ4, protocol.CompressionZstd} {
 		t.Run(codec.String(), func(t *testing.T) {
 			var d fetchDecoder
