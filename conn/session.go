@@ -75,8 +75,13 @@ func (s *session) failure() error {
 
 // noResponse reports whether the broker sends nothing back for req.
 func noResponse(req protocol.Request) bool {
-	p, ok := req.(*protocol.ProduceRequest)
-	return ok && p.Acks == 0
+	switch p := req.(type) {
+	case *protocol.ProduceRequest:
+		return p.Acks == 0
+	case *protocol.ProduceRecordsRequest:
+		return p.Acks == 0
+	}
+	return false
 }
 
 // bufPool holds encode buffers. Write does not keep its argument, so a

@@ -222,10 +222,9 @@ func (p *Producer) enqueue(ctx context.Context, msg *Message, w *syncWait) error
 		return fmt.Errorf("kafka: partition %d of %d: %w", id, len(parts), ErrInvalidPartition)
 	}
 	part := parts[id]
+	// A zero Timestamp is filled in when the message's batch is cut (see
+	// stampBatch): one clock read per batch, not one per message.
 	msg.Topic, msg.Partition, msg.Offset = p.t.name, part.id, -1
-	if msg.Timestamp.IsZero() {
-		msg.Timestamp = p.h.Now()
-	}
 
 	p.mu.Lock()
 	for {

@@ -38,82 +38,146 @@ func benchClient(b *testing.B, ctx context.Context, h handler.Handler, hosts []s
 	return cl
 }
 
+// producerPath drives a producer without a network, playing the sender's
+// part itself: produce queues a message, flush cuts batches, encodes the
+// request to its wire frame and settles the acknowledged messages. 4
+// partitions on one fake broker.
+type producerPath struct {
+	tb    testing.TB
+	p     *Producer
+	s     *sink
+	topic string
+	frame []byte
+}
+
+func newProducerPath(tb testing.TB, codec Compression) *producerPath {
+	c := newPFCluster(tb, 1, 4)
+	ctx := context.Background()
+	cl, err := NewClient(ctx, Config{Hosts: c.bootstrap(), Handler: goroutine.New(), Logger: testLogger()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { cl.Close() })
+	topic, err := cl.Topic(ctx, c.topic)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p, err := topic.Producer(ProducerConfig{ManualStart: true, Compression: codec})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	// Not started: the test plays the sender's part itself.
+	p.mu.Lock()
+	for _, part := range topic.Partitions() {
+		p.route(p.partBuf(part))
+	}
+	s := p.sinks[topic.Partition(0).Leader()]
+	p.mu.Unlock()
+	return &producerPath{tb: tb, p: p, s: s, topic: c.topic}
+}
+
+func (pp *producerPath) produce(m Message) {
+	if err := pp.p.Produce(context.Background(), m); err != nil {
+		pp.tb.Fatal(err)
+	}
+}
+
+// flush sends one request's worth of what is queued, acknowledged at once.
+func (pp *producerPath) flush() {
+	p, s := pp.p, pp.s
+	p.mu.Lock()
+	batches := p.collect(s)
+	s.inflight++
+	p.mu.Unlock()
+	if len(batches) == 0 {
+		p.finish(s, nil, nil, nil)
+		return
+	}
+	req, sent, failed := s.encode(batches, 11)
+	if len(failed) > 0 {
+		pp.tb.Fatal(failed[0].err)
+	}
+	clientID := "bench"
+	var err error
+	if pp.frame, err = protocol.AppendRequestFrame(pp.frame[:0], req, 11, 1, &clientID); err != nil {
+		pp.tb.Fatal(err)
+	}
+	resp := &protocol.ProduceResponse{Responses: []protocol.ProduceResponseTopic{{Name: pp.topic}}}
+	for _, bt := range sent {
+		resp.Responses[0].PartitionResponses = append(resp.Responses[0].PartitionResponses,
+			protocol.ProduceResponsePartition{Index: bt.pb.id, BaseOffset: 0})
+	}
+	p.finish(s, sent, resp, nil)
+}
+
+// drain flushes until nothing is held.
+func (pp *producerPath) drain() {
+	pp.p.mu.Lock()
+	pp.p.flushing++
+	pp.p.mu.Unlock()
+	for pp.p.buffered > 0 {
+		pp.flush()
+	}
+	pp.p.mu.Lock()
+	pp.p.flushing--
+	pp.p.mu.Unlock()
+}
+
 // BenchmarkProducerPath measures the producer's CPU path per message
 // without a network: Produce (partitioner, queue), then, per 1000
 // messages, cutting batches, encoding the request to its wire frame, and
-// settling the acknowledged messages. 100-byte values, 4 partitions on one
-// broker.
+// settling the acknowledged messages. 100-byte and 10 KiB values.
 func BenchmarkProducerPath(b *testing.B) {
-	for _, codec := range []Compression{CompressionNone, CompressionLZ4, CompressionZstd} {
-		b.Run(codec.String(), func(b *testing.B) {
-			c := newPFCluster(b, 1, 4)
-			ctx := context.Background()
-			cl := benchClient(b, ctx, benchHandler(b, "goroutine"), c.bootstrap())
-			topic, err := cl.Topic(ctx, c.topic)
-			if err != nil {
-				b.Fatal(err)
-			}
-			p, err := topic.Producer(ProducerConfig{ManualStart: true, Compression: codec})
-			if err != nil {
-				b.Fatal(err)
-			}
-			// Not started: the benchmark plays the sender's part itself.
-			p.mu.Lock()
-			for _, part := range topic.Partitions() {
-				p.route(p.partBuf(part))
-			}
-			s := p.sinks[topic.Partition(0).Leader()]
-			p.mu.Unlock()
+	for _, size := range []int{100, 10 << 10} {
+		for _, codec := range []Compression{CompressionNone, CompressionLZ4, CompressionZstd} {
+			b.Run(fmt.Sprintf("%d/%s", size, codec), func(b *testing.B) {
+				pp := newProducerPath(b, codec)
+				val := make([]byte, size)
+				for i := range val {
+					val[i] = byte('a' + i%26)
+				}
+				b.SetBytes(int64(len(val)))
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := range b.N {
+					pp.produce(Message{Value: val})
+					if i%1000 == 999 {
+						pp.flush()
+					}
+				}
+				pp.drain()
+				b.StopTimer()
+				b.ReportMetric(float64(len(pp.frame)), "last-frame-B")
+			})
+		}
+	}
+}
 
+// TestProducerPathAllocs is the producer's allocation budget once warm:
+// queueing, batching, encoding and settling allocate per request and per
+// batch (the request, its batches), never per record, for every codec: a
+// round of 4000 records (one request of four batches, as a round of 1000
+// is) allocates no more than a round of 1000, give or take what pools
+// drop (the race detector has sync.Pool drop items at random).
+func TestProducerPathAllocs(t *testing.T) {
+	for _, codec := range []Compression{CompressionNone, CompressionGzip, CompressionSnappy, CompressionLZ4, CompressionZstd} {
+		t.Run(codec.String(), func(t *testing.T) {
+			pp := newProducerPath(t, codec)
 			val := make([]byte, 100)
-			for i := range val {
-				val[i] = byte('a' + i%26)
-			}
-			clientID := "bench"
-			var frame []byte
-			flush := func() {
-				p.mu.Lock()
-				batches := p.collect(s)
-				s.inflight++
-				p.mu.Unlock()
-				if len(batches) == 0 {
-					p.finish(s, nil, nil, nil)
-					return
-				}
-				req, sent, failed := s.encode(batches, 11)
-				if len(failed) > 0 {
-					b.Fatal(failed[0].err)
-				}
-				frame, err = protocol.AppendRequestFrame(frame[:0], req, 11, 1, &clientID)
-				if err != nil {
-					b.Fatal(err)
-				}
-				resp := &protocol.ProduceResponse{Responses: []protocol.ProduceResponseTopic{{Name: c.topic}}}
-				for _, bt := range sent {
-					resp.Responses[0].PartitionResponses = append(resp.Responses[0].PartitionResponses,
-						protocol.ProduceResponsePartition{Index: bt.pb.id, BaseOffset: 0})
-				}
-				p.finish(s, sent, resp, nil)
-			}
-			b.SetBytes(int64(len(val)))
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := range b.N {
-				if err := p.Produce(ctx, Message{Value: val}); err != nil {
-					b.Fatal(err)
-				}
-				if i%1000 == 999 {
-					flush()
+			round := func(n int) func() {
+				return func() {
+					for range n {
+						pp.produce(Message{Value: val})
+					}
+					pp.drain()
 				}
 			}
-			p.mu.Lock()
-			p.flushing++
-			p.mu.Unlock()
-			for p.buffered > 0 {
-				flush()
+			round(4000)() // warm: queues, pools, the frame buffer
+			small := testing.AllocsPerRun(10, round(1000))
+			large := testing.AllocsPerRun(10, round(4000))
+			if large > small+20 || small > 60 {
+				t.Fatalf("%v allocations per round of 1000 records, %v per 4000: want at most 60, and not more for more records", small, large)
 			}
-			b.StopTimer()
-			b.ReportMetric(float64(len(frame)), "last-frame-B")
 		})
 	}
 }

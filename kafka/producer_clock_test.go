@@ -82,3 +82,45 @@ func TestProducerRetryBackoffOnVirtualClock(t *testing.T) {
 		assert.Equal(t, int64(0), r.Message.Offset)
 	})
 }
+
+// TestProducerBatchTimestampsOnVirtualClock: a message without a timestamp
+// gets its batch's, read when the batch is cut (here a Linger after the
+// first Produce), while timestamps the caller set are written as given, in
+// any order, earlier or later than the batch's; the report carries what was
+// written.
+func TestProducerBatchTimestampsOnVirtualClock(t *testing.T) {
+	forEachFakeClock(t, func(t *testing.T, fc *fakeclock.Handler) {
+		c, topic := pfSetup(t, fc, 1, 1)
+		const linger = 10 * time.Second
+		p := newTestProducer(t, topic, ProducerConfig{DeliveryReports: true, Linger: linger})
+		ctx := testCtx(t)
+		produced := fc.Now()
+		user := []time.Time{
+			time.UnixMilli(1_600_000_000_123), // far earlier than the batch
+			{},
+			produced.Add(time.Hour).Truncate(time.Millisecond), // later
+			{},
+			time.UnixMilli(1_500_000_000_000), // earlier still, out of order
+		}
+		for i, ts := range user {
+			require.NoError(t, p.Produce(ctx, Message{Value: value(i), Timestamp: ts}))
+		}
+		fc.Advance(linger)
+		cut := fc.Now().UnixMilli()
+		c.waitSeen(t, func(s []pfProduce) bool { return len(s) >= 1 })
+		seen := c.produced()
+		require.Len(t, seen, 1)
+		require.Len(t, seen[0].Records, len(user))
+		for i, r := range seen[0].Records {
+			want := cut
+			if !user[i].IsZero() {
+				want = user[i].UnixMilli()
+			}
+			assert.Equal(t, want, r.Timestamp, "record %d as written", i)
+			rep := <-p.Reports()
+			require.NoError(t, rep.Err)
+			assert.Equal(t, want, rep.Message.Timestamp.UnixMilli(), "record %d as reported", i)
+		}
+		assert.Greater(t, cut, produced.UnixMilli(), "stamped at the cut, not at Produce")
+	})
+}

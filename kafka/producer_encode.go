@@ -1,6 +1,8 @@
 package kafka
 
 import (
+	"time"
+
 	"github.com/gregorkafka/gregor/conn"
 	"github.com/gregorkafka/gregor/protocol"
 )
@@ -89,4 +91,21 @@ func appendRecords(dst []byte, bb *protocol.RecordBatchBuilder, legacy []protoco
 	out, err := protocol.AppendMessageSet(dst, legacy, magic, codec)
 	clear(legacy) // drop references to the caller's slices
 	return out, legacy, err
+}
+
+// stampBatch gives the records of a batch just cut that have no timestamp
+// the time of the cut, read once for the batch. Reading the clock costs as
+// much as the rest of queueing a small message, and the cut follows Produce
+// by no more than the Linger and the request in flight ahead of it. A
+// record keeps its stamp across retries. Called with p.mu held.
+func (p *Producer) stampBatch(recs []record) {
+	var now time.Time
+	for i := range recs {
+		if m := &recs[i].msg; m.Timestamp.IsZero() {
+			if now.IsZero() {
+				now = p.h.Now()
+			}
+			m.Timestamp = now
+		}
+	}
 }

@@ -7,7 +7,10 @@ import (
 )
 
 // Producers take the package's Message: Key, Value, Headers and Timestamp
-// (the zero Time means the time of Produce) are sent; Partition is read by
+// are sent. A zero Timestamp means the time the message's batch is formed,
+// read once per batch: the time of Produce when the broker is idle, later
+// by the Linger or the request in flight ahead of it under load (so a batch
+// of such messages shares one timestamp); Partition is read by
 // ManualPartitioner only; Topic and Offset are ignored. The producer keeps
 // the slices until the message is reported: do not modify them before.
 

@@ -287,11 +287,20 @@ func (p *Producer) takeSettled(pb *partBuf, done []outcome) []outcome {
 // deliver hands each record's outcome to its sync waiter or the reports
 // channel. It runs without p.mu: a full channel makes it wait.
 func (p *Producer) deliver(done []outcome) {
+	var now time.Time
 	for _, o := range done {
 		waiters := false
 		for i := range o.recs {
 			r := &o.recs[i]
 			m := r.msg
+			if m.Timestamp.IsZero() {
+				// Never cut into a batch (it failed in the queue): the
+				// report carries the time of its outcome.
+				if now.IsZero() {
+					now = p.h.Now()
+				}
+				m.Timestamp = now
+			}
 			if o.err == nil && o.base >= 0 {
 				m.Offset = o.base + int64(i)
 			}

@@ -291,6 +291,7 @@ func (p *Producer) cut(pb *partBuf, budget *int) *batch {
 	}
 	b := &batch{pb: pb, bytes: bytes, pid: -1}
 	b.recs, b.arr = pb.queue.take(k, bytes)
+	p.stampBatch(b.recs)
 	if p.idem {
 		b.pid, b.epoch, b.seq = p.pid.id, p.pid.epoch, pb.seq
 		pb.seq = nextSequence(pb.seq, k)
@@ -372,41 +373,65 @@ func (s *sink) send(batches []*batch) {
 	})
 }
 
-// encode builds the request for batches at version. Batches that cannot be
-// encoded (headers for a broker that predates them, say) are returned
-// apart with their error.
-func (s *sink) encode(batches []*batch, version int16) (*protocol.ProduceRequest, []*batch, []failedBatch) {
+// encode builds the request for batches at version. Uncompressed record
+// batches are left to the request, which writes them from the records
+// straight into the frame; others are encoded here into s.buf. Batches that
+// cannot be encoded (headers for a broker that predates them, say) are
+// returned apart with their error.
+func (s *sink) encode(batches []*batch, version int16) (*protocol.ProduceRecordsRequest, []*batch, []failedBatch) {
 	p := s.p
-	type span struct{ start, end int }
-	spans := make([]span, 0, len(batches))
+	direct := version >= 3 && p.cfg.Compression == CompressionNone
+	parts := make([]protocol.ProduceRecordsPartition, 0, len(batches))
 	sent := batches[:0:0]
 	var failed []failedBatch
 	buf := s.buf[:0]
 	for _, b := range batches {
+		hdr := p.producerHeader(b)
+		if direct {
+			parts = append(parts, protocol.ProduceRecordsPartition{Index: b.pb.id, Batch: hdr, Source: b})
+			sent = append(sent, b)
+			continue
+		}
 		start := len(buf)
 		var err error
-		hdr := p.producerHeader(b)
 		buf, s.legacy, err = appendRecords(buf, &s.bb, s.legacy, &hdr, b.recs, version, p.cfg.Compression)
 		if err != nil {
 			buf = buf[:start]
 			failed = append(failed, failedBatch{b, err})
 			continue
 		}
-		spans = append(spans, span{start, len(buf)})
+		// Records is set once buf stops moving.
+		parts = append(parts, protocol.ProduceRecordsPartition{Index: b.pb.id, Records: buf[start:len(buf):len(buf)]})
 		sent = append(sent, b)
 	}
-	s.buf = buf
-	parts := make([]protocol.ProduceRequestPartition, len(sent))
-	for i, b := range sent {
-		parts[i] = protocol.ProduceRequestPartition{Index: b.pb.id, Records: buf[spans[i].start:spans[i].end:spans[i].end]}
+	if !direct {
+		// buf may have moved while growing: point into where it ended.
+		off := 0
+		for i := range parts {
+			n := len(parts[i].Records)
+			parts[i].Records = buf[off : off+n : off+n]
+			off += n
+		}
 	}
-	req := &protocol.ProduceRequest{
+	s.buf = buf
+	req := &protocol.ProduceRecordsRequest{
 		TransactionalID: p.transactionalID(),
 		Acks:            p.acks,
 		TimeoutMs:       p.ackTimeoutMs,
-		TopicData:       []protocol.ProduceRequestTopic{{Name: p.t.name, PartitionData: parts}},
+		Topic:           p.t.name,
+		TopicID:         p.t.ID(),
+		Partitions:      parts,
 	}
 	return req, sent, failed
+}
+
+// Len and Record make a batch the protocol.RecordSource of an uncompressed
+// batch, which the request encodes from its records.
+func (b *batch) Len() int { return len(b.recs) }
+
+func (b *batch) Record(i int) (int64, []byte, []byte, []protocol.RecordHeader) {
+	m := &b.recs[i].msg
+	return m.Timestamp.UnixMilli(), m.Key, m.Value, m.Headers
 }
 
 type failedBatch struct {

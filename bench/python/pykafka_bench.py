@@ -287,6 +287,7 @@ def main():
     ap.add_argument("-payload", default="")
     ap.add_argument("-compression", default="none")
     ap.add_argument("-acks", default="1")
+    ap.add_argument("-delivery", default="")  # pykafka has no idempotence: the runner never asks for it
     ap.add_argument("-rate", type=int, default=1000)
     ap.add_argument("-duration", type=seconds, default=5.0)
     ap.add_argument("-members", type=int, default=3)

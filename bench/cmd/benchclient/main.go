@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
+	"runtime/trace"
 	"strings"
 	"time"
 
@@ -25,7 +26,7 @@ const envSASLPassword = "BENCH_SASL_PASSWORD"
 
 func main() {
 	var s workload.Spec
-	var client, bootstrap, ends, cpuProfile string
+	var client, bootstrap, ends, cpuProfile, traceFile string
 	flag.StringVar(&client, "client", "", "client: "+strings.Join(clients.Names(), ", "))
 	flag.StringVar(&s.Workload, "workload", workload.Produce, "produce, consume, latency, group or conns")
 	flag.StringVar(&bootstrap, "bootstrap", "127.0.0.1:9092", "comma-separated broker addresses")
@@ -34,8 +35,9 @@ func main() {
 	flag.IntVar(&s.Messages, "n", 100000, "produce: messages to send")
 	flag.IntVar(&s.Size, "size", 100, "value size in bytes")
 	flag.StringVar(&s.PayloadFile, "payload", "", "payload file (one value a line)")
-	flag.StringVar(&s.Compression, "compression", "none", "none or lz4")
+	flag.StringVar(&s.Compression, "compression", "none", "none, lz4 or zstd")
 	flag.StringVar(&s.Acks, "acks", "1", "1 or all")
+	flag.StringVar(&s.Delivery, "delivery", "", "producers: \"\" (idempotence off), idempotent or transactional")
 	flag.IntVar(&s.Rate, "rate", 1000, "latency: messages per second")
 	flag.DurationVar(&s.Duration, "duration", 5*time.Second, "latency: how long to send")
 	flag.IntVar(&s.Members, "members", 3, "group: members")
@@ -48,11 +50,12 @@ func main() {
 	flag.StringVar(&s.TLSCAFile, "tls-ca", "", "connect over TLS, trusting the CA in this PEM file")
 	flag.StringVar(&s.SASLUser, "sasl-user", "", "authenticate with SASL PLAIN as this user, the password from $"+envSASLPassword)
 	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run here")
+	flag.StringVar(&traceFile, "trace", "", "write an execution trace of the run here (go tool trace)")
 	flag.Parse()
 	s.Bootstrap = strings.Split(bootstrap, ",")
 	s.SASLPassword = os.Getenv(envSASLPassword)
 
-	res, err := run(client, &s, ends, cpuProfile)
+	res, err := run(client, &s, ends, cpuProfile, traceFile)
 	if err != nil {
 		res.Error = err.Error()
 	}
@@ -63,12 +66,13 @@ func main() {
 	}
 }
 
-func run(client string, s *workload.Spec, ends, cpuProfile string) (workload.Result, error) {
+func run(client string, s *workload.Spec, ends, cpuProfile, traceFile string) (workload.Result, error) {
 	var err error
 	if s.Ends, err = workload.ParseEnds(ends); err != nil {
 		return workload.Result{}, err
 	}
-	if (s.Workload == workload.Consume || s.Workload == workload.Group) && len(s.Ends) == 0 {
+	if (s.Workload == workload.Consume || s.Workload == workload.Group || s.Workload == workload.GroupJoin ||
+		s.Workload == workload.GroupJoin848) && len(s.Ends) == 0 {
 		return workload.Result{}, fmt.Errorf("-workload %s needs -ends", s.Workload)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.Timeout)
@@ -83,6 +87,17 @@ func run(client string, s *workload.Spec, ends, cpuProfile string) (workload.Res
 			return workload.Result{}, err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if traceFile != "" {
+		f, err := os.Create(traceFile)
+		if err != nil {
+			return workload.Result{}, err
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			return workload.Result{}, err
+		}
+		defer trace.Stop()
 	}
 	return clients.Execute(ctx, client, s)
 }

@@ -110,8 +110,11 @@ func (cr *clusterRun) workload(ctx context.Context, w string) error {
 				}
 			}
 		}
+		if err := cr.deliveryCells(ctx, w); err != nil {
+			return err
+		}
 		return cr.saslCells(ctx, w)
-	case workload.Consume, workload.Group:
+	case workload.Consume, workload.Group, workload.GroupJoin, workload.GroupJoin848:
 		for _, size := range cr.p.sizes {
 			for _, codec := range cr.p.codecs {
 				c := report.Cell{Cluster: cr.label, Workload: w, Size: size, Compression: codec, Messages: cr.consumeN(size)}
@@ -133,6 +136,24 @@ func (cr *clusterRun) workload(ctx context.Context, w string) error {
 					return err
 				}
 			}
+		}
+	}
+	return nil
+}
+
+// deliveryCells runs produce once more, 100 B values uncompressed with acks=all, with idempotent and with
+// transactional producers, on a cluster of several brokers: what exactly-once delivery costs each client that
+// has it, next to the acks=all cell with idempotence off.
+func (cr *clusterRun) deliveryCells(ctx context.Context, w string) error {
+	if w != workload.Produce || cr.spec.brokers < 2 || cr.spec.legacy {
+		return nil
+	}
+	for _, d := range []string{workload.Idempotent, workload.Transactional} {
+		size := cr.p.sizes[0]
+		c := report.Cell{Cluster: cr.label, Workload: w, Size: size, Compression: "none", Acks: "all", Delivery: d,
+			Messages: cr.n(size)}
+		if err := cr.cell(ctx, c, nil); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -177,6 +198,9 @@ func cellKey(c report.Cell) string {
 	k := fmt.Sprintf("%s/%s/%d/%s", c.Workload, c.Cluster, c.Size, c.Compression)
 	if c.Acks != "" {
 		k += "/acks=" + c.Acks
+	}
+	if c.Delivery != "" {
+		k += "/" + c.Delivery
 	}
 	if c.Clients > 0 {
 		k += fmt.Sprintf("/clients=%d", c.Clients)
@@ -229,7 +253,10 @@ func (cr *clusterRun) cell(ctx context.Context, c report.Cell, prepare func(cont
 	cr.r.Cells = append(cr.r.Cells, c)
 	var contenders []string
 	for _, name := range cr.spec.contenders {
-		if supports(name, c.Workload) && securityContender(name, c.Security) {
+		if len(cr.p.contenders) > 0 && !slices.Contains(cr.p.contenders, name) {
+			continue
+		}
+		if supports(name, c.Workload) && securityContender(name, c.Security) && deliveryContender(name, c.Delivery) {
 			contenders = append(contenders, name)
 		}
 	}

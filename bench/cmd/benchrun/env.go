@@ -161,12 +161,23 @@ func notes(r *report.Results, p plan) []string {
 			"to the last partition's end offset (Java: its fetch time).",
 		"Group: the clock starts when three members start together; \"owned\" is the first moment their assignment " +
 			"callbacks cover every partition once, each member holding some.",
+		"Group join: cooperative-sticky members heartbeating every 500 ms and committing before they give partitions " +
+			"up (gregor: AutoCommit; franz-go: its default autocommit); a fourth member starts once half the topic is " +
+			"read, and the run ends when the topic is read and that member owns partitions. \"Unowned\" adds up the " +
+			"time some partition had no owner by the members' assignment callbacks; \"replayed\" counts records " +
+			"delivered more than once. Only clients with cooperative rebalancing run it.",
 		"Latency is from the send call to the acknowledgement callback, at a fixed rate well below saturation " +
 			"(Java reports whole milliseconds).",
 		"The brokers run on the same machine as the client under test (on their own cores when pinned), so absolute " +
 			"numbers are modest; the ratios between clients are the point. Other work on the machine adds noise: " +
 			"compare the spreads, and trust CPU per record over throughput where they disagree.",
 		"gregor is built from this checkout; in the bench module its klauspost/compress is the version franz-go requires.",
+		"The \"idempotent\" and \"transactional\" produce cells (100 B, acks=all, three brokers) turn on each " +
+			"client's exactly-once support: gregor's default, franz-go's default (kgo.TransactionalID for transactions), " +
+			"sarama's Idempotent (one request in flight per broker, as it requires), confluent's enable.idempotence " +
+			"and transactional.id, ProducerPerformance's enable.idempotence and --transactional-id; transactional runs " +
+			"commit every 10,000 records (ProducerPerformance every 50 ms, its only setting). kafka-go has neither. " +
+			"Compare them with the acks=all cell above them, idempotence off.",
 		"The \"SSL\" rows of the clients table connect to the brokers' SSL listener (TLS 1.3, a test CA); only " +
 			"gregor's two handlers run them.",
 		"The \"SASL_SSL\" produce and consume cells connect to the kraft-1 broker's SASL_SSL listener (TLS 1.3, a " +

@@ -116,6 +116,9 @@ func summary(r workload.Result) string {
 	if r.AssignSeconds > 0 {
 		s += fmt.Sprintf(" assigned %.3fs", r.AssignSeconds)
 	}
+	if r.UnownedSeconds > 0 || r.Replayed > 0 {
+		s += fmt.Sprintf(" unowned %.3fs replayed %d", r.UnownedSeconds, r.Replayed)
+	}
 	if r.Goroutines > 0 {
 		s += fmt.Sprintf(" goroutines %d threads %d rss %d MiB sockets %d", r.Goroutines, r.Threads, r.RSSBytes>>20, r.Sockets)
 	}
@@ -150,6 +153,7 @@ func (e *execer) clientArgs(j job) []string {
 		"-payload", j.payload,
 		"-compression", c.Compression,
 		"-acks", orDefault(c.Acks, "1"),
+		"-delivery", c.Delivery,
 		"-rate", strconv.Itoa(c.Rate),
 		"-duration", durationFlag(j.duration),
 		"-members", "3",
@@ -202,10 +206,22 @@ func (e *execer) javaArgs(j job) ([]string, func(job, string) workload.Result) {
 		}
 		codec := c.Compression
 		acks := orDefault(c.Acks, "1")
-		return append(base, "org.apache.kafka.tools.ProducerPerformance",
+		idem := "false"
+		var txn []string
+		switch c.Delivery {
+		case workload.Idempotent:
+			idem = "true"
+		case workload.Transactional:
+			// ProducerPerformance commits by time, not by count: about as often as the others at their rate.
+			idem, txn = "true", []string{"--transactional-id", fmt.Sprintf("bench-java-%d", time.Now().UnixNano()),
+				"--transaction-duration-ms", "50"}
+		}
+		args := append(base, "org.apache.kafka.tools.ProducerPerformance",
 			"--topic", j.topic, "--num-records", strconv.Itoa(n), "--throughput", throughput,
-			"--payload-file", j.payload,
-			"--producer-props", "bootstrap.servers="+boot, "acks="+acks, "linger.ms=0", "enable.idempotence=false",
+			"--payload-file", j.payload)
+		args = append(args, txn...)
+		return append(args,
+			"--producer-props", "bootstrap.servers="+boot, "acks="+acks, "linger.ms=0", "enable.idempotence="+idem,
 			"compression.type="+codec, "batch.size=1048576", "buffer.memory="+strconv.Itoa(e.bufferBytes),
 			"partitioner.class=org.apache.kafka.clients.producer.RoundRobinPartitioner",
 			"client.id=bench-java"), parseJavaProducer

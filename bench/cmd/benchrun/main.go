@@ -3,7 +3,9 @@
 // workload cell as a separate process, and writes docs/benchmarks.md and docs/benchmarks.svg. "make bench" runs
 // it; BENCH_QUICK=1 makes a short smoke run.
 //
-//	cd bench && go run ./cmd/benchrun [-quick] [-only REGEXP] [-report-only]
+//	cd bench && go run ./cmd/benchrun [-quick] [-only REGEXP] [-contenders NAME,...] [-report-only]
+//
+// A run limited to some contenders writes its report to bench/results/targeted instead.
 package main
 
 import (
@@ -32,6 +34,7 @@ func main() {
 	verbose := flag.Bool("v", true, "print every run's result")
 	pin := flag.Bool("pin", os.Getenv("BENCH_PIN") != "0", "pin brokers and the client under test to separate cores with taskset")
 	reps := flag.Int("reps", 0, "repetitions per cell (0: the plan's, 5 in a full run)")
+	contenders := flag.String("contenders", "", "run only these contenders (comma-separated), for a targeted run")
 	flag.Parse()
 	log.SetFlags(log.Ltime)
 
@@ -78,11 +81,36 @@ func main() {
 	if *reps > 0 {
 		p.reps = *reps
 	}
+	if *contenders != "" {
+		// A targeted run: the others' samples, if any, stay as the last run left them.
+		p.contenders = strings.Split(*contenders, ",")
+		if filter == nil {
+			filter = regexp.MustCompile("")
+		}
+	}
 	pins := pinning{why: "-pin=false"}
 	if *pin {
 		pins = planPinning(currentAffinity(lookTaskset()), exec.LookPath)
 	}
 	r, err := runAll(ctx, root, resultsDir, p, filter, *profile, *verbose, pins)
+	if r != nil && len(p.contenders) > 0 {
+		// Some contenders only: its report stands apart, never merged into the full results.
+		r.Partial = true
+		dir := filepath.Join(resultsDir, "targeted")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			log.Fatal(err)
+		}
+		if err := r.Save(filepath.Join(dir, "results.json")); err != nil {
+			log.Print(err)
+		}
+		if err := writeDocs(r, dir); err != nil {
+			log.Print(err)
+		}
+		if err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	if r != nil && filter != nil {
 		// A partial run updates the last full results rather than replacing them; with none to update, it
 		// stays marked partial, and its report goes next to the results, never over the full one in docs/.

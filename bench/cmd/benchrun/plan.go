@@ -14,6 +14,7 @@ type plan struct {
 	sizes      []int
 	codecs     []string
 	partitions int
+	contenders []string // when set, only these run
 	produceN   func(size int) int
 	consumeN   func(size int) int
 	latRate    int
@@ -86,7 +87,7 @@ func clusters() []clusterSpec {
 	all := append(append([]string{}, goContenders...), javaName, pykafkaName)
 	main := []string{workload.Produce, workload.Consume, workload.Group, workload.Latency}
 	return []clusterSpec{
-		{mode: "kraft", version: "4.3.1", brokers: 1, contenders: all, workloads: main, sasl: true},
+		{mode: "kraft", version: "4.3.1", brokers: 1, contenders: all, workloads: append(main, workload.GroupJoin, workload.GroupJoin848), sasl: true},
 		{mode: "kraft", version: "4.3.1", brokers: 3, contenders: all, workloads: append(main, workload.Conns), tls: true},
 		{mode: "zookeeper", version: "3.9.2", brokers: 1, contenders: []string{"gregor", "franz-go", javaName, pykafkaName},
 			workloads: main, legacy: true},
@@ -113,8 +114,17 @@ func securityContender(name, security string) bool {
 	return false
 }
 
+// deliveryContender says whether a contender runs the cells of a delivery mode: kafka-go has neither
+// idempotence nor transactions, and pykafka has neither.
+func deliveryContender(name, delivery string) bool {
+	return delivery == "" || name != "kafka-go" && name != pykafkaName
+}
+
 // supports says whether a contender takes part in a workload at all.
 func supports(contender, w string) bool {
+	if w == workload.GroupJoin || w == workload.GroupJoin848 { // cooperative-sticky or KIP-848 members
+		return contender == "gregor" || contender == "gregor-eventloop" || contender == "franz-go"
+	}
 	switch contender {
 	case javaName:
 		// Kafka's perf tools have no group-assignment timing and one client per JVM.

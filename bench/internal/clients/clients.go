@@ -57,3 +57,11 @@ func value(pool [][]byte, i int) []byte { return pool[i%len(pool)] }
 
 // payload loads the spec's payload file.
 func payload(s *workload.Spec) ([][]byte, error) { return workload.LoadPayload(s.PayloadFile, s.Size) }
+
+// txnRecords is how many records a transactional run writes per transaction.
+func txnRecords(s *workload.Spec) int {
+	if s.TxnRecords > 0 {
+		return s.TxnRecords
+	}
+	return 10_000
+}

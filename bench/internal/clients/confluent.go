@@ -35,7 +35,7 @@ func confluentProducerConfig(s *workload.Spec) *ck.ConfigMap {
 	if s.Compression == "lz4" {
 		codec = "lz4"
 	}
-	return confluentSecurity(s, ck.ConfigMap{
+	cfg := ck.ConfigMap{
 		"bootstrap.servers":             strings.Join(s.Bootstrap, ","),
 		"client.id":                     "bench-confluent",
 		"acks":                          acks,
@@ -48,7 +48,14 @@ func confluentProducerConfig(s *workload.Spec) *ck.ConfigMap {
 		"partitioner":                   "random",
 		"sticky.partitioning.linger.ms": 0,
 		"go.delivery.report.fields":     "key,value",
-	})
+	}
+	if s.Delivery != "" {
+		cfg["enable.idempotence"], cfg["acks"] = true, "all"
+	}
+	if s.Delivery == workload.Transactional {
+		cfg["transactional.id"] = fmt.Sprintf("bench-confluent-%d", time.Now().UnixNano())
+	}
+	return confluentSecurity(s, cfg)
 }
 
 // confluentSecurity adds the spec's TLS and SASL settings to cfg.
@@ -132,11 +139,28 @@ func confluentProduce(ctx context.Context, s *workload.Spec) (workload.Result, e
 		out <- outcome{r, err}
 	}()
 	topic := s.Topic
+	txn := s.Delivery == workload.Transactional
+	if txn {
+		if err := p.InitTransactions(ctx); err != nil {
+			return workload.Result{}, err
+		}
+	}
 	start := time.Now()
 	for i := 0; i < s.Messages; i++ {
+		if txn && i%txnRecords(s) == 0 {
+			if err := p.BeginTransaction(); err != nil {
+				return workload.Result{}, err
+			}
+		}
 		m := &ck.Message{TopicPartition: ck.TopicPartition{Topic: &topic, Partition: ck.PartitionAny}, Value: value(pool, i)}
 		if err := confluentSend(ctx, p, m); err != nil {
 			return workload.Result{}, err
+		}
+		if txn && (i%txnRecords(s) == txnRecords(s)-1 || i == s.Messages-1) {
+			// CommitTransaction flushes the transaction's messages first.
+			if err := p.CommitTransaction(ctx); err != nil {
+				return workload.Result{}, err
+			}
 		}
 	}
 	o := <-out

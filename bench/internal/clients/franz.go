@@ -2,6 +2,7 @@ package clients
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,7 +13,7 @@ import (
 	"github.com/gregorkafka/gregor/bench/internal/workload"
 )
 
-// franz-go (kgo): idempotence off (it is on by default and would force acks=all), no linger, round-robin per
+// franz-go (kgo): idempotence off (it is on by default and would force acks=all) but in the cells measuring it, no linger, round-robin per
 // record, the shared buffer limit in records and bytes, 1 MiB per partition per fetch.
 func init() {
 	register(Contender{Name: "franz-go", Runs: map[string]Run{
@@ -20,7 +21,10 @@ func init() {
 		workload.Latency: franzLatency,
 		workload.Consume: franzConsume,
 		workload.Group:   franzGroup,
-		workload.Conns:   franzConns,
+		// cooperative-sticky, its default balancer
+		workload.GroupJoin:    franzGroupJoin,
+		workload.GroupJoin848: franzGroupJoin848,
+		workload.Conns:        franzConns,
 	}})
 }
 
@@ -41,12 +45,24 @@ func franzProducerOpts(s *workload.Spec) []kgo.Opt {
 		acks = kgo.AllISRAcks()
 	}
 	codec := kgo.NoCompression()
-	if s.Compression == "lz4" {
+	switch s.Compression {
+	case "lz4":
 		codec = kgo.Lz4Compression()
+	case "zstd":
+		codec = kgo.ZstdCompression()
 	}
-	return append(franzBase(s),
+	opts := franzBase(s)
+	switch s.Delivery {
+	case workload.Idempotent: // franz-go's default
+		acks = kgo.AllISRAcks()
+	case workload.Transactional:
+		acks = kgo.AllISRAcks()
+		opts = append(opts, kgo.TransactionalID(fmt.Sprintf("bench-franz-go-%d", time.Now().UnixNano())))
+	default:
+		opts = append(opts, kgo.DisableIdempotentWrite())
+	}
+	return append(opts,
 		kgo.DefaultProduceTopic(s.Topic),
-		kgo.DisableIdempotentWrite(),
 		kgo.RequiredAcks(acks),
 		kgo.ProducerLinger(0),
 		kgo.ProducerBatchCompression(codec),
@@ -72,7 +88,13 @@ func franzProduce(ctx context.Context, s *workload.Spec) (workload.Result, error
 	var wg sync.WaitGroup
 	wg.Add(s.Messages)
 	start := time.Now()
+	txn := s.Delivery == workload.Transactional
 	for i := 0; i < s.Messages; i++ {
+		if txn && i%txnRecords(s) == 0 {
+			if err := cl.BeginTransaction(); err != nil {
+				return workload.Result{}, err
+			}
+		}
 		cl.Produce(ctx, &kgo.Record{Value: value(pool, i)}, func(r *kgo.Record, err error) {
 			if err != nil {
 				firstErr.CompareAndSwap(nil, err)
@@ -82,6 +104,15 @@ func franzProduce(ctx context.Context, s *workload.Spec) (workload.Result, error
 			}
 			wg.Done()
 		})
+		if txn && (i%txnRecords(s) == txnRecords(s)-1 || i == s.Messages-1) {
+			// EndTransaction wants every record of the transaction acknowledged first.
+			if err := cl.Flush(ctx); err != nil {
+				return workload.Result{}, err
+			}
+			if err := cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
+				return workload.Result{}, err
+			}
+		}
 	}
 	wg.Wait()
 	res := workload.Result{Messages: acked.Load(), Bytes: bytes.Load(), Seconds: time.Since(start).Seconds()}
@@ -188,6 +219,32 @@ func franzGroup(ctx context.Context, s *workload.Spec) (workload.Result, error) 
 			return err
 		}
 		// Stay in the group, polling, until every member is done: the group may still be rebalancing.
+		for ctx.Err() == nil {
+			cl.PollFetches(ctx)
+		}
+		return nil
+	})
+}
+
+func franzGroupJoin(ctx context.Context, s *workload.Spec) (workload.Result, error) {
+	return runGroupJoin(ctx, s, func(ctx context.Context, i int, cov *workload.Coverage, prog *workload.Progress) error {
+		opts := append(franzConsumerOpts(s),
+			kgo.ConsumerGroup(s.Group),
+			kgo.Balancers(kgo.CooperativeStickyBalancer()),
+			kgo.HeartbeatInterval(500*time.Millisecond),
+			kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { cov.Gain(i, m[s.Topic]) }),
+			kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { cov.Lose(i, m[s.Topic]) }),
+			kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { cov.Lose(i, m[s.Topic]) }),
+			// Autocommit (the default) commits what was consumed before partitions are revoked.
+		)
+		cl, err := kgo.NewClient(opts...)
+		if err != nil {
+			return err
+		}
+		defer cl.Close()
+		if err := franzDrain(ctx, cl, prog); err != nil && ctx.Err() == nil {
+			return err
+		}
 		for ctx.Err() == nil {
 			cl.PollFetches(ctx)
 		}

@@ -34,6 +34,9 @@ func init() {
 			workload.Latency: g.latency,
 			workload.Conns:   g.conns,
 			workload.Group:   g.group,
+			// cooperative-sticky
+			workload.GroupJoin:    g.groupJoin,
+			workload.GroupJoin848: g.groupJoin848,
 		}})
 	}
 }
@@ -85,14 +88,24 @@ func gregorProducerConfig(s *workload.Spec) kafka.ProducerConfig {
 		RequiredAcks:      kafka.AcksLeader,
 		MaxQueuedMessages: s.BufferMsgs,
 		DeliveryReports:   true,
-		// The report compares every client with idempotence off.
+		// The report compares every client with idempotence off, but in the cells that measure it.
 		Idempotence: kafka.IdempotenceOff,
 	}
 	if s.Acks == "all" {
 		cfg.RequiredAcks = kafka.AcksAll
 	}
-	if s.Compression == "lz4" {
+	switch s.Delivery {
+	case workload.Idempotent:
+		cfg.RequiredAcks, cfg.Idempotence = kafka.AcksAll, kafka.IdempotenceOn
+	case workload.Transactional:
+		cfg.RequiredAcks, cfg.Idempotence = kafka.AcksAll, kafka.IdempotenceOn
+		cfg.TransactionalID = fmt.Sprintf("bench-gregor-%d", time.Now().UnixNano())
+	}
+	switch s.Compression {
+	case "lz4":
 		cfg.Compression = kafka.CompressionLZ4
+	case "zstd":
+		cfg.Compression = kafka.CompressionZstd
 	}
 	return cfg
 }
@@ -149,9 +162,20 @@ func (g gregorClient) produce(ctx context.Context, s *workload.Spec) (workload.R
 		}
 	}()
 	start := time.Now()
+	txn := s.Delivery == workload.Transactional
 	for i := 0; i < s.Messages; i++ {
+		if txn && i%txnRecords(s) == 0 {
+			if err := p.BeginTransaction(ctx); err != nil {
+				return res, err
+			}
+		}
 		if err := p.Produce(ctx, kafka.Message{Value: value(pool, i)}); err != nil {
 			return res, err
+		}
+		if txn && (i%txnRecords(s) == txnRecords(s)-1 || i == s.Messages-1) {
+			if err := p.CommitTransaction(ctx); err != nil {
+				return res, err
+			}
 		}
 	}
 	select {
@@ -322,6 +346,47 @@ func (g gregorClient) group(ctx context.Context, s *workload.Spec) (workload.Res
 				}
 			}
 		}()
+		for !prog.Done() {
+			m, err := b.Consume(ctx)
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+			prog.Seen(m.Partition, m.Offset, len(m.Value))
+		}
+		<-ctx.Done()
+		return nil
+	})
+}
+
+// groupJoin runs cooperative-sticky balanced consumers, one client each, reporting ownership from the
+// assignment callbacks, which under cooperative rebalancing name only what changes.
+func (g gregorClient) groupJoin(ctx context.Context, s *workload.Spec) (workload.Result, error) {
+	return runGroupJoin(ctx, s, func(ctx context.Context, i int, cov *workload.Coverage, prog *workload.Progress) error {
+		cl, done, err := g.client(ctx, s)
+		if err != nil {
+			return err
+		}
+		defer done()
+		t, err := cl.Topic(ctx, s.Topic)
+		if err != nil {
+			return err
+		}
+		b, err := t.BalancedConsumer(s.Group, kafka.BalancedConsumerConfig{
+			// AutoCommit commits what was consumed before partitions are revoked, as franz-go's default does.
+			ConsumerConfig:       kafka.ConsumerConfig{AutoOffsetReset: kafka.OffsetEarliest, AutoCommit: true},
+			Assignor:             kafka.CooperativeStickyAssignor(),
+			HeartbeatInterval:    500 * time.Millisecond,
+			AfterAssignCallback:  func(_ context.Context, ps []int32) { cov.Gain(i, ps) },
+			BeforeRevokeCallback: func(_ context.Context, ps []int32) { cov.Lose(i, ps) },
+			LostCallback:         func(_ context.Context, ps []int32) { cov.Lose(i, ps) },
+		})
+		if err != nil {
+			return err
+		}
+		defer b.Stop(context.Background())
 		for !prog.Done() {
 			m, err := b.Consume(ctx)
 			if err != nil {

@@ -3,6 +3,7 @@ package clients
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,6 +36,14 @@ func saramaConfig(s *workload.Spec) *sarama.Config {
 	}
 	if s.Compression == "lz4" {
 		cfg.Producer.Compression = sarama.CompressionLZ4
+	}
+	if s.Delivery != "" {
+		// Sarama's idempotent producer allows one request in flight per broker.
+		cfg.Producer.Idempotent, cfg.Net.MaxOpenRequests = true, 1
+		cfg.Producer.RequiredAcks = sarama.WaitForAll
+	}
+	if s.Delivery == workload.Transactional {
+		cfg.Producer.Transaction.ID = fmt.Sprintf("bench-sarama-%d", time.Now().UnixNano())
 	}
 	cfg.Producer.Return.Successes = true
 	cfg.Producer.Return.Errors = true
@@ -99,9 +108,20 @@ func saramaProduce(ctx context.Context, s *workload.Spec) (workload.Result, erro
 	var res workload.Result
 	var firstErr error
 	start := time.Now()
+	txn := s.Delivery == workload.Transactional
 	saramaPump(p, s.BufferMsgs, func(i int) *sarama.ProducerMessage {
-		if i >= s.Messages || ctx.Err() != nil {
+		if txn && i > 0 && (i%txnRecords(s) == 0 || i >= s.Messages) && firstErr == nil {
+			// CommitTxn flushes what the transaction holds first.
+			firstErr = p.CommitTxn()
+		}
+		if i >= s.Messages || ctx.Err() != nil || txn && firstErr != nil {
 			return nil
+		}
+		if txn && i%txnRecords(s) == 0 {
+			if err := p.BeginTxn(); err != nil {
+				firstErr = err
+				return nil
+			}
 		}
 		return &sarama.ProducerMessage{Topic: s.Topic, Value: sarama.ByteEncoder(value(pool, i))}
 	}, func(m *sarama.ProducerMessage, err error) {

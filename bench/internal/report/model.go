@@ -24,6 +24,8 @@ type Cell struct {
 	Clients     int    `json:"clients,omitempty"`
 	// Security is the listener's protocol when not plaintext: "ssl".
 	Security string `json:"security,omitempty"`
+	// Delivery is the producers' mode when not idempotence off: "idempotent" or "transactional".
+	Delivery string `json:"delivery,omitempty"`
 }
 
 // Sample is one run of one contender in one cell.

@@ -13,7 +13,18 @@ const (
 	Consume = "consume" // read a pre-filled topic from the start
 	Latency = "latency" // a fixed rate, lowest-latency settings, ack latency percentiles
 	Group   = "group"   // Members consumers in one group read a pre-filled topic
-	Conns   = "conns"   // Clients clients, each with connections to every broker: goroutines, threads, RSS
+	// GroupJoin: Members cooperative-sticky consumers read a pre-filled topic, and one more joins once half of
+	// it is read.
+	GroupJoin = "group-join"
+	// GroupJoin848 is GroupJoin in a consumer-protocol (KIP-848) group, where the broker assigns.
+	GroupJoin848 = "group-join-848"
+	Conns        = "conns" // Clients clients, each with connections to every broker: goroutines, threads, RSS
+)
+
+// Spec.Delivery values besides "" (idempotence off).
+const (
+	Idempotent    = "idempotent"
+	Transactional = "transactional"
 )
 
 // Spec is one run of one contender. benchclient fills it from its flags; the Python client takes the same flags.
@@ -25,9 +36,13 @@ type Spec struct {
 	Messages    int    // produce: how many; consume and group: the sum of Ends
 	Size        int    // value bytes
 	PayloadFile string // values, one a line (see WritePayload)
-	Compression string // "none" or "lz4"
+	Compression string // "none", "lz4" or "zstd"
 	Acks        string // "1" or "all"
-	Rate        int    // latency: messages per second
+	// Delivery is how a producer writes: "" (idempotence off, every client alike), "idempotent" (acks=all,
+	// sequence numbers), or "transactional" (idempotent, and every TxnRecords records one transaction).
+	Delivery    string
+	TxnRecords  int // transactional: records per transaction
+	Rate        int // latency: messages per second
 	Duration    time.Duration
 	Members     int             // group: consumers in the group
 	Group       string          // group: the group id
@@ -52,11 +67,15 @@ type Result struct {
 	// AssignSeconds is, for group runs, the time from starting the members until they together own every
 	// partition, each member at least one.
 	AssignSeconds float64 `json:"assign_seconds,omitempty"`
-	Goroutines    int     `json:"goroutines,omitempty"`
-	Threads       int     `json:"threads,omitempty"`
-	RSSBytes      int64   `json:"rss_bytes,omitempty"`
-	Sockets       int     `json:"sockets,omitempty"`
-	Error         string  `json:"error,omitempty"`
+	// UnownedSeconds is, for group-join runs, how long some partition had no owner after the group first owned
+	// them all (the joiner's rebalance); Replayed how many records were delivered more than once.
+	UnownedSeconds float64 `json:"unowned_seconds,omitempty"`
+	Replayed       int64   `json:"replayed,omitempty"`
+	Goroutines     int     `json:"goroutines,omitempty"`
+	Threads        int     `json:"threads,omitempty"`
+	RSSBytes       int64   `json:"rss_bytes,omitempty"`
+	Sockets        int     `json:"sockets,omitempty"`
+	Error          string  `json:"error,omitempty"`
 	// Filled in by the runner from the client process's rusage.
 	CPUSeconds float64 `json:"cpu_seconds,omitempty"`
 	MaxRSS     int64   `json:"max_rss_bytes,omitempty"`
