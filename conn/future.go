@@ -3,6 +3,7 @@ package conn
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gregorkafka/gregor/handler"
@@ -33,6 +34,8 @@ type ResponseFuture struct {
 	decodeOnce sync.Once
 	resp       protocol.Message
 	respErr    error
+	decoded    atomic.Bool // decode has run
+	recycled   atomic.Bool // the frame went back to the handler's pool
 
 	hookMu    sync.Mutex
 	completed bool                    // complete ran; hooks added later run at once
@@ -125,6 +128,7 @@ func (f *ResponseFuture) wait(ctx context.Context) error {
 }
 
 func (f *ResponseFuture) decode() {
+	defer f.decoded.Store(true)
 	if f.obs != nil {
 		start := f.obs.h.Now()
 		defer func() { f.observe(start, f.resp, f.respErr) }()
@@ -154,6 +158,23 @@ func (f *ResponseFuture) observe(start time.Time, resp protocol.Message, err err
 		info.Throttle = throttleOf(resp)
 	}
 	f.obs.o.ResponseRead(info)
+}
+
+// RecycleFrame hands the response frame back to the handler's pool
+// (handler.RecycleFrame) once Get has decoded it, so the next large response
+// is read into it instead of into freshly zeroed memory. Call it only when
+// nothing decoded from the response is used any more: the decoded message's
+// byte fields (a Fetch response's records) alias the frame and will be
+// overwritten. Later Gets return the same message, whose byte fields must
+// then not be read. It does nothing before the response is decoded, when the
+// future failed, and after the first call.
+func (f *ResponseFuture) RecycleFrame() {
+	if f == nil || !f.decoded.Load() || f.resp == nil || !f.recycled.CompareAndSwap(false, true) {
+		return
+	}
+	frame := f.frame
+	f.frame = nil
+	handler.RecycleFrame(frame)
 }
 
 // Done reports, without blocking, whether the response (or the error that

@@ -53,8 +53,10 @@ type DialConfig struct {
 
 	// OnFrame receives each complete inbound frame, without its size
 	// prefix, in order, never concurrently for one connection. The frame is
-	// a fresh slice the callee owns and may keep. OnFrame may run on an
-	// event loop, so it must not block. Nil discards frames.
+	// a slice the callee owns and may keep; large ones come from a pool
+	// (FrameBuffer), and a callee that knows nothing refers to one any more
+	// may hand it back with RecycleFrame. OnFrame may run on an event loop,
+	// so it must not block. Nil discards frames.
 	OnFrame func(frame []byte)
 
 	// OnClose is called exactly once, after the last OnFrame, when the

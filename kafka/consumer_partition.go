@@ -161,6 +161,14 @@ func (r *partRing) push(op *ownedPartition) {
 	r.n++
 }
 
+// peek returns the head without taking it.
+func (r *partRing) peek() (*ownedPartition, bool) {
+	if r.n == 0 {
+		return nil, false
+	}
+	return r.buf[r.head], true
+}
+
 func (r *partRing) pop() (*ownedPartition, bool) {
 	if r.n == 0 {
 		return nil, false

@@ -2,7 +2,6 @@ package kafka
 
 import (
 	"cmp"
-	"encoding/binary"
 	"slices"
 	"time"
 
@@ -21,9 +20,14 @@ type fetchDecoder struct {
 type decodeIn struct {
 	topic       string
 	partition   int32
-	records     []byte // complete entries only (see scanRecords)
+	records     []byte // complete entries only (see protocol.ScanRecords)
 	fetchOffset int64  // the offset asked for; records before it are skipped
-	count       int    // the records scanRecords counted, for sizing
+	count       int    // the records protocol.ScanRecords counted, for sizing
+	// maxCount is how far count is trusted beyond what the bytes could
+	// hold uncompressed: the consumer's QueuedMaxMessages, memory its
+	// configuration accepts anyway. Compressed batches of small records
+	// hold far more than their bytes suggest.
+	maxCount int
 	// aborted lists the response's aborted transactions; with
 	// readCommitted their records, and every transaction marker, are
 	// skipped. Transaction markers are skipped in either mode.
@@ -39,6 +43,10 @@ type decodeOut struct {
 	// offset after the entry.
 	err    error
 	skipTo int64
+	// aliasesInput is set when a message's key, value or header values
+	// point into in.records (an uncompressed batch delivered records):
+	// the response frame must then outlive the messages.
+	aliasesInput bool
 	// gapAt is the first offset that should have come next but did not,
 	// when a record arrived with a higher one outside what compaction of
 	// whole batches and transaction markers explain; -1 when none.
@@ -48,8 +56,9 @@ type decodeOut struct {
 func (d *fetchDecoder) decode(in *decodeIn) decodeOut {
 	out := decodeOut{gapAt: -1, skipTo: -1}
 	// Trust the scanned count for sizing only as far as the bytes could
-	// hold it; compressed batches may hold more and grow the slice.
-	out.msgs = make([]Message, 0, min(in.count, len(in.records)/7+1))
+	// hold it uncompressed or the queue may hold; a lying count beyond
+	// that grows the slice batch by batch, as the records are parsed.
+	out.msgs = make([]Message, 0, min(in.count, max(len(in.records)/7+1, in.maxCount)))
 
 	rc := in.readCommitted && len(in.aborted) > 0
 	if rc {
@@ -67,7 +76,7 @@ func (d *fetchDecoder) decode(in *decodeIn) decodeOut {
 	topic, partition := in.topic, in.partition
 
 	d.rd.MinOffset = in.fetchOffset
-	consumed, err := d.rd.DecodeBatches(in.records, func(b *protocol.RecordBatch) error {
+	consumed, err := d.rd.EachBatch(in.records, func(b *protocol.RecordBatch, it *protocol.RecordIter) error {
 		last := b.LastOffset()
 		if rc {
 			// A transaction is aborted from its first offset until its
@@ -78,9 +87,11 @@ func (d *fetchDecoder) decode(in *decodeIn) decodeOut {
 			}
 		}
 		if b.Control() {
-			if rc && len(b.Records) > 0 {
-				if typ, ok := protocol.ParseRecordControlKey(b.Records[0].Key); ok && typ == protocol.RecordControlAbort {
-					delete(d.abortedBy, b.ProducerID)
+			if rc {
+				if r, ok := it.Next(); ok {
+					if typ, ok := protocol.ParseRecordControlKey(r.Key); ok && typ == protocol.RecordControlAbort {
+						delete(d.abortedBy, b.ProducerID)
+					}
 				}
 			}
 			expect = max(expect, last+1)
@@ -90,9 +101,15 @@ func (d *fetchDecoder) decode(in *decodeIn) decodeOut {
 			expect = max(expect, last+1)
 			return nil
 		}
-		msgs := slices.Grow(out.msgs, len(b.Records))
-		for i := range b.Records {
-			r := &b.Records[i]
+		// The iterator's count is checked against the batch's
+		// (decompressed) bytes, so it may size the slice.
+		msgs := slices.Grow(out.msgs, it.Len())
+		start := len(msgs)
+		for {
+			r, ok := it.Next()
+			if !ok {
+				break
+			}
 			if r.Offset > expect && out.gapAt < 0 {
 				out.gapAt = expect
 			}
@@ -107,23 +124,21 @@ func (d *fetchDecoder) decode(in *decodeIn) decodeOut {
 				m.Timestamp = time.UnixMilli(r.Timestamp)
 			}
 		}
+		if it.Err() != nil {
+			clear(msgs[start:])
+			out.msgs = msgs[:start]
+			return nil // EachBatch returns the iterator's error
+		}
+		if len(msgs) > start && b.Compression() == protocol.CompressionNone {
+			out.aliasesInput = true
+		}
 		out.msgs = msgs
 		expect = max(expect, last+1)
 		return nil
 	})
 	if err != nil {
 		out.err = err
-		out.skipTo = entryLastOffset(in.records[consumed:]) + 1
+		out.skipTo = protocol.EntryLastOffset(in.records[consumed:]) + 1
 	}
 	return out
-}
-
-// entryLastOffset reads the last offset of the complete entry at the start
-// of b (scanRecords has checked its header).
-func entryLastOffset(b []byte) int64 {
-	last := int64(binary.BigEndian.Uint64(b))
-	if b[entryMagicAt] == protocol.RecordBatchMagic {
-		last += int64(int32(binary.BigEndian.Uint32(b[batchLastDeltaAt:])))
-	}
-	return last
 }

@@ -72,10 +72,10 @@ func decodeAll(t *testing.T, in decodeIn) decodeOut {
 	if in.topic == "" {
 		in.topic = "t"
 	}
-	sc := scanRecords(in.records)
-	require.False(t, sc.corrupt)
-	in.records = in.records[:sc.end]
-	in.count = sc.count
+	sc := protocol.ScanRecords(in.records)
+	require.False(t, sc.Corrupt)
+	in.records = in.records[:sc.End]
+	in.count = sc.Count
 	var d fetchDecoder
 	return d.decode(&in)
 }
@@ -94,58 +94,58 @@ func TestScanRecords(t *testing.T) {
 
 	t.Run("complete batches then a partial tail", func(t *testing.T) {
 		data := concat(b1, b2, b1[:30])
-		sc := scanRecords(data)
-		assert.Equal(t, len(b1)+len(b2), sc.end)
-		assert.Equal(t, int64(15), sc.next)
-		assert.Equal(t, 5, sc.count)
-		assert.Zero(t, sc.need)
+		sc := protocol.ScanRecords(data)
+		assert.Equal(t, len(b1)+len(b2), sc.End)
+		assert.Equal(t, int64(15), sc.Next)
+		assert.Equal(t, 5, sc.Count)
+		assert.Zero(t, sc.Need)
 	})
 	t.Run("partial first batch tells its size", func(t *testing.T) {
-		sc := scanRecords(b1[:len(b1)-1])
-		assert.Zero(t, sc.end)
-		assert.Equal(t, int64(-1), sc.next)
-		assert.Equal(t, len(b1), sc.need)
+		sc := protocol.ScanRecords(b1[:len(b1)-1])
+		assert.Zero(t, sc.End)
+		assert.Equal(t, int64(-1), sc.Next)
+		assert.Equal(t, len(b1), sc.Need)
 	})
 	t.Run("cut inside the first header", func(t *testing.T) {
-		sc := scanRecords(b1[:8])
-		assert.Zero(t, sc.end)
-		assert.Zero(t, sc.need)
-		assert.False(t, sc.corrupt)
+		sc := protocol.ScanRecords(b1[:8])
+		assert.Zero(t, sc.End)
+		assert.Zero(t, sc.Need)
+		assert.False(t, sc.Corrupt)
 	})
 	t.Run("empty", func(t *testing.T) {
-		assert.Equal(t, recordsScan{next: -1}, scanRecords(nil))
+		assert.Equal(t, protocol.RecordsScan{Next: -1}, protocol.ScanRecords(nil))
 	})
 	t.Run("batch emptied by compaction still moves the offset", func(t *testing.T) {
 		empty, err := protocol.AppendRecordBatch(nil, &protocol.RecordBatch{BaseOffset: 20, LastOffsetDelta: 4,
 			ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1}, protocol.CompressionNone)
 		require.NoError(t, err)
-		sc := scanRecords(empty)
-		assert.Equal(t, len(empty), sc.end)
-		assert.Equal(t, int64(25), sc.next)
-		assert.Zero(t, sc.count)
+		sc := protocol.ScanRecords(empty)
+		assert.Equal(t, len(empty), sc.End)
+		assert.Equal(t, int64(25), sc.Next)
+		assert.Zero(t, sc.Count)
 	})
 	t.Run("legacy messages", func(t *testing.T) {
 		recs := []protocol.Record{{Offset: 7, Timestamp: 1, Value: []byte("a")}, {Offset: 8, Timestamp: 1, Value: []byte("b")}}
 		plain, err := protocol.AppendMessageSet(nil, recs, 1, protocol.CompressionNone)
 		require.NoError(t, err)
-		sc := scanRecords(plain)
-		assert.Equal(t, len(plain), sc.end)
-		assert.Equal(t, int64(9), sc.next)
-		assert.Equal(t, 2, sc.count)
+		sc := protocol.ScanRecords(plain)
+		assert.Equal(t, len(plain), sc.End)
+		assert.Equal(t, int64(9), sc.Next)
+		assert.Equal(t, 2, sc.Count)
 
 		// A compressed wrapper carries the offset of its last message.
 		wrapped, err := protocol.AppendMessageSet(nil, recs, 1, protocol.CompressionSnappy)
 		require.NoError(t, err)
-		sc = scanRecords(wrapped)
-		assert.Equal(t, len(wrapped), sc.end)
-		assert.Equal(t, int64(9), sc.next)
+		sc = protocol.ScanRecords(wrapped)
+		assert.Equal(t, len(wrapped), sc.End)
+		assert.Equal(t, int64(9), sc.Next)
 	})
 	t.Run("impossible length", func(t *testing.T) {
 		bad := append([]byte(nil), b1...)
 		binary.BigEndian.PutUint32(bad[8:], 2)
-		sc := scanRecords(concat(b2, bad))
-		assert.True(t, sc.corrupt)
-		assert.Equal(t, len(b2), sc.end, "complete entries before it still count")
+		sc := protocol.ScanRecords(concat(b2, bad))
+		assert.True(t, sc.Corrupt)
+		assert.Equal(t, len(b2), sc.End, "complete entries before it still count")
 	})
 }
 
@@ -224,8 +224,8 @@ func TestFetchDecode(t *testing.T) {
 	t.Run("messages outlive the decoder", func(t *testing.T) {
 		var d fetchDecoder
 		data := batchAt(t, protocol.CompressionLZ4, 0, 1)
-		sc := scanRecords(data)
-		first := d.decode(&decodeIn{topic: "t", records: data[:sc.end], count: sc.count})
+		sc := protocol.ScanRecords(data)
+		first := d.decode(&decodeIn{topic: "t", records: data[:sc.End], count: sc.Count})
 		second := d.decode(&decodeIn{topic: "t", records: batchAt(t, protocol.CompressionLZ4, 2, 3), count: 2})
 		require.Len(t, second.msgs, 2)
 		assert.Equal(t, "v0", string(first.msgs[0].Value))

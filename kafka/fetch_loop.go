@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gregorkafka/gregor/conn"
 	"github.com/gregorkafka/gregor/handler"
 	"github.com/gregorkafka/gregor/protocol"
 )
@@ -26,7 +27,7 @@ const fetchRequestMaxBytes = 50 << 20
 // tasks joined by a one-slot queue:
 //
 //   - run builds a Fetch for every partition of the broker that has room,
-//     sends it, and reads the response's batch headers only (scanRecords)
+//     sends it, and reads the response's batch headers only (protocol.ScanRecords)
 //     to learn where each partition's next fetch starts. It then sends the
 //     next Fetch at once, before the records are decoded.
 //   - decodeLoop decodes the records of the previous response into
@@ -57,8 +58,15 @@ type sentPartition struct {
 
 // fetchResult is what run hands to decodeLoop: each partition's records
 // (or error) from one response, in request order.
+//
+// frame is the answered future whose response frame the items' records
+// alias. The frame goes back to the handler's pool (see Message for the
+// ownership rule) once deliver has decoded every item and no message it
+// queued aliases the frame; otherwise the messages keep it, and the
+// garbage collector frees it when the last of them is gone.
 type fetchResult struct {
 	items []decodeItem
+	frame *conn.ResponseFuture
 }
 
 type decodeItem struct {
@@ -101,7 +109,7 @@ func (l *fetchLoop) run(ctx context.Context) {
 			}
 			continue
 		}
-		resp, err := l.broker.Fetch(ctx, req)
+		resp, future, err := l.broker.fetch(ctx, req)
 		if err != nil {
 			closed := errors.Is(err, ErrClosed) || authFailed(err)
 			c.mu.Lock()
@@ -128,10 +136,11 @@ func (l *fetchLoop) run(ctx context.Context) {
 			continue
 		}
 		res, o := l.take(resp)
-		if len(res.items) > 0 {
-			if l.results.Put(ctx, res) != nil {
-				return
-			}
+		res.frame = future
+		if len(res.items) == 0 {
+			future.RecycleFrame()
+		} else if l.results.Put(ctx, res) != nil {
+			return
 		}
 		if len(o.outOfRange) > 0 {
 			c.resetOutOfRange(ctx, o.outOfRange)
@@ -329,22 +338,23 @@ func (l *fetchLoop) takePartitionLocked(s sentPartition, rp *protocol.FetchRespo
 func (l *fetchLoop) takeRecordsLocked(s sentPartition, rp *protocol.FetchResponsePartition, res *fetchResult) {
 	c := l.c
 	op := s.op
-	sc := scanRecords(rp.Records)
+	sc := protocol.ScanRecords(rp.Records)
 	switch {
-	case sc.end > 0:
-		op.fetchAt = max(op.fetchAt, sc.next)
+	case sc.End > 0:
+		op.fetchAt = max(op.fetchAt, sc.Next)
 		op.maxBytes = c.cfg.FetchMessageMaxBytes
 		op.first = false
-		if sc.count > 0 {
-			op.recordBytes = (sc.end + sc.count - 1) / sc.count
-			op.batchBytes = sc.end / sc.entries
+		if sc.Count > 0 {
+			op.recordBytes = (sc.End + sc.Count - 1) / sc.Count
+			op.batchBytes = sc.End / sc.Entries
 		}
-		it := decodeItem{op: op, epoch: s.epoch, bytes: sc.end, msgs: sc.count, hw: rp.HighWatermark, in: decodeIn{
+		it := decodeItem{op: op, epoch: s.epoch, bytes: sc.End, msgs: sc.Count, hw: rp.HighWatermark, in: decodeIn{
 			topic:         c.topic.name,
 			partition:     op.id,
-			records:       rp.Records[:sc.end],
+			records:       rp.Records[:sc.End],
 			fetchOffset:   s.offset,
-			count:         sc.count,
+			count:         sc.Count,
+			maxCount:      c.cfg.QueuedMaxMessages,
 			readCommitted: c.cfg.IsolationLevel == ReadCommitted,
 			aborted:       rp.AbortedTransactions,
 		}}
@@ -352,16 +362,16 @@ func (l *fetchLoop) takeRecordsLocked(s sentPartition, rp *protocol.FetchRespons
 		op.pendingBytes += it.bytes
 		op.pendingMsgs += it.msgs
 		res.items = append(res.items, it)
-	case sc.corrupt:
+	case sc.Corrupt:
 		l.reportLocked(s, res, fmt.Errorf("%w: bad entry header at offset %d", protocol.ErrCorruptMessage, s.offset))
-	case sc.need > MaxFetchMessageBytes:
-		l.reportLocked(s, res, &MessageTooLargeError{Offset: s.offset, Size: sc.need, MaxBytes: MaxFetchMessageBytes})
-	case sc.need > 0:
+	case sc.Need > MaxFetchMessageBytes:
+		l.reportLocked(s, res, &MessageTooLargeError{Offset: s.offset, Size: sc.Need, MaxBytes: MaxFetchMessageBytes})
+	case sc.Need > 0:
 		// Older Fetch versions return the start of a batch larger than
 		// asked for; ask for all of it.
 		c.log.Debug("kafka: record batch larger than the fetch size, growing it", "partition", op.id,
-			"offset", s.offset, "size", sc.need, "was", op.maxBytes)
-		op.maxBytes = max(op.maxBytes, sc.need)
+			"offset", s.offset, "size", sc.Need, "was", op.maxBytes)
+		op.maxBytes = max(op.maxBytes, sc.Need)
 		op.first = true
 	case len(rp.Records) > 0:
 		op.first = true // cut before its header: the request ran out of room
@@ -415,7 +425,7 @@ func (l *fetchLoop) decodeLoop(ctx context.Context) {
 
 // deliver decodes a fetch result and queues its messages for Consume.
 func (c *SimpleConsumer) deliver(l *fetchLoop, d *fetchDecoder, res *fetchResult) {
-	queued := false
+	queued, aliased := false, false
 	for i := range res.items {
 		it := &res.items[i]
 		var out decodeOut
@@ -464,6 +474,7 @@ func (c *SimpleConsumer) deliver(l *fetchLoop, d *fetchDecoder, res *fetchResult
 		if it.err == nil && len(c.topic.cl.hooks.fetch) > 0 {
 			c.observeFetch(l, it, &out)
 		}
+		aliased = aliased || out.aliasesInput
 		if out.err != nil {
 			c.log.Warn("kafka: undecodable record batch skipped", "partition", op.id, "next", out.skipTo, "error", out.err)
 		}
@@ -471,6 +482,9 @@ func (c *SimpleConsumer) deliver(l *fetchLoop, d *fetchDecoder, res *fetchResult
 			c.log.Warn("kafka: gap in offsets of a topic not marked compacted; records may have been lost",
 				"partition", op.id, "missing", out.gapAt)
 		}
+	}
+	if !aliased {
+		res.frame.RecycleFrame()
 	}
 	if queued {
 		c.avail.Set()

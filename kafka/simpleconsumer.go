@@ -18,7 +18,8 @@ import (
 //
 // Messages come out one at a time through Consume, or by ranging over
 // Messages, in offset order within each partition and round-robin across
-// partitions. Behind them, one fetch loop per leader broker keeps a Fetch
+// partitions (message by message, or in runs of up to 64 when more than 32
+// partitions have messages waiting). Behind them, one fetch loop per leader broker keeps a Fetch
 // in flight while the application works through what the previous one
 // brought, up to ConsumerConfig.QueuedMaxMessages per partition.
 //
@@ -47,6 +48,7 @@ type SimpleConsumer struct {
 
 	mu          sync.Mutex
 	ready       partRing // partitions with queued entries, in delivery order
+	run         int      // entries taken in a row from ready's head
 	loops       map[int32]*fetchLoop
 	needRefresh bool  // the supervisor should refresh metadata
 	fatal       error // the client closed under the consumer, or authentication failed
@@ -262,17 +264,20 @@ func (c *SimpleConsumer) poll() (e entry, ok bool) {
 	return e, ok
 }
 
-// popLocked takes the next entry, round-robin across partitions. When the
-// partition now has room to fetch into, wake is its leader's fetch loop, or
-// reroute is set when that broker has no loop.
+// popLocked takes the next entry, round-robin across partitions in runs of
+// up to deliveryRun entries. When the partition now has room to fetch into,
+// wake is its leader's fetch loop, or reroute is set when that broker has no
+// loop.
 func (c *SimpleConsumer) popLocked() (e entry, ok bool, wake *fetchLoop, reroute bool) {
 	for {
-		op, found := c.ready.pop()
+		op, found := c.ready.peek()
 		if !found {
 			return entry{}, false, nil, false
 		}
 		if op.queue.len() == 0 || op.paused {
+			c.ready.pop()
 			op.inReady = false
+			c.run = 0
 			continue
 		}
 		full := !c.hasRoomLocked(op)
@@ -282,10 +287,16 @@ func (c *SimpleConsumer) popLocked() (e entry, ok bool, wake *fetchLoop, reroute
 			op.queuedBytes -= messageBytes(e.msg)
 			op.catchUpLocked()
 		}
-		if op.queue.len() > 0 {
-			c.ready.push(op)
-		} else {
+		c.run++
+		switch {
+		case op.queue.len() == 0:
+			c.ready.pop()
 			op.inReady = false
+			c.run = 0
+		case c.run >= deliveryRun || c.ready.n <= deliveryRunFrom:
+			c.ready.pop()
+			c.ready.push(op)
+			c.run = 0
 		}
 		if full && c.hasRoomLocked(op) {
 			if b := op.p.Leader(); b != nil && c.loops[b.ID()] != nil {
@@ -297,6 +308,17 @@ func (c *SimpleConsumer) popLocked() (e entry, ok bool, wake *fetchLoop, reroute
 		return e, true, wake, reroute
 	}
 }
+
+// deliveryRun is how many entries Consume takes from one partition before
+// moving to the next once more than deliveryRunFrom partitions have some
+// ready. Strict alternation touches another partition's state and message
+// slab on every message, which across thousands of partitions is a cache
+// miss each time; a run keeps them hot while every partition still gets its
+// turn. Fewer partitions fit the cache and alternate message by message.
+const (
+	deliveryRun     = 64
+	deliveryRunFrom = 32
+)
 
 // hasRoomLocked reports whether the partition's queue, counting results
 // still being decoded, is low enough to fetch more: at least half of

@@ -152,12 +152,12 @@ func offlineConsumer(t *testing.T, cfg ConsumerConfig) (*SimpleConsumer, *fetchL
 // would.
 func feed(t *testing.T, c *SimpleConsumer, l *fetchLoop, id int32, records []byte) {
 	t.Helper()
-	sc := scanRecords(records)
+	sc := protocol.ScanRecords(records)
 	c.mu.Lock()
 	op := c.byID[id]
-	it := decodeItem{op: op, epoch: op.epoch, bytes: sc.end, msgs: sc.count, in: decodeIn{topic: "t", partition: id,
-		records: records[:sc.end], fetchOffset: op.fetchAt, count: sc.count}}
-	op.fetchAt = max(op.fetchAt, sc.next)
+	it := decodeItem{op: op, epoch: op.epoch, bytes: sc.End, msgs: sc.Count, in: decodeIn{topic: "t", partition: id,
+		records: records[:sc.End], fetchOffset: op.fetchAt, count: sc.Count}}
+	op.fetchAt = max(op.fetchAt, sc.Next)
 	op.undecoded++
 	op.pendingBytes += it.bytes
 	op.pendingMsgs += it.msgs
@@ -468,7 +468,7 @@ func TestTakeOversizedBatch(t *testing.T) {
 	var mtl *MessageTooLargeError
 	require.ErrorAs(t, err, &mtl)
 	assert.Equal(t, int64(1), mtl.Offset)
-	assert.Equal(t, MaxFetchMessageBytes+entryOverhead+1, mtl.Size)
+	assert.Equal(t, MaxFetchMessageBytes+12+1, mtl.Size) // offset and length fields, then the length claimed
 	require.NoError(t, c.ResetOffsets(t.Context(), map[int32]OffsetTarget{0: OffsetAfter(1)}))
 	assert.False(t, op.stalled, "a reset moves past it")
 

@@ -23,11 +23,14 @@ func codecDecompressOwned(src []byte, c Compression, limit int, legacyLZ4 bool) 
 	if limit <= 0 {
 		limit = DefaultMaxDecompressedSize
 	}
-	if c != CompressionZstd {
-		// The others size their output well up front: snappy and gzip from
-		// their length headers, LZ4 from its block headers.
+	if c != CompressionZstd && c != CompressionLZ4 {
+		// The others size their output exactly up front, from their
+		// length headers.
 		return codecDecompress(nil, src, c, limit, legacyLZ4)
 	}
+	// zstd, and LZ4 whose block headers only bound a block's output (a
+	// small batch would otherwise reserve a whole 64 KiB block), decode
+	// into scratch and copy out exactly what came.
 	bp := codecScratch.Get().(*[]byte)
 	out, err := codecDecompress((*bp)[:0], src, c, limit, legacyLZ4)
 	var owned []byte

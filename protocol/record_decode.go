@@ -48,6 +48,7 @@ type RecordDecoder struct {
 	ReuseBuffers bool
 
 	batch   RecordBatch
+	iter    RecordIter
 	records []Record
 	headers []RecordHeader
 	buf     []byte
@@ -73,7 +74,21 @@ func DecodeRecordBatches(data []byte, fn func(*RecordBatch) error) (consumed int
 // (possible before Fetch v3): fetch again with a larger size. An error from
 // fn stops the walk and is returned as is.
 func (d *RecordDecoder) DecodeBatches(data []byte, fn func(*RecordBatch) error) (consumed int, err error) {
-	return d.walk(data, nil, fn)
+	return d.walk(data, nil, fn, nil)
+}
+
+// EachBatch is DecodeBatches for a caller that copies records into a type of
+// its own: fn gets each batch with Records nil and an iterator that decodes
+// the batch's records one Next at a time, into a Record returned by value,
+// so no slice of Records is written only to be copied again. The batch's
+// header and checksum are verified before fn is called; its records are
+// verified as Next reads them, and when one is malformed Next stops and Err
+// says why: the records it returned from that batch must then be dropped,
+// and EachBatch returns the error (unless fn returns one of its own) with
+// consumed at the batch's start, as DecodeBatches would. Records fn leaves
+// unread are not checked. The iterator is valid only until fn returns.
+func (d *RecordDecoder) EachBatch(data []byte, fn func(*RecordBatch, *RecordIter) error) (consumed int, err error) {
+	return d.walk(data, nil, nil, fn)
 }
 
 // AppendRecords appends the data records of every complete batch in data to
@@ -83,14 +98,16 @@ func (d *RecordDecoder) DecodeBatches(data []byte, fn func(*RecordBatch) error) 
 // (dropping aborted producers' records) is left to the caller, who holds the
 // aborted transaction list.
 func (d *RecordDecoder) AppendRecords(dst []Record, data []byte) ([]Record, int, error) {
-	n, err := d.walk(data, &dst, nil)
+	n, err := d.walk(data, &dst, nil, nil)
 	return dst, n, err
 }
 
 // walk decodes entries until data runs out. With out set, records are
-// appended to *out and must stay valid; otherwise they go to d.records and
+// appended to *out and must stay valid; with each set, a batch's records
+// are left to the iterator each gets; otherwise they go to d.records and
 // fn sees each batch.
-func (d *RecordDecoder) walk(data []byte, out *[]Record, fn func(*RecordBatch) error) (int, error) {
+func (d *RecordDecoder) walk(data []byte, out *[]Record, fn func(*RecordBatch) error, each func(*RecordBatch, *RecordIter) error) (int, error) {
+	lazy := each != nil
 	pos := 0
 	for {
 		rest := data[pos:]
@@ -123,7 +140,7 @@ func (d *RecordDecoder) walk(data []byte, out *[]Record, fn func(*RecordBatch) e
 		var err error
 		switch magic := entry[batchOffMagic]; magic {
 		case RecordBatchMagic:
-			recs, emit, err = d.decodeBatch(entry, recs, out != nil)
+			recs, emit, err = d.decodeBatch(entry, recs, out != nil, lazy)
 		case 0, 1:
 			recs, emit, err = d.decodeLegacy(entry, recs, out != nil)
 		default:
@@ -140,6 +157,21 @@ func (d *RecordDecoder) walk(data []byte, out *[]Record, fn func(*RecordBatch) e
 				recs = recs[:first]
 			}
 			*out = recs
+		} else if lazy {
+			d.records = recs
+			if emit {
+				if entry[batchOffMagic] != RecordBatchMagic {
+					d.iter = RecordIter{d: d, recs: recs[first:], legacy: true} // decoded already
+				}
+				d.batch.Records = nil
+				err := each(&d.batch, &d.iter)
+				if err == nil {
+					err = d.iter.err
+				}
+				if err != nil {
+					return pos, err
+				}
+			}
 		} else {
 			d.records = recs
 			if emit && fn != nil {
@@ -176,7 +208,7 @@ func (d *RecordDecoder) decompress(src []byte, codec Compression, legacyLZ4, ret
 
 // decodeBatch decodes a magic 2 batch into d.batch, appending its records
 // to recs. emit is false when the batch was skipped by MinOffset.
-func (d *RecordDecoder) decodeBatch(entry []byte, recs []Record, retain bool) ([]Record, bool, error) {
+func (d *RecordDecoder) decodeBatch(entry []byte, recs []Record, retain, lazy bool) ([]Record, bool, error) {
 	if len(entry) < RecordBatchHeaderSize {
 		return recs, false, recCorrupt(entry, "batch of %d bytes is shorter than its header", len(entry))
 	}
@@ -220,14 +252,22 @@ func (d *RecordDecoder) decodeBatch(entry []byte, recs []Record, retain bool) ([
 	if count < 0 || int64(count) > int64(len(body)/recMinSize) {
 		return recs, false, recCorrupt(entry, "record count %d does not fit %d bytes", count, len(body))
 	}
+	d.iter = d.newIter(body, int(count), retain)
+	if lazy {
+		return recs, true, nil
+	}
 	// Trust the count for sizing only up to a point: a lying count over
 	// junk bytes must not cost a dozen times the input in Record structs.
 	recs = slices.Grow(recs, min(int(count), recPreallocMax))
-	recs, err := d.decodeRecords(body, int(count), recs, retain)
-	if err != nil {
-		return recs, false, fmt.Errorf("protocol: record batch at offset %d: %w", b.BaseOffset, err)
+	it := &d.iter
+	for {
+		r, ok := it.Next()
+		if !ok {
+			break
+		}
+		recs = append(recs, r)
 	}
-	return recs, true, nil
+	return recs, it.err == nil, it.err
 }
 
 // recPreallocMax bounds how many records a batch's count may preallocate;
@@ -238,35 +278,78 @@ const recPreallocMax = 16 << 10
 // delta, offset delta, key length, value length, header count.
 const recMinSize = 7
 
-// decodeRecords parses count records from body for d.batch.
-func (d *RecordDecoder) decodeRecords(body []byte, count int, recs []Record, retain bool) ([]Record, error) {
-	b := &d.batch
-	baseOffset, baseTS, maxTS := b.BaseOffset, b.BaseTimestamp, b.MaxTimestamp
-	logAppend := b.LogAppendTime()
-	minOffset := d.MinOffset
-	// Headers go into one arena per batch. It is reused only with
-	// ReuseBuffers, where nothing outlives the callback anyway.
-	reuseHeaders := d.ReuseBuffers && !retain
-	var hdrs []RecordHeader
-	if reuseHeaders {
-		hdrs = d.headers[:0]
+// RecordIter reads the records of one batch for RecordDecoder.EachBatch.
+type RecordIter struct {
+	d         *RecordDecoder
+	body      []byte
+	pos       int
+	i, count  int
+	prevDelta int64
+	hdrs      []RecordHeader // this batch's header arena
+	reuseHdrs bool           // the arena is d.headers, reused across batches
+	done      bool
+	err       error
+	recs      []Record // a legacy entry's records, decoded already
+	legacy    bool
+}
+
+// newIter starts reading count records from body for d.batch. Headers go
+// into one arena per batch, reused only with ReuseBuffers, where nothing
+// outlives the callback anyway.
+func (d *RecordDecoder) newIter(body []byte, count int, retain bool) RecordIter {
+	it := RecordIter{d: d, body: body, count: count, prevDelta: -1, reuseHdrs: d.ReuseBuffers && !retain}
+	if it.reuseHdrs {
+		it.hdrs = d.headers[:0]
 	}
-	pos := 0
+	return it
+}
+
+// Len is the number of records the batch claims, checked against its
+// bytes (each record takes at least a few): an upper bound for sizing.
+// Records below MinOffset are counted but not returned.
+func (it *RecordIter) Len() int {
+	if it.legacy {
+		return len(it.recs)
+	}
+	return it.count
+}
+
+// Err is why Next stopped early: the batch is malformed.
+func (it *RecordIter) Err() error { return it.err }
+
+// Next decodes the next record at or above the decoder's MinOffset; ok is
+// false when the batch has no more, or, with Err set, is malformed.
+func (it *RecordIter) Next() (r Record, ok bool) {
+	if it.legacy {
+		if it.i < len(it.recs) {
+			it.i++
+			return it.recs[it.i-1], true
+		}
+		return Record{}, false
+	}
+	if it.done {
+		return Record{}, false
+	}
+	d := it.d
+	b := &d.batch
+	body := it.body
 	// Offset deltas rise strictly (compaction leaves gaps) and end at or
 	// before the header's last one: any other record's offset is a lie that
 	// MinOffset would otherwise turn into a silent skip.
-	prevDelta, lastDelta := int64(-1), int64(b.LastOffsetDelta)
-	for i := range count {
+	lastDelta := int64(b.LastOffsetDelta)
+	for it.i < it.count {
+		it.i++
+		pos := it.pos
 		size, n := recVarint(body[pos:])
 		if n == 0 {
 			size, n = recVarintSlow(body[pos:])
 		}
 		if n <= 0 || size < 1 || size > int64(len(body)-pos-n) {
-			return recs, recErr("bad record length")
+			return it.fail("bad record length")
 		}
 		pos += n
 		rec := body[pos : pos+int(size)]
-		pos += int(size)
+		it.pos = pos + int(size)
 
 		p := 1 // attributes: unused since magic 2
 		tsDelta, n := recVarint(rec[p:])
@@ -274,7 +357,7 @@ func (d *RecordDecoder) decodeRecords(body []byte, count int, recs []Record, ret
 			tsDelta, n = recVarintSlow(rec[p:])
 		}
 		if n <= 0 {
-			return recs, recErr("bad timestamp delta")
+			return it.fail("bad timestamp delta")
 		}
 		p += n
 		offDelta, n := recVarint(rec[p:])
@@ -282,24 +365,24 @@ func (d *RecordDecoder) decodeRecords(body []byte, count int, recs []Record, ret
 			offDelta, n = recVarintSlow(rec[p:])
 		}
 		if n <= 0 || offDelta < 0 || offDelta > math.MaxInt32 {
-			return recs, recErr("bad offset delta")
+			return it.fail("bad offset delta")
 		}
-		if offDelta <= prevDelta || offDelta > lastDelta {
-			return recs, recErr(fmt.Sprintf("offset delta %d after %d, last offset delta %d", offDelta, prevDelta, lastDelta))
+		if offDelta <= it.prevDelta || offDelta > lastDelta {
+			return it.fail(fmt.Sprintf("offset delta %d after %d, last offset delta %d", offDelta, it.prevDelta, lastDelta))
 		}
-		prevDelta = offDelta
+		it.prevDelta = offDelta
 		p += n
-		offset := baseOffset + offDelta
-		if offset < minOffset {
+		offset := b.BaseOffset + offDelta
+		if offset < d.MinOffset {
 			continue // the length prefix lets us skip the body unparsed
 		}
 		key, p, ok := recReadBytes(rec, p)
 		if !ok {
-			return recs, recErr("bad key")
+			return it.fail("bad key")
 		}
 		value, p, ok := recReadBytes(rec, p)
 		if !ok {
-			return recs, recErr("bad value")
+			return it.fail("bad value")
 		}
 		nh, n := recVarint(rec[p:])
 		if n == 0 {
@@ -307,54 +390,70 @@ func (d *RecordDecoder) decodeRecords(body []byte, count int, recs []Record, ret
 		}
 		// A header takes at least two bytes (key and value lengths).
 		if n <= 0 || nh < 0 || nh > int64(len(rec)-p-n)/2 {
-			return recs, recErr("bad header count")
+			return it.fail("bad header count")
 		}
 		p += n
 		var headers []RecordHeader
 		if nh > 0 {
-			if hdrs == nil {
-				// Guess that the remaining records carry as many headers;
-				// the cap keeps a lying count from sizing the arena.
-				hdrs = make([]RecordHeader, 0, min(int(nh)*(count-i), 1024))
+			if headers, p, ok = it.readHeaders(rec, p, int(nh)); !ok {
+				return it.fail("bad header")
 			}
-			h0 := len(hdrs)
-			for range nh {
-				kl, n := recVarint(rec[p:])
-				if n == 0 {
-					kl, n = recVarintSlow(rec[p:])
-				}
-				if n <= 0 || kl < 0 || kl > int64(len(rec)-p-n) {
-					return recs, recErr("bad header key")
-				}
-				p += n
-				hk := d.headerKey(rec[p : p+int(kl)])
-				p += int(kl)
-				var hv []byte
-				if hv, p, ok = recReadBytes(rec, p); !ok {
-					return recs, recErr("bad header value")
-				}
-				hdrs = append(hdrs, RecordHeader{Key: hk, Value: hv})
-			}
-			// Earlier records keep pointing at the old array if append
-			// moved it; its contents stay correct, so nothing to fix up.
-			headers = hdrs[h0:len(hdrs):len(hdrs)]
 		}
 		if p != len(rec) {
-			return recs, recErr("bytes after record fields")
+			return it.fail("bytes after record fields")
 		}
-		ts := baseTS + tsDelta
-		if logAppend {
-			ts = maxTS
+		ts := b.BaseTimestamp + tsDelta
+		if b.LogAppendTime() {
+			ts = b.MaxTimestamp
 		}
-		recs = append(recs, Record{Offset: offset, Timestamp: ts, Key: key, Value: value, Headers: headers})
+		return Record{Offset: offset, Timestamp: ts, Key: key, Value: value, Headers: headers}, true
 	}
-	if pos != len(body) {
-		return recs, recErr("bytes after last record")
+	it.done = true
+	if it.pos != len(body) {
+		return it.fail("bytes after last record")
 	}
-	if reuseHeaders {
-		d.headers = hdrs
+	if it.reuseHdrs {
+		d.headers = it.hdrs
 	}
-	return recs, nil
+	return Record{}, false
+}
+
+// readHeaders reads nh headers at p into the batch's arena.
+func (it *RecordIter) readHeaders(rec []byte, p, nh int) ([]RecordHeader, int, bool) {
+	if it.hdrs == nil {
+		// Guess that the remaining records carry as many headers; the cap
+		// keeps a lying count from sizing the arena.
+		it.hdrs = make([]RecordHeader, 0, min(nh*(it.count-it.i+1), 1024))
+	}
+	h0 := len(it.hdrs)
+	for range nh {
+		kl, n := recVarint(rec[p:])
+		if n == 0 {
+			kl, n = recVarintSlow(rec[p:])
+		}
+		if n <= 0 || kl < 0 || kl > int64(len(rec)-p-n) {
+			return nil, p, false
+		}
+		p += n
+		hk := it.d.headerKey(rec[p : p+int(kl)])
+		p += int(kl)
+		hv, np, ok := recReadBytes(rec, p)
+		if !ok {
+			return nil, p, false
+		}
+		p = np
+		it.hdrs = append(it.hdrs, RecordHeader{Key: hk, Value: hv})
+	}
+	// Earlier records keep pointing at the old array if append moved it;
+	// its contents stay correct, so nothing to fix up.
+	return it.hdrs[h0:len(it.hdrs):len(it.hdrs)], p, true
+}
+
+// fail stops the iterator with a malformed-record error.
+func (it *RecordIter) fail(reason string) (Record, bool) {
+	it.done = true
+	it.err = fmt.Errorf("protocol: record batch at offset %d: %w", it.d.batch.BaseOffset, recErr(reason))
+	return Record{}, false
 }
 
 // recKeyCacheSize bounds the header keys remembered between records: keys

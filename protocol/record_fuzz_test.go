@@ -40,7 +40,9 @@ func fuzzSeedMessageSets(f *testing.F) {
 // re-encodes to the same records.
 func fuzzDecode(t *testing.T, data []byte, minOffset int64) {
 	d := &RecordDecoder{MaxDecompressedSize: fuzzLimit, MinOffset: minOffset}
+	var all []Record
 	n, err := d.DecodeBatches(data, func(b *RecordBatch) error {
+		all = append(all, b.Records...)
 		prev := int64(-1)
 		for i := range b.Records {
 			off := b.Records[i].Offset
@@ -64,6 +66,42 @@ func fuzzDecode(t *testing.T, data []byte, minOffset int64) {
 		t.Fatalf("AppendRecords disagrees: (%d, %v) vs (%d, %v)", n2, err2, n, err)
 	}
 	_ = recs
+
+	// EachBatch reads the same records, one Next at a time, and stops
+	// where DecodeBatches stops.
+	var lazy []Record
+	n3, err3 := d.EachBatch(data, func(b *RecordBatch, it *RecordIter) error {
+		if b.Records != nil {
+			t.Fatal("EachBatch materialised the batch's records")
+		}
+		start := len(lazy)
+		for {
+			r, ok := it.Next()
+			if !ok {
+				break
+			}
+			lazy = append(lazy, r)
+		}
+		if it.Err() != nil {
+			lazy = lazy[:start]
+		}
+		return nil
+	})
+	if (err == nil) != (err3 == nil) || n != n3 {
+		t.Fatalf("EachBatch disagrees: (%d, %v) vs (%d, %v)", n3, err3, n, err)
+	}
+	if err == nil {
+		if len(lazy) != len(all) {
+			t.Fatalf("EachBatch read %d records, DecodeBatches %d", len(lazy), len(all))
+		}
+		for i := range all {
+			w, g := &all[i], &lazy[i]
+			if w.Offset != g.Offset || w.Timestamp != g.Timestamp || !sameBytes(w.Key, g.Key) || !sameBytes(w.Value, g.Value) ||
+				len(w.Headers) != len(g.Headers) {
+				t.Fatalf("record %d differs: %+v vs %+v", i, w, g)
+			}
+		}
+	}
 }
 
 func reencodeCheck(t *testing.T, b *RecordBatch) {

@@ -71,7 +71,7 @@ func (d *Decoder) Feed(p []byte, emit func([]byte)) error {
 			}
 			p = p[4:]
 			if size <= len(p) {
-				emit(clone(p[:size]))
+				emit(append(handler.FrameBuffer(size), p[:size]...))
 				p = p[size:]
 				continue
 			}
@@ -132,11 +132,13 @@ func (d *Decoder) check(u uint32) (int, error) {
 // start begins a body of size bytes of which avail are at hand.
 func (d *Decoder) start(size, avail int) {
 	d.size = size
-	c := size
-	if c > wholeAlloc {
-		c = max(wholeAlloc, min(avail, size))
+	if size <= wholeAlloc {
+		// Possibly a pooled buffer holding an earlier frame: the body is
+		// read over it and never read past len.
+		d.body = handler.FrameBuffer(size)
+		return
 	}
-	d.body = make([]byte, 0, c)
+	d.body = make([]byte, 0, max(wholeAlloc, min(avail, size)))
 }
 
 // grow makes room for n more body bytes, by growFactor but never beyond the
@@ -159,10 +161,4 @@ func (d *Decoder) finish(emit func([]byte)) {
 	b := d.body
 	d.body, d.size, d.nhdr = nil, 0, 0
 	emit(b)
-}
-
-func clone(p []byte) []byte {
-	b := make([]byte, len(p))
-	copy(b, p)
-	return b
 }

@@ -1,0 +1,56 @@
+package handler
+
+import (
+	"math/bits"
+	"sync"
+)
+
+// Frame buffers of at least minPooledFrame bytes come from size-classed
+// pools (powers of two up to maxPooledFrame), so that a large response does
+// not cost a freshly zeroed allocation each time: a buffer about to be
+// overwritten by a socket read need not be cleared first. Smaller frames are
+// allocated as usual; zeroing them is cheap.
+const (
+	minPooledFrame = 64 << 10
+	maxPooledFrame = 16 << 20
+	frameClasses   = 9 // 64 KiB << 0..8
+)
+
+var framePools [frameClasses]sync.Pool
+
+// frameClass returns the pool class whose buffers hold n bytes, or -1.
+func frameClass(n int) int {
+	if n < minPooledFrame || n > maxPooledFrame {
+		return -1
+	}
+	return bits.Len(uint((n - 1) >> 16)) // 64 KiB -> 0, 64 KiB+1 .. 128 KiB -> 1, ...
+}
+
+// FrameBuffer returns an empty buffer with room for at least n bytes, for a
+// handler to read a frame body of n bytes into. Buffers of pooled sizes
+// may hold bytes of an earlier frame: read over them, never past what was
+// read.
+func FrameBuffer(n int) []byte {
+	c := frameClass(n)
+	if c < 0 {
+		return make([]byte, 0, n)
+	}
+	if p, ok := framePools[c].Get().(*[]byte); ok {
+		return (*p)[:0]
+	}
+	return make([]byte, 0, minPooledFrame<<c)
+}
+
+// RecycleFrame hands a frame that OnFrame delivered back for a later frame
+// to be read into. The caller must be its only holder and must know that
+// nothing still refers to its bytes (nothing decoded from it aliases them):
+// they will be overwritten. Frames of sizes that are not pooled are left to
+// the garbage collector; recycling is never required.
+func RecycleFrame(frame []byte) {
+	c := frameClass(cap(frame))
+	if c < 0 || cap(frame) != minPooledFrame<<c {
+		return
+	}
+	b := frame[:0]
+	framePools[c].Put(&b)
+}
