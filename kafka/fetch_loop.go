@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gregorkafka/gregor/conn"
 	"github.com/gregorkafka/gregor/handler"
 	"github.com/gregorkafka/gregor/protocol"
 )
@@ -22,30 +23,37 @@ const (
 // request may exceed it.
 const fetchRequestMaxBytes = 50 << 20
 
-// fetchLoop fetches a consumer's partitions led by one broker. It is two
-// tasks joined by a one-slot queue:
+// fetchLoop fetches a consumer's partitions led by one broker. Its work
+// runs in step, one run at a time, started on demand (kick): by the Fetch
+// response's arrival (a future's OnDone hook), a consumer freeing room, the
+// supervisor, or the end of a pause. Between runs nothing waits, so a Fetch
+// the broker holds costs no goroutine. A run
 //
-//   - run builds a Fetch for every partition of the broker that has room,
-//     sends it, and reads the response's batch headers only (scanRecords)
-//     to learn where each partition's next fetch starts. It then sends the
-//     next Fetch at once, before the records are decoded.
-//   - decodeLoop decodes the records of the previous response into
-//     messages and queues them for Consume, while the next Fetch is on the
-//     wire.
+//   - takes the response that arrived: reads the batch headers only
+//     (scanRecords) to learn where each partition's next fetch starts;
+//   - builds and sends the next Fetch for every partition of the broker
+//     that has room, before the records are decoded;
+//   - decodes the previous response's records into messages and queues
+//     them for Consume, while the next Fetch is on the wire.
 //
 // So a response is decoded while the broker prepares the next one, and the
 // application drains one while the next is fetched.
 type fetchLoop struct {
-	c       *SimpleConsumer
-	broker  *Broker
-	wake    handler.Event // something changed that may allow a fetch
-	results *handler.Queue[*fetchResult]
+	c      *SimpleConsumer
+	broker *Broker
+	steps  *onDemand
 
-	// Used by run only.
-	rotate  int // first partition considered by the next build
+	// Used by step only.
+	rotate  int
 	backoff time.Duration
 	sent    []sentPartition // the partitions of the request in flight
 	index   map[int32]int   // partition id -> position in sent
+	f       *conn.ResponseFuture
+	pending *fetchResult // the last response's records, to decode
+	resume  time.Time    // paused after a failure until then
+	timer   handler.Timer
+	dec     fetchDecoder
+	ended   bool
 }
 
 // sentPartition is a partition of a Fetch request as it was when sent.
@@ -55,8 +63,8 @@ type sentPartition struct {
 	offset int64
 }
 
-// fetchResult is what run hands to decodeLoop: each partition's records
-// (or error) from one response, in request order.
+// fetchResult is one response's records (or errors) to decode, per
+// partition, in request order.
 type fetchResult struct {
 	items []decodeItem
 }
@@ -74,85 +82,174 @@ type decodeItem struct {
 // startLoopLocked starts a fetch loop for broker b. c.mu is held.
 func (c *SimpleConsumer) startLoopLocked(b *Broker) {
 	l := &fetchLoop{
-		c:       c,
-		broker:  b,
-		wake:    c.h.NewEvent(),
-		results: handler.NewQueue[*fetchResult](c.h, 1),
-		index:   map[int32]int{},
+		c:      c,
+		broker: b,
+		index:  map[int32]int{},
 	}
+	l.steps = newOnDemand(c.tasks.Go, "kafka-fetch", l.step)
 	c.loops[b.ID()] = l
-	c.tasks.Go("kafka-fetch", func() { l.run(c.runCtx) })
-	c.tasks.Go("kafka-fetch-decode", func() { l.decodeLoop(c.runCtx) })
+	l.kick()
 	c.log.Debug("kafka: fetch loop started", "broker", b.ID())
 }
 
-func (l *fetchLoop) run(ctx context.Context) {
-	defer l.results.Close()
-	c := l.c
-	for ctx.Err() == nil {
-		l.wake.Clear()
-		req, done := l.build()
-		if done {
+// kick has the loop look at what changed. It never blocks.
+func (l *fetchLoop) kick() { l.steps.kick() }
+
+// step does what can be done now: take an arrived response, send the next
+// Fetch, decode, until nothing is left to do.
+func (l *fetchLoop) step() {
+	ctx := l.c.runCtx
+	for !l.ended {
+		if ctx.Err() != nil {
+			l.end()
 			return
 		}
-		if req == nil {
-			if l.wake.Wait(ctx) != nil {
-				return
-			}
-			continue
+		progress := false
+		if l.f != nil && l.f.Done() {
+			f := l.f
+			l.f = nil
+			l.answer(ctx, f)
+			progress = true
 		}
-		resp, err := l.broker.Fetch(ctx, req)
-		if err != nil {
-			closed := errors.Is(err, ErrClosed) || authFailed(err)
-			c.mu.Lock()
-			for _, s := range l.sent {
-				s.op.inflight = false
-				c.releaseLocked(s.op, l)
-			}
-			if closed {
-				c.failLocked(err)
-			}
-			c.mu.Unlock()
-			if ctx.Err() != nil {
-				return
-			}
-			if closed {
-				c.avail.Set()
-				return
-			}
-			c.log.Debug("kafka: fetch failed", "broker", l.broker.ID(), "error", err)
-			c.requestRefresh()
-			if l.sleep(ctx) != nil {
-				return
-			}
-			continue
-		}
-		res, o := l.take(resp)
-		if len(res.items) > 0 {
-			if l.results.Put(ctx, res) != nil {
-				return
+		if l.f == nil && !l.ended && !l.paused() {
+			req, done := l.build()
+			switch {
+			case done:
+				l.ended = true
+			case req != nil:
+				l.send(ctx, req)
+				progress = true
 			}
 		}
-		if len(o.outOfRange) > 0 {
-			c.resetOutOfRange(ctx, o.outOfRange)
+		if l.pending != nil {
+			res := l.pending
+			l.pending = nil
+			l.c.deliver(l, &l.dec, res)
+			progress = true
 		}
-		if o.stale {
-			c.requestRefresh()
+		if !progress {
+			return
 		}
-		if o.failed {
-			if l.sleep(ctx) != nil {
-				return
-			}
-		} else {
-			l.backoff = 0
-		}
+	}
+	l.end()
+}
+
+// end stops the loop: what was fetched is still decoded unless the
+// consumer is stopping, and the partitions of a Fetch in flight are
+// released.
+func (l *fetchLoop) end() {
+	l.ended = true
+	if l.timer != nil {
+		l.timer.Stop()
+		l.timer = nil
+	}
+	if l.pending != nil && l.c.runCtx.Err() == nil {
+		res := l.pending
+		l.pending = nil
+		l.c.deliver(l, &l.dec, res)
+	}
+	if l.f != nil {
+		l.f = nil
+		l.release()
 	}
 }
 
-// sleep pauses after a failure, longer each time.
-func (l *fetchLoop) sleep(ctx context.Context) error {
+// send sends req on the broker's fetch connection; the response kicks the
+// loop. The response timeout is Config.SocketTimeout plus the request's
+// MaxWaitMs, since the broker holds the request that long when no data is
+// there.
+func (l *fetchLoop) send(ctx context.Context, req *protocol.FetchRequest) {
+	b := l.broker
+	timeout := b.cl.cfg.SocketTimeout + time.Duration(max(req.MaxWaitMs, 0))*time.Millisecond
+	c, err := b.conn(ctx, connFetch)
+	if err == nil {
+		l.f, err = c.RequestWithTimeout(ctx, req, timeout)
+	}
+	if err != nil {
+		l.f = nil
+		l.failed(ctx, fmt.Errorf("kafka: Fetch request to %v: %w", b, err))
+		return
+	}
+	l.f.OnDone(func(*conn.ResponseFuture) { l.kick() })
+}
+
+// answer handles the Fetch response (or error) f brought.
+func (l *fetchLoop) answer(ctx context.Context, f *conn.ResponseFuture) {
+	c := l.c
+	m, err := f.Get(ctx) // done: decodes without waiting
+	resp, ok := m.(*protocol.FetchResponse)
+	if err == nil && !ok {
+		err = fmt.Errorf("unexpected response type %T", m)
+	}
+	if err != nil {
+		l.failed(ctx, fmt.Errorf("kafka: Fetch request to %v: %w", l.broker, err))
+		return
+	}
+	res, o := l.take(resp)
+	if len(res.items) > 0 {
+		l.pending = res
+	}
+	if len(o.outOfRange) > 0 {
+		c.resetOutOfRange(ctx, o.outOfRange)
+	}
+	if o.stale {
+		c.requestRefresh()
+	}
+	if o.failed {
+		l.pause()
+	} else {
+		l.backoff = 0
+	}
+}
+
+// failed handles a Fetch that failed as a whole.
+func (l *fetchLoop) failed(ctx context.Context, err error) {
+	c := l.c
+	closed := errors.Is(err, ErrClosed) || authFailed(err)
+	l.release()
+	if closed {
+		c.mu.Lock()
+		c.failLocked(err)
+		c.mu.Unlock()
+	}
+	if ctx.Err() != nil {
+		l.ended = true
+		return
+	}
+	if closed {
+		c.avail.Set()
+		l.ended = true
+		return
+	}
+	c.log.Debug("kafka: fetch failed", "broker", l.broker.ID(), "error", err)
+	c.requestRefresh()
+	l.pause()
+}
+
+// release gives up the partitions of the request sent.
+func (l *fetchLoop) release() {
+	c := l.c
+	c.mu.Lock()
+	for _, s := range l.sent {
+		s.op.inflight = false
+		c.releaseLocked(s.op, l)
+	}
+	c.mu.Unlock()
+}
+
+// pause holds the next fetch back after a failure, longer each time.
+func (l *fetchLoop) pause() {
 	l.backoff = min(max(2*l.backoff, fetchRetryMin), fetchRetryMax)
-	return l.c.h.Sleep(ctx, l.backoff)
+	l.resume = l.c.h.Now().Add(l.backoff)
+	if l.timer != nil {
+		l.timer.Stop()
+	}
+	l.timer = l.c.h.AfterFunc(l.backoff, l.kick)
+}
+
+// paused reports whether a pause holds the next fetch back.
+func (l *fetchLoop) paused() bool {
+	return !l.resume.IsZero() && l.c.h.Now().Before(l.resume)
 }
 
 // build makes the next Fetch request, for the partitions this broker leads
@@ -398,17 +495,6 @@ func isRetriable(err error) bool {
 	return errors.As(err, &kerr) && kerr.Retriable
 }
 
-func (l *fetchLoop) decodeLoop(ctx context.Context) {
-	var d fetchDecoder
-	for {
-		res, err := l.results.Get(ctx)
-		if err != nil {
-			return
-		}
-		l.c.deliver(l, &d, res)
-	}
-}
-
 // deliver decodes a fetch result and queues its messages for Consume.
 func (c *SimpleConsumer) deliver(l *fetchLoop, d *fetchDecoder, res *fetchResult) {
 	queued := false
@@ -468,7 +554,6 @@ func (c *SimpleConsumer) deliver(l *fetchLoop, d *fetchDecoder, res *fetchResult
 	if queued {
 		c.avail.Set()
 	}
-	l.wake.Set()
 }
 
 // resetOutOfRange moves partitions whose fetch offset the broker no

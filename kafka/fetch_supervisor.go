@@ -73,7 +73,7 @@ func (c *SimpleConsumer) ensureLoops() (leaderless bool) {
 		}
 	}
 	for _, l := range c.loops {
-		l.wake.Set()
+		l.kick()
 	}
 	return leaderless
 }

@@ -207,7 +207,7 @@ func (c *SimpleConsumer) Stop(ctx context.Context) error {
 		c.avail.Set()
 		c.reroute.Set()
 		for _, l := range loops {
-			l.wake.Set()
+			l.kick()
 		}
 		err := c.tasks.Wait(ctx)
 		if err == nil && c.cfg.AutoCommit && c.started.Load() {
@@ -283,7 +283,7 @@ func (c *SimpleConsumer) take() (e entry, ok bool, err error) {
 	}
 	c.mu.Unlock()
 	if wake != nil {
-		wake.wake.Set()
+		wake.kick()
 	}
 	if reroute {
 		c.reroute.Set()
