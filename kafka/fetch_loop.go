@@ -262,7 +262,7 @@ func (l *fetchLoop) build() (req *protocol.FetchRequest, done bool) {
 	reroute := false
 	defer func() {
 		if reroute {
-			c.reroute.Set()
+			c.supervisor.kick()
 		}
 	}()
 	c.mu.Lock()
@@ -486,7 +486,7 @@ func (c *SimpleConsumer) releaseLocked(op *ownedPartition, l *fetchLoop) {
 	}
 	op.owner = nil
 	if op.p.Leader() != l.broker {
-		c.reroute.Set()
+		c.supervisor.kick()
 	}
 }
 

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/gregorkafka/gregor/handler"
 	"github.com/gregorkafka/gregor/internal/testcluster"
+	"github.com/gregorkafka/gregor/protocol"
 )
 
 // TestGoroutinesConstantInFlight: responses complete by callback, so no
@@ -99,6 +102,63 @@ func TestGoroutinesConstantInFlight(t *testing.T) {
 	})
 }
 
+// TestGoroutinesConstantFetching: a consumer waiting for its Fetch (held
+// by the broker, here by a proxy) has no task waiting: consumers × fetches
+// in flight grow while goroutines stay what they were with none.
+func TestGoroutinesConstantFetching(t *testing.T) {
+	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+		kc := testcluster.Shared(t, testcluster.KRaftSingle)
+		ctx := testCtx(t)
+		const partitions = 16
+		admin := newTestClient(t, ctx, h, Config{Hosts: kc.Bootstrap()})
+		name := uniqueTopic(t, "fetching")
+		makeTopic(t, ctx, admin, TopicSpec{Name: name, Partitions: partitions, ReplicationFactor: 1})
+
+		for _, c := range []struct{ clients, consumers int }{{1, 1}, {4, partitions}} {
+			t.Run(fmt.Sprintf("%dx%d", c.clients, c.consumers), func(t *testing.T) {
+				px := newHoldingProxy(t)
+				ph := &proxiedHandler{Handler: h, px: px}
+				topics := make([]*Topic, c.clients)
+				for i := range topics {
+					cl := newTestClient(t, ctx, ph, Config{Hosts: kc.Bootstrap()})
+					topic, err := cl.Topic(ctx, name)
+					require.NoError(t, err)
+					topics[i] = topic
+					// Open the fetch connection, then stop again.
+					warm := newConsumer(t, topic, ConsumerConfig{Partitions: []int32{0}, AutoOffsetReset: OffsetLatest})
+					require.NoError(t, warm.Start(ctx))
+					fetches := px.fetches.Load()
+					eventually(t, ctx, h, "a fetch", func() bool { return px.fetches.Load() > fetches })
+					require.NoError(t, warm.Stop(ctx))
+				}
+				base := settledGoroutines(ctx, func(int) bool { return false })
+
+				consumers := make([]*SimpleConsumer, 0, c.clients*c.consumers)
+				for _, topic := range topics {
+					for part := range c.consumers {
+						sc := newConsumer(t, topic, ConsumerConfig{
+							Partitions: []int32{int32(part)}, AutoOffsetReset: OffsetLatest, FetchWaitMax: time.Minute,
+						})
+						require.NoError(t, sc.Start(ctx))
+						consumers = append(consumers, sc)
+					}
+				}
+				px.hold()
+				eventually(t, ctx, h, "fetches in flight", func() bool { return px.inFlight() >= int64(len(consumers)) })
+				held := settledGoroutines(ctx, func(n int) bool { return n <= base })
+				t.Logf("%d clients × %d consumers fetching: %d goroutines, %d with none", c.clients, c.consumers, held, base)
+				if !assert.LessOrEqual(t, held, base, "goroutines grew with fetches in flight") {
+					_ = pprof.Lookup("goroutine").WriteTo(os.Stderr, 1)
+				}
+				px.release()
+				for _, sc := range consumers {
+					require.NoError(t, sc.Stop(ctx))
+				}
+			})
+		}
+	})
+}
+
 // settledGoroutines returns the goroutine count once it stopped changing
 // (tasks that were ending have ended), or at once when done accepts it; it
 // gives up after a few seconds and returns the last count.
@@ -142,6 +202,8 @@ func (h *proxiedHandler) Dial(ctx context.Context, cfg handler.DialConfig) (hand
 type holdingProxy struct {
 	t        *testing.T
 	requests atomic.Int64 // frames forwarded to brokers
+	answers  atomic.Int64 // frames forwarded back
+	fetches  atomic.Int64 // Fetch requests forwarded
 
 	mu      sync.Mutex
 	cond    *sync.Cond
@@ -209,22 +271,31 @@ func (px *holdingProxy) serve(client net.Conn, target string) {
 	go func() {
 		defer broker.Close()
 		defer client.Close()
-		px.copyFrames(broker, client, func() { px.requests.Add(1) })
+		px.copyFrames(broker, client, func(req []byte) {
+			px.requests.Add(1)
+			if binary.BigEndian.Uint16(req) == uint16(protocol.APIKeyFetch) {
+				px.fetches.Add(1)
+			}
+		})
 	}()
 	defer broker.Close()
 	defer client.Close()
-	px.copyFrames(client, broker, func() {
+	px.copyFrames(client, broker, func([]byte) {
 		px.mu.Lock()
 		for px.holding {
 			px.cond.Wait()
 		}
 		px.mu.Unlock()
+		px.answers.Add(1)
 	})
 }
 
+// inFlight is the number of requests forwarded and not yet answered.
+func (px *holdingProxy) inFlight() int64 { return px.requests.Load() - px.answers.Load() }
+
 // copyFrames copies size-prefixed frames from src to dst, calling before
-// ahead of writing each.
-func (px *holdingProxy) copyFrames(dst io.Writer, src io.Reader, before func()) {
+// with its body ahead of writing each.
+func (px *holdingProxy) copyFrames(dst io.Writer, src io.Reader, before func(body []byte)) {
 	var size [4]byte
 	for {
 		if _, err := io.ReadFull(src, size[:]); err != nil {
@@ -234,7 +305,10 @@ func (px *holdingProxy) copyFrames(dst io.Writer, src io.Reader, before func()) 
 		if _, err := io.ReadFull(src, body); err != nil {
 			return
 		}
-		before()
+		if len(body) < 2 {
+			return
+		}
+		before(body)
 		if _, err := dst.Write(append(size[:], body...)); err != nil {
 			return
 		}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gregorkafka/gregor/handler"
 )
@@ -52,8 +53,10 @@ type SimpleConsumer struct {
 	needRefresh bool  // the supervisor should refresh metadata
 	fatal       error // the client closed under the consumer, or authentication failed
 
-	avail   handler.Event // set when an entry may have been queued
-	reroute handler.Event // wakes the supervisor
+	avail      handler.Event // set when an entry may have been queued
+	supervisor *onDemand     // runs supervise; kicked to re-route partitions
+	retryAt    time.Time     // supervise only: a leaderless partition is looked at again then
+	backoff    time.Duration // supervise only
 
 	startLock handler.Lock
 	started   atomic.Bool
@@ -98,11 +101,11 @@ func newSimpleConsumer(t *Topic, cfg ConsumerConfig) *SimpleConsumer {
 		byID:      make(map[int32]*ownedPartition, len(cfg.Partitions)),
 		loops:     map[int32]*fetchLoop{},
 		avail:     h.NewEvent(),
-		reroute:   h.NewEvent(),
 		startLock: h.NewLock(),
 		tasks:     newTaskGroup(h),
 		stopDone:  h.NewEvent(),
 	}
+	c.supervisor = newOnDemand(c.tasks.Go, "kafka-consumer-supervisor", c.supervise)
 	if cfg.ConsumerGroup != "" {
 		c.log = c.log.With("group", cfg.ConsumerGroup)
 	}
@@ -157,11 +160,10 @@ func (c *SimpleConsumer) Start(ctx context.Context) error {
 		return ErrConsumerStopped
 	}
 	c.started.Store(true)
-	c.tasks.Go("kafka-consumer-supervisor", func() { c.supervise(c.runCtx) })
 	if c.cfg.AutoCommit {
 		c.tasks.Go("kafka-consumer-autocommit", func() { c.autoCommit(c.runCtx) })
 	}
-	c.reroute.Set()
+	c.supervisor.kick()
 	c.log.Debug("kafka: consumer started", "partitions", len(c.parts))
 	return nil
 }
@@ -205,7 +207,7 @@ func (c *SimpleConsumer) Stop(ctx context.Context) error {
 		c.mu.Unlock()
 		c.cancel()
 		c.avail.Set()
-		c.reroute.Set()
+		c.supervisor.kick()
 		for _, l := range loops {
 			l.kick()
 		}
@@ -286,7 +288,7 @@ func (c *SimpleConsumer) take() (e entry, ok bool, err error) {
 		wake.kick()
 	}
 	if reroute {
-		c.reroute.Set()
+		c.supervisor.kick()
 	}
 	return e, ok, err
 }
