@@ -134,6 +134,12 @@ func (cr *clusterRun) workload(ctx context.Context, w string) error {
 				}
 			}
 		}
+		if k := cr.p.inflight; k > 0 {
+			c := report.Cell{Cluster: cr.label, Workload: w, Size: 1, Compression: "none", Acks: "1", Clients: k, InFlight: k}
+			if err := cr.cell(ctx, c, nil); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -180,6 +186,9 @@ func cellKey(c report.Cell) string {
 	}
 	if c.Clients > 0 {
 		k += fmt.Sprintf("/clients=%d", c.Clients)
+	}
+	if c.InFlight > 0 {
+		k += fmt.Sprintf("/inflight=%d", c.InFlight)
 	}
 	if c.Security != "" {
 		k += "/" + c.Security
@@ -229,7 +238,7 @@ func (cr *clusterRun) cell(ctx context.Context, c report.Cell, prepare func(cont
 	cr.r.Cells = append(cr.r.Cells, c)
 	var contenders []string
 	for _, name := range cr.spec.contenders {
-		if supports(name, c.Workload) && securityContender(name, c.Security) {
+		if supports(name, c.Workload) && securityContender(name, c.Security) && (c.InFlight == 0 || inFlightContender(name)) {
 			contenders = append(contenders, name)
 		}
 	}

@@ -17,6 +17,9 @@ func Label(c Cell) string {
 		if c.Security != "" {
 			sec = " · " + strings.ToUpper(c.Security)
 		}
+		if c.InFlight > 0 {
+			sec = fmt.Sprintf(" × %d requests in flight", c.InFlight) + sec
+		}
 		if c.Clients == 1 {
 			return c.Cluster + " · 1 client" + sec
 		}
