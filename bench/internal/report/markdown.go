@@ -122,7 +122,9 @@ func Markdown(r *Results, chart string) string {
 		"drain (joins included), with the ratio to gregor.", groupTable)
 	section(&b, r, "conns", "Runtime: growing the number of clients", "N client instances in one process, each "+
 		"having produced to every partition (so each holds its connections to every leader): goroutines / OS "+
-		"threads / RSS MiB / open sockets.", connsTable)
+		"threads / RSS MiB / open sockets. In the row with requests in flight each client also keeps that many "+
+		"Fetches waiting on the brokers (consumers at the end of the topic, long-polling; gregor only), measured "+
+		"once all are in flight.", connsTable)
 
 	if len(r.Profiles) > 0 {
 		w("## Where gregor trails franz-go\n\nCPU profiles of gregor (goroutine handler) in the cells where its median " +
