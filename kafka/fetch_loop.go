@@ -23,25 +23,28 @@ const (
 // request may exceed it.
 const fetchRequestMaxBytes = 50 << 20
 
-// fetchLoop fetches a consumer's partitions led by one broker. Its work
-// runs in step, one run at a time, started on demand (kick): by the Fetch
-// response's arrival (a future's OnDone hook), a consumer freeing room, the
-// supervisor, or the end of a pause. Between runs nothing waits, so a Fetch
-// the broker holds costs no goroutine. A run
+// fetchLoop fetches a consumer's partitions led by one broker. It is two
+// on-demand tasks (at most one run of each at a time; between runs nothing
+// waits, so a Fetch the broker holds costs no goroutine) joined by a
+// one-slot queue:
 //
-//   - takes the response that arrived: reads the batch headers only
-//     (scanRecords) to learn where each partition's next fetch starts;
-//   - builds and sends the next Fetch for every partition of the broker
-//     that has room, before the records are decoded;
-//   - decodes the previous response's records into messages and queues
-//     them for Consume, while the next Fetch is on the wire.
+//   - step, kicked by the Fetch response's arrival (a future's OnDone
+//     hook), a consumer freeing room, the supervisor, the end of a pause or
+//     the decoder taking a result, reads an arrived response's batch
+//     headers only (scanRecords) to learn where each partition's next
+//     fetch starts, hands the records to the decoder, and sends the next
+//     Fetch at once, for every partition of the broker that has room;
+//   - decode decodes the records of the previous response into messages
+//     and queues them for Consume, while the next Fetch is on the wire.
 //
 // So a response is decoded while the broker prepares the next one, and the
 // application drains one while the next is fetched.
 type fetchLoop struct {
-	c      *SimpleConsumer
-	broker *Broker
-	steps  *onDemand
+	c       *SimpleConsumer
+	broker  *Broker
+	steps   *onDemand
+	decoder *onDemand
+	results *handler.Queue[*fetchResult]
 
 	// Used by step only.
 	rotate  int
@@ -49,11 +52,12 @@ type fetchLoop struct {
 	sent    []sentPartition // the partitions of the request in flight
 	index   map[int32]int   // partition id -> position in sent
 	f       *conn.ResponseFuture
-	pending *fetchResult // the last response's records, to decode
+	pending *fetchResult // taken from a response, waiting for room in results
 	resume  time.Time    // paused after a failure until then
 	timer   handler.Timer
-	dec     fetchDecoder
 	ended   bool
+
+	dec fetchDecoder // used by decode only
 }
 
 // sentPartition is a partition of a Fetch request as it was when sent.
@@ -82,11 +86,13 @@ type decodeItem struct {
 // startLoopLocked starts a fetch loop for broker b. c.mu is held.
 func (c *SimpleConsumer) startLoopLocked(b *Broker) {
 	l := &fetchLoop{
-		c:      c,
-		broker: b,
-		index:  map[int32]int{},
+		c:       c,
+		broker:  b,
+		results: handler.NewQueue[*fetchResult](c.h, 1),
+		index:   map[int32]int{},
 	}
 	l.steps = newOnDemand(c.tasks.Go, "kafka-fetch", l.step)
+	l.decoder = newOnDemand(c.tasks.Go, "kafka-fetch-decode", l.decode)
 	c.loops[b.ID()] = l
 	l.kick()
 	c.log.Debug("kafka: fetch loop started", "broker", b.ID())
@@ -95,58 +101,73 @@ func (c *SimpleConsumer) startLoopLocked(b *Broker) {
 // kick has the loop look at what changed. It never blocks.
 func (l *fetchLoop) kick() { l.steps.kick() }
 
-// step does what can be done now: take an arrived response, send the next
-// Fetch, decode, until nothing is left to do.
+// step does what can be done now: take an arrived response, hand its
+// records to the decoder, send the next Fetch, until nothing is left to
+// do. The next Fetch waits while the decoder has a result queued and one
+// in hand.
 func (l *fetchLoop) step() {
 	ctx := l.c.runCtx
-	for !l.ended {
+	for {
 		if ctx.Err() != nil {
 			l.end()
 			return
+		}
+		l.handOver()
+		if l.ended {
+			return // what was taken still goes to the decoder
 		}
 		progress := false
 		if l.f != nil && l.f.Done() {
 			f := l.f
 			l.f = nil
 			l.answer(ctx, f)
+			l.handOver()
 			progress = true
 		}
-		if l.f == nil && !l.ended && !l.paused() {
+		if l.f == nil && l.pending == nil && !l.ended && !l.paused() {
 			req, done := l.build()
 			switch {
 			case done:
-				l.ended = true
+				l.end()
 			case req != nil:
 				l.send(ctx, req)
 				progress = true
 			}
 		}
-		if l.pending != nil {
-			res := l.pending
-			l.pending = nil
-			l.c.deliver(l, &l.dec, res)
-			progress = true
-		}
 		if !progress {
 			return
 		}
 	}
-	l.end()
 }
 
-// end stops the loop: what was fetched is still decoded unless the
-// consumer is stopping, and the partitions of a Fetch in flight are
-// released.
+// handOver queues the records taken for the decoder, if it has room.
+func (l *fetchLoop) handOver() {
+	if l.pending == nil || l.results.TryPut(l.pending) != nil {
+		return
+	}
+	l.pending = nil
+	l.decoder.kick()
+}
+
+// decode delivers the results queued, then lets step queue the next.
+func (l *fetchLoop) decode() {
+	for l.c.runCtx.Err() == nil {
+		res, err := l.results.TryGet()
+		if err != nil {
+			return
+		}
+		l.c.deliver(l, &l.dec, res)
+		l.kick()
+	}
+}
+
+// end stops the loop: no more fetches; the partitions of a Fetch in
+// flight are released.
 func (l *fetchLoop) end() {
 	l.ended = true
 	if l.timer != nil {
 		l.timer.Stop()
 		l.timer = nil
-	}
-	if l.pending != nil && l.c.runCtx.Err() == nil {
-		res := l.pending
-		l.pending = nil
-		l.c.deliver(l, &l.dec, res)
 	}
 	if l.f != nil {
 		l.f = nil
@@ -213,12 +234,12 @@ func (l *fetchLoop) failed(ctx context.Context, err error) {
 		c.mu.Unlock()
 	}
 	if ctx.Err() != nil {
-		l.ended = true
+		l.end()
 		return
 	}
 	if closed {
 		c.avail.Set()
-		l.ended = true
+		l.end()
 		return
 	}
 	c.log.Debug("kafka: fetch failed", "broker", l.broker.ID(), "error", err)
