@@ -47,7 +47,7 @@ type fetchLoop struct {
 	results *handler.Queue[*fetchResult]
 
 	// Used by step only.
-	rotate  int
+	rotate  int // first partition considered by the next build
 	backoff time.Duration
 	sent    []sentPartition // the partitions of the request in flight
 	index   map[int32]int   // partition id -> position in sent
