@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
-	"sync/atomic"
 
 	"github.com/gregorkafka/gregor/handler"
 )
@@ -39,6 +38,13 @@ import (
 // fetched from partitions the rebalance takes away are dropped, never
 // delivered. Partitions kept across a rebalance keep their positions.
 //
+// With a cooperative assignor (CooperativeStickyAssignor) a managed member
+// does not pause for the whole rebalance: it keeps consuming what it owns
+// and pauses only to give up the partitions that move (BeforeRevokeCallback
+// sees those alone) and to take on new ones (AfterAssignCallback). A member
+// dropped from the group behind its back (see LostCallback) drops its
+// partitions without committing.
+//
 // A BalancedConsumer is safe for concurrent use. Stop it when done: it then
 // leaves the group (managed) or releases its ZooKeeper nodes, so the rest
 // of the group takes over at once instead of after a session timeout.
@@ -51,40 +57,41 @@ type BalancedConsumer struct {
 	log    *slog.Logger
 	member membership
 
-	mu       sync.Mutex
-	inner    *SimpleConsumer               // nil while the consumer owns no partitions
-	owned    []int32                       // sorted
-	assigned bool                          // a first assignment has been applied
-	paused   bool                          // a rebalance is under way: Consume waits
-	revoked  bool                          // BeforeRevokeCallback ran for the partitions owned
-	active   int                           // Consume calls inside inner
-	calls    map[uint64]context.CancelFunc // those of them waiting, to interrupt
-	nextCall uint64
-	stopped  bool
-	fatal    error
+	mu        sync.Mutex
+	inner     *SimpleConsumer               // nil while the consumer owns no partitions
+	owned     []int32                       // sorted
+	assigned  bool                          // a first assignment has been applied
+	paused    bool                          // a rebalance is under way: Consume waits
+	revoked   bool                          // BeforeRevokeCallback ran for the partitions owned
+	lost      bool                          // the partitions owned are lost: drop them uncommitted
+	pausedIDs map[int32]bool                // partitions paused by Pause, of those owned
+	coop      bool                          // rebalances are cooperative: callbacks see the changes only
+	active    int                           // Consume calls inside inner
+	calls     map[uint64]context.CancelFunc // those of them waiting, to interrupt
+	nextCall  uint64
+	fatal     error
 
 	changed handler.Event // set when Consume's wait may be over: resumed, stopped, failed
 	idle    handler.Event // set once active drops to zero while paused
 	ready   handler.Event // set once the first rebalance ended, or the consumer failed
 
-	startLock handler.Lock
-	started   atomic.Bool
+	lifecycle // stopped is guarded by mu
+	// swap is held while a rebalance replaces inner, and by ResetOffsets,
+	// so that a reset never goes to a consumer being replaced.
+	swap handler.Lock
 
 	runCtx context.Context // ends at Stop
 	cancel context.CancelFunc
 	tasks  *taskGroup
-
-	stopOnce sync.Once
-	stopDone handler.Event
-	stopErr  error
 }
 
 // membership is how a BalancedConsumer learns which partitions it owns:
-// zkMembership (zkconsumer.go) or managedMembership (managed.go). A further
+// zkMembership (balanced_zookeeper.go, over internal/zookeeper) or
+// managedMembership (balanced_managed.go). A further
 // protocol, such as the broker-side consumer group protocol of KIP-848
-// (ConsumerGroupHeartbeat, with the broker assigning), or an incremental
-// cooperative variant of the classic one, would be another implementation:
-// it calls revoke and assign on the consumer as its protocol dictates.
+// (ConsumerGroupHeartbeat, with the broker assigning), would be another
+// implementation: it calls revoke (or revokeSome, for incremental
+// protocols), markLost and assign on the consumer as its protocol dictates.
 type membership interface {
 	// open prepares membership (a ZooKeeper session and registration);
 	// Start retries it until it succeeds.
@@ -125,13 +132,14 @@ func (t *Topic) BalancedConsumer(group string, cfg BalancedConsumerConfig) (*Bal
 		cfg:       cfg,
 		log:       t.cl.log.With("topic", t.name, "group", group),
 		calls:     map[uint64]context.CancelFunc{},
+		pausedIDs: map[int32]bool{},
 		changed:   h.NewEvent(),
 		idle:      h.NewEvent(),
 		ready:     h.NewEvent(),
-		startLock: h.NewLock(),
+		swap:      h.NewLock(),
 		tasks:     newTaskGroup(h),
-		stopDone:  h.NewEvent(),
 	}
+	b.lifecycle = newLifecycle(h, &b.mu)
 	b.runCtx, b.cancel = context.WithCancel(context.Background())
 	if cfg.Managed {
 		b.member = newManagedMembership(b)
@@ -184,43 +192,16 @@ func (b *BalancedConsumer) Start(ctx context.Context) error {
 // ensureStarted opens membership and starts the rebalancing task, unless
 // done already; it does not wait for the first assignment.
 func (b *BalancedConsumer) ensureStarted(ctx context.Context) error {
-	if b.started.Load() {
-		return nil
-	}
-	if err := b.startLock.LockContext(ctx); err != nil {
-		return err
-	}
-	defer b.startLock.Unlock()
-	return b.startLocked(ctx)
-}
-
-func (b *BalancedConsumer) startLocked(ctx context.Context) error {
-	if b.started.Load() {
-		return nil
-	}
-	if b.isStopped() {
-		return ErrConsumerStopped
-	}
-	if err := b.member.open(ctx); err != nil {
-		return err
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.stopped {
-		return ErrConsumerStopped
-	}
-	b.started.Store(true)
-	b.tasks.Go("kafka-balanced-membership", func() { b.member.run(b.runCtx) })
-	return nil
+	return b.runStart(ctx, b.member.open, func() {
+		b.tasks.Go("kafka-balanced-membership", func() { b.member.run(b.runCtx) })
+	})
 }
 
 // startInBackground runs Start until the consumer has joined or stops.
 func (b *BalancedConsumer) startInBackground() {
 	ctx := b.runCtx
 	for attempt := 1; ; attempt++ {
-		b.startLock.Lock()
-		err := b.startLocked(ctx)
-		b.startLock.Unlock()
+		err := b.ensureStarted(ctx)
 		if err == nil || ctx.Err() != nil || errors.Is(err, ErrConsumerStopped) {
 			return
 		}
@@ -233,12 +214,6 @@ func (b *BalancedConsumer) startInBackground() {
 			return
 		}
 	}
-}
-
-func (b *BalancedConsumer) isStopped() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.stopped
 }
 
 // fail records an error the consumer cannot recover from; Consume and
@@ -420,9 +395,7 @@ func (b *BalancedConsumer) NextOffsets() map[int32]int64 {
 // on a session given in the config, deleting its nodes. It waits, within
 // ctx, for all of it. Later calls return the first call's result.
 func (b *BalancedConsumer) Stop(ctx context.Context) error {
-	first := false
-	b.stopOnce.Do(func() {
-		first = true
+	return b.runStop(ctx, func(ctx context.Context) error {
 		b.mu.Lock()
 		b.stopped = true
 		for _, cancel := range b.calls {
@@ -439,8 +412,12 @@ func (b *BalancedConsumer) Stop(ctx context.Context) error {
 		b.mu.Lock()
 		inner := b.inner
 		b.mu.Unlock()
+		if b.takeLost() {
+			b.dropLost(ctx)
+			inner = nil
+		}
 		if inner != nil {
-			b.beforeRevoke(ctx)
+			b.beforeRevoke(ctx, nil)
 			if err := inner.Stop(ctx); err != nil {
 				errs = append(errs, err)
 			}
@@ -450,16 +427,10 @@ func (b *BalancedConsumer) Stop(ctx context.Context) error {
 				errs = append(errs, err)
 			}
 		}
-		b.stopErr = errors.Join(errs...)
-		b.stopDone.Set()
-		b.log.Debug("kafka: balanced consumer stopped", "error", b.stopErr)
+		err := errors.Join(errs...)
+		b.log.Debug("kafka: balanced consumer stopped", "error", err)
+		return err
 	})
-	if !first {
-		if err := b.stopDone.Wait(ctx); err != nil {
-			return err
-		}
-	}
-	return b.stopErr
 }
 
 var _ Consumer = (*BalancedConsumer)(nil)

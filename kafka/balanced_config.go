@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-zookeeper/zk"
+	"github.com/gregorkafka/gregor/internal/zookeeper"
 )
 
 // Defaults applied to zero BalancedConsumerConfig fields. The rebalance and
@@ -44,7 +44,7 @@ type RebalanceCallback func(heldBefore, heldNow map[int32]int64) map[int32]Offse
 // # Coordination
 //
 // The group is coordinated through ZooKeeper (pykafka's BalancedConsumer)
-// only when a ZooKeeper is named: ZooKeeper or ZooKeeperConnect here, or
+// only when a ZooKeeper is named: ZooKeeperConnect (or ZooKeeperTimeout) here, or
 // the client's Config.ZooKeeperHosts. Otherwise, and always with Managed,
 // the group's coordinator broker does it (pykafka's
 // ManagedBalancedConsumer, the Java client's protocol), which is what
@@ -53,7 +53,7 @@ type RebalanceCallback func(heldBefore, heldNow map[int32]int64) map[int32]Offse
 type BalancedConsumerConfig struct {
 	// ConsumerConfig configures the SimpleConsumer run over the partitions
 	// the consumer owns, with the same defaults. Leave ConsumerGroup,
-	// Partitions and Generation zero: the group is BalancedConsumer's
+	// and Partitions zero: the group is BalancedConsumer's
 	// argument, and it decides the rest. Some fields act on the balanced
 	// consumer as a whole: ConsumerTimeout bounds Consume however many
 	// rebalances it waits through; AutoCommit (off by default, as in
@@ -79,8 +79,23 @@ type BalancedConsumerConfig struct {
 	// respectively. Default RangeAssignment.
 	Strategy AssignmentStrategy
 	// Assignor, when set, replaces Strategy in managed groups: a built-in
-	// one such as StickyAssignor() or a custom implementation.
+	// one such as StickyAssignor() or a custom implementation. With a
+	// cooperative one (CooperativeStickyAssignor(), or a custom
+	// CooperativeAssignor) the member rebalances cooperatively: it keeps
+	// consuming its partitions through a rebalance and gives up only those
+	// that move to another member.
 	Assignor Assignor
+	// Assignors, when set, replaces Assignor and Strategy: the assignors
+	// the member offers the group, in order of preference, as the Java
+	// client's partition.assignment.strategy. The group uses one every
+	// member offers. The member rebalances cooperatively only when all of
+	// them are cooperative. Moving a running group from an eager assignor
+	// to a cooperative one takes two rolling restarts, as with the Java
+	// client: first every member with {cooperative, eager} (the group
+	// switches assignor once all offer the cooperative one, still
+	// rebalancing eagerly), then every member with the cooperative one
+	// alone.
+	Assignors []Assignor
 
 	// CommitOnRebalance commits the positions reached before every
 	// rebalance even with AutoCommit off, as pykafka's balanced consumers
@@ -113,16 +128,23 @@ type BalancedConsumerConfig struct {
 	// is off. See RevokeCallback.
 	BeforeRevokeCallback RevokeCallback
 
-	// ZooKeeper is a ZooKeeper session to coordinate through (pykafka's
-	// zookeeper argument), shared with the caller: Stop deletes the
-	// consumer's nodes instead of closing it. Nil makes the consumer open
-	// its own session to ZooKeeperConnect. ZooKeeper groups only.
-	ZooKeeper *zk.Conn
+	// AfterAssignCallback, when set, runs after a rebalance gave the
+	// consumer partitions, once their starting positions are known and
+	// before they are delivered from: every partition assigned under
+	// eager rebalancing, only those added under cooperative rebalancing
+	// (Java's onPartitionsAssigned). It is not called with none.
+	AfterAssignCallback PartitionsCallback
 
-	// ZooKeeperChroot is the path the group's nodes live under in the
-	// session given as ZooKeeper ("/kafka"), where a connect string would
-	// carry it as a suffix. ZooKeeper groups only.
-	ZooKeeperChroot string
+	// LostCallback, when set, runs instead of BeforeRevokeCallback for
+	// partitions the consumer lost without giving them up: its membership
+	// ended behind its back (the coordinator dropped it after
+	// SessionTimeout without heartbeats, or fenced it), or no heartbeat
+	// got an answer for nearly SessionTimeout (it then gives them up one
+	// HeartbeatInterval before the coordinator can hand them on), so
+	// another member may own them. Nothing is committed for them: a commit would be
+	// refused, or would overwrite the new owner's. Managed groups only;
+	// nil drops them silently (a GroupLost event is still reported).
+	LostCallback PartitionsCallback
 
 	// ZooKeeperConnect is the ZooKeeper connect string, "h1:2181,h2:2181"
 	// with an optional chroot suffix ("/kafka"); setting it chooses
@@ -172,8 +194,6 @@ func (c BalancedConsumerConfig) withDefaults(t *Topic, group string) (BalancedCo
 		return bad("ConsumerGroup", "leave empty: the group is BalancedConsumer's argument")
 	case c.Partitions != nil:
 		return bad("Partitions", "leave nil: the group decides which partitions a member consumes")
-	case c.Generation != nil:
-		return bad("Generation", "leave nil: the group supplies it")
 	}
 	if c.Strategy != RangeAssignment && c.Strategy != RoundRobinAssignment {
 		return bad("Strategy", "unknown strategy %d", c.Strategy)
@@ -200,7 +220,7 @@ func (c BalancedConsumerConfig) withDefaults(t *Topic, group string) (BalancedCo
 	}
 	// ZooKeeper only when one is named; a ZooKeeper named only by the
 	// client gives way to fields that exist for broker groups alone.
-	zkOwn := c.ZooKeeper != nil || c.ZooKeeperConnect != "" || c.ZooKeeperChroot != "" || c.ZooKeeperTimeout != 0
+	zkOwn := c.ZooKeeperConnect != "" || c.ZooKeeperTimeout != 0
 	if !c.Managed && !zkOwn {
 		c.Managed = t.cl.cfg.ZooKeeperHosts == ""
 		if !c.Managed {
@@ -213,6 +233,8 @@ func (c BalancedConsumerConfig) withDefaults(t *Topic, group string) (BalancedCo
 				{"RebalanceTimeout", c.RebalanceTimeout != 0},
 				{"GroupInstanceID", c.GroupInstanceID != ""},
 				{"Assignor", c.Assignor != nil},
+				{"Assignors", len(c.Assignors) > 0},
+				{"LostCallback", c.LostCallback != nil},
 			} {
 				if f.set {
 					return bad(f.name, "applies to broker-coordinated groups, but the client's Config.ZooKeeperHosts "+
@@ -223,10 +245,6 @@ func (c BalancedConsumerConfig) withDefaults(t *Topic, group string) (BalancedCo
 	}
 	if c.Managed {
 		switch {
-		case c.ZooKeeper != nil:
-			return bad("ZooKeeper", "applies to ZooKeeper groups only (Managed is set)")
-		case c.ZooKeeperChroot != "":
-			return bad("ZooKeeperChroot", "applies to ZooKeeper groups only (Managed is set)")
 		case c.ZooKeeperConnect != "":
 			return bad("ZooKeeperConnect", "applies to ZooKeeper groups only (Managed is set)")
 		case c.ZooKeeperTimeout != 0:
@@ -234,6 +252,21 @@ func (c BalancedConsumerConfig) withDefaults(t *Topic, group string) (BalancedCo
 		}
 		if len(c.GroupInstanceID) > maxClientIDLen {
 			return bad("GroupInstanceID", "longer than %d bytes", maxClientIDLen)
+		}
+		if len(c.Assignors) > 0 && c.Assignor != nil {
+			return bad("Assignors", "set together with Assignor; give one")
+		}
+		names := map[string]bool{}
+		for i, a := range c.Assignors {
+			switch {
+			case a == nil:
+				return bad("Assignors", "entry %d is nil", i)
+			case a.Name() == "":
+				return bad("Assignors", "entry %d has no name", i)
+			case names[a.Name()]:
+				return bad("Assignors", "%q is listed twice", a.Name())
+			}
+			names[a.Name()] = true
 		}
 	} else {
 		switch {
@@ -247,29 +280,22 @@ func (c BalancedConsumerConfig) withDefaults(t *Topic, group string) (BalancedCo
 			return bad("GroupInstanceID", "applies to broker-coordinated groups only (a ZooKeeper field is set)")
 		case c.Assignor != nil:
 			return bad("Assignor", "applies to broker-coordinated groups only (a ZooKeeper field is set)")
-		case c.ZooKeeper != nil && c.ZooKeeperConnect != "":
-			return bad("ZooKeeperConnect", "set together with ZooKeeper; give one")
-		case c.ZooKeeper == nil && c.ZooKeeperChroot != "":
-			return bad("ZooKeeperChroot", "only for a session given as ZooKeeper; put it in ZooKeeperConnect")
+		case len(c.Assignors) > 0:
+			return bad("Assignors", "applies to broker-coordinated groups only (a ZooKeeper field is set)")
+		case c.LostCallback != nil:
+			return bad("LostCallback", "applies to broker-coordinated groups only (a ZooKeeper field is set)")
 		case strings.ContainsAny(group, "/") || group == "." || group == "..":
 			return bad("group", "%q cannot name a ZooKeeper node", group)
 		}
-		if c.ZooKeeperChroot != "" {
-			if _, err := parseZooKeeperConnect("localhost" + c.ZooKeeperChroot); err != nil || !strings.HasPrefix(c.ZooKeeperChroot, "/") {
-				return bad("ZooKeeperChroot", "bad chroot %q", c.ZooKeeperChroot)
-			}
+		if c.ZooKeeperConnect == "" {
+			c.ZooKeeperConnect = t.cl.cfg.ZooKeeperHosts
 		}
-		if c.ZooKeeper == nil {
-			if c.ZooKeeperConnect == "" {
-				c.ZooKeeperConnect = t.cl.cfg.ZooKeeperHosts
-			}
-			if c.ZooKeeperConnect == "" {
-				return bad("ZooKeeperConnect", "ZooKeeperTimeout chose ZooKeeper coordination, but no ZooKeeper is named: "+
-					"set ZooKeeperConnect, or leave the ZooKeeper fields empty to coordinate through the brokers")
-			}
-			if _, err := parseZooKeeperConnect(c.ZooKeeperConnect); err != nil {
-				return bad("ZooKeeperConnect", "%v", err)
-			}
+		if c.ZooKeeperConnect == "" {
+			return bad("ZooKeeperConnect", "ZooKeeperTimeout chose ZooKeeper coordination, but no ZooKeeper is named: "+
+				"set ZooKeeperConnect, or leave the ZooKeeper fields empty to coordinate through the brokers")
+		}
+		if _, err := zookeeper.ParseConnect(c.ZooKeeperConnect); err != nil {
+			return bad("ZooKeeperConnect", "%v", err)
 		}
 	}
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gregorkafka/gregor/handler"
 	"github.com/gregorkafka/gregor/internal/testcluster"
+	"github.com/gregorkafka/gregor/internal/zookeeper"
 	"github.com/gregorkafka/gregor/protocol"
 )
 
@@ -84,7 +85,7 @@ func (e *groupEnv) config(cfg BalancedConsumerConfig) BalancedConsumerConfig {
 		if cfg.RebalanceTimeout == 0 {
 			cfg.RebalanceTimeout = 20 * time.Second
 		}
-	} else if cfg.ZooKeeper == nil {
+	} else {
 		if cfg.ZooKeeperConnect == "" {
 			cfg.ZooKeeperConnect = e.tc.ZooKeeperConnect()
 		}
@@ -294,9 +295,9 @@ func (e *groupEnv) newVictimClient(t *testing.T) (*Client, *Topic) {
 // dialZooKeeper opens a ZooKeeper session for the test, closed when it ends.
 func dialZooKeeper(t *testing.T, connect string) *zk.Conn {
 	t.Helper()
-	zc, err := parseZooKeeperConnect(connect)
+	zc, err := zookeeper.ParseConnect(connect)
 	require.NoError(t, err)
-	conn, _, err := zk.Connect(zc.servers, 4*time.Second, zk.WithLogger(zkLogger{testLogger()}),
+	conn, _, err := zk.Connect(zc.Servers, 4*time.Second, zk.WithLogger(zookeeper.Logger{L: testLogger()}),
 		zk.WithLogInfo(false), zk.WithEventCallback(func(zk.Event) {}))
 	require.NoError(t, err)
 	t.Cleanup(conn.Close)

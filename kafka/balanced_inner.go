@@ -6,15 +6,42 @@ import (
 	"slices"
 )
 
-// revoke pauses delivery ahead of a rebalance: Consume calls waiting for a
-// message return to waiting for the rebalance to end, new ones wait, and
-// revoke returns once no call is inside the SimpleConsumer, so its
-// positions stay put until assign. BeforeRevokeCallback runs then, and
-// with AutoCommit or CommitOnRebalance the positions are committed after it,
-// so that whoever gets a partition next resumes right after the
-// last message delivered here. The fetchers keep running meanwhile: if the
-// partitions stay, nothing is fetched twice.
-func (b *BalancedConsumer) revoke(ctx context.Context) error {
+// revoke pauses delivery ahead of an eager rebalance and gives up every
+// partition owned; see revokeSome.
+func (b *BalancedConsumer) revoke(ctx context.Context) error { return b.revokeSome(ctx, nil) }
+
+// revokeSome pauses delivery and gives up parts (nil: every partition
+// owned): Consume calls waiting for a message return to waiting for the
+// rebalance to end, new ones wait, and once no call is inside the
+// SimpleConsumer (its positions stay put until assign)
+// BeforeRevokeCallback runs; with AutoCommit or CommitOnRebalance the
+// positions are committed after it, so that whoever gets a partition next
+// resumes right after the last message delivered here. The fetchers keep
+// running meanwhile: if the partitions stay, nothing is fetched twice.
+func (b *BalancedConsumer) revokeSome(ctx context.Context, parts []int32) error {
+	inner, owned, err := b.pause(ctx)
+	going := parts
+	if going == nil {
+		going = owned
+	}
+	if len(going) > 0 {
+		b.groupEvent(GroupRevoked, going, nil)
+	}
+	if err != nil {
+		return err
+	}
+	b.beforeRevoke(ctx, parts)
+	if inner != nil && len(going) > 0 && (b.cfg.AutoCommit || b.cfg.CommitOnRebalance) {
+		if err := inner.commitPartitions(ctx, going, true); err != nil && ctx.Err() == nil {
+			b.log.Warn("kafka: committing offsets before a rebalance failed", "error", err)
+		}
+	}
+	return nil
+}
+
+// pause stops delivery until resume and returns, once no Consume call is
+// inside it, the SimpleConsumer and the partitions owned.
+func (b *BalancedConsumer) pause(ctx context.Context) (*SimpleConsumer, []int32, error) {
 	b.mu.Lock()
 	b.paused = true
 	for _, cancel := range b.calls {
@@ -27,21 +54,56 @@ func (b *BalancedConsumer) revoke(ctx context.Context) error {
 		b.idle.Clear() // set by the last call to leave, under mu
 	}
 	b.mu.Unlock()
-	if len(owned) > 0 {
-		b.groupEvent(GroupRevoked, owned, nil)
-	}
 	if busy {
 		if err := b.idle.Wait(ctx); err != nil {
-			return err
+			return inner, owned, err
 		}
 	}
-	b.beforeRevoke(ctx)
-	if inner != nil && (b.cfg.AutoCommit || b.cfg.CommitOnRebalance) {
-		if err := inner.commit(ctx, true); err != nil && ctx.Err() == nil {
-			b.log.Warn("kafka: committing offsets before a rebalance failed", "error", err)
+	return inner, owned, nil
+}
+
+// markLost records that the partitions owned were lost rather than given
+// up: the membership ended behind the consumer's back, and another member
+// may own them now. The next rebalance, or Stop, drops them (dropLost).
+func (b *BalancedConsumer) markLost() {
+	b.mu.Lock()
+	b.lost = b.lost || len(b.owned) > 0
+	b.mu.Unlock()
+}
+
+// takeLost reports, once, that the partitions owned were marked lost.
+func (b *BalancedConsumer) takeLost() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	lost := b.lost
+	b.lost = false
+	return lost
+}
+
+// dropLost stops delivering the partitions owned and drops them: no
+// BeforeRevokeCallback and no commit (a commit would be refused, or would
+// overwrite the new owner's), but LostCallback unless they were already
+// revoked. Delivery stays paused until the next assignment.
+func (b *BalancedConsumer) dropLost(ctx context.Context) {
+	inner, owned, _ := b.pause(ctx)
+	b.mu.Lock()
+	revoked := b.revoked
+	b.mu.Unlock()
+	b.log.Warn("kafka: partitions lost with the group membership", "member", b.member.memberID(), "partitions", owned)
+	if cb := b.cfg.LostCallback; cb != nil && len(owned) > 0 && !revoked {
+		b.callback(ctx, cb, owned)
+	}
+	b.swap.Lock()
+	defer b.swap.Unlock()
+	if inner != nil {
+		inner.dropCommit.Store(true)
+		if err := inner.Stop(ctx); err != nil && ctx.Err() == nil {
+			b.log.Debug("kafka: stopping the consumer of lost partitions", "error", err)
 		}
 	}
-	return nil
+	b.mu.Lock()
+	b.inner, b.owned, b.revoked = nil, nil, false
+	b.mu.Unlock()
 }
 
 // assign makes parts (sorted) the partitions the consumer owns and resumes
@@ -56,14 +118,31 @@ func (b *BalancedConsumer) assign(ctx context.Context, parts []int32, carry map[
 	parts = b.knownPartitions(ctx, parts)
 	b.groupEvent(GroupAssigned, parts, nil)
 	b.mu.Lock()
-	old, oldParts, first := b.inner, b.owned, !b.assigned
+	old, oldParts, first, coop := b.inner, b.owned, !b.assigned, b.coop
 	b.mu.Unlock()
+	added := parts
+	if coop {
+		added = slices.DeleteFunc(slices.Clone(parts), func(p int32) bool { return slices.Contains(oldParts, p) })
+	}
 	if !first && slices.Equal(parts, oldParts) && allCarried(parts, carry) {
+		b.keepPaused(parts)
+		b.afterAssign(ctx, added)
 		b.resume(old, parts)
 		return
 	}
 	b.log.Debug("kafka: balanced consumer assignment", "member", b.member.memberID(), "partitions", parts,
 		"previous", oldParts)
+	// Cooperative rebalances reach here still delivering.
+	if _, _, err := b.pause(ctx); err != nil {
+		b.log.Debug("kafka: assignment interrupted", "error", err)
+	}
+	b.swap.Lock()
+	locked := true
+	defer func() {
+		if locked {
+			b.swap.Unlock()
+		}
+	}()
 
 	oldHeld := map[int32]int64{}
 	if old != nil {
@@ -74,11 +153,13 @@ func (b *BalancedConsumer) assign(ctx context.Context, parts []int32, carry map[
 	}
 	var inner *SimpleConsumer
 	newHeld := map[int32]int64{}
-	if len(parts) > 0 {
+	if len(parts) == 0 {
+		b.keepPaused(nil)
+	} else {
 		cfg := b.cfg.ConsumerConfig
 		cfg.ConsumerGroup = b.group
 		cfg.Partitions = parts
-		cfg.Generation = b.member.generation()
+		cfg.generation = b.member.generation()
 		cfg.groupInstanceID = instanceIDOf(b.cfg)
 		cfg.ManualStart = true
 		cfg.ConsumerTimeout = 0 // Consume's own wait bounds the whole call
@@ -97,6 +178,9 @@ func (b *BalancedConsumer) assign(ctx context.Context, parts []int32, carry map[
 			}
 		}
 		inner.seedPositions(seed)
+		if err := inner.setPaused(b.keepPaused(parts), true); err != nil {
+			b.log.Warn("kafka: keeping partitions paused", "error", err) // parts are inner's: not expected
+		}
 		if err := b.startInner(ctx, inner); err != nil && ctx.Err() == nil {
 			// Consume retries the start and reports what keeps failing.
 			b.log.Warn("kafka: starting the consumer of a new assignment failed", "error", err)
@@ -113,8 +197,21 @@ func (b *BalancedConsumer) assign(ctx context.Context, parts []int32, carry map[
 	}
 	b.mu.Lock()
 	b.assigned = true
+	b.inner, b.owned, b.revoked = inner, parts, false
 	b.mu.Unlock()
+	locked = false
+	b.swap.Unlock()
+	// Installed but still paused: the callback may move what it was given
+	// with ResetOffsets before anything is delivered.
+	b.afterAssign(ctx, added)
 	b.resume(inner, parts)
+}
+
+// afterAssign runs AfterAssignCallback over the partitions added.
+func (b *BalancedConsumer) afterAssign(ctx context.Context, added []int32) {
+	if cb := b.cfg.AfterAssignCallback; cb != nil && len(added) > 0 {
+		b.callback(ctx, cb, added)
+	}
 }
 
 func allCarried(parts []int32, carry map[int32]bool) bool {

@@ -126,15 +126,13 @@ func TestBalancedConsumerHandover(t *testing.T) {
 func TestBalancedConsumerMemberDies(t *testing.T) {
 	forEachKind(t, []balancedKind{managedKRaft, zkGroup}, 10, func(t *testing.T, env *groupEnv) {
 		victimClient, victimTopic := env.newVictimClient(t)
-		cfg := BalancedConsumerConfig{}
-		var victimZK *zk.Conn
-		if !env.kind.managed {
-			victimZK = dialZooKeeper(t, env.tc.ZooKeeperConnect())
-			cfg.ZooKeeper = victimZK
-		}
-		victim := env.consumerOn(t, victimTopic, cfg)
+		victim := env.consumerOn(t, victimTopic, BalancedConsumerConfig{})
 		survivor := env.consumer(t, BalancedConsumerConfig{})
 		owners := env.waitSplit(t, victim, survivor)
+		var victimZK *zk.Conn // closing the client leaves a ZooKeeper session open
+		if !env.kind.managed {
+			victimZK = victim.member.(*zkMembership).m.Session()
+		}
 
 		col := newCollector(t)
 		victimCtx, killVictim := context.WithCancel(env.ctx)

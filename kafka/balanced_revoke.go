@@ -7,10 +7,12 @@ import (
 )
 
 // RevokeCallback is called before a balanced consumer gives up partitions:
-// at the start of every rebalance (gregor's rebalances are eager: each one
-// revokes every partition owned, and those the member gets back keep their
-// positions) and in Stop. partitions are those owned, sorted; it is not
-// called while the consumer owns none.
+// in every rebalance and in Stop. Eager rebalances (ZooKeeper groups, and
+// managed groups with eager assignors) revoke every partition owned at the
+// start of the rebalance (those the member gets back keep their
+// positions); cooperative ones revoke only the partitions the new
+// assignment moves elsewhere, once it is known. partitions are those given
+// up, sorted; it is not called with none.
 //
 // It runs after delivery paused (no Consume call is inside the consumer,
 // so HeldOffsets and NextOffsets stay put), before AutoCommit's commit and
@@ -26,25 +28,39 @@ import (
 // Stop.
 type RevokeCallback func(ctx context.Context, partitions []int32)
 
-// beforeRevoke runs BeforeRevokeCallback over the partitions owned, once
-// for them: a retried rebalance (a failed join) or a Stop during one finds
-// it run already.
-func (b *BalancedConsumer) beforeRevoke(ctx context.Context) {
+// PartitionsCallback is told of partitions a balanced consumer gained or
+// lost (see AfterAssignCallback and LostCallback), sorted. It runs on the
+// rebalancing task while delivery is paused, bounded by RebalanceTimeout
+// through ctx: it must not call the consumer's Consume or Stop.
+type PartitionsCallback func(ctx context.Context, partitions []int32)
+
+// beforeRevoke runs BeforeRevokeCallback over parts, or with nil over the
+// partitions owned, once for them: a retried rebalance (a failed join) or
+// a Stop during one finds it run already.
+func (b *BalancedConsumer) beforeRevoke(ctx context.Context, parts []int32) {
 	cb := b.cfg.BeforeRevokeCallback
 	if cb == nil {
 		return
 	}
 	b.mu.Lock()
-	owned := slices.Clone(b.owned)
-	run := b.inner != nil && len(owned) > 0 && !b.revoked
-	b.revoked = true
+	all := parts == nil
+	if all {
+		parts = slices.Clone(b.owned)
+	}
+	run := b.inner != nil && len(parts) > 0 && !b.revoked
+	b.revoked = b.revoked || all
 	b.mu.Unlock()
 	if !run {
 		return
 	}
+	b.callback(ctx, cb, parts)
+}
+
+// callback runs cb over parts, bounded as RevokeCallback says.
+func (b *BalancedConsumer) callback(ctx context.Context, cb func(context.Context, []int32), parts []int32) {
 	wb := waitBound{h: b.h, after: b.revokeTimeout()}
 	defer wb.end()
-	cb(wb.ctx(ctx), owned)
+	cb(wb.ctx(ctx), parts)
 }
 
 // revokeTimeout bounds BeforeRevokeCallback.

@@ -3,11 +3,9 @@ package kafka
 import (
 	"context"
 	"errors"
-	"regexp"
 	"testing"
 	"time"
 
-	"github.com/go-zookeeper/zk"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -81,7 +79,6 @@ func TestBalancedConsumerConfigDefaults(t *testing.T) {
 
 func TestBalancedConsumerConfigErrors(t *testing.T) {
 	topic := groupTestTopic(t, 3)
-	conn := &zk.Conn{} // never used: validation fails first or ignores it
 	for _, tc := range []struct {
 		group string
 		cfg   BalancedConsumerConfig
@@ -91,24 +88,19 @@ func TestBalancedConsumerConfigErrors(t *testing.T) {
 		{"a/b", BalancedConsumerConfig{ZooKeeperConnect: "zk:2181"}, "group"},
 		{"g", BalancedConsumerConfig{ConsumerConfig: ConsumerConfig{ConsumerGroup: "x"}}, "ConsumerGroup"},
 		{"g", BalancedConsumerConfig{ConsumerConfig: ConsumerConfig{Partitions: []int32{0}}}, "Partitions"},
-		{"g", BalancedConsumerConfig{ConsumerConfig: ConsumerConfig{Generation: func() (int32, string) { return 0, "" }}}, "Generation"},
 		{"g", BalancedConsumerConfig{Strategy: 7}, "Strategy"},
 		{"g", BalancedConsumerConfig{RebalanceMaxRetries: -1}, "RebalanceMaxRetries"},
 		{"g", BalancedConsumerConfig{RebalanceBackoff: -time.Second}, "RebalanceBackoff"},
 		{"g", BalancedConsumerConfig{Managed: true, SessionTimeout: time.Duration(1 << 62)}, "SessionTimeout"},
 		{"g", BalancedConsumerConfig{Managed: true, SessionTimeout: time.Second, HeartbeatInterval: time.Second}, "HeartbeatInterval"},
 		{"g", BalancedConsumerConfig{Managed: true, ZooKeeperConnect: "zk:2181"}, "ZooKeeperConnect"},
-		{"g", BalancedConsumerConfig{Managed: true, ZooKeeper: conn}, "ZooKeeper"},
 		{"g", BalancedConsumerConfig{Managed: true, ZooKeeperTimeout: time.Second}, "ZooKeeperTimeout"},
 		{"g", BalancedConsumerConfig{ZooKeeperConnect: "zk:2181", SessionTimeout: time.Second}, "SessionTimeout"},
-		{"g", BalancedConsumerConfig{ZooKeeper: conn, GroupInstanceID: "i"}, "GroupInstanceID"},
+		{"g", BalancedConsumerConfig{ZooKeeperConnect: "zk:2181", GroupInstanceID: "i"}, "GroupInstanceID"},
 		{"g", BalancedConsumerConfig{ZooKeeperTimeout: time.Second}, "ZooKeeperConnect"},
 		{"g", BalancedConsumerConfig{ZooKeeperConnect: "zk:2181/a/"}, "ZooKeeperConnect"},
 		{"g", BalancedConsumerConfig{ZooKeeperConnect: ",,"}, "ZooKeeperConnect"},
-		{"g", BalancedConsumerConfig{ZooKeeperChroot: "/kafka"}, "ZooKeeperChroot"},
-		{"g", BalancedConsumerConfig{ZooKeeper: conn, ZooKeeperChroot: "kafka"}, "ZooKeeperChroot"},
-		{"g", BalancedConsumerConfig{ZooKeeper: conn, ZooKeeperChroot: "/a//b"}, "ZooKeeperChroot"},
-		{"g", BalancedConsumerConfig{ZooKeeper: conn, ZooKeeperConnect: "zk:2181"}, "ZooKeeperConnect"},
+		{"g", BalancedConsumerConfig{ZooKeeperConnect: "zk:2181/a//b"}, "ZooKeeperConnect"},
 		{"g", BalancedConsumerConfig{ConsumerConfig: ConsumerConfig{QueuedMaxMessages: -1}}, "ConsumerConfig.QueuedMaxMessages"},
 	} {
 		_, err := tc.cfg.withDefaults(topic, tc.group)
@@ -116,44 +108,13 @@ func TestBalancedConsumerConfigErrors(t *testing.T) {
 		require.ErrorAs(t, err, &ce, "%+v", tc)
 		assert.Equal(t, "BalancedConsumerConfig."+tc.field, ce.Field, "%v", err)
 	}
-	_, err := BalancedConsumerConfig{ZooKeeper: conn, ZooKeeperChroot: "/kafka"}.withDefaults(topic, "g")
+	_, err := BalancedConsumerConfig{ZooKeeperConnect: "zk:2181/kafka"}.withDefaults(topic, "g")
 	assert.NoError(t, err)
 }
 
-func TestZooKeeperLayout(t *testing.T) {
-	p := newZKPaths("/kafka", "grp", "orders", "host:id")
-	assert.Equal(t, "/kafka/consumers/grp/ids", p.ids)
-	assert.Equal(t, "/kafka/consumers/grp/ids/host:id", p.self)
-	assert.Equal(t, "/kafka/consumers/grp/owners/orders", p.owners)
-	assert.Equal(t, "/kafka/brokers/ids", p.brokerIDs)
-	assert.Equal(t, "/kafka/brokers/topics/orders", p.topic)
-	assert.Equal(t, "/consumers/grp/ids", newZKPaths("", "grp", "orders", "x").ids)
-
-	assert.Equal(t, "2-7", ownerSlug(2, 7))
-	assert.Equal(t, "-1-3", ownerSlug(-1, 3))
-	for name, want := range map[string]int32{"2-7": 7, "-1-3": 3, "10-12": 12} {
-		got, ok := parseOwnerSlug(name)
-		assert.True(t, ok, name)
-		assert.Equal(t, want, got, name)
-	}
-	for _, name := range []string{"7", "-7", "a-1", "1-b", "1-", "1--2", ""} {
-		_, ok := parseOwnerSlug(name)
-		assert.False(t, ok, name)
-	}
-
-	id := newZKConsumerID()
-	assert.Regexp(t, regexp.MustCompile(`^.+:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`), id)
-	assert.NotEqual(t, id, newZKConsumerID())
-}
-
 func TestBalancedConsumerErrors(t *testing.T) {
-	err := error(&PartitionOwnedError{Topic: "t", Partition: 3, Owner: "h:1"})
-	assert.ErrorIs(t, err, ErrPartitionOwned)
-	assert.Contains(t, err.Error(), "t/3")
-	assert.Contains(t, err.Error(), "h:1")
-
 	cause := errors.New("boom")
-	err = &GroupError{Group: "g", Err: cause}
+	err := &GroupError{Group: "g", Err: cause}
 	assert.ErrorIs(t, err, cause)
 	assert.Contains(t, err.Error(), `"g"`)
 }
@@ -201,4 +162,13 @@ func TestZooKeeperUnreachableSaysWhatToSet(t *testing.T) {
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Contains(t, err.Error(), "no ZooKeeper session at "+addr)
 	assert.Contains(t, err.Error(), "leave the ZooKeeper settings empty to have the group coordinated by the brokers")
+}
+
+func TestAssignmentStrategyNames(t *testing.T) {
+	assert.Equal(t, "range", RangeAssignment.String())
+	assert.Equal(t, "roundrobin", RoundRobinAssignment.String())
+	assert.Equal(t, "range", RangeAssignor().Name())
+	assert.Equal(t, "roundrobin", RoundRobinAssignor().Name())
+	assert.Equal(t, "sticky", StickyAssignor().Name())
+	assert.Equal(t, "cooperative-sticky", CooperativeStickyAssignor().Name())
 }

@@ -28,10 +28,13 @@ import (
 //     (a JoinGroup may be held for a whole rebalance)
 //   - offsets: OffsetCommit, OffsetFetch, with Config.OffsetsChannelTimeout
 //
-// The typed request methods (Fetch, Produce, Metadata, ...) return the broker's
-// response as is: error codes inside it are the caller's to inspect; the
-// error result reports only transport failures (a *conn.DisconnectedError
-// and the like) and ctx.Err().
+// Any generated request goes through the generic function Request, which
+// infers the response type from the request's; the typed methods (Fetch,
+// Produce, Metadata, ...) are Request for the calls the client itself makes,
+// kept as named shorthands. Both return the broker's response as is: error
+// codes inside it are the caller's to inspect; the error result reports only
+// transport failures (a *conn.DisconnectedError and the like), a request the
+// broker does not serve (protocol.ErrUnsupportedVersion) and ctx.Err().
 type Broker struct {
 	id int32
 	cl *Cluster

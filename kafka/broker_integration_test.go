@@ -151,3 +151,47 @@ func TestBrokerRequests(t *testing.T) {
 		assert.ElementsMatch(t, []connKey{connGeneral, connProduce, connFetch, connOffsets, groupConn(group)}, keys)
 	})
 }
+
+// TestBrokerRequestGeneric sends requests through the generic Request: one
+// with no typed method (DescribeCluster), whose response type is inferred
+// from the request; one that has a typed method, with the same answer; one
+// on a group connection; and one the broker does not serve, which fails
+// with a typed error without reaching the broker.
+func TestBrokerRequestGeneric(t *testing.T) {
+	c := testcluster.Shared(t, testcluster.KRaftSingle)
+	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+		ctx := testCtx(t)
+		cl := newTestClient(t, ctx, h, Config{Hosts: c.Bootstrap()})
+		name := uniqueTopic(t, "generic")
+		require.NoError(t, cl.Cluster().CreateTopics(ctx, TopicSpec{Name: name, Partitions: 2, ReplicationFactor: 1}))
+		b := cl.Cluster().Brokers()[0]
+
+		dc, err := Request(ctx, b, protocol.NewDescribeClusterRequest())
+		require.NoError(t, err)
+		require.NoError(t, protocol.ErrorForCode(dc.ErrorCode))
+		assert.Equal(t, cl.Cluster().ClusterID(), dc.ClusterID)
+		require.Len(t, dc.Brokers, 1)
+		assert.Equal(t, b.ID(), dc.Brokers[0].BrokerID)
+
+		mreq := protocol.NewMetadataRequest()
+		mreq.Topics = []protocol.MetadataRequestTopic{{Name: &name}}
+		viaRequest, err := Request(ctx, b, mreq)
+		require.NoError(t, err)
+		viaMethod, err := b.Metadata(ctx, mreq)
+		require.NoError(t, err)
+		require.Len(t, viaRequest.Topics, 1)
+		assert.Len(t, viaRequest.Topics[0].Partitions, 2)
+		assert.Equal(t, viaMethod.Topics[0].Partitions, viaRequest.Topics[0].Partitions)
+
+		// A heartbeat from a member the coordinator does not know.
+		coord, err := cl.Cluster().GroupCoordinator(ctx, name+"-group")
+		require.NoError(t, err)
+		hb, err := Request(ctx, coord, &protocol.HeartbeatRequest{GroupID: name + "-group", GenerationID: 1, MemberID: "nobody"})
+		require.NoError(t, err)
+		assert.Error(t, protocol.ErrorForCode(hb.ErrorCode), "a heartbeat of no member is refused")
+
+		// Controller-only APIs are not in a broker's ApiVersions.
+		_, err = Request(ctx, b, protocol.NewBrokerHeartbeatRequest())
+		require.ErrorIs(t, err, protocol.ErrUnsupportedVersion)
+	})
+}

@@ -52,46 +52,95 @@ var (
 
 func groupConn(group string) connKey { return connKey{purpose: purposeGroup, tag: group} }
 
+// Request sends req, any generated request, to broker b and returns its
+// response, typed: the response type is inferred from the request's.
+//
+//	resp, err := kafka.Request(ctx, b, &protocol.DescribeClusterRequest{})  // *protocol.DescribeClusterResponse
+//
+// It is a function, not a Broker method, because Go methods cannot take
+// type parameters. The request goes where Broker's typed methods send it
+// (Produce on the produce connection, Fetch on the fetch connection, group
+// membership on the group's, OffsetCommit and OffsetFetch on the offsets
+// connection, everything else on the general one) with the same response
+// timeouts; those methods are Request with the types spelled out. The
+// version is the highest both sides support, and a field the version
+// lacks is not sent.
+func Request[Resp protocol.Message](ctx context.Context, b *Broker, req protocol.RequestOf[Resp]) (Resp, error) {
+	key, timeout := b.route(req)
+	return call[Resp](ctx, b, key, req, timeout)
+}
+
+// route picks the connection and response timeout for req (0: the
+// connection's own).
+func (b *Broker) route(req protocol.Request) (connKey, time.Duration) {
+	switch r := req.(type) {
+	case *protocol.ProduceRequest:
+		return connProduce, 0
+	case *protocol.FetchRequest:
+		// The broker holds a Fetch up to MaxWaitMs when no data is there.
+		return connFetch, b.cl.cfg.SocketTimeout + time.Duration(max(r.MaxWaitMs, 0))*time.Millisecond
+	case *protocol.OffsetCommitRequest, *protocol.OffsetFetchRequest:
+		return connOffsets, 0
+	case *protocol.JoinGroupRequest:
+		// The broker may hold it for the whole rebalance.
+		wait := r.RebalanceTimeoutMs
+		if wait < 0 {
+			wait = r.SessionTimeoutMs
+		}
+		return groupConn(r.GroupID), max(b.cl.cfg.SocketTimeout, time.Duration(max(wait, 0))*time.Millisecond+joinGroupMargin)
+	case *protocol.SyncGroupRequest:
+		return groupConn(r.GroupID), 0
+	case *protocol.HeartbeatRequest:
+		return groupConn(r.GroupID), 0
+	case *protocol.LeaveGroupRequest:
+		return groupConn(r.GroupID), 0
+	case *protocol.CreateTopicsRequest:
+		return connGeneral, b.adminTimeout(r.TimeoutMs)
+	case *protocol.DeleteTopicsRequest:
+		return connGeneral, b.adminTimeout(r.TimeoutMs)
+	}
+	return connGeneral, 0
+}
+
 // Metadata sends a Metadata request on the general connection.
 func (b *Broker) Metadata(ctx context.Context, req *protocol.MetadataRequest) (*protocol.MetadataResponse, error) {
-	return call[*protocol.MetadataResponse](ctx, b, connGeneral, req, 0)
+	return Request(ctx, b, req)
 }
 
 // Produce sends a Produce request on the produce connection. With Acks 0 the
 // broker sends no response: Produce returns (nil, nil) once the request is
 // written.
 func (b *Broker) Produce(ctx context.Context, req *protocol.ProduceRequest) (*protocol.ProduceResponse, error) {
-	return call[*protocol.ProduceResponse](ctx, b, connProduce, req, 0)
+	return Request(ctx, b, req)
 }
 
 // Fetch sends a Fetch request on the fetch connection. The response timeout
 // is Config.SocketTimeout plus the request's MaxWaitMs, since the broker
 // holds the request that long when no data is there.
 func (b *Broker) Fetch(ctx context.Context, req *protocol.FetchRequest) (*protocol.FetchResponse, error) {
-	timeout := b.cl.cfg.SocketTimeout + time.Duration(max(req.MaxWaitMs, 0))*time.Millisecond
-	return call[*protocol.FetchResponse](ctx, b, connFetch, req, timeout)
+	return Request(ctx, b, req)
 }
 
 // ListOffsets sends a ListOffsets request on the general connection.
 func (b *Broker) ListOffsets(ctx context.Context, req *protocol.ListOffsetsRequest) (*protocol.ListOffsetsResponse, error) {
-	return call[*protocol.ListOffsetsResponse](ctx, b, connGeneral, req, 0)
+	return Request(ctx, b, req)
 }
 
 // OffsetCommit sends an OffsetCommit request on the offsets connection.
 func (b *Broker) OffsetCommit(ctx context.Context, req *protocol.OffsetCommitRequest) (*protocol.OffsetCommitResponse, error) {
-	return call[*protocol.OffsetCommitResponse](ctx, b, connOffsets, req, 0)
+	return Request(ctx, b, req)
 }
 
 // OffsetFetch sends an OffsetFetch request on the offsets connection.
 func (b *Broker) OffsetFetch(ctx context.Context, req *protocol.OffsetFetchRequest) (*protocol.OffsetFetchResponse, error) {
-	return call[*protocol.OffsetFetchResponse](ctx, b, connOffsets, req, 0)
+	return Request(ctx, b, req)
 }
 
 // FindCoordinator sends a FindCoordinator request on the general connection.
 // Fill both Key and CoordinatorKeys: the version negotiated decides which is
 // sent (CoordinatorKeys from v4).
 func (b *Broker) FindCoordinator(ctx context.Context, req *protocol.FindCoordinatorRequest) (*protocol.FindCoordinatorResponse, error) {
-	return call[*protocol.FindCoordinatorResponse](ctx, b, connGeneral, req, 0)
+	return Request(ctx, b, req)
 }
 
 // JoinGroup sends a JoinGroup request on the group's connection. The broker
@@ -99,39 +148,34 @@ func (b *Broker) FindCoordinator(ctx context.Context, req *protocol.FindCoordina
 // request's rebalance timeout (or session timeout, where the version has
 // none) plus a margin, and at least Config.SocketTimeout.
 func (b *Broker) JoinGroup(ctx context.Context, req *protocol.JoinGroupRequest) (*protocol.JoinGroupResponse, error) {
-	wait := req.RebalanceTimeoutMs
-	if wait < 0 {
-		wait = req.SessionTimeoutMs
-	}
-	timeout := max(b.cl.cfg.SocketTimeout, time.Duration(max(wait, 0))*time.Millisecond+joinGroupMargin)
-	return call[*protocol.JoinGroupResponse](ctx, b, groupConn(req.GroupID), req, timeout)
+	return Request(ctx, b, req)
 }
 
 // SyncGroup sends a SyncGroup request on the group's connection.
 func (b *Broker) SyncGroup(ctx context.Context, req *protocol.SyncGroupRequest) (*protocol.SyncGroupResponse, error) {
-	return call[*protocol.SyncGroupResponse](ctx, b, groupConn(req.GroupID), req, 0)
+	return Request(ctx, b, req)
 }
 
 // Heartbeat sends a Heartbeat request on the group's connection.
 func (b *Broker) Heartbeat(ctx context.Context, req *protocol.HeartbeatRequest) (*protocol.HeartbeatResponse, error) {
-	return call[*protocol.HeartbeatResponse](ctx, b, groupConn(req.GroupID), req, 0)
+	return Request(ctx, b, req)
 }
 
 // LeaveGroup sends a LeaveGroup request on the group's connection.
 func (b *Broker) LeaveGroup(ctx context.Context, req *protocol.LeaveGroupRequest) (*protocol.LeaveGroupResponse, error) {
-	return call[*protocol.LeaveGroupResponse](ctx, b, groupConn(req.GroupID), req, 0)
+	return Request(ctx, b, req)
 }
 
 // ListGroups sends a ListGroups request on the general connection. It lists
 // the groups this broker coordinates only.
 func (b *Broker) ListGroups(ctx context.Context, req *protocol.ListGroupsRequest) (*protocol.ListGroupsResponse, error) {
-	return call[*protocol.ListGroupsResponse](ctx, b, connGeneral, req, 0)
+	return Request(ctx, b, req)
 }
 
 // DescribeGroups sends a DescribeGroups request on the general connection;
 // send it to the groups' coordinator.
 func (b *Broker) DescribeGroups(ctx context.Context, req *protocol.DescribeGroupsRequest) (*protocol.DescribeGroupsResponse, error) {
-	return call[*protocol.DescribeGroupsResponse](ctx, b, connGeneral, req, 0)
+	return Request(ctx, b, req)
 }
 
 // ConsumerGroupDescribe sends a ConsumerGroupDescribe request (Kafka 4's
@@ -139,7 +183,7 @@ func (b *Broker) DescribeGroups(ctx context.Context, req *protocol.DescribeGroup
 // groups' coordinator. A broker without the API fails it with an error
 // matching protocol.ErrUnsupportedVersion, without a request being sent.
 func (b *Broker) ConsumerGroupDescribe(ctx context.Context, req *protocol.ConsumerGroupDescribeRequest) (*protocol.ConsumerGroupDescribeResponse, error) {
-	return call[*protocol.ConsumerGroupDescribeResponse](ctx, b, connGeneral, req, 0)
+	return Request(ctx, b, req)
 }
 
 // adminTimeout is the response timeout of an admin request that the broker
@@ -152,11 +196,11 @@ func (b *Broker) adminTimeout(timeoutMs int32) time.Duration {
 // callers want Cluster.CreateTopics, which finds the controller and waits
 // for the topics to appear.
 func (b *Broker) CreateTopics(ctx context.Context, req *protocol.CreateTopicsRequest) (*protocol.CreateTopicsResponse, error) {
-	return call[*protocol.CreateTopicsResponse](ctx, b, connGeneral, req, b.adminTimeout(req.TimeoutMs))
+	return Request(ctx, b, req)
 }
 
 // DeleteTopics sends a DeleteTopics request on the general connection. Most
 // callers want Cluster.DeleteTopics.
 func (b *Broker) DeleteTopics(ctx context.Context, req *protocol.DeleteTopicsRequest) (*protocol.DeleteTopicsResponse, error) {
-	return call[*protocol.DeleteTopicsResponse](ctx, b, connGeneral, req, b.adminTimeout(req.TimeoutMs))
+	return Request(ctx, b, req)
 }

@@ -10,7 +10,9 @@ import (
 
 // Client is a connection to a Kafka cluster: the entry point of gregor, as
 // KafkaClient is pykafka's. It is safe for concurrent use. Close it when
-// done.
+// done. Its Topic, Topics, Brokers and Update are pykafka's KafkaClient
+// shortcuts (client.topics, client.brokers, update_cluster) to the same
+// calls on Cluster, which has the rest.
 type Client struct {
 	cluster     *Cluster
 	h           handler.Handler

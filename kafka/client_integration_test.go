@@ -183,7 +183,7 @@ func TestGroupCoordinator(t *testing.T) {
 		require.NoError(t, err)
 		assert.Same(t, b, again, "cached")
 
-		cl.Cluster().InvalidateCoordinator(group)
+		cl.Cluster().invalidateCoordinator(group)
 		assert.True(t, cl.Cluster().invalidateCoordinatorOn(group, protocol.ErrNotCoordinator))
 		assert.False(t, cl.Cluster().invalidateCoordinatorOn(group, protocol.ErrOffsetOutOfRange))
 		again, err = cl.Cluster().GroupCoordinator(ctx, group)

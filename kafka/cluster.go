@@ -11,6 +11,7 @@ import (
 
 	"github.com/gregorkafka/gregor/conn"
 	"github.com/gregorkafka/gregor/handler"
+	"github.com/gregorkafka/gregor/internal/zookeeper"
 	"github.com/gregorkafka/gregor/protocol"
 )
 
@@ -296,7 +297,7 @@ func (c *Cluster) seeds(ctx context.Context) ([]string, error) {
 	if c.cfg.ZooKeeperHosts == "" {
 		return c.cfg.Hosts, nil
 	}
-	return brokersFromZooKeeper(ctx, c.h, c.cfg.ZooKeeperHosts, c.cfg.DialTimeout, c.log)
+	return zookeeper.Brokers(ctx, c.h, c.cfg.ZooKeeperHosts, c.cfg.DialTimeout, c.log)
 }
 
 // close shuts every broker connection; later calls fail with ErrClosed.

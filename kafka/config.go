@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gregorkafka/gregor/handler"
+	"github.com/gregorkafka/gregor/internal/zookeeper"
 	"github.com/gregorkafka/gregor/sasl"
 )
 
@@ -167,7 +168,7 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	if c.ZooKeeperHosts != "" {
-		if _, err := parseZooKeeperConnect(c.ZooKeeperHosts); err != nil {
+		if _, err := zookeeper.ParseConnect(c.ZooKeeperHosts); err != nil {
 			return bad("ZooKeeperHosts", "%v", err)
 		}
 	}

@@ -130,15 +130,15 @@ type ConsumerConfig struct {
 	// Default ReadUncommitted.
 	IsolationLevel IsolationLevel
 
-	// Generation, when set, supplies the group generation id and member id
+	// generation, when set, supplies the group generation id and member id
 	// sent with offset commits. Balanced consumers, which wrap a
 	// SimpleConsumer over the partitions they own, set it so the
 	// coordinator can fence commits from a past generation. Nil means the
 	// consumer is not a group member: commits carry generation -1 and no
 	// member id, which Kafka accepts for groups without active members.
-	Generation func() (generationID int32, memberID string)
+	generation func() (generationID int32, memberID string)
 
-	// groupInstanceID goes with Generation: a static member's commits
+	// groupInstanceID goes with generation: a static member's commits
 	// carry its instance id (OffsetCommit v7+), as the Java client's do.
 	groupInstanceID *string
 }

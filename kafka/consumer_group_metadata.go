@@ -2,12 +2,12 @@ package kafka
 
 // GroupMetadata returns what a transactional producer needs to commit this
 // consumer's offsets in a transaction (Producer.SendOffsetsToTransaction):
-// its group and, when it belongs to a group generation
-// (ConsumerConfig.Generation), the generation and member id.
+// its group and, when it belongs to a group generation (as the consumer
+// inside a BalancedConsumer does), the generation and member id.
 func (c *SimpleConsumer) GroupMetadata() ConsumerGroupMetadata {
 	md := ConsumerGroupMetadata{GroupID: c.cfg.ConsumerGroup, GenerationID: -1}
-	if c.cfg.Generation != nil {
-		md.GenerationID, md.MemberID = c.cfg.Generation()
+	if c.cfg.generation != nil {
+		md.GenerationID, md.MemberID = c.cfg.generation()
 	}
 	return md
 }

@@ -42,6 +42,7 @@ type ownedPartition struct {
 	batchBytes int
 	first      bool  // put first in the next request, where brokers return a whole batch however large
 	stalled    bool  // reported an error it cannot get past; fetched again after a reset
+	paused     bool  // by Pause: neither fetched nor delivered until Resume
 	committed  int64 // the position last committed, -1 when none
 	gapLogged  bool  // warned once about an unexplained gap in offsets
 	// highWatermark is the partition's end in the latest Fetch answer,

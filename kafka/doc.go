@@ -52,9 +52,11 @@
 // commits. Kafka serves one connection's requests strictly in order, so a
 // fetch long poll or a JoinGroup held for a rebalance would otherwise delay
 // everything behind it. Connections are dialed on first use and dialed
-// again after they break. The Broker's typed methods (Metadata, Produce,
-// Fetch, ...) are the building blocks of the higher layers; they return the
-// broker's response as is and report only transport failures as errors.
+// again after they break. Request sends any generated request to a Broker
+// and returns its typed response; the Broker's typed methods (Metadata,
+// Produce, Fetch, ...) are Request for the calls the higher layers make.
+// Both return the broker's response as is and report only transport
+// failures as errors.
 //
 // Config.TLS and Config.SASL apply to every one of these connections, seeds
 // included. A SASL connection authenticates before its first request and
@@ -89,6 +91,13 @@
 // explains make the consumer refresh it and re-route partitions to their
 // new leaders; a partition's position only moves past records actually
 // decoded, so a broker failure costs neither loss nor duplicates.
+//
+// Client.ShareConsumer joins a share group (KIP-932): the coordinator
+// assigns partitions through ShareGroupHeartbeat, possibly to many members
+// at once, and each leader hands out records locked to one member
+// (ShareFetch, in an incremental share session per broker) until it
+// acknowledges them, piggy-backed on the next ShareFetch or with
+// ShareAcknowledge, or their lock expires.
 //
 // # Typed keys and values
 //

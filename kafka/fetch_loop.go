@@ -308,8 +308,8 @@ func (l *fetchLoop) build() (req *protocol.FetchRequest, done bool) {
 			}
 			continue
 		}
-		led = true
-		if op.inflight || (op.owner != nil && op.owner != l) || !c.hasRoomLocked(op) {
+		led = true // a paused partition keeps its loop, which Resume wakes
+		if op.paused || op.inflight || (op.owner != nil && op.owner != l) || !c.hasRoomLocked(op) {
 			continue
 		}
 		s := sentPartition{op: op, epoch: op.epoch, offset: op.fetchAt}
@@ -549,7 +549,7 @@ func (c *SimpleConsumer) deliver(l *fetchLoop, d *fetchDecoder, res *fetchResult
 				op.epoch++
 				op.fetchAt = out.skipTo
 			}
-			if op.queue.len() > 0 && !op.inReady {
+			if op.queue.len() > 0 && !op.inReady && !op.paused {
 				c.ready.push(op)
 				op.inReady = true
 			}

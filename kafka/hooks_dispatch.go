@@ -5,9 +5,8 @@ import (
 	"slices"
 	"sync/atomic"
 
-	"github.com/go-zookeeper/zk"
-
 	"github.com/gregorkafka/gregor/conn"
+	"github.com/gregorkafka/gregor/internal/zookeeper"
 	"github.com/gregorkafka/gregor/protocol"
 )
 
@@ -187,17 +186,17 @@ func (b *BalancedConsumer) groupEvent(kind GroupEventKind, parts []int32, err er
 // zooKeeperEvent reports a session event of the consumer's ZooKeeper
 // connection (member id) to the ZooKeeperHooks. Other event types are
 // ignored.
-func (b *BalancedConsumer) zooKeeperEvent(ev zk.Event, member string) {
+func (b *BalancedConsumer) zooKeeperEvent(state zookeeper.State, server, member string) {
 	var st ZooKeeperState
-	switch ev.State {
-	case zk.StateHasSession:
+	switch state {
+	case zookeeper.Connected:
 		st = ZooKeeperConnected
-	case zk.StateDisconnected:
+	case zookeeper.Disconnected:
 		st = ZooKeeperDisconnected
-	case zk.StateExpired:
+	case zookeeper.Expired:
 		st = ZooKeeperExpired
 	default:
 		return
 	}
-	b.cl.hooks.zooKeeperEvent(ZooKeeperEvent{State: st, Group: b.group, Member: member, Server: ev.Server})
+	b.cl.hooks.zooKeeperEvent(ZooKeeperEvent{State: st, Group: b.group, Member: member, Server: server})
 }

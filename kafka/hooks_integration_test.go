@@ -222,11 +222,11 @@ func TestIntegrationHooksSeeZooKeeperExpiry(t *testing.T) {
 		env := &groupEnv{kind: zkGroup, tc: tc, h: h, ctx: ctx, cl: cl, topic: topic, group: topic.Name() + "-group"}
 		a := env.consumer(t, BalancedConsumerConfig{})
 		env.waitSplit(t, a)
-		za := a.member.(*zkMembership)
-		before := za.conn.SessionID()
-		for za.conn.SessionID() == before {
-			expireSession(t, tc.ZooKeeperConnect(), za.conn)
-			eventually(t, ctx, h, "a new session", func() bool { return za.conn.SessionID() != before })
+		za := a.member.(*zkMembership).m
+		before := za.Session().SessionID()
+		for za.Session().SessionID() == before {
+			expireSession(t, tc.ZooKeeperConnect(), za.Session())
+			eventually(t, ctx, h, "a new session", func() bool { return za.Session().SessionID() != before })
 		}
 		env.waitSplit(t, a)
 		eventually(t, ctx, h, "the expiry, the loss, the revocation and the new session reported", func() bool {

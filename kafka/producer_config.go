@@ -219,8 +219,10 @@ type ProducerConfig struct {
 	MaxRequestSize int
 
 	// Sync makes Producer.Produce wait until the message is acknowledged
-	// and return its delivery error. DeliveryReports is then ignored. See
-	// also Topic.SyncProducer.
+	// and return its delivery error. DeliveryReports is then ignored. It is
+	// pykafka's sync=True, for code written against Producer;
+	// Topic.SyncProducer is the same with Produce also returning the
+	// partition and offset the message got.
 	Sync bool
 
 	// DeliveryReports makes the producer send a DeliveryReport for every

@@ -49,7 +49,6 @@ type SimpleConsumer struct {
 	mu          sync.Mutex
 	ready       partRing // partitions with queued entries, in delivery order
 	loops       map[int32]*fetchLoop
-	stopped     bool
 	needRefresh bool  // the supervisor should refresh metadata
 	fatal       error // the client closed under the consumer, or authentication failed
 
@@ -58,16 +57,14 @@ type SimpleConsumer struct {
 	retryAt    time.Time     // supervise only: a leaderless partition is looked at again then
 	backoff    time.Duration // supervise only
 
-	startLock handler.Lock
-	started   atomic.Bool
+	lifecycle // stopped is guarded by mu
+	// dropCommit keeps Stop from committing: the partitions were lost to
+	// another member of the group.
+	dropCommit atomic.Bool
 
 	runCtx context.Context // ends at Stop
 	cancel context.CancelFunc
 	tasks  *taskGroup
-
-	stopOnce sync.Once
-	stopDone handler.Event
-	stopErr  error
 }
 
 // SimpleConsumer returns a consumer of the topic. cfg is validated (a bad
@@ -93,18 +90,17 @@ func (t *Topic) SimpleConsumer(cfg ConsumerConfig) (*SimpleConsumer, error) {
 func newSimpleConsumer(t *Topic, cfg ConsumerConfig) *SimpleConsumer {
 	h := t.cl.h
 	c := &SimpleConsumer{
-		topic:     t,
-		cl:        t.cl,
-		h:         h,
-		cfg:       cfg,
-		log:       t.cl.log.With("topic", t.name),
-		byID:      make(map[int32]*ownedPartition, len(cfg.Partitions)),
-		loops:     map[int32]*fetchLoop{},
-		avail:     h.NewEvent(),
-		startLock: h.NewLock(),
-		tasks:     newTaskGroup(h),
-		stopDone:  h.NewEvent(),
+		topic: t,
+		cl:    t.cl,
+		h:     h,
+		cfg:   cfg,
+		log:   t.cl.log.With("topic", t.name),
+		byID:  make(map[int32]*ownedPartition, len(cfg.Partitions)),
+		loops: map[int32]*fetchLoop{},
+		avail: h.NewEvent(),
+		tasks: newTaskGroup(h),
 	}
+	c.lifecycle = newLifecycle(h, &c.mu)
 	c.supervisor = newOnDemand(c.tasks.Go, "kafka-consumer-supervisor", c.supervise)
 	if cfg.ConsumerGroup != "" {
 		c.log = c.log.With("group", cfg.ConsumerGroup)
@@ -138,34 +134,13 @@ func (c *SimpleConsumer) Partitions() []int32 {
 // needed; an explicit Start reports start errors (a coordinator that cannot
 // be reached, say) before the first message is wanted.
 func (c *SimpleConsumer) Start(ctx context.Context) error {
-	if c.started.Load() {
-		return nil
-	}
-	if err := c.startLock.LockContext(ctx); err != nil {
-		return err
-	}
-	defer c.startLock.Unlock()
-	if c.started.Load() {
-		return nil
-	}
-	if c.isStopped() {
-		return ErrConsumerStopped
-	}
-	if err := c.initPositions(ctx); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.stopped {
-		return ErrConsumerStopped
-	}
-	c.started.Store(true)
-	if c.cfg.AutoCommit {
-		c.tasks.Go("kafka-consumer-autocommit", func() { c.autoCommit(c.runCtx) })
-	}
-	c.supervisor.kick()
-	c.log.Debug("kafka: consumer started", "partitions", len(c.parts))
-	return nil
+	return c.runStart(ctx, c.initPositions, func() {
+		if c.cfg.AutoCommit {
+			c.tasks.Go("kafka-consumer-autocommit", func() { c.autoCommit(c.runCtx) })
+		}
+		c.supervisor.kick()
+		c.log.Debug("kafka: consumer started", "partitions", len(c.parts))
+	})
 }
 
 // startInBackground runs Start until it succeeds or the consumer stops.
@@ -183,21 +158,13 @@ func (c *SimpleConsumer) startInBackground() {
 	}
 }
 
-func (c *SimpleConsumer) isStopped() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.stopped
-}
-
 // Stop stops the consumer: fetching ends, Consume fails with
 // ErrConsumerStopped (messages fetched but not delivered are dropped), and
 // with AutoCommit the positions reached are committed. It waits, within
 // ctx, for the consumer's tasks to end. Later calls do nothing and return
 // the first call's result.
 func (c *SimpleConsumer) Stop(ctx context.Context) error {
-	first := false
-	c.stopOnce.Do(func() {
-		first = true
+	return c.runStop(ctx, func(ctx context.Context) error {
 		c.mu.Lock()
 		c.stopped = true
 		loops := make([]*fetchLoop, 0, len(c.loops))
@@ -212,19 +179,12 @@ func (c *SimpleConsumer) Stop(ctx context.Context) error {
 			l.kick()
 		}
 		err := c.tasks.Wait(ctx)
-		if err == nil && c.cfg.AutoCommit && c.started.Load() {
+		if err == nil && c.cfg.AutoCommit && c.started.Load() && !c.dropCommit.Load() {
 			err = c.commit(ctx, true)
 		}
-		c.stopErr = err
-		c.stopDone.Set()
 		c.log.Debug("kafka: consumer stopped", "error", err)
+		return err
 	})
-	if !first {
-		if err := c.stopDone.Wait(ctx); err != nil {
-			return err
-		}
-	}
-	return c.stopErr
 }
 
 // Consume returns the next message. Messages of one partition come in
@@ -313,7 +273,7 @@ func (c *SimpleConsumer) popLocked() (e entry, ok bool, wake *fetchLoop, reroute
 		if !found {
 			return entry{}, false, nil, false
 		}
-		if op.queue.len() == 0 {
+		if op.queue.len() == 0 || op.paused {
 			op.inReady = false
 			continue
 		}

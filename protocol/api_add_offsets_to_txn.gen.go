@@ -34,6 +34,12 @@ func (*AddOffsetsToTxnRequest) SupportedVersions() (minVersion, maxVersion int16
 // NewResponse returns an empty AddOffsetsToTxnResponse to decode the answer into.
 func (*AddOffsetsToTxnRequest) NewResponse() Message { return NewAddOffsetsToTxnResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*AddOffsetsToTxnRequest) EmptyResponse() *AddOffsetsToTxnResponse {
+	return NewAddOffsetsToTxnResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *AddOffsetsToTxnRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 4 {

@@ -60,6 +60,12 @@ func (*AddPartitionsToTxnRequest) SupportedVersions() (minVersion, maxVersion in
 // NewResponse returns an empty AddPartitionsToTxnResponse to decode the answer into.
 func (*AddPartitionsToTxnRequest) NewResponse() Message { return NewAddPartitionsToTxnResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*AddPartitionsToTxnRequest) EmptyResponse() *AddPartitionsToTxnResponse {
+	return NewAddPartitionsToTxnResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *AddPartitionsToTxnRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 5 {

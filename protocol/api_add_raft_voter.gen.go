@@ -50,6 +50,10 @@ func (*AddRaftVoterRequest) SupportedVersions() (minVersion, maxVersion int16) {
 // NewResponse returns an empty AddRaftVoterResponse to decode the answer into.
 func (*AddRaftVoterRequest) NewResponse() Message { return NewAddRaftVoterResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*AddRaftVoterRequest) EmptyResponse() *AddRaftVoterResponse { return NewAddRaftVoterResponse() }
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *AddRaftVoterRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 1 {

@@ -30,6 +30,12 @@ func (*AllocateProducerIDsRequest) SupportedVersions() (minVersion, maxVersion i
 // NewResponse returns an empty AllocateProducerIDsResponse to decode the answer into.
 func (*AllocateProducerIDsRequest) NewResponse() Message { return NewAllocateProducerIDsResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*AllocateProducerIDsRequest) EmptyResponse() *AllocateProducerIDsResponse {
+	return NewAllocateProducerIDsResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *AllocateProducerIDsRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 0 {

@@ -59,6 +59,12 @@ func (*AlterClientQuotasRequest) SupportedVersions() (minVersion, maxVersion int
 // NewResponse returns an empty AlterClientQuotasResponse to decode the answer into.
 func (*AlterClientQuotasRequest) NewResponse() Message { return NewAlterClientQuotasResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*AlterClientQuotasRequest) EmptyResponse() *AlterClientQuotasResponse {
+	return NewAlterClientQuotasResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *AlterClientQuotasRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 1 {

@@ -50,6 +50,10 @@ func (*AlterConfigsRequest) SupportedVersions() (minVersion, maxVersion int16) {
 // NewResponse returns an empty AlterConfigsResponse to decode the answer into.
 func (*AlterConfigsRequest) NewResponse() Message { return NewAlterConfigsResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*AlterConfigsRequest) EmptyResponse() *AlterConfigsResponse { return NewAlterConfigsResponse() }
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *AlterConfigsRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 2 {

@@ -69,6 +69,12 @@ func (*AlterPartitionRequest) SupportedVersions() (minVersion, maxVersion int16)
 // NewResponse returns an empty AlterPartitionResponse to decode the answer into.
 func (*AlterPartitionRequest) NewResponse() Message { return NewAlterPartitionResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*AlterPartitionRequest) EmptyResponse() *AlterPartitionResponse {
+	return NewAlterPartitionResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *AlterPartitionRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 3 {

@@ -56,6 +56,12 @@ func (*AlterPartitionReassignmentsRequest) NewResponse() Message {
 	return NewAlterPartitionReassignmentsResponse()
 }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*AlterPartitionReassignmentsRequest) EmptyResponse() *AlterPartitionReassignmentsResponse {
+	return NewAlterPartitionReassignmentsResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *AlterPartitionReassignmentsRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 1 {

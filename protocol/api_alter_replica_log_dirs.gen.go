@@ -46,6 +46,12 @@ func (*AlterReplicaLogDirsRequest) SupportedVersions() (minVersion, maxVersion i
 // NewResponse returns an empty AlterReplicaLogDirsResponse to decode the answer into.
 func (*AlterReplicaLogDirsRequest) NewResponse() Message { return NewAlterReplicaLogDirsResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*AlterReplicaLogDirsRequest) EmptyResponse() *AlterReplicaLogDirsResponse {
+	return NewAlterReplicaLogDirsResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *AlterReplicaLogDirsRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 2 {

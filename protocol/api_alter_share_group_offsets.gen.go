@@ -50,6 +50,12 @@ func (*AlterShareGroupOffsetsRequest) NewResponse() Message {
 	return NewAlterShareGroupOffsetsResponse()
 }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*AlterShareGroupOffsetsRequest) EmptyResponse() *AlterShareGroupOffsetsResponse {
+	return NewAlterShareGroupOffsetsResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *AlterShareGroupOffsetsRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 0 {

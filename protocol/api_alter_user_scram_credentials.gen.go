@@ -58,6 +58,12 @@ func (*AlterUserScramCredentialsRequest) NewResponse() Message {
 	return NewAlterUserScramCredentialsResponse()
 }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*AlterUserScramCredentialsRequest) EmptyResponse() *AlterUserScramCredentialsResponse {
+	return NewAlterUserScramCredentialsResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *AlterUserScramCredentialsRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 0 {

@@ -30,6 +30,10 @@ func (*APIVersionsRequest) SupportedVersions() (minVersion, maxVersion int16) { 
 // NewResponse returns an empty APIVersionsResponse to decode the answer into.
 func (*APIVersionsRequest) NewResponse() Message { return NewAPIVersionsResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*APIVersionsRequest) EmptyResponse() *APIVersionsResponse { return NewAPIVersionsResponse() }
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *APIVersionsRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 4 {

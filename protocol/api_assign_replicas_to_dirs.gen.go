@@ -57,6 +57,12 @@ func (*AssignReplicasToDirsRequest) SupportedVersions() (minVersion, maxVersion 
 // NewResponse returns an empty AssignReplicasToDirsResponse to decode the answer into.
 func (*AssignReplicasToDirsRequest) NewResponse() Message { return NewAssignReplicasToDirsResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*AssignReplicasToDirsRequest) EmptyResponse() *AssignReplicasToDirsResponse {
+	return NewAssignReplicasToDirsResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *AssignReplicasToDirsRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 0 {

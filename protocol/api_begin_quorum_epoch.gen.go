@@ -67,6 +67,12 @@ func (*BeginQuorumEpochRequest) SupportedVersions() (minVersion, maxVersion int1
 // NewResponse returns an empty BeginQuorumEpochResponse to decode the answer into.
 func (*BeginQuorumEpochRequest) NewResponse() Message { return NewBeginQuorumEpochResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*BeginQuorumEpochRequest) EmptyResponse() *BeginQuorumEpochResponse {
+	return NewBeginQuorumEpochResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *BeginQuorumEpochRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 1 {

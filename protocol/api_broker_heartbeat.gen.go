@@ -41,6 +41,12 @@ func (*BrokerHeartbeatRequest) SupportedVersions() (minVersion, maxVersion int16
 // NewResponse returns an empty BrokerHeartbeatResponse to decode the answer into.
 func (*BrokerHeartbeatRequest) NewResponse() Message { return NewBrokerHeartbeatResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*BrokerHeartbeatRequest) EmptyResponse() *BrokerHeartbeatResponse {
+	return NewBrokerHeartbeatResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *BrokerHeartbeatRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 2 {

@@ -68,6 +68,12 @@ func (*BrokerRegistrationRequest) SupportedVersions() (minVersion, maxVersion in
 // NewResponse returns an empty BrokerRegistrationResponse to decode the answer into.
 func (*BrokerRegistrationRequest) NewResponse() Message { return NewBrokerRegistrationResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*BrokerRegistrationRequest) EmptyResponse() *BrokerRegistrationResponse {
+	return NewBrokerRegistrationResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *BrokerRegistrationRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 4 {

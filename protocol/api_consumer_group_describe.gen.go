@@ -30,6 +30,12 @@ func (*ConsumerGroupDescribeRequest) SupportedVersions() (minVersion, maxVersion
 // NewResponse returns an empty ConsumerGroupDescribeResponse to decode the answer into.
 func (*ConsumerGroupDescribeRequest) NewResponse() Message { return NewConsumerGroupDescribeResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*ConsumerGroupDescribeRequest) EmptyResponse() *ConsumerGroupDescribeResponse {
+	return NewConsumerGroupDescribeResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *ConsumerGroupDescribeRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 1 {

@@ -62,6 +62,12 @@ func (*ConsumerGroupHeartbeatRequest) NewResponse() Message {
 	return NewConsumerGroupHeartbeatResponse()
 }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*ConsumerGroupHeartbeatRequest) EmptyResponse() *ConsumerGroupHeartbeatResponse {
+	return NewConsumerGroupHeartbeatResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *ConsumerGroupHeartbeatRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 1 {

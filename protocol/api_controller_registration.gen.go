@@ -62,6 +62,12 @@ func (*ControllerRegistrationRequest) NewResponse() Message {
 	return NewControllerRegistrationResponse()
 }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*ControllerRegistrationRequest) EmptyResponse() *ControllerRegistrationResponse {
+	return NewControllerRegistrationResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *ControllerRegistrationRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 0 {

@@ -47,6 +47,10 @@ func (*CreateAclsRequest) SupportedVersions() (minVersion, maxVersion int16) { r
 // NewResponse returns an empty CreateAclsResponse to decode the answer into.
 func (*CreateAclsRequest) NewResponse() Message { return NewCreateAclsResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*CreateAclsRequest) EmptyResponse() *CreateAclsResponse { return NewCreateAclsResponse() }
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *CreateAclsRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 3 {

@@ -45,6 +45,12 @@ func (*CreateDelegationTokenRequest) SupportedVersions() (minVersion, maxVersion
 // NewResponse returns an empty CreateDelegationTokenResponse to decode the answer into.
 func (*CreateDelegationTokenRequest) NewResponse() Message { return NewCreateDelegationTokenResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*CreateDelegationTokenRequest) EmptyResponse() *CreateDelegationTokenResponse {
+	return NewCreateDelegationTokenResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *CreateDelegationTokenRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 3 {

@@ -50,6 +50,12 @@ func (*CreatePartitionsRequest) SupportedVersions() (minVersion, maxVersion int1
 // NewResponse returns an empty CreatePartitionsResponse to decode the answer into.
 func (*CreatePartitionsRequest) NewResponse() Message { return NewCreatePartitionsResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*CreatePartitionsRequest) EmptyResponse() *CreatePartitionsResponse {
+	return NewCreatePartitionsResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *CreatePartitionsRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 3 {

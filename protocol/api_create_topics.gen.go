@@ -67,6 +67,10 @@ func (*CreateTopicsRequest) SupportedVersions() (minVersion, maxVersion int16) {
 // NewResponse returns an empty CreateTopicsResponse to decode the answer into.
 func (*CreateTopicsRequest) NewResponse() Message { return NewCreateTopicsResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*CreateTopicsRequest) EmptyResponse() *CreateTopicsResponse { return NewCreateTopicsResponse() }
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *CreateTopicsRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 7 {

@@ -47,6 +47,10 @@ func (*DeleteAclsRequest) SupportedVersions() (minVersion, maxVersion int16) { r
 // NewResponse returns an empty DeleteAclsResponse to decode the answer into.
 func (*DeleteAclsRequest) NewResponse() Message { return NewDeleteAclsResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*DeleteAclsRequest) EmptyResponse() *DeleteAclsResponse { return NewDeleteAclsResponse() }
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *DeleteAclsRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 3 {

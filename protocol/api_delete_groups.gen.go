@@ -28,6 +28,10 @@ func (*DeleteGroupsRequest) SupportedVersions() (minVersion, maxVersion int16) {
 // NewResponse returns an empty DeleteGroupsResponse to decode the answer into.
 func (*DeleteGroupsRequest) NewResponse() Message { return NewDeleteGroupsResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*DeleteGroupsRequest) EmptyResponse() *DeleteGroupsResponse { return NewDeleteGroupsResponse() }
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *DeleteGroupsRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 2 {

@@ -48,6 +48,12 @@ func (*DeleteRecordsRequest) SupportedVersions() (minVersion, maxVersion int16) 
 // NewResponse returns an empty DeleteRecordsResponse to decode the answer into.
 func (*DeleteRecordsRequest) NewResponse() Message { return NewDeleteRecordsResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*DeleteRecordsRequest) EmptyResponse() *DeleteRecordsResponse {
+	return NewDeleteRecordsResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *DeleteRecordsRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 2 {

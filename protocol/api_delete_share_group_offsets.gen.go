@@ -41,6 +41,12 @@ func (*DeleteShareGroupOffsetsRequest) NewResponse() Message {
 	return NewDeleteShareGroupOffsetsResponse()
 }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*DeleteShareGroupOffsetsRequest) EmptyResponse() *DeleteShareGroupOffsetsResponse {
+	return NewDeleteShareGroupOffsetsResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *DeleteShareGroupOffsetsRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 0 {

@@ -46,6 +46,12 @@ func (*DeleteShareGroupStateRequest) SupportedVersions() (minVersion, maxVersion
 // NewResponse returns an empty DeleteShareGroupStateResponse to decode the answer into.
 func (*DeleteShareGroupStateRequest) NewResponse() Message { return NewDeleteShareGroupStateResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*DeleteShareGroupStateRequest) EmptyResponse() *DeleteShareGroupStateResponse {
+	return NewDeleteShareGroupStateResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *DeleteShareGroupStateRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 0 {

@@ -41,6 +41,10 @@ func (*DeleteTopicsRequest) SupportedVersions() (minVersion, maxVersion int16) {
 // NewResponse returns an empty DeleteTopicsResponse to decode the answer into.
 func (*DeleteTopicsRequest) NewResponse() Message { return NewDeleteTopicsResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*DeleteTopicsRequest) EmptyResponse() *DeleteTopicsResponse { return NewDeleteTopicsResponse() }
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *DeleteTopicsRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 6 {

@@ -40,6 +40,10 @@ func (*DescribeAclsRequest) SupportedVersions() (minVersion, maxVersion int16) {
 // NewResponse returns an empty DescribeAclsResponse to decode the answer into.
 func (*DescribeAclsRequest) NewResponse() Message { return NewDescribeAclsResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*DescribeAclsRequest) EmptyResponse() *DescribeAclsResponse { return NewDescribeAclsResponse() }
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *DescribeAclsRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 3 {

@@ -41,6 +41,12 @@ func (*DescribeClientQuotasRequest) SupportedVersions() (minVersion, maxVersion 
 // NewResponse returns an empty DescribeClientQuotasResponse to decode the answer into.
 func (*DescribeClientQuotasRequest) NewResponse() Message { return NewDescribeClientQuotasResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*DescribeClientQuotasRequest) EmptyResponse() *DescribeClientQuotasResponse {
+	return NewDescribeClientQuotasResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *DescribeClientQuotasRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 1 {

@@ -32,6 +32,12 @@ func (*DescribeClusterRequest) SupportedVersions() (minVersion, maxVersion int16
 // NewResponse returns an empty DescribeClusterResponse to decode the answer into.
 func (*DescribeClusterRequest) NewResponse() Message { return NewDescribeClusterResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*DescribeClusterRequest) EmptyResponse() *DescribeClusterResponse {
+	return NewDescribeClusterResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *DescribeClusterRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 2 {

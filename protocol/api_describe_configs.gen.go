@@ -43,6 +43,12 @@ func (*DescribeConfigsRequest) SupportedVersions() (minVersion, maxVersion int16
 // NewResponse returns an empty DescribeConfigsResponse to decode the answer into.
 func (*DescribeConfigsRequest) NewResponse() Message { return NewDescribeConfigsResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*DescribeConfigsRequest) EmptyResponse() *DescribeConfigsResponse {
+	return NewDescribeConfigsResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *DescribeConfigsRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 4 {

@@ -41,6 +41,12 @@ func (*DescribeDelegationTokenRequest) NewResponse() Message {
 	return NewDescribeDelegationTokenResponse()
 }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*DescribeDelegationTokenRequest) EmptyResponse() *DescribeDelegationTokenResponse {
+	return NewDescribeDelegationTokenResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *DescribeDelegationTokenRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 3 {

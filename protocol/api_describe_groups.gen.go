@@ -30,6 +30,12 @@ func (*DescribeGroupsRequest) SupportedVersions() (minVersion, maxVersion int16)
 // NewResponse returns an empty DescribeGroupsResponse to decode the answer into.
 func (*DescribeGroupsRequest) NewResponse() Message { return NewDescribeGroupsResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*DescribeGroupsRequest) EmptyResponse() *DescribeGroupsResponse {
+	return NewDescribeGroupsResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *DescribeGroupsRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 6 {

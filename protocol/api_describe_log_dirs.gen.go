@@ -37,6 +37,12 @@ func (*DescribeLogDirsRequest) SupportedVersions() (minVersion, maxVersion int16
 // NewResponse returns an empty DescribeLogDirsResponse to decode the answer into.
 func (*DescribeLogDirsRequest) NewResponse() Message { return NewDescribeLogDirsResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*DescribeLogDirsRequest) EmptyResponse() *DescribeLogDirsResponse {
+	return NewDescribeLogDirsResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *DescribeLogDirsRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 5 {

@@ -37,6 +37,12 @@ func (*DescribeProducersRequest) SupportedVersions() (minVersion, maxVersion int
 // NewResponse returns an empty DescribeProducersResponse to decode the answer into.
 func (*DescribeProducersRequest) NewResponse() Message { return NewDescribeProducersResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*DescribeProducersRequest) EmptyResponse() *DescribeProducersResponse {
+	return NewDescribeProducersResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *DescribeProducersRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 0 {

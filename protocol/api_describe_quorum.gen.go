@@ -44,6 +44,12 @@ func (*DescribeQuorumRequest) SupportedVersions() (minVersion, maxVersion int16)
 // NewResponse returns an empty DescribeQuorumResponse to decode the answer into.
 func (*DescribeQuorumRequest) NewResponse() Message { return NewDescribeQuorumResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*DescribeQuorumRequest) EmptyResponse() *DescribeQuorumResponse {
+	return NewDescribeQuorumResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *DescribeQuorumRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 2 {

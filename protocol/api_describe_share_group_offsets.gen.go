@@ -50,6 +50,12 @@ func (*DescribeShareGroupOffsetsRequest) NewResponse() Message {
 	return NewDescribeShareGroupOffsetsResponse()
 }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*DescribeShareGroupOffsetsRequest) EmptyResponse() *DescribeShareGroupOffsetsResponse {
+	return NewDescribeShareGroupOffsetsResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *DescribeShareGroupOffsetsRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 1 {

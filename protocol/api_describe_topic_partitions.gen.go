@@ -52,6 +52,12 @@ func (*DescribeTopicPartitionsRequest) NewResponse() Message {
 	return NewDescribeTopicPartitionsResponse()
 }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*DescribeTopicPartitionsRequest) EmptyResponse() *DescribeTopicPartitionsResponse {
+	return NewDescribeTopicPartitionsResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *DescribeTopicPartitionsRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 0 {

@@ -29,6 +29,12 @@ func (*DescribeTransactionsRequest) SupportedVersions() (minVersion, maxVersion 
 // NewResponse returns an empty DescribeTransactionsResponse to decode the answer into.
 func (*DescribeTransactionsRequest) NewResponse() Message { return NewDescribeTransactionsResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*DescribeTransactionsRequest) EmptyResponse() *DescribeTransactionsResponse {
+	return NewDescribeTransactionsResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *DescribeTransactionsRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 0 {

@@ -39,6 +39,12 @@ func (*DescribeUserScramCredentialsRequest) NewResponse() Message {
 	return NewDescribeUserScramCredentialsResponse()
 }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*DescribeUserScramCredentialsRequest) EmptyResponse() *DescribeUserScramCredentialsResponse {
+	return NewDescribeUserScramCredentialsResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *DescribeUserScramCredentialsRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 0 {

@@ -42,6 +42,10 @@ func (*ElectLeadersRequest) SupportedVersions() (minVersion, maxVersion int16) {
 // NewResponse returns an empty ElectLeadersResponse to decode the answer into.
 func (*ElectLeadersRequest) NewResponse() Message { return NewElectLeadersResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*ElectLeadersRequest) EmptyResponse() *ElectLeadersResponse { return NewElectLeadersResponse() }
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *ElectLeadersRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 2 {

@@ -76,6 +76,12 @@ func (*EndQuorumEpochRequest) SupportedVersions() (minVersion, maxVersion int16)
 // NewResponse returns an empty EndQuorumEpochResponse to decode the answer into.
 func (*EndQuorumEpochRequest) NewResponse() Message { return NewEndQuorumEpochResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*EndQuorumEpochRequest) EmptyResponse() *EndQuorumEpochResponse {
+	return NewEndQuorumEpochResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *EndQuorumEpochRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 1 {

@@ -34,6 +34,10 @@ func (*EndTxnRequest) SupportedVersions() (minVersion, maxVersion int16) { retur
 // NewResponse returns an empty EndTxnResponse to decode the answer into.
 func (*EndTxnRequest) NewResponse() Message { return NewEndTxnResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*EndTxnRequest) EmptyResponse() *EndTxnResponse { return NewEndTxnResponse() }
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *EndTxnRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 5 {

@@ -32,6 +32,10 @@ func (*EnvelopeRequest) SupportedVersions() (minVersion, maxVersion int16) { ret
 // NewResponse returns an empty EnvelopeResponse to decode the answer into.
 func (*EnvelopeRequest) NewResponse() Message { return NewEnvelopeResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*EnvelopeRequest) EmptyResponse() *EnvelopeResponse { return NewEnvelopeResponse() }
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *EnvelopeRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 0 {

@@ -30,6 +30,12 @@ func (*ExpireDelegationTokenRequest) SupportedVersions() (minVersion, maxVersion
 // NewResponse returns an empty ExpireDelegationTokenResponse to decode the answer into.
 func (*ExpireDelegationTokenRequest) NewResponse() Message { return NewExpireDelegationTokenResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*ExpireDelegationTokenRequest) EmptyResponse() *ExpireDelegationTokenResponse {
+	return NewExpireDelegationTokenResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *ExpireDelegationTokenRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 2 {

@@ -110,6 +110,10 @@ func (*FetchRequest) SupportedVersions() (minVersion, maxVersion int16) { return
 // NewResponse returns an empty FetchResponse to decode the answer into.
 func (*FetchRequest) NewResponse() Message { return NewFetchResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*FetchRequest) EmptyResponse() *FetchResponse { return NewFetchResponse() }
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *FetchRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 18 {

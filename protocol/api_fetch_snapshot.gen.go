@@ -67,6 +67,12 @@ func (*FetchSnapshotRequest) SupportedVersions() (minVersion, maxVersion int16) 
 // NewResponse returns an empty FetchSnapshotResponse to decode the answer into.
 func (*FetchSnapshotRequest) NewResponse() Message { return NewFetchSnapshotResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*FetchSnapshotRequest) EmptyResponse() *FetchSnapshotResponse {
+	return NewFetchSnapshotResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *FetchSnapshotRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 1 {

@@ -32,6 +32,12 @@ func (*FindCoordinatorRequest) SupportedVersions() (minVersion, maxVersion int16
 // NewResponse returns an empty FindCoordinatorResponse to decode the answer into.
 func (*FindCoordinatorRequest) NewResponse() Message { return NewFindCoordinatorResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*FindCoordinatorRequest) EmptyResponse() *FindCoordinatorResponse {
+	return NewFindCoordinatorResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *FindCoordinatorRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 6 {

@@ -32,6 +32,12 @@ func (*GetTelemetrySubscriptionsRequest) NewResponse() Message {
 	return NewGetTelemetrySubscriptionsResponse()
 }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*GetTelemetrySubscriptionsRequest) EmptyResponse() *GetTelemetrySubscriptionsResponse {
+	return NewGetTelemetrySubscriptionsResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *GetTelemetrySubscriptionsRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 0 {

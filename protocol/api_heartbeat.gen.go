@@ -34,6 +34,10 @@ func (*HeartbeatRequest) SupportedVersions() (minVersion, maxVersion int16) { re
 // NewResponse returns an empty HeartbeatResponse to decode the answer into.
 func (*HeartbeatRequest) NewResponse() Message { return NewHeartbeatResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*HeartbeatRequest) EmptyResponse() *HeartbeatResponse { return NewHeartbeatResponse() }
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *HeartbeatRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 4 {

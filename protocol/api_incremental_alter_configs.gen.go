@@ -56,6 +56,12 @@ func (*IncrementalAlterConfigsRequest) NewResponse() Message {
 	return NewIncrementalAlterConfigsResponse()
 }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*IncrementalAlterConfigsRequest) EmptyResponse() *IncrementalAlterConfigsResponse {
+	return NewIncrementalAlterConfigsResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *IncrementalAlterConfigsRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 1 {

@@ -41,6 +41,12 @@ func (*InitProducerIDRequest) SupportedVersions() (minVersion, maxVersion int16)
 // NewResponse returns an empty InitProducerIDResponse to decode the answer into.
 func (*InitProducerIDRequest) NewResponse() Message { return NewInitProducerIDResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*InitProducerIDRequest) EmptyResponse() *InitProducerIDResponse {
+	return NewInitProducerIDResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *InitProducerIDRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 6 {

@@ -54,6 +54,12 @@ func (*InitializeShareGroupStateRequest) NewResponse() Message {
 	return NewInitializeShareGroupStateResponse()
 }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*InitializeShareGroupStateRequest) EmptyResponse() *InitializeShareGroupStateResponse {
+	return NewInitializeShareGroupStateResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *InitializeShareGroupStateRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 0 {

@@ -53,6 +53,10 @@ func (*JoinGroupRequest) SupportedVersions() (minVersion, maxVersion int16) { re
 // NewResponse returns an empty JoinGroupResponse to decode the answer into.
 func (*JoinGroupRequest) NewResponse() Message { return NewJoinGroupResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*JoinGroupRequest) EmptyResponse() *JoinGroupResponse { return NewJoinGroupResponse() }
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *JoinGroupRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 9 {

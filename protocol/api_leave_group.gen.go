@@ -43,6 +43,10 @@ func (*LeaveGroupRequest) SupportedVersions() (minVersion, maxVersion int16) { r
 // NewResponse returns an empty LeaveGroupResponse to decode the answer into.
 func (*LeaveGroupRequest) NewResponse() Message { return NewLeaveGroupResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*LeaveGroupRequest) EmptyResponse() *LeaveGroupResponse { return NewLeaveGroupResponse() }
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *LeaveGroupRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 5 {

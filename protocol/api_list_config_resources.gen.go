@@ -28,6 +28,12 @@ func (*ListConfigResourcesRequest) SupportedVersions() (minVersion, maxVersion i
 // NewResponse returns an empty ListConfigResourcesResponse to decode the answer into.
 func (*ListConfigResourcesRequest) NewResponse() Message { return NewListConfigResourcesResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*ListConfigResourcesRequest) EmptyResponse() *ListConfigResourcesResponse {
+	return NewListConfigResourcesResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *ListConfigResourcesRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 1 {

@@ -30,6 +30,10 @@ func (*ListGroupsRequest) SupportedVersions() (minVersion, maxVersion int16) { r
 // NewResponse returns an empty ListGroupsResponse to decode the answer into.
 func (*ListGroupsRequest) NewResponse() Message { return NewListGroupsResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*ListGroupsRequest) EmptyResponse() *ListGroupsResponse { return NewListGroupsResponse() }
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *ListGroupsRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 5 {

@@ -62,6 +62,10 @@ func (*ListOffsetsRequest) SupportedVersions() (minVersion, maxVersion int16) { 
 // NewResponse returns an empty ListOffsetsResponse to decode the answer into.
 func (*ListOffsetsRequest) NewResponse() Message { return NewListOffsetsResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*ListOffsetsRequest) EmptyResponse() *ListOffsetsResponse { return NewListOffsetsResponse() }
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *ListOffsetsRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 11 {

@@ -43,6 +43,12 @@ func (*ListPartitionReassignmentsRequest) NewResponse() Message {
 	return NewListPartitionReassignmentsResponse()
 }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*ListPartitionReassignmentsRequest) EmptyResponse() *ListPartitionReassignmentsResponse {
+	return NewListPartitionReassignmentsResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *ListPartitionReassignmentsRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 0 {

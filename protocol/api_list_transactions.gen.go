@@ -39,6 +39,12 @@ func (*ListTransactionsRequest) SupportedVersions() (minVersion, maxVersion int1
 // NewResponse returns an empty ListTransactionsResponse to decode the answer into.
 func (*ListTransactionsRequest) NewResponse() Message { return NewListTransactionsResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*ListTransactionsRequest) EmptyResponse() *ListTransactionsResponse {
+	return NewListTransactionsResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *ListTransactionsRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 2 {

@@ -44,6 +44,10 @@ func (*MetadataRequest) SupportedVersions() (minVersion, maxVersion int16) { ret
 // NewResponse returns an empty MetadataResponse to decode the answer into.
 func (*MetadataRequest) NewResponse() Message { return NewMetadataResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*MetadataRequest) EmptyResponse() *MetadataResponse { return NewMetadataResponse() }
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *MetadataRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 13 {

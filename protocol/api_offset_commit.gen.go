@@ -65,6 +65,10 @@ func (*OffsetCommitRequest) SupportedVersions() (minVersion, maxVersion int16) {
 // NewResponse returns an empty OffsetCommitResponse to decode the answer into.
 func (*OffsetCommitRequest) NewResponse() Message { return NewOffsetCommitResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*OffsetCommitRequest) EmptyResponse() *OffsetCommitResponse { return NewOffsetCommitResponse() }
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *OffsetCommitRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 10 {

@@ -43,6 +43,10 @@ func (*OffsetDeleteRequest) SupportedVersions() (minVersion, maxVersion int16) {
 // NewResponse returns an empty OffsetDeleteResponse to decode the answer into.
 func (*OffsetDeleteRequest) NewResponse() Message { return NewOffsetDeleteResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*OffsetDeleteRequest) EmptyResponse() *OffsetDeleteResponse { return NewOffsetDeleteResponse() }
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *OffsetDeleteRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 0 {

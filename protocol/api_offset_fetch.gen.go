@@ -68,6 +68,10 @@ func (*OffsetFetchRequest) SupportedVersions() (minVersion, maxVersion int16) { 
 // NewResponse returns an empty OffsetFetchResponse to decode the answer into.
 func (*OffsetFetchRequest) NewResponse() Message { return NewOffsetFetchResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*OffsetFetchRequest) EmptyResponse() *OffsetFetchResponse { return NewOffsetFetchResponse() }
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *OffsetFetchRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 10 {

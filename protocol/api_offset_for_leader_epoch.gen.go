@@ -53,6 +53,12 @@ func (*OffsetForLeaderEpochRequest) SupportedVersions() (minVersion, maxVersion 
 // NewResponse returns an empty OffsetForLeaderEpochResponse to decode the answer into.
 func (*OffsetForLeaderEpochRequest) NewResponse() Message { return NewOffsetForLeaderEpochResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*OffsetForLeaderEpochRequest) EmptyResponse() *OffsetForLeaderEpochResponse {
+	return NewOffsetForLeaderEpochResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *OffsetForLeaderEpochRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 4 {

@@ -56,6 +56,10 @@ func (*ProduceRequest) SupportedVersions() (minVersion, maxVersion int16) { retu
 // NewResponse returns an empty ProduceResponse to decode the answer into.
 func (*ProduceRequest) NewResponse() Message { return NewProduceResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*ProduceRequest) EmptyResponse() *ProduceResponse { return NewProduceResponse() }
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *ProduceRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 13 {

@@ -36,6 +36,12 @@ func (*PushTelemetryRequest) SupportedVersions() (minVersion, maxVersion int16) 
 // NewResponse returns an empty PushTelemetryResponse to decode the answer into.
 func (*PushTelemetryRequest) NewResponse() Message { return NewPushTelemetryResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*PushTelemetryRequest) EmptyResponse() *PushTelemetryResponse {
+	return NewPushTelemetryResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *PushTelemetryRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 0 {

@@ -48,6 +48,12 @@ func (*ReadShareGroupStateRequest) SupportedVersions() (minVersion, maxVersion i
 // NewResponse returns an empty ReadShareGroupStateResponse to decode the answer into.
 func (*ReadShareGroupStateRequest) NewResponse() Message { return NewReadShareGroupStateResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*ReadShareGroupStateRequest) EmptyResponse() *ReadShareGroupStateResponse {
+	return NewReadShareGroupStateResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *ReadShareGroupStateRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 0 {

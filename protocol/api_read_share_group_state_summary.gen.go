@@ -52,6 +52,12 @@ func (*ReadShareGroupStateSummaryRequest) NewResponse() Message {
 	return NewReadShareGroupStateSummaryResponse()
 }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*ReadShareGroupStateSummaryRequest) EmptyResponse() *ReadShareGroupStateSummaryResponse {
+	return NewReadShareGroupStateSummaryResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *ReadShareGroupStateSummaryRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 1 {

@@ -32,6 +32,12 @@ func (*RemoveRaftVoterRequest) SupportedVersions() (minVersion, maxVersion int16
 // NewResponse returns an empty RemoveRaftVoterResponse to decode the answer into.
 func (*RemoveRaftVoterRequest) NewResponse() Message { return NewRemoveRaftVoterResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*RemoveRaftVoterRequest) EmptyResponse() *RemoveRaftVoterResponse {
+	return NewRemoveRaftVoterResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *RemoveRaftVoterRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 0 {

@@ -30,6 +30,12 @@ func (*RenewDelegationTokenRequest) SupportedVersions() (minVersion, maxVersion 
 // NewResponse returns an empty RenewDelegationTokenResponse to decode the answer into.
 func (*RenewDelegationTokenRequest) NewResponse() Message { return NewRenewDelegationTokenResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*RenewDelegationTokenRequest) EmptyResponse() *RenewDelegationTokenResponse {
+	return NewRenewDelegationTokenResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *RenewDelegationTokenRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 2 {

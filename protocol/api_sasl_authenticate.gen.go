@@ -28,6 +28,12 @@ func (*SaslAuthenticateRequest) SupportedVersions() (minVersion, maxVersion int1
 // NewResponse returns an empty SaslAuthenticateResponse to decode the answer into.
 func (*SaslAuthenticateRequest) NewResponse() Message { return NewSaslAuthenticateResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*SaslAuthenticateRequest) EmptyResponse() *SaslAuthenticateResponse {
+	return NewSaslAuthenticateResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *SaslAuthenticateRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 2 {

@@ -27,6 +27,12 @@ func (*SaslHandshakeRequest) SupportedVersions() (minVersion, maxVersion int16) 
 // NewResponse returns an empty SaslHandshakeResponse to decode the answer into.
 func (*SaslHandshakeRequest) NewResponse() Message { return NewSaslHandshakeResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*SaslHandshakeRequest) EmptyResponse() *SaslHandshakeResponse {
+	return NewSaslHandshakeResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *SaslHandshakeRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 1 {

@@ -66,6 +66,12 @@ func (*ShareAcknowledgeRequest) SupportedVersions() (minVersion, maxVersion int1
 // NewResponse returns an empty ShareAcknowledgeResponse to decode the answer into.
 func (*ShareAcknowledgeRequest) NewResponse() Message { return NewShareAcknowledgeResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*ShareAcknowledgeRequest) EmptyResponse() *ShareAcknowledgeResponse {
+	return NewShareAcknowledgeResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *ShareAcknowledgeRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 1 || version > 2 {

@@ -93,6 +93,10 @@ func (*ShareFetchRequest) SupportedVersions() (minVersion, maxVersion int16) { r
 // NewResponse returns an empty ShareFetchResponse to decode the answer into.
 func (*ShareFetchRequest) NewResponse() Message { return NewShareFetchResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*ShareFetchRequest) EmptyResponse() *ShareFetchResponse { return NewShareFetchResponse() }
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *ShareFetchRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 1 || version > 2 {

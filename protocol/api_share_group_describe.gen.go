@@ -30,6 +30,12 @@ func (*ShareGroupDescribeRequest) SupportedVersions() (minVersion, maxVersion in
 // NewResponse returns an empty ShareGroupDescribeResponse to decode the answer into.
 func (*ShareGroupDescribeRequest) NewResponse() Message { return NewShareGroupDescribeResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*ShareGroupDescribeRequest) EmptyResponse() *ShareGroupDescribeResponse {
+	return NewShareGroupDescribeResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *ShareGroupDescribeRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 1 || version > 1 {

@@ -38,6 +38,12 @@ func (*ShareGroupHeartbeatRequest) SupportedVersions() (minVersion, maxVersion i
 // NewResponse returns an empty ShareGroupHeartbeatResponse to decode the answer into.
 func (*ShareGroupHeartbeatRequest) NewResponse() Message { return NewShareGroupHeartbeatResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*ShareGroupHeartbeatRequest) EmptyResponse() *ShareGroupHeartbeatResponse {
+	return NewShareGroupHeartbeatResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *ShareGroupHeartbeatRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 1 || version > 1 {

@@ -30,6 +30,12 @@ func (*StreamsGroupDescribeRequest) SupportedVersions() (minVersion, maxVersion 
 // NewResponse returns an empty StreamsGroupDescribeResponse to decode the answer into.
 func (*StreamsGroupDescribeRequest) NewResponse() Message { return NewStreamsGroupDescribeResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*StreamsGroupDescribeRequest) EmptyResponse() *StreamsGroupDescribeResponse {
+	return NewStreamsGroupDescribeResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *StreamsGroupDescribeRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 0 {

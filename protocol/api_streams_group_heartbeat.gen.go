@@ -165,6 +165,12 @@ func (*StreamsGroupHeartbeatRequest) SupportedVersions() (minVersion, maxVersion
 // NewResponse returns an empty StreamsGroupHeartbeatResponse to decode the answer into.
 func (*StreamsGroupHeartbeatRequest) NewResponse() Message { return NewStreamsGroupHeartbeatResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*StreamsGroupHeartbeatRequest) EmptyResponse() *StreamsGroupHeartbeatResponse {
+	return NewStreamsGroupHeartbeatResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *StreamsGroupHeartbeatRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 0 {

@@ -49,6 +49,10 @@ func (*SyncGroupRequest) SupportedVersions() (minVersion, maxVersion int16) { re
 // NewResponse returns an empty SyncGroupResponse to decode the answer into.
 func (*SyncGroupRequest) NewResponse() Message { return NewSyncGroupResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*SyncGroupRequest) EmptyResponse() *SyncGroupResponse { return NewSyncGroupResponse() }
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *SyncGroupRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 5 {

@@ -64,6 +64,12 @@ func (*TxnOffsetCommitRequest) SupportedVersions() (minVersion, maxVersion int16
 // NewResponse returns an empty TxnOffsetCommitResponse to decode the answer into.
 func (*TxnOffsetCommitRequest) NewResponse() Message { return NewTxnOffsetCommitResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*TxnOffsetCommitRequest) EmptyResponse() *TxnOffsetCommitResponse {
+	return NewTxnOffsetCommitResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *TxnOffsetCommitRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 5 {

@@ -28,6 +28,12 @@ func (*UnregisterBrokerRequest) SupportedVersions() (minVersion, maxVersion int1
 // NewResponse returns an empty UnregisterBrokerResponse to decode the answer into.
 func (*UnregisterBrokerRequest) NewResponse() Message { return NewUnregisterBrokerResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*UnregisterBrokerRequest) EmptyResponse() *UnregisterBrokerResponse {
+	return NewUnregisterBrokerResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *UnregisterBrokerRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 0 {

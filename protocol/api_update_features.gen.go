@@ -49,6 +49,12 @@ func (*UpdateFeaturesRequest) SupportedVersions() (minVersion, maxVersion int16)
 // NewResponse returns an empty UpdateFeaturesResponse to decode the answer into.
 func (*UpdateFeaturesRequest) NewResponse() Message { return NewUpdateFeaturesResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*UpdateFeaturesRequest) EmptyResponse() *UpdateFeaturesResponse {
+	return NewUpdateFeaturesResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *UpdateFeaturesRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 2 {

@@ -58,6 +58,12 @@ func (*UpdateRaftVoterRequest) SupportedVersions() (minVersion, maxVersion int16
 // NewResponse returns an empty UpdateRaftVoterResponse to decode the answer into.
 func (*UpdateRaftVoterRequest) NewResponse() Message { return NewUpdateRaftVoterResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*UpdateRaftVoterRequest) EmptyResponse() *UpdateRaftVoterResponse {
+	return NewUpdateRaftVoterResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *UpdateRaftVoterRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 0 {

@@ -62,6 +62,10 @@ func (*VoteRequest) SupportedVersions() (minVersion, maxVersion int16) { return 
 // NewResponse returns an empty VoteResponse to decode the answer into.
 func (*VoteRequest) NewResponse() Message { return NewVoteResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*VoteRequest) EmptyResponse() *VoteResponse { return NewVoteResponse() }
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *VoteRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 2 {

@@ -70,6 +70,12 @@ func (*WriteShareGroupStateRequest) SupportedVersions() (minVersion, maxVersion 
 // NewResponse returns an empty WriteShareGroupStateResponse to decode the answer into.
 func (*WriteShareGroupStateRequest) NewResponse() Message { return NewWriteShareGroupStateResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*WriteShareGroupStateRequest) EmptyResponse() *WriteShareGroupStateResponse {
+	return NewWriteShareGroupStateResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *WriteShareGroupStateRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 1 {

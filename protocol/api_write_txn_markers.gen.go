@@ -54,6 +54,12 @@ func (*WriteTxnMarkersRequest) SupportedVersions() (minVersion, maxVersion int16
 // NewResponse returns an empty WriteTxnMarkersResponse to decode the answer into.
 func (*WriteTxnMarkersRequest) NewResponse() Message { return NewWriteTxnMarkersResponse() }
 
+// EmptyResponse is NewResponse typed, so that generic callers infer the
+// response type from the request (RequestOf).
+func (*WriteTxnMarkersRequest) EmptyResponse() *WriteTxnMarkersResponse {
+	return NewWriteTxnMarkersResponse()
+}
+
 // AppendTo appends the encoding of m at version to dst.
 func (m *WriteTxnMarkersRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
 	if version < 0 || version > 2 {

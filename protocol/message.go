@@ -32,6 +32,14 @@ type Request interface {
 	NewResponse() Message
 }
 
+// RequestOf is a Request whose response type is Resp. Every generated
+// request implements it, so a generic function taking a RequestOf[Resp]
+// infers Resp from the request it is given.
+type RequestOf[Resp Message] interface {
+	Request
+	EmptyResponse() Resp
+}
+
 // noFlexibleVersions marks an API with no flexible versions in apiInfo.
 const noFlexibleVersions = math.MaxInt16
 

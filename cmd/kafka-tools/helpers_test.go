@@ -208,14 +208,35 @@ func commit(t *testing.T, cl *kafka.Client, group, topic string, offsets map[int
 func retryLoading(t *testing.T, cl *kafka.Client, group string, fn func(*kafka.Broker) error) {
 	t.Helper()
 	for attempt := 1; ; attempt++ {
-		coord, err := cl.Cluster().GroupCoordinator(testCtx(t), group)
-		require.NoError(t, err)
-		err = fn(coord)
+		err := fn(findCoordinator(t, cl, group))
 		if err == nil {
 			return
 		}
 		require.True(t, coordinatorMoved(err) && attempt < 100, "%v", err)
-		cl.Cluster().InvalidateCoordinator(group)
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// findCoordinator asks a broker afresh, bypassing the client's cache of
+// coordinators, which a moved coordinator would leave stale; it waits out
+// a coordinator still being elected or loading.
+func findCoordinator(t *testing.T, cl *kafka.Client, group string) *kafka.Broker {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		resp, err := kafka.Request(testCtx(t), cl.Cluster().Brokers()[0],
+			&protocol.FindCoordinatorRequest{Key: group, CoordinatorKeys: []string{group}})
+		require.NoError(t, err)
+		id, code := resp.NodeID, resp.ErrorCode
+		if len(resp.Coordinators) > 0 { // v4+
+			id, code = resp.Coordinators[0].NodeID, resp.Coordinators[0].ErrorCode
+		}
+		err = protocol.ErrorForCode(code)
+		if err == nil {
+			coord := cl.Cluster().Broker(id)
+			require.NotNil(t, coord, "coordinator %d", id)
+			return coord
+		}
+		require.True(t, protocol.IsRetriable(err) && attempt < 100, "%v", err)
 		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -14,7 +14,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
-	"github.com/gregorkafka/gregor/kafka"
+	"github.com/gregorkafka/gregor/internal/zookeeper"
 )
 
 // zkTimeout bounds the whole ZooKeeper read when the command has no
@@ -81,7 +81,7 @@ func readZooKeeperGroups(ctx context.Context, connect string, log *slog.Logger) 
 // withZooKeeper runs read on a session to connect, bounded by ctx and
 // zkTimeout.
 func withZooKeeper(ctx context.Context, connect string, log *slog.Logger, read func(conn *zk.Conn, chroot string) error) error {
-	servers, chroot, err := kafka.ParseZooKeeperConnect(connect)
+	zc, err := zookeeper.ParseConnect(connect)
 	if err != nil {
 		return usagef("bad --zookeeper %q: %v", connect, err)
 	}
@@ -89,8 +89,8 @@ func withZooKeeper(ctx context.Context, connect string, log *slog.Logger, read f
 	if dl, ok := ctx.Deadline(); ok {
 		wait = min(wait, time.Until(dl))
 	}
-	conn, _, err := zk.Connect(servers, max(wait, 4*time.Second),
-		zk.WithLogger(zkLogger{log}), zk.WithLogInfo(false), zk.WithEventCallback(func(zk.Event) {}))
+	conn, _, err := zk.Connect(zc.Servers, max(wait, 4*time.Second),
+		zk.WithLogger(zookeeper.Logger{L: log}), zk.WithLogInfo(false), zk.WithEventCallback(func(zk.Event) {}))
 	if err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func withZooKeeper(ctx context.Context, connect string, log *slog.Logger, read f
 	defer conn.Close()
 
 	done := make(chan error, 1)
-	go func() { done <- read(conn, chroot) }()
+	go func() { done <- read(conn, zc.Chroot) }()
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	select {
@@ -236,11 +236,4 @@ func subscriptionOf(data []byte) string {
 		return strings.Join(topics, ",")
 	}
 	return strings.TrimSpace(string(data))
-}
-
-// zkLogger sends the ZooKeeper library's log lines to the debug log.
-type zkLogger struct{ l *slog.Logger }
-
-func (z zkLogger) Printf(format string, args ...any) {
-	z.l.Debug("zookeeper: " + fmt.Sprintf(format, args...))
 }

@@ -13,7 +13,8 @@ import (
 	"testing"
 )
 
-// The rule (DESIGN.md, invariant 3): code in conn/ and kafka/ spawns tasks,
+// The rule (DESIGN.md, invariant 3): code in conn/ and kafka/ (and
+// internal/zookeeper, which kafka runs its ZooKeeper groups on) spawns tasks,
 // waits on time and dials only through the injected handler.Handler, so the
 // whole client runs on the runtime the user chose and its timing can be
 // tested on a virtual clock. This test parses their non-test files and fails
@@ -65,16 +66,16 @@ var forbidden = map[string]map[string]string{
 var allowed = []struct {
 	file, fn, call, why string
 }{
-	{"kafka/zkconsumer.go", "(*zkMembership).open", "zk.Connect",
+	{"internal/zookeeper/group.go", "(*Member).Open", "zk.Connect",
 		"go-zookeeper dials through the handler (zk.WithDialer) but runs its own goroutines and timers for the session's life"},
-	{"kafka/zookeeper.go", "brokersFromZooKeeper", "zk.Connect",
-		"go-zookeeper, for the bootstrap read of broker registrations: as (*zkMembership).open"},
-	{"kafka/zookeeper_dial.go", "(*zkNetConn).wait", "time.Until",
+	{"internal/zookeeper/connect.go", "Brokers", "zk.Connect",
+		"go-zookeeper, for the bootstrap read of broker registrations: as (*Member).Open"},
+	{"internal/zookeeper/dial.go", "(*netConn).wait", "time.Until",
 		"go-zookeeper sets read deadlines as wall-clock instants; the time left is read on the wall clock, then waited for on the handler's clock"},
 }
 
 // checked are the directories under the rule, relative to the module root.
-var checked = []string{"conn", "kafka"}
+var checked = []string{"conn", "kafka", "internal/zookeeper"}
 
 type violation struct {
 	file, fn, call, pos, instead string

@@ -207,6 +207,10 @@ func genTopMethods(o *out, m *message) {
 		o.p("")
 		o.p("// NewResponse returns an empty %s to decode the answer into.", resp)
 		o.p("func (*%s) NewResponse() Message { return New%s() }", t, resp)
+		o.p("")
+		o.p("// EmptyResponse is NewResponse typed, so that generic callers infer the")
+		o.p("// response type from the request (RequestOf).")
+		o.p("func (*%s) EmptyResponse() *%s { return New%s() }", t, resp, resp)
 	}
 	versionErr := fmt.Sprintf("&VersionError{Message: %q, Version: version, Min: %d, Max: %d}", m.schemaName, valid.lo, valid.hi)
 	o.p("")

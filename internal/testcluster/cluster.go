@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -227,6 +228,14 @@ func (c *Cluster) formatArgs(b *Broker) []string {
 	args := []string{"format", "-t", c.clusterID, "-c", b.props}
 	if needsSASL(c.cfg.Listeners) {
 		args = append(args, scramFormatArgs()...)
+	}
+	names := make([]string, 0, len(c.cfg.Features))
+	for name := range c.cfg.Features {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		args = append(args, "--feature", name+"="+strconv.Itoa(int(c.cfg.Features[name])))
 	}
 	return args
 }

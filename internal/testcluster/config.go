@@ -35,6 +35,9 @@ type Config struct {
 	// Listeners are client listeners opened besides PLAINTEXT (TLS, mutual TLS, SASL); see SecuredListeners.
 	// With any TLS listener the cluster generates a CA and certificates at start, which TLS returns.
 	Listeners []Listener
+	// Features are KRaft feature levels the storage format sets (kafka-storage format --feature NAME=LEVEL), such
+	// as {"share.version": 0} for a cluster without share groups, which Kafka 4.2+ otherwise enables.
+	Features map[string]int16
 	// ExtraClasspath entries (directories or jars) are added to the brokers' classpath, for plugins such as a
 	// metrics reporter compiled by a test.
 	ExtraClasspath []string
@@ -114,6 +117,10 @@ func baseProps(n int) map[string]string {
 		"group.min.session.timeout.ms":                               "1000",
 		"share.coordinator.state.topic.replication.factor":           rf,
 		"share.coordinator.state.topic.min.isr":                      "1",
+		"share.coordinator.state.topic.num.partitions":               "3",
+		"group.share.min.record.lock.duration.ms":                    "1000",
+		"group.share.min.heartbeat.interval.ms":                      "500",
+		"group.share.heartbeat.interval.ms":                          "1000",
 		"log.message.timestamp.after.max.ms":                         "9223372036854775807",
 		"log.message.timestamp.before.max.ms":                        "9223372036854775807",
 		"replica.lag.time.max.ms":                                    "10000",

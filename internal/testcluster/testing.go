@@ -93,7 +93,12 @@ func sharedKey(cfg Config) string {
 	for _, extra := range cfg.ExtraClasspath {
 		key += ",cp=" + extra
 	}
-	return key
+	features := make([]string, 0, len(cfg.Features))
+	for name, level := range cfg.Features {
+		features = append(features, fmt.Sprintf(",feature:%s=%d", name, level))
+	}
+	sort.Strings(features)
+	return key + strings.Join(features, "")
 }
 
 // Kinds lists the four cluster kinds every integration test runs against.

@@ -69,7 +69,7 @@ func run(client string, s *workload.Spec, ends, cpuProfile string) (workload.Res
 	if s.Ends, err = workload.ParseEnds(ends); err != nil {
 		return workload.Result{}, err
 	}
-	if (s.Workload == workload.Consume || s.Workload == workload.Group) && len(s.Ends) == 0 {
+	if (s.Workload == workload.Consume || s.Workload == workload.Group || s.Workload == workload.GroupJoin) && len(s.Ends) == 0 {
 		return workload.Result{}, fmt.Errorf("-workload %s needs -ends", s.Workload)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.Timeout)

@@ -111,7 +111,7 @@ func (cr *clusterRun) workload(ctx context.Context, w string) error {
 			}
 		}
 		return cr.saslCells(ctx, w)
-	case workload.Consume, workload.Group:
+	case workload.Consume, workload.Group, workload.GroupJoin:
 		for _, size := range cr.p.sizes {
 			for _, codec := range cr.p.codecs {
 				c := report.Cell{Cluster: cr.label, Workload: w, Size: size, Compression: codec, Messages: cr.consumeN(size)}

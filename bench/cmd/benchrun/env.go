@@ -161,6 +161,11 @@ func notes(r *report.Results, p plan) []string {
 			"to the last partition's end offset (Java: its fetch time).",
 		"Group: the clock starts when three members start together; \"owned\" is the first moment their assignment " +
 			"callbacks cover every partition once, each member holding some.",
+		"Group join: cooperative-sticky members heartbeating every 500 ms and committing before they give partitions " +
+			"up (gregor: AutoCommit; franz-go: its default autocommit); a fourth member starts once half the topic is " +
+			"read, and the run ends when the topic is read and that member owns partitions. \"Unowned\" adds up the " +
+			"time some partition had no owner by the members' assignment callbacks; \"replayed\" counts records " +
+			"delivered more than once. Only clients with cooperative rebalancing run it.",
 		"Latency is from the send call to the acknowledgement callback, at a fixed rate well below saturation " +
 			"(Java reports whole milliseconds).",
 		"The brokers run on the same machine as the client under test (on their own cores when pinned), so absolute " +

@@ -116,6 +116,9 @@ func summary(r workload.Result) string {
 	if r.AssignSeconds > 0 {
 		s += fmt.Sprintf(" assigned %.3fs", r.AssignSeconds)
 	}
+	if r.UnownedSeconds > 0 || r.Replayed > 0 {
+		s += fmt.Sprintf(" unowned %.3fs replayed %d", r.UnownedSeconds, r.Replayed)
+	}
 	if r.Goroutines > 0 {
 		s += fmt.Sprintf(" goroutines %d threads %d rss %d MiB sockets %d", r.Goroutines, r.Threads, r.RSSBytes>>20, r.Sockets)
 	}

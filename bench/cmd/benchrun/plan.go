@@ -89,7 +89,7 @@ func clusters() []clusterSpec {
 	all := append(append([]string{}, goContenders...), javaName, pykafkaName)
 	main := []string{workload.Produce, workload.Consume, workload.Group, workload.Latency}
 	return []clusterSpec{
-		{mode: "kraft", version: "4.3.1", brokers: 1, contenders: all, workloads: main, sasl: true},
+		{mode: "kraft", version: "4.3.1", brokers: 1, contenders: all, workloads: append(main, workload.GroupJoin), sasl: true},
 		{mode: "kraft", version: "4.3.1", brokers: 3, contenders: all, workloads: append(main, workload.Conns), tls: true},
 		{mode: "zookeeper", version: "3.9.2", brokers: 1, contenders: []string{"gregor", "franz-go", javaName, pykafkaName},
 			workloads: main, legacy: true},
@@ -122,6 +122,9 @@ func securityContender(name, security string) bool {
 
 // supports says whether a contender takes part in a workload at all.
 func supports(contender, w string) bool {
+	if w == workload.GroupJoin { // cooperative-sticky members
+		return contender == "gregor" || contender == "gregor-eventloop" || contender == "franz-go"
+	}
 	switch contender {
 	case javaName:
 		// Kafka's perf tools have no group-assignment timing and one client per JVM.

@@ -20,7 +20,9 @@ func init() {
 		workload.Latency: franzLatency,
 		workload.Consume: franzConsume,
 		workload.Group:   franzGroup,
-		workload.Conns:   franzConns,
+		// cooperative-sticky, its default balancer
+		workload.GroupJoin: franzGroupJoin,
+		workload.Conns:     franzConns,
 	}})
 }
 
@@ -188,6 +190,32 @@ func franzGroup(ctx context.Context, s *workload.Spec) (workload.Result, error) 
 			return err
 		}
 		// Stay in the group, polling, until every member is done: the group may still be rebalancing.
+		for ctx.Err() == nil {
+			cl.PollFetches(ctx)
+		}
+		return nil
+	})
+}
+
+func franzGroupJoin(ctx context.Context, s *workload.Spec) (workload.Result, error) {
+	return runGroupJoin(ctx, s, func(ctx context.Context, i int, cov *workload.Coverage, prog *workload.Progress) error {
+		opts := append(franzConsumerOpts(s),
+			kgo.ConsumerGroup(s.Group),
+			kgo.Balancers(kgo.CooperativeStickyBalancer()),
+			kgo.HeartbeatInterval(500*time.Millisecond),
+			kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { cov.Gain(i, m[s.Topic]) }),
+			kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { cov.Lose(i, m[s.Topic]) }),
+			kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { cov.Lose(i, m[s.Topic]) }),
+			// Autocommit (the default) commits what was consumed before partitions are revoked.
+		)
+		cl, err := kgo.NewClient(opts...)
+		if err != nil {
+			return err
+		}
+		defer cl.Close()
+		if err := franzDrain(ctx, cl, prog); err != nil && ctx.Err() == nil {
+			return err
+		}
 		for ctx.Err() == nil {
 			cl.PollFetches(ctx)
 		}

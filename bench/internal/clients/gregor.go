@@ -35,6 +35,8 @@ func init() {
 			workload.Latency: g.latency,
 			workload.Conns:   g.conns,
 			workload.Group:   g.group,
+			// cooperative-sticky
+			workload.GroupJoin: g.groupJoin,
 		}})
 	}
 }
@@ -404,6 +406,47 @@ func (g gregorClient) group(ctx context.Context, s *workload.Spec) (workload.Res
 				}
 			}
 		}()
+		for !prog.Done() {
+			m, err := b.Consume(ctx)
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+			prog.Seen(m.Partition, m.Offset, len(m.Value))
+		}
+		<-ctx.Done()
+		return nil
+	})
+}
+
+// groupJoin runs cooperative-sticky balanced consumers, one client each, reporting ownership from the
+// assignment callbacks, which under cooperative rebalancing name only what changes.
+func (g gregorClient) groupJoin(ctx context.Context, s *workload.Spec) (workload.Result, error) {
+	return runGroupJoin(ctx, s, func(ctx context.Context, i int, cov *workload.Coverage, prog *workload.Progress) error {
+		cl, done, err := g.client(ctx, s)
+		if err != nil {
+			return err
+		}
+		defer done()
+		t, err := cl.Topic(ctx, s.Topic)
+		if err != nil {
+			return err
+		}
+		b, err := t.BalancedConsumer(s.Group, kafka.BalancedConsumerConfig{
+			// AutoCommit commits what was consumed before partitions are revoked, as franz-go's default does.
+			ConsumerConfig:       kafka.ConsumerConfig{AutoOffsetReset: kafka.OffsetEarliest, AutoCommit: true},
+			Assignor:             kafka.CooperativeStickyAssignor(),
+			HeartbeatInterval:    500 * time.Millisecond,
+			AfterAssignCallback:  func(_ context.Context, ps []int32) { cov.Gain(i, ps) },
+			BeforeRevokeCallback: func(_ context.Context, ps []int32) { cov.Lose(i, ps) },
+			LostCallback:         func(_ context.Context, ps []int32) { cov.Lose(i, ps) },
+		})
+		if err != nil {
+			return err
+		}
+		defer b.Stop(context.Background())
 		for !prog.Done() {
 			m, err := b.Consume(ctx)
 			if err != nil {

@@ -120,6 +120,10 @@ func Markdown(r *Results, chart string) string {
 	section(&b, r, "group", "Group consumption", "Three members of one consumer group, started together, drain a "+
 		"pre-filled topic: seconds until the three owned every partition between them, then MB/s over the whole "+
 		"drain (joins included), with the ratio to gregor.", groupTable)
+	section(&b, r, "group-join", "A member joining a cooperative group", "Three cooperative-sticky members drain a "+
+		"pre-filled topic and a fourth joins once half is read (members commit what they consumed before giving "+
+		"partitions up): seconds during which some partition had no owner / records delivered twice, then MB/s "+
+		"over the whole drain, with the ratio to gregor.", groupJoinTable)
 	section(&b, r, "conns", "Runtime: growing the number of clients", "N client instances in one process, each "+
 		"having produced to every partition (so each holds its connections to every leader): goroutines / OS "+
 		"threads / RSS MiB / open sockets. In the row with requests in flight each client also keeps that many "+
@@ -169,6 +173,10 @@ var (
 	}}
 	groupTable = table{metric: MBps, text: func(res []workload.Result, s, base Stat) string {
 		return fmt.Sprintf("%s s · %s MB/s%s", num(Summarize(res, Assign).Median), num(s.Median), ratio(Ratio(s, base)))
+	}}
+	groupJoinTable = table{metric: MBps, text: func(res []workload.Result, s, base Stat) string {
+		return fmt.Sprintf("%s s / %s · %s MB/s%s", num(Summarize(res, Unowned).Median),
+			num(Summarize(res, Replayed).Median), num(s.Median), ratio(Ratio(s, base)))
 	}}
 	connsTable = table{metric: Goroutines, text: func(res []workload.Result, g, _ Stat) string {
 		return fmt.Sprintf("%.0f / %.0f / %s / %.0f", g.Median, Summarize(res, Threads).Median,

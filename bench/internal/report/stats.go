@@ -57,6 +57,8 @@ var (
 	P99        = func(r workload.Result) float64 { return r.P99Ms }
 	P999       = func(r workload.Result) float64 { return r.P999Ms }
 	Assign     = func(r workload.Result) float64 { return r.AssignSeconds }
+	Unowned    = func(r workload.Result) float64 { return r.UnownedSeconds }
+	Replayed   = func(r workload.Result) float64 { return float64(r.Replayed) }
 	Goroutines = func(r workload.Result) float64 { return float64(r.Goroutines) }
 	Threads    = func(r workload.Result) float64 { return float64(r.Threads) }
 	RSSMiB     = func(r workload.Result) float64 { return float64(r.RSSBytes) / (1 << 20) }

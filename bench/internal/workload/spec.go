@@ -13,7 +13,10 @@ const (
 	Consume = "consume" // read a pre-filled topic from the start
 	Latency = "latency" // a fixed rate, lowest-latency settings, ack latency percentiles
 	Group   = "group"   // Members consumers in one group read a pre-filled topic
-	Conns   = "conns"   // Clients clients, each with connections to every broker: goroutines, threads, RSS
+	// GroupJoin: Members cooperative-sticky consumers read a pre-filled topic, and one more joins once half of
+	// it is read.
+	GroupJoin = "group-join"
+	Conns     = "conns" // Clients clients, each with connections to every broker: goroutines, threads, RSS
 )
 
 // Spec is one run of one contender. benchclient fills it from its flags; the Python client takes the same flags.
@@ -53,11 +56,15 @@ type Result struct {
 	// AssignSeconds is, for group runs, the time from starting the members until they together own every
 	// partition, each member at least one.
 	AssignSeconds float64 `json:"assign_seconds,omitempty"`
-	Goroutines    int     `json:"goroutines,omitempty"`
-	Threads       int     `json:"threads,omitempty"`
-	RSSBytes      int64   `json:"rss_bytes,omitempty"`
-	Sockets       int     `json:"sockets,omitempty"`
-	Error         string  `json:"error,omitempty"`
+	// UnownedSeconds is, for group-join runs, how long some partition had no owner after the group first owned
+	// them all (the joiner's rebalance); Replayed how many records were delivered more than once.
+	UnownedSeconds float64 `json:"unowned_seconds,omitempty"`
+	Replayed       int64   `json:"replayed,omitempty"`
+	Goroutines     int     `json:"goroutines,omitempty"`
+	Threads        int     `json:"threads,omitempty"`
+	RSSBytes       int64   `json:"rss_bytes,omitempty"`
+	Sockets        int     `json:"sockets,omitempty"`
+	Error          string  `json:"error,omitempty"`
 	// Filled in by the runner from the client process's rusage.
 	CPUSeconds float64 `json:"cpu_seconds,omitempty"`
 	MaxRSS     int64   `json:"max_rss_bytes,omitempty"`

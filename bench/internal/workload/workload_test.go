@@ -118,3 +118,31 @@ func TestProcStats(t *testing.T) {
 	FillProcStats(&r)
 	assert.Positive(t, r.Goroutines)
 }
+
+func TestCoverage(t *testing.T) {
+	c := NewCoverage(2)
+	c.Gain(0, []int32{0})
+	c.Lose(0, []int32{0}) // before the group owned everything: no gap
+	if c.Unowned() != 0 {
+		t.Fatalf("unowned before the first full assignment: %v", c.Unowned())
+	}
+	c.Gain(0, []int32{0, 1})
+	c.Lose(0, []int32{1})
+	if c.Settled(1) {
+		t.Fatal("member 1 owns nothing yet")
+	}
+	time.Sleep(5 * time.Millisecond)
+	c.Gain(1, []int32{1})
+	if !c.Settled(1) {
+		t.Fatal("member 1 owns a partition and every partition has an owner")
+	}
+	got := c.Unowned()
+	if got < 5*time.Millisecond {
+		t.Fatalf("a gap of at least 5ms, got %v", got)
+	}
+	c.Gain(0, []int32{1}) // a second owner overlapping
+	c.Lose(1, []int32{1}) // one gives it up: still owned
+	if c.Unowned() != got {
+		t.Fatalf("no gap while another member owns it: %v", c.Unowned())
+	}
+}

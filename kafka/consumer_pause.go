@@ -1,0 +1,147 @@
+package kafka
+
+import (
+	"errors"
+	"slices"
+)
+
+// Pause stops fetching and delivering the partitions ids until Resume (the
+// Java consumer's pause): Consume goes on with the other partitions,
+// messages already fetched for these stay queued, and their positions do
+// not move, so a commit stores the same offsets as before. A partition the
+// consumer does not consume fails with a *PartitionError wrapping
+// ErrPartitionNotConsumed; the others are paused regardless.
+func (c *SimpleConsumer) Pause(ids ...int32) error {
+	return c.setPaused(ids, true)
+}
+
+// Resume fetches and delivers paused partitions again, from where they
+// stopped; see Pause. Resuming a partition not paused does nothing.
+func (c *SimpleConsumer) Resume(ids ...int32) error {
+	return c.setPaused(ids, false)
+}
+
+// Paused returns the partitions paused now, sorted.
+func (c *SimpleConsumer) Paused() []int32 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []int32
+	for _, op := range c.parts {
+		if op.paused {
+			out = append(out, op.id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (c *SimpleConsumer) setPaused(ids []int32, paused bool) error {
+	var errs []error
+	resumed := false
+	c.mu.Lock()
+	for _, id := range ids {
+		op := c.byID[id]
+		if op == nil {
+			errs = append(errs, &PartitionError{Topic: c.topic.name, Partition: id, Err: ErrPartitionNotConsumed})
+			continue
+		}
+		if op.paused == paused {
+			continue
+		}
+		op.paused = paused
+		if !paused {
+			resumed = true
+			if op.queue.len() > 0 && !op.inReady {
+				c.ready.push(op)
+				op.inReady = true
+			}
+		}
+	}
+	loops := make([]*fetchLoop, 0, len(c.loops))
+	for _, l := range c.loops {
+		loops = append(loops, l)
+	}
+	c.mu.Unlock()
+	if resumed {
+		// Consume may wait for a message only these have; the fetch
+		// loops skipped them.
+		c.avail.Set()
+		for _, l := range loops {
+			l.kick()
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Pause stops fetching and delivering partitions the consumer owns, until
+// Resume; see SimpleConsumer.Pause. A partition stays paused through
+// rebalances that leave it with the consumer; one that goes to another
+// member is no longer paused when it comes back. A partition not owned now fails with a
+// *PartitionError wrapping ErrPartitionNotConsumed. It may be called from
+// AfterAssignCallback, before anything of the new partitions is delivered.
+func (b *BalancedConsumer) Pause(ids ...int32) error {
+	return b.setPaused(ids, true)
+}
+
+// Resume fetches and delivers paused partitions again; see Pause.
+func (b *BalancedConsumer) Resume(ids ...int32) error {
+	return b.setPaused(ids, false)
+}
+
+// Paused returns the partitions paused now, sorted.
+func (b *BalancedConsumer) Paused() []int32 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]int32, 0, len(b.pausedIDs))
+	for id := range b.pausedIDs {
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (b *BalancedConsumer) setPaused(ids []int32, paused bool) error {
+	if b.isStopped() {
+		return ErrConsumerStopped
+	}
+	// Not while a rebalance replaces the consumer underneath.
+	b.swap.Lock()
+	defer b.swap.Unlock()
+	var errs []error
+	b.mu.Lock()
+	inner := b.inner
+	var apply []int32
+	for _, id := range ids {
+		if !slices.Contains(b.owned, id) {
+			errs = append(errs, &PartitionError{Topic: b.topic.name, Partition: id, Err: ErrPartitionNotConsumed})
+			continue
+		}
+		apply = append(apply, id)
+		if paused {
+			b.pausedIDs[id] = true
+		} else {
+			delete(b.pausedIDs, id)
+		}
+	}
+	b.mu.Unlock()
+	if inner != nil && len(apply) > 0 {
+		errs = append(errs, inner.setPaused(apply, paused))
+	}
+	return errors.Join(errs...)
+}
+
+// keepPaused forgets pauses of partitions not in parts and returns those
+// of parts, for the consumer taking over parts.
+func (b *BalancedConsumer) keepPaused(parts []int32) []int32 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []int32
+	for id := range b.pausedIDs {
+		if slices.Contains(parts, id) {
+			out = append(out, id)
+		} else {
+			delete(b.pausedIDs, id)
+		}
+	}
+	return out
+}
