@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gregorkafka/gregor/handler"
+	"github.com/gregorkafka/gregor/internal/coalesce"
 	"github.com/gregorkafka/gregor/protocol"
 )
 
@@ -41,10 +42,9 @@ type session struct {
 	reauthCancel context.CancelFunc // ends its context
 
 	// Write coalescing, see send.
-	flushing bool          // a sender is writing; others append to out
-	out      []byte        // frames queued behind that write, in FIFO order
-	spare    []byte        // the previous out, reused
-	drained  handler.Event // set when out is taken; senders waiting on a full out
+	flushing bool            // a sender is writing; others append to out
+	out      coalesce.Buffer // frames queued behind that write, in FIFO order
+	drained  handler.Event   // set when out is taken; senders waiting on a full out
 }
 
 func newSession(bc *BrokerConnection) *session {
@@ -156,7 +156,7 @@ func (s *session) send(ctx context.Context, req protocol.Request, version int16,
 	// and return, and the writing sender sends out before it returns. Under
 	// load many requests share one write; alone, a request costs no copy.
 	s.mu.Lock()
-	for s.flushing && len(s.out) > 0 && len(s.out)+len(buf) > maxQueued {
+	for s.flushing && s.out.Len() > 0 && s.out.Len()+len(buf) > maxQueued {
 		// The socket is not keeping up: wait for out to be taken rather
 		// than queue without bound.
 		if s.drained == nil {
@@ -215,7 +215,7 @@ func (s *session) send(ctx context.Context, req protocol.Request, version int16,
 		s.armTimer(f.deadline)
 	}
 	if s.flushing {
-		s.out = append(s.out, buf...)
+		s.out.Append(buf)
 		s.mu.Unlock()
 		if obs != nil {
 			s.observeWrite(req, version, len(buf), queued, nil)
@@ -250,27 +250,21 @@ func (s *session) observeWrite(req protocol.Request, version int16, n int, queue
 // maxQueued bounds the bytes queued behind a write in progress.
 const maxQueued = 4 << 20
 
-// keepQueued is the largest out buffer kept for reuse.
-const keepQueued = 1 << 20
-
 // flush is the writing sender's second half: after its own Write (whose
 // result is err) it writes whatever other senders queued meanwhile, until
 // nothing is left, then hands the socket back.
 func (s *session) flush(c handler.Conn, err error) error {
 	s.mu.Lock()
-	for err == nil && !s.closed && len(s.out) > 0 {
-		b := s.out
-		s.out, s.spare = s.spare[:0], nil
+	for err == nil && !s.closed && s.out.Len() > 0 {
+		b := s.out.Take()
 		s.wakeDrained()
 		s.mu.Unlock()
 		err = c.Write(b)
 		s.mu.Lock()
-		if cap(b) <= keepQueued {
-			s.spare = b[:0]
-		}
+		s.out.Recycle(b)
 	}
 	s.flushing = false
-	s.out = s.out[:0]
+	s.out.Reset()
 	s.wakeDrained()
 	s.mu.Unlock()
 	if err != nil {

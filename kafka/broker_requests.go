@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/gregorkafka/gregor/conn"
 	"github.com/gregorkafka/gregor/protocol"
 )
 
@@ -18,17 +17,9 @@ const joinGroupMargin = 5 * time.Second
 // positive. A request the broker does not answer (Produce with Acks 0)
 // returns the zero Resp and a nil error once written.
 func call[Resp protocol.Message](ctx context.Context, b *Broker, key connKey, req protocol.Request, timeout time.Duration) (Resp, error) {
-	resp, _, err := callFuture[Resp](ctx, b, key, req, timeout)
-	return resp, err
-}
-
-// callFuture is call that also returns the answered future, for a caller
-// that recycles the response frame (ResponseFuture.RecycleFrame) once it is
-// done with what was decoded from it.
-func callFuture[Resp protocol.Message](ctx context.Context, b *Broker, key connKey, req protocol.Request, timeout time.Duration) (Resp, *conn.ResponseFuture, error) {
 	var zero Resp
-	fail := func(err error) (Resp, *conn.ResponseFuture, error) {
-		return zero, nil, fmt.Errorf("kafka: %s request to %v: %w", protocol.APIName(req.APIKey()), b, err)
+	fail := func(err error) (Resp, error) {
+		return zero, fmt.Errorf("kafka: %s request to %v: %w", protocol.APIName(req.APIKey()), b, err)
 	}
 	c, err := b.conn(ctx, key)
 	if err != nil {
@@ -39,7 +30,7 @@ func callFuture[Resp protocol.Message](ctx context.Context, b *Broker, key connK
 		return fail(err)
 	}
 	if f == nil {
-		return zero, nil, nil
+		return zero, nil
 	}
 	m, err := f.Get(ctx)
 	if err != nil {
@@ -49,7 +40,7 @@ func callFuture[Resp protocol.Message](ctx context.Context, b *Broker, key connK
 	if !ok {
 		return fail(fmt.Errorf("unexpected response type %T", m))
 	}
-	return resp, f, nil
+	return resp, nil
 }
 
 var (
@@ -128,13 +119,6 @@ func (b *Broker) Produce(ctx context.Context, req *protocol.ProduceRequest) (*pr
 // holds the request that long when no data is there.
 func (b *Broker) Fetch(ctx context.Context, req *protocol.FetchRequest) (*protocol.FetchResponse, error) {
 	return Request(ctx, b, req)
-}
-
-// fetch is Fetch returning the answered future too: the consumer's fetch
-// loop recycles its frame when nothing it delivered aliases the records.
-func (b *Broker) fetch(ctx context.Context, req *protocol.FetchRequest) (*protocol.FetchResponse, *conn.ResponseFuture, error) {
-	key, timeout := b.route(req)
-	return callFuture[*protocol.FetchResponse](ctx, b, key, req, timeout)
 }
 
 // ListOffsets sends a ListOffsets request on the general connection.

@@ -62,7 +62,7 @@ func BenchmarkConsumerDecode(b *testing.B) {
 			c := newSimpleConsumer(topic, cfg)
 			c.started.Store(true)
 			defer c.Stop(context.Background())
-			l := &fetchLoop{c: c, broker: topic.Partition(0).Leader(), wake: c.h.NewEvent(), index: map[int32]int{}}
+			l := &fetchLoop{c: c, broker: topic.Partition(0).Leader(), index: map[int32]int{}}
 			var d fetchDecoder
 			op := c.byID[0]
 			ctx := context.Background()

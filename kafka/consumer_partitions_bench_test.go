@@ -25,7 +25,7 @@ func BenchmarkConsumePartitions(b *testing.B) {
 			c := newSimpleConsumer(topic, cfg)
 			c.started.Store(true)
 			defer c.Stop(context.Background())
-			l := &fetchLoop{c: c, wake: c.h.NewEvent(), index: map[int32]int{}}
+			l := &fetchLoop{c: c, index: map[int32]int{}}
 			var d fetchDecoder
 			ctx := context.Background()
 			sc := protocol.ScanRecords(records)

@@ -67,7 +67,7 @@ func (c *SimpleConsumer) setPaused(ids []int32, paused bool) error {
 		// loops skipped them.
 		c.avail.Set()
 		for _, l := range loops {
-			l.wake.Set()
+			l.kick()
 		}
 	}
 	return errors.Join(errs...)

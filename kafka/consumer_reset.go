@@ -137,7 +137,7 @@ func (c *SimpleConsumer) ResetOffsets(ctx context.Context, targets map[int32]Off
 	}
 	c.mu.Unlock()
 	c.startLock.Unlock()
-	c.reroute.Set()
+	c.supervisor.kick()
 	slices.Sort(moved)
 	if c.cfg.ConsumerGroup != "" && len(moved) > 0 {
 		if err := c.commitPartitions(ctx, moved, false); err != nil {

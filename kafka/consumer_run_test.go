@@ -21,7 +21,7 @@ func TestConsumeRunsAcrossManyPartitions(t *testing.T) {
 	c := newSimpleConsumer(topic, cfg)
 	c.started.Store(true)
 	t.Cleanup(func() { _ = c.Stop(context.Background()) })
-	l := &fetchLoop{c: c, wake: c.h.NewEvent()}
+	l := &fetchLoop{c: c}
 	c.mu.Lock()
 	for id := range int32(parts) {
 		c.moveLocked(c.byID[id], 0)

@@ -24,29 +24,40 @@ const (
 const fetchRequestMaxBytes = 50 << 20
 
 // fetchLoop fetches a consumer's partitions led by one broker. It is two
-// tasks joined by a one-slot queue:
+// on-demand tasks (at most one run of each at a time; between runs nothing
+// waits, so a Fetch the broker holds costs no goroutine) joined by a
+// one-slot queue:
 //
-//   - run builds a Fetch for every partition of the broker that has room,
-//     sends it, and reads the response's batch headers only (protocol.ScanRecords)
-//     to learn where each partition's next fetch starts. It then sends the
-//     next Fetch at once, before the records are decoded.
-//   - decodeLoop decodes the records of the previous response into
-//     messages and queues them for Consume, while the next Fetch is on the
-//     wire.
+//   - step, kicked by the Fetch response's arrival (a future's OnDone
+//     hook), a consumer freeing room, the supervisor, the end of a pause or
+//     the decoder taking a result, reads an arrived response's batch
+//     headers only (protocol.ScanRecords) to learn where each partition's next
+//     fetch starts, hands the records to the decoder, and sends the next
+//     Fetch at once, for every partition of the broker that has room;
+//   - decode decodes the records of the previous response into messages
+//     and queues them for Consume, while the next Fetch is on the wire.
 //
 // So a response is decoded while the broker prepares the next one, and the
 // application drains one while the next is fetched.
 type fetchLoop struct {
 	c       *SimpleConsumer
 	broker  *Broker
-	wake    handler.Event // something changed that may allow a fetch
+	steps   *onDemand
+	decoder *onDemand
 	results *handler.Queue[*fetchResult]
 
-	// Used by run only.
+	// Used by step only.
 	rotate  int // first partition considered by the next build
 	backoff time.Duration
 	sent    []sentPartition // the partitions of the request in flight
 	index   map[int32]int   // partition id -> position in sent
+	f       *conn.ResponseFuture
+	pending *fetchResult // taken from a response, waiting for room in results
+	resume  time.Time    // paused after a failure until then
+	timer   handler.Timer
+	ended   bool
+
+	dec fetchDecoder // used by decode only
 }
 
 // sentPartition is a partition of a Fetch request as it was when sent.
@@ -56,7 +67,7 @@ type sentPartition struct {
 	offset int64
 }
 
-// fetchResult is what run hands to decodeLoop: each partition's records
+// fetchResult is what step hands to decode: each partition's records
 // (or error) from one response, in request order.
 //
 // frame is the answered future whose response frame the items' records
@@ -84,84 +95,192 @@ func (c *SimpleConsumer) startLoopLocked(b *Broker) {
 	l := &fetchLoop{
 		c:       c,
 		broker:  b,
-		wake:    c.h.NewEvent(),
 		results: handler.NewQueue[*fetchResult](c.h, 1),
 		index:   map[int32]int{},
 	}
+	l.steps = newOnDemand(c.tasks.Go, "kafka-fetch", l.step)
+	l.decoder = newOnDemand(c.tasks.Go, "kafka-fetch-decode", l.decode)
 	c.loops[b.ID()] = l
-	c.tasks.Go("kafka-fetch", func() { l.run(c.runCtx) })
-	c.tasks.Go("kafka-fetch-decode", func() { l.decodeLoop(c.runCtx) })
+	l.kick()
 	c.log.Debug("kafka: fetch loop started", "broker", b.ID())
 }
 
-func (l *fetchLoop) run(ctx context.Context) {
-	defer l.results.Close()
-	c := l.c
-	for ctx.Err() == nil {
-		l.wake.Clear()
-		req, done := l.build()
-		if done {
+// kick has the loop look at what changed. It never blocks.
+func (l *fetchLoop) kick() { l.steps.kick() }
+
+// step does what can be done now: take an arrived response, hand its
+// records to the decoder, send the next Fetch, until nothing is left to
+// do. The next Fetch waits while the decoder has a result queued and one
+// in hand.
+func (l *fetchLoop) step() {
+	ctx := l.c.runCtx
+	for {
+		if ctx.Err() != nil {
+			l.end()
 			return
 		}
-		if req == nil {
-			if l.wake.Wait(ctx) != nil {
-				return
-			}
-			continue
+		l.handOver()
+		if l.ended {
+			return // what was taken still goes to the decoder
 		}
-		resp, future, err := l.broker.fetch(ctx, req)
-		if err != nil {
-			closed := errors.Is(err, ErrClosed) || authFailed(err)
-			c.mu.Lock()
-			for _, s := range l.sent {
-				s.op.inflight = false
-				c.releaseLocked(s.op, l)
-			}
-			if closed {
-				c.failLocked(err)
-			}
-			c.mu.Unlock()
-			if ctx.Err() != nil {
-				return
-			}
-			if closed {
-				c.avail.Set()
-				return
-			}
-			c.log.Debug("kafka: fetch failed", "broker", l.broker.ID(), "error", err)
-			c.requestRefresh()
-			if l.sleep(ctx) != nil {
-				return
-			}
-			continue
+		progress := false
+		if l.f != nil && l.f.Done() {
+			f := l.f
+			l.f = nil
+			l.answer(ctx, f)
+			l.handOver()
+			progress = true
 		}
-		res, o := l.take(resp)
-		res.frame = future
-		if len(res.items) == 0 {
-			future.RecycleFrame()
-		} else if l.results.Put(ctx, res) != nil {
+		if l.f == nil && l.pending == nil && !l.ended && !l.paused() {
+			req, done := l.build()
+			switch {
+			case done:
+				l.end()
+			case req != nil:
+				l.send(ctx, req)
+				progress = true
+			}
+		}
+		if !progress {
 			return
-		}
-		if len(o.outOfRange) > 0 {
-			c.resetOutOfRange(ctx, o.outOfRange)
-		}
-		if o.stale {
-			c.requestRefresh()
-		}
-		if o.failed {
-			if l.sleep(ctx) != nil {
-				return
-			}
-		} else {
-			l.backoff = 0
 		}
 	}
 }
 
-// sleep pauses after a failure, longer each time.
-func (l *fetchLoop) sleep(ctx context.Context) error {
+// handOver queues the records taken for the decoder, if it has room.
+func (l *fetchLoop) handOver() {
+	if l.pending == nil || l.results.TryPut(l.pending) != nil {
+		return
+	}
+	l.pending = nil
+	l.decoder.kick()
+}
+
+// decode delivers the results queued, then lets step queue the next.
+func (l *fetchLoop) decode() {
+	for l.c.runCtx.Err() == nil {
+		res, err := l.results.TryGet()
+		if err != nil {
+			return
+		}
+		l.c.deliver(l, &l.dec, res)
+		l.kick()
+	}
+}
+
+// end stops the loop: no more fetches; the partitions of a Fetch in
+// flight are released.
+func (l *fetchLoop) end() {
+	l.ended = true
+	if l.timer != nil {
+		l.timer.Stop()
+		l.timer = nil
+	}
+	if l.f != nil {
+		l.f = nil
+		l.release()
+	}
+}
+
+// send sends req on the broker's fetch connection; the response kicks the
+// loop. The response timeout is Config.SocketTimeout plus the request's
+// MaxWaitMs, since the broker holds the request that long when no data is
+// there.
+func (l *fetchLoop) send(ctx context.Context, req *protocol.FetchRequest) {
+	b := l.broker
+	timeout := b.cl.cfg.SocketTimeout + time.Duration(max(req.MaxWaitMs, 0))*time.Millisecond
+	c, err := b.conn(ctx, connFetch)
+	if err == nil {
+		l.f, err = c.RequestWithTimeout(ctx, req, timeout)
+	}
+	if err != nil {
+		l.f = nil
+		l.failed(ctx, fmt.Errorf("kafka: Fetch request to %v: %w", b, err))
+		return
+	}
+	l.f.OnDone(func(*conn.ResponseFuture) { l.kick() })
+}
+
+// answer handles the Fetch response (or error) f brought.
+func (l *fetchLoop) answer(ctx context.Context, f *conn.ResponseFuture) {
+	c := l.c
+	m, err := f.Get(ctx) // done: decodes without waiting
+	resp, ok := m.(*protocol.FetchResponse)
+	if err == nil && !ok {
+		err = fmt.Errorf("unexpected response type %T", m)
+	}
+	if err != nil {
+		l.failed(ctx, fmt.Errorf("kafka: Fetch request to %v: %w", l.broker, err))
+		return
+	}
+	res, o := l.take(resp)
+	res.frame = f
+	if len(res.items) > 0 {
+		l.pending = res
+	} else {
+		f.RecycleFrame()
+	}
+	if len(o.outOfRange) > 0 {
+		c.resetOutOfRange(ctx, o.outOfRange)
+	}
+	if o.stale {
+		c.requestRefresh()
+	}
+	if o.failed {
+		l.pause()
+	} else {
+		l.backoff = 0
+	}
+}
+
+// failed handles a Fetch that failed as a whole.
+func (l *fetchLoop) failed(ctx context.Context, err error) {
+	c := l.c
+	closed := errors.Is(err, ErrClosed) || authFailed(err)
+	l.release()
+	if closed {
+		c.mu.Lock()
+		c.failLocked(err)
+		c.mu.Unlock()
+	}
+	if ctx.Err() != nil {
+		l.end()
+		return
+	}
+	if closed {
+		c.avail.Set()
+		l.end()
+		return
+	}
+	c.log.Debug("kafka: fetch failed", "broker", l.broker.ID(), "error", err)
+	c.requestRefresh()
+	l.pause()
+}
+
+// release gives up the partitions of the request sent.
+func (l *fetchLoop) release() {
+	c := l.c
+	c.mu.Lock()
+	for _, s := range l.sent {
+		s.op.inflight = false
+		c.releaseLocked(s.op, l)
+	}
+	c.mu.Unlock()
+}
+
+// pause holds the next fetch back after a failure, longer each time.
+func (l *fetchLoop) pause() {
 	l.backoff = min(max(2*l.backoff, fetchRetryMin), fetchRetryMax)
-	return l.c.h.Sleep(ctx, l.backoff)
+	l.resume = l.c.h.Now().Add(l.backoff)
+	if l.timer != nil {
+		l.timer.Stop()
+	}
+	l.timer = l.c.h.AfterFunc(l.backoff, l.kick)
+}
+
+// paused reports whether a pause holds the next fetch back.
+func (l *fetchLoop) paused() bool {
+	return !l.resume.IsZero() && l.c.h.Now().Before(l.resume)
 }
 
 // build makes the next Fetch request, for the partitions this broker leads
@@ -174,7 +293,7 @@ func (l *fetchLoop) build() (req *protocol.FetchRequest, done bool) {
 	reroute := false
 	defer func() {
 		if reroute {
-			c.reroute.Set()
+			c.supervisor.kick()
 		}
 	}()
 	c.mu.Lock()
@@ -403,24 +522,13 @@ func (c *SimpleConsumer) releaseLocked(op *ownedPartition, l *fetchLoop) {
 	}
 	op.owner = nil
 	if op.p.Leader() != l.broker {
-		c.reroute.Set()
+		c.supervisor.kick()
 	}
 }
 
 func isRetriable(err error) bool {
 	var kerr *Error
 	return errors.As(err, &kerr) && kerr.Retriable
-}
-
-func (l *fetchLoop) decodeLoop(ctx context.Context) {
-	var d fetchDecoder
-	for {
-		res, err := l.results.Get(ctx)
-		if err != nil {
-			return
-		}
-		l.c.deliver(l, &d, res)
-	}
 }
 
 // deliver decodes a fetch result and queues its messages for Consume.
@@ -489,7 +597,6 @@ func (c *SimpleConsumer) deliver(l *fetchLoop, d *fetchDecoder, res *fetchResult
 	if queued {
 		c.avail.Set()
 	}
-	l.wake.Set()
 }
 
 // resetOutOfRange moves partitions whose fetch offset the broker no

@@ -24,7 +24,7 @@ func (p *Producer) route(pb *partBuf) {
 	pb.orphan = false
 	s := p.sinks[leader]
 	if s == nil {
-		s = &sink{p: p, b: leader}
+		s = newSink(p, leader)
 		p.sinks[leader] = s
 	}
 	s.parts = append(s.parts, pb)

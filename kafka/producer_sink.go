@@ -1,9 +1,12 @@
 package kafka
 
 import (
+	"context"
 	"fmt"
 	"time"
 
+	"github.com/gregorkafka/gregor/conn"
+	"github.com/gregorkafka/gregor/handler"
 	"github.com/gregorkafka/gregor/protocol"
 )
 
@@ -84,7 +87,8 @@ type batch struct {
 
 // sink sends the batches of the partitions one broker leads. At most one
 // task drains it at a time (draining), so the encoder state is the
-// drainer's alone; the other fields are guarded by Producer.mu.
+// drainer's alone; the other fields are guarded by Producer.mu, except
+// answers and finisher, which are safe for concurrent use.
 type sink struct {
 	p        *Producer
 	b        *Broker
@@ -97,6 +101,41 @@ type sink struct {
 	bb     protocol.RecordBatchBuilder
 	buf    []byte
 	legacy []protocol.Record
+
+	// Requests whose response (or error) arrived, in arrival order: a
+	// future's OnDone hook queues it and kicks finisher, the one task that
+	// handles them. No task waits for a response in flight.
+	answers  *handler.Queue[*answer]
+	finisher *onDemand
+}
+
+// answer is a settled Produce request of a sink.
+type answer struct {
+	f    *conn.ResponseFuture
+	sent []*batch
+}
+
+func newSink(p *Producer, b *Broker) *sink {
+	s := &sink{p: p, b: b, answers: handler.NewQueue[*answer](p.h, 0)}
+	s.finisher = newOnDemand(p.h.Go, "kafka-producer-response", s.finishAnswers)
+	return s
+}
+
+// finishAnswers handles the responses that arrived, oldest first.
+func (s *sink) finishAnswers() {
+	for {
+		a, err := s.answers.TryGet()
+		if err != nil {
+			return
+		}
+		// The future is done: Get decodes without waiting.
+		m, err := a.f.Get(context.Background())
+		resp, _ := m.(*protocol.ProduceResponse)
+		if err == nil && resp == nil {
+			err = fmt.Errorf("kafka: Produce response of type %T", m)
+		}
+		s.p.finish(s, a.sent, resp, err)
+	}
 }
 
 // ready reports whether pb may be sent now by s, or else when it may be
@@ -331,7 +370,7 @@ func nextSequence(seq int32, n int) int32 {
 
 // send encodes batches into one Produce request and sends it to s's
 // broker. The outcome is handled by finish: at once for a failed send or
-// AcksNone, by a task waiting for the response otherwise.
+// AcksNone, by the sink's finisher once the response arrives otherwise.
 func (s *sink) send(batches []*batch) {
 	p := s.p
 	c, err := s.b.conn(p.ctx, connKey{purpose: purposeProduce})
@@ -362,13 +401,13 @@ func (s *sink) send(batches []*batch) {
 		p.finish(s, sent, nil, err)
 		return
 	}
-	p.h.Go("kafka-producer-response", func() {
-		m, err := f.Get(p.ctx)
-		resp, _ := m.(*protocol.ProduceResponse)
-		if err == nil && resp == nil {
-			err = fmt.Errorf("kafka: Produce response of type %T", m)
-		}
-		p.finish(s, sent, resp, err)
+	a := &answer{f: f, sent: sent}
+	f.OnDone(func(*conn.ResponseFuture) {
+		// On the connection's read path: hand over, nothing more. The
+		// queue is unbounded, so TryPut only fails once closed, which
+		// it never is.
+		_ = s.answers.TryPut(a)
+		s.finisher.kick()
 	})
 }
 

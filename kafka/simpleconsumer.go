@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gregorkafka/gregor/handler"
 )
@@ -53,8 +54,10 @@ type SimpleConsumer struct {
 	needRefresh bool  // the supervisor should refresh metadata
 	fatal       error // the client closed under the consumer, or authentication failed
 
-	avail   handler.Event // set when an entry may have been queued
-	reroute handler.Event // wakes the supervisor
+	avail      handler.Event // set when an entry may have been queued
+	supervisor *onDemand     // runs supervise; kicked to re-route partitions
+	retryAt    time.Time     // supervise only: a leaderless partition is looked at again then
+	backoff    time.Duration // supervise only
 
 	lifecycle // stopped is guarded by mu
 	// dropCommit keeps Stop from committing: the partitions were lost to
@@ -89,18 +92,18 @@ func (t *Topic) SimpleConsumer(cfg ConsumerConfig) (*SimpleConsumer, error) {
 func newSimpleConsumer(t *Topic, cfg ConsumerConfig) *SimpleConsumer {
 	h := t.cl.h
 	c := &SimpleConsumer{
-		topic:   t,
-		cl:      t.cl,
-		h:       h,
-		cfg:     cfg,
-		log:     t.cl.log.With("topic", t.name),
-		byID:    make(map[int32]*ownedPartition, len(cfg.Partitions)),
-		loops:   map[int32]*fetchLoop{},
-		avail:   h.NewEvent(),
-		reroute: h.NewEvent(),
-		tasks:   newTaskGroup(h),
+		topic: t,
+		cl:    t.cl,
+		h:     h,
+		cfg:   cfg,
+		log:   t.cl.log.With("topic", t.name),
+		byID:  make(map[int32]*ownedPartition, len(cfg.Partitions)),
+		loops: map[int32]*fetchLoop{},
+		avail: h.NewEvent(),
+		tasks: newTaskGroup(h),
 	}
 	c.lifecycle = newLifecycle(h, &c.mu)
+	c.supervisor = newOnDemand(c.tasks.Go, "kafka-consumer-supervisor", c.supervise)
 	if cfg.ConsumerGroup != "" {
 		c.log = c.log.With("group", cfg.ConsumerGroup)
 	}
@@ -134,11 +137,10 @@ func (c *SimpleConsumer) Partitions() []int32 {
 // be reached, say) before the first message is wanted.
 func (c *SimpleConsumer) Start(ctx context.Context) error {
 	return c.runStart(ctx, c.initPositions, func() {
-		c.tasks.Go("kafka-consumer-supervisor", func() { c.supervise(c.runCtx) })
 		if c.cfg.AutoCommit {
 			c.tasks.Go("kafka-consumer-autocommit", func() { c.autoCommit(c.runCtx) })
 		}
-		c.reroute.Set()
+		c.supervisor.kick()
 		c.log.Debug("kafka: consumer started", "partitions", len(c.parts))
 	})
 }
@@ -174,9 +176,9 @@ func (c *SimpleConsumer) Stop(ctx context.Context) error {
 		c.mu.Unlock()
 		c.cancel()
 		c.avail.Set()
-		c.reroute.Set()
+		c.supervisor.kick()
 		for _, l := range loops {
-			l.wake.Set()
+			l.kick()
 		}
 		err := c.tasks.Wait(ctx)
 		if err == nil && c.cfg.AutoCommit && c.started.Load() && !c.dropCommit.Load() {
@@ -245,10 +247,10 @@ func (c *SimpleConsumer) take() (e entry, ok bool, err error) {
 	}
 	c.mu.Unlock()
 	if wake != nil {
-		wake.wake.Set()
+		wake.kick()
 	}
 	if reroute {
-		c.reroute.Set()
+		c.supervisor.kick()
 	}
 	return e, ok, err
 }

@@ -144,7 +144,7 @@ func offlineConsumer(t *testing.T, cfg ConsumerConfig) (*SimpleConsumer, *fetchL
 	c := newSimpleConsumer(topic, cfg)
 	c.started.Store(true) // no supervisor: nothing dials
 	t.Cleanup(func() { _ = c.Stop(context.Background()) })
-	l := &fetchLoop{c: c, wake: c.h.NewEvent()}
+	l := &fetchLoop{c: c}
 	return c, l
 }
 
@@ -412,7 +412,7 @@ func fetchResponse(id int32, code int16, hw int64, records []byte) *protocol.Fet
 
 func TestTakeOversizedBatch(t *testing.T) {
 	c, _ := offlineConsumer(t, ConsumerConfig{FetchMessageMaxBytes: 1024})
-	l := &fetchLoop{c: c, broker: c.topic.Partition(0).Leader(), wake: c.h.NewEvent(), index: map[int32]int{}}
+	l := &fetchLoop{c: c, broker: c.topic.Partition(0).Leader(), index: map[int32]int{}}
 	c.mu.Lock()
 	c.moveLocked(c.byID[0], 0)
 	op := c.byID[0]

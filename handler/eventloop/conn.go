@@ -11,10 +11,8 @@ import (
 
 	"github.com/gregorkafka/gregor/handler"
 	"github.com/gregorkafka/gregor/handler/internal/frame"
+	"github.com/gregorkafka/gregor/internal/coalesce"
 )
-
-// keepPending is the largest pending buffer kept for reuse between flushes.
-const keepPending = 1 << 20
 
 // conn is one enrolled connection.
 //
@@ -28,7 +26,12 @@ const keepPending = 1 << 20
 // Writing from the caller's goroutine while the socket is idle was measured
 // (twice): it does not cut a lone request's latency, whose cost is the hop
 // from gnet's epoll thread back to the waiting goroutine on the read side,
-// and it loses to this batching from 16 requests in flight on.
+// and it loses to this batching from 16 requests in flight on. Neither did
+// gnet's WithLockOSThread, WithEdgeTriggeredIO or WithMulticore measurably
+// change it. Most of a lone round trip's CPU is the two socket writes; the
+// rest of its time is scheduling: the loop's blocking epoll_wait gives up
+// its P, and the round trip crosses threads where the goroutine handler's
+// netpoller wakes the reader on the thread that parked the writer.
 //
 // The bound: pending plus gnet's outbound buffer (as last seen by the loop)
 // may not exceed limit; a Write that would go beyond waits on wcond until a
@@ -54,7 +57,7 @@ type conn struct {
 
 	mu          sync.Mutex
 	wcond       sync.Cond // on mu: buffered bytes dropped, or writes refused
-	pending     []byte
+	pending     coalesce.Buffer
 	scheduled   bool  // a flush task is queued on the loop
 	loopWriting bool  // the loop is writing what it took from pending
 	outbound    int   // gnet's outbound buffer after the loop's last look
@@ -71,7 +74,6 @@ type conn struct {
 	protoErr   error // framing error that made OnTraffic close the conn
 	tlsErr     error // TLS error that made the loop close the conn
 	loopClosed bool  // OnClose ran; gc's fd may already belong to another socket
-	spare      []byte
 }
 
 // recheckEvery is how often a writer waiting for gnet to drain its outbound
@@ -118,7 +120,7 @@ func (c *conn) Write(b []byte) error {
 		if len(b) == 0 {
 			return nil
 		}
-		buffered := len(c.pending) + c.outbound
+		buffered := c.pending.Len() + c.outbound
 		if buffered == 0 || buffered+len(b) <= c.limit {
 			break
 		}
@@ -127,13 +129,13 @@ func (c *conn) Write(b []byte) error {
 		c.wcond.Wait()
 		c.waiting--
 	}
-	c.pending = append(c.pending, b...)
+	c.pending.Append(b)
 	if !c.scheduled {
 		// Queued while holding mu so that refuse, which takes mu, knows no
 		// task is being queued after it returns.
 		if err := c.loop.Execute(context.Background(), (*flushTask)(c)); err != nil {
 			c.err = handler.ErrClosed
-			c.pending = nil
+			c.pending.Reset()
 			c.wcond.Broadcast()
 			return c.err
 		}
@@ -218,8 +220,7 @@ func (c *conn) emit(b []byte) {
 // flush runs on the loop: it takes the pending bytes and writes them.
 func (c *conn) flush() {
 	c.mu.Lock()
-	buf := c.pending
-	c.pending, c.spare = c.spare[:0], nil
+	buf := c.pending.Take()
 	c.scheduled = false
 	c.loopWriting = true
 	c.mu.Unlock()
@@ -242,9 +243,7 @@ func (c *conn) flush() {
 	if !c.loopClosed {
 		c.outbound = c.gc.OutboundBuffered()
 	}
-	if cap(buf) <= keepPending {
-		c.spare = buf[:0]
-	}
+	c.pending.Recycle(buf)
 	if c.waiting > 0 {
 		c.wcond.Broadcast()
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gregorkafka/gregor/handler"
+	"github.com/gregorkafka/gregor/internal/coalesce"
 )
 
 // TLS runs crypto/tls over an in-memory transport instead of the socket,
@@ -204,7 +205,7 @@ func (l *tlsLayer) writeOut() {
 	}
 	// gnet copies what the kernel does not take at once.
 	_, _ = l.c.gc.Write(l.out)
-	if cap(l.out) > keepPending {
+	if cap(l.out) > coalesce.Keep {
 		l.out = nil
 	} else {
 		l.out = l.out[:0]

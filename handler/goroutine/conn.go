@@ -7,14 +7,10 @@ import (
 
 	"github.com/gregorkafka/gregor/handler"
 	"github.com/gregorkafka/gregor/handler/internal/frame"
+	"github.com/gregorkafka/gregor/internal/coalesce"
 )
 
-const (
-	readBufSize = 32 << 10
-	// keepPending is the largest pending buffer kept for reuse; a bigger
-	// one (after a burst of large requests) is left to the collector.
-	keepPending = 1 << 20
-)
+const readBufSize = 32 << 10
 
 type conn struct {
 	h       *Handler
@@ -38,8 +34,7 @@ type conn struct {
 	flushing bool      // a writer is in the kernel; others append to pending
 	werr     error     // set once writes are refused
 	limit    int       // DialConfig.MaxBufferedWrite: cap on pending
-	pending  []byte
-	spare    []byte
+	pending  coalesce.Buffer
 }
 
 func newConn(h *Handler, nc net.Conn, cfg *handler.DialConfig) *conn {
@@ -90,7 +85,7 @@ func (c *conn) shutdown(reason error) {
 	if c.werr == nil {
 		c.werr = handler.ErrClosed
 	}
-	c.pending = nil
+	c.pending.Reset()
 	c.wcond.Broadcast()
 	c.wmu.Unlock()
 
@@ -108,8 +103,8 @@ func (c *conn) Write(b []byte) error {
 	for c.flushing && c.werr == nil {
 		// Queued behind the write in the kernel, up to the limit: beyond
 		// it, wait to become the writer (back-pressure).
-		if len(c.pending) == 0 || len(c.pending)+len(b) <= c.limit {
-			c.pending = append(c.pending, b...)
+		if n := c.pending.Len(); n == 0 || n+len(b) <= c.limit {
+			c.pending.Append(b)
 			c.wmu.Unlock()
 			return nil
 		}
@@ -126,15 +121,12 @@ func (c *conn) Write(b []byte) error {
 	_, err := c.nc.Write(b)
 
 	c.wmu.Lock()
-	for err == nil && c.werr == nil && len(c.pending) > 0 {
-		buf := c.pending
-		c.pending, c.spare = c.spare[:0], nil
+	for err == nil && c.werr == nil && c.pending.Len() > 0 {
+		buf := c.pending.Take()
 		c.wmu.Unlock()
 		_, err = c.nc.Write(buf)
 		c.wmu.Lock()
-		if cap(buf) <= keepPending {
-			c.spare = buf[:0]
-		}
+		c.pending.Recycle(buf)
 	}
 	c.flushing = false
 	c.wcond.Broadcast()

@@ -43,6 +43,7 @@ func main() {
 	flag.IntVar(&s.Members, "members", 3, "group: members")
 	flag.StringVar(&s.Group, "group", "bench-group", "group: group id")
 	flag.IntVar(&s.Clients, "clients", 1, "conns: client instances")
+	flag.IntVar(&s.InFlight, "inflight", 0, "conns: requests each client keeps in flight")
 	flag.StringVar(&ends, "ends", "", "consume, group: PARTITION:END_OFFSET,... to read to")
 	flag.IntVar(&s.BufferMsgs, "buffer-msgs", 100000, "producer buffer limit, messages")
 	flag.IntVar(&s.BufferBytes, "buffer-bytes", 64<<20, "producer buffer limit, bytes")

@@ -137,6 +137,12 @@ func (cr *clusterRun) workload(ctx context.Context, w string) error {
 				}
 			}
 		}
+		if k := cr.p.inflight; k > 0 {
+			c := report.Cell{Cluster: cr.label, Workload: w, Size: 1, Compression: "none", Acks: "1", Clients: k, InFlight: k}
+			if err := cr.cell(ctx, c, nil); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -205,6 +211,9 @@ func cellKey(c report.Cell) string {
 	if c.Clients > 0 {
 		k += fmt.Sprintf("/clients=%d", c.Clients)
 	}
+	if c.InFlight > 0 {
+		k += fmt.Sprintf("/inflight=%d", c.InFlight)
+	}
 	if c.Security != "" {
 		k += "/" + c.Security
 	}
@@ -256,7 +265,8 @@ func (cr *clusterRun) cell(ctx context.Context, c report.Cell, prepare func(cont
 		if len(cr.p.contenders) > 0 && !slices.Contains(cr.p.contenders, name) {
 			continue
 		}
-		if supports(name, c.Workload) && securityContender(name, c.Security) && deliveryContender(name, c.Delivery) {
+		if supports(name, c.Workload) && securityContender(name, c.Security) && deliveryContender(name, c.Delivery) &&
+			(c.InFlight == 0 || inFlightContender(name)) {
 			contenders = append(contenders, name)
 		}
 	}

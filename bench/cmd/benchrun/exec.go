@@ -163,7 +163,7 @@ func (e *execer) clientArgs(j job) []string {
 		"-buffer-msgs", strconv.Itoa(e.bufferMsgs(c.Size)),
 		"-buffer-bytes", strconv.Itoa(e.bufferBytes),
 		"-timeout", durationFlag(e.timeout),
-	}, tlsArgs...)
+	}, append(inFlightArgs(c), tlsArgs...)...)
 }
 
 // durationFlag renders d for both Go's flag package and the Python script: Go takes "1.5s", so the script
@@ -285,3 +285,11 @@ const (
 	benchSASLUser     = testcluster.SASLUser
 	benchSASLPassword = testcluster.SASLPassword
 )
+
+// inFlightArgs passes the requests in flight only to the contenders that run such cells.
+func inFlightArgs(c report.Cell) []string {
+	if c.InFlight == 0 {
+		return nil
+	}
+	return []string{"-inflight", strconv.Itoa(c.InFlight)}
+}

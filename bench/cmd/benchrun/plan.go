@@ -20,6 +20,7 @@ type plan struct {
 	latRate    int
 	latFor     time.Duration
 	conns      []int
+	inflight   int // the conns cell with this many clients, each with this many requests in flight; 0: none
 	timeout    time.Duration
 	// Kafka 3.9 (ZooKeeper mode) cell counts for the pykafka comparison, which runs pure Python.
 	legacyProduceN func(size int) int
@@ -34,6 +35,7 @@ func fullPlan() plan {
 		latRate:        2000,
 		latFor:         1500 * time.Millisecond,
 		conns:          []int{1, 10, 100},
+		inflight:       100,
 		timeout:        5 * time.Minute,
 		legacyProduceN: bySize(100_000, 5_000),
 		legacyConsumeN: bySize(100_000, 5_000),
@@ -48,6 +50,7 @@ func quickPlan() plan {
 		latRate:        500,
 		latFor:         time.Second,
 		conns:          []int{1, 10},
+		inflight:       10,
 		timeout:        2 * time.Minute,
 		legacyProduceN: bySize(5_000, 500),
 		legacyConsumeN: bySize(5_000, 500),
@@ -96,6 +99,10 @@ func clusters() []clusterSpec {
 
 // tlsContender says whether a contender runs the TLS cells (benchclient's -tls-ca).
 func tlsContender(name string) bool { return name == "gregor" || name == "gregor-eventloop" }
+
+// inFlightContender says whether a contender runs the conns cell with requests in flight: gregor's two
+// runtimes, the comparison it exists for.
+func inFlightContender(name string) bool { return name == "gregor" || name == "gregor-eventloop" }
 
 // saslContender says whether a contender runs the SASL_SSL cells: every Go client (pykafka has no SASL, and
 // Kafka's perf tools would need a JAAS file).

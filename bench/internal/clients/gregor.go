@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gregorkafka/gregor/handler"
@@ -278,11 +279,16 @@ func (g gregorClient) conns(ctx context.Context, s *workload.Spec) (workload.Res
 		return workload.Result{}, err
 	}
 	closers = append(closers, func() { h.Close() })
+	fetches := &fetchesInFlight{}
+	topics := make([]*kafka.Topic, 0, s.Clients)
 	start := time.Now()
 	for i := 0; i < s.Clients; i++ {
 		ccfg, err := gregorConfig(s, h)
 		if err != nil {
 			return workload.Result{}, err
+		}
+		if s.InFlight > 0 {
+			ccfg.Hooks = append(ccfg.Hooks, fetches)
 		}
 		cl, err := kafka.NewClient(ctx, ccfg)
 		if err != nil {
@@ -307,10 +313,86 @@ func (g gregorClient) conns(ctx context.Context, s *workload.Spec) (workload.Res
 				return workload.Result{}, fmt.Errorf("client %d partition %d: %w", i, part.ID(), err)
 			}
 		}
+		topics = append(topics, t)
+	}
+	if s.InFlight > 0 {
+		stop, err := holdFetches(ctx, s, topics, fetches)
+		closers = append(closers, stop)
+		if err != nil {
+			return workload.Result{}, err
+		}
 	}
 	res := workload.Result{Messages: int64(s.Clients * s.Partitions), Seconds: time.Since(start).Seconds()}
 	workload.FillProcStats(&res)
 	return res, nil
+}
+
+// holdFetches has every client keep s.InFlight requests in flight: as many consumers at the end of the
+// topic's partitions, each long-polling its leader (brokers answer a connection's requests one at a time, so
+// those queued behind a held Fetch wait too). It returns once they all are in flight; stop stops the consumers.
+func holdFetches(ctx context.Context, s *workload.Spec, topics []*kafka.Topic, fetches *fetchesInFlight) (stop func(), err error) {
+	var mu sync.Mutex
+	var consumers []*kafka.SimpleConsumer
+	stop = func() {
+		for _, c := range consumers {
+			c.Stop(context.Background())
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(topics))
+	for _, t := range topics {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			parts := t.Partitions()
+			for j := range s.InFlight {
+				c, err := t.SimpleConsumer(kafka.ConsumerConfig{
+					Partitions:      []int32{parts[j%len(parts)].ID()},
+					AutoOffsetReset: kafka.OffsetLatest,
+					FetchWaitMax:    time.Minute,
+				})
+				if err == nil {
+					err = c.Start(ctx)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+				mu.Lock()
+				consumers = append(consumers, c)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return stop, err
+	}
+	want := int64(len(topics) * s.InFlight)
+	for fetches.n.Load() < want {
+		select {
+		case <-ctx.Done():
+			return stop, fmt.Errorf("%d of %d fetches in flight: %w", fetches.n.Load(), want, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return stop, nil
+}
+
+// fetchesInFlight counts the Fetch requests written and not yet answered.
+type fetchesInFlight struct{ n atomic.Int64 }
+
+func (f *fetchesInFlight) OnBrokerWrite(e kafka.BrokerWriteEvent) {
+	if e.API() == "Fetch" && e.Err == nil {
+		f.n.Add(1)
+	}
+}
+
+func (f *fetchesInFlight) OnBrokerRead(e kafka.BrokerReadEvent) {
+	if e.API() == "Fetch" {
+		f.n.Add(-1)
+	}
 }
 
 // group runs managed balanced consumers (the group coordinator's classic protocol, as the other clients use),

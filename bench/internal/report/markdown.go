@@ -17,6 +17,9 @@ func Label(c Cell) string {
 		if c.Security != "" {
 			sec = " · " + strings.ToUpper(c.Security)
 		}
+		if c.InFlight > 0 {
+			sec = fmt.Sprintf(" × %d requests in flight", c.InFlight) + sec
+		}
 		if c.Clients == 1 {
 			return c.Cluster + " · 1 client" + sec
 		}
@@ -129,7 +132,9 @@ func Markdown(r *Results, chart string) string {
 		"acknowledged giving it up).", groupJoinTable)
 	section(&b, r, "conns", "Runtime: growing the number of clients", "N client instances in one process, each "+
 		"having produced to every partition (so each holds its connections to every leader): goroutines / OS "+
-		"threads / RSS MiB / open sockets.", connsTable)
+		"threads / RSS MiB / open sockets. In the row with requests in flight each client also keeps that many "+
+		"Fetches waiting on the brokers (consumers at the end of the topic, long-polling; gregor only), measured "+
+		"once all are in flight.", connsTable)
 
 	if len(r.Profiles) > 0 {
 		w("## Where gregor trails franz-go\n\nCPU profiles of gregor (goroutine handler) in the cells where its median " +

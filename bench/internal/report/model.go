@@ -22,6 +22,7 @@ type Cell struct {
 	Messages    int    `json:"messages,omitempty"`
 	Rate        int    `json:"rate,omitempty"`
 	Clients     int    `json:"clients,omitempty"`
+	InFlight    int    `json:"in_flight,omitempty"` // conns: requests each client keeps in flight
 	// Security is the listener's protocol when not plaintext: "ssl".
 	Security string `json:"security,omitempty"`
 	// Delivery is the producers' mode when not idempotence off: "idempotent" or "transactional".

@@ -47,6 +47,7 @@ type Spec struct {
 	Members     int             // group: consumers in the group
 	Group       string          // group: the group id
 	Clients     int             // conns: client instances
+	InFlight    int             // conns: requests each client keeps in flight (Fetches the brokers hold)
 	Ends        map[int32]int64 // consume and group: each partition's end offset
 	BufferMsgs  int             // producer buffer limit, messages
 	BufferBytes int             // producer buffer limit, bytes
