@@ -400,86 +400,77 @@ func (f *fetchesInFlight) OnBrokerRead(e kafka.BrokerReadEvent) {
 // from Partitions every millisecond.
 func (g gregorClient) group(ctx context.Context, s *workload.Spec) (workload.Result, error) {
 	return runGroup(ctx, s, func(ctx context.Context, i int, own *workload.Owners, prog *workload.Progress) error {
-		cl, done, err := g.client(ctx, s)
-		if err != nil {
-			return err
-		}
-		defer done()
-		t, err := cl.Topic(ctx, s.Topic)
-		if err != nil {
-			return err
-		}
-		b, err := t.BalancedConsumer(s.Group, kafka.BalancedConsumerConfig{
+		return g.member(ctx, s, kafka.BalancedConsumerConfig{
 			ConsumerConfig: kafka.ConsumerConfig{AutoOffsetReset: kafka.OffsetEarliest},
+		}, prog, func(b *kafka.BalancedConsumer) {
+			go func() {
+				tick := time.NewTicker(time.Millisecond)
+				defer tick.Stop()
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-tick.C:
+						own.Set(i, b.Partitions())
+					}
+				}
+			}()
 		})
-		if err != nil {
-			return err
-		}
-		defer b.Stop(context.Background())
-		go func() {
-			tick := time.NewTicker(time.Millisecond)
-			defer tick.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-tick.C:
-					own.Set(i, b.Partitions())
-				}
-			}
-		}()
-		for !prog.Done() {
-			m, err := b.Consume(ctx)
-			if err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				return err
-			}
-			prog.Seen(m.Partition, m.Offset, len(m.Value))
-		}
-		<-ctx.Done()
-		return nil
 	})
 }
 
 // groupJoin runs cooperative-sticky balanced consumers, one client each, reporting ownership from the
 // assignment callbacks, which under cooperative rebalancing name only what changes.
 func (g gregorClient) groupJoin(ctx context.Context, s *workload.Spec) (workload.Result, error) {
-	return runGroupJoin(ctx, s, func(ctx context.Context, i int, cov *workload.Coverage, prog *workload.Progress) error {
-		cl, done, err := g.client(ctx, s)
-		if err != nil {
-			return err
-		}
-		defer done()
-		t, err := cl.Topic(ctx, s.Topic)
-		if err != nil {
-			return err
-		}
-		b, err := t.BalancedConsumer(s.Group, kafka.BalancedConsumerConfig{
-			// AutoCommit commits what was consumed before partitions are revoked, as franz-go's default does.
-			ConsumerConfig:       kafka.ConsumerConfig{AutoOffsetReset: kafka.OffsetEarliest, AutoCommit: true},
-			Assignor:             kafka.CooperativeStickyAssignor(),
-			HeartbeatInterval:    500 * time.Millisecond,
-			AfterAssignCallback:  func(_ context.Context, ps []int32) { cov.Gain(i, ps) },
-			BeforeRevokeCallback: func(_ context.Context, ps []int32) { cov.Lose(i, ps) },
-			LostCallback:         func(_ context.Context, ps []int32) { cov.Lose(i, ps) },
-		})
-		if err != nil {
-			return err
-		}
-		defer b.Stop(context.Background())
-		for !prog.Done() {
-			m, err := b.Consume(ctx)
-			if err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				return err
-			}
-			prog.Seen(m.Partition, m.Offset, len(m.Value))
-		}
-		<-ctx.Done()
-		return nil
+	return g.joining(ctx, s, kafka.BalancedConsumerConfig{
+		Assignor:          kafka.CooperativeStickyAssignor(),
+		HeartbeatInterval: 500 * time.Millisecond,
 	})
+}
+
+// joining runs groupJoin's members with cfg: AutoCommit on (it commits what was consumed before partitions are
+// revoked, as franz-go's default does) and ownership reported from the callbacks.
+func (g gregorClient) joining(ctx context.Context, s *workload.Spec, cfg kafka.BalancedConsumerConfig) (workload.Result, error) {
+	return runGroupJoin(ctx, s, func(ctx context.Context, i int, cov *workload.Coverage, prog *workload.Progress) error {
+		cfg := cfg
+		cfg.ConsumerConfig = kafka.ConsumerConfig{AutoOffsetReset: kafka.OffsetEarliest, AutoCommit: true}
+		cfg.AfterAssignCallback = func(_ context.Context, ps []int32) { cov.Gain(i, ps) }
+		cfg.BeforeRevokeCallback = func(_ context.Context, ps []int32) { cov.Lose(i, ps) }
+		cfg.LostCallback = func(_ context.Context, ps []int32) { cov.Lose(i, ps) }
+		return g.member(ctx, s, cfg, prog, nil)
+	})
+}
+
+// member runs one balanced consumer on a client of its own until the workload has seen every record, then
+// waits for the run to end. started, when set, is given the consumer before it consumes.
+func (g gregorClient) member(ctx context.Context, s *workload.Spec, cfg kafka.BalancedConsumerConfig, prog *workload.Progress, started func(*kafka.BalancedConsumer)) error {
+	cl, done, err := g.client(ctx, s)
+	if err != nil {
+		return err
+	}
+	defer done()
+	t, err := cl.Topic(ctx, s.Topic)
+	if err != nil {
+		return err
+	}
+	b, err := t.BalancedConsumer(s.Group, cfg)
+	if err != nil {
+		return err
+	}
+	defer b.Stop(context.Background())
+	if started != nil {
+		started(b)
+	}
+	for !prog.Done() {
+		m, err := b.Consume(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		prog.Seen(m.Partition, m.Offset, len(m.Value))
+	}
+	<-ctx.Done()
+	return nil
 }

@@ -13,40 +13,7 @@ import (
 // groupJoin848 is groupJoin in a consumer-protocol (KIP-848) group: the broker assigns (its default, uniform,
 // assignor) and heartbeats at the broker's interval.
 func (g gregorClient) groupJoin848(ctx context.Context, s *workload.Spec) (workload.Result, error) {
-	return runGroupJoin(ctx, s, func(ctx context.Context, i int, cov *workload.Coverage, prog *workload.Progress) error {
-		cl, done, err := g.client(ctx, s)
-		if err != nil {
-			return err
-		}
-		defer done()
-		t, err := cl.Topic(ctx, s.Topic)
-		if err != nil {
-			return err
-		}
-		b, err := t.BalancedConsumer(s.Group, kafka.BalancedConsumerConfig{
-			GroupProtocol:        kafka.GroupProtocolConsumer,
-			ConsumerConfig:       kafka.ConsumerConfig{AutoOffsetReset: kafka.OffsetEarliest, AutoCommit: true},
-			AfterAssignCallback:  func(_ context.Context, ps []int32) { cov.Gain(i, ps) },
-			BeforeRevokeCallback: func(_ context.Context, ps []int32) { cov.Lose(i, ps) },
-			LostCallback:         func(_ context.Context, ps []int32) { cov.Lose(i, ps) },
-		})
-		if err != nil {
-			return err
-		}
-		defer b.Stop(context.Background())
-		for !prog.Done() {
-			m, err := b.Consume(ctx)
-			if err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				return err
-			}
-			prog.Seen(m.Partition, m.Offset, len(m.Value))
-		}
-		<-ctx.Done()
-		return nil
-	})
+	return g.joining(ctx, s, kafka.BalancedConsumerConfig{GroupProtocol: kafka.GroupProtocolConsumer})
 }
 
 // franzGroupJoin848 is franzGroupJoin with ServerSideBalancer: franz-go's KIP-848 group, the broker's uniform
