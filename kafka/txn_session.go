@@ -430,16 +430,8 @@ func (s *txnSession) txnOffsetCommit(ctx context.Context, offsets map[string]map
 	// The group coordinator may answer CONCURRENT_TRANSACTIONS while the
 	// previous transaction's markers are being written, or another
 	// retriable error: the same offsets go again, as with Java's producer.
-	backoff := s.backoff
-	var err error
-	for attempt := 0; attempt < txnAttempts; attempt++ {
-		if attempt > 0 {
-			if serr := s.h.Sleep(ctx, backoff); serr != nil {
-				return errors.Join(err, serr)
-			}
-			backoff = min(2*backoff, maxRetryBackoff)
-		}
-		err = s.cl.onCoordinator(ctx, group.GroupID, func(b *Broker) error {
+	return s.retry(ctx, func() error {
+		return s.cl.onCoordinator(ctx, group.GroupID, func(b *Broker) error {
 			r, err := txnCall[*protocol.TxnOffsetCommitResponse](ctx, b, req, maxVersion)
 			if err != nil {
 				return err
@@ -453,21 +445,15 @@ func (s *txnSession) txnOffsetCommit(ctx context.Context, offsets map[string]map
 			}
 			return nil
 		})
-		if err == nil || ctx.Err() != nil || !txnRetriable(err) {
-			return err
-		}
-	}
-	return err
+	})
 }
 
 // txnAttempts bounds the tries of one transaction request.
 const txnAttempts = 20
 
-// onCoordinator runs fn on the transaction coordinator, finding it first,
-// and again, backing off, while the answer says the coordinator moved or
-// is busy (CONCURRENT_TRANSACTIONS: the previous transaction is still
-// being completed).
-func (s *txnSession) onCoordinator(ctx context.Context, fn func(*Broker) error) error {
+// retry runs try until it succeeds, ctx ends, its error is not retriable
+// (txnRetriable) or txnAttempts tries are spent, backing off between them.
+func (s *txnSession) retry(ctx context.Context, try func() error) error {
 	backoff := s.backoff
 	var err error
 	for attempt := 0; attempt < txnAttempts; attempt++ {
@@ -477,22 +463,30 @@ func (s *txnSession) onCoordinator(ctx context.Context, fn func(*Broker) error) 
 			}
 			backoff = min(2*backoff, maxRetryBackoff)
 		}
-		var b *Broker
-		if b, err = s.coordinator(ctx); err == nil {
-			if err = fn(b); err == nil {
-				return nil
-			}
-		}
-		if coordinatorBusy(err) {
-			s.mu.Lock()
-			s.coord = nil
-			s.mu.Unlock()
-		}
-		if ctx.Err() != nil || !txnRetriable(err) {
+		if err = try(); err == nil || ctx.Err() != nil || !txnRetriable(err) {
 			return err
 		}
 	}
 	return err
+}
+
+// onCoordinator runs fn on the transaction coordinator, finding it first,
+// and again, backing off, while the answer says the coordinator moved or
+// is busy (CONCURRENT_TRANSACTIONS: the previous transaction is still
+// being completed).
+func (s *txnSession) onCoordinator(ctx context.Context, fn func(*Broker) error) error {
+	return s.retry(ctx, func() error {
+		b, err := s.coordinator(ctx)
+		if err != nil {
+			return err
+		}
+		if err = fn(b); coordinatorBusy(err) {
+			s.mu.Lock()
+			s.coord = nil
+			s.mu.Unlock()
+		}
+		return err
+	})
 }
 
 // coordinator returns the transaction coordinator of the transactional
