@@ -24,14 +24,10 @@ import (
 // cost one loop task and one syscall.
 //
 // Writing from the caller's goroutine while the socket is idle was measured
-// (twice): it does not cut a lone request's latency, whose cost is the hop
-// from gnet's epoll thread back to the waiting goroutine on the read side,
-// and it loses to this batching from 16 requests in flight on. Neither did
-// gnet's WithLockOSThread, WithEdgeTriggeredIO or WithMulticore measurably
-// change it. Most of a lone round trip's CPU is the two socket writes; the
-// rest of its time is scheduling: the loop's blocking epoll_wait gives up
-// its P, and the round trip crosses threads where the goroutine handler's
-// netpoller wakes the reader on the thread that parked the writer.
+// and does not cut a lone request's latency: against a peer in another
+// process (as a broker is) the loop already matches the goroutine handler
+// at one request in flight, and this batching wins from 16 on
+// (handlertest's BenchmarkRoundTripSideBySide).
 //
 // The bound: pending plus gnet's outbound buffer (as last seen by the loop)
 // may not exceed limit; a Write that would go beyond waits on wcond until a
