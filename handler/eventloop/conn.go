@@ -62,6 +62,9 @@ type conn struct {
 	err         error // set once writes are refused
 	localClose  bool  // Close was called: OnClose reports nil
 
+	wfd         int          // direct-write descriptor, -1 once closed (direct.go)
+	outstanding atomic.Int64 // frames written and not yet answered (direct.go)
+
 	// tls is set for a TLS connection (see tls.go).
 	tls *tlsLayer
 
@@ -86,6 +89,7 @@ func newConn(h *Handler, cfg *handler.DialConfig, local, remote net.Addr) *conn 
 		onClose: cfg.OnClose,
 		dec:     frame.New(cfg.MaxFrameSize),
 		limit:   cfg.MaxBufferedWrite,
+		wfd:     -1,
 	}
 	if c.limit <= 0 {
 		c.limit = handler.DefaultMaxBufferedWrite
@@ -124,6 +128,11 @@ func (c *conn) Write(b []byte) error {
 		c.armRecheck()
 		c.wcond.Wait()
 		c.waiting--
+	}
+	if n := frames(b); c.outstanding.Add(n) == n {
+		if b = c.tryDirect(b); len(b) == 0 {
+			return nil
+		}
 	}
 	c.pending.Append(b)
 	if !c.scheduled {
@@ -208,6 +217,7 @@ func (c *conn) refuse() {
 }
 
 func (c *conn) emit(b []byte) {
+	c.outstanding.Add(-1)
 	if !c.dropping.Load() {
 		c.onFrame(b)
 	}
