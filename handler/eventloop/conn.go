@@ -20,14 +20,9 @@ import (
 // schedules one flush task on the connection's loop; every Write until that
 // task runs rides along. The loop then hands all pending bytes to the socket
 // in one write (gnet keeps what the kernel would not take). So a Write never
-// does I/O and never keeps the caller's slice, and many concurrent requests
-// cost one loop task and one syscall.
-//
-// Writing from the caller's goroutine while the socket is idle was measured
-// and does not cut a lone request's latency: against a peer in another
-// process (as a broker is) the loop already matches the goroutine handler
-// at one request in flight, and this batching wins from 16 on
-// (handlertest's BenchmarkRoundTripSideBySide).
+// keeps the caller's slice, and many concurrent requests cost one loop task
+// and one syscall. The exception is a lone request: written from the
+// caller's goroutine when nothing is outstanding (direct.go).
 //
 // The bound: pending plus gnet's outbound buffer (as last seen by the loop)
 // may not exceed limit; a Write that would go beyond waits on wcond until a
