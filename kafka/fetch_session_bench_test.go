@@ -3,10 +3,15 @@ package kafka
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/gregorkafka/gregor/handler/goroutine"
+	"github.com/gregorkafka/gregor/internal/testcluster"
 	"github.com/gregorkafka/gregor/protocol"
 )
 
@@ -120,4 +125,94 @@ func benchFetchSession(b *testing.B, parts, active, perPart int, session bool) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/msgs, "ns/msg")
 	b.ReportMetric(float64(reqBytes)/float64(b.N), "req-B/round")
 	b.ReportMetric(float64(respBytes)/float64(b.N), "resp-B/round")
+}
+
+// fetchBytesHook adds up the bytes of Fetch requests and responses.
+type fetchBytesHook struct{ req, resp, n atomic.Int64 }
+
+func (h *fetchBytesHook) OnBrokerWrite(e BrokerWriteEvent) {
+	if e.APIKey == protocol.APIKeyFetch {
+		h.req.Add(int64(e.Bytes))
+		h.n.Add(1)
+	}
+}
+
+func (h *fetchBytesHook) OnBrokerRead(e BrokerReadEvent) {
+	if e.APIKey == protocol.APIKeyFetch {
+		h.resp.Add(int64(e.Bytes))
+	}
+}
+
+// BenchmarkFetchSessionBroker reads a 1,000-partition topic from a real
+// broker: 10 records on every partition, then 20 rounds of 50 records on
+// 5 partitions, consumed as they come. "session=false" runs against a
+// broker with no session slots (max.incremental.fetch.session.cache.slots
+// 0), where every Fetch is full, as before sessions. It reports Fetch
+// request and response bytes per record and the process's CPU per record.
+// Run it with -benchtime=1x.
+func BenchmarkFetchSessionBroker(b *testing.B) {
+	if testing.Short() {
+		b.Skip("needs a real Kafka cluster; skipped with -short")
+	}
+	for _, session := range []bool{false, true} {
+		b.Run(fmt.Sprintf("partitions=1000/session=%t", session), func(b *testing.B) {
+			cfg := testcluster.KRaftSingle
+			if !session {
+				cfg = testcluster.Config{Mode: testcluster.KRaft, Brokers: 1,
+					BrokerProps: map[string]string{"max.incremental.fetch.session.cache.slots": "0"}}
+			}
+			tc := testcluster.Shared(b, cfg)
+			h := goroutine.New()
+			defer h.Close()
+			ctx := context.Background()
+			admin, err := NewClient(ctx, Config{Hosts: tc.Bootstrap(), Handler: h, Logger: slog.New(slog.DiscardHandler)})
+			require.NoError(b, err)
+			defer admin.Close()
+			const parts = 1000
+			name := fmt.Sprintf("fetch-session-bench-%d", time.Now().UnixNano())
+			require.NoError(b, admin.Cluster().CreateTopics(ctx, TopicSpec{Name: name, Partitions: parts, ReplicationFactor: 1}))
+			defer admin.Cluster().DeleteTopics(ctx, name)
+			topic, err := admin.Topic(ctx, name)
+			require.NoError(b, err)
+			var cpu time.Duration
+			var records int
+			hook := &fetchBytesHook{}
+			b.ResetTimer()
+			for range b.N {
+				b.StopTimer()
+				total := produceEachTB(b, ctx, topic, allPartitionIDs(parts), 10, "a")
+				hook.req.Store(0)
+				hook.resp.Store(0)
+				cl, err := NewClient(ctx, Config{Hosts: tc.Bootstrap(), Handler: h, Logger: slog.New(slog.DiscardHandler), Hooks: []Hook{hook}})
+				require.NoError(b, err)
+				ct, err := cl.Topic(ctx, name)
+				require.NoError(b, err)
+				c, err := ct.SimpleConsumer(ConsumerConfig{AutoOffsetReset: OffsetEarliest})
+				require.NoError(b, err)
+				b.StartTimer()
+				cpu0 := cpuTime()
+				consumeMessages(b, ctx, c, total)
+				for round := range 20 {
+					b.StopTimer()
+					ids := []int32{}
+					for i := range int32(5) {
+						ids = append(ids, (int32(round)*37+i*191)%parts)
+					}
+					n := produceEachTB(b, ctx, topic, ids, 50, "b")
+					b.StartTimer()
+					consumeMessages(b, ctx, c, n)
+					total += n
+				}
+				cpu += cpuTime() - cpu0
+				records += total
+				b.StopTimer()
+				require.NoError(b, c.Stop(ctx))
+				cl.Close()
+			}
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(records), "cpu-ns/msg")
+			b.ReportMetric(float64(hook.req.Load())/float64(records/b.N), "req-B/msg")
+			b.ReportMetric(float64(hook.resp.Load())/float64(records/b.N), "resp-B/msg")
+			b.ReportMetric(float64(hook.n.Load())/float64(b.N), "fetches")
+		})
+	}
 }

@@ -175,6 +175,11 @@ func (h *recordingHandler) Dial(ctx context.Context, cfg handler.DialConfig) (ha
 // Produce request per call, and returns how many it wrote.
 func produceEach(t *testing.T, ctx context.Context, topic *Topic, ids []int32, n int, tag string) int {
 	t.Helper()
+	return produceEachTB(t, ctx, topic, ids, n, tag)
+}
+
+func produceEachTB(t testing.TB, ctx context.Context, topic *Topic, ids []int32, n int, tag string) int {
+	t.Helper()
 	var bb protocol.RecordBatchBuilder
 	req := protocol.NewProduceRequest()
 	req.Acks, req.TimeoutMs = -1, 10000
