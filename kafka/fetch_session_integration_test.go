@@ -347,6 +347,18 @@ func TestFetchSessionIncremental(t *testing.T) {
 				requireNoMore(t, ctx, c)
 				require.Len(t, msgs, total)
 				requireOnce(t, msgs, want)
+
+				// Stop closes the session: epoch -1, no partitions.
+				fs := rec.since(0)
+				open := fs[len(fs)-1].sessionID
+				require.NotZero(t, open)
+				mark = rec.count()
+				require.NoError(t, c.Stop(ctx))
+				eventually(t, ctx, h, "the session closed", func() bool {
+					return slices.ContainsFunc(rec.since(mark), func(f recordedFetch) bool {
+						return f.sessionID == open && f.epoch == -1 && len(f.parts) == 0
+					})
+				})
 			})
 		})
 	}
