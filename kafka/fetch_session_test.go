@@ -123,10 +123,23 @@ func TestFetchSessionRequests(t *testing.T) {
 	s.answered(11, nil)
 
 	// A new socket starts over too.
+	v2 := fetchVersions(17)
 	req = fullFetch(map[int32]int64{0: 6})
-	s.prepare(req, fetchVersions(17))
+	s.prepare(req, v2)
 	assert.Equal(t, int32(0), req.SessionEpoch)
 	assert.Len(t, requestedOffsets(req), 1)
+	s.answered(11, nil)
+
+	// A recreated topic (a new id) starts over too.
+	req = fullFetch(map[int32]int64{0: 6})
+	s.prepare(req, v2)
+	assert.Equal(t, int32(1), req.SessionEpoch)
+	s.answered(11, nil)
+	req = fullFetch(map[int32]int64{0: 6})
+	req.Topics[0].TopicID = protocol.UUID{2}
+	s.prepare(req, v2)
+	assert.Equal(t, int32(11), req.SessionID)
+	assert.Equal(t, int32(0), req.SessionEpoch)
 	s.answered(11, nil)
 
 	// Closing: epoch -1 for the session, no partitions.
@@ -246,6 +259,12 @@ func TestFetchLoopSessionAbsentPartitions(t *testing.T) {
 	req = next()
 	assert.Equal(t, int32(43), req.SessionID)
 	assert.Equal(t, map[int32]int64{2: 4}, requestedOffsets(req))
+	o = answer(0, protocol.ErrFetchSessionTopicIDError.Code)
+	assert.False(t, o.failed)
+	assert.True(t, o.stale, "topic ids disagree: refresh metadata")
+	req = next()
+	assert.Equal(t, int32(0), req.SessionEpoch)
+	assert.Len(t, requestedOffsets(req), 4)
 
 	// Every record once, in order per partition.
 	got := map[int32][]int64{}
