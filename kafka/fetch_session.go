@@ -46,7 +46,6 @@ type fetchSession struct {
 	// Of the request in flight: its epoch (-2 for a request without a
 	// session), so its answer is read the way it was asked.
 	sentEpoch int32
-	forgotten []int32 // reused
 }
 
 // sessionPartition is what the broker holds of a session partition.
@@ -110,7 +109,9 @@ func (s *fetchSession) prepare(req *protocol.FetchRequest, v *protocol.Versions)
 		parts = topic.Partitions
 	}
 	// Forget first: the loop below compacts parts in place.
-	s.forgotten = s.forgotten[:0]
+	// Not reused: the request may still be encoding when the next is
+	// prepared (on a failure that did not wait for it).
+	var forgotten []int32
 	inSession := 0
 	for i := range parts {
 		if _, ok := s.parts[parts[i].Partition]; ok {
@@ -124,11 +125,11 @@ func (s *fetchSession) prepare(req *protocol.FetchRequest, v *protocol.Versions)
 		}
 		for id := range s.parts {
 			if _, ok := wanted[id]; !ok {
-				s.forgotten = append(s.forgotten, id)
+				forgotten = append(forgotten, id)
 				delete(s.parts, id)
 			}
 		}
-		slices.Sort(s.forgotten)
+		slices.Sort(forgotten)
 	}
 	kept := parts[:0]
 	for i := range parts {
@@ -146,13 +147,13 @@ func (s *fetchSession) prepare(req *protocol.FetchRequest, v *protocol.Versions)
 			topic.Partitions = kept
 		}
 	}
-	if len(s.forgotten) > 0 {
+	if len(forgotten) > 0 {
 		name := ""
 		if topic != nil {
 			name = topic.Topic
 		}
 		req.ForgottenTopicsData = []protocol.FetchRequestForgottenTopic{{
-			Topic: name, TopicID: s.topicID, Partitions: s.forgotten}}
+			Topic: name, TopicID: s.topicID, Partitions: forgotten}}
 	}
 }
 
