@@ -237,8 +237,7 @@ func (l *fetchLoop) answer(ctx context.Context, f *conn.ResponseFuture) {
 		l.failed(ctx, fmt.Errorf("kafka: Fetch request to %v: %w", l.broker, err))
 		return
 	}
-	l.sess.answered(resp.SessionID, protocol.ErrorForCode(resp.ErrorCode))
-	res, o := l.take(resp)
+	res, o := l.apply(resp)
 	res.frame = f
 	if len(res.items) > 0 {
 		l.pending = res
@@ -256,6 +255,18 @@ func (l *fetchLoop) answer(ctx context.Context, f *conn.ResponseFuture) {
 	} else {
 		l.backoff = 0
 	}
+}
+
+// apply moves the fetch session on by resp and takes its records.
+func (l *fetchLoop) apply(resp *protocol.FetchResponse) (*fetchResult, takeOutcome) {
+	l.sess.answeredResponse(resp)
+	res, o := l.take(resp)
+	if o.unexpected {
+		// A partition not asked for: the broker's idea of the session
+		// differs from ours; start over, as Java's consumer does.
+		l.sess.failed()
+	}
+	return res, o
 }
 
 // failed handles a Fetch that failed as a whole.
@@ -403,6 +414,7 @@ func (l *fetchLoop) build() (req *protocol.FetchRequest, done bool) {
 type takeOutcome struct {
 	outOfRange []sentPartition
 	stale      bool // refresh metadata
+	unexpected bool // a partition the request did not name
 	failed     bool // pause before the next fetch
 }
 
@@ -439,6 +451,7 @@ func (l *fetchLoop) take(resp *protocol.FetchResponse) (*fetchResult, takeOutcom
 				rp := &rt.Partitions[pi]
 				i, ok := l.index[rp.PartitionIndex]
 				if !ok {
+					o.unexpected = true
 					continue
 				}
 				delete(l.index, rp.PartitionIndex)

@@ -161,6 +161,17 @@ func sessionPartitionOf(p *protocol.FetchRequestPartition) sessionPartition {
 	return sessionPartition{offset: p.FetchOffset, maxBytes: p.PartitionMaxBytes, leaderEpoch: p.CurrentLeaderEpoch}
 }
 
+// answeredResponse is answered for a whole response. An empty full
+// response with a throttle time is the broker throttling us (KIP-219), not
+// an answer: the next request is full again, as Java's.
+func (s *fetchSession) answeredResponse(resp *protocol.FetchResponse) {
+	id := resp.SessionID
+	if s.sentEpoch == fetchSessionOpen && len(resp.Responses) == 0 && resp.ThrottleTimeMs > 0 {
+		id = 0
+	}
+	s.answered(id, protocol.ErrorForCode(resp.ErrorCode))
+}
+
 // answered moves the session on by the response to the request prepared
 // last. err is the response's top-level error. Any error starts the
 // session over with a full request; FETCH_SESSION_ID_NOT_FOUND also

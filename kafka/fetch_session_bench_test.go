@@ -111,8 +111,7 @@ func benchFetchSession(b *testing.B, parts, active, perPart int, session bool) {
 		if err := got.DecodeFrom(respBuf, 12); err != nil {
 			b.Fatal(err)
 		}
-		l.sess.answered(got.SessionID, protocol.ErrorForCode(got.ErrorCode))
-		res, _ := l.take(got)
+		res, _ := l.apply(got)
 		c.deliver(l, &d, res)
 		for range active * perPart {
 			if _, err := c.Consume(ctx); err != nil {

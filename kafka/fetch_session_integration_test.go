@@ -203,7 +203,9 @@ func produceEachTB(t testing.TB, ctx context.Context, topic *Topic, ids []int32,
 		var retry []protocol.ProduceRequestPartition
 		for _, pr := range resp.Responses[0].PartitionResponses {
 			err := protocol.ErrorForCode(pr.ErrorCode)
-			if err != nil && isRetriable(err) && attempt < 30 {
+			// A new topic's partitions take a while to get leaders
+			// (seconds for a thousand on a loaded machine).
+			if err != nil && isRetriable(err) && attempt < 300 {
 				for _, pd := range pt.PartitionData {
 					if pd.Index == pr.Index {
 						retry = append(retry, pd)

@@ -204,8 +204,7 @@ func TestFetchLoopSessionAbsentPartitions(t *testing.T) {
 		if len(parts) > 0 {
 			resp.Responses = []protocol.FetchResponseTopic{{Topic: "t", Partitions: parts}}
 		}
-		l.sess.answered(resp.SessionID, protocol.ErrorForCode(resp.ErrorCode))
-		res, o := l.take(resp)
+		res, o := l.apply(resp)
 		c.deliver(l, &d, res)
 		return o
 	}
@@ -263,6 +262,24 @@ func TestFetchLoopSessionAbsentPartitions(t *testing.T) {
 	assert.False(t, o.failed)
 	assert.True(t, o.stale, "topic ids disagree: refresh metadata")
 	req = next()
+	assert.Equal(t, int32(0), req.SessionEpoch)
+	assert.Len(t, requestedOffsets(req), 4)
+
+	// Throttled (KIP-219): an empty full answer; the next is full again.
+	resp := protocol.NewFetchResponse()
+	resp.SessionID, resp.ThrottleTimeMs = 44, 100
+	res, _ := l.apply(resp)
+	c.deliver(l, &d, res)
+	req = next()
+	assert.Equal(t, int32(0), req.SessionEpoch)
+	answer(45, 0, empty(0, 3), empty(1, 5), empty(2, 4), empty(3, 2))
+	req = next()
+	assert.Equal(t, int32(1), req.SessionEpoch)
+	assert.Empty(t, req.Topics)
+	// A partition outside the session: start over.
+	answer(45, 0, withRecords(9, 0, 1))
+	req = next()
+	assert.Equal(t, int32(45), req.SessionID)
 	assert.Equal(t, int32(0), req.SessionEpoch)
 	assert.Len(t, requestedOffsets(req), 4)
 
