@@ -143,75 +143,97 @@ func (h *fetchBytesHook) OnBrokerRead(e BrokerReadEvent) {
 }
 
 // BenchmarkFetchSessionBroker reads a 1,000-partition topic from a real
-// broker: 10 records on every partition, then 20 rounds of 50 records on
-// 5 partitions, consumed as they come. "session=false" runs against a
-// broker with no session slots (max.incremental.fetch.session.cache.slots
-// 0), where every Fetch is full, as before sessions. It reports Fetch
-// request and response bytes per record and the process's CPU per record.
-// Run it with -benchtime=1x.
+// broker with and without fetch sessions, alternating the two in each op
+// so that both see the same machine. Without is a broker with no session
+// slots (max.incremental.fetch.session.cache.slots 0), where every Fetch
+// is full, as before sessions. Each run reads 10 records from every
+// partition, then 20 rounds of 50 records on 5 partitions as they come
+// (trickle), then idles for 2 s. It reports, per mode: Fetch request and
+// response bytes per record, the process's CPU per record in the trickle
+// rounds (producing excluded) and its CPU per second while idle. Run it
+// with -benchtime=1x -count=N.
 func BenchmarkFetchSessionBroker(b *testing.B) {
 	if testing.Short() {
 		b.Skip("needs a real Kafka cluster; skipped with -short")
 	}
-	for _, session := range []bool{false, true} {
-		b.Run(fmt.Sprintf("partitions=1000/session=%t", session), func(b *testing.B) {
-			cfg := testcluster.KRaftSingle
-			if !session {
-				cfg = testcluster.Config{Mode: testcluster.KRaft, Brokers: 1,
-					BrokerProps: map[string]string{"max.incremental.fetch.session.cache.slots": "0"}}
-			}
-			tc := testcluster.Shared(b, cfg)
-			h := goroutine.New()
-			defer h.Close()
-			ctx := context.Background()
-			admin, err := NewClient(ctx, Config{Hosts: tc.Bootstrap(), Handler: h, Logger: slog.New(slog.DiscardHandler)})
-			require.NoError(b, err)
-			defer admin.Close()
-			const parts = 1000
-			name := fmt.Sprintf("fetch-session-bench-%d", time.Now().UnixNano())
-			require.NoError(b, admin.Cluster().CreateTopics(ctx, TopicSpec{Name: name, Partitions: parts, ReplicationFactor: 1}))
-			defer admin.Cluster().DeleteTopics(ctx, name)
-			topic, err := admin.Topic(ctx, name)
-			require.NoError(b, err)
-			var cpu time.Duration
-			var records int
-			hook := &fetchBytesHook{}
-			b.ResetTimer()
-			for range b.N {
-				b.StopTimer()
-				total := produceEachTB(b, ctx, topic, allPartitionIDs(parts), 10, "a")
-				hook.req.Store(0)
-				hook.resp.Store(0)
-				cl, err := NewClient(ctx, Config{Hosts: tc.Bootstrap(), Handler: h, Logger: slog.New(slog.DiscardHandler), Hooks: []Hook{hook}})
-				require.NoError(b, err)
-				ct, err := cl.Topic(ctx, name)
-				require.NoError(b, err)
-				c, err := ct.SimpleConsumer(ConsumerConfig{AutoOffsetReset: OffsetEarliest})
-				require.NoError(b, err)
-				b.StartTimer()
-				cpu0 := cpuTime()
-				consumeMessages(b, ctx, c, total)
-				for round := range 20 {
-					b.StopTimer()
-					ids := []int32{}
-					for i := range int32(5) {
-						ids = append(ids, (int32(round)*37+i*191)%parts)
-					}
-					n := produceEachTB(b, ctx, topic, ids, 50, "b")
-					b.StartTimer()
-					consumeMessages(b, ctx, c, n)
-					total += n
-				}
-				cpu += cpuTime() - cpu0
-				records += total
-				b.StopTimer()
-				require.NoError(b, c.Stop(ctx))
-				cl.Close()
-			}
-			b.ReportMetric(float64(cpu.Nanoseconds())/float64(records), "cpu-ns/msg")
-			b.ReportMetric(float64(hook.req.Load())/float64(records/b.N), "req-B/msg")
-			b.ReportMetric(float64(hook.resp.Load())/float64(records/b.N), "resp-B/msg")
-			b.ReportMetric(float64(hook.n.Load())/float64(b.N), "fetches")
-		})
+	clusters := map[bool]*testcluster.Cluster{
+		true: testcluster.Shared(b, testcluster.KRaftSingle),
+		false: testcluster.Shared(b, testcluster.Config{Mode: testcluster.KRaft, Brokers: 1,
+			BrokerProps: map[string]string{"max.incremental.fetch.session.cache.slots": "0"}}),
 	}
+	totals := map[bool]*fetchSessionRun{true: {}, false: {}}
+	b.ResetTimer()
+	for i := range b.N {
+		for _, session := range []bool{i%2 == 0, i%2 != 0} {
+			runFetchSessionBroker(b, clusters[session], totals[session])
+		}
+	}
+	b.StopTimer()
+	for session, r := range totals {
+		suffix := "/nosession"
+		if session {
+			suffix = "/session"
+		}
+		b.ReportMetric(float64(r.req)/float64(r.records), "req-B/msg"+suffix)
+		b.ReportMetric(float64(r.resp)/float64(r.records), "resp-B/msg"+suffix)
+		b.ReportMetric(float64(r.trickleCPU.Nanoseconds())/float64(r.trickle), "trickle-cpu-ns/msg"+suffix)
+		b.ReportMetric(float64(r.idleCPU.Microseconds())/r.idle.Seconds()/1000, "idle-cpu-ms/s"+suffix)
+	}
+}
+
+type fetchSessionRun struct {
+	req, resp                 int64
+	records, trickle          int
+	trickleCPU, idleCPU, idle time.Duration
+}
+
+func runFetchSessionBroker(b *testing.B, tc *testcluster.Cluster, r *fetchSessionRun) {
+	const parts = 1000
+	h := goroutine.New()
+	defer h.Close()
+	ctx := context.Background()
+	admin, err := NewClient(ctx, Config{Hosts: tc.Bootstrap(), Handler: h, Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(b, err)
+	defer admin.Close()
+	name := fmt.Sprintf("fetch-session-bench-%d", time.Now().UnixNano())
+	require.NoError(b, admin.Cluster().CreateTopics(ctx, TopicSpec{Name: name, Partitions: parts, ReplicationFactor: 1}))
+	defer admin.Cluster().DeleteTopics(ctx, name)
+	topic, err := admin.Topic(ctx, name)
+	require.NoError(b, err)
+	total := produceEachTB(b, ctx, topic, allPartitionIDs(parts), 10, "a")
+
+	hook := &fetchBytesHook{}
+	cl, err := NewClient(ctx, Config{Hosts: tc.Bootstrap(), Handler: h, Logger: slog.New(slog.DiscardHandler), Hooks: []Hook{hook}})
+	require.NoError(b, err)
+	defer cl.Close()
+	ct, err := cl.Topic(ctx, name)
+	require.NoError(b, err)
+	c, err := ct.SimpleConsumer(ConsumerConfig{AutoOffsetReset: OffsetEarliest})
+	require.NoError(b, err)
+	defer c.Stop(ctx)
+	consumeMessages(b, ctx, c, total)
+	var cpu time.Duration
+	trickle := 0
+	for round := range 20 {
+		ids := []int32{}
+		for i := range int32(5) {
+			ids = append(ids, (int32(round)*37+i*191)%parts)
+		}
+		n := produceEachTB(b, ctx, topic, ids, 50, "b")
+		cpu0 := cpuTime()
+		consumeMessages(b, ctx, c, n)
+		cpu += cpuTime() - cpu0
+		trickle += n
+	}
+	total += trickle
+	const idle = 2 * time.Second
+	cpu0 := cpuTime()
+	time.Sleep(idle)
+	r.idleCPU += cpuTime() - cpu0
+	r.idle += idle
+	r.trickleCPU += cpu
+	r.trickle += trickle
+	r.records += total
+	r.req += hook.req.Load()
+	r.resp += hook.resp.Load()
 }
