@@ -3,7 +3,6 @@ package kafka
 import (
 	"errors"
 	"math"
-	"slices"
 
 	"github.com/gregorkafka/gregor/protocol"
 )
@@ -35,8 +34,11 @@ const (
 type fetchSession struct {
 	id    int32 // 0: none
 	epoch int32 // of the next request: fetchSessionOpen for a full one
-	// The partitions the broker holds in the session, as last sent.
-	parts map[int32]sessionPartition
+	// The partitions the broker holds in the session, as last sent,
+	// indexed by partition id (a topic's ids run from 0), and how many.
+	parts []sessionPartition
+	n     int
+	gen   uint32 // stamps the partitions of the request being prepared
 	// The socket (its negotiated versions) the session's requests use: a
 	// new socket starts over with a full request, as Java's does after a
 	// disconnect.
@@ -53,6 +55,35 @@ type sessionPartition struct {
 	offset      int64
 	maxBytes    int32
 	leaderEpoch int32
+	in          bool   // in the session
+	seen        uint32 // gen of the last request that named it
+}
+
+func (p sessionPartition) same(q sessionPartition) bool {
+	return p.offset == q.offset && p.maxBytes == q.maxBytes && p.leaderEpoch == q.leaderEpoch
+}
+
+// slot returns id's entry, growing the table to hold it.
+func (s *fetchSession) slot(id int32) *sessionPartition {
+	if int(id) >= len(s.parts) {
+		s.parts = append(s.parts, make([]sessionPartition, int(id)+1-len(s.parts))...)
+	}
+	return &s.parts[id]
+}
+
+// put records p as what the broker holds of partition id.
+func (s *fetchSession) put(id int32, p sessionPartition) {
+	e := s.slot(id)
+	if !e.in {
+		s.n++
+	}
+	p.in, p.seen = true, s.gen
+	*e = p
+}
+
+func (s *fetchSession) clearParts() {
+	clear(s.parts)
+	s.n = 0
 }
 
 const fetchSessionNone = -2 // sentEpoch of a request outside any session
@@ -74,9 +105,6 @@ func (s *fetchSession) prepare(req *protocol.FetchRequest, v *protocol.Versions)
 		s.sentEpoch = fetchSessionNone
 		return
 	}
-	if s.parts == nil {
-		s.parts = map[int32]sessionPartition{}
-	}
 	var topic *protocol.FetchRequestTopic
 	if len(req.Topics) > 0 {
 		topic = &req.Topics[0]
@@ -92,12 +120,14 @@ func (s *fetchSession) prepare(req *protocol.FetchRequest, v *protocol.Versions)
 	}
 	req.SessionID, req.SessionEpoch = s.id, s.epoch
 	s.sentEpoch = s.epoch
+	s.gen++
 	if s.id == 0 || s.epoch == fetchSessionOpen {
-		clear(s.parts)
+		s.clearParts()
 		if topic != nil {
 			for i := range topic.Partitions {
-				p := &topic.Partitions[i]
-				s.parts[p.Partition] = sessionPartitionOf(p)
+				if p := &topic.Partitions[i]; p.Partition >= 0 {
+					s.put(p.Partition, sessionPartitionOf(p))
+				}
 			}
 		}
 		return
@@ -108,37 +138,31 @@ func (s *fetchSession) prepare(req *protocol.FetchRequest, v *protocol.Versions)
 	if topic != nil {
 		parts = topic.Partitions
 	}
-	// Forget first: the loop below compacts parts in place.
-	// Not reused: the request may still be encoding when the next is
-	// prepared (on a failure that did not wait for it).
-	var forgotten []int32
-	inSession := 0
-	for i := range parts {
-		if _, ok := s.parts[parts[i].Partition]; ok {
-			inSession++
-		}
-	}
-	if inSession < len(s.parts) {
-		wanted := make(map[int32]struct{}, len(parts))
-		for i := range parts {
-			wanted[parts[i].Partition] = struct{}{}
-		}
-		for id := range s.parts {
-			if _, ok := wanted[id]; !ok {
-				forgotten = append(forgotten, id)
-				delete(s.parts, id)
-			}
-		}
-		slices.Sort(forgotten)
-	}
-	kept := parts[:0]
+	// Send what is new or changed, and stamp what is still wanted.
+	kept, wanted := parts[:0], 0
 	for i := range parts {
 		p := parts[i]
 		now := sessionPartitionOf(&p)
-		if was, ok := s.parts[p.Partition]; !ok || was != now {
+		if p.Partition < 0 {
+			kept = append(kept, p) // not ours to judge; the broker will say
+			continue
+		}
+		if e := s.slot(p.Partition); !e.in || !e.same(now) {
 			kept = append(kept, p)
 		}
-		s.parts[p.Partition] = now
+		s.put(p.Partition, now)
+		wanted++
+	}
+	// Forget what the request no longer names.
+	var forgotten []int32
+	if wanted < s.n {
+		for id := range s.parts {
+			if e := &s.parts[id]; e.in && e.seen != s.gen {
+				forgotten = append(forgotten, int32(id))
+				*e = sessionPartition{}
+				s.n--
+			}
+		}
 	}
 	if topic != nil {
 		if len(kept) == 0 {
@@ -203,7 +227,7 @@ func (s *fetchSession) failed() { s.epoch = fetchSessionOpen }
 // reset forgets the session, with no request to close it.
 func (s *fetchSession) reset() {
 	s.id, s.epoch = 0, fetchSessionOpen
-	clear(s.parts)
+	s.clearParts()
 }
 
 // closeRequest returns the request that closes the session on the broker
