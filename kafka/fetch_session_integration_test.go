@@ -249,6 +249,21 @@ func waitFetches(t *testing.T, ctx context.Context, h handler.Handler, rec *fetc
 	eventually(t, ctx, h, "fetch requests", func() bool { return rec.count() >= from+n })
 }
 
+// afterRewrite waits for the request the recorder rewrote (from the
+// mark-th on) and the one after it, and returns the requests from mark
+// with the rewritten one's index.
+func afterRewrite(t *testing.T, ctx context.Context, h handler.Handler, rec *fetchRecorder, mark int) ([]recordedFetch, int) {
+	t.Helper()
+	var after []recordedFetch
+	i := -1
+	eventually(t, ctx, h, "the Fetch after the rewritten one", func() bool {
+		after = rec.since(mark)
+		i = slices.IndexFunc(after, func(f recordedFetch) bool { return f.rewritten })
+		return i >= 0 && len(after) > i+1
+	})
+	return after, i
+}
+
 // TestFetchSessionIncremental reads a 200-partition topic through a proxy
 // that records each Fetch on the wire: the first opens a session with all
 // 200 partitions; once caught up, requests carry no partitions; after
@@ -315,11 +330,7 @@ func TestFetchSessionIncremental(t *testing.T) {
 				// closing the old session.
 				mark = rec.count()
 				rec.arm(func(req *protocol.FetchRequest) { req.SessionEpoch += 1000 })
-				waitFetches(t, ctx, h, rec, mark, 3)
-				after := rec.since(mark)
-				i := slices.IndexFunc(after, func(f recordedFetch) bool { return f.rewritten })
-				require.GreaterOrEqual(t, i, 0)
-				require.Greater(t, len(after), i+1)
+				after, i := afterRewrite(t, ctx, h, rec, mark)
 				assert.Equal(t, session, after[i+1].sessionID)
 				assert.Equal(t, int32(0), after[i+1].epoch, "full after INVALID_FETCH_SESSION_EPOCH")
 				assert.Len(t, after[i+1].parts, parts)
@@ -331,11 +342,7 @@ func TestFetchSessionIncremental(t *testing.T) {
 				})
 				mark = rec.count()
 				rec.arm(func(req *protocol.FetchRequest) { req.SessionID ^= 0x5a5a5a5a })
-				waitFetches(t, ctx, h, rec, mark, 3)
-				after = rec.since(mark)
-				i = slices.IndexFunc(after, func(f recordedFetch) bool { return f.rewritten })
-				require.GreaterOrEqual(t, i, 0)
-				require.Greater(t, len(after), i+1)
+				after, i = afterRewrite(t, ctx, h, rec, mark)
 				assert.Equal(t, int32(0), after[i+1].sessionID, "full after FETCH_SESSION_ID_NOT_FOUND")
 				assert.Equal(t, int32(0), after[i+1].epoch)
 				assert.Len(t, after[i+1].parts, parts)
