@@ -90,7 +90,9 @@
 // One fetch loop per leader broker reads only batch headers to learn the
 // next offset, sends the next Fetch at once and decodes the previous
 // response meanwhile; messages wait in bounded per-partition queues and
-// Consume takes them round-robin. Fetch errors that stale metadata
+// Consume takes them round-robin. Each loop keeps an incremental fetch
+// session (KIP-227) with its broker, so a Fetch names only partitions that
+// changed. Fetch errors that stale metadata
 // explains make the consumer refresh it and re-route partitions to their
 // new leaders; a partition's position only moves past records actually
 // decoded, so a broker failure costs neither loss nor duplicates.

@@ -56,6 +56,7 @@ type fetchLoop struct {
 	resume  time.Time    // paused after a failure until then
 	timer   handler.Timer
 	ended   bool
+	sess    fetchSession // the broker's incremental fetch session
 
 	dec fetchDecoder // used by decode only
 }
@@ -180,6 +181,28 @@ func (l *fetchLoop) end() {
 		l.f = nil
 		l.release()
 	}
+	l.closeSession()
+}
+
+// closeSession frees the loop's fetch session on the broker (a Fetch with
+// epoch -1, answered at once, whose answer nobody reads) when the fetch
+// connection is up; otherwise the broker evicts the session in time.
+func (l *fetchLoop) closeSession() {
+	b := l.broker
+	b.mu.Lock()
+	c := b.conns[connFetch]
+	b.mu.Unlock()
+	if c == nil || !c.Connected() || c.Versions() != l.sess.versions {
+		return
+	}
+	req := l.sess.closeRequest()
+	if req == nil {
+		return
+	}
+	// The run context has ended by now; the request's own timeout bounds it.
+	if _, err := c.RequestWithTimeout(context.WithoutCancel(l.c.runCtx), req, b.cl.cfg.SocketTimeout); err != nil {
+		l.c.log.Debug("kafka: closing the fetch session failed", "broker", b.ID(), "error", err)
+	}
 }
 
 // send sends req on the broker's fetch connection; the response kicks the
@@ -191,6 +214,7 @@ func (l *fetchLoop) send(ctx context.Context, req *protocol.FetchRequest) {
 	timeout := b.cl.cfg.SocketTimeout + time.Duration(max(req.MaxWaitMs, 0))*time.Millisecond
 	c, err := b.conn(ctx, connFetch)
 	if err == nil {
+		l.sess.prepare(req, c.Versions())
 		l.f, err = c.RequestWithTimeout(ctx, req, timeout)
 	}
 	if err != nil {
@@ -213,7 +237,7 @@ func (l *fetchLoop) answer(ctx context.Context, f *conn.ResponseFuture) {
 		l.failed(ctx, fmt.Errorf("kafka: Fetch request to %v: %w", l.broker, err))
 		return
 	}
-	res, o := l.take(resp)
+	res, o := l.apply(resp)
 	res.frame = f
 	if len(res.items) > 0 {
 		l.pending = res
@@ -233,10 +257,23 @@ func (l *fetchLoop) answer(ctx context.Context, f *conn.ResponseFuture) {
 	}
 }
 
+// apply moves the fetch session on by resp and takes its records.
+func (l *fetchLoop) apply(resp *protocol.FetchResponse) (*fetchResult, takeOutcome) {
+	l.sess.answeredResponse(resp)
+	res, o := l.take(resp)
+	if o.unexpected {
+		// A partition not asked for: the broker's idea of the session
+		// differs from ours; start over, as Java's consumer does.
+		l.sess.failed()
+	}
+	return res, o
+}
+
 // failed handles a Fetch that failed as a whole.
 func (l *fetchLoop) failed(ctx context.Context, err error) {
 	c := l.c
 	closed := errors.Is(err, ErrClosed) || authFailed(err)
+	l.sess.failed()
 	l.release()
 	if closed {
 		c.mu.Lock()
@@ -377,6 +414,7 @@ func (l *fetchLoop) build() (req *protocol.FetchRequest, done bool) {
 type takeOutcome struct {
 	outOfRange []sentPartition
 	stale      bool // refresh metadata
+	unexpected bool // a partition the request did not name
 	failed     bool // pause before the next fetch
 }
 
@@ -395,7 +433,13 @@ func (l *fetchLoop) take(resp *protocol.FetchResponse) (*fetchResult, takeOutcom
 	defer c.mu.Unlock()
 	if err := protocol.ErrorForCode(resp.ErrorCode); err != nil {
 		c.log.Debug("kafka: fetch refused", "broker", l.broker.ID(), "error", err)
-		o.failed = true
+		switch {
+		case isFetchSessionError(err):
+			// The next request is a full one, sent at once, as Java's.
+			o.stale = errors.Is(err, protocol.ErrFetchSessionTopicIDError)
+		default:
+			o.failed = true
+		}
 	} else {
 		id := c.topic.ID()
 		for ti := range resp.Responses {
@@ -407,6 +451,7 @@ func (l *fetchLoop) take(resp *protocol.FetchResponse) (*fetchResult, takeOutcom
 				rp := &rt.Partitions[pi]
 				i, ok := l.index[rp.PartitionIndex]
 				if !ok {
+					o.unexpected = true
 					continue
 				}
 				delete(l.index, rp.PartitionIndex)
