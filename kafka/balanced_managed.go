@@ -80,7 +80,13 @@ func newManagedMembership(b *BalancedConsumer) *managedMembership {
 	return m
 }
 
-func (m *managedMembership) open(context.Context) error { return nil }
+// open matches a TopicPattern for the first subscription.
+func (m *managedMembership) open(ctx context.Context) error {
+	if m.b.pattern != nil {
+		return m.subscribePattern(ctx)
+	}
+	return nil
+}
 
 func (m *managedMembership) memberID() string {
 	m.mu.Lock()
@@ -105,6 +111,9 @@ var errRejoin = errors.New("kafka: the group is rebalancing again")
 func (m *managedMembership) run(ctx context.Context) {
 	b := m.b
 	b.tasks.Go("kafka-group-heartbeat", func() { m.heartbeatLoop(ctx) })
+	if b.pattern != nil {
+		b.tasks.Go("kafka-group-pattern", func() { m.watchPattern(ctx) })
+	}
 	failures := 0
 	for ctx.Err() == nil {
 		m.rejoin.Clear()

@@ -14,7 +14,8 @@ import (
 // regardless. A rebalance replacing the partitions under way finishes
 // first, so the reset applies to the partitions owned after it. It may be
 // called from AfterAssignCallback, to start newly assigned partitions
-// elsewhere (Java's seek in onPartitionsAssigned).
+// elsewhere (Java's seek in onPartitionsAssigned). It serves a consumer of
+// one topic: with several it returns ErrSeveralTopics.
 func (b *BalancedConsumer) ResetOffsets(ctx context.Context, targets map[int32]OffsetTarget) error {
 	if b.isStopped() {
 		return ErrConsumerStopped
@@ -23,15 +24,18 @@ func (b *BalancedConsumer) ResetOffsets(ctx context.Context, targets map[int32]O
 		return err
 	}
 	defer b.swap.Unlock()
+	if b.single == "" {
+		return ErrSeveralTopics
+	}
 	b.mu.Lock()
-	inner := b.inner
+	inner := b.inners[b.single]
 	b.mu.Unlock()
 	if inner != nil {
 		return inner.ResetOffsets(ctx, targets)
 	}
 	var errs []error
 	for id := range targets {
-		errs = append(errs, &PartitionError{Topic: b.topic.name, Partition: id, Err: ErrPartitionNotConsumed})
+		errs = append(errs, &PartitionError{Topic: b.single, Partition: id, Err: ErrPartitionNotConsumed})
 	}
 	return errors.Join(errs...)
 }

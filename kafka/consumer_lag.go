@@ -20,13 +20,10 @@ func (c *SimpleConsumer) Lag() map[int32]int64 {
 
 // Lag returns the lag of the partitions the consumer owns now; see
 // SimpleConsumer.Lag. It is empty between rebalances' revocation and
-// assignment.
+// assignment. It serves a consumer of one topic.
 func (b *BalancedConsumer) Lag() map[int32]int64 {
-	b.mu.Lock()
-	inner := b.inner
-	b.mu.Unlock()
-	if inner == nil {
-		return map[int32]int64{}
+	if inner := b.singleInner(); inner != nil {
+		return inner.Lag()
 	}
-	return inner.Lag()
+	return map[int32]int64{}
 }

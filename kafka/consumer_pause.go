@@ -93,8 +93,10 @@ func (b *BalancedConsumer) Paused() []int32 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	out := make([]int32, 0, len(b.pausedIDs))
-	for id := range b.pausedIDs {
-		out = append(out, id)
+	for tp := range b.pausedIDs {
+		if tp.Topic == b.single {
+			out = append(out, tp.Partition)
+		}
 	}
 	slices.Sort(out)
 	return out
@@ -104,23 +106,26 @@ func (b *BalancedConsumer) setPaused(ids []int32, paused bool) error {
 	if b.isStopped() {
 		return ErrConsumerStopped
 	}
+	if b.single == "" {
+		return ErrSeveralTopics
+	}
 	// Not while a rebalance replaces the consumer underneath.
 	b.swap.Lock()
 	defer b.swap.Unlock()
 	var errs []error
 	b.mu.Lock()
-	inner := b.inner
+	inner := b.inners[b.single]
 	var apply []int32
 	for _, id := range ids {
-		if !slices.Contains(b.owned, id) {
-			errs = append(errs, &PartitionError{Topic: b.topic.name, Partition: id, Err: ErrPartitionNotConsumed})
+		if !b.owned.has(b.single, id) {
+			errs = append(errs, &PartitionError{Topic: b.single, Partition: id, Err: ErrPartitionNotConsumed})
 			continue
 		}
 		apply = append(apply, id)
 		if paused {
-			b.pausedIDs[id] = true
+			b.pausedIDs[TopicPartition{b.single, id}] = true
 		} else {
-			delete(b.pausedIDs, id)
+			delete(b.pausedIDs, TopicPartition{b.single, id})
 		}
 	}
 	b.mu.Unlock()
@@ -131,16 +136,16 @@ func (b *BalancedConsumer) setPaused(ids []int32, paused bool) error {
 }
 
 // keepPaused forgets pauses of partitions not in parts and returns those
-// of parts, for the consumer taking over parts.
-func (b *BalancedConsumer) keepPaused(parts []int32) []int32 {
+// of parts, for the consumers taking over parts.
+func (b *BalancedConsumer) keepPaused(parts topicParts) topicParts {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	var out []int32
-	for id := range b.pausedIDs {
-		if slices.Contains(parts, id) {
-			out = append(out, id)
+	out := topicParts{}
+	for tp := range b.pausedIDs {
+		if parts.has(tp.Topic, tp.Partition) {
+			out[tp.Topic] = append(out[tp.Topic], tp.Partition)
 		} else {
-			delete(b.pausedIDs, id)
+			delete(b.pausedIDs, tp)
 		}
 	}
 	return out
