@@ -1,0 +1,355 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gregorkafka/gregor/handler"
+	"github.com/gregorkafka/gregor/internal/testcluster"
+)
+
+// topicMsgID names a message across topics.
+type topicMsgID struct {
+	topic string
+	p     int32
+	off   int64
+}
+
+// topicsEnv is a test of consumers over several topics: a client, a
+// group, and the topics made for the test.
+type topicsEnv struct {
+	kind   balancedKind
+	h      handler.Handler
+	ctx    context.Context
+	cl     *Client
+	group  string
+	topics []*Topic
+}
+
+// forEachTopicsKind runs fn on each kind and handler, with a fresh topic of
+// each of partitions' counts.
+func forEachTopicsKind(t *testing.T, kinds []balancedKind, partitions []int32, fn func(t *testing.T, env *topicsEnv)) {
+	for _, kind := range kinds {
+		t.Run(kind.name, func(t *testing.T) {
+			tc := testcluster.Shared(t, kind.cluster)
+			forEachHandler(t, func(t *testing.T, h handler.Handler) {
+				ctx := testCtx(t)
+				cl := newTestClient(t, ctx, h, Config{Hosts: tc.Bootstrap()})
+				base := uniqueTopic(t, "subs")
+				env := &topicsEnv{kind: kind, h: h, ctx: ctx, cl: cl, group: base + "-group"}
+				for i, n := range partitions {
+					env.addTopic(t, fmt.Sprintf("%s-%d", base, i), n)
+				}
+				fn(t, env)
+			})
+		})
+	}
+}
+
+func (e *topicsEnv) addTopic(t *testing.T, name string, partitions int32) *Topic {
+	topic := makeTopic(t, e.ctx, e.cl, TopicSpec{Name: name, Partitions: partitions, ReplicationFactor: 1})
+	e.topics = append(e.topics, topic)
+	return topic
+}
+
+func (e *topicsEnv) names() []string {
+	var out []string
+	for _, t := range e.topics {
+		out = append(out, t.Name())
+	}
+	return out
+}
+
+// config fills cfg for the env's protocol with the tests' short timeouts.
+func (e *topicsEnv) config(cfg BalancedConsumerConfig) BalancedConsumerConfig {
+	if e.kind.name == consumerKRaft.name {
+		return kip848Config(cfg)
+	}
+	return (&groupEnv{kind: e.kind}).config(cfg)
+}
+
+// consumer starts a member of the env's group made by
+// Client.BalancedConsumer, stopped when the test ends.
+func (e *topicsEnv) consumer(t *testing.T, cfg BalancedConsumerConfig) *BalancedConsumer {
+	t.Helper()
+	c, err := e.cl.BalancedConsumer(e.group, e.config(cfg))
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = c.Stop(ctx)
+	})
+	return c
+}
+
+// waitCover waits until the consumers own every partition of topics
+// between them, each once, and every consumer some, and returns the
+// owners.
+func (e *topicsEnv) waitCover(t *testing.T, topics []*Topic, consumers ...*BalancedConsumer) map[TopicPartition]*BalancedConsumer {
+	t.Helper()
+	var owners map[TopicPartition]*BalancedConsumer
+	eventually(t, e.ctx, e.h, "every partition of every topic owned once", func() bool {
+		owners = map[TopicPartition]*BalancedConsumer{}
+		for _, c := range consumers {
+			a := c.Assignment()
+			if len(a) == 0 {
+				return false
+			}
+			for topic, ids := range a {
+				for _, id := range ids {
+					tp := TopicPartition{topic, id}
+					if owners[tp] != nil {
+						return false
+					}
+					owners[tp] = c
+				}
+			}
+		}
+		want := 0
+		for _, topic := range topics {
+			want += len(topic.Partitions())
+			for _, p := range topic.Partitions() {
+				if owners[TopicPartition{topic.Name(), p.ID()}] == nil {
+					return false
+				}
+			}
+		}
+		return len(owners) == want
+	})
+	return owners
+}
+
+// produce writes count records to every partition of topics and returns
+// their ids.
+func (e *topicsEnv) produce(t *testing.T, topics []*Topic, tag string, count int) map[topicMsgID]bool {
+	t.Helper()
+	out := map[topicMsgID]bool{}
+	for _, topic := range topics {
+		for _, p := range topic.Partitions() {
+			values := seqValues(fmt.Sprintf("%s-%s-%d-", tag, topic.Name(), p.ID()), 0, count)
+			base := produceRaw(t, e.ctx, p, recordsOf(t, values...))
+			for i := range count {
+				out[topicMsgID{topic.Name(), p.ID(), base + int64(i)}] = true
+			}
+		}
+	}
+	return out
+}
+
+// topicsCollector counts messages across topics, by consumer.
+type topicsCollector struct {
+	t  *testing.T
+	mu sync.Mutex
+	by map[*BalancedConsumer][]*Message
+	n  map[topicMsgID]int
+}
+
+func newTopicsCollector(t *testing.T) *topicsCollector {
+	return &topicsCollector{t: t, by: map[*BalancedConsumer][]*Message{}, n: map[topicMsgID]int{}}
+}
+
+func (col *topicsCollector) run(ctx context.Context, c *BalancedConsumer) {
+	done := make(chan struct{})
+	col.t.Cleanup(func() { <-done })
+	go func() {
+		defer close(done)
+		for {
+			m, err := c.Consume(ctx)
+			if errors.Is(err, ErrConsumerTimeout) {
+				continue
+			}
+			if err != nil {
+				if ctx.Err() == nil && !errors.Is(err, ErrConsumerStopped) && !errors.Is(err, ErrClosed) {
+					col.t.Errorf("Consume: %v", err)
+				}
+				return
+			}
+			col.mu.Lock()
+			col.by[c] = append(col.by[c], m)
+			col.n[topicMsgID{m.Topic, m.Partition, m.Offset}]++
+			col.mu.Unlock()
+		}
+	}()
+}
+
+func (col *topicsCollector) messages(c *BalancedConsumer) []*Message {
+	col.mu.Lock()
+	defer col.mu.Unlock()
+	return slices.Clone(col.by[c])
+}
+
+func (col *topicsCollector) waitAll(t *testing.T, env *topicsEnv, want map[topicMsgID]bool) {
+	t.Helper()
+	eventually(t, env.ctx, env.h, fmt.Sprintf("%d messages", len(want)), func() bool {
+		col.mu.Lock()
+		defer col.mu.Unlock()
+		for id := range want {
+			if col.n[id] == 0 {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func (col *topicsCollector) assertOnce(t *testing.T, want map[topicMsgID]bool) {
+	t.Helper()
+	col.mu.Lock()
+	defer col.mu.Unlock()
+	bad := 0
+	for id := range want {
+		if n := col.n[id]; n != 1 {
+			if bad++; bad <= 10 {
+				t.Errorf("message %s/%d/%d consumed %d times", id.topic, id.p, id.off, n)
+			}
+		}
+	}
+	for id, n := range col.n {
+		if !want[id] {
+			t.Errorf("message %s/%d/%d (%d times) not produced by the test", id.topic, id.p, id.off, n)
+		}
+	}
+}
+
+var topicsKinds = []balancedKind{managedKRaft, managedZKMode, consumerKRaft}
+
+// TestBalancedConsumerSeveralTopics has two members of Client.BalancedConsumer
+// share three topics: their assignments are disjoint and cover every
+// partition of every topic, every record is consumed once, by the member
+// owning its partition, the callbacks name topics, and commits go to every
+// topic.
+func TestBalancedConsumerSeveralTopics(t *testing.T) {
+	forEachTopicsKind(t, topicsKinds, []int32{3, 2, 4}, func(t *testing.T, env *topicsEnv) {
+		var mu sync.Mutex
+		assigned := map[*BalancedConsumer]map[string][]int32{}
+		cfg := func(self **BalancedConsumer) BalancedConsumerConfig {
+			return BalancedConsumerConfig{
+				Topics: env.names(),
+				AfterAssignTopics: func(_ context.Context, parts map[string][]int32) {
+					mu.Lock()
+					defer mu.Unlock()
+					if assigned[*self] == nil {
+						assigned[*self] = map[string][]int32{}
+					}
+					for topic, ids := range parts {
+						assigned[*self][topic] = append(assigned[*self][topic], ids...)
+					}
+				},
+				ConsumerConfig: ConsumerConfig{AutoOffsetReset: OffsetEarliest},
+			}
+		}
+		var a, b *BalancedConsumer
+		a = env.consumer(t, cfg(&a))
+		b = env.consumer(t, cfg(&b))
+		owners := env.waitCover(t, env.topics, a, b)
+		assert.Equal(t, env.names(), a.Topics())
+		assert.Nil(t, a.Topic(), "a consumer of several topics has no one Topic")
+
+		want := env.produce(t, env.topics, "r", 5)
+		col := newTopicsCollector(t)
+		col.run(env.ctx, a)
+		col.run(env.ctx, b)
+		col.waitAll(t, env, want)
+		col.assertOnce(t, want)
+		for _, c := range []*BalancedConsumer{a, b} {
+			for _, m := range col.messages(c) {
+				require.Same(t, c, owners[TopicPartition{m.Topic, m.Partition}],
+					"%s/%d delivered by a member that does not own it", m.Topic, m.Partition)
+			}
+		}
+		mu.Lock()
+		for _, c := range []*BalancedConsumer{a, b} {
+			// Everything a member owns reached AfterAssignTopics by topic
+			// (eager members hear of it all again at every rebalance).
+			for topic, ids := range c.Assignment() {
+				for _, id := range ids {
+					assert.Contains(t, assigned[c][topic], id, "%s/%d", topic, id)
+				}
+			}
+		}
+		mu.Unlock()
+
+		for _, c := range []*BalancedConsumer{a, b} {
+			require.NoError(t, c.CommitOffsets(env.ctx))
+		}
+		got, err := env.cl.Cluster().FetchGroupOffsets(env.ctx, env.group, nil)
+		require.NoError(t, err)
+		for _, topic := range env.topics {
+			for _, p := range topic.Partitions() {
+				assert.Equal(t, int64(5), got[topic.Name()][p.ID()].Offset, "%s/%d", topic.Name(), p.ID())
+			}
+		}
+		next := a.NextTopicOffsets()
+		for topic, ids := range a.Assignment() {
+			for _, id := range ids {
+				assert.Equal(t, int64(5), next[topic][id], "%s/%d", topic, id)
+			}
+		}
+	})
+}
+
+// TestBalancedConsumerTopicPattern subscribes two members to a pattern,
+// then creates a topic it matches: both rejoin (the classic protocol's
+// client-side match on its refresh interval; the broker's with KIP-848)
+// and its records are consumed once, besides those of the topics matched
+// at the start; a topic the pattern does not match is left alone.
+func TestBalancedConsumerTopicPattern(t *testing.T) {
+	forEachTopicsKind(t, topicsKinds, []int32{2, 3}, func(t *testing.T, env *topicsEnv) {
+		base := env.topics[0].Name()[:len(env.topics[0].Name())-2]
+		other := env.addTopic(t, base+"-other", 2)
+		matched := env.topics[:2]
+		cfg := BalancedConsumerConfig{
+			TopicPattern:            regexpQuote(base) + `-[0-9]+`,
+			MetadataRefreshInterval: 300 * time.Millisecond,
+			ConsumerConfig:          ConsumerConfig{AutoOffsetReset: OffsetEarliest},
+		}
+		if env.kind.name == consumerKRaft.name {
+			cfg.MetadataRefreshInterval = 0
+		}
+		a := env.consumer(t, cfg)
+		b := env.consumer(t, cfg)
+		env.waitCover(t, matched, a, b)
+		col := newTopicsCollector(t)
+		col.run(env.ctx, a)
+		col.run(env.ctx, b)
+		want := env.produce(t, matched, "before", 3)
+		col.waitAll(t, env, want)
+
+		later := env.addTopic(t, base+"-7", 3)
+		matched = append(slices.Clone(matched), later)
+		env.waitCover(t, matched, a, b)
+		if env.kind.name != consumerKRaft.name {
+			assert.Equal(t, []string{matched[0].Name(), matched[1].Name(), later.Name()}, a.Topics())
+		}
+		for k, v := range env.produce(t, matched, "after", 3) {
+			want[k] = v
+		}
+		env.produce(t, []*Topic{other}, "other", 2)
+		col.waitAll(t, env, want)
+		col.assertOnce(t, want)
+		for _, c := range []*BalancedConsumer{a, b} {
+			assert.NotContains(t, c.Assignment(), other.Name())
+		}
+	})
+}
+
+// regexpQuote escapes the topic names' metacharacters (dots and dashes are
+// all they hold) in the syntax RE2 and RE2/J share.
+func regexpQuote(s string) string {
+	out := make([]byte, 0, len(s))
+	for i := range len(s) {
+		if s[i] == '.' {
+			out = append(out, '\\')
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
+}
