@@ -1,10 +1,13 @@
 package kafka
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"os/exec"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -31,7 +34,12 @@ type topicsEnv struct {
 	ctx    context.Context
 	cl     *Client
 	group  string
+	base   string // the topics' names start with it
 	topics []*Topic
+	tc     *testcluster.Cluster
+
+	mu     sync.Mutex
+	values map[string]topicMsgID // each record produced, by its value
 }
 
 // forEachTopicsKind runs fn on each kind and handler, with a fresh topic of
@@ -44,7 +52,8 @@ func forEachTopicsKind(t *testing.T, kinds []balancedKind, partitions []int32, f
 				ctx := testCtx(t)
 				cl := newTestClient(t, ctx, h, Config{Hosts: tc.Bootstrap()})
 				base := uniqueTopic(t, "subs")
-				env := &topicsEnv{kind: kind, h: h, ctx: ctx, cl: cl, group: base + "-group"}
+				env := &topicsEnv{kind: kind, h: h, ctx: ctx, cl: cl, group: base + "-group", base: base, tc: tc,
+					values: map[string]topicMsgID{}}
 				for i, n := range partitions {
 					env.addTopic(t, fmt.Sprintf("%s-%d", base, i), n)
 				}
@@ -134,11 +143,15 @@ func (e *topicsEnv) produce(t *testing.T, topics []*Topic, tag string, count int
 	out := map[topicMsgID]bool{}
 	for _, topic := range topics {
 		for _, p := range topic.Partitions() {
-			values := seqValues(fmt.Sprintf("%s-%s-%d-", tag, topic.Name(), p.ID()), 0, count)
+			values := seqValues(fmt.Sprintf("%s-%s-%d", tag, topic.Name(), p.ID()), 0, count)
 			base := produceRaw(t, e.ctx, p, recordsOf(t, values...))
+			e.mu.Lock()
 			for i := range count {
-				out[topicMsgID{topic.Name(), p.ID(), base + int64(i)}] = true
+				id := topicMsgID{topic.Name(), p.ID(), base + int64(i)}
+				out[id] = true
+				e.values[values[i]] = id
 			}
+			e.mu.Unlock()
 		}
 	}
 	return out
@@ -184,6 +197,12 @@ func (col *topicsCollector) messages(c *BalancedConsumer) []*Message {
 	col.mu.Lock()
 	defer col.mu.Unlock()
 	return slices.Clone(col.by[c])
+}
+
+func (col *topicsCollector) count(id topicMsgID) int {
+	col.mu.Lock()
+	defer col.mu.Unlock()
+	return col.n[id]
 }
 
 func (col *topicsCollector) waitAll(t *testing.T, env *topicsEnv, want map[topicMsgID]bool) {
@@ -303,7 +322,7 @@ func TestBalancedConsumerSeveralTopics(t *testing.T) {
 // at the start; a topic the pattern does not match is left alone.
 func TestBalancedConsumerTopicPattern(t *testing.T) {
 	forEachTopicsKind(t, topicsKinds, []int32{2, 3}, func(t *testing.T, env *topicsEnv) {
-		base := env.topics[0].Name()[:len(env.topics[0].Name())-2]
+		base := env.base
 		other := env.addTopic(t, base+"-other", 2)
 		matched := env.topics[:2]
 		cfg := BalancedConsumerConfig{
@@ -352,4 +371,119 @@ func regexpQuote(s string) string {
 		out = append(out, s[i])
 	}
 	return string(out)
+}
+
+// startPatternJavaConsumer runs Kafka's ConsoleConsumer in env's group on
+// the topics the regular expression include matches, with the extra
+// consumer properties props, until the test ends. Records are told apart
+// by value (the console consumer does not print topics), which
+// env.produce makes unique.
+func startPatternJavaConsumer(t *testing.T, env *topicsEnv, include string, props ...string) *topicsCollector {
+	t.Helper()
+	java, err := exec.LookPath("java")
+	if err != nil {
+		t.Skip("java not installed")
+	}
+	argv := []string{"-cp", env.tc.Classpath(), "org.apache.kafka.tools.consumer.ConsoleConsumer",
+		"--bootstrap-server", env.tc.Bootstrap()[0], "--include", include, "--group", env.group, "--from-beginning",
+		"--formatter-property", "print.partition=true",
+		"--formatter-property", "print.offset=true"}
+	for _, p := range props {
+		argv = append(argv, "--consumer-property", p)
+	}
+	cmd := exec.CommandContext(env.ctx, java, argv...)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	col := newTopicsCollector(t)
+	done := make(chan struct{})
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-done
+		_ = cmd.Wait()
+	})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			m := consoleLine.FindStringSubmatch(sc.Text())
+			if m == nil {
+				continue
+			}
+			p, _ := strconv.Atoi(m[1])
+			off, _ := strconv.ParseInt(m[2], 10, 64)
+			env.mu.Lock()
+			id, ok := env.values[m[3]]
+			env.mu.Unlock()
+			if !ok || id.p != int32(p) || id.off != off {
+				t.Errorf("the Java consumer read %q at %d/%d, which the test did not produce there", m[3], p, off)
+				continue
+			}
+			col.mu.Lock()
+			col.n[id]++
+			col.mu.Unlock()
+		}
+	}()
+	return col
+}
+
+// TestBalancedConsumerSeveralTopicsWithJava shares three topics between a
+// gregor member (Topics) and a Java consumer (a pattern over the same
+// topics) in one group, classic (range on both sides) and KIP-848: the
+// Java consumer alone first, then both; every record is consumed exactly
+// once across the two, and gregor ends up with a share of each kind.
+func TestBalancedConsumerSeveralTopicsWithJava(t *testing.T) {
+	forEachTopicsKind(t, []balancedKind{managedKRaft, consumerKRaft}, []int32{2, 3, 2}, func(t *testing.T, env *topicsEnv) {
+		props := []string{"group.protocol=consumer", "client.id=java-member"}
+		if env.kind.name != consumerKRaft.name {
+			props = []string{"group.protocol=classic", "client.id=java-member",
+				"partition.assignment.strategy=org.apache.kafka.clients.consumer.RangeAssignor",
+				"heartbeat.interval.ms=300", "session.timeout.ms=6000", "metadata.max.age.ms=1000"}
+		}
+		jc := startPatternJavaConsumer(t, env, regexpQuote(env.base)+`-[0-9]+`, props...)
+		want := env.produce(t, env.topics, "java-alone", 3)
+		jc.waitAll(t, env, want)
+
+		g := env.consumer(t, BalancedConsumerConfig{
+			Topics:         env.names(),
+			ConsumerConfig: ConsumerConfig{AutoCommit: true, AutoOffsetReset: OffsetEarliest},
+		})
+		col := newTopicsCollector(t)
+		col.run(env.ctx, g)
+		eventually(t, env.ctx, env.h, "a settled group of two", func() bool {
+			desc, err := env.cl.Cluster().DescribeGroup(env.ctx, env.group)
+			if err != nil || len(desc.Members) != 2 {
+				return false
+			}
+			seen := map[TopicPartition]bool{}
+			for _, m := range desc.Members {
+				for _, tp := range m.Assignment {
+					for _, p := range tp.Partitions {
+						seen[TopicPartition{tp.Topic, p}] = true
+					}
+				}
+			}
+			return len(seen) == 7 && topicParts(g.Assignment()).len() > 0 && topicParts(g.Assignment()).len() < 7
+		})
+		both := env.produce(t, env.topics, "both", 3)
+		for id := range both {
+			want[id] = true
+		}
+		eventually(t, env.ctx, env.h, "every record", func() bool {
+			for id := range want {
+				if col.count(id)+jc.count(id) == 0 {
+					return false
+				}
+			}
+			return true
+		})
+		for id := range want {
+			assert.Equal(t, 1, col.count(id)+jc.count(id), "%s/%d/%d", id.topic, id.p, id.off)
+		}
+		got := 0
+		for id := range both {
+			got += col.count(id)
+		}
+		assert.NotZero(t, got, "gregor consumed its share")
+	})
 }
