@@ -48,7 +48,8 @@ func (e *ZooKeeperUnreachableError) Is(target error) bool { return target == Err
 
 // ErrSeveralTopics is returned by the BalancedConsumer methods that name
 // partitions of one topic (ResetOffsets, Pause, Resume) when the consumer
-// subscribes to several topics or a pattern.
+// subscribes to several topics or a pattern: ResetTopicOffsets,
+// PauseTopics and ResumeTopics name the topic.
 var ErrSeveralTopics = errors.New("kafka: the balanced consumer has several topics: partitions need their topic")
 
 // ErrTopicPatternUnsupported matches the *GroupError of a

@@ -312,6 +312,38 @@ func TestBalancedConsumerSeveralTopics(t *testing.T) {
 				assert.Equal(t, int64(5), next[topic][id], "%s/%d", topic, id)
 			}
 		}
+
+		// Partitions named by topic: a moves one of its own back (and
+		// commits it there), and refuses one it does not own.
+		var mine, theirs TopicPartition
+		for tp, c := range owners {
+			if c == a {
+				mine = tp
+			} else {
+				theirs = tp
+			}
+		}
+		require.NoError(t, a.ResetTopicOffsets(env.ctx, map[string]map[int32]OffsetTarget{mine.Topic: {mine.Partition: OffsetAt(2)}}))
+		var pe *PartitionError
+		require.ErrorAs(t, a.PauseTopics(map[string][]int32{theirs.Topic: {theirs.Partition}}), &pe)
+		assert.ErrorIs(t, pe, ErrPartitionNotConsumed)
+		assert.Equal(t, theirs.Topic, pe.Topic)
+		assert.ErrorIs(t, a.Pause(0), ErrSeveralTopics)
+		again := map[topicMsgID]bool{}
+		for off := int64(2); off < 5; off++ {
+			again[topicMsgID{mine.Topic, mine.Partition, off}] = true
+		}
+		eventually(t, env.ctx, env.h, "the moved partition consumed again", func() bool {
+			for id := range again {
+				if col.count(id) != 2 {
+					return false
+				}
+			}
+			return true
+		})
+		got, err = env.cl.Cluster().FetchGroupOffsets(env.ctx, env.group, nil)
+		require.NoError(t, err)
+		assert.Equal(t, int64(2), got[mine.Topic][mine.Partition].Offset, "the reset was committed")
 	})
 }
 

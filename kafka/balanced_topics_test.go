@@ -138,6 +138,8 @@ func TestSeveralTopicsOneTopicMethods(t *testing.T) {
 	})
 	require.NoError(t, err)
 	assert.ErrorIs(t, b.Pause(0), ErrSeveralTopics)
+	assert.ErrorIs(t, b.Resume(0), ErrSeveralTopics)
+	assert.Empty(t, b.PausedTopics())
 	assert.ErrorIs(t, b.ResetOffsets(context.Background(), nil), ErrSeveralTopics)
 	assert.Empty(t, b.Partitions())
 	assert.Empty(t, b.HeldOffsets())

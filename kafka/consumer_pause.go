@@ -103,34 +103,64 @@ func (b *BalancedConsumer) Paused() []int32 {
 }
 
 func (b *BalancedConsumer) setPaused(ids []int32, paused bool) error {
+	if b.single == "" && !b.isStopped() {
+		return ErrSeveralTopics
+	}
+	return b.setPausedParts(topicParts{b.single: ids}, paused)
+}
+
+// PauseTopics is Pause by topic, for consumers of several topics: topic →
+// partition ids.
+func (b *BalancedConsumer) PauseTopics(parts map[string][]int32) error {
+	return b.setPausedParts(parts, true)
+}
+
+// ResumeTopics is Resume by topic; see PauseTopics.
+func (b *BalancedConsumer) ResumeTopics(parts map[string][]int32) error {
+	return b.setPausedParts(parts, false)
+}
+
+// PausedTopics returns the partitions paused now by topic, sorted.
+func (b *BalancedConsumer) PausedTopics() map[string][]int32 {
+	b.mu.Lock()
+	out := topicParts{}
+	for tp := range b.pausedIDs {
+		out[tp.Topic] = append(out[tp.Topic], tp.Partition)
+	}
+	b.mu.Unlock()
+	return out.normalized()
+}
+
+func (b *BalancedConsumer) setPausedParts(parts topicParts, paused bool) error {
 	if b.isStopped() {
 		return ErrConsumerStopped
-	}
-	if b.single == "" {
-		return ErrSeveralTopics
 	}
 	// Not while a rebalance replaces the consumer underneath.
 	b.swap.Lock()
 	defer b.swap.Unlock()
 	var errs []error
+	apply := map[*SimpleConsumer][]int32{}
 	b.mu.Lock()
-	inner := b.inners[b.single]
-	var apply []int32
-	for _, id := range ids {
-		if !b.owned.has(b.single, id) {
-			errs = append(errs, &PartitionError{Topic: b.single, Partition: id, Err: ErrPartitionNotConsumed})
-			continue
-		}
-		apply = append(apply, id)
-		if paused {
-			b.pausedIDs[TopicPartition{b.single, id}] = true
-		} else {
-			delete(b.pausedIDs, TopicPartition{b.single, id})
+	for _, topic := range parts.topics() {
+		inner := b.inners[topic]
+		for _, id := range parts[topic] {
+			if !b.owned.has(topic, id) {
+				errs = append(errs, &PartitionError{Topic: topic, Partition: id, Err: ErrPartitionNotConsumed})
+				continue
+			}
+			if inner != nil {
+				apply[inner] = append(apply[inner], id)
+			}
+			if paused {
+				b.pausedIDs[TopicPartition{topic, id}] = true
+			} else {
+				delete(b.pausedIDs, TopicPartition{topic, id})
+			}
 		}
 	}
 	b.mu.Unlock()
-	if inner != nil && len(apply) > 0 {
-		errs = append(errs, inner.setPaused(apply, paused))
+	for inner, ids := range apply {
+		errs = append(errs, inner.setPaused(ids, paused))
 	}
 	return errors.Join(errs...)
 }
