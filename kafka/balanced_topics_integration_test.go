@@ -39,7 +39,7 @@ type topicsEnv struct {
 	tc     *testcluster.Cluster
 
 	mu     sync.Mutex
-	values map[string]topicMsgID // each record produced, by its value
+	values map[string]TopicPartition // where each record produced went, by its value
 }
 
 // forEachTopicsKind runs fn on each kind and handler, with a fresh topic of
@@ -53,7 +53,7 @@ func forEachTopicsKind(t *testing.T, kinds []balancedKind, partitions []int32, f
 				cl := newTestClient(t, ctx, h, Config{Hosts: tc.Bootstrap()})
 				base := uniqueTopic(t, "subs")
 				env := &topicsEnv{kind: kind, h: h, ctx: ctx, cl: cl, group: base + "-group", base: base, tc: tc,
-					values: map[string]topicMsgID{}}
+					values: map[string]TopicPartition{}}
 				for i, n := range partitions {
 					env.addTopic(t, fmt.Sprintf("%s-%d", base, i), n)
 				}
@@ -144,14 +144,17 @@ func (e *topicsEnv) produce(t *testing.T, topics []*Topic, tag string, count int
 	for _, topic := range topics {
 		for _, p := range topic.Partitions() {
 			values := seqValues(fmt.Sprintf("%s-%s-%d", tag, topic.Name(), p.ID()), 0, count)
-			base := produceRaw(t, e.ctx, p, recordsOf(t, values...))
+			// Known before they are written: a consumer may read them
+			// before produceRaw returns.
 			e.mu.Lock()
-			for i := range count {
-				id := topicMsgID{topic.Name(), p.ID(), base + int64(i)}
-				out[id] = true
-				e.values[values[i]] = id
+			for _, v := range values {
+				e.values[v] = TopicPartition{topic.Name(), p.ID()}
 			}
 			e.mu.Unlock()
+			base := produceRaw(t, e.ctx, p, recordsOf(t, values...))
+			for i := range count {
+				out[topicMsgID{topic.Name(), p.ID(), base + int64(i)}] = true
+			}
 		}
 	}
 	return out
@@ -349,9 +352,11 @@ func TestBalancedConsumerSeveralTopics(t *testing.T) {
 
 // TestBalancedConsumerTopicPattern subscribes two members to a pattern,
 // then creates a topic it matches: both rejoin (the classic protocol's
-// client-side match on its refresh interval; the broker's with KIP-848)
-// and its records are consumed once, besides those of the topics matched
-// at the start; a topic the pattern does not match is left alone.
+// client-side match on its refresh interval; the broker's with KIP-848,
+// which Kafka 4.3's coordinator re-resolves no more often than every 10 s,
+// hence that case's length) and its records are consumed once, besides
+// those of the topics matched at the start; a topic the pattern does not
+// match is left alone.
 func TestBalancedConsumerTopicPattern(t *testing.T) {
 	forEachTopicsKind(t, topicsKinds, []int32{2, 3}, func(t *testing.T, env *topicsEnv) {
 		base := env.base
@@ -445,12 +450,13 @@ func startPatternJavaConsumer(t *testing.T, env *topicsEnv, include string, prop
 			p, _ := strconv.Atoi(m[1])
 			off, _ := strconv.ParseInt(m[2], 10, 64)
 			env.mu.Lock()
-			id, ok := env.values[m[3]]
+			tp, ok := env.values[m[3]]
 			env.mu.Unlock()
-			if !ok || id.p != int32(p) || id.off != off {
-				t.Errorf("the Java consumer read %q at %d/%d, which the test did not produce there", m[3], p, off)
+			if !ok || tp.Partition != int32(p) {
+				t.Errorf("the Java consumer read %q from partition %d, which the test did not produce there", m[3], p)
 				continue
 			}
+			id := topicMsgID{tp.Topic, tp.Partition, off}
 			col.mu.Lock()
 			col.n[id]++
 			col.mu.Unlock()
@@ -517,5 +523,26 @@ func TestBalancedConsumerSeveralTopicsWithJava(t *testing.T) {
 			got += col.count(id)
 		}
 		assert.NotZero(t, got, "gregor consumed its share")
+	})
+}
+
+// TestTopicPatternConsumerProtocolUnsupported: a KIP-848 pattern member
+// whose coordinator lists ConsumerGroupHeartbeat v0 only (Kafka 3.9 does,
+// with the protocol not enabled; 3.7 and 3.8 speak it without patterns)
+// fails Start with ErrTopicPatternUnsupported before sending a heartbeat
+// the broker would answer without resolving the pattern; it does not fall
+// back to matching on the client.
+func TestTopicPatternConsumerProtocolUnsupported(t *testing.T) {
+	tc := testcluster.Shared(t, testcluster.ZooKeeperSingle)
+	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+		ctx := testCtx(t)
+		cl := newTestClient(t, ctx, h, Config{Hosts: tc.Bootstrap()})
+		c, err := cl.BalancedConsumer(uniqueTopic(t, "pattern-group"), kip848Config(BalancedConsumerConfig{TopicPattern: "orders-.*"}))
+		require.NoError(t, err)
+		defer func() { _ = c.Stop(ctx) }()
+		err = c.Start(ctx)
+		assert.ErrorIs(t, err, ErrTopicPatternUnsupported)
+		var gerr *GroupError
+		assert.ErrorAs(t, err, &gerr)
 	})
 }
