@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os/exec"
 	"slices"
 	"strconv"
@@ -544,5 +545,85 @@ func TestTopicPatternConsumerProtocolUnsupported(t *testing.T) {
 		assert.ErrorIs(t, err, ErrTopicPatternUnsupported)
 		var gerr *GroupError
 		assert.ErrorAs(t, err, &gerr)
+	})
+}
+
+// TestBalancedConsumerSeveralTopicsCooperative has two members share
+// three topics cooperatively (cooperative-sticky, and KIP-848), then a
+// third join: the two give up only what moves to it (BeforeRevokeTopics
+// sees nothing else), the consumer of a topic whose partitions stay is not
+// restarted, and with AutoCommit every record is consumed once across the
+// hand-over.
+func TestBalancedConsumerSeveralTopicsCooperative(t *testing.T) {
+	forEachTopicsKind(t, []balancedKind{managedKRaft, consumerKRaft}, []int32{2, 2, 2}, func(t *testing.T, env *topicsEnv) {
+		var mu sync.Mutex
+		revoked := map[*BalancedConsumer]topicParts{}
+		cfg := func(self **BalancedConsumer) BalancedConsumerConfig {
+			c := BalancedConsumerConfig{
+				Topics: env.names(),
+				BeforeRevokeTopics: func(_ context.Context, parts map[string][]int32) {
+					mu.Lock()
+					defer mu.Unlock()
+					if revoked[*self] == nil {
+						revoked[*self] = topicParts{}
+					}
+					for topic, ids := range parts {
+						revoked[*self][topic] = append(revoked[*self][topic], ids...)
+					}
+				},
+				ConsumerConfig: ConsumerConfig{AutoCommit: true, AutoOffsetReset: OffsetEarliest},
+			}
+			if env.kind.name != consumerKRaft.name {
+				c.Assignor = CooperativeStickyAssignor()
+			}
+			return c
+		}
+		var a, b, c *BalancedConsumer
+		a = env.consumer(t, cfg(&a))
+		b = env.consumer(t, cfg(&b))
+		env.waitCover(t, env.topics, a, b)
+		col := newTopicsCollector(t)
+		col.run(env.ctx, a)
+		col.run(env.ctx, b)
+		want := env.produce(t, env.topics, "two", 3)
+		col.waitAll(t, env, want)
+
+		before := map[*BalancedConsumer]topicParts{a: topicParts(a.Assignment()), b: topicParts(b.Assignment())}
+		inners := map[*BalancedConsumer]map[string]*SimpleConsumer{}
+		for _, x := range []*BalancedConsumer{a, b} {
+			x.mu.Lock()
+			inners[x] = maps.Clone(x.inners)
+			x.mu.Unlock()
+		}
+		mu.Lock()
+		clear(revoked)
+		mu.Unlock()
+
+		c = env.consumer(t, cfg(&c))
+		col.run(env.ctx, c)
+		env.waitCover(t, env.topics, a, b, c)
+		for k := range env.produce(t, env.topics, "three", 3) {
+			want[k] = true
+		}
+		col.waitAll(t, env, want)
+		col.assertOnce(t, want)
+
+		kept := 0
+		mu.Lock()
+		defer mu.Unlock()
+		for _, x := range []*BalancedConsumer{a, b} {
+			now := topicParts(x.Assignment())
+			moved := before[x].minus(now)
+			assert.Equal(t, moved, revoked[x].normalized(), "only the partitions that moved were revoked")
+			x.mu.Lock()
+			for topic, ids := range now {
+				if slices.Equal(ids, before[x][topic]) {
+					kept++
+					assert.Same(t, inners[x][topic], x.inners[topic], "%s kept its partitions: its consumer goes on", topic)
+				}
+			}
+			x.mu.Unlock()
+		}
+		assert.NotZero(t, kept, "some topic stayed whole with its member")
 	})
 }
