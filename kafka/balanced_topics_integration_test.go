@@ -316,6 +316,17 @@ func TestBalancedConsumerSeveralTopics(t *testing.T) {
 				assert.Equal(t, int64(5), next[topic][id], "%s/%d", topic, id)
 			}
 		}
+		eventually(t, env.ctx, env.h, "no lag on any topic", func() bool {
+			lag := a.TopicLag()
+			for topic, ids := range a.Assignment() {
+				for _, id := range ids {
+					if l, ok := lag[topic][id]; !ok || l != 0 {
+						return false
+					}
+				}
+			}
+			return true
+		})
 
 		// Partitions named by topic: a moves one of its own back (and
 		// commits it there), and refuses one it does not own.

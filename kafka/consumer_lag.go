@@ -27,3 +27,13 @@ func (b *BalancedConsumer) Lag() map[int32]int64 {
 	}
 	return map[int32]int64{}
 }
+
+// TopicLag is Lag by topic, for consumers of several topics: topic →
+// partition → lag.
+func (b *BalancedConsumer) TopicLag() map[string]map[int32]int64 {
+	out := map[string]map[int32]int64{}
+	for _, inner := range b.currentInners() {
+		out[inner.topic.name] = inner.Lag()
+	}
+	return out
+}
