@@ -23,9 +23,9 @@ const (
 	DefaultSessionTimeout      = 30 * time.Second
 	DefaultHeartbeatInterval   = 3 * time.Second
 	DefaultRebalanceTimeout    = 60 * time.Second
-	// DefaultMetadataRefreshInterval is how often a TopicPattern consumer
-	// of the classic protocol matches its pattern against the cluster's
-	// topics again: the Java client's metadata.max.age.ms.
+	// DefaultMetadataRefreshInterval is how often a classic-protocol
+	// member looks for topics created and partitions added: the Java
+	// client's metadata.max.age.ms.
 	DefaultMetadataRefreshInterval = 5 * time.Minute
 )
 
@@ -212,8 +212,12 @@ type BalancedConsumerConfig struct {
 	// matching ErrTopicPatternUnsupported.
 	TopicPattern string
 
-	// MetadataRefreshInterval is how often a TopicPattern consumer of the
-	// classic protocol looks for topics created or deleted. Default
+	// MetadataRefreshInterval is how often a member of the classic
+	// protocol looks at the cluster's metadata: a TopicPattern member for
+	// topics created or deleted that its pattern matches, the group's
+	// leader for topics it assigns that were created or deleted or gained
+	// partitions since; either rejoins the group when it finds some, so
+	// they are assigned (the Java client's metadata.max.age.ms). Default
 	// DefaultMetadataRefreshInterval.
 	MetadataRefreshInterval time.Duration
 

@@ -56,6 +56,8 @@ type managedMembership struct {
 	owned      map[string][]int32 // the last assignment, nil before one ...
 	ownedGen   int32              // ... and its generation, for sticky assignors' user data
 	lastBeat   time.Time          // when the last heartbeat the coordinator answered went out
+	leader     bool               // the member led the current generation ...
+	assigned   map[string]int32   // ... and assigned these topics' partitions (0: topic missing)
 
 	beat   handler.Event // set while stable
 	rejoin handler.Event // the heartbeat found the generation over
@@ -111,9 +113,7 @@ var errRejoin = errors.New("kafka: the group is rebalancing again")
 func (m *managedMembership) run(ctx context.Context) {
 	b := m.b
 	b.tasks.Go("kafka-group-heartbeat", func() { m.heartbeatLoop(ctx) })
-	if b.pattern != nil {
-		b.tasks.Go("kafka-group-pattern", func() { m.watchPattern(ctx) })
-	}
+	b.tasks.Go("kafka-group-metadata", func() { m.watchMetadata(ctx) })
 	failures := 0
 	for ctx.Err() == nil {
 		m.rejoin.Clear()

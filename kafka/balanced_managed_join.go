@@ -92,6 +92,7 @@ func (m *managedMembership) joinAndSync(ctx context.Context) (parts topicParts, 
 	continuous = m.setStable(resp.GenerationID, resp.MemberID)
 	m.mu.Lock()
 	m.owned, m.ownedGen = parts.clone(), resp.GenerationID
+	m.leader = resp.Leader == resp.MemberID
 	m.mu.Unlock()
 	b.groupEvent(GroupJoined, nil, nil)
 	b.log.Debug("kafka: joined the group", "member", resp.MemberID, "generation", resp.GenerationID,
@@ -284,6 +285,13 @@ func (m *managedMembership) leaderAssign(ctx context.Context, resp *protocol.Joi
 		}
 		counts[name] = int32(len(t.Partitions()))
 	}
+	assigned := make(map[string]int32, len(topics))
+	for name := range topics {
+		assigned[name] = counts[name]
+	}
+	m.mu.Lock()
+	m.assigned = assigned
+	m.mu.Unlock()
 	result, err := assignor.Assign(members, counts)
 	if err == nil {
 		err = checkAssignment(assignor.Name(), members, counts, result)

@@ -638,3 +638,40 @@ func TestBalancedConsumerSeveralTopicsCooperative(t *testing.T) {
 		assert.NotZero(t, kept, "some topic stayed whole with its member")
 	})
 }
+
+// TestBalancedConsumerTopicsAppearLater subscribes two members to a topic
+// that exists and one that does not yet; then the second is created and
+// the first gains partitions. The group assigns both changes (the classic
+// leader sees them on its metadata refresh, a KIP-848 coordinator by
+// itself) and every record is consumed once.
+func TestBalancedConsumerTopicsAppearLater(t *testing.T) {
+	forEachTopicsKind(t, topicsKinds, []int32{2}, func(t *testing.T, env *topicsEnv) {
+		later := env.base + "-later"
+		cfg := BalancedConsumerConfig{
+			Topics:                  []string{env.topics[0].Name(), later},
+			MetadataRefreshInterval: 300 * time.Millisecond,
+			ConsumerConfig:          ConsumerConfig{AutoCommit: true, AutoOffsetReset: OffsetEarliest},
+		}
+		if env.kind.name == consumerKRaft.name {
+			cfg.MetadataRefreshInterval = 0
+		}
+		a := env.consumer(t, cfg)
+		b := env.consumer(t, cfg)
+		env.waitCover(t, env.topics, a, b)
+		col := newTopicsCollector(t)
+		col.run(env.ctx, a)
+		col.run(env.ctx, b)
+
+		env.addTopic(t, later, 2)
+		res, err := env.cl.Cluster().CreatePartitions(env.ctx, map[string]int32{env.topics[0].Name(): 4})
+		require.NoError(t, err)
+		require.NoError(t, res[env.topics[0].Name()])
+		eventually(t, env.ctx, env.h, "the new partitions in metadata", func() bool {
+			return env.cl.Update(env.ctx) == nil && len(env.topics[0].Partitions()) == 4
+		})
+		env.waitCover(t, env.topics, a, b)
+		want := env.produce(t, env.topics, "r", 3)
+		col.waitAll(t, env, want)
+		col.assertOnce(t, want)
+	})
+}
