@@ -14,7 +14,8 @@ import (
 )
 
 // BalancedConsumer is a member of a consumer group that shares a topic's
-// partitions with the group's other members: each partition is consumed by
+// partitions (or several topics', see Client.BalancedConsumer) with the
+// group's other members: each partition is consumed by
 // one member at a time, and when a member joins or leaves (or dies) the
 // group rebalances and the survivors take over its partitions. It is
 // pykafka's ManagedBalancedConsumer (coordinated by the group coordinator
@@ -22,8 +23,8 @@ import (
 // names a ZooKeeper, its BalancedConsumer (coordinated through ZooKeeper);
 // see BalancedConsumerConfig, "Coordination".
 //
-// Underneath, it runs a SimpleConsumer over the partitions it owns and
-// replaces it when they change; Consume, Messages, CommitOffsets and
+// Underneath, it runs a SimpleConsumer over the partitions it owns of each
+// topic and replaces it when they change; Consume, Messages, CommitOffsets and
 // HeldOffsets act on that consumer. A member that owns nothing (a group
 // with more members than partitions) waits in Consume until a rebalance
 // gives it partitions.
