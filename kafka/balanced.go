@@ -5,14 +5,17 @@ import (
 	"errors"
 	"iter"
 	"log/slog"
+	"regexp"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gregorkafka/gregor/handler"
 )
 
 // BalancedConsumer is a member of a consumer group that shares a topic's
-// partitions with the group's other members: each partition is consumed by
+// partitions (or several topics', see Client.BalancedConsumer) with the
+// group's other members: each partition is consumed by
 // one member at a time, and when a member joins or leaves (or dies) the
 // group rebalances and the survivors take over its partitions. It is
 // pykafka's ManagedBalancedConsumer (coordinated by the group coordinator
@@ -20,8 +23,8 @@ import (
 // names a ZooKeeper, its BalancedConsumer (coordinated through ZooKeeper);
 // see BalancedConsumerConfig, "Coordination".
 //
-// Underneath, it runs a SimpleConsumer over the partitions it owns and
-// replaces it when they change; Consume, Messages, CommitOffsets and
+// Underneath, it runs a SimpleConsumer over the partitions it owns of each
+// topic and replaces it when they change; Consume, Messages, CommitOffsets and
 // HeldOffsets act on that consumer. A member that owns nothing (a group
 // with more members than partitions) waits in Consume until a rebalance
 // gives it partitions.
@@ -49,28 +52,35 @@ import (
 // leaves the group (managed) or releases its ZooKeeper nodes, so the rest
 // of the group takes over at once instead of after a session timeout.
 type BalancedConsumer struct {
-	topic  *Topic
-	cl     *Cluster
-	h      handler.Handler
-	group  string
-	cfg    BalancedConsumerConfig
-	log    *slog.Logger
-	member membership
+	topic   *Topic         // Topic.BalancedConsumer's; nil from Client.BalancedConsumer
+	single  string         // the topic, when the consumer has exactly one fixed topic
+	pattern *regexp.Regexp // TopicPattern, anchored to whole names; nil without
+	cl      *Cluster
+	h       handler.Handler
+	group   string
+	cfg     BalancedConsumerConfig
+	log     *slog.Logger
+	member  membership
 
-	mu        sync.Mutex
-	inner     *SimpleConsumer               // nil while the consumer owns no partitions
-	owned     []int32                       // sorted
-	assigned  bool                          // a first assignment has been applied
-	paused    bool                          // a rebalance is under way: Consume waits
-	revoked   bool                          // BeforeRevokeCallback ran for the partitions owned
-	lost      bool                          // the partitions owned are lost: drop them uncommitted
-	pausedIDs map[int32]bool                // partitions paused by Pause, of those owned
-	coop      bool                          // rebalances are cooperative: callbacks see the changes only
-	active    int                           // Consume calls inside inner
-	calls     map[uint64]context.CancelFunc // those of them waiting, to interrupt
-	nextCall  uint64
-	fatal     error
+	mu         sync.Mutex
+	subscribed []string                      // the topics subscribed to now, sorted (a pattern's: those it matched)
+	inners     map[string]*SimpleConsumer    // by topic: the consumers of the partitions owned
+	innerList  []*SimpleConsumer             // the same, by topic name, for Consume's turns
+	innerGen   uint64                        // counts changes of inners
+	owned      topicParts                    // the partitions owned
+	assigned   bool                          // a first assignment has been applied
+	paused     bool                          // a rebalance is under way: Consume waits
+	revoked    bool                          // BeforeRevokeCallback ran for the partitions owned
+	lost       bool                          // the partitions owned are lost: drop them uncommitted
+	pausedIDs  map[TopicPartition]bool       // partitions paused by Pause, of those owned
+	coop       bool                          // rebalances are cooperative: callbacks see the changes only
+	active     int                           // Consume calls inside inner
+	calls      map[uint64]context.CancelFunc // those of them waiting, to interrupt
+	nextCall   uint64
+	fatal      error
+	turn       atomic.Uint32 // which inner Consume asks first
 
+	avail   handler.Event // shared by the inners: set when one may have queued a message
 	changed handler.Event // set when Consume's wait may be over: resumed, stopped, failed
 	idle    handler.Event // set once active drops to zero while paused
 	ready   handler.Event // set once the first rebalance ended, or the consumer failed
@@ -114,29 +124,67 @@ type membership interface {
 // names a ZooKeeper, through ZooKeeper. cfg is validated (a bad field gives a
 // *ConfigError) and, unless cfg.ManualStart, the consumer joins the group
 // at once in the background; Consume waits for its first assignment.
+// Client.BalancedConsumer makes a member of several topics, or of a
+// pattern's.
 func (t *Topic) BalancedConsumer(group string, cfg BalancedConsumerConfig) (*BalancedConsumer, error) {
-	if t.cl.closed.Load() {
+	return newBalancedConsumer(t.cl, t, group, cfg)
+}
+
+// BalancedConsumer returns a member of the consumer group group consuming
+// the topics cfg.Topics names, or those cfg.TopicPattern matches, through
+// the brokers' group protocol (classic or, with GroupProtocolConsumer,
+// KIP-848's). It is Topic.BalancedConsumer for several topics: the same
+// consumer, whose messages carry their topic (Message.Topic), whose
+// Assignment, HeldTopicOffsets and NextTopicOffsets name partitions by
+// topic and whose commits go to every topic owned. The methods and
+// callbacks that name partitions of one topic (Partitions, HeldOffsets,
+// ResetOffsets, Pause, BeforeRevokeCallback, ...) serve a consumer of one
+// topic only; with several, their topic forms apply. Topic.BalancedConsumer
+// stays the way to a one-topic consumer, pykafka's, and the only one to a
+// ZooKeeper-coordinated one, which has one topic.
+func (c *Client) BalancedConsumer(group string, cfg BalancedConsumerConfig) (*BalancedConsumer, error) {
+	return newBalancedConsumer(c.cluster, nil, group, cfg)
+}
+
+func newBalancedConsumer(cl *Cluster, t *Topic, group string, cfg BalancedConsumerConfig) (*BalancedConsumer, error) {
+	if cl.closed.Load() {
 		return nil, ErrClosed
 	}
-	cfg, err := cfg.withDefaults(t, group)
+	cfg, err := cfg.withDefaultsOn(cl, t, group)
 	if err != nil {
 		return nil, err
 	}
-	h := t.cl.h
+	h := cl.h
 	b := &BalancedConsumer{
 		topic:     t,
-		cl:        t.cl,
+		cl:        cl,
 		h:         h,
 		group:     group,
 		cfg:       cfg,
-		log:       t.cl.log.With("topic", t.name, "group", group),
 		calls:     map[uint64]context.CancelFunc{},
-		pausedIDs: map[int32]bool{},
+		inners:    map[string]*SimpleConsumer{},
+		owned:     topicParts{},
+		pausedIDs: map[TopicPartition]bool{},
+		avail:     h.NewEvent(),
 		changed:   h.NewEvent(),
 		idle:      h.NewEvent(),
 		ready:     h.NewEvent(),
 		swap:      h.NewLock(),
 		tasks:     newTaskGroup(h),
+	}
+	switch {
+	case t != nil:
+		b.single, b.subscribed = t.name, []string{t.name}
+		b.log = cl.log.With("topic", t.name, "group", group)
+	case cfg.TopicPattern != "":
+		b.pattern = regexp.MustCompile("^(?:" + cfg.TopicPattern + ")$") // compiled once already by withDefaults
+		b.log = cl.log.With("topicPattern", cfg.TopicPattern, "group", group)
+	default:
+		b.subscribed = cfg.Topics
+		if len(cfg.Topics) == 1 {
+			b.single = cfg.Topics[0]
+		}
+		b.log = cl.log.With("topics", cfg.Topics, "group", group)
 	}
 	b.lifecycle = newLifecycle(h, &b.mu)
 	b.runCtx, b.cancel = context.WithCancel(context.Background())
@@ -153,8 +201,20 @@ func (t *Topic) BalancedConsumer(group string, cfg BalancedConsumerConfig) (*Bal
 	return b, nil
 }
 
-// Topic returns the topic consumed.
+// Topic returns the topic consumed by a consumer made with
+// Topic.BalancedConsumer; nil for one made with Client.BalancedConsumer
+// (see Topics).
 func (b *BalancedConsumer) Topic() *Topic { return b.topic }
+
+// Topics returns the topics the consumer subscribes to now, sorted: its
+// topic, cfg.Topics, or those cfg.TopicPattern matched at the last look
+// (nil for a GroupProtocolConsumer member, whose broker matches the
+// pattern; see Assignment).
+func (b *BalancedConsumer) Topics() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.subscribed)
+}
 
 // Group returns the consumer group's name.
 func (b *BalancedConsumer) Group() string { return b.group }
@@ -165,11 +225,20 @@ func (b *BalancedConsumer) Group() string { return b.group }
 func (b *BalancedConsumer) MemberID() string { return b.member.memberID() }
 
 // Partitions returns the ids of the partitions the consumer owns now,
-// sorted; empty while it owns none or before its first assignment.
+// sorted; empty while it owns none or before its first assignment. It
+// serves a consumer of one topic; with several, see Assignment.
 func (b *BalancedConsumer) Partitions() []int32 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return slices.Clone(b.owned)
+	return slices.Clone(b.owned[b.single])
+}
+
+// Assignment returns the partitions the consumer owns now, topic →
+// partition ids (sorted); empty while it owns none.
+func (b *BalancedConsumer) Assignment() map[string][]int32 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.owned.clone()
 }
 
 // Start joins the group and returns once the first rebalance has given the
@@ -265,8 +334,8 @@ func (b *BalancedConsumer) Consume(ctx context.Context) (*Message, error) {
 			b.mu.Unlock()
 			return nil, err
 		}
-		inner := b.inner
-		if b.paused || inner == nil {
+		inners, gen := b.innerList, b.innerGen
+		if b.paused || len(inners) == 0 {
 			// Cleared under mu, and set under mu by whoever changes these,
 			// so no wake-up is lost.
 			b.changed.Clear()
@@ -282,14 +351,14 @@ func (b *BalancedConsumer) Consume(ctx context.Context) (*Message, error) {
 		// rebalance from starting under it.
 		b.active++
 		b.mu.Unlock()
-		e, ok := inner.poll()
+		e, ok, _ := b.pollInners(inners)
 		b.mu.Lock()
 		b.leaveLocked()
 		if ok {
 			b.mu.Unlock()
 			return e.msg, e.err
 		}
-		if b.paused || b.inner != inner || b.stopped {
+		if b.paused || b.innerGen != gen || b.stopped {
 			b.mu.Unlock()
 			continue
 		}
@@ -301,7 +370,7 @@ func (b *BalancedConsumer) Consume(ctx context.Context) (*Message, error) {
 		b.active++
 		b.mu.Unlock()
 
-		msg, err := inner.Consume(callCtx)
+		msg, err := b.consumeInners(callCtx, inners)
 
 		b.mu.Lock()
 		delete(b.calls, id)
@@ -317,6 +386,63 @@ func (b *BalancedConsumer) Consume(ctx context.Context) (*Message, error) {
 			continue // a rebalance interrupted the wait, or replaced the consumer
 		}
 		return nil, err
+	}
+}
+
+// pollInners takes a message (or partition error) one of inners has ready,
+// the inners taking turns, without waiting. err is an inner's
+// ErrConsumerStopped or fatal error when no inner had anything.
+func (b *BalancedConsumer) pollInners(inners []*SimpleConsumer) (e entry, ok bool, err error) {
+	n := len(inners)
+	first := 0
+	if n > 1 {
+		first = int(b.turn.Load()) % n
+	}
+	for i := range n {
+		c := inners[(first+i)%n]
+		if !c.started.Load() {
+			continue
+		}
+		var cerr error
+		e, ok, cerr = c.take(false)
+		if ok {
+			if n > 1 {
+				b.turn.Store(uint32((first + i + 1) % n))
+			}
+			return e, true, nil
+		}
+		if err == nil {
+			err = cerr
+		}
+	}
+	return entry{}, false, err
+}
+
+// consumeInners waits for a message of inners until ctx ends. The inners
+// share b.avail: it is cleared before they are all asked, so a message
+// queued by any of them after that sets it again and no wake-up is lost.
+func (b *BalancedConsumer) consumeInners(ctx context.Context, inners []*SimpleConsumer) (*Message, error) {
+	for _, c := range inners {
+		if !c.started.Load() {
+			// Its start failed under the rebalance; retried here, and what
+			// keeps failing is reported.
+			if err := c.Start(ctx); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for {
+		b.avail.Clear()
+		e, ok, err := b.pollInners(inners)
+		if ok {
+			return e.msg, e.err
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := b.avail.Wait(ctx); err != nil {
+			return nil, err
+		}
 	}
 }
 
@@ -348,44 +474,74 @@ func (b *BalancedConsumer) Messages(ctx context.Context) iter.Seq2[*Message, err
 }
 
 // CommitOffsets commits the positions of the partitions the consumer owns
-// (see SimpleConsumer.CommitOffsets), with the group generation and member
-// id in a managed group, so a commit from a member that lost its
-// partitions in a rebalance is refused. It returns nil when the consumer
-// owns nothing.
+// (see SimpleConsumer.CommitOffsets), of every topic, with the group
+// generation and member id in a managed group, so a commit from a member
+// that lost its partitions in a rebalance is refused. It returns nil when
+// the consumer owns nothing.
 func (b *BalancedConsumer) CommitOffsets(ctx context.Context) error {
-	b.mu.Lock()
-	inner := b.inner
-	b.mu.Unlock()
-	if inner == nil {
-		return nil
+	var errs []error
+	for _, inner := range b.currentInners() {
+		errs = append(errs, inner.CommitOffsets(ctx))
 	}
-	return inner.CommitOffsets(ctx)
+	return errors.Join(errs...)
+}
+
+// currentInners returns the consumers of the partitions owned now.
+func (b *BalancedConsumer) currentInners() []*SimpleConsumer {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.innerList
+}
+
+// singleInner returns the consumer of the one topic, nil when the
+// consumer owns nothing of it or has several topics.
+func (b *BalancedConsumer) singleInner() *SimpleConsumer {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.inners[b.single]
 }
 
 // HeldOffsets returns, for each partition the consumer owns and has
 // started, the offset of the message it delivered last (-1 before the
-// first); see SimpleConsumer.HeldOffsets.
+// first); see SimpleConsumer.HeldOffsets. It serves a consumer of one
+// topic; with several, see HeldTopicOffsets.
 func (b *BalancedConsumer) HeldOffsets() map[int32]int64 {
-	b.mu.Lock()
-	inner := b.inner
-	b.mu.Unlock()
-	if inner == nil {
-		return map[int32]int64{}
+	if inner := b.singleInner(); inner != nil {
+		return inner.HeldOffsets()
 	}
-	return inner.HeldOffsets()
+	return map[int32]int64{}
 }
 
 // NextOffsets returns, for each partition the consumer owns and has
 // started, the offset of the next message it will deliver, which is what
-// CommitOffsets stores; see SimpleConsumer.NextOffsets.
+// CommitOffsets stores; see SimpleConsumer.NextOffsets. It serves a
+// consumer of one topic; with several, see NextTopicOffsets.
 func (b *BalancedConsumer) NextOffsets() map[int32]int64 {
-	b.mu.Lock()
-	inner := b.inner
-	b.mu.Unlock()
-	if inner == nil {
-		return map[int32]int64{}
+	if inner := b.singleInner(); inner != nil {
+		return inner.NextOffsets()
 	}
-	return inner.NextOffsets()
+	return map[int32]int64{}
+}
+
+// HeldTopicOffsets is HeldOffsets by topic: topic → partition → the
+// offset of the message delivered last.
+func (b *BalancedConsumer) HeldTopicOffsets() map[string]map[int32]int64 {
+	out := map[string]map[int32]int64{}
+	for _, inner := range b.currentInners() {
+		out[inner.topic.name] = inner.HeldOffsets()
+	}
+	return out
+}
+
+// NextTopicOffsets is NextOffsets by topic: topic → partition → the
+// offset of the next message, the form Producer.SendOffsetsToTransaction
+// takes.
+func (b *BalancedConsumer) NextTopicOffsets() map[string]map[int32]int64 {
+	out := map[string]map[int32]int64{}
+	for _, inner := range b.currentInners() {
+		out[inner.topic.name] = inner.NextOffsets()
+	}
+	return out
 }
 
 // Stop stops the consumer: Consume fails with ErrConsumerStopped, the
@@ -411,17 +567,17 @@ func (b *BalancedConsumer) Stop(ctx context.Context) error {
 		if err := b.tasks.Wait(ctx); err != nil {
 			errs = append(errs, err)
 		}
-		b.mu.Lock()
-		inner := b.inner
-		b.mu.Unlock()
+		inners := b.currentInners()
 		if b.takeLost() {
 			b.dropLost(ctx)
-			inner = nil
+			inners = nil
 		}
-		if inner != nil {
+		if len(inners) > 0 {
 			b.beforeRevoke(ctx, nil)
-			if err := inner.Stop(ctx); err != nil {
-				errs = append(errs, err)
+			for _, inner := range inners {
+				if err := inner.Stop(ctx); err != nil {
+					errs = append(errs, err)
+				}
 			}
 		}
 		if b.started.Load() {

@@ -1,9 +1,12 @@
 package kafka
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,6 +23,10 @@ const (
 	DefaultSessionTimeout      = 30 * time.Second
 	DefaultHeartbeatInterval   = 3 * time.Second
 	DefaultRebalanceTimeout    = 60 * time.Second
+	// DefaultMetadataRefreshInterval is how often a classic-protocol
+	// member looks for topics created and partitions added: the Java
+	// client's metadata.max.age.ms.
+	DefaultMetadataRefreshInterval = 5 * time.Minute
 )
 
 // RebalanceCallback is called after a rebalance changed the partitions a
@@ -184,6 +191,46 @@ type BalancedConsumerConfig struct {
 	// Broker-coordinated groups only.
 	GroupProtocol GroupProtocol
 
+	// Topics are the topics a consumer made with Client.BalancedConsumer
+	// subscribes to; give them or TopicPattern. Every member of the group
+	// may subscribe to a different set: the group's assignor shares out
+	// each topic among the members subscribed to it. Topic.BalancedConsumer
+	// consumes its own topic and refuses this field. ZooKeeper groups
+	// consume one topic, made with Topic.BalancedConsumer.
+	Topics []string
+
+	// TopicPattern, for a consumer made with Client.BalancedConsumer,
+	// subscribes to every topic whose whole name the regular expression
+	// matches (as the Java client's subscribe(Pattern)), internal topics
+	// excepted, including topics created later. With the classic protocol
+	// the consumer matches it (Go's RE2 syntax) against the cluster's
+	// topics at the start and every MetadataRefreshInterval, and rejoins
+	// the group when the set changes. With GroupProtocolConsumer the
+	// broker resolves it (RE2/J syntax, which RE2's mostly is; Kafka 4.0+,
+	// ConsumerGroupHeartbeat v1) and assigns what it matches as topics
+	// appear; an older coordinator fails the member with a *GroupError
+	// matching ErrTopicPatternUnsupported.
+	TopicPattern string
+
+	// MetadataRefreshInterval is how often a member of the classic
+	// protocol looks at the cluster's metadata: a TopicPattern member for
+	// topics created or deleted that its pattern matches, the group's
+	// leader for topics it assigns that were created or deleted or gained
+	// partitions since; either rejoins the group when it finds some, so
+	// they are assigned (the Java client's metadata.max.age.ms). Default
+	// DefaultMetadataRefreshInterval.
+	MetadataRefreshInterval time.Duration
+
+	// BeforeRevokeTopics, AfterAssignTopics and LostTopics are
+	// BeforeRevokeCallback, AfterAssignCallback and LostCallback with
+	// the partitions named by topic: the form for consumers of several
+	// topics, which the one-topic callbacks (and PostRebalanceCallback)
+	// cannot serve and refuse. When both forms are set, both run, the
+	// one-topic form first.
+	BeforeRevokeTopics TopicPartitionsCallback
+	AfterAssignTopics  TopicPartitionsCallback
+	LostTopics         TopicPartitionsCallback
+
 	// ServerAssignor names the broker-side assignor of a
 	// GroupProtocolConsumer member: ServerAssignorUniform,
 	// ServerAssignorRange or another the brokers list in
@@ -192,9 +239,24 @@ type BalancedConsumerConfig struct {
 	ServerAssignor string
 }
 
+// TopicPartitionsCallback is told of partitions a balanced consumer gives
+// up, gained or lost, topic → partition ids (sorted): the several-topic
+// form of RevokeCallback and PartitionsCallback, with their rules.
+type TopicPartitionsCallback func(ctx context.Context, partitions map[string][]int32)
+
 // withDefaults validates c for group on topic t and returns a copy with
 // every default filled in. The embedded ConsumerConfig keeps Partitions nil.
 func (c BalancedConsumerConfig) withDefaults(t *Topic, group string) (BalancedConsumerConfig, error) {
+	var cl *Cluster
+	if t != nil {
+		cl = t.cl
+	}
+	return c.withDefaultsOn(cl, t, group)
+}
+
+// withDefaultsOn validates c for group, on topic t (Topic.BalancedConsumer)
+// or on c.Topics or c.TopicPattern (Client.BalancedConsumer, t nil).
+func (c BalancedConsumerConfig) withDefaultsOn(cl *Cluster, t *Topic, group string) (BalancedConsumerConfig, error) {
 	bad := func(field, format string, args ...any) (BalancedConsumerConfig, error) {
 		return c, &ConfigError{Field: "BalancedConsumerConfig." + field, Reason: fmt.Sprintf(format, args...)}
 	}
@@ -222,6 +284,7 @@ func (c BalancedConsumerConfig) withDefaults(t *Topic, group string) (BalancedCo
 		{"SessionTimeout", c.SessionTimeout},
 		{"HeartbeatInterval", c.HeartbeatInterval},
 		{"RebalanceTimeout", c.RebalanceTimeout},
+		{"MetadataRefreshInterval", c.MetadataRefreshInterval},
 	} {
 		if f.d < 0 {
 			return bad(f.name, "negative (%v)", f.d)
@@ -234,7 +297,7 @@ func (c BalancedConsumerConfig) withDefaults(t *Topic, group string) (BalancedCo
 	// client gives way to fields that exist for broker groups alone.
 	zkOwn := c.ZooKeeperConnect != "" || c.ZooKeeperTimeout != 0
 	if !c.Managed && !zkOwn {
-		c.Managed = t.cl.cfg.ZooKeeperHosts == ""
+		c.Managed = cl.cfg.ZooKeeperHosts == ""
 		if !c.Managed {
 			for _, f := range []struct {
 				name string
@@ -299,11 +362,13 @@ func (c BalancedConsumerConfig) withDefaults(t *Topic, group string) (BalancedCo
 			return bad("Assignors", "applies to broker-coordinated groups only (a ZooKeeper field is set)")
 		case c.LostCallback != nil:
 			return bad("LostCallback", "applies to broker-coordinated groups only (a ZooKeeper field is set)")
+		case t == nil:
+			return bad("Topics", "ZooKeeper groups consume one topic: make the consumer with Topic.BalancedConsumer")
 		case strings.ContainsAny(group, "/") || group == "." || group == "..":
 			return bad("group", "%q cannot name a ZooKeeper node", group)
 		}
 		if c.ZooKeeperConnect == "" {
-			c.ZooKeeperConnect = t.cl.cfg.ZooKeeperHosts
+			c.ZooKeeperConnect = cl.cfg.ZooKeeperHosts
 		}
 		if c.ZooKeeperConnect == "" {
 			return bad("ZooKeeperConnect", "ZooKeeperTimeout chose ZooKeeper coordination, but no ZooKeeper is named: "+
@@ -313,6 +378,12 @@ func (c BalancedConsumerConfig) withDefaults(t *Topic, group string) (BalancedCo
 			return bad("ZooKeeperConnect", "%v", err)
 		}
 	}
+
+	if err := c.checkSubscription(t); err != nil {
+		return c, err
+	}
+	c.Topics = slices.Clone(c.Topics)
+	slices.Sort(c.Topics)
 
 	inner := c.ConsumerConfig
 	inner.ConsumerGroup = group
@@ -327,6 +398,9 @@ func (c BalancedConsumerConfig) withDefaults(t *Topic, group string) (BalancedCo
 	inner.ConsumerGroup, inner.Partitions = "", nil
 	c.ConsumerConfig = inner
 
+	if c.MetadataRefreshInterval == 0 {
+		c.MetadataRefreshInterval = DefaultMetadataRefreshInterval
+	}
 	if c.RebalanceMaxRetries == 0 {
 		c.RebalanceMaxRetries = DefaultRebalanceMaxRetries
 	}
@@ -354,4 +428,60 @@ func (c BalancedConsumerConfig) withDefaults(t *Topic, group string) (BalancedCo
 		c.ZooKeeperTimeout = DefaultZooKeeperTimeout
 	}
 	return c, nil
+}
+
+// checkSubscription validates what the consumer subscribes to: its own
+// topic t, or (t nil) Topics or TopicPattern, and the callbacks that suit
+// it.
+func (c BalancedConsumerConfig) checkSubscription(t *Topic) error {
+	bad := func(field, format string, args ...any) error {
+		return &ConfigError{Field: "BalancedConsumerConfig." + field, Reason: fmt.Sprintf(format, args...)}
+	}
+	if t != nil {
+		switch {
+		case c.Topics != nil:
+			return bad("Topics", "Topic.BalancedConsumer consumes its own topic: use Client.BalancedConsumer for several")
+		case c.TopicPattern != "":
+			return bad("TopicPattern", "Topic.BalancedConsumer consumes its own topic: use Client.BalancedConsumer for a pattern")
+		}
+		return nil
+	}
+	switch {
+	case len(c.Topics) == 0 && c.TopicPattern == "":
+		return bad("Topics", "Client.BalancedConsumer needs Topics or TopicPattern")
+	case len(c.Topics) > 0 && c.TopicPattern != "":
+		return bad("TopicPattern", "set together with Topics; give one")
+	}
+	seen := map[string]bool{}
+	for i, name := range c.Topics {
+		switch {
+		case name == "":
+			return bad(fmt.Sprintf("Topics[%d]", i), "empty topic name")
+		case seen[name]:
+			return bad(fmt.Sprintf("Topics[%d]", i), "%q listed twice", name)
+		}
+		seen[name] = true
+	}
+	if c.TopicPattern != "" {
+		if _, err := regexp.Compile(c.TopicPattern); err != nil {
+			return bad("TopicPattern", "%v", err)
+		}
+	}
+	if len(c.Topics) == 1 {
+		return nil
+	}
+	for _, f := range []struct {
+		name, instead string
+		set           bool
+	}{
+		{"BeforeRevokeCallback", "BeforeRevokeTopics", c.BeforeRevokeCallback != nil},
+		{"AfterAssignCallback", "AfterAssignTopics", c.AfterAssignCallback != nil},
+		{"LostCallback", "LostTopics", c.LostCallback != nil},
+		{"PostRebalanceCallback", "AfterAssignTopics", c.PostRebalanceCallback != nil},
+	} {
+		if f.set {
+			return bad(f.name, "names partitions of one topic, and this consumer may have several: use %s", f.instead)
+		}
+	}
+	return nil
 }

@@ -45,3 +45,15 @@ func (e *ZooKeeperUnreachableError) Unwrap() error { return e.Err }
 
 // Is makes errors.Is(err, ErrZooKeeperUnreachable) hold.
 func (e *ZooKeeperUnreachableError) Is(target error) bool { return target == ErrZooKeeperUnreachable }
+
+// ErrSeveralTopics is returned by the BalancedConsumer methods that name
+// partitions of one topic (ResetOffsets, Pause, Resume) when the consumer
+// subscribes to several topics or a pattern: ResetTopicOffsets,
+// PauseTopics and ResumeTopics name the topic.
+var ErrSeveralTopics = errors.New("kafka: the balanced consumer has several topics: partitions need their topic")
+
+// ErrTopicPatternUnsupported matches the *GroupError of a
+// GroupProtocolConsumer member with a TopicPattern whose coordinator
+// cannot resolve patterns (ConsumerGroupHeartbeat before v1); such a group
+// needs GroupProtocolClassic, where the client matches the pattern.
+var ErrTopicPatternUnsupported = errors.New("kafka: the group coordinator cannot resolve topic patterns (ConsumerGroupHeartbeat v1, Kafka 4.0+); use GroupProtocolClassic")

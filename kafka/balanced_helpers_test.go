@@ -316,3 +316,14 @@ func recordsOf(t *testing.T, values ...string) []byte {
 	require.NoError(t, err)
 	return records
 }
+
+// resumeOne installs inner, the consumer of parts of the balanced
+// consumer's one topic, as a rebalance would.
+func resumeOne(b *BalancedConsumer, inner *SimpleConsumer, parts []int32) {
+	if inner == nil {
+		b.resume(nil, topicParts{})
+		return
+	}
+	inner.avail = b.avail
+	b.resume(map[string]*SimpleConsumer{b.single: inner}, topicParts{b.single: parts})
+}

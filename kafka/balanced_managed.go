@@ -56,6 +56,8 @@ type managedMembership struct {
 	owned      map[string][]int32 // the last assignment, nil before one ...
 	ownedGen   int32              // ... and its generation, for sticky assignors' user data
 	lastBeat   time.Time          // when the last heartbeat the coordinator answered went out
+	leader     bool               // the member led the current generation ...
+	assigned   map[string]int32   // ... and assigned these topics' partitions (0: topic missing)
 
 	beat   handler.Event // set while stable
 	rejoin handler.Event // the heartbeat found the generation over
@@ -80,7 +82,13 @@ func newManagedMembership(b *BalancedConsumer) *managedMembership {
 	return m
 }
 
-func (m *managedMembership) open(context.Context) error { return nil }
+// open matches a TopicPattern for the first subscription.
+func (m *managedMembership) open(ctx context.Context) error {
+	if m.b.pattern != nil {
+		return m.subscribePattern(ctx)
+	}
+	return nil
+}
 
 func (m *managedMembership) memberID() string {
 	m.mu.Lock()
@@ -105,6 +113,7 @@ var errRejoin = errors.New("kafka: the group is rebalancing again")
 func (m *managedMembership) run(ctx context.Context) {
 	b := m.b
 	b.tasks.Go("kafka-group-heartbeat", func() { m.heartbeatLoop(ctx) })
+	b.tasks.Go("kafka-group-metadata", func() { m.watchMetadata(ctx) })
 	failures := 0
 	for ctx.Err() == nil {
 		m.rejoin.Clear()

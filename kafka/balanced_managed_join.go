@@ -49,9 +49,8 @@ func (m *managedMembership) join(ctx context.Context) error {
 		return err
 	}
 	if m.cooperative {
-		owned := b.Partitions()
-		gone := slices.DeleteFunc(owned, func(p int32) bool { return slices.Contains(parts, p) })
-		if len(gone) > 0 {
+		gone := topicParts(b.Assignment()).minus(parts)
+		if gone.len() > 0 {
 			if err := b.revokeSome(ctx, gone); err != nil {
 				return err
 			}
@@ -59,15 +58,17 @@ func (m *managedMembership) join(ctx context.Context) error {
 			m.requestRejoin(gen)
 		}
 	}
-	carry := make(map[int32]bool, len(parts))
-	for _, p := range parts {
-		carry[p] = continuous
+	carry := make(map[TopicPartition]bool, parts.len())
+	for t, ids := range parts {
+		for _, id := range ids {
+			carry[TopicPartition{t, id}] = continuous
+		}
 	}
 	b.assign(ctx, parts, carry)
 	return nil
 }
 
-func (m *managedMembership) joinAndSync(ctx context.Context) (parts []int32, gen int32, continuous bool, err error) {
+func (m *managedMembership) joinAndSync(ctx context.Context) (parts topicParts, gen int32, continuous bool, err error) {
 	b := m.b
 	m.setUnstable()
 	coord, err := b.cl.GroupCoordinator(ctx, b.group)
@@ -90,7 +91,8 @@ func (m *managedMembership) joinAndSync(ctx context.Context) (parts []int32, gen
 	}
 	continuous = m.setStable(resp.GenerationID, resp.MemberID)
 	m.mu.Lock()
-	m.owned, m.ownedGen = map[string][]int32{b.topic.name: parts}, resp.GenerationID
+	m.owned, m.ownedGen = parts.clone(), resp.GenerationID
+	m.leader = resp.Leader == resp.MemberID
 	m.mu.Unlock()
 	b.groupEvent(GroupJoined, nil, nil)
 	b.log.Debug("kafka: joined the group", "member", resp.MemberID, "generation", resp.GenerationID,
@@ -104,7 +106,7 @@ func (m *managedMembership) joinAndSync(ctx context.Context) (parts []int32, gen
 // as Java's do.
 func (m *managedMembership) subscription(a Assignor) ([]byte, error) {
 	s := protocol.NewConsumerProtocolSubscription()
-	s.Topics = []string{m.b.topic.name}
+	s.Topics = m.b.Topics()
 	m.mu.Lock()
 	s.GenerationID = m.prevGen
 	if !m.prevStable {
@@ -195,7 +197,7 @@ func (m *managedMembership) sendJoin(ctx context.Context, coord *Broker) (*proto
 func (m *managedMembership) holds() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.cooperative && len(m.owned[m.b.topic.name]) > 0
+	return m.cooperative && topicParts(m.owned).len() > 0
 }
 
 func (m *managedMembership) protocolNames() []string {
@@ -247,7 +249,7 @@ func (m *managedMembership) leaderAssign(ctx context.Context, resp *protocol.Joi
 			// It gets nothing; the others still get their share.
 			b.log.Warn("kafka: unreadable subscription of a group member", "member", jm.MemberID, "error", err)
 		case isPykafkaSubscription(sub):
-			gm.Topics = []string{b.topic.name}
+			gm.Topics = m.pykafkaTopics()
 			pykafka[jm.MemberID] = true
 			version = min(version, v)
 		default:
@@ -283,6 +285,13 @@ func (m *managedMembership) leaderAssign(ctx context.Context, resp *protocol.Joi
 		}
 		counts[name] = int32(len(t.Partitions()))
 	}
+	assigned := make(map[string]int32, len(topics))
+	for name := range topics {
+		assigned[name] = counts[name]
+	}
+	m.mu.Lock()
+	m.assigned = assigned
+	m.mu.Unlock()
 	result, err := assignor.Assign(members, counts)
 	if err == nil {
 		err = checkAssignment(assignor.Name(), members, counts, result)
@@ -307,7 +316,7 @@ func (m *managedMembership) leaderAssign(ctx context.Context, resp *protocol.Joi
 		if pykafka[gm.MemberID] && len(names) == 0 {
 			// pykafka reads the partitions of the first topic listed and
 			// fails on an assignment that lists none.
-			names = append(names, b.topic.name)
+			names = append(names, m.pykafkaTopics()...)
 		}
 		for _, name := range names {
 			a.AssignedPartitions = append(a.AssignedPartitions,
@@ -323,10 +332,9 @@ func (m *managedMembership) leaderAssign(ctx context.Context, resp *protocol.Joi
 	return out, nil
 }
 
-// sendSync sends SyncGroup and returns the member's partitions of the
-// topic.
+// sendSync sends SyncGroup and returns the member's partitions.
 func (m *managedMembership) sendSync(ctx context.Context, coord *Broker, gen int32, member string,
-	assignor Assignor, assignments []protocol.SyncGroupRequestAssignment) ([]int32, error) {
+	assignor Assignor, assignments []protocol.SyncGroupRequestAssignment) (topicParts, error) {
 	b := m.b
 	ptype, pname := consumerProtocolType, assignor.Name()
 	req := protocol.NewSyncGroupRequest()
@@ -363,20 +371,30 @@ func (m *managedMembership) sendSync(ctx context.Context, coord *Broker, gen int
 		return nil, fmt.Errorf("kafka: SyncGroup: %w", kerr)
 	}
 	if len(resp.Assignment) == 0 {
-		return nil, nil // the leader gave this member nothing
+		return topicParts{}, nil // the leader gave this member nothing
 	}
 	a, _, err := protocol.DecodeConsumerAssignment(resp.Assignment)
 	if err != nil {
 		return nil, fmt.Errorf("kafka: the group leader's assignment: %w", err)
 	}
-	var parts []int32
+	parts := topicParts{}
 	for _, tp := range a.AssignedPartitions {
-		if tp.Topic == b.topic.name {
-			parts = append(parts, tp.Partitions...)
-		}
+		parts[tp.Topic] = append(parts[tp.Topic], tp.Partitions...)
 	}
-	slices.Sort(parts)
-	return slices.Compact(parts), nil
+	return parts.normalized(), nil
+}
+
+// pykafkaTopics is what a pykafka member, whose subscription names a
+// placeholder, is taken to consume: this consumer's topic (pykafka reads
+// the first topic of its assignment), or with several the first of them.
+func (m *managedMembership) pykafkaTopics() []string {
+	if m.b.single != "" {
+		return []string{m.b.single}
+	}
+	if topics := m.b.Topics(); len(topics) > 0 {
+		return topics[:1]
+	}
+	return nil
 }
 
 // isPykafkaSubscription tells pykafka 2.8's JoinGroup metadata, which names a

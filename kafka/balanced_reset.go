@@ -14,8 +14,20 @@ import (
 // regardless. A rebalance replacing the partitions under way finishes
 // first, so the reset applies to the partitions owned after it. It may be
 // called from AfterAssignCallback, to start newly assigned partitions
-// elsewhere (Java's seek in onPartitionsAssigned).
+// elsewhere (Java's seek in onPartitionsAssigned). It serves a consumer of
+// one topic: with several it returns ErrSeveralTopics.
 func (b *BalancedConsumer) ResetOffsets(ctx context.Context, targets map[int32]OffsetTarget) error {
+	if b.single == "" && !b.isStopped() {
+		return ErrSeveralTopics
+	}
+	return b.ResetTopicOffsets(ctx, map[string]map[int32]OffsetTarget{b.single: targets})
+}
+
+// ResetTopicOffsets is ResetOffsets by topic, for consumers of several
+// topics: topic → partition → target. A topic given no targets (nil or
+// empty) moves every partition owned of it to AutoOffsetReset, and an
+// empty targets every partition owned.
+func (b *BalancedConsumer) ResetTopicOffsets(ctx context.Context, targets map[string]map[int32]OffsetTarget) error {
 	if b.isStopped() {
 		return ErrConsumerStopped
 	}
@@ -24,14 +36,23 @@ func (b *BalancedConsumer) ResetOffsets(ctx context.Context, targets map[int32]O
 	}
 	defer b.swap.Unlock()
 	b.mu.Lock()
-	inner := b.inner
+	inners := b.inners
 	b.mu.Unlock()
-	if inner != nil {
-		return inner.ResetOffsets(ctx, targets)
+	if len(targets) == 0 {
+		targets = map[string]map[int32]OffsetTarget{}
+		for topic := range inners {
+			targets[topic] = nil
+		}
 	}
 	var errs []error
-	for id := range targets {
-		errs = append(errs, &PartitionError{Topic: b.topic.name, Partition: id, Err: ErrPartitionNotConsumed})
+	for topic, ts := range targets {
+		if inner := inners[topic]; inner != nil {
+			errs = append(errs, inner.ResetOffsets(ctx, ts))
+			continue
+		}
+		for id := range ts {
+			errs = append(errs, &PartitionError{Topic: topic, Partition: id, Err: ErrPartitionNotConsumed})
+		}
 	}
 	return errors.Join(errs...)
 }

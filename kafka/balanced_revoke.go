@@ -38,23 +38,37 @@ type PartitionsCallback func(ctx context.Context, partitions []int32)
 // beforeRevoke runs BeforeRevokeCallback over parts, or with nil over the
 // partitions owned, once for them: a retried rebalance (a failed join) or
 // a Stop during one finds it run already.
-func (b *BalancedConsumer) beforeRevoke(ctx context.Context, parts []int32) {
-	cb := b.cfg.BeforeRevokeCallback
-	if cb == nil {
+func (b *BalancedConsumer) beforeRevoke(ctx context.Context, parts topicParts) {
+	if b.cfg.BeforeRevokeCallback == nil && b.cfg.BeforeRevokeTopics == nil {
 		return
 	}
 	b.mu.Lock()
 	all := parts == nil
 	if all {
-		parts = slices.Clone(b.owned)
+		parts = b.owned.clone()
 	}
-	run := b.inner != nil && len(parts) > 0 && !b.revoked
+	run := len(b.inners) > 0 && parts.len() > 0 && !b.revoked
 	b.revoked = b.revoked || all
 	b.mu.Unlock()
 	if !run {
 		return
 	}
-	b.callback(ctx, cb, parts)
+	b.callbacks(ctx, b.cfg.BeforeRevokeCallback, b.cfg.BeforeRevokeTopics, parts)
+}
+
+// callbacks runs one over the partitions of the consumer's one topic (if
+// it has one) and topics over all of parts, each bounded as RevokeCallback
+// says; neither with no partitions.
+func (b *BalancedConsumer) callbacks(ctx context.Context, one func(context.Context, []int32),
+	topics TopicPartitionsCallback, parts topicParts) {
+	if one != nil && b.single != "" && len(parts[b.single]) > 0 {
+		b.callback(ctx, one, slices.Clone(parts[b.single]))
+	}
+	if topics != nil && parts.len() > 0 {
+		wb := waitBound{h: b.h, after: b.revokeTimeout()}
+		defer wb.end()
+		topics(wb.ctx(ctx), parts.clone())
+	}
 }
 
 // callback runs cb over parts, bounded as RevokeCallback says.

@@ -30,7 +30,7 @@ func TestBeforeRevokeCallbackBound(t *testing.T) {
 	require.NoError(t, err)
 	inner := newSimpleConsumer(topic, ConsumerConfig{Partitions: []int32{0, 2}})
 	t.Cleanup(func() { _ = inner.Stop(context.Background()) })
-	b.resume(inner, []int32{0, 2})
+	resumeOne(b, inner, []int32{0, 2})
 
 	require.NoError(t, b.revoke(context.Background()))
 	require.Equal(t, [][]int32{{0, 2}}, calls)
@@ -39,11 +39,11 @@ func TestBeforeRevokeCallbackBound(t *testing.T) {
 	require.NoError(t, b.revoke(context.Background()))
 	assert.Len(t, calls, 1, "a retried rebalance does not call it again")
 
-	b.resume(inner, []int32{0, 2})
+	resumeOne(b, inner, []int32{0, 2})
 	require.NoError(t, b.revoke(context.Background()))
 	assert.Len(t, calls, 2, "the next rebalance does")
 
-	b.resume(nil, nil)
+	resumeOne(b, nil, nil)
 	require.NoError(t, b.revoke(context.Background()))
 	assert.Len(t, calls, 2, "not called while owning nothing")
 }

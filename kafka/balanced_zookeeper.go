@@ -8,7 +8,8 @@ import (
 )
 
 // zkMembership coordinates a BalancedConsumer through ZooKeeper, as
-// pykafka's BalancedConsumer does. The coordination itself (pykafka's node
+// pykafka's BalancedConsumer does, over one topic (its node layout has
+// one owner directory per topic, and pykafka's members one topic each). The coordination itself (pykafka's node
 // layout, watches, claims and decide_partitions) is zookeeper.Member; this
 // side of the membership seam only lends it the consumer.
 type zkMembership struct {
@@ -76,7 +77,12 @@ func (z *zkMembership) Fail(err error)                           { z.b.fail(err)
 func (z *zkMembership) Go(name string, fn func())                { z.b.tasks.Go(name, fn) }
 
 func (z *zkMembership) Assign(ctx context.Context, owned []int32, carry map[int32]bool) {
-	z.b.assign(ctx, owned, carry)
+	t := z.b.single
+	tc := make(map[TopicPartition]bool, len(carry))
+	for id, c := range carry {
+		tc[TopicPartition{t, id}] = c
+	}
+	z.b.assign(ctx, topicParts{t: owned}, tc)
 }
 
 // SessionEvent tells the ZooKeeperHooks, and the GroupHooks of a lost

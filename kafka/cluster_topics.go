@@ -133,6 +133,11 @@ func findTopic(md *protocol.MetadataResponse, name string) *protocol.MetadataRes
 // brings the model up to date with it: topics created elsewhere become
 // known, deleted ones are marked so.
 func (c *Cluster) TopicNames(ctx context.Context) ([]string, error) {
+	return c.topicNames(ctx, c.cfg.IncludeInternalTopics)
+}
+
+// topicNames is TopicNames, with internal topics when internal is set.
+func (c *Cluster) topicNames(ctx context.Context, internal bool) ([]string, error) {
 	md, err := c.metadata(ctx, metadataRequest(nil, false), true)
 	if err != nil {
 		return nil, err
@@ -143,7 +148,7 @@ func (c *Cluster) TopicNames(ctx context.Context) ([]string, error) {
 		if mt.Name == nil || mt.ErrorCode != 0 && len(mt.Partitions) == 0 {
 			continue
 		}
-		if mt.IsInternal && !c.cfg.IncludeInternalTopics {
+		if mt.IsInternal && !internal {
 			continue
 		}
 		names = append(names, *mt.Name)

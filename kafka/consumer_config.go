@@ -196,12 +196,16 @@ func (c ConsumerConfig) withDefaults(t *Topic) (ConsumerConfig, error) {
 	if len(c.ConsumerGroup) > maxClientIDLen {
 		return bad("ConsumerGroup", "longer than %d bytes", maxClientIDLen)
 	}
-	if c.Partitions == nil {
+	switch {
+	case t == nil:
+		// A balanced consumer of several topics: its group decides the
+		// partitions, topic by topic.
+	case c.Partitions == nil:
 		c.Partitions = t.partitionIDs()
 		if len(c.Partitions) == 0 {
 			return bad("Partitions", "topic %q has no partitions", t.Name())
 		}
-	} else {
+	default:
 		if len(c.Partitions) == 0 {
 			return bad("Partitions", "empty; nil means all partitions")
 		}

@@ -47,8 +47,8 @@ type consumerMembership struct {
 	member    string        // generated here (ConsumerGroupHeartbeat v1+), or the coordinator's
 	epoch     int32         // epochJoin until the coordinator gives one
 	interval  time.Duration // the coordinator's heartbeat interval
-	owned     []int32       // what the heartbeats report owning, sorted
-	target    []int32       // the last assignment received, sorted ...
+	owned     idParts       // what the heartbeats report owning
+	target    idParts       // the last assignment received ...
 	hasTarget bool          // ... once one was
 	lost      bool          // fenced: drop every partition, commit nothing, then rejoin
 	joined    bool          // an epoch was received: Stop has a membership to leave
@@ -152,15 +152,16 @@ func (m *consumerMembership) run(ctx context.Context) {
 // state and takes in the answer.
 func (m *consumerMembership) heartbeatOnce(ctx context.Context) error {
 	b := m.b
-	topicID, err := m.topicID(ctx)
-	if err != nil {
-		return err
-	}
 	coord, err := b.cl.GroupCoordinator(ctx, b.group)
 	if err != nil {
 		return err
 	}
-	req := m.request(topicID)
+	if b.pattern != nil {
+		if err := m.checkPatternSupport(ctx, coord); err != nil {
+			return err
+		}
+	}
+	req := m.request()
 	resp, err := call[*protocol.ConsumerGroupHeartbeatResponse](ctx, coord, m.connKey, req, 0)
 	if err != nil {
 		if errors.Is(err, protocol.ErrUnsupportedVersion) {
@@ -175,7 +176,7 @@ func (m *consumerMembership) heartbeatOnce(ctx context.Context) error {
 		return fmt.Errorf("kafka: ConsumerGroupHeartbeat: %w", kerr)
 	}
 
-	joined, err := m.take(req, resp, topicID)
+	joined, err := m.take(req, resp)
 	if joined {
 		b.groupEvent(GroupJoined, nil, nil)
 	}
@@ -184,8 +185,7 @@ func (m *consumerMembership) heartbeatOnce(ctx context.Context) error {
 
 // take records a heartbeat's answer and reports whether it made the member
 // join (a first epoch).
-func (m *consumerMembership) take(req *protocol.ConsumerGroupHeartbeatRequest, resp *protocol.ConsumerGroupHeartbeatResponse,
-	topicID protocol.UUID) (joined bool, err error) {
+func (m *consumerMembership) take(req *protocol.ConsumerGroupHeartbeatRequest, resp *protocol.ConsumerGroupHeartbeatResponse) (joined bool, err error) {
 	b := m.b
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -206,15 +206,12 @@ func (m *consumerMembership) take(req *protocol.ConsumerGroupHeartbeatRequest, r
 		m.interval = time.Duration(resp.HeartbeatIntervalMs) * time.Millisecond
 	}
 	if a := resp.Assignment; a != nil {
-		var parts []int32
+		parts := idParts{}
 		for _, tp := range a.TopicPartitions {
-			if tp.TopicID == topicID {
-				parts = append(parts, tp.Partitions...)
-			}
+			parts[tp.TopicID] = append(parts[tp.TopicID], tp.Partitions...)
 		}
-		slices.Sort(parts)
-		parts = slices.Compact(parts)
-		if !m.hasTarget || !slices.Equal(parts, m.target) {
+		parts = parts.normalized()
+		if !m.hasTarget || !parts.equal(m.target) {
 			b.log.Debug("kafka: new target assignment", "member", m.member, "epoch", m.epoch, "partitions", parts)
 		}
 		m.target, m.hasTarget = parts, true
@@ -227,39 +224,50 @@ func (m *consumerMembership) take(req *protocol.ConsumerGroupHeartbeatRequest, r
 // (subscription, rebalance timeout and owned partitions every time), which
 // the coordinator accepts as well as the incremental form and which lets
 // it tell a retried request from a stale one.
-func (m *consumerMembership) request(topicID protocol.UUID) *protocol.ConsumerGroupHeartbeatRequest {
+func (m *consumerMembership) request() *protocol.ConsumerGroupHeartbeatRequest {
 	b := m.b
 	req := protocol.NewConsumerGroupHeartbeatRequest()
 	req.GroupID = b.group
 	req.InstanceID = m.instance
 	req.RebalanceTimeoutMs = int32(b.cfg.RebalanceTimeout.Milliseconds())
-	req.SubscribedTopicNames = []string{b.topic.name}
+	if b.pattern != nil {
+		// The broker resolves it, and subscribes the member to topics
+		// created later too.
+		pattern := b.cfg.TopicPattern
+		req.SubscribedTopicRegex = &pattern
+	} else {
+		req.SubscribedTopicNames = b.Topics()
+	}
 	req.ServerAssignor = m.assignor
 	m.mu.Lock()
 	req.MemberID, req.MemberEpoch = m.member, m.epoch
 	req.TopicPartitions = []protocol.ConsumerGroupHeartbeatRequestTopicPartitions{}
-	if len(m.owned) > 0 {
+	for _, id := range m.owned.ids() {
 		req.TopicPartitions = append(req.TopicPartitions,
-			protocol.ConsumerGroupHeartbeatRequestTopicPartitions{TopicID: topicID, Partitions: slices.Clone(m.owned)})
+			protocol.ConsumerGroupHeartbeatRequestTopicPartitions{TopicID: id, Partitions: slices.Clone(m.owned[id])})
 	}
 	m.mu.Unlock()
 	return req
 }
 
-// topicID returns the consumed topic's id, which assignments name it by,
-// refreshing metadata while it is not known.
-func (m *consumerMembership) topicID(ctx context.Context) (protocol.UUID, error) {
-	t := m.b.topic
-	if id := t.ID(); !id.IsZero() {
-		return id, nil
+// checkPatternSupport fails a TopicPattern member whose coordinator would
+// ignore the pattern: SubscribedTopicRegex came with
+// ConsumerGroupHeartbeat v1 (Kafka 4.0). The client does not match the
+// pattern itself here, as the classic protocol does, because the broker
+// resolving it is what keeps every member's view of it the same.
+func (m *consumerMembership) checkPatternSupport(ctx context.Context, coord *Broker) error {
+	c, err := coord.conn(ctx, m.connKey)
+	if err != nil {
+		return err
 	}
-	if err := m.b.cl.Update(ctx); err != nil {
-		return protocol.UUID{}, err
+	v := c.Versions()
+	if v == nil {
+		return nil // reconnecting: the request itself will tell
 	}
-	if id := t.ID(); !id.IsZero() {
-		return id, nil
+	if ver, err := v.Pick(protocol.APIKeyConsumerGroupHeartbeat); err == nil && ver < 1 {
+		return &GroupError{Group: m.b.group, Err: fmt.Errorf("%w (the coordinator speaks version %d)", ErrTopicPatternUnsupported, ver)}
 	}
-	return protocol.UUID{}, fmt.Errorf("kafka: topic %q has no topic id in metadata", t.name)
+	return nil
 }
 
 // fence ends the membership the coordinator fenced: the reconciler drops

@@ -20,13 +20,20 @@ func (c *SimpleConsumer) Lag() map[int32]int64 {
 
 // Lag returns the lag of the partitions the consumer owns now; see
 // SimpleConsumer.Lag. It is empty between rebalances' revocation and
-// assignment.
+// assignment. It serves a consumer of one topic.
 func (b *BalancedConsumer) Lag() map[int32]int64 {
-	b.mu.Lock()
-	inner := b.inner
-	b.mu.Unlock()
-	if inner == nil {
-		return map[int32]int64{}
+	if inner := b.singleInner(); inner != nil {
+		return inner.Lag()
 	}
-	return inner.Lag()
+	return map[int32]int64{}
+}
+
+// TopicLag is Lag by topic, for consumers of several topics: topic →
+// partition → lag.
+func (b *BalancedConsumer) TopicLag() map[string]map[int32]int64 {
+	out := map[string]map[int32]int64{}
+	for _, inner := range b.currentInners() {
+		out[inner.topic.name] = inner.Lag()
+	}
+	return out
 }

@@ -93,14 +93,45 @@ func (b *BalancedConsumer) Paused() []int32 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	out := make([]int32, 0, len(b.pausedIDs))
-	for id := range b.pausedIDs {
-		out = append(out, id)
+	for tp := range b.pausedIDs {
+		if tp.Topic == b.single {
+			out = append(out, tp.Partition)
+		}
 	}
 	slices.Sort(out)
 	return out
 }
 
 func (b *BalancedConsumer) setPaused(ids []int32, paused bool) error {
+	if b.single == "" && !b.isStopped() {
+		return ErrSeveralTopics
+	}
+	return b.setPausedParts(topicParts{b.single: ids}, paused)
+}
+
+// PauseTopics is Pause by topic, for consumers of several topics: topic →
+// partition ids.
+func (b *BalancedConsumer) PauseTopics(parts map[string][]int32) error {
+	return b.setPausedParts(parts, true)
+}
+
+// ResumeTopics is Resume by topic; see PauseTopics.
+func (b *BalancedConsumer) ResumeTopics(parts map[string][]int32) error {
+	return b.setPausedParts(parts, false)
+}
+
+// PausedTopics returns the partitions paused now by topic, sorted.
+func (b *BalancedConsumer) PausedTopics() map[string][]int32 {
+	b.mu.Lock()
+	out := topicParts{}
+	for tp := range b.pausedIDs {
+		out[tp.Topic] = append(out[tp.Topic], tp.Partition)
+	}
+	b.mu.Unlock()
+	return out.normalized()
+}
+
+func (b *BalancedConsumer) setPausedParts(parts topicParts, paused bool) error {
 	if b.isStopped() {
 		return ErrConsumerStopped
 	}
@@ -108,39 +139,43 @@ func (b *BalancedConsumer) setPaused(ids []int32, paused bool) error {
 	b.swap.Lock()
 	defer b.swap.Unlock()
 	var errs []error
+	apply := map[*SimpleConsumer][]int32{}
 	b.mu.Lock()
-	inner := b.inner
-	var apply []int32
-	for _, id := range ids {
-		if !slices.Contains(b.owned, id) {
-			errs = append(errs, &PartitionError{Topic: b.topic.name, Partition: id, Err: ErrPartitionNotConsumed})
-			continue
-		}
-		apply = append(apply, id)
-		if paused {
-			b.pausedIDs[id] = true
-		} else {
-			delete(b.pausedIDs, id)
+	for _, topic := range parts.topics() {
+		inner := b.inners[topic]
+		for _, id := range parts[topic] {
+			if !b.owned.has(topic, id) {
+				errs = append(errs, &PartitionError{Topic: topic, Partition: id, Err: ErrPartitionNotConsumed})
+				continue
+			}
+			if inner != nil {
+				apply[inner] = append(apply[inner], id)
+			}
+			if paused {
+				b.pausedIDs[TopicPartition{topic, id}] = true
+			} else {
+				delete(b.pausedIDs, TopicPartition{topic, id})
+			}
 		}
 	}
 	b.mu.Unlock()
-	if inner != nil && len(apply) > 0 {
-		errs = append(errs, inner.setPaused(apply, paused))
+	for inner, ids := range apply {
+		errs = append(errs, inner.setPaused(ids, paused))
 	}
 	return errors.Join(errs...)
 }
 
 // keepPaused forgets pauses of partitions not in parts and returns those
-// of parts, for the consumer taking over parts.
-func (b *BalancedConsumer) keepPaused(parts []int32) []int32 {
+// of parts, for the consumers taking over parts.
+func (b *BalancedConsumer) keepPaused(parts topicParts) topicParts {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	var out []int32
-	for id := range b.pausedIDs {
-		if slices.Contains(parts, id) {
-			out = append(out, id)
+	out := topicParts{}
+	for tp := range b.pausedIDs {
+		if parts.has(tp.Topic, tp.Partition) {
+			out[tp.Topic] = append(out[tp.Topic], tp.Partition)
 		} else {
-			delete(b.pausedIDs, id)
+			delete(b.pausedIDs, tp)
 		}
 	}
 	return out

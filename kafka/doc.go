@@ -83,7 +83,10 @@
 //
 // Topic.SimpleConsumer reads partitions without group coordination, as
 // pykafka's SimpleConsumer does; balanced consumers wrap one over the
-// partitions they own. Its offset rules are pykafka's (see SimpleConsumer),
+// partitions they own of each topic. Topic.BalancedConsumer is pykafka's
+// one-topic group member; Client.BalancedConsumer subscribes to several
+// topics (BalancedConsumerConfig.Topics) or to a regular expression
+// (TopicPattern), naming partitions by topic. Its offset rules are pykafka's (see SimpleConsumer),
 // with the convention spelled out where pykafka left it implicit: a commit
 // stores the next offset to consume (NextOffsets), HeldOffsets the last one
 // consumed (pykafka's held_offsets, NextOffsets minus one).

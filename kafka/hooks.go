@@ -211,7 +211,7 @@ func (k GroupEventKind) String() string {
 type GroupEvent struct {
 	Kind       GroupEventKind
 	Group      string
-	Topic      string
+	Topic      string // one event per topic for consumers of several; "" for events of the whole member there
 	Member     string
 	Generation int32   // -1 where there is none (ZooKeeper groups)
 	Partitions []int32 // assigned or revoked

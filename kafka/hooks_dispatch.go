@@ -169,13 +169,31 @@ func (c *SimpleConsumer) observeFetch(l *fetchLoop, it *decodeItem, out *decodeO
 	}
 }
 
-// groupEvent reports a group event of kind about parts (copied) to the
+// groupEvent reports a group event of kind about no partitions to the
 // GroupHooks, if any.
 func (b *BalancedConsumer) groupEvent(kind GroupEventKind, parts []int32, err error) {
+	b.groupEventOf(kind, b.single, parts, err)
+}
+
+// groupEvents reports a group event of kind to the GroupHooks, if any: one
+// per topic of parts, none when parts is empty.
+func (b *BalancedConsumer) groupEvents(kind GroupEventKind, parts topicParts, err error) {
 	if len(b.cl.hooks.group) == 0 {
 		return
 	}
-	e := GroupEvent{Kind: kind, Group: b.group, Topic: b.topic.name, Member: b.member.memberID(),
+	if kind == GroupAssigned && parts.len() == 0 {
+		b.groupEventOf(kind, b.single, nil, err) // an assignment of nothing is news too
+	}
+	for _, t := range parts.topics() {
+		b.groupEventOf(kind, t, parts[t], err)
+	}
+}
+
+func (b *BalancedConsumer) groupEventOf(kind GroupEventKind, topic string, parts []int32, err error) {
+	if len(b.cl.hooks.group) == 0 {
+		return
+	}
+	e := GroupEvent{Kind: kind, Group: b.group, Topic: topic, Member: b.member.memberID(),
 		Generation: -1, Partitions: slices.Clone(parts), Err: err}
 	if g := b.member.generation(); g != nil {
 		e.Generation, _ = g()

@@ -96,11 +96,11 @@ func TestRevokeSomeAndLost(t *testing.T) {
 	require.NoError(t, err)
 	inner := newSimpleConsumer(topic, ConsumerConfig{Partitions: []int32{0, 2}})
 	t.Cleanup(func() { _ = inner.Stop(context.Background()) })
-	b.resume(inner, []int32{0, 2})
+	resumeOne(b, inner, []int32{0, 2})
 
-	require.NoError(t, b.revokeSome(context.Background(), []int32{2}))
+	require.NoError(t, b.revokeSome(context.Background(), topicParts{topic.Name(): {2}}))
 	assert.Equal(t, [][]int32{{2}}, revoked)
-	b.resume(inner, []int32{0, 2})
+	resumeOne(b, inner, []int32{0, 2})
 
 	assert.False(t, b.takeLost(), "nothing lost yet")
 	b.markLost()

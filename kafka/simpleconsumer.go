@@ -213,7 +213,7 @@ func (c *SimpleConsumer) Consume(ctx context.Context) (*Message, error) {
 	wb := waitBound{h: c.h, after: c.cfg.ConsumerTimeout}
 	defer wb.end()
 	for {
-		e, ok, err := c.take()
+		e, ok, err := c.take(true)
 		if ok {
 			return e.msg, e.err
 		}
@@ -231,9 +231,11 @@ func (c *SimpleConsumer) Consume(ctx context.Context) (*Message, error) {
 
 // take takes the next message or partition error if one is ready. When
 // none is, err is ErrConsumerStopped after Stop or the consumer's fatal
-// error, or else nil and avail is cleared under the same lock that found
-// nothing, so an entry queued afterwards sets it again.
-func (c *SimpleConsumer) take() (e entry, ok bool, err error) {
+// error, or else nil and, with clear, avail is cleared under the same lock
+// that found nothing, so an entry queued afterwards sets it again. (A
+// BalancedConsumer's inners share avail, which it clears itself before
+// asking them all.)
+func (c *SimpleConsumer) take(clear bool) (e entry, ok bool, err error) {
 	c.mu.Lock()
 	if c.stopped {
 		c.mu.Unlock()
@@ -241,7 +243,7 @@ func (c *SimpleConsumer) take() (e entry, ok bool, err error) {
 	}
 	e, ok, wake, reroute := c.popLocked()
 	if !ok {
-		if err = c.fatal; err == nil {
+		if err = c.fatal; err == nil && clear {
 			c.avail.Clear()
 		}
 	}
@@ -262,7 +264,7 @@ func (c *SimpleConsumer) poll() (e entry, ok bool) {
 	if !c.started.Load() {
 		return entry{}, false
 	}
-	e, ok, _ = c.take()
+	e, ok, _ = c.take(true)
 	return e, ok
 }
 
