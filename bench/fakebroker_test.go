@@ -56,7 +56,6 @@ func newFakeBroker(tb testing.TB, topic string, partitions int32) *fakeBroker {
 	return fb
 }
 
-
 func (fb *fakeBroker) addr() string { return fb.ln.Addr().String() }
 
 func (fb *fakeBroker) taken() int64 {
