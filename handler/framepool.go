@@ -9,11 +9,12 @@ import (
 // pools (powers of two up to maxPooledFrame), so that a large response does
 // not cost a freshly zeroed allocation each time: a buffer about to be
 // overwritten by a socket read need not be cleared first. Smaller frames are
-// allocated as usual; zeroing them is cheap.
+// allocated as usual; zeroing them is cheap. The largest class holds a
+// whole Fetch response at Kafka's default fetch.max.bytes (50 MiB).
 const (
 	minPooledFrame = 64 << 10
-	maxPooledFrame = 16 << 20
-	frameClasses   = 9 // 64 KiB << 0..8
+	maxPooledFrame = 64 << 20
+	frameClasses   = 11 // 64 KiB << 0..10
 )
 
 var framePools [frameClasses]sync.Pool
@@ -39,6 +40,21 @@ func FrameBuffer(n int) []byte {
 		return (*p)[:0]
 	}
 	return make([]byte, 0, minPooledFrame<<c)
+}
+
+// PooledFrameBuffer returns a recycled buffer with room for n bytes if the
+// pool holds one, without allocating: memory already held costs nothing to
+// reuse, where a fresh buffer of a size announced by a peer would. Like
+// FrameBuffer's, it may hold bytes of an earlier frame.
+func PooledFrameBuffer(n int) ([]byte, bool) {
+	c := frameClass(n)
+	if c < 0 {
+		return nil, false
+	}
+	if p, ok := framePools[c].Get().(*[]byte); ok {
+		return (*p)[:0], true
+	}
+	return nil, false
 }
 
 // RecycleFrame hands a frame that OnFrame delivered back for a later frame

@@ -138,18 +138,27 @@ func (d *Decoder) start(size, avail int) {
 		d.body = handler.FrameBuffer(size)
 		return
 	}
-	d.body = make([]byte, 0, max(wholeAlloc, min(avail, size)))
+	// A recycled buffer of the whole size is memory already held: no
+	// zeroing, no regrowth, and nothing a bogus prefix could inflate.
+	if b, ok := handler.PooledFrameBuffer(size); ok {
+		d.body = b
+		return
+	}
+	d.body = handler.FrameBuffer(max(wholeAlloc, min(avail, size)))
 }
 
 // grow makes room for n more body bytes, by growFactor but never beyond the
-// frame size, so memory tracks received bytes.
+// frame size, so memory tracks received bytes. Buffers come in the frame
+// pool's size classes, so that the frame can be recycled once decoded, and
+// the outgrown buffer, which nothing else has seen, goes back to the pool.
 func (d *Decoder) grow(n int) {
 	if len(d.body)+n <= cap(d.body) {
 		return
 	}
 	c := min(max(growFactor*cap(d.body), len(d.body)+n), d.size)
-	nb := make([]byte, len(d.body), c)
+	nb := handler.FrameBuffer(c)[:len(d.body)]
 	copy(nb, d.body)
+	handler.RecycleFrame(d.body)
 	d.body = nb
 }
 

@@ -273,3 +273,39 @@ func FuzzDecoder(f *testing.F) {
 		}
 	})
 }
+
+// TestLargeFrameReusesRecycledBuffer checks that a frame above wholeAlloc
+// grows into a frame-pool class (so it can be recycled once decoded), and
+// that the next such frame is read into a recycled buffer of its whole size
+// when the pool has one, instead of starting small and growing.
+func TestLargeFrameReusesRecycledBuffer(t *testing.T) {
+	size := 2*wholeAlloc + 17
+	body := make([]byte, size)
+	for i := range body {
+		body[i] = byte(i * 3)
+	}
+	stream := encode(body)
+	reused := false
+	for range 20 { // sync.Pool may drop a buffer (on purpose under -race)
+		var s sink
+		d := New(0)
+		require.NoError(t, d.Feed(stream, s.emit))
+		require.Len(t, s.frames, 1)
+		require.True(t, bytes.Equal(body, s.frames[0]))
+		require.Equal(t, 64<<20, cap(s.frames[0]), "grown into a frame-pool class")
+		handler.RecycleFrame(s.frames[0])
+
+		s = sink{}
+		d = New(0)
+		require.NoError(t, d.Feed(stream[:5], s.emit))
+		if cap(d.body) == 64<<20 {
+			reused = true
+			assert.Len(t, d.BodySpace(), size-1, "the rest is read in place, without regrowth")
+			require.NoError(t, d.Feed(stream[5:], s.emit))
+			require.Len(t, s.frames, 1)
+			require.True(t, bytes.Equal(body, s.frames[0]), "read over the recycled bytes")
+			break
+		}
+	}
+	assert.True(t, reused, "a recycled buffer was never used for the next large frame")
+}
