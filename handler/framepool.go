@@ -30,16 +30,16 @@ func frameClass(n int) int {
 // FrameBuffer returns an empty buffer with room for at least n bytes, for a
 // handler to read a frame body of n bytes into. Buffers of pooled sizes
 // may hold bytes of an earlier frame: read over them, never past what was
-// read.
+// read. A fresh one has its class's size, so that it can be reused for any
+// frame of the class.
 func FrameBuffer(n int) []byte {
-	c := frameClass(n)
-	if c < 0 {
-		return make([]byte, 0, n)
+	if b, ok := PooledFrameBuffer(n); ok {
+		return b
 	}
-	if p, ok := framePools[c].Get().(*[]byte); ok {
-		return (*p)[:0]
+	if c := frameClass(n); c >= 0 {
+		return make([]byte, 0, minPooledFrame<<c)
 	}
-	return make([]byte, 0, minPooledFrame<<c)
+	return make([]byte, 0, n)
 }
 
 // PooledFrameBuffer returns a recycled buffer with room for n bytes if the
@@ -51,9 +51,11 @@ func PooledFrameBuffer(n int) ([]byte, bool) {
 	if c < 0 {
 		return nil, false
 	}
-	if p, ok := framePools[c].Get().(*[]byte); ok {
+	if p, ok := framePools[c].Get().(*[]byte); ok && cap(*p) >= n {
 		return (*p)[:0], true
 	}
+	// A recycled buffer of the class but smaller than n (see RecycleFrame)
+	// is left to the garbage collector.
 	return nil, false
 }
 
@@ -61,10 +63,12 @@ func PooledFrameBuffer(n int) ([]byte, bool) {
 // to be read into. The caller must be its only holder and must know that
 // nothing still refers to its bytes (nothing decoded from it aliases them):
 // they will be overwritten. Frames of sizes that are not pooled are left to
-// the garbage collector; recycling is never required.
+// the garbage collector; recycling is never required. A buffer need not
+// have its class's size (a frame grown to its exact size has not): it is
+// handed out again only for frames it holds.
 func RecycleFrame(frame []byte) {
 	c := frameClass(cap(frame))
-	if c < 0 || cap(frame) != minPooledFrame<<c {
+	if c < 0 {
 		return
 	}
 	b := frame[:0]

@@ -38,12 +38,23 @@ func TestRecycleFrameReuses(t *testing.T) {
 	}
 	require.True(t, reused, "a recycled frame was never handed out again")
 
+	// A buffer below its class's size serves only frames it holds.
 	odd := make([]byte, 1, 3*minPooledFrame)
-	RecycleFrame(odd)
 	for range 50 {
-		b := FrameBuffer(3 * minPooledFrame)[:1]
-		require.NotSame(t, &odd[0], &b[0], "a buffer of no class size was pooled")
+		RecycleFrame(odd)
+		b := FrameBuffer(3*minPooledFrame + 1)[:1]
+		require.NotSame(t, &odd[0], &b[0], "a buffer too small for the frame was handed out")
+		require.GreaterOrEqual(t, cap(b), 3*minPooledFrame+1)
 	}
+	reused = false
+	for range 50 {
+		RecycleFrame(odd)
+		if b := FrameBuffer(3 * minPooledFrame)[:1]; &odd[0] == &b[0] {
+			reused = true
+			break
+		}
+	}
+	require.True(t, reused, "a buffer that holds the frame was never handed out")
 }
 
 // TestPooledFrameBufferNeverAllocates checks that PooledFrameBuffer hands

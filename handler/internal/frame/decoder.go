@@ -71,7 +71,7 @@ func (d *Decoder) Feed(p []byte, emit func([]byte)) error {
 			}
 			p = p[4:]
 			if size <= len(p) {
-				emit(append(handler.FrameBuffer(size), p[:size]...))
+				emit(append(bodyBuffer(size), p[:size]...))
 				p = p[size:]
 				continue
 			}
@@ -144,19 +144,40 @@ func (d *Decoder) start(size, avail int) {
 		d.body = b
 		return
 	}
-	d.body = handler.FrameBuffer(max(wholeAlloc, min(avail, size)))
+	d.body = bodyBuffer(max(wholeAlloc, min(avail, size)))
+}
+
+// bodyBuffer returns an empty buffer for n body bytes: from the frame pool,
+// or above wholeAlloc, when the pool has none big enough, a fresh one of
+// exactly n bytes (rounding up to a pool class would zero memory never read;
+// RecycleFrame takes it back all the same).
+func bodyBuffer(n int) []byte {
+	if n <= wholeAlloc {
+		return handler.FrameBuffer(n)
+	}
+	if b, ok := handler.PooledFrameBuffer(n); ok {
+		return b
+	}
+	return make([]byte, 0, n)
 }
 
 // grow makes room for n more body bytes, by growFactor but never beyond the
-// frame size, so memory tracks received bytes. Buffers come in the frame
-// pool's size classes, so that the frame can be recycled once decoded, and
-// the outgrown buffer, which nothing else has seen, goes back to the pool.
+// frame size, so memory tracks received bytes. The last growth takes
+// exactly the frame's size (a recycled buffer when the pool has one big
+// enough): rounding up to a pool class would zero memory never read. The
+// outgrown buffer, which nothing else has seen, goes back to the pool.
 func (d *Decoder) grow(n int) {
 	if len(d.body)+n <= cap(d.body) {
 		return
 	}
 	c := min(max(growFactor*cap(d.body), len(d.body)+n), d.size)
-	nb := handler.FrameBuffer(c)[:len(d.body)]
+	var nb []byte
+	if c == d.size {
+		nb = bodyBuffer(c)
+	} else {
+		nb = handler.FrameBuffer(c)
+	}
+	nb = nb[:len(d.body)]
 	copy(nb, d.body)
 	handler.RecycleFrame(d.body)
 	d.body = nb

@@ -275,9 +275,8 @@ func FuzzDecoder(f *testing.F) {
 }
 
 // TestLargeFrameReusesRecycledBuffer checks that a frame above wholeAlloc
-// grows into a frame-pool class (so it can be recycled once decoded), and
-// that the next such frame is read into a recycled buffer of its whole size
-// when the pool has one, instead of starting small and growing.
+// grows to its exact size, and that once recycled the next such frame is
+// read into it when the pool has it, instead of starting small and growing.
 func TestLargeFrameReusesRecycledBuffer(t *testing.T) {
 	size := 2*wholeAlloc + 17
 	body := make([]byte, size)
@@ -292,13 +291,17 @@ func TestLargeFrameReusesRecycledBuffer(t *testing.T) {
 		require.NoError(t, d.Feed(stream, s.emit))
 		require.Len(t, s.frames, 1)
 		require.True(t, bytes.Equal(body, s.frames[0]))
-		require.Equal(t, 64<<20, cap(s.frames[0]), "grown into a frame-pool class")
-		handler.RecycleFrame(s.frames[0])
+		got := s.frames[0]
+		require.GreaterOrEqual(t, cap(got), size)
+		if cap(got) != size {
+			continue // the pool lent a bigger buffer left by an earlier frame
+		}
+		handler.RecycleFrame(got)
 
 		s = sink{}
 		d = New(0)
 		require.NoError(t, d.Feed(stream[:5], s.emit))
-		if cap(d.body) == 64<<20 {
+		if cap(d.body) == size && &d.body[:1][0] == &got[0] {
 			reused = true
 			assert.Len(t, d.BodySpace(), size-1, "the rest is read in place, without regrowth")
 			require.NoError(t, d.Feed(stream[5:], s.emit))
