@@ -2,20 +2,27 @@ package protocol
 
 import "encoding/binary"
 
-// Shared decompression chunks (RecordDecoder.SharedBuffers): LZ4 batches
-// decompress back to back into one allocation of sharedChunkSize bytes, in
-// place, instead of into pooled scratch space followed by a copy into a
-// buffer of the batch's own. The copy was the larger part of decoding an
-// LZ4 batch; zeroing one chunk for dozens of batches costs less.
+// Shared decompression chunks (RecordDecoder.SharedBuffers): LZ4 batches,
+// and zstd batches that declare their size, decompress back to back into one
+// allocation of sharedChunkSize bytes, in place, instead of into pooled
+// scratch space followed by a copy into a buffer of the batch's own. The
+// copy was the larger part of decoding an LZ4 batch; zeroing one chunk for
+// dozens of batches costs less.
 const sharedChunkSize = 1 << 20
 
-// decompressShared decompresses an LZ4 batch into d.shared when the frames'
-// worst case fits a chunk, else as codecDecompressOwned does. The result is
-// capped at its length, so nothing appended to it reaches the next batch's
-// bytes.
+// decompressShared decompresses a batch into d.shared when its output is
+// known to fit a chunk (an LZ4 frame's worst case, a zstd frame's declared
+// size), else as codecDecompressOwned does. The result is capped at its
+// length, so nothing appended to it reaches the next batch's bytes.
 func (d *RecordDecoder) decompressShared(src []byte, codec Compression, legacyLZ4 bool) ([]byte, error) {
-	need, ok := codecLZ4Reserve(src)
-	if codec != CompressionLZ4 || !ok || need > sharedChunkSize/2 {
+	need, ok := 0, false
+	switch codec {
+	case CompressionLZ4:
+		need, ok = codecLZ4Reserve(src)
+	case CompressionZstd:
+		need, ok = codecZstdDeclared(src)
+	}
+	if !ok || need > sharedChunkSize/2 {
 		return codecDecompressOwned(src, codec, d.limit(), legacyLZ4)
 	}
 	if cap(d.shared)-len(d.shared) < need {
@@ -110,4 +117,43 @@ func codecLZ4Reserve(src []byte) (need int, ok bool) {
 		src = src[p:]
 	}
 	return need, true
+}
+
+// codecZstdDeclared reads the content size a zstd frame header declares
+// (writers that compress a whole batch at once declare it). ok is false when
+// src does not start with a frame that declares one. Further frames would
+// outgrow the reservation, which decompressShared notices.
+func codecZstdDeclared(src []byte) (size int, ok bool) {
+	if len(src) < 6 || binary.LittleEndian.Uint32(src) != 0xFD2FB528 {
+		return 0, false
+	}
+	fhd := src[4]
+	single := fhd>>5&1 == 1
+	p := 5
+	if !single {
+		p++ // window descriptor
+	}
+	p += [4]int{0, 1, 2, 4}[fhd&3] // dictionary id
+	n := [4]int{0, 2, 4, 8}[fhd>>6]
+	if n == 0 && single {
+		n = 1
+	}
+	if n == 0 || len(src) < p+n {
+		return 0, false
+	}
+	var v uint64
+	switch n {
+	case 1:
+		v = uint64(src[p])
+	case 2:
+		v = uint64(binary.LittleEndian.Uint16(src[p:])) + 256
+	case 4:
+		v = uint64(binary.LittleEndian.Uint32(src[p:]))
+	case 8:
+		v = binary.LittleEndian.Uint64(src[p:])
+	}
+	if v > sharedChunkSize {
+		return 0, false
+	}
+	return int(v), true
 }

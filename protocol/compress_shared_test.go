@@ -101,3 +101,33 @@ func TestLZ4ReserveCoversDecoding(t *testing.T) {
 		assert.False(t, ok, "%x", bad)
 	}
 }
+
+// TestZstdDeclaredSize checks the frame-header walk against klauspost's
+// encoder (which declares the size from 256 bytes on) at sizes of each field
+// width, and that batches whose frames declare it share a chunk.
+func TestZstdDeclaredSize(t *testing.T) {
+	small, err := CompressionZstd.Compress(nil, []byte("tiny"))
+	require.NoError(t, err)
+	_, ok := codecZstdDeclared(small)
+	assert.False(t, ok, "no size declared")
+	var d RecordDecoder
+	out, err := d.decompressShared(small, CompressionZstd, false)
+	require.NoError(t, err)
+	assert.Equal(t, "tiny", string(out), "decoded on the owned path")
+	for _, n := range []int{300, 70_000, 600_000} {
+		src, err := CompressionZstd.Compress(nil, bytes.Repeat([]byte("z"), n))
+		require.NoError(t, err)
+		got, ok := codecZstdDeclared(src)
+		require.True(t, ok, "%d", n)
+		assert.Equal(t, n, got)
+		var d RecordDecoder
+		out, err := d.decompressShared(src, CompressionZstd, false)
+		require.NoError(t, err)
+		assert.Len(t, out, n)
+		assert.Equal(t, n <= sharedChunkSize/2, len(d.shared) == n, "%d: in the shared chunk", n)
+	}
+	for _, bad := range [][]byte{nil, {0x28, 0xB5, 0x2F, 0xFD}, {1, 2, 3, 4, 5, 6, 7}} {
+		_, ok := codecZstdDeclared(bad)
+		assert.False(t, ok, "%x", bad)
+	}
+}

@@ -22,8 +22,8 @@ import (
 // header values of uncompressed batches point into the input; those of
 // compressed batches point into a buffer allocated per batch, of exactly the
 // decompressed size (decompression itself runs in pooled scratch space that
-// records never see), or with SharedBuffers into a chunk shared by many LZ4
-// batches; header slices come from an arena allocated per batch.
+// records never see), or with SharedBuffers into a chunk shared by many
+// LZ4 and zstd batches; header slices come from an arena allocated per batch.
 // Neither is reused unless ReuseBuffers is set. Header keys are strings,
 // shared between records when they repeat.
 //
@@ -48,8 +48,9 @@ type RecordDecoder struct {
 	// AppendRecords ignores it.
 	ReuseBuffers bool
 
-	// SharedBuffers decompresses LZ4 batches back to back into shared
-	// chunks of 1 MiB, in place, instead of into a buffer per batch: no
+	// SharedBuffers decompresses LZ4 batches, and zstd batches declaring
+	// their size, back to back into shared chunks of 1 MiB, in place,
+	// instead of into a buffer per batch: no
 	// copy, and one allocation for many batches, while records stay valid
 	// as long as they are referenced. The price: a record kept alive keeps
 	// its whole chunk alive. ReuseBuffers takes precedence.
