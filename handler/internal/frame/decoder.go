@@ -2,6 +2,7 @@ package frame
 
 import (
 	"encoding/binary"
+	"math/bits"
 
 	"github.com/gregorkafka/gregor/handler"
 )
@@ -148,9 +149,11 @@ func (d *Decoder) start(size, avail int) {
 }
 
 // bodyBuffer returns an empty buffer for n body bytes: from the frame pool,
-// or above wholeAlloc, when the pool has none big enough, a fresh one of
-// exactly n bytes (rounding up to a pool class would zero memory never read;
-// RecycleFrame takes it back all the same).
+// or above wholeAlloc, when the pool has none big enough, a fresh one of n
+// bytes rounded up to, plus one, sixteenth of the power of two below it. Rounding up
+// to a pool class (the next power of two) would zero up to twice the memory
+// that is read; some slack lets a recycled buffer (RecycleFrame takes any
+// size) hold the next response of about the same size.
 func bodyBuffer(n int) []byte {
 	if n <= wholeAlloc {
 		return handler.FrameBuffer(n)
@@ -158,7 +161,8 @@ func bodyBuffer(n int) []byte {
 	if b, ok := handler.PooledFrameBuffer(n); ok {
 		return b
 	}
-	return make([]byte, 0, n)
+	step := 1 << (bits.Len(uint(n)) - 5)
+	return make([]byte, 0, (n+step-1)/step*step+step)
 }
 
 // grow makes room for n more body bytes, by growFactor but never beyond the

@@ -275,8 +275,9 @@ func FuzzDecoder(f *testing.F) {
 }
 
 // TestLargeFrameReusesRecycledBuffer checks that a frame above wholeAlloc
-// grows to its exact size, and that once recycled the next such frame is
-// read into it when the pool has it, instead of starting small and growing.
+// grows to about its size (within an eighth), and that once recycled the
+// next such frame is read into it when the pool has it, instead of starting
+// small and growing.
 func TestLargeFrameReusesRecycledBuffer(t *testing.T) {
 	size := 2*wholeAlloc + 17
 	body := make([]byte, size)
@@ -293,7 +294,7 @@ func TestLargeFrameReusesRecycledBuffer(t *testing.T) {
 		require.True(t, bytes.Equal(body, s.frames[0]))
 		got := s.frames[0]
 		require.GreaterOrEqual(t, cap(got), size)
-		if cap(got) != size {
+		if cap(got) > size+size/8 {
 			continue // the pool lent a bigger buffer left by an earlier frame
 		}
 		handler.RecycleFrame(got)
@@ -301,7 +302,7 @@ func TestLargeFrameReusesRecycledBuffer(t *testing.T) {
 		s = sink{}
 		d = New(0)
 		require.NoError(t, d.Feed(stream[:5], s.emit))
-		if cap(d.body) == size && &d.body[:1][0] == &got[0] {
+		if &d.body[:1][0] == &got[0] {
 			reused = true
 			assert.Len(t, d.BodySpace(), size-1, "the rest is read in place, without regrowth")
 			require.NoError(t, d.Feed(stream[5:], s.emit))
