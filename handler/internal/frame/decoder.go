@@ -150,10 +150,10 @@ func (d *Decoder) start(size, avail int) {
 
 // bodyBuffer returns an empty buffer for n body bytes: from the frame pool,
 // or above wholeAlloc, when the pool has none big enough, a fresh one of n
-// bytes rounded up to, plus one, sixteenth of the power of two below it. Rounding up
-// to a pool class (the next power of two) would zero up to twice the memory
-// that is read; some slack lets a recycled buffer (RecycleFrame takes any
-// size) hold the next response of about the same size.
+// bytes rounded up in steps of a sixteenth of the power of two below n, plus
+// one step. Rounding up to a pool class (the next power of two) would zero
+// up to twice the memory that is read; the slack lets a recycled buffer
+// (RecycleFrame takes any size) hold the next response of about its size.
 func bodyBuffer(n int) []byte {
 	if n <= wholeAlloc {
 		return handler.FrameBuffer(n)
