@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -107,6 +108,13 @@ func TestPlanPartitionCounts(t *testing.T) {
 	assert.Equal(t, "consume/kraft-1/100/lz4/partitions=3000", cellKey(c))
 	assert.Equal(t, 3000, cr.partitions(c))
 	assert.Contains(t, report.Label(c), "3000 partitions")
+
+	// The report says which consume cells ran at which counts, and only when some did.
+	r := &report.Results{Cells: []report.Cell{c}, Unavailable: map[string]string{}}
+	assert.Contains(t, strings.Join(notes(r, p), "\n"), "-partitions 3000")
+	assert.Equal(t, []int{3000}, cellPartitions(r.Cells))
+	r.Cells[0].Partitions = 0
+	assert.NotContains(t, strings.Join(notes(r, p), "\n"), "-partitions")
 }
 
 func TestConsumeCellsPerPartitionCount(t *testing.T) {

@@ -193,6 +193,11 @@ func notes(r *report.Results, p plan) []string {
 			"test CA, SASL PLAIN; SASL costs one exchange per connection, so the rows measure TLS per record); every " +
 			"Go client runs them.",
 	}
+	if parts := cellPartitions(r.Cells); len(parts) > 0 {
+		n = append(n, fmt.Sprintf("Consume cells marked \"N partitions\" read a topic of N partitions (-partitions %s), "+
+			"filled and read as the others; every other cell's topic has %d. More partitions mean smaller batches per "+
+			"fetch and more per-partition state per record.", strings.Trim(strings.Join(strings.Fields(fmt.Sprint(parts)), ","), "[]"), p.partitions))
+	}
 	if why := pykafkaOnKafka4(r); why != "" {
 		n = append(n, "pykafka cannot run against Kafka 4: version 2.8.0 sends Produce v0 (message sets of magic 0/1), "+
 			"Fetch v0–v2 and ListOffsets v0–v1, and Kafka 4.0 removed Produce v0–v2, Fetch v0–v3 and ListOffsets v0 "+
