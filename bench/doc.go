@@ -11,5 +11,7 @@
 //
 // The in-memory benchmarks here run with "go test -bench . ." and measure gregor's record codecs through the
 // public protocol API with every compression codec, so a regression in the hottest path shows up next to the
-// broker-level comparisons. Nothing in "go test ./..." needs a broker.
+// broker-level comparisons; ProduceInMemory, LatencyInMemory and ConsumeInMemory run the gregor and franz-go
+// adapters against a fake broker (fakebroker_test.go; for consuming in a child process serving canned batches,
+// so CPU per record is the client's alone). Nothing in "go test ./..." needs a broker.
 package bench

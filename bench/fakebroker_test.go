@@ -9,28 +9,36 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// fakeBroker is a one-node Kafka that takes every Produce and forgets the records: enough for the in-process
-// side-by-side, where what is measured is the client's own work from Produce to acknowledgement, without a JVM
-// on the same two cores. It speaks through franz-go's kmsg, the same code for every client, and answers only
-// what producers need: ApiVersions, Metadata, InitProducerId and Produce.
+// fakeBroker is a one-node Kafka that takes every Produce and forgets the records, and, given a fakeLog,
+// serves Fetch from canned batches: enough for the in-process side-by-side, where what is measured is the
+// client's own work (from Produce to acknowledgement, or from Fetch to the application), without a JVM on the
+// same two cores. It speaks through franz-go's kmsg, the same code for every client, and answers only what
+// producers and simple consumers need: ApiVersions, Metadata, InitProducerId, Produce, ListOffsets and Fetch.
 type fakeBroker struct {
 	ln         net.Listener
 	topic      string
 	partitions int32
+	closed     chan struct{}
+
+	log  *fakeLog     // what Fetch serves; nil: a produce-only broker
+	sent atomic.Int64 // response bytes written
 
 	mu      sync.Mutex
 	offsets map[int32]int64 // next offset per partition
 	records int64           // records taken, all partitions
 }
 
-// The versions the fake offers: Produce 11 (topic names; what Kafka 3.x brokers speak), Metadata 12.
+// The versions the fake offers: Produce 11 and Fetch 12 (topic names; what Kafka 3.x brokers speak), Metadata 12.
 var fakeVersions = map[int16][2]int16{
 	0:  {3, 11}, // Produce
+	1:  {4, 12}, // Fetch (12: the newest naming topics)
+	2:  {1, 7},  // ListOffsets
 	3:  {0, 12}, // Metadata
 	18: {0, 3},  // ApiVersions
 	22: {0, 4},  // InitProducerId
@@ -42,9 +50,9 @@ func newFakeBroker(tb testing.TB, topic string, partitions int32) *fakeBroker {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	fb := &fakeBroker{ln: ln, topic: topic, partitions: partitions, offsets: map[int32]int64{}}
+	fb := &fakeBroker{ln: ln, topic: topic, partitions: partitions, offsets: map[int32]int64{}, closed: make(chan struct{})}
 	go fb.accept()
-	tb.Cleanup(func() { ln.Close() })
+	tb.Cleanup(func() { close(fb.closed); ln.Close() })
 	return fb
 }
 
@@ -69,6 +77,7 @@ func (fb *fakeBroker) accept() {
 // serve answers c's requests in order until it closes.
 func (fb *fakeBroker) serve(c net.Conn) {
 	defer c.Close()
+	var arena []byte
 	r := bufio.NewReaderSize(c, 1<<20)
 	w := bufio.NewWriterSize(c, 64<<10)
 	var frame, out []byte
@@ -85,7 +94,7 @@ func (fb *fakeBroker) serve(c net.Conn) {
 		if _, err := io.ReadFull(r, frame); err != nil {
 			return
 		}
-		resp, corr, flexible, err := fb.handle(frame)
+		resp, corr, flexible, err := fb.handle(frame, &arena)
 		if err != nil {
 			return
 		}
@@ -102,6 +111,7 @@ func (fb *fakeBroker) serve(c net.Conn) {
 		if _, err := w.Write(out); err != nil {
 			return
 		}
+		fb.sent.Add(int64(len(out)))
 		if r.Buffered() == 0 {
 			if err := w.Flush(); err != nil {
 				return
@@ -113,7 +123,7 @@ func (fb *fakeBroker) serve(c net.Conn) {
 var errFake = errors.New("fake broker: bad request")
 
 // handle decodes one request frame and returns its response (nil for acks=0 Produce).
-func (fb *fakeBroker) handle(frame []byte) (kmsg.Response, int32, bool, error) {
+func (fb *fakeBroker) handle(frame []byte, arena *[]byte) (kmsg.Response, int32, bool, error) {
 	if len(frame) < 10 {
 		return nil, 0, false, errFake
 	}
@@ -167,6 +177,13 @@ func (fb *fakeBroker) handle(frame []byte) (kmsg.Response, int32, bool, error) {
 			return nil, corr, false, nil
 		}
 		fb.produce(r, resp.(*kmsg.ProduceResponse))
+	case *kmsg.ListOffsetsRequest:
+		fb.listOffsets(r, resp.(*kmsg.ListOffsetsResponse))
+	case *kmsg.FetchRequest:
+		if fb.log == nil {
+			return nil, 0, false, fmt.Errorf("fake broker: Fetch without a log: %w", errFake)
+		}
+		*arena = fb.fetch(r, resp.(*kmsg.FetchResponse), *arena)
 	default:
 		return nil, 0, false, fmt.Errorf("fake broker: API %d: %w", key, errFake)
 	}

@@ -11,7 +11,7 @@ func TestFrameBufferSizes(t *testing.T) {
 	for _, tc := range []struct{ n, cap int }{
 		{0, 0}, {100, 100}, {minPooledFrame - 1, minPooledFrame - 1},
 		{minPooledFrame, minPooledFrame}, {minPooledFrame + 1, 2 * minPooledFrame},
-		{1 << 20, 1 << 20}, {1<<20 + 1, 2 << 20}, {maxPooledFrame, maxPooledFrame},
+		{1 << 20, 1 << 20}, {1<<20 + 1, 2 << 20}, {50 << 20, 64 << 20}, {maxPooledFrame, maxPooledFrame},
 		{maxPooledFrame + 1, maxPooledFrame + 1},
 	} {
 		b := FrameBuffer(tc.n)
@@ -38,10 +38,62 @@ func TestRecycleFrameReuses(t *testing.T) {
 	}
 	require.True(t, reused, "a recycled frame was never handed out again")
 
+	// A buffer below its class's size serves only frames it holds.
 	odd := make([]byte, 1, 3*minPooledFrame)
-	RecycleFrame(odd)
 	for range 50 {
-		b := FrameBuffer(3 * minPooledFrame)[:1]
-		require.NotSame(t, &odd[0], &b[0], "a buffer of no class size was pooled")
+		RecycleFrame(odd)
+		b := FrameBuffer(3*minPooledFrame + 1)[:1]
+		require.NotSame(t, &odd[0], &b[0], "a buffer too small for the frame was handed out")
+		require.GreaterOrEqual(t, cap(b), 3*minPooledFrame+1)
+	}
+	reused = false
+	for range 50 {
+		RecycleFrame(odd)
+		if b := FrameBuffer(3 * minPooledFrame)[:1]; &odd[0] == &b[0] {
+			reused = true
+			break
+		}
+	}
+	require.True(t, reused, "a buffer that holds the frame was never handed out")
+}
+
+// TestPooledFrameBufferNeverAllocates checks that PooledFrameBuffer hands
+// out only what was recycled.
+func TestPooledFrameBufferNeverAllocates(t *testing.T) {
+	_, ok := PooledFrameBuffer(maxPooledFrame + 1)
+	assert.False(t, ok, "no class holds it")
+	_, ok = PooledFrameBuffer(minPooledFrame - 1)
+	assert.False(t, ok, "too small to pool")
+	for _, b := range drainPool(t, 40<<20) {
+		require.Equal(t, 64<<20, cap(b))
+	}
+	if _, ok := PooledFrameBuffer(40 << 20); ok {
+		t.Fatal("an empty class handed out a buffer")
+	}
+	reused := false
+	for range 50 {
+		b := FrameBuffer(40 << 20)[:1]
+		RecycleFrame(b)
+		if c, ok := PooledFrameBuffer(50 << 20); ok {
+			require.Equal(t, 64<<20, cap(c))
+			if &c[:1][0] == &b[0] {
+				reused = true
+				break
+			}
+		}
+	}
+	require.True(t, reused, "a recycled 64 MiB frame was never handed out again")
+}
+
+// drainPool empties n's class, returning what it held.
+func drainPool(t *testing.T, n int) [][]byte {
+	t.Helper()
+	var out [][]byte
+	for {
+		b, ok := PooledFrameBuffer(n)
+		if !ok {
+			return out
+		}
+		out = append(out, b)
 	}
 }

@@ -76,6 +76,9 @@ func (d *fetchDecoder) decode(in *decodeIn) decodeOut {
 	topic, partition := in.topic, in.partition
 
 	d.rd.MinOffset = in.fetchOffset
+	// LZ4 batches decompress in place into chunks shared across batches:
+	// no copy per batch. Messages hold them as they hold frames.
+	d.rd.SharedBuffers = true
 	consumed, err := d.rd.EachBatch(in.records, func(b *protocol.RecordBatch, it *protocol.RecordIter) error {
 		last := b.LastOffset()
 		if rc {

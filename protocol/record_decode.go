@@ -22,7 +22,8 @@ import (
 // header values of uncompressed batches point into the input; those of
 // compressed batches point into a buffer allocated per batch, of exactly the
 // decompressed size (decompression itself runs in pooled scratch space that
-// records never see); header slices come from an arena allocated per batch.
+// records never see), or with SharedBuffers into a chunk shared by many
+// LZ4 and zstd batches; header slices come from an arena allocated per batch.
 // Neither is reused unless ReuseBuffers is set. Header keys are strings,
 // shared between records when they repeat.
 //
@@ -47,11 +48,20 @@ type RecordDecoder struct {
 	// AppendRecords ignores it.
 	ReuseBuffers bool
 
+	// SharedBuffers decompresses LZ4 batches, and zstd batches declaring
+	// their size, back to back into shared chunks of 1 MiB, in place,
+	// instead of into a buffer per batch: no
+	// copy, and one allocation for many batches, while records stay valid
+	// as long as they are referenced. The price: a record kept alive keeps
+	// its whole chunk alive. ReuseBuffers takes precedence.
+	SharedBuffers bool
+
 	batch   RecordBatch
 	iter    RecordIter
 	records []Record
 	headers []RecordHeader
 	buf     []byte
+	shared  []byte // SharedBuffers: the chunk being filled
 	keys    [recKeyCacheSize]string
 	nextKey int
 }
@@ -196,6 +206,9 @@ func (d *RecordDecoder) limit() int {
 // ReuseBuffers (and not retain) it lands in d.buf, valid until the next
 // batch; otherwise in a buffer of its exact size that the records own.
 func (d *RecordDecoder) decompress(src []byte, codec Compression, legacyLZ4, retain bool) ([]byte, error) {
+	if d.SharedBuffers && (!d.ReuseBuffers || retain) {
+		return d.decompressShared(src, codec, legacyLZ4)
+	}
 	if !d.ReuseBuffers || retain {
 		return codecDecompressOwned(src, codec, d.limit(), legacyLZ4)
 	}

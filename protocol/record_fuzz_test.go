@@ -90,6 +90,31 @@ func fuzzDecode(t *testing.T, data []byte, minOffset int64) {
 	if (err == nil) != (err3 == nil) || n != n3 {
 		t.Fatalf("EachBatch disagrees: (%d, %v) vs (%d, %v)", n3, err3, n, err)
 	}
+	// So does a decoder decompressing into shared chunks.
+	sd := &RecordDecoder{MaxDecompressedSize: fuzzLimit, MinOffset: minOffset, SharedBuffers: true}
+	var shared []Record
+	n4, err4 := sd.EachBatch(data, func(b *RecordBatch, it *RecordIter) error {
+		start := len(shared)
+		for {
+			r, ok := it.Next()
+			if !ok {
+				break
+			}
+			shared = append(shared, r)
+		}
+		if it.Err() != nil {
+			shared = shared[:start]
+		}
+		return nil
+	})
+	if (err3 == nil) != (err4 == nil) || n3 != n4 || len(shared) != len(lazy) {
+		t.Fatalf("SharedBuffers disagrees: (%d, %v, %d records) vs (%d, %v, %d records)", n4, err4, len(shared), n3, err3, len(lazy))
+	}
+	for i := range lazy {
+		if lazy[i].Offset != shared[i].Offset || !sameBytes(lazy[i].Value, shared[i].Value) || !sameBytes(lazy[i].Key, shared[i].Key) {
+			t.Fatalf("record %d differs with SharedBuffers", i)
+		}
+	}
 	if err == nil {
 		if len(lazy) != len(all) {
 			t.Fatalf("EachBatch read %d records, DecodeBatches %d", len(lazy), len(all))
@@ -167,6 +192,13 @@ func FuzzDecompress(f *testing.F) {
 	f.Fuzz(func(t *testing.T, codec uint8, data []byte) {
 		c := Compression(codec & 7)
 		out, err := codecDecompress(nil, data, c, fuzzLimit, codec&8 != 0)
+		d := RecordDecoder{MaxDecompressedSize: fuzzLimit}
+		for range 2 { // the second lands after the first in the same chunk
+			sh, serr := d.decompressShared(data, c, codec&8 != 0)
+			if (err == nil) != (serr == nil) || err == nil && !bytes.Equal(out, sh) {
+				t.Fatalf("%s: shared chunk decoding disagrees: %v vs %v", c, serr, err)
+			}
+		}
 		if err != nil {
 			return
 		}

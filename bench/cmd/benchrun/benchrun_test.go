@@ -1,13 +1,17 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gregorkafka/gregor/bench/internal/report"
+	"github.com/gregorkafka/gregor/bench/internal/workload"
 )
 
 func TestRunOrderInterleaves(t *testing.T) {
@@ -70,4 +74,57 @@ func TestDocsForKeepsPublishedReport(t *testing.T) {
 	full := &report.Results{Unavailable: map[string]string{}}
 	merged := report.Merge(full, &report.Results{Partial: true, Unavailable: map[string]string{}}, func(string) bool { return false })
 	assert.Equal(t, "docs", docsFor(merged, "docs", "results"))
+}
+
+func TestParsePartitions(t *testing.T) {
+	got, err := parsePartitions("10,100, 1000,3000")
+	require.NoError(t, err)
+	assert.Equal(t, []int{10, 100, 1000, 3000}, got)
+	got, err = parsePartitions("")
+	require.NoError(t, err)
+	assert.Nil(t, got, "no flag: the plan's default")
+	for _, bad := range []string{"0", "-3", "ten", "10,,100", "10,10", "100001"} {
+		_, err := parsePartitions(bad)
+		assert.Error(t, err, bad)
+	}
+}
+
+func TestPlanPartitionCounts(t *testing.T) {
+	p := fullPlan()
+	assert.Equal(t, 6, p.partitions, "make bench's default")
+	assert.Equal(t, []int{6}, p.partitionCounts(workload.Consume), "without -partitions, consume runs as today")
+	p.consumePartitions = []int{10, 3000}
+	assert.Equal(t, []int{10, 3000}, p.partitionCounts(workload.Consume))
+	assert.Equal(t, []int{6}, p.partitionCounts(workload.Produce), "the axis is the consume cells'")
+	assert.Equal(t, []int{6}, p.partitionCounts(workload.Group))
+	assert.Contains(t, topicPartitions(p), "consume cells: 10, 3000")
+
+	// The default count keeps today's cell keys; other counts get keys of their own.
+	cr := &clusterRun{p: p}
+	c := report.Cell{Workload: workload.Consume, Cluster: "kraft-1", Size: 100, Compression: "lz4"}
+	assert.Equal(t, "consume/kraft-1/100/lz4", cellKey(c))
+	assert.Equal(t, 6, cr.partitions(c))
+	c.Partitions = 3000
+	assert.Equal(t, "consume/kraft-1/100/lz4/partitions=3000", cellKey(c))
+	assert.Equal(t, 3000, cr.partitions(c))
+	assert.Contains(t, report.Label(c), "3000 partitions")
+
+	// The report says which consume cells ran at which counts, and only when some did.
+	r := &report.Results{Cells: []report.Cell{c}, Unavailable: map[string]string{}}
+	assert.Contains(t, strings.Join(notes(r, p), "\n"), "-partitions 3000")
+	assert.Equal(t, []int{3000}, cellPartitions(r.Cells))
+	r.Cells[0].Partitions = 0
+	assert.NotContains(t, strings.Join(notes(r, p), "\n"), "-partitions")
+}
+
+func TestConsumeCellsPerPartitionCount(t *testing.T) {
+	p := quickPlan()
+	p.consumePartitions = []int{6, 100}
+	dry := &clusterRun{p: p, spec: clusterSpec{mode: "kraft", brokers: 1}, label: "kraft-1",
+		filter: regexp.MustCompile(""), dryRun: true}
+	require.NoError(t, dry.workload(context.Background(), workload.Consume))
+	assert.Equal(t, 2*len(p.sizes)*len(p.codecs), dry.matched, "one cell per count, size and codec")
+	dry.matched, dry.filter = 0, regexp.MustCompile("partitions=100$")
+	require.NoError(t, dry.workload(context.Background(), workload.Consume))
+	assert.Equal(t, len(p.sizes)*len(p.codecs), dry.matched, "-only selects a partition count")
 }

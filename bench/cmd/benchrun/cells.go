@@ -115,11 +115,16 @@ func (cr *clusterRun) workload(ctx context.Context, w string) error {
 		}
 		return cr.saslCells(ctx, w)
 	case workload.Consume, workload.Group, workload.GroupJoin, workload.GroupJoin848:
-		for _, size := range cr.p.sizes {
-			for _, codec := range cr.p.codecs {
-				c := report.Cell{Cluster: cr.label, Workload: w, Size: size, Compression: codec, Messages: cr.consumeN(size)}
-				if err := cr.cell(ctx, c, cr.fill); err != nil {
-					return err
+		for _, parts := range cr.p.partitionCounts(w) {
+			for _, size := range cr.p.sizes {
+				for _, codec := range cr.p.codecs {
+					c := report.Cell{Cluster: cr.label, Workload: w, Size: size, Compression: codec, Messages: cr.consumeN(size)}
+					if parts != cr.p.partitions {
+						c.Partitions = parts
+					}
+					if err := cr.cell(ctx, c, cr.fill); err != nil {
+						return err
+					}
 				}
 			}
 		}
@@ -217,7 +222,18 @@ func cellKey(c report.Cell) string {
 	if c.Security != "" {
 		k += "/" + c.Security
 	}
+	if c.Partitions > 0 {
+		k += fmt.Sprintf("/partitions=%d", c.Partitions)
+	}
 	return k
+}
+
+// partitions is how many partitions c's topic has: its own count, or the plan's.
+func (cr *clusterRun) partitions(c report.Cell) int {
+	if c.Partitions > 0 {
+		return c.Partitions
+	}
+	return cr.p.partitions
 }
 
 var unsafeTopic = regexp.MustCompile(`[^a-zA-Z0-9._-]+`)
@@ -241,7 +257,7 @@ func (cr *clusterRun) cell(ctx context.Context, c report.Cell, prepare func(cont
 	if len(topic) > 200 {
 		topic = topic[:200]
 	}
-	err := cr.admin.Cluster().CreateTopics(ctx, kafka.TopicSpec{Name: topic, Partitions: int32(cr.p.partitions),
+	err := cr.admin.Cluster().CreateTopics(ctx, kafka.TopicSpec{Name: topic, Partitions: int32(cr.partitions(c)),
 		ReplicationFactor: int16(cr.spec.brokers)})
 	if err != nil {
 		return fmt.Errorf("creating %s: %w", topic, err)
@@ -299,7 +315,7 @@ func (cr *clusterRun) runOne(ctx context.Context, name string, c report.Cell, to
 			return res, false
 		}
 	}
-	j := job{cell: c, cl: cr.cl, topic: topic, partitions: cr.p.partitions, payload: cr.payloads[c.Size],
+	j := job{cell: c, cl: cr.cl, topic: topic, partitions: cr.partitions(c), payload: cr.payloads[c.Size],
 		ends: ends, n: c.Messages, duration: cr.p.latFor, profile: profile,
 		group: fmt.Sprintf("bench-%s-%d-%d", name, rep, time.Now().UnixNano())}
 	if name == pykafkaName && c.Workload == workload.Produce {
@@ -326,7 +342,7 @@ func (cr *clusterRun) fill(ctx context.Context, c report.Cell, topic string) (ma
 	fc := c
 	fc.Workload = workload.Produce
 	fc.Acks = "all" // every replica has it, so the high watermark is at the end when the filler exits
-	j := job{cell: fc, cl: cr.cl, topic: topic, partitions: cr.p.partitions, payload: cr.payloads[c.Size], n: c.Messages,
+	j := job{cell: fc, cl: cr.cl, topic: topic, partitions: cr.partitions(c), payload: cr.payloads[c.Size], n: c.Messages,
 		quiet: true}
 	res := cr.e.run(ctx, "franz-go", j)
 	if res.Error != "" {
@@ -354,7 +370,7 @@ func (cr *clusterRun) fill(ctx context.Context, c report.Cell, topic string) (ma
 func (cr *clusterRun) warmUp(ctx context.Context, c report.Cell, topic string) {
 	wc := c
 	wc.Workload = workload.Produce
-	j := job{cell: wc, cl: cr.cl, topic: topic, partitions: cr.p.partitions, payload: cr.payloads[c.Size],
+	j := job{cell: wc, cl: cr.cl, topic: topic, partitions: cr.partitions(c), payload: cr.payloads[c.Size],
 		n: min(max(c.Messages/10, 1000), 20_000), quiet: true}
 	if c.Size == 1 {
 		j.payload = cr.payloads[cr.p.sizes[0]]

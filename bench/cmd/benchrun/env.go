@@ -123,6 +123,15 @@ func goModVersions(path string) []report.KV {
 	return out
 }
 
+// topicPartitions says how many partitions the run's topics have.
+func topicPartitions(p plan) string {
+	s := fmt.Sprintf("topics have %d partitions", p.partitions)
+	if len(p.consumePartitions) > 0 {
+		s += fmt.Sprintf(" (consume cells: %s, one cell each)", strings.Trim(strings.Join(strings.Fields(fmt.Sprint(p.consumePartitions)), ", "), "[]"))
+	}
+	return s
+}
+
 // settings says, per contender, how it is configured; the adapters in internal/clients hold the same.
 func settings(p plan) []report.KV {
 	shared := fmt.Sprintf("acks=1 or all as the cell says; no compression or lz4; idempotence off; no linger; "+
@@ -130,7 +139,7 @@ func settings(p plan) []report.KV {
 		bufferMsgs(10<<10), bufferBytes>>20)
 	return []report.KV{
 		{K: "all", V: shared + "; consumers fetch up to 1 MiB per partition and start at the earliest offset; " +
-			fmt.Sprintf("topics have %d partitions, replication factor = brokers", p.partitions)},
+			topicPartitions(p) + ", replication factor = brokers"},
 		{K: "gregor", V: "kafka.Producer with DeliveryReports (defaults otherwise: Linger 0, MaxRequestSize 1,000,012, " +
 			"default partitioner (round-robin for these unkeyed messages), one batch in flight per partition); SimpleConsumer; managed BalancedConsumer (range); goroutine handler"},
 		{K: "gregor-eventloop", V: "the same on the gnet event-loop handler (handler/eventloop, default loops)"},
@@ -183,6 +192,11 @@ func notes(r *report.Results, p plan) []string {
 		"The \"SASL_SSL\" produce and consume cells connect to the kraft-1 broker's SASL_SSL listener (TLS 1.3, a " +
 			"test CA, SASL PLAIN; SASL costs one exchange per connection, so the rows measure TLS per record); every " +
 			"Go client runs them.",
+	}
+	if parts := cellPartitions(r.Cells); len(parts) > 0 {
+		n = append(n, fmt.Sprintf("Consume cells marked \"N partitions\" read a topic of N partitions (-partitions %s), "+
+			"filled and read as the others; every other cell's topic has %d. More partitions mean smaller batches per "+
+			"fetch and more per-partition state per record.", strings.Trim(strings.Join(strings.Fields(fmt.Sprint(parts)), ","), "[]"), p.partitions))
 	}
 	if why := pykafkaOnKafka4(r); why != "" {
 		n = append(n, "pykafka cannot run against Kafka 4: version 2.8.0 sends Produce v0 (message sets of magic 0/1), "+

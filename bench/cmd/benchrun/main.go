@@ -3,7 +3,7 @@
 // workload cell as a separate process, and writes docs/benchmarks.md and docs/benchmarks.svg. "make bench" runs
 // it; BENCH_QUICK=1 makes a short smoke run.
 //
-//	cd bench && go run ./cmd/benchrun [-quick] [-only REGEXP] [-contenders NAME,...] [-report-only]
+//	cd bench && go run ./cmd/benchrun [-quick] [-only REGEXP] [-contenders NAME,...] [-partitions N,...] [-report-only]
 //
 // A run limited to some contenders writes its report to bench/results/targeted instead.
 package main
@@ -18,6 +18,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -35,6 +36,8 @@ func main() {
 	pin := flag.Bool("pin", os.Getenv("BENCH_PIN") != "0", "pin brokers and the client under test to separate cores with taskset")
 	reps := flag.Int("reps", 0, "repetitions per cell (0: the plan's, 5 in a full run)")
 	contenders := flag.String("contenders", "", "run only these contenders (comma-separated), for a targeted run")
+	partitions := flag.String("partitions", os.Getenv("BENCH_PARTITIONS"),
+		"run the consume cells at these partition counts (comma-separated, e.g. 10,100,1000,3000; also BENCH_PARTITIONS); default: the plan's topic partitions")
 	flag.Parse()
 	log.SetFlags(log.Ltime)
 
@@ -61,6 +64,7 @@ func main() {
 				reruns = append(reruns, n)
 			}
 		}
+		p.consumePartitions = cellPartitions(r.Cells)
 		r.Settings, r.Notes = settings(p), append(notes(r, p), reruns...)
 		if err := writeDocs(r, docsFor(r, docsDir, resultsDir)); err != nil {
 			log.Fatal(err)
@@ -80,6 +84,9 @@ func main() {
 	}
 	if *reps > 0 {
 		p.reps = *reps
+	}
+	if p.consumePartitions, err = parsePartitions(*partitions); err != nil {
+		log.Fatal(err)
 	}
 	if *contenders != "" {
 		// A targeted run: the others' samples, if any, stay as the last run left them.
@@ -139,6 +146,17 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+}
+
+// cellPartitions is the partition counts the results' cells were given besides the default.
+func cellPartitions(cells []report.Cell) []int {
+	var out []int
+	for _, c := range cells {
+		if c.Partitions > 0 && !slices.Contains(out, c.Partitions) {
+			out = append(out, c.Partitions)
+		}
+	}
+	return out
 }
 
 // isRerunNote tells the notes partial runs leave, which stay on record.

@@ -1,6 +1,10 @@
 package main
 
 import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gregorkafka/gregor/bench/internal/workload"
@@ -13,15 +17,18 @@ type plan struct {
 	reps       int
 	sizes      []int
 	codecs     []string
-	partitions int
-	contenders []string // when set, only these run
-	produceN   func(size int) int
-	consumeN   func(size int) int
-	latRate    int
-	latFor     time.Duration
-	conns      []int
-	inflight   int // the conns cell with this many clients, each with this many requests in flight; 0: none
-	timeout    time.Duration
+	partitions int // every topic's partition count, but in consume cells given one of consumePartitions
+	// consumePartitions are the partition counts the consume cells run at, one cell each (-partitions); nil:
+	// partitions only, as every other workload.
+	consumePartitions []int
+	contenders        []string // when set, only these run
+	produceN          func(size int) int
+	consumeN          func(size int) int
+	latRate           int
+	latFor            time.Duration
+	conns             []int
+	inflight          int // the conns cell with this many clients, each with this many requests in flight; 0: none
+	timeout           time.Duration
 	// Kafka 3.9 (ZooKeeper mode) cell counts for the pykafka comparison, which runs pure Python.
 	legacyProduceN func(size int) int
 	legacyConsumeN func(size int) int
@@ -55,6 +62,37 @@ func quickPlan() plan {
 		legacyProduceN: bySize(5_000, 500),
 		legacyConsumeN: bySize(5_000, 500),
 	}
+}
+
+// parsePartitions reads the -partitions flag: partition counts, comma-separated, each at least 1, without
+// repeats ("10,100,1000,3000"); empty means the plan's default.
+func parsePartitions(s string) ([]int, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > maxPartitions {
+			return nil, fmt.Errorf("-partitions: %q is not a partition count (1 to %d)", f, maxPartitions)
+		}
+		if slices.Contains(out, n) {
+			return nil, fmt.Errorf("-partitions: %d given twice", n)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// maxPartitions bounds -partitions: beyond this a topic's metadata alone dwarfs what a cell measures.
+const maxPartitions = 100_000
+
+// partitionCounts is what a workload's cells run at: consumePartitions for consume, when set.
+func (p plan) partitionCounts(w string) []int {
+	if w == workload.Consume && len(p.consumePartitions) > 0 {
+		return p.consumePartitions
+	}
+	return []int{p.partitions}
 }
 
 func bySize(small, large int) func(int) int {

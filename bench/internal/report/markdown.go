@@ -35,6 +35,9 @@ func Label(c Cell) string {
 	if c.Security != "" {
 		parts = append(parts, strings.ToUpper(c.Security))
 	}
+	if c.Partitions > 0 {
+		parts = append(parts, fmt.Sprintf("%d partitions", c.Partitions))
+	}
 	return strings.Join(parts, " · ")
 }
 

@@ -27,6 +27,8 @@ type Cell struct {
 	Security string `json:"security,omitempty"`
 	// Delivery is the producers' mode when not idempotence off: "idempotent" or "transactional".
 	Delivery string `json:"delivery,omitempty"`
+	// Partitions is the topic's partition count when not the run's default (the consume cells' -partitions).
+	Partitions int `json:"partitions,omitempty"`
 }
 
 // Sample is one run of one contender in one cell.

@@ -273,3 +273,43 @@ func FuzzDecoder(f *testing.F) {
 		}
 	})
 }
+
+// TestLargeFrameReusesRecycledBuffer checks that a frame above wholeAlloc
+// grows to about its size (within an eighth), and that once recycled the
+// next such frame is read into it when the pool has it, instead of starting
+// small and growing.
+func TestLargeFrameReusesRecycledBuffer(t *testing.T) {
+	size := 2*wholeAlloc + 17
+	body := make([]byte, size)
+	for i := range body {
+		body[i] = byte(i * 3)
+	}
+	stream := encode(body)
+	reused := false
+	for range 20 { // sync.Pool may drop a buffer (on purpose under -race)
+		var s sink
+		d := New(0)
+		require.NoError(t, d.Feed(stream, s.emit))
+		require.Len(t, s.frames, 1)
+		require.True(t, bytes.Equal(body, s.frames[0]))
+		got := s.frames[0]
+		require.GreaterOrEqual(t, cap(got), size)
+		if cap(got) > size+size/8 {
+			continue // the pool lent a bigger buffer left by an earlier frame
+		}
+		handler.RecycleFrame(got)
+
+		s = sink{}
+		d = New(0)
+		require.NoError(t, d.Feed(stream[:5], s.emit))
+		if &d.body[:1][0] == &got[0] {
+			reused = true
+			assert.Len(t, d.BodySpace(), size-1, "the rest is read in place, without regrowth")
+			require.NoError(t, d.Feed(stream[5:], s.emit))
+			require.Len(t, s.frames, 1)
+			require.True(t, bytes.Equal(body, s.frames[0]), "read over the recycled bytes")
+			break
+		}
+	}
+	assert.True(t, reused, "a recycled buffer was never used for the next large frame")
+}
