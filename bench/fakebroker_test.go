@@ -38,15 +38,27 @@ var fakeVersions = map[int16][2]int16{
 
 func newFakeBroker(tb testing.TB, topic string, partitions int32) *fakeBroker {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	fb, err := startFakeBroker(topic, partitions)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	fb := &fakeBroker{ln: ln, topic: topic, partitions: partitions, offsets: map[int32]int64{}}
-	go fb.accept()
-	tb.Cleanup(func() { ln.Close() })
+	tb.Cleanup(fb.close)
 	return fb
 }
+
+// startFakeBroker starts a fake broker that runs until close.
+func startFakeBroker(topic string, partitions int32) (*fakeBroker, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	fb := &fakeBroker{ln: ln, topic: topic, partitions: partitions, offsets: map[int32]int64{}}
+	go fb.accept()
+	return fb, nil
+}
+
+// close stops accepting connections; those open end when their client closes them.
+func (fb *fakeBroker) close() { fb.ln.Close() }
 
 func (fb *fakeBroker) addr() string { return fb.ln.Addr().String() }
 
