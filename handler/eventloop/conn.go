@@ -20,18 +20,9 @@ import (
 // schedules one flush task on the connection's loop; every Write until that
 // task runs rides along. The loop then hands all pending bytes to the socket
 // in one write (gnet keeps what the kernel would not take). So a Write never
-// does I/O and never keeps the caller's slice, and many concurrent requests
-// cost one loop task and one syscall.
-//
-// Writing from the caller's goroutine while the socket is idle was measured
-// (twice): it does not cut a lone request's latency, whose cost is the hop
-// from gnet's epoll thread back to the waiting goroutine on the read side,
-// and it loses to this batching from 16 requests in flight on. Neither did
-// gnet's WithLockOSThread, WithEdgeTriggeredIO or WithMulticore measurably
-// change it. Most of a lone round trip's CPU is the two socket writes; the
-// rest of its time is scheduling: the loop's blocking epoll_wait gives up
-// its P, and the round trip crosses threads where the goroutine handler's
-// netpoller wakes the reader on the thread that parked the writer.
+// keeps the caller's slice, and many concurrent requests cost one loop task
+// and one syscall. The exception is a lone request: written from the
+// caller's goroutine when nothing is outstanding (direct.go).
 //
 // The bound: pending plus gnet's outbound buffer (as last seen by the loop)
 // may not exceed limit; a Write that would go beyond waits on wcond until a
@@ -66,6 +57,9 @@ type conn struct {
 	err         error // set once writes are refused
 	localClose  bool  // Close was called: OnClose reports nil
 
+	wfd         int          // direct-write descriptor, -1 once closed (direct.go)
+	outstanding atomic.Int64 // frames written and not yet answered (direct.go)
+
 	// tls is set for a TLS connection (see tls.go).
 	tls *tlsLayer
 
@@ -90,6 +84,7 @@ func newConn(h *Handler, cfg *handler.DialConfig, local, remote net.Addr) *conn 
 		onClose: cfg.OnClose,
 		dec:     frame.New(cfg.MaxFrameSize),
 		limit:   cfg.MaxBufferedWrite,
+		wfd:     -1,
 	}
 	if c.limit <= 0 {
 		c.limit = handler.DefaultMaxBufferedWrite
@@ -128,6 +123,11 @@ func (c *conn) Write(b []byte) error {
 		c.armRecheck()
 		c.wcond.Wait()
 		c.waiting--
+	}
+	if n := frames(b); c.outstanding.Add(n) == n {
+		if b = c.tryDirect(b); len(b) == 0 {
+			return nil
+		}
 	}
 	c.pending.Append(b)
 	if !c.scheduled {
@@ -212,6 +212,7 @@ func (c *conn) refuse() {
 }
 
 func (c *conn) emit(b []byte) {
+	c.outstanding.Add(-1)
 	if !c.dropping.Load() {
 		c.onFrame(b)
 	}

@@ -24,7 +24,7 @@
 //   - flushes: Write copies its bytes into the connection's pending buffer
 //     and the first Write of a batch queues one task that passes the whole
 //     batch to the socket; gnet buffers what the kernel refuses and sends it
-//     as the socket drains;
+//     as the socket drains (a lone request skips this: see Latency);
 //   - closes: Close queues a task that flushes and then closes.
 //
 // # What must never block the loop
@@ -39,12 +39,25 @@
 //
 // # Back-pressure and limits
 //
-// Write does no I/O and does not wait for the peer while the connection
-// holds at most DialConfig.MaxBufferedWrite bytes (pending plus gnet's
-// outbound buffer). When a broker stops reading and that fills up, Write
+// Write does no I/O but a lone request's one non-blocking write, and does
+// not wait for the peer while the connection holds at most
+// DialConfig.MaxBufferedWrite bytes (pending plus gnet's outbound buffer). When a broker stops reading and that fills up, Write
 // waits until the loop has handed enough to the kernel, or the connection
 // closes. gnet does not report that its outbound buffer drained, so while a
 // writer waits with nothing pending the loop looks every millisecond.
+//
+// # Latency
+//
+// A Write made while no earlier frame awaits its answer, with nothing
+// buffered, goes straight to the socket from the caller's goroutine: a lone
+// request does not wait for the loop to wake. A lone round trip to a peer in
+// another process therefore takes as long as with the goroutine handler,
+// and overlapping ones take less, because one flush serves many requests.
+// Against a peer in the same process the goroutine handler looks faster at
+// one request in flight: its reader wakes on the netpoller thread that also
+// serves the peer, while gnet's loop waits in its own epoll_wait. A broker
+// is never in the client's process, so compare handlers with handlertest's
+// BenchmarkRoundTripSideBySide, whose peer is a process.
 //
 // # TLS
 //
@@ -65,11 +78,13 @@
 // With GOMAXPROCS=1 that is the only P: timers, other sockets' goroutines
 // and the tasks a response wakes then wait until the runtime's monitor
 // takes the P back, tens to hundreds of microseconds each time. On one core
-// (taskset, or a container limited to one CPU) the latency benchmark in
-// bench/ measures 3x the goroutine handler's median acknowledgement
+// (taskset, or a container limited to one CPU) bench/'s latency benchmark,
+// whose producer is paced by a timer and whose broker runs in the same
+// process, measures 3x the goroutine handler's median acknowledgement
 // latency, a 20x scheduling-latency p99 and twice its CPU per message, all
-// of which vanish with GOMAXPROCS=2 on the same core. So on one CPU, use
-// the goroutine handler or run with GOMAXPROCS of at least 2.
+// of which vanish with GOMAXPROCS=2 on the same core. An application's own
+// timers and sockets meet the same wait. So on one CPU, use the goroutine
+// handler or run with GOMAXPROCS of at least 2.
 //
 // gnet keeps one process-wide logger for its package-level messages; each
 // New points it at that handler's WithLogger (silent by default).

@@ -54,6 +54,7 @@ func (e *events) OnClose(gc gnet.Conn, err error) gnet.Action {
 		c.err = handler.ErrClosed
 	}
 	local := c.localClose
+	c.closeDirect()
 	c.pending.Reset()
 	c.wcond.Broadcast()
 	c.mu.Unlock()

@@ -89,9 +89,15 @@ func (h *Handler) Dial(ctx context.Context, cfg handler.DialConfig) (handler.Con
 	h.conns[c] = struct{}{}
 	h.mu.Unlock()
 
+	if c.tls == nil {
+		c.wfd = dupSocket(tc) // before Enroll closes tc (see direct.go)
+	}
 	gc, err := h.cli.EnrollContext(tc, c) // closes tc; the loop owns a dup of its fd
 	if err != nil {
 		h.forget(c)
+		c.mu.Lock()
+		c.closeDirect()
+		c.mu.Unlock()
 		return fail(err)
 	}
 	c.gc, c.loop = gc, gc.EventLoop()
