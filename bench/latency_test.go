@@ -29,10 +29,11 @@ var (
 // after each request (answer=1ms), about a real broker's round trip at this rate, so that records meet a request
 // in flight and gather into batches of several, as they do against a real broker. One op is one repetition in
 // which every contender runs once, each repetition starting with the next contender (A B C, B C A, ...), so
-// that drift in the machine's load falls on all of them alike. Reported per contender: the medians over the
-// repetitions of p50, p99 and p99.9 of acknowledgement latency in microseconds, and gregor's p99 and p99.9 as
-// a ratio of franz-go's (below 1: gregor's tail is shorter). The log adds each percentile's spread,
-// (max−min)/median, marked "!" above 25%. Pin the process to one quiet core for numbers worth comparing:
+// that drift in the machine's load falls on all of them alike. Reported per contender: p50, p99 and p99.9 of
+// acknowledgement latency in microseconds over all repetitions' latencies pooled (a run's p99.9 is its 4th
+// worst of 4,000, too few to compare), and gregor's p99 and p99.9 as a ratio of franz-go's (below 1: gregor's
+// tail is shorter). The log adds the median of the runs' own percentiles and their spread, (max−min)/median,
+// marked "!" above 25%. Pin the process to one quiet core for numbers worth comparing:
 //
 //	cd bench && go test -c -o /tmp/bench.test . &&
 //	  taskset -c 1 /tmp/bench.test -test.run XXX -test.bench LatencyInMemory -test.benchtime 5x
@@ -152,11 +153,12 @@ func histDeltaPercentile(before, after *metrics.Float64Histogram, q float64) flo
 func reportLatency(b *testing.B, contenders []string, runs map[string][]latencyResult) {
 	pcts := []struct {
 		name string
+		q    float64
 		of   func(latencyResult) float64
 	}{
-		{"p50", func(r latencyResult) float64 { return r.P50Ms * 1000 }},
-		{"p99", func(r latencyResult) float64 { return r.P99Ms * 1000 }},
-		{"p99.9", func(r latencyResult) float64 { return r.P999Ms * 1000 }},
+		{"p50", 50, func(r latencyResult) float64 { return r.P50Ms * 1000 }},
+		{"p99", 99, func(r latencyResult) float64 { return r.P99Ms * 1000 }},
+		{"p99.9", 99.9, func(r latencyResult) float64 { return r.P999Ms * 1000 }},
 	}
 	stats := []struct {
 		format string
@@ -169,23 +171,29 @@ func reportLatency(b *testing.B, contenders []string, runs map[string][]latencyR
 		{"%4.2f goroutines/msg", func(r latencyResult) float64 { return r.spawnsPerMsg }},
 		{"sched p99 %5.0f us", func(r latencyResult) float64 { return r.schedP99 }},
 	}
-	med := map[string]float64{}
+	pooled := map[string]float64{}
 	var log strings.Builder
 	for _, client := range contenders {
+		var all []time.Duration
+		for _, r := range runs[client] {
+			all = append(all, r.Samples...)
+		}
+		slices.Sort(all)
 		fmt.Fprintf(&log, "\n%-17s", client)
 		for _, p := range pcts {
+			v := float64(workload.Percentile(all, p.q)) / 1000
+			pooled[client+"/"+p.name] = v
+			b.ReportMetric(v, client+"-"+p.name+"-us")
 			vals := make([]float64, 0, len(runs[client]))
 			for _, r := range runs[client] {
 				vals = append(vals, p.of(r))
 			}
 			m, spread := medianSpread(vals)
-			med[client+"/"+p.name] = m
-			b.ReportMetric(m, client+"-"+p.name+"-us")
 			mark := ""
 			if spread > 25 {
 				mark = "!"
 			}
-			fmt.Fprintf(&log, "  %s %7.0f us ±%4.0f%%%-1s", p.name, m, spread, mark)
+			fmt.Fprintf(&log, "  %s %7.0f us (runs %7.0f ±%4.0f%%%-1s)", p.name, v, m, spread, mark)
 		}
 		for _, st := range stats {
 			vals := make([]float64, 0, len(runs[client]))
@@ -198,12 +206,13 @@ func reportLatency(b *testing.B, contenders []string, runs map[string][]latencyR
 	}
 	for _, g := range []string{"gregor", "gregor-eventloop"} {
 		for _, p := range pcts[1:] {
-			if f, ok := med["franz-go/"+p.name]; ok && f > 0 && med[g+"/"+p.name] > 0 {
-				b.ReportMetric(med[g+"/"+p.name]/f, g+"÷franz-"+p.name)
+			if f, ok := pooled["franz-go/"+p.name]; ok && f > 0 && pooled[g+"/"+p.name] > 0 {
+				b.ReportMetric(pooled[g+"/"+p.name]/f, g+"÷franz-"+p.name)
 			}
 		}
 	}
-	b.Logf("medians of %d runs, spread (max−min)/median:%s", b.N, log.String())
+	b.Logf("percentiles of %d runs' latencies pooled; in brackets the median of the runs' own and their spread, "+
+		"(max−min)/median; then medians of the runs:%s", b.N, log.String())
 }
 
 // medianSpread returns the median of vals and their spread, (max−min)/median in percent.
