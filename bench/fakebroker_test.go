@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -24,10 +26,16 @@ type fakeBroker struct {
 	ln         net.Listener
 	topic      string
 	partitions int32
-	closed     chan struct{}
+	closed     chan struct{} // closed by close
+	closeOnce  sync.Once
 
 	log  *fakeLog     // what Fetch serves; nil: a produce-only broker
 	sent atomic.Int64 // response bytes written
+
+	// delay, when set, holds every response back that long after its request was read, as a broker's own
+	// work and the network would: requests then meet a request in flight, and records gather into batches
+	// while they wait. Responses still leave in request order.
+	delay time.Duration
 
 	mu      sync.Mutex
 	offsets map[int32]int64 // next offset per partition
@@ -46,14 +54,32 @@ var fakeVersions = map[int16][2]int16{
 
 func newFakeBroker(tb testing.TB, topic string, partitions int32) *fakeBroker {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	fb, err := startFakeBroker(topic, partitions, 0)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	fb := &fakeBroker{ln: ln, topic: topic, partitions: partitions, offsets: map[int32]int64{}, closed: make(chan struct{})}
-	go fb.accept()
-	tb.Cleanup(func() { close(fb.closed); ln.Close() })
+	tb.Cleanup(fb.close)
 	return fb
+}
+
+// startFakeBroker starts a fake broker that runs until close, answering delay after each request.
+func startFakeBroker(topic string, partitions int32, delay time.Duration) (*fakeBroker, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	fb := &fakeBroker{ln: ln, topic: topic, partitions: partitions, delay: delay, offsets: map[int32]int64{},
+		closed: make(chan struct{})}
+	go fb.accept()
+	return fb, nil
+}
+
+// close stops accepting connections; those open end when their client closes them.
+func (fb *fakeBroker) close() {
+	fb.closeOnce.Do(func() {
+		close(fb.closed)
+		fb.ln.Close()
+	})
 }
 
 func (fb *fakeBroker) addr() string { return fb.ln.Addr().String() }
@@ -74,12 +100,44 @@ func (fb *fakeBroker) accept() {
 	}
 }
 
+// delayedResponse is a response frame due at a time.
+type delayedResponse struct {
+	due   time.Time
+	frame []byte
+}
+
+// writeDelayed writes the responses of ch as each falls due, in order, until ch closes.
+func writeDelayed(c net.Conn, ch <-chan delayedResponse) {
+	w := bufio.NewWriterSize(c, 64<<10)
+	for r := range ch {
+		if d := time.Until(r.due); d > 0 {
+			time.Sleep(d)
+		}
+		if _, err := w.Write(r.frame); err != nil {
+			c.Close()
+			break
+		}
+		if len(ch) == 0 && w.Flush() != nil {
+			c.Close()
+			break
+		}
+	}
+	for range ch { // drain: serve ends once the connection is closed
+	}
+}
+
 // serve answers c's requests in order until it closes.
 func (fb *fakeBroker) serve(c net.Conn) {
 	defer c.Close()
 	var arena []byte
 	r := bufio.NewReaderSize(c, 1<<20)
 	w := bufio.NewWriterSize(c, 64<<10)
+	var delayed chan delayedResponse
+	if fb.delay > 0 {
+		delayed = make(chan delayedResponse, 4096)
+		defer close(delayed)
+		go writeDelayed(c, delayed)
+	}
 	var frame, out []byte
 	for {
 		var size [4]byte
@@ -108,6 +166,10 @@ func (fb *fakeBroker) serve(c net.Conn) {
 		}
 		out = resp.AppendTo(out)
 		binary.BigEndian.PutUint32(out, uint32(len(out)-4))
+		if delayed != nil {
+			delayed <- delayedResponse{due: time.Now().Add(fb.delay), frame: slices.Clone(out)}
+			continue
+		}
 		if _, err := w.Write(out); err != nil {
 			return
 		}

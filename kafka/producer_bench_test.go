@@ -235,3 +235,32 @@ func benchProducerKafka(b *testing.B, c *testcluster.Cluster, kind, mode string,
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 	})
 }
+
+// TestProducerLoneMessageAllocs is the allocation budget of the latency
+// regime: a message produced to an idle producer goes out alone in its
+// request, so what a batch and a request allocate is paid per message, and
+// every allocation brings the next GC closer. Four are the request's and
+// its batch's own (the batch list, the batch, the request and its
+// partitions, which the response future keeps); the fifth is the test's
+// response.
+func TestProducerLoneMessageAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items under the race detector")
+	}
+	for _, codec := range []Compression{CompressionNone, CompressionLZ4, CompressionZstd} {
+		t.Run(codec.String(), func(t *testing.T) {
+			pp := newProducerPath(t, codec)
+			val := make([]byte, 100)
+			lone := func() {
+				pp.produce(Message{Value: val})
+				pp.drain()
+			}
+			for range 100 {
+				lone() // warm: queues, pools, the frame buffer
+			}
+			if allocs := testing.AllocsPerRun(1000, lone); allocs > 5 {
+				t.Fatalf("%v allocations per lone message, want at most 5", allocs)
+			}
+		})
+	}
+}

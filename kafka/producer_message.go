@@ -19,7 +19,9 @@ import (
 type DeliveryReport struct {
 	// Message is the message as produced, with Topic, Partition and
 	// Timestamp filled in, and Offset: the message's offset, or -1 when it
-	// failed or was produced with AcksNone.
+	// failed, was produced with AcksNone, or (an idempotent producer, after
+	// a lost answer) is known to be written only because a later batch of
+	// its partition was acknowledged.
 	Message Message
 	// Err is nil when the message was acknowledged. Broker errors come as
 	// a *PartitionError wrapping the broker's *Error, so errors.Is(err,

@@ -249,7 +249,9 @@ func (p *Producer) report(pbs []*partBuf) {
 				p.mu.Unlock()
 				break
 			}
-			done := p.takeSettled(pb, nil)
+			// Mostly one or two batches: room for them on the stack.
+			var scratch [2]outcome
+			done := p.takeSettled(pb, scratch[:0])
 			if len(done) == 0 {
 				p.mu.Unlock()
 				break
@@ -274,12 +276,15 @@ func (p *Producer) takeSettled(pb *partBuf, done []outcome) []outcome {
 		done = append(done, outcome{pb: pb, b: b, recs: b.recs, base: b.base, err: b.err})
 		n++
 	}
-	if n > 0 {
+	switch {
+	case n == len(pb.batches):
+		// All settled: keep the array for the next batch, which an idle
+		// producer cuts for every message it sends alone.
+		clear(pb.batches)
+		pb.batches = pb.batches[:0]
+	case n > 0:
 		clear(pb.batches[:n])
 		pb.batches = pb.batches[n:]
-		if len(pb.batches) == 0 {
-			pb.batches = nil
-		}
 	}
 	return done
 }

@@ -420,7 +420,9 @@ func (s *sink) encode(batches []*batch, version int16) (*protocol.ProduceRecords
 	p := s.p
 	direct := version >= 3 && p.cfg.Compression == CompressionNone
 	parts := make([]protocol.ProduceRecordsPartition, 0, len(batches))
-	sent := batches[:0:0]
+	// sent is batches less the failed ones, compacted in place: it never
+	// passes the batch being looked at.
+	sent := batches[:0]
 	var failed []failedBatch
 	buf := s.buf[:0]
 	for _, b := range batches {

@@ -58,6 +58,22 @@
 // into records and writes them. A TLS connection therefore costs no
 // goroutine either, and nothing on the loop ever waits for the peer.
 //
+// # One CPU
+//
+// A loop waits for its sockets in epoll_wait, a system call that keeps the
+// loop's P (the runtime's right to run Go code) for as long as it blocks.
+// With GOMAXPROCS=1 that is the only P: timers, other sockets' goroutines
+// and the tasks a response wakes then wait until the runtime's monitor
+// takes the P back, tens to hundreds of microseconds each time. On one core
+// (taskset, or a container limited to one CPU) bench/'s latency benchmark,
+// whose producer is paced by a timer and whose broker runs in the same
+// process, measures about the goroutine handler's median acknowledgement
+// latency but 10x its p99, a scheduling-latency p99 of 40-160 µs against 3,
+// and 1.4-1.8x its CPU per message; with GOMAXPROCS=2 on the same core its
+// p99 and CPU match or beat the goroutine handler's. An application's own
+// timers and sockets meet the same wait. So on one CPU, use the goroutine
+// handler or run with GOMAXPROCS of at least 2.
+//
 // gnet keeps one process-wide logger for its package-level messages; each
 // New points it at that handler's WithLogger (silent by default).
 package eventloop

@@ -32,6 +32,7 @@ func (l *Latencies) Fill(r *Result) {
 	d := slices.Clone(l.d)
 	l.mu.Unlock()
 	slices.Sort(d)
+	r.Samples = d
 	r.P50Ms = ms(Percentile(d, 50))
 	r.P99Ms = ms(Percentile(d, 99))
 	r.P999Ms = ms(Percentile(d, 99.9))

@@ -65,6 +65,9 @@ type Result struct {
 	P50Ms    float64 `json:"p50_ms,omitempty"`
 	P99Ms    float64 `json:"p99_ms,omitempty"`
 	P999Ms   float64 `json:"p999_ms,omitempty"`
+	// Samples are a latency run's acknowledgement latencies, sorted, for callers in the same process that pool
+	// several runs (a percentile of many runs' samples is steadier than a median of their percentiles).
+	Samples []time.Duration `json:"-"`
 	// AssignSeconds is, for group runs, the time from starting the members until they together own every
 	// partition, each member at least one.
 	AssignSeconds float64 `json:"assign_seconds,omitempty"`
