@@ -257,17 +257,6 @@ func (c *SimpleConsumer) take(clear bool) (e entry, ok bool, err error) {
 	return e, ok, err
 }
 
-// poll takes the next message or partition error if one is ready, without
-// waiting. ok is false when none is, and before Start and after Stop, which
-// Consume then deals with.
-func (c *SimpleConsumer) poll() (e entry, ok bool) {
-	if !c.started.Load() {
-		return entry{}, false
-	}
-	e, ok, _ = c.take(true)
-	return e, ok
-}
-
 // popLocked takes the next entry, round-robin across partitions in runs of
 // up to deliveryRun entries. When the partition now has room to fetch into,
 // wake is its leader's fetch loop, or reroute is set when that broker has no
