@@ -34,18 +34,12 @@ type fetchRecorder struct {
 	mu      sync.Mutex
 	fetches []recordedFetch
 	rewrite func(req *protocol.FetchRequest)
-	lns     map[string]net.Listener
+	*proxyListeners
 }
 
 func newFetchRecorder(t *testing.T) *fetchRecorder {
-	r := &fetchRecorder{lns: map[string]net.Listener{}}
-	t.Cleanup(func() {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		for _, ln := range r.lns {
-			ln.Close()
-		}
-	})
+	r := &fetchRecorder{}
+	r.proxyListeners = newProxyListeners(t, r.serve)
 	return r
 }
 
@@ -66,29 +60,6 @@ func (r *fetchRecorder) arm(rewrite func(req *protocol.FetchRequest)) {
 	r.mu.Lock()
 	r.rewrite = rewrite
 	r.mu.Unlock()
-}
-
-func (r *fetchRecorder) listen(target string) (string, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if ln, ok := r.lns[target]; ok {
-		return ln.Addr().String(), nil
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	r.lns[target] = ln
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go r.serve(c, target)
-		}
-	}()
-	return ln.Addr().String(), nil
 }
 
 func (r *fetchRecorder) serve(client net.Conn, target string) {

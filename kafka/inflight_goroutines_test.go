@@ -208,20 +208,14 @@ type holdingProxy struct {
 	mu      sync.Mutex
 	cond    *sync.Cond
 	holding bool
-	lns     map[string]net.Listener // target -> listener
+	*proxyListeners
 }
 
 func newHoldingProxy(t *testing.T) *holdingProxy {
-	px := &holdingProxy{t: t, lns: map[string]net.Listener{}}
+	px := &holdingProxy{t: t}
 	px.cond = sync.NewCond(&px.mu)
-	t.Cleanup(func() {
-		px.release()
-		px.mu.Lock()
-		defer px.mu.Unlock()
-		for _, ln := range px.lns {
-			ln.Close()
-		}
-	})
+	px.proxyListeners = newProxyListeners(t, px.serve)
+	t.Cleanup(px.release)
 	return px
 }
 
@@ -236,30 +230,6 @@ func (px *holdingProxy) release() {
 	px.holding = false
 	px.cond.Broadcast()
 	px.mu.Unlock()
-}
-
-// listen returns the proxy's address for target.
-func (px *holdingProxy) listen(target string) (string, error) {
-	px.mu.Lock()
-	defer px.mu.Unlock()
-	if ln, ok := px.lns[target]; ok {
-		return ln.Addr().String(), nil
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	px.lns[target] = ln
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go px.serve(c, target)
-		}
-	}()
-	return ln.Addr().String(), nil
 }
 
 func (px *holdingProxy) serve(client net.Conn, target string) {
