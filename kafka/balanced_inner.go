@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 )
 
@@ -30,7 +31,7 @@ func (b *BalancedConsumer) revokeSome(ctx context.Context, parts topicParts) err
 	}
 	b.beforeRevoke(ctx, parts)
 	if b.cfg.AutoCommit || b.cfg.CommitOnRebalance {
-		for _, topic := range going.topics() {
+		for _, topic := range sortedTopics(going) {
 			inner := inners[topic]
 			if inner == nil {
 				continue
@@ -119,20 +120,10 @@ func (b *BalancedConsumer) setInnersLocked(inners map[string]*SimpleConsumer) {
 	}
 	b.inners = inners
 	b.innerList = b.innerList[:0:0]
-	for _, t := range topicParts(nil).topicsOf(inners) {
+	for _, t := range slices.Sorted(maps.Keys(inners)) {
 		b.innerList = append(b.innerList, inners[t])
 	}
 	b.innerGen++
-}
-
-// topicsOf returns the keys of m, sorted.
-func (topicParts) topicsOf(m map[string]*SimpleConsumer) []string {
-	out := make([]string, 0, len(m))
-	for t := range m {
-		out = append(out, t)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // assign makes parts the partitions the consumer owns and resumes
@@ -189,7 +180,7 @@ func (b *BalancedConsumer) assign(ctx context.Context, parts topicParts, carry m
 		}
 		oldHeld[topic] = inner.HeldOffsets()
 	}
-	for _, topic := range parts.topics() {
+	for _, topic := range sortedTopics(parts) {
 		if next[topic] != nil {
 			continue
 		}

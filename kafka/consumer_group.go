@@ -242,7 +242,7 @@ func (m *consumerMembership) request() *protocol.ConsumerGroupHeartbeatRequest {
 	m.mu.Lock()
 	req.MemberID, req.MemberEpoch = m.member, m.epoch
 	req.TopicPartitions = []protocol.ConsumerGroupHeartbeatRequestTopicPartitions{}
-	for _, id := range m.owned.ids() {
+	for _, id := range sortedIDs(m.owned) {
 		req.TopicPartitions = append(req.TopicPartitions,
 			protocol.ConsumerGroupHeartbeatRequestTopicPartitions{TopicID: id, Partitions: slices.Clone(m.owned[id])})
 	}

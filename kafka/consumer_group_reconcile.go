@@ -60,7 +60,7 @@ func (m *consumerMembership) reconcile(ctx context.Context, owned, target idPart
 	}
 	revoked := owned.minus(target)
 	if len(revoked) > 0 {
-		if b.revokeSome(ctx, revoked.named(names)) != nil {
+		if b.revokeSome(ctx, named(revoked, names)) != nil {
 			return // ctx ended
 		}
 	}
@@ -70,7 +70,7 @@ func (m *consumerMembership) reconcile(ctx context.Context, owned, target idPart
 			carry[TopicPartition{names[id], p}] = target.has(id, p)
 		}
 	}
-	b.assign(ctx, target.named(names), carry)
+	b.assign(ctx, named(target, names), carry)
 	if ctx.Err() != nil {
 		return
 	}

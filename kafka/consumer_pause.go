@@ -141,7 +141,7 @@ func (b *BalancedConsumer) setPausedParts(parts topicParts, paused bool) error {
 	var errs []error
 	apply := map[*SimpleConsumer][]int32{}
 	b.mu.Lock()
-	for _, topic := range parts.topics() {
+	for _, topic := range sortedTopics(parts) {
 		inner := b.inners[topic]
 		for _, id := range parts[topic] {
 			if !b.owned.has(topic, id) {

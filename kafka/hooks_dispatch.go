@@ -184,7 +184,7 @@ func (b *BalancedConsumer) groupEvents(kind GroupEventKind, parts topicParts, er
 	if kind == GroupAssigned && parts.len() == 0 {
 		b.groupEventOf(kind, b.single, nil, err) // an assignment of nothing is news too
 	}
-	for _, t := range parts.topics() {
+	for _, t := range sortedTopics(parts) {
 		b.groupEventOf(kind, t, parts[t], err)
 	}
 }
