@@ -89,8 +89,10 @@ func runWithInput(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	if err == nil && r != nil {
 		err = writeReport(stdout, r, g.output)
 	}
-	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-		// The command still had time: a shorter limit inside it fired.
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil && (g.timeout == 0 || g.dialTimeout < g.timeout) {
+		// The command still had time: a shorter limit inside it fired. When
+		// --timeout clamps the dial limit the two fire together and the
+		// dial's may win by a hair; that is still --timeout's doing.
 		err = &dialTimeoutError{limit: e.dialTimeout(), err: err}
 	}
 	return fail(stderr, err, g, c)
