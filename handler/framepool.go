@@ -2,7 +2,10 @@ package handler
 
 import (
 	"math/bits"
+	"runtime"
 	"sync"
+	"sync/atomic"
+	"unsafe"
 )
 
 // Frame buffers of at least minPooledFrame bytes come from size-classed
@@ -11,6 +14,18 @@ import (
 // overwritten by a socket read need not be cleared first. Smaller frames are
 // allocated as usual; zeroing them is cheap. The largest class holds a
 // whole Fetch response at Kafka's default fetch.max.bytes (50 MiB).
+//
+// A buffer comes back to its pool in one of two ways. A frame's owner that
+// knows nothing refers to it any more hands it back at once (RecycleFrame).
+// Otherwise, as for a Fetch response whose records the delivered messages
+// alias, the garbage collector decides: a buffer the pool allocates or
+// hands out again carries a finalizer, which runs only once no pointer
+// into any of its bytes is left, and puts the buffer back instead of
+// letting it be freed. So a frame is never overwritten while anything still
+// points into it, and yet the memory is reused rather than zeroed anew for
+// every response. The finalizer is set once per use, never by itself: a
+// buffer that the pool drops (sync.Pool empties across garbage collections)
+// comes back at most once more, and is freed if nobody takes it.
 const (
 	minPooledFrame = 64 << 10
 	maxPooledFrame = 64 << 20
@@ -18,6 +33,20 @@ const (
 )
 
 var framePools [frameClasses]sync.Pool
+
+// pooledFrame is a pool entry. tracked marks a buffer the finalizer put
+// back: the slice starts at its allocation and carries no finalizer, so it
+// gets one when handed out. A buffer from RecycleFrame may be any slice
+// (and may still carry the finalizer of its earlier use): it is handed out
+// as it is.
+type pooledFrame struct {
+	b       []byte
+	tracked bool
+}
+
+// framesReclaimed counts buffers the garbage collector handed back, for
+// tests.
+var framesReclaimed atomic.Int64
 
 // frameClass returns the pool class whose buffers hold n bytes, or -1.
 func frameClass(n int) int {
@@ -31,15 +60,28 @@ func frameClass(n int) int {
 // handler to read a frame body of n bytes into. Buffers of pooled sizes
 // may hold bytes of an earlier frame: read over them, never past what was
 // read. A fresh one has its class's size, so that it can be reused for any
-// frame of the class.
+// frame of the class. A buffer of a pooled size returns to the pool by
+// itself once nothing refers to it (see RecycleFrame for the faster way).
 func FrameBuffer(n int) []byte {
 	if b, ok := PooledFrameBuffer(n); ok {
 		return b
 	}
 	if c := frameClass(n); c >= 0 {
-		return make([]byte, 0, minPooledFrame<<c)
+		return NewFrameBuffer(minPooledFrame << c)
 	}
 	return make([]byte, 0, n)
+}
+
+// NewFrameBuffer returns a fresh empty buffer of exactly capacity bytes
+// (zeroed: the runtime gives nothing else), for a frame of a size its
+// owner knows better than the pool's classes. Like FrameBuffer's, a buffer
+// of a pooled size returns to the pool once nothing refers to it.
+func NewFrameBuffer(capacity int) []byte {
+	b := make([]byte, 0, capacity)
+	if frameClass(capacity) >= 0 {
+		reclaimWhenUnreachable(b)
+	}
+	return b
 }
 
 // PooledFrameBuffer returns a recycled buffer with room for n bytes if the
@@ -51,12 +93,17 @@ func PooledFrameBuffer(n int) ([]byte, bool) {
 	if c < 0 {
 		return nil, false
 	}
-	if p, ok := framePools[c].Get().(*[]byte); ok && cap(*p) >= n {
-		return (*p)[:0], true
+	p, ok := framePools[c].Get().(*pooledFrame)
+	if !ok || cap(p.b) < n {
+		// A recycled buffer of the class but smaller than n (see
+		// RecycleFrame) is left to the garbage collector.
+		return nil, false
 	}
-	// A recycled buffer of the class but smaller than n (see RecycleFrame)
-	// is left to the garbage collector.
-	return nil, false
+	b := p.b[:0]
+	if p.tracked {
+		reclaimWhenUnreachable(b)
+	}
+	return b, true
 }
 
 // RecycleFrame hands a frame that OnFrame delivered back for a later frame
@@ -67,10 +114,27 @@ func PooledFrameBuffer(n int) ([]byte, bool) {
 // have its class's size (a frame grown to its exact size has not): it is
 // handed out again only for frames it holds.
 func RecycleFrame(frame []byte) {
-	c := frameClass(cap(frame))
+	putFrame(frame, false)
+}
+
+func putFrame(b []byte, tracked bool) {
+	c := frameClass(cap(b))
 	if c < 0 {
 		return
 	}
-	b := frame[:0]
-	framePools[c].Put(&b)
+	framePools[c].Put(&pooledFrame{b: b[:0], tracked: tracked})
+}
+
+// reclaimWhenUnreachable has the garbage collector hand b back to the pool
+// instead of freeing it, once no pointer into it is left. b must start at
+// its allocation (a fresh buffer, or one the finalizer put back) and carry
+// no finalizer yet. The finalizer gets only the first byte's address, so b's
+// capacity travels in the closure; the closure must not hold b itself, or b
+// would never become unreachable.
+func reclaimWhenUnreachable(b []byte) {
+	n := cap(b)
+	runtime.SetFinalizer(unsafe.SliceData(b), func(p *byte) {
+		framesReclaimed.Add(1)
+		putFrame(unsafe.Slice(p, n), true)
+	})
 }

@@ -1,7 +1,9 @@
 package handler
 
 import (
+	"runtime"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -95,5 +97,81 @@ func drainPool(t *testing.T, n int) [][]byte {
 			return out
 		}
 		out = append(out, b)
+	}
+}
+
+// TestFrameReclaimedOnceUnreachable checks the garbage collector's way back
+// to the pool: a frame is never handed out again while anything points
+// into it (a message's value, say), and is handed out again once nothing
+// does. Several frames are used because sync.Pool drops some puts on
+// purpose under -race.
+func TestFrameReclaimedOnceUnreachable(t *testing.T) {
+	const n, frames = 300 << 10, 8
+	addrs := map[uintptr]bool{}
+	var values [][]byte // what the frames' messages would keep
+	for range frames {
+		b := FrameBuffer(n)[:n]
+		addrs[uintptr(unsafe.Pointer(&b[0]))] = true
+		values = append(values, b[n/2:n/2+10])
+	}
+	held := func(c []byte) bool { return addrs[uintptr(unsafe.Pointer(unsafe.SliceData(c)))] }
+	for range 5 {
+		runtime.GC()
+		runtime.Gosched()
+		c := FrameBuffer(n)
+		require.False(t, held(c), "a frame was handed out while a slice of it was reachable")
+	}
+	runtime.KeepAlive(values)
+	values = nil
+
+	reused := false
+	for range 200 {
+		runtime.GC()
+		runtime.Gosched()
+		if held(FrameBuffer(n)) {
+			reused = true
+			break
+		}
+	}
+	require.True(t, reused, "a frame nothing refers to was never handed out again")
+}
+
+// TestFrameReclaimedOnlyOncePerUse checks that a reclaimed buffer that
+// nobody takes from the pool is freed: the finalizer is set once per use,
+// so it does not bring the buffer back forever.
+func TestFrameReclaimedOnlyOncePerUse(t *testing.T) {
+	// settle waits until no more buffers come back: those of earlier
+	// tests come back at most once each, then go.
+	settle := func() {
+		last, still := framesReclaimed.Load(), 0
+		for i := 0; i < 100 && still < 4; i++ {
+			runtime.GC()
+			runtime.Gosched()
+			if now := framesReclaimed.Load(); now != last {
+				last, still = now, 0
+			} else {
+				still++
+			}
+		}
+	}
+	settle()
+	before := framesReclaimed.Load()
+	runtime.KeepAlive(NewFrameBuffer(5 * minPooledFrame)) // used once, then unreachable
+	for i := 0; i < 200 && framesReclaimed.Load() == before; i++ {
+		runtime.GC()
+		runtime.Gosched()
+	}
+	require.Equal(t, before+1, framesReclaimed.Load(), "the unreachable buffer was not reclaimed")
+	settle()
+	assert.Equal(t, before+1, framesReclaimed.Load(), "a buffer nobody used came back again")
+}
+
+// TestNewFrameBufferSizes checks NewFrameBuffer's exact capacity, pooled or
+// not.
+func TestNewFrameBufferSizes(t *testing.T) {
+	for _, n := range []int{100, minPooledFrame + 7, 20 << 20} {
+		b := NewFrameBuffer(n)
+		assert.Len(t, b, 0)
+		assert.Equal(t, n, cap(b))
 	}
 }

@@ -162,15 +162,14 @@ func bodyBuffer(n int) []byte {
 		return b
 	}
 	step := 1 << (bits.Len(uint(n)) - 5)
-	return make([]byte, 0, (n+step-1)/step*step+step)
+	return handler.NewFrameBuffer((n+step-1)/step*step + step)
 }
 
 // grow makes room for n more body bytes, by growFactor but never beyond the
 // frame size, so memory tracks received bytes. The last growth takes about
 // the frame's size (a recycled buffer when the pool has one big enough):
 // rounding up to a pool class would zero memory never read. The outgrown
-// buffer is left to the garbage collector: recycling it measured slower for
-// uncompressed topics, whose frames are not recycled.
+// buffer is left to the garbage collector, which hands it back to the pool.
 func (d *Decoder) grow(n int) {
 	if len(d.body)+n <= cap(d.body) {
 		return
