@@ -37,7 +37,8 @@ type decodeIn struct {
 
 // decodeOut is what decode makes of a decodeIn.
 type decodeOut struct {
-	msgs []Message
+	msgs  []Message
+	bytes int // the keys and values of msgs (messageBytes), counted as they are decoded
 	// err is set when an entry failed to decode (a checksum mismatch, a
 	// codec error); msgs holds the messages before it, and skipTo is the
 	// offset after the entry.
@@ -108,6 +109,7 @@ func (d *fetchDecoder) decode(in *decodeIn) decodeOut {
 		// (decompressed) bytes, so it may size the slice.
 		msgs := slices.Grow(out.msgs, it.Len())
 		start := len(msgs)
+		size := 0
 		for {
 			r, ok := it.Next()
 			if !ok {
@@ -123,6 +125,7 @@ func (d *fetchDecoder) decode(in *decodeIn) decodeOut {
 			m := &msgs[len(msgs)-1]
 			m.Topic, m.Partition, m.Offset = topic, partition, r.Offset
 			m.Key, m.Value, m.Headers = r.Key, r.Value, r.Headers
+			size += len(r.Key) + len(r.Value)
 			if r.Timestamp >= 0 {
 				m.Timestamp = time.UnixMilli(r.Timestamp)
 			}
@@ -136,6 +139,7 @@ func (d *fetchDecoder) decode(in *decodeIn) decodeOut {
 			out.aliasesInput = true
 		}
 		out.msgs = msgs
+		out.bytes += size
 		expect = max(expect, last+1)
 		return nil
 	})

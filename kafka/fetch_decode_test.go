@@ -77,7 +77,13 @@ func decodeAll(t *testing.T, in decodeIn) decodeOut {
 	in.records = in.records[:sc.End]
 	in.count = sc.Count
 	var d fetchDecoder
-	return d.decode(&in)
+	out := d.decode(&in)
+	size := 0
+	for i := range out.msgs {
+		size += messageBytes(&out.msgs[i])
+	}
+	require.Equal(t, size, out.bytes, "the bytes counted while decoding are the messages' keys and values")
+	return out
 }
 
 func offsetsOf(msgs []Message) []int64 {

@@ -585,10 +585,6 @@ func (c *SimpleConsumer) deliver(l *fetchLoop, d *fetchDecoder, res *fetchResult
 		if it.err == nil {
 			out = d.decode(&it.in)
 		}
-		size := 0
-		for j := range out.msgs {
-			size += messageBytes(&out.msgs[j])
-		}
 
 		c.mu.Lock()
 		op := it.op
@@ -598,7 +594,7 @@ func (c *SimpleConsumer) deliver(l *fetchLoop, d *fetchDecoder, res *fetchResult
 		warnGap := false
 		if op.epoch == it.epoch {
 			op.queue.pushMessages(out.msgs)
-			op.queuedBytes += size
+			op.queuedBytes += out.bytes
 			if it.err != nil {
 				op.queue.pushError(it.err)
 			}
