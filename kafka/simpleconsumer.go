@@ -210,21 +210,34 @@ func (c *SimpleConsumer) Consume(ctx context.Context) (*Message, error) {
 			return nil, err
 		}
 	}
+	// A message at hand costs no wait bound (a context and a timer).
+	e, ok, err := c.take(true)
+	if ok {
+		return e.msg, e.err
+	}
+	if err != nil {
+		return nil, err
+	}
+	return c.consumeWait(ctx)
+}
+
+// consumeWait is Consume once nothing was ready: it waits for an entry.
+func (c *SimpleConsumer) consumeWait(ctx context.Context) (*Message, error) {
 	wb := waitBound{h: c.h, after: c.cfg.ConsumerTimeout}
 	defer wb.end()
 	for {
+		if err := c.avail.Wait(wb.ctx(ctx)); err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, &ConsumerTimeoutError{After: c.cfg.ConsumerTimeout}
+		}
 		e, ok, err := c.take(true)
 		if ok {
 			return e.msg, e.err
 		}
 		if err != nil {
 			return nil, err
-		}
-		if err := c.avail.Wait(wb.ctx(ctx)); err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return nil, &ConsumerTimeoutError{After: c.cfg.ConsumerTimeout}
 		}
 	}
 }
