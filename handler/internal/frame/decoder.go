@@ -45,6 +45,11 @@ type Decoder struct {
 	body []byte // the frame being filled; len = bytes received so far
 	size int    // length of the frame being filled
 	err  error  // sticky protocol error
+	// proved is the largest body delivered so far: a prefix up to it gets
+	// its whole buffer at once, since the peer has shown it sends frames
+	// that large (a bogus prefix could only cost memory it already made us
+	// use), which saves the regrowth copy for every such frame after the first.
+	proved int
 }
 
 // New returns a Decoder that rejects frames larger than max bytes.
@@ -72,6 +77,7 @@ func (d *Decoder) Feed(p []byte, emit func([]byte)) error {
 			}
 			p = p[4:]
 			if size <= len(p) {
+				d.proved = max(d.proved, size)
 				emit(append(bodyBuffer(size), p[:size]...))
 				p = p[size:]
 				continue
@@ -145,6 +151,10 @@ func (d *Decoder) start(size, avail int) {
 		d.body = b
 		return
 	}
+	if size <= d.proved {
+		d.body = bodyBuffer(size)
+		return
+	}
 	d.body = bodyBuffer(max(wholeAlloc, min(avail, size)))
 }
 
@@ -193,5 +203,6 @@ func (d *Decoder) finish(emit func([]byte)) {
 	}
 	b := d.body
 	d.body, d.size, d.nhdr = nil, 0, 0
+	d.proved = max(d.proved, len(b))
 	emit(b)
 }

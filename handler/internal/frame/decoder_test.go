@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -180,6 +181,30 @@ func TestLargeFrameBufferTracksArrivingBytes(t *testing.T) {
 	}
 	want := map[int]bool{wholeAlloc: true, growFactor * wholeAlloc: true}
 	assert.Equal(t, want, caps, "the buffer starts at wholeAlloc and grows by growFactor")
+}
+
+// TestLargeFrameOnceProvedIsAllocatedWhole checks that after a peer has sent
+// a frame above wholeAlloc, a prefix up to that size gets its whole buffer
+// at once (no regrowth copy), while a larger one still starts small.
+func TestLargeFrameOnceProvedIsAllocatedWhole(t *testing.T) {
+	size := 2*wholeAlloc + 17
+	body := make([]byte, size)
+	var s sink
+	d := New(0)
+	require.NoError(t, d.Feed(encode(body), s.emit))
+	require.Len(t, s.frames, 1)
+
+	require.NoError(t, d.Feed(binary.BigEndian.AppendUint32(nil, uint32(size-100)), s.emit))
+	assert.GreaterOrEqual(t, cap(d.body), size-100, "a size the peer has sent before is allocated whole")
+	require.NoError(t, d.Feed(make([]byte, size-100), s.emit))
+	require.Len(t, s.frames, 2)
+
+	larger := 6 * wholeAlloc
+	require.NoError(t, d.Feed(binary.BigEndian.AppendUint32(nil, uint32(larger)), s.emit))
+	if cap(d.body) < larger { // unless the pool lent a buffer of the whole size
+		assert.LessOrEqual(t, cap(d.body), wholeAlloc, "a larger prefix starts small")
+	}
+	runtime.KeepAlive(s.frames)
 }
 
 func TestLargeFrameInChunks(t *testing.T) {
