@@ -144,7 +144,7 @@ func offlineConsumer(t *testing.T, cfg ConsumerConfig) (*SimpleConsumer, *fetchL
 	c := newSimpleConsumer(topic, cfg)
 	c.started.Store(true) // no supervisor: nothing dials
 	t.Cleanup(func() { _ = c.Stop(context.Background()) })
-	l := &fetchLoop{c: c}
+	l := &fetchLoop{c: c, index: map[int32]int{}}
 	return c, l
 }
 
@@ -309,6 +309,9 @@ func takeFor(t *testing.T, l *fetchLoop, op *ownedPartition, resp *protocol.Fetc
 	t.Helper()
 	c := l.c
 	l.broker = op.p.Leader()
+	if l.index == nil {
+		l.index = map[int32]int{}
+	}
 	c.mu.Lock()
 	l.sent = append(l.sent[:0], sentPartition{op: op, epoch: op.epoch, offset: op.fetchAt})
 	op.inflight, op.owner = true, l
@@ -509,7 +512,7 @@ func fetchResponse(id int32, code int16, hw int64, records []byte) *protocol.Fet
 
 func TestTakeOversizedBatch(t *testing.T) {
 	c, _ := offlineConsumer(t, ConsumerConfig{FetchMessageMaxBytes: 1024})
-	l := &fetchLoop{c: c, broker: c.topic.Partition(0).Leader()}
+	l := &fetchLoop{c: c, broker: c.topic.Partition(0).Leader(), index: map[int32]int{}}
 	c.mu.Lock()
 	c.moveLocked(c.byID[0], 0)
 	op := c.byID[0]
