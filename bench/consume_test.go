@@ -194,7 +194,7 @@ func testFakeLog(t *testing.T) {
 		var d protocol.RecordDecoder
 		next := int64(0)
 		for next < end {
-			data := log.records(nil, int32(p), next, 1<<20, false)
+			data := log.records(nil, int32(p), next, 1<<20, dropFirst)
 			recs, _, err := d.AppendRecords(nil, data)
 			if err != nil {
 				t.Fatalf("partition %d at %d: %v", p, next, err)
@@ -209,16 +209,19 @@ func testFakeLog(t *testing.T) {
 		if next != end {
 			t.Fatalf("partition %d: read to %d, want %d", p, next, end)
 		}
-		if rest := log.records(nil, int32(p), end, 1<<20, false); len(rest) != 0 {
+		if rest := log.records(nil, int32(p), end, 1<<20, dropFirst); len(rest) != 0 {
 			t.Fatalf("partition %d: %d bytes past the end", p, len(rest))
 		}
-		// A limit cuts the second batch short; minOne keeps a first batch whole.
-		first := len(log.records(nil, int32(p), 0, 1, true))
-		if got := log.records(nil, int32(p), 0, first+5, false); len(got) != first+5 {
+		// A limit cuts the second batch short; a first batch over it comes whole, cut or not at all by rule.
+		first := len(log.records(nil, int32(p), 0, 1, wholeFirst))
+		if got := log.records(nil, int32(p), 0, first+5, dropFirst); len(got) != first+5 {
 			t.Fatalf("partition %d: %d bytes under a limit of %d", p, len(got), first+5)
 		}
-		if got := log.records(nil, int32(p), 3, 1, false); len(got) != 1 {
-			t.Fatalf("partition %d: %d bytes under a limit of 1 without minOne", p, len(got))
+		if got := log.records(nil, int32(p), 3, 1, cutFirst); len(got) != 1 {
+			t.Fatalf("partition %d: %d bytes under a limit of 1, cut", p, len(got))
+		}
+		if got := log.records(nil, int32(p), 3, first-1, dropFirst); len(got) != 0 {
+			t.Fatalf("partition %d: %d bytes of a first batch over the limit", p, len(got))
 		}
 	}
 }

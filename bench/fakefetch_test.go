@@ -45,10 +45,19 @@ func newFakeLog(values [][]byte, perBatch int, codec protocol.Compression, ends 
 	return l, nil
 }
 
+// firstBatch is what a broker does with the first batch of a partition's answer when it exceeds the limit.
+type firstBatch int
+
+const (
+	cutFirst   firstBatch = iota // its first bytes, as Fetch v0-2 answer (a consumer reads "a bigger fetch is needed")
+	dropFirst                    // nothing, as Fetch v3+ answer a partition not first to bring data
+	wholeFirst                   // all of it, as Fetch v3+ answer the first partition with data
+)
+
 // records appends partition p's log from offset to dst, as a broker reads it: whole batches while they fit in
-// limit bytes, then the first bytes of the next batch (a partial batch, which a consumer drops or reads as "a
-// bigger fetch is needed"), or the whole first batch regardless of limit when minOne.
-func (l *fakeLog) records(dst []byte, p int32, offset int64, limit int, minOne bool) []byte {
+// limit bytes, then the first bytes of the next batch (a partial batch, which a consumer drops), the first
+// batch being treated by rule when it alone exceeds limit.
+func (l *fakeLog) records(dst []byte, p int32, offset int64, limit int, rule firstBatch) []byte {
 	end := l.ends[p]
 	if offset >= end {
 		return dst
@@ -60,8 +69,14 @@ func (l *fakeLog) records(dst []byte, p int32, offset int64, limit int, minOne b
 			b = l.tails[r]
 		}
 		used := len(dst) - start
-		if used+len(b) > limit && !(minOne && used == 0) {
-			b = b[:max(limit-used, 0)]
+		if used+len(b) > limit {
+			switch {
+			case used == 0 && rule == wholeFirst:
+			case used == 0 && rule == dropFirst:
+				return dst
+			default:
+				b = b[:max(limit-used, 0)]
+			}
 		}
 		if len(b) == 0 {
 			break
@@ -80,7 +95,8 @@ func (l *fakeLog) records(dst []byte, p int32, offset int64, limit int, minOne b
 
 // fetch answers a Fetch (up to v12, topics by name) the way a broker does without fetch sessions: partitions
 // in request order, each up to its PartitionMaxBytes, the response up to MaxBytes, the first batch of the first
-// partition with data whole even when over the limits. arena holds the records and is returned for reuse; an
+// partition with data whole even when over the limits, and (from v3, as Kafka) nothing rather than the start
+// of a first batch over the limits for the others. arena holds the records and is returned for reuse; an
 // empty answer waits for MaxWaitMs (at most half a second), as a broker holds a fetch with nothing new.
 func (fb *fakeBroker) fetch(r *kmsg.FetchRequest, resp *kmsg.FetchResponse, arena []byte) []byte {
 	arena = arena[:0]
@@ -90,7 +106,10 @@ func (fb *fakeBroker) fetch(r *kmsg.FetchRequest, resp *kmsg.FetchResponse, aren
 	if r.Version < 3 || left <= 0 {
 		left = 1 << 30
 	}
-	minOne := true
+	rule := wholeFirst
+	if r.Version < 3 {
+		rule = cutFirst
+	}
 	for _, t := range r.Topics {
 		rt := kmsg.NewFetchResponseTopic()
 		rt.Topic = t.Topic
@@ -108,10 +127,12 @@ func (fb *fakeBroker) fetch(r *kmsg.FetchRequest, resp *kmsg.FetchResponse, aren
 				rp.ErrorCode = 1 // OFFSET_OUT_OF_RANGE
 			} else if left > 0 {
 				from := len(arena)
-				arena = fb.log.records(arena, p.Partition, p.FetchOffset, min(int(p.PartitionMaxBytes), left), minOne)
+				arena = fb.log.records(arena, p.Partition, p.FetchOffset, min(int(p.PartitionMaxBytes), left), rule)
 				if n := len(arena) - from; n > 0 {
 					left -= n
-					minOne = false
+					if rule == wholeFirst {
+						rule = dropFirst
+					}
 					spans = append(spans, span{len(resp.Topics), len(rt.Partitions), from, len(arena)})
 				}
 			}

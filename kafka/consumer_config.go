@@ -73,8 +73,9 @@ type ConsumerConfig struct {
 	// ahead of the application, per partition. A partition is fetched again
 	// once at most half of this many are queued, and each fetch asks the
 	// broker for the bytes the room left holds at the partition's recent
-	// size per record. Brokers answer with whole record batches, so the
-	// bound can be exceeded by at most the rest of one batch. (Before its
+	// size per record, in whole record batches of the size its last fetch
+	// showed (at least one). Brokers answer with whole record batches, so
+	// the bound can be exceeded by at most the rest of one batch. (Before its
 	// first fetch shows the size of its records, a partition assumes the
 	// smallest, 8 bytes: that fetch brings fewer messages, never more.)
 	// FetchMessageMaxBytes still caps each fetch.

@@ -36,9 +36,11 @@ type ownedPartition struct {
 	// recordBytes is the wire size per record of the last fetch (0 before
 	// one): fetchSizeLocked sizes requests from it.
 	recordBytes int
-	// batchBytes is the average size of the last fetch's batches: a fetch
-	// asks for at least that, since a share smaller than the next batch
-	// brings nothing (but for the first partition of a request).
+	// batchBytes is the size of the largest batch the last fetch brought,
+	// or of the one it cut short when that is larger: fetchSizeLocked asks
+	// for whole batches of it, since a share smaller than the next batch
+	// brings nothing (but for the first partition of a request) and one
+	// ending inside a batch brings bytes that are dropped.
 	batchBytes int
 	first      bool  // put first in the next request, where brokers return a whole batch however large
 	stalled    bool  // reported an error it cannot get past; fetched again after a reset

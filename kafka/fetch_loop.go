@@ -510,7 +510,11 @@ func (l *fetchLoop) takeRecordsLocked(s sentPartition, rp *protocol.FetchRespons
 		op.first = false
 		if sc.Count > 0 {
 			op.recordBytes = (sc.End + sc.Count - 1) / sc.Count
-			op.batchBytes = sc.End / sc.Entries
+			op.batchBytes = sc.Largest
+		}
+		if sc.Cut <= c.cfg.FetchMessageMaxBytes {
+			// The batch cut short is the next to come: ask for it whole.
+			op.batchBytes = max(op.batchBytes, sc.Cut)
 		}
 		it := decodeItem{op: op, epoch: s.epoch, bytes: sc.End, msgs: sc.Count, hw: rp.HighWatermark, in: decodeIn{
 			topic:         c.topic.name,
@@ -530,12 +534,16 @@ func (l *fetchLoop) takeRecordsLocked(s sentPartition, rp *protocol.FetchRespons
 		l.reportLocked(s, res, fmt.Errorf("%w: bad entry header at offset %d", protocol.ErrCorruptMessage, s.offset))
 	case sc.Need > MaxFetchMessageBytes:
 		l.reportLocked(s, res, &MessageTooLargeError{Offset: s.offset, Size: sc.Need, MaxBytes: MaxFetchMessageBytes})
-	case sc.Need > 0:
+	case sc.Need > 0 && sc.Need <= op.maxBytes:
 		// Older Fetch versions return the start of a batch larger than
-		// asked for; ask for all of it.
+		// the partition's share; the next share covers it, and being
+		// within the partition's fetch size it need not come first.
+		op.batchBytes = sc.Need
+	case sc.Need > 0:
+		// A batch larger than the fetch size: ask for all of it, first.
 		c.log.Debug("kafka: record batch larger than the fetch size, growing it", "partition", op.id,
 			"offset", s.offset, "size", sc.Need, "was", op.maxBytes)
-		op.maxBytes = max(op.maxBytes, sc.Need)
+		op.maxBytes = sc.Need
 		op.first = true
 	case len(rp.Records) > 0:
 		op.first = true // cut before its header: the request ran out of room

@@ -344,9 +344,14 @@ const initialRecordBytes = 8
 
 // fetchSizeLocked is the partition's share of a Fetch request: the room
 // QueuedMaxMessages leaves, in bytes at the partition's recent bytes per
-// record, but at least its recent batch size (brokers send whole batches;
-// a smaller share would bring nothing), within maxBytes. A partition that
-// must get a whole oversized batch (first) asks for maxBytes.
+// record, within maxBytes, and in whole batches of the partition's recent
+// batch size. Brokers cut a share at its byte limit, and a consumer drops
+// the partial batch at the end and fetches it again: a share of whole
+// batches, when batches are of one size as a busy producer makes them,
+// ends where a batch does and wastes nothing. The share is rounded down,
+// so it brings no more than the room, but it is at least one batch: a
+// smaller share would bring nothing. A partition that must get a whole
+// oversized batch (first) asks for maxBytes.
 func (c *SimpleConsumer) fetchSizeLocked(op *ownedPartition) int {
 	if op.first {
 		return op.maxBytes
@@ -356,10 +361,14 @@ func (c *SimpleConsumer) fetchSizeLocked(op *ownedPartition) int {
 	if per <= 0 {
 		per = initialRecordBytes
 	}
-	if room > op.maxBytes/per {
-		return op.maxBytes
+	size := op.maxBytes
+	if room <= op.maxBytes/per {
+		size = room * per
 	}
-	return min(max(room*per, op.batchBytes, 1), op.maxBytes)
+	if b := op.batchBytes; b > 0 && b <= op.maxBytes {
+		size = max(size/b, 1) * b
+	}
+	return max(size, 1)
 }
 
 // Messages returns an iterator over the consumer's messages, for use with

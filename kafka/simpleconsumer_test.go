@@ -144,7 +144,7 @@ func offlineConsumer(t *testing.T, cfg ConsumerConfig) (*SimpleConsumer, *fetchL
 	c := newSimpleConsumer(topic, cfg)
 	c.started.Store(true) // no supervisor: nothing dials
 	t.Cleanup(func() { _ = c.Stop(context.Background()) })
-	l := &fetchLoop{c: c}
+	l := &fetchLoop{c: c, index: map[int32]int{}}
 	return c, l
 }
 
@@ -268,7 +268,8 @@ func TestQueueLimits(t *testing.T) {
 }
 
 // TestFetchSizeFollowsQueueRoom: a partition's share of a fetch is the room
-// QueuedMaxMessages leaves, at the size per record the last fetch showed.
+// QueuedMaxMessages leaves, at the size per record the last fetch showed,
+// in whole batches of the size it showed.
 func TestFetchSizeFollowsQueueRoom(t *testing.T) {
 	c, l := offlineConsumer(t, ConsumerConfig{QueuedMaxMessages: 100, FetchMessageMaxBytes: 1 << 20})
 	c.mu.Lock()
@@ -277,30 +278,129 @@ func TestFetchSizeFollowsQueueRoom(t *testing.T) {
 	assert.Equal(t, 100*initialRecordBytes, c.fetchSizeLocked(op), "before any fetch: the guessed record size")
 	c.mu.Unlock()
 
-	records := batchAt(t, protocol.CompressionNone, offsetRange(0, 10)...)
-	resp := fetchResponse(0, 0, 10, records)
-	l.index = map[int32]int{}
-	l.sent = []sentPartition{{op: op, epoch: op.epoch, offset: 0}}
-	c.mu.Lock()
-	op.inflight, op.owner = true, l
-	c.mu.Unlock()
-	res, _ := l.take(resp)
+	b1 := batchAt(t, protocol.CompressionNone, offsetRange(0, 10)...)
+	b2 := batchAt(t, protocol.CompressionNone, offsetRange(10, 20)...)
+	records := concat(b1, b2, b1[:20]) // two whole batches and the start of a third
+	res := takeFor(t, l, op, fetchResponse(0, 0, 30, records))
 	var d fetchDecoder
 	c.deliver(l, &d, res)
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	per := (len(records) + 9) / 10
+	per := (len(b1) + len(b2) + 19) / 20
+	batch := max(len(b1), len(b2))
 	assert.Equal(t, per, op.recordBytes)
-	assert.Equal(t, 90*per, c.fetchSizeLocked(op), "10 queued: room for 90 records")
+	assert.Equal(t, batch, op.batchBytes, "the largest batch that came")
+	assert.Equal(t, 80*per/batch*batch, c.fetchSizeLocked(op), "20 queued: room for 80 records, in whole batches")
 	op.first = true
 	assert.Equal(t, 1<<20, c.fetchSizeLocked(op), "a partition owed a whole batch asks for all")
 	op.first = false
-	assert.Equal(t, len(records), op.batchBytes, "one batch came")
 	op.batchBytes = 200 * per
 	assert.Equal(t, 200*per, c.fetchSizeLocked(op), "at least a batch, which brokers send whole")
+	op.batchBytes = 3000
 	op.recordBytes = 1 << 20
-	assert.Equal(t, 1<<20, c.fetchSizeLocked(op), "never above FetchMessageMaxBytes")
+	assert.Equal(t, (1<<20)/3000*3000, c.fetchSizeLocked(op), "never above FetchMessageMaxBytes")
+	op.batchBytes = 2 << 20
+	assert.Equal(t, 1<<20, c.fetchSizeLocked(op), "a batch over FetchMessageMaxBytes does not count")
+}
+
+// takeFor has l take resp as the answer to a fetch of op alone.
+func takeFor(t *testing.T, l *fetchLoop, op *ownedPartition, resp *protocol.FetchResponse) *fetchResult {
+	t.Helper()
+	c := l.c
+	l.broker = op.p.Leader()
+	if l.index == nil {
+		l.index = map[int32]int{}
+	}
+	c.mu.Lock()
+	l.sent = append(l.sent[:0], sentPartition{op: op, epoch: op.epoch, offset: op.fetchAt})
+	op.inflight, op.owner = true, l
+	c.mu.Unlock()
+	res, _ := l.take(resp)
+	return res
+}
+
+// TestFetchSizeLearnsTheBatchSize: a share cut inside a batch shows the
+// size of that batch, which the next share covers; a first batch larger
+// than the share (Fetch v0-2 answer with its start) is asked for whole
+// without moving the partition to the front of the request.
+func TestFetchSizeLearnsTheBatchSize(t *testing.T) {
+	c, l := offlineConsumer(t, ConsumerConfig{QueuedMaxMessages: 100, FetchMessageMaxBytes: 1 << 20})
+	c.mu.Lock()
+	c.moveLocked(c.byID[0], 0)
+	op := c.byID[0]
+	c.mu.Unlock()
+	big := batchAt(t, protocol.CompressionNone, offsetRange(0, 200)...)
+	require.Greater(t, len(big), 100*initialRecordBytes)
+
+	res := takeFor(t, l, op, fetchResponse(0, 0, 200, big[:100*initialRecordBytes]))
+	assert.Empty(t, res.items)
+	c.mu.Lock()
+	assert.False(t, op.first, "the batch fits the partition's fetch size: no need to come first")
+	assert.Equal(t, len(big), c.fetchSizeLocked(op), "the whole batch, and no more")
+	c.mu.Unlock()
+
+	small := batchAt(t, protocol.CompressionNone, 0, 1)
+	res = takeFor(t, l, op, fetchResponse(0, 0, 202, concat(small, big[:30])))
+	require.Len(t, res.items, 1)
+	c.mu.Lock()
+	assert.Equal(t, len(big), op.batchBytes, "the batch cut short is larger than the one that came")
+	c.mu.Unlock()
+}
+
+// TestFetchSharesDropNothing: against a log of equal batches, as a busy
+// producer writes, and a broker that cuts each partition at its share, no
+// fetch after the first brings bytes that are dropped, whatever the
+// consumer has queued.
+func TestFetchSharesDropNothing(t *testing.T) {
+	const perBatch, batches = 7, 60
+	c, l := offlineConsumer(t, ConsumerConfig{QueuedMaxMessages: 50, FetchMessageMaxBytes: 1 << 20})
+	c.mu.Lock()
+	c.moveLocked(c.byID[0], 0)
+	op := c.byID[0]
+	c.mu.Unlock()
+	var log []byte
+	size := 0
+	for b := range batches {
+		rb := &protocol.RecordBatch{BaseOffset: int64(b * perBatch), ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1}
+		for i := range perBatch {
+			rb.Records = append(rb.Records, protocol.Record{Offset: int64(b*perBatch + i), Timestamp: 1, Value: make([]byte, 20)})
+		}
+		n := len(log)
+		var err error
+		log, err = protocol.AppendRecordBatch(log, rb, protocol.CompressionNone)
+		require.NoError(t, err)
+		require.True(t, size == 0 || size == len(log)-n, "batches of one size")
+		size = len(log) - n
+	}
+	end := int64(batches * perBatch)
+	var d fetchDecoder
+	dropped, fetches, most := 0, 0, 0
+	for op.fetchAt < end {
+		c.mu.Lock()
+		share := c.fetchSizeLocked(op)
+		room := c.hasRoomLocked(op)
+		at := int(op.fetchAt) / perBatch * size
+		c.mu.Unlock()
+		if room {
+			answer := log[at:min(at+share, len(log))]
+			res := takeFor(t, l, op, fetchResponse(0, 0, end, answer))
+			sc := protocol.ScanRecords(answer)
+			if fetches > 0 {
+				dropped += len(answer) - sc.End
+			}
+			fetches++
+			c.deliver(l, &d, res)
+		}
+		c.mu.Lock()
+		queued := op.queue.len()
+		c.mu.Unlock()
+		most = max(most, queued)
+		consumeN(t, c, min(1+fetches%23, queued)) // drain by varying amounts
+	}
+	assert.Zero(t, dropped, "bytes fetched and dropped over %d fetches", fetches)
+	assert.Greater(t, fetches, 5)
+	assert.LessOrEqual(t, most, 50, "no more queued than QueuedMaxMessages")
 }
 
 // TestConsumeEndsAtOnceWhenCancelled: with messages queued, a cancelled

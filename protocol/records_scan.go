@@ -13,6 +13,12 @@ type RecordsScan struct {
 	// Need is the size the first entry claims when not even it is
 	// complete, 0 when its header is cut too.
 	Need int
+	// Cut is the size the entry after the complete ones claims when it is
+	// cut short (Need when that entry is the first), 0 when none is cut or
+	// its size is cut too: what a fetch must ask to get that entry whole.
+	Cut int
+	// Largest is the size of the largest complete entry.
+	Largest int
 	// Corrupt is set when an entry's header cannot be right; scanning
 	// stopped before it.
 	Corrupt bool
@@ -44,8 +50,9 @@ func ScanRecords(records []byte) RecordsScan {
 		}
 		size := batchLogOverhead + length
 		if size > int64(len(rest)) {
+			s.Cut = int(min(size, 1<<31-1))
 			if s.End == 0 {
-				s.Need = int(min(size, 1<<31-1))
+				s.Need = s.Cut
 			}
 			return s
 		}
@@ -63,6 +70,7 @@ func ScanRecords(records []byte) RecordsScan {
 		s.Next = max(s.Next, last+1)
 		s.End += int(size)
 		s.Entries++
+		s.Largest = max(s.Largest, int(size))
 	}
 }
 

@@ -20,7 +20,7 @@ func TestScanRecords(t *testing.T) {
 	data := append(append([]byte(nil), b1...), b2...)
 
 	s := ScanRecords(data)
-	assert.Equal(t, RecordsScan{End: len(data), Next: 20 + 2, Count: 5, Entries: 2}, s)
+	assert.Equal(t, RecordsScan{End: len(data), Next: 20 + 2, Count: 5, Entries: 2, Largest: max(len(b1), len(b2))}, s)
 	assert.Equal(t, int64(12), EntryLastOffset(b1))
 	// Compaction may empty a batch's end: the header's last offset delta
 	// counts, not the records.
@@ -30,8 +30,12 @@ func TestScanRecords(t *testing.T) {
 	assert.Equal(t, int64(15), ScanRecords(compacted).Next)
 
 	cut := ScanRecords(data[:len(data)-1])
-	assert.Equal(t, RecordsScan{End: len(b1), Next: 13, Count: 3, Entries: 1}, cut, "a partial tail is left for the next fetch")
-	assert.Equal(t, len(b1), ScanRecords(b1[:len(b1)-1]).Need, "the first entry cut: its size is what a fetch must ask")
+	assert.Equal(t, RecordsScan{End: len(b1), Next: 13, Count: 3, Entries: 1, Cut: len(b2), Largest: len(b1)}, cut,
+		"a partial tail is left for the next fetch, which learns its size")
+	first := ScanRecords(b1[:len(b1)-1])
+	assert.Equal(t, len(b1), first.Need, "the first entry cut: its size is what a fetch must ask")
+	assert.Equal(t, len(b1), first.Cut)
+	assert.Zero(t, ScanRecords(data[:len(b1)+batchLogOverhead-1]).Cut, "the cut entry's size field is cut too")
 	assert.Equal(t, RecordsScan{Next: -1}, ScanRecords(b1[:8]))
 
 	bad := append([]byte(nil), b1...)
@@ -53,6 +57,12 @@ func FuzzScanRecords(f *testing.F) {
 		}
 		if s.Need != 0 && (s.End != 0 || s.Need <= len(data)) {
 			t.Fatalf("need %d with %d complete bytes of %d", s.Need, s.End, len(data))
+		}
+		if s.Cut != 0 && s.Cut <= len(data)-s.End || s.End == 0 && s.Cut != s.Need {
+			t.Fatalf("cut %d after %d complete bytes of %d (need %d)", s.Cut, s.End, len(data), s.Need)
+		}
+		if s.Largest > s.End || (s.Largest > 0) != (s.Entries > 0) {
+			t.Fatalf("largest %d of %d entries in %d bytes", s.Largest, s.Entries, s.End)
 		}
 		if s.End == 0 && s.Next != -1 {
 			t.Fatalf("next %d without a complete entry", s.Next)
