@@ -12,7 +12,7 @@ import (
 	"github.com/gregorkafka/gregor/bench/internal/workload"
 )
 
-// BenchmarkProduceInMemory is the produce side by side without brokers: gregor and franz-go run the very
+// BenchmarkProduceInMemory is the produce side by side without brokers: gregor (on each handler) and franz-go run the very
 // adapters the broker benchmark runs (bench/internal/clients), producing b.N values from the same payload
 // file to a fake broker in this process that acknowledges every batch unread. One op is one record produced
 // and acknowledged; cpu-ns/op is the process's user+system CPU per record (the fake broker's share included,
@@ -32,7 +32,7 @@ func BenchmarkProduceInMemory(b *testing.B) {
 				if m.delivery != "" && (size != 100 || codec != "none") {
 					continue // idempotence costs per batch, not per byte: one cell tells
 				}
-				for _, client := range []string{"gregor", "franz-go"} {
+				for _, client := range []string{"gregor", "gregor-eventloop", "franz-go"} {
 					name := fmt.Sprintf("%s/%s/%s/%s", sizeName(size), codec, m.name, client)
 					b.Run(name, func(b *testing.B) {
 						fb := newFakeBroker(b, "bench", 6)
