@@ -20,13 +20,14 @@ import (
 // schedules one flush task on the connection's loop; every Write until that
 // task runs rides along. The loop then hands all pending bytes to the socket
 // in one write (gnet keeps what the kernel would not take). So a Write never
-// does I/O and never keeps the caller's slice, and many concurrent requests
-// cost one loop task and one syscall.
+// keeps the caller's slice, and many concurrent requests cost one loop task
+// and one syscall. A large Write to an idle socket is the exception: it is
+// written from the caller's goroutine (direct.go), which saves its copies.
 //
-// Writing from the caller's goroutine while the socket is idle was measured
-// (three times, the last against a peer in another process): it does not
-// cut a lone request's latency, and it loses to this batching from 16
-// requests in flight on. Neither did gnet's WithLockOSThread,
+// Writing small frames from the caller's goroutine while the socket is idle
+// was measured (three times, the last against a peer in another process):
+// it does not cut a lone request's latency, and it loses to this batching
+// from 16 requests in flight on. Neither did gnet's WithLockOSThread,
 // WithEdgeTriggeredIO or WithMulticore measurably change it. Against a peer
 // in another process (handlertest's BenchmarkRoundTripSideBySide) a lone
 // round trip takes about 1.2x the goroutine handler's; the rest is gnet's
@@ -66,6 +67,7 @@ type conn struct {
 	rechecking  bool  // a recheck of outbound is armed
 	err         error // set once writes are refused
 	localClose  bool  // Close was called: OnClose reports nil
+	wfd         int   // direct-write descriptor, -1 once closed (direct.go)
 
 	// tls is set for a TLS connection (see tls.go).
 	tls *tlsLayer
@@ -91,6 +93,7 @@ func newConn(h *Handler, cfg *handler.DialConfig, local, remote net.Addr) *conn 
 		onClose: cfg.OnClose,
 		dec:     frame.New(cfg.MaxFrameSize),
 		limit:   cfg.MaxBufferedWrite,
+		wfd:     -1,
 	}
 	if c.limit <= 0 {
 		c.limit = handler.DefaultMaxBufferedWrite
@@ -129,6 +132,9 @@ func (c *conn) Write(b []byte) error {
 		c.armRecheck()
 		c.wcond.Wait()
 		c.waiting--
+	}
+	if b = c.writeDirect(b); len(b) == 0 {
+		return nil
 	}
 	c.pending.Append(b)
 	if !c.scheduled {

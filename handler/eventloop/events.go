@@ -55,6 +55,7 @@ func (e *events) OnClose(gc gnet.Conn, err error) gnet.Action {
 	}
 	local := c.localClose
 	c.pending.Reset()
+	c.closeDirect()
 	c.wcond.Broadcast()
 	c.mu.Unlock()
 
