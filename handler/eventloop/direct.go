@@ -59,25 +59,32 @@ func (c *conn) closeDirect() {
 // writeDirect writes b from the calling goroutine when it is large and
 // nothing is pending, queued, being written by the loop or buffered by gnet,
 // so no byte can overtake it. It returns what the kernel did not take (all
-// of b when the direct path does not apply). Called with mu held: the write
-// never blocks (the socket is non-blocking), and holding mu keeps the loop
-// from writing, and OnClose from closing wfd, meanwhile.
-func (c *conn) writeDirect(b []byte) []byte {
-	if len(b) < directMin || c.wfd < 0 || c.scheduled || c.loopWriting || c.outbound > 0 || c.pending.Len() > 0 {
-		return b
+// of b when the direct path does not apply), and handoff when the kernel
+// took part and refused the rest for now: the caller then has the loop
+// write the rest from b itself (it waits for that), rather than copying it
+// into pending to be copied again into gnet's outbound buffer. Called with
+// mu held: the write never blocks (the socket is non-blocking), and holding
+// mu keeps the loop from writing, and OnClose from closing wfd, meanwhile.
+func (c *conn) writeDirect(b []byte) (rest []byte, handoff bool) {
+	if len(b) < directMin || c.wfd < 0 || c.scheduled || c.loopWriting || c.outbound > 0 ||
+		c.pending.Len() > 0 || c.handoff != nil {
+		return b, false
 	}
 	for len(b) > 0 {
 		n, err := unix.Write(c.wfd, b)
 		if err == unix.EINTR {
 			continue
 		}
+		if err == unix.EAGAIN {
+			return b, true
+		}
 		if n <= 0 || err != nil {
-			// On EAGAIN the loop sends the rest as the socket drains; on any
-			// other error gnet's write of the rest fails too, and the loop
-			// closes the connection with the reason, as for any write.
-			break
+			// On any other error gnet's write of the rest fails too, and
+			// the loop closes the connection with the reason, as for any
+			// write.
+			return b, false
 		}
 		b = b[n:]
 	}
-	return b
+	return nil, false
 }

@@ -26,8 +26,8 @@
 //     batch to the socket; gnet buffers what the kernel refuses and sends it
 //     as the socket drains. A Write of 64 KiB or more made while nothing is
 //     pending or buffered skips the loop: the caller writes it to the
-//     socket at once (one non-blocking write, no copy), and only what the
-//     kernel refuses goes through the loop;
+//     socket at once (one non-blocking write, no copy); what the kernel
+//     refuses the loop writes from the caller's slice while Write waits;
 //   - closes: Close queues a task that flushes and then closes.
 //
 // # What must never block the loop
