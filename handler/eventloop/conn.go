@@ -20,13 +20,14 @@ import (
 // schedules one flush task on the connection's loop; every Write until that
 // task runs rides along. The loop then hands all pending bytes to the socket
 // in one write (gnet keeps what the kernel would not take). So a Write never
-// does I/O and never keeps the caller's slice, and many concurrent requests
-// cost one loop task and one syscall.
+// keeps the caller's slice, and many concurrent requests cost one loop task
+// and one syscall. A large Write to an idle socket is the exception: it is
+// written from the caller's goroutine (direct.go), which saves its copies.
 //
-// Writing from the caller's goroutine while the socket is idle was measured
-// (three times, the last against a peer in another process): it does not
-// cut a lone request's latency, and it loses to this batching from 16
-// requests in flight on. Neither did gnet's WithLockOSThread,
+// Writing small frames from the caller's goroutine while the socket is idle
+// was measured (three times, the last against a peer in another process):
+// it does not cut a lone request's latency, and it loses to this batching
+// from 16 requests in flight on. Neither did gnet's WithLockOSThread,
 // WithEdgeTriggeredIO or WithMulticore measurably change it. Against a peer
 // in another process (handlertest's BenchmarkRoundTripSideBySide) a lone
 // round trip takes about 1.2x the goroutine handler's; the rest is gnet's
@@ -59,13 +60,15 @@ type conn struct {
 	mu          sync.Mutex
 	wcond       sync.Cond // on mu: buffered bytes dropped, or writes refused
 	pending     coalesce.Buffer
-	scheduled   bool  // a flush task is queued on the loop
-	loopWriting bool  // the loop is writing what it took from pending
-	outbound    int   // gnet's outbound buffer after the loop's last look
-	waiting     int   // writers waiting for room
-	rechecking  bool  // a recheck of outbound is armed
-	err         error // set once writes are refused
-	localClose  bool  // Close was called: OnClose reports nil
+	scheduled   bool   // a flush task is queued on the loop
+	loopWriting bool   // the loop is writing what it took from pending
+	outbound    int    // gnet's outbound buffer after the loop's last look
+	waiting     int    // writers waiting for room
+	rechecking  bool   // a recheck of outbound is armed
+	err         error  // set once writes are refused
+	localClose  bool   // Close was called: OnClose reports nil
+	wfd         int    // direct-write descriptor, -1 once closed (direct.go)
+	handoff     []byte // a direct Write's rest, written by the loop before pending (direct.go)
 
 	// tls is set for a TLS connection (see tls.go).
 	tls *tlsLayer
@@ -91,6 +94,7 @@ func newConn(h *Handler, cfg *handler.DialConfig, local, remote net.Addr) *conn 
 		onClose: cfg.OnClose,
 		dec:     frame.New(cfg.MaxFrameSize),
 		limit:   cfg.MaxBufferedWrite,
+		wfd:     -1,
 	}
 	if c.limit <= 0 {
 		c.limit = handler.DefaultMaxBufferedWrite
@@ -130,17 +134,31 @@ func (c *conn) Write(b []byte) error {
 		c.wcond.Wait()
 		c.waiting--
 	}
-	c.pending.Append(b)
+	b, handoff := c.writeDirect(b)
+	if len(b) == 0 {
+		return nil
+	}
+	if handoff {
+		c.handoff = b
+	} else {
+		c.pending.Append(b)
+	}
 	if !c.scheduled {
 		// Queued while holding mu so that refuse, which takes mu, knows no
 		// task is being queued after it returns.
 		if err := c.loop.Execute(context.Background(), (*flushTask)(c)); err != nil {
 			c.err = handler.ErrClosed
 			c.pending.Reset()
+			c.handoff = nil
 			c.wcond.Broadcast()
 			return c.err
 		}
 		c.scheduled = true
+	}
+	// The loop writes the handoff from b itself: b is the caller's again
+	// once the loop has passed it to gnet, or the connection has closed.
+	for c.handoff != nil {
+		c.wcond.Wait()
 	}
 	return nil
 }
@@ -221,10 +239,16 @@ func (c *conn) emit(b []byte) {
 // flush runs on the loop: it takes the pending bytes and writes them.
 func (c *conn) flush() {
 	c.mu.Lock()
+	rest := c.handoff
 	buf := c.pending.Take()
 	c.scheduled = false
 	c.loopWriting = true
 	c.mu.Unlock()
+	if !c.loopClosed && len(rest) > 0 {
+		// A direct Write's rest goes before anything queued behind it;
+		// gnet copies what the kernel refuses, so rest is free after.
+		_, _ = c.gc.Write(rest)
+	}
 	if !c.loopClosed && len(buf) > 0 {
 		if c.tls != nil {
 			if err := c.tls.encrypt(buf); err != nil {
@@ -245,7 +269,10 @@ func (c *conn) flush() {
 		c.outbound = c.gc.OutboundBuffered()
 	}
 	c.pending.Recycle(buf)
-	if c.waiting > 0 {
+	if rest != nil {
+		c.handoff = nil
+		c.wcond.Broadcast()
+	} else if c.waiting > 0 {
 		c.wcond.Broadcast()
 	}
 	c.mu.Unlock()

@@ -24,7 +24,10 @@
 //   - flushes: Write copies its bytes into the connection's pending buffer
 //     and the first Write of a batch queues one task that passes the whole
 //     batch to the socket; gnet buffers what the kernel refuses and sends it
-//     as the socket drains;
+//     as the socket drains. A Write of 64 KiB or more made while nothing is
+//     pending or buffered skips the loop: the caller writes it to the
+//     socket at once (one non-blocking write, no copy); what the kernel
+//     refuses the loop writes from the caller's slice while Write waits;
 //   - closes: Close queues a task that flushes and then closes.
 //
 // # What must never block the loop
@@ -39,11 +42,11 @@
 //
 // # Back-pressure and limits
 //
-// Write does no I/O and does not wait for the peer while the connection
-// holds at most DialConfig.MaxBufferedWrite bytes (pending plus gnet's
-// outbound buffer). When a broker stops reading and that fills up, Write
-// waits until the loop has handed enough to the kernel, or the connection
-// closes. gnet does not report that its outbound buffer drained, so while a
+// Write does no I/O but a large Write's one non-blocking write, and does
+// not wait for the peer while the connection holds at most
+// DialConfig.MaxBufferedWrite bytes (pending plus gnet's outbound buffer).
+// When a broker stops reading and that fills up, Write waits until the loop
+// has handed enough to the kernel, or the connection closes. gnet does not report that its outbound buffer drained, so while a
 // writer waits with nothing pending the loop looks every millisecond.
 //
 // # TLS

@@ -55,6 +55,8 @@ func (e *events) OnClose(gc gnet.Conn, err error) gnet.Action {
 	}
 	local := c.localClose
 	c.pending.Reset()
+	c.handoff = nil // a flush may still be queued: it writes nothing now
+	c.closeDirect()
 	c.wcond.Broadcast()
 	c.mu.Unlock()
 

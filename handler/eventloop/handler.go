@@ -83,6 +83,8 @@ func (h *Handler) Dial(ctx context.Context, cfg handler.DialConfig) (handler.Con
 	c := newConn(h, &cfg, tc.LocalAddr(), tc.RemoteAddr())
 	if cfg.TLSConfig != nil {
 		c.tls = newTLSLayer(c, netdial.TLSConfig(&cfg))
+	} else {
+		c.wfd = dupSocket(tc)
 	}
 	// Tracked before Enroll: OnClose may run before Enroll even returns.
 	h.mu.Lock()
@@ -92,6 +94,9 @@ func (h *Handler) Dial(ctx context.Context, cfg handler.DialConfig) (handler.Con
 	gc, err := h.cli.EnrollContext(tc, c) // closes tc; the loop owns a dup of its fd
 	if err != nil {
 		h.forget(c)
+		c.mu.Lock()
+		c.closeDirect()
+		c.mu.Unlock()
 		return fail(err)
 	}
 	c.gc, c.loop = gc, gc.EventLoop()

@@ -3,6 +3,7 @@ package handlertest
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"net"
 	"runtime/pprof"
@@ -21,19 +22,26 @@ import (
 // the connection holds DialConfig.MaxBufferedWrite bytes beyond what the
 // kernel took, instead of buffering without bound; reading again releases
 // the writer and every byte arrives in order.
+// It runs with small frames, and with frames large enough that a handler may
+// write them from the caller's goroutine when the socket is idle.
 func testWriteBackPressure(t *testing.T, h handler.Handler) {
+	for _, size := range []int{16 << 10, 96 << 10} {
+		t.Run(fmt.Sprintf("frame=%dKiB", size>>10), func(t *testing.T) { writeBackPressure(t, h, size) })
+	}
+}
+
+func writeBackPressure(t *testing.T, h handler.Handler, frameSize int) {
 	p := newPeer(t)
 	r := newRecorder()
 	cfg := r.config(p.addr())
 	const (
-		limit     = 256 << 10
-		frameSize = 16 << 10
-		frames    = 4096 // 64 MiB: far beyond the limit and the kernel's buffers
+		limit = 256 << 10
 		// slack is what the kernel may hold on both sides of a loopback
 		// socket with small buffers; generous, and still 16 times less
 		// than what the writer offers.
 		slack = 4 << 20
 	)
+	frames := (64 << 20) / frameSize // far beyond the limit and the kernel's buffers
 	cfg.MaxBufferedWrite = limit
 	cfg.WriteBufferSize = 32 << 10
 	c, err := h.Dial(guarded(t), cfg)
