@@ -3,6 +3,7 @@ package eventloop
 import (
 	"context"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -60,15 +61,20 @@ type conn struct {
 	mu          sync.Mutex
 	wcond       sync.Cond // on mu: buffered bytes dropped, or writes refused
 	pending     coalesce.Buffer
-	scheduled   bool   // a flush task is queued on the loop
-	loopWriting bool   // the loop is writing what it took from pending
-	outbound    int    // gnet's outbound buffer after the loop's last look
-	waiting     int    // writers waiting for room
-	rechecking  bool   // a recheck of outbound is armed
-	err         error  // set once writes are refused
-	localClose  bool   // Close was called: OnClose reports nil
-	wfd         int    // direct-write descriptor, -1 once closed (direct.go)
-	handoff     []byte // a direct Write's rest, written by the loop before pending (direct.go)
+	scheduled   bool  // a flush task is queued on the loop
+	loopWriting bool  // the loop is writing what it took from pending
+	outbound    int   // gnet's outbound buffer after the loop's last look
+	waiting     int   // writers waiting for room
+	rechecking  bool  // a recheck of outbound is armed
+	err         error // set once writes are refused
+	localClose  bool  // Close was called: OnClose reports nil
+
+	// The direct path (direct.go).
+	wfd      int      // direct-write descriptor, -1 once closed
+	direct   bool     // a caller is writing to wfd without mu
+	wfdClose bool     // OnClose ran during a direct write: its writer closes wfd
+	wfile    *os.File // while a direct writer waits for the socket; closing it releases the writer
+	writeErr error    // a direct write's failure, which OnClose reports
 
 	// tls is set for a TLS connection (see tls.go).
 	tls *tlsLayer
@@ -134,31 +140,21 @@ func (c *conn) Write(b []byte) error {
 		c.wcond.Wait()
 		c.waiting--
 	}
-	b, handoff := c.writeDirect(b)
-	if len(b) == 0 {
-		return nil
+	if c.directOK(b) {
+		return c.writeDirect(b)
 	}
-	if handoff {
-		c.handoff = b
-	} else {
-		c.pending.Append(b)
-	}
-	if !c.scheduled {
+	c.pending.Append(b)
+	if !c.scheduled && !c.direct {
+		// (A direct writer queues the flush of what it holds up when done.)
 		// Queued while holding mu so that refuse, which takes mu, knows no
 		// task is being queued after it returns.
 		if err := c.loop.Execute(context.Background(), (*flushTask)(c)); err != nil {
 			c.err = handler.ErrClosed
 			c.pending.Reset()
-			c.handoff = nil
 			c.wcond.Broadcast()
 			return c.err
 		}
 		c.scheduled = true
-	}
-	// The loop writes the handoff from b itself: b is the caller's again
-	// once the loop has passed it to gnet, or the connection has closed.
-	for c.handoff != nil {
-		c.wcond.Wait()
 	}
 	return nil
 }
@@ -166,7 +162,7 @@ func (c *conn) Write(b []byte) error {
 // armRecheck makes sure the loop looks at gnet's outbound buffer soon, when
 // nothing else will: no flush is queued or running. Called with mu held.
 func (c *conn) armRecheck() {
-	if c.rechecking || c.scheduled || c.loopWriting {
+	if c.rechecking || c.scheduled || c.loopWriting || c.direct {
 		return
 	}
 	c.rechecking = true
@@ -213,6 +209,7 @@ func (c *conn) Close() error {
 	}
 	c.err = handler.ErrClosed
 	c.localClose = true
+	c.releaseDirect()
 	c.wcond.Broadcast()
 	// If the loop is already stopping, the engine closes the conn anyway.
 	_ = c.loop.Execute(context.Background(), (*closeTask)(c))
@@ -226,6 +223,7 @@ func (c *conn) refuse() {
 	if c.err == nil {
 		c.err = handler.ErrClosed
 	}
+	c.releaseDirect()
 	c.wcond.Broadcast()
 	c.mu.Unlock()
 }
@@ -239,16 +237,16 @@ func (c *conn) emit(b []byte) {
 // flush runs on the loop: it takes the pending bytes and writes them.
 func (c *conn) flush() {
 	c.mu.Lock()
-	rest := c.handoff
-	buf := c.pending.Take()
 	c.scheduled = false
+	if c.direct {
+		// Only a close gets here meanwhile: what is pending behind the
+		// direct write would overtake it, and the connection is closing.
+		c.mu.Unlock()
+		return
+	}
+	buf := c.pending.Take()
 	c.loopWriting = true
 	c.mu.Unlock()
-	if !c.loopClosed && len(rest) > 0 {
-		// A direct Write's rest goes before anything queued behind it;
-		// gnet copies what the kernel refuses, so rest is free after.
-		_, _ = c.gc.Write(rest)
-	}
 	if !c.loopClosed && len(buf) > 0 {
 		if c.tls != nil {
 			if err := c.tls.encrypt(buf); err != nil {
@@ -269,10 +267,7 @@ func (c *conn) flush() {
 		c.outbound = c.gc.OutboundBuffered()
 	}
 	c.pending.Recycle(buf)
-	if rest != nil {
-		c.handoff = nil
-		c.wcond.Broadcast()
-	} else if c.waiting > 0 {
+	if c.waiting > 0 {
 		c.wcond.Broadcast()
 	}
 	c.mu.Unlock()

@@ -1,30 +1,43 @@
 package eventloop
 
 import (
+	"context"
 	"net"
+	"os"
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gregorkafka/gregor/handler"
 )
 
-// A large Write made while the socket is idle goes from the caller's
-// goroutine straight to the socket; everything else goes through the loop.
+// A large Write made while the socket is idle is written by the caller,
+// from its own goroutine, straight to the socket; everything else goes
+// through the loop.
 //
-// Through the loop, a Write's bytes are copied into pending, and when the
-// kernel does not take them all at once gnet copies the rest again into its
-// outbound buffer. For a Produce request of a megabyte those copies, and the
-// pending arrays too large to keep for reuse, cost more CPU than the request
-// itself (measured: 1.8x the goroutine handler's CPU per 10 KiB record).
-// Written directly, the request costs one write, as with the goroutine
-// handler; only what the kernel refuses is copied, and the loop sends it as
-// the socket drains. Small frames keep going through the loop, where one
-// flush serves many (a direct write per small request was measured 2-3x
-// slower at 16 requests in flight).
+// Through the loop, a Write's bytes are copied into pending, and what the
+// kernel does not take at once gnet copies again into its outbound buffer.
+// For a Produce request of a megabyte those copies, and the pending arrays
+// too large to keep for reuse, cost more CPU than the request itself
+// (measured: 1.8x the goroutine handler's CPU per 10 KiB record). Written
+// directly, the request costs what it costs with the goroutine handler: the
+// caller writes until the kernel refuses, then waits in Go's netpoller for
+// room and writes the rest, copying nothing. Small frames keep going through
+// the loop, where one flush serves many (a direct write per small request
+// was measured 2-3x slower at 16 requests in flight).
+//
+// While a direct write runs, other Writes queue in pending, as behind a
+// flush, and its writer queues their flush when it is done. The wait goes
+// through a pollable duplicate of the descriptor made for that wait only:
+// registered with Go's netpoller for good, the socket would wake it for
+// every read that gnet's loop already handles. Close, the handler's Close
+// and OnClose close that duplicate, which releases the waiting writer.
 //
 // The direct write goes to a descriptor of our own (a dup taken before gnet
-// enrolls the socket), closed in OnClose. gnet closes its descriptor before
-// OnClose runs, and the number may be reused at once by another socket;
-// ours stays valid, and keeps the socket open, until we close it.
+// enrolls the socket), closed in OnClose, or by a direct writer still
+// running then. gnet closes its descriptor before OnClose runs, and the
+// number may be reused at once by another socket; ours stays valid, and
+// keeps the socket open, until we close it.
 
 // directMin is the smallest Write that goes straight to an idle socket.
 const directMin = 64 << 10
@@ -48,7 +61,8 @@ func dupSocket(tc net.Conn) int {
 	return fd
 }
 
-// closeDirect closes the direct-write descriptor. Called with mu held.
+// closeDirect closes the direct-write descriptor. Called with mu held and
+// no direct write running.
 func (c *conn) closeDirect() {
 	if c.wfd >= 0 {
 		_ = unix.Close(c.wfd)
@@ -56,35 +70,101 @@ func (c *conn) closeDirect() {
 	}
 }
 
-// writeDirect writes b from the calling goroutine when it is large and
-// nothing is pending, queued, being written by the loop or buffered by gnet,
-// so no byte can overtake it. It returns what the kernel did not take (all
-// of b when the direct path does not apply), and handoff when the kernel
-// took part and refused the rest for now: the caller then has the loop
-// write the rest from b itself (it waits for that), rather than copying it
-// into pending to be copied again into gnet's outbound buffer. Called with
-// mu held: the write never blocks (the socket is non-blocking), and holding
-// mu keeps the loop from writing, and OnClose from closing wfd, meanwhile.
-func (c *conn) writeDirect(b []byte) (rest []byte, handoff bool) {
-	if len(b) < directMin || c.wfd < 0 || c.scheduled || c.loopWriting || c.outbound > 0 ||
-		c.pending.Len() > 0 || c.handoff != nil {
-		return b, false
+// releaseDirect ends a direct writer's wait for room. Called with mu held.
+func (c *conn) releaseDirect() {
+	if c.wfile != nil {
+		_ = c.wfile.Close()
+		c.wfile = nil
 	}
+}
+
+// directOK reports whether b may be written directly: it is large and
+// nothing is pending, queued, being written or buffered by gnet, so no byte
+// can overtake it. Called with mu held.
+func (c *conn) directOK(b []byte) bool {
+	return len(b) >= directMin && c.wfd >= 0 && !c.direct && !c.scheduled && !c.loopWriting &&
+		c.outbound == 0 && c.pending.Len() == 0
+}
+
+// writeDirect writes b from the calling goroutine, without mu, and then
+// queues the flush of what other Writes queued meanwhile. Called with mu
+// held, which it releases during the write and holds again on return.
+func (c *conn) writeDirect(b []byte) error {
+	c.direct = true
+	fd := c.wfd
+	c.mu.Unlock()
+	err := c.send(fd, b)
+	c.mu.Lock()
+	c.direct = false
+	if c.wfdClose {
+		c.closeDirect()
+	}
+	c.wcond.Broadcast()
+	if c.err != nil {
+		// Closed meanwhile (which may be what ended the write).
+		return c.err
+	}
+	if err != nil {
+		cerr := &handler.ConnError{Op: "write", Addr: c.addr, Err: err}
+		c.writeErr = cerr
+		c.err = handler.ErrClosed
+		c.pending.Reset()
+		_ = c.loop.Execute(context.Background(), (*closeTask)(c))
+		return cerr
+	}
+	if c.pending.Len() > 0 && !c.scheduled {
+		if err := c.loop.Execute(context.Background(), (*flushTask)(c)); err != nil {
+			c.err = handler.ErrClosed
+			c.pending.Reset()
+			return c.err
+		}
+		c.scheduled = true
+	}
+	return nil
+}
+
+// send writes all of b to fd, waiting for room in Go's netpoller whenever
+// the kernel refuses more.
+func (c *conn) send(fd int, b []byte) error {
 	for len(b) > 0 {
-		n, err := unix.Write(c.wfd, b)
-		if err == unix.EINTR {
+		n, err := unix.Write(fd, b)
+		switch {
+		case err == unix.EINTR:
 			continue
-		}
-		if err == unix.EAGAIN {
-			return b, true
-		}
-		if n <= 0 || err != nil {
-			// On any other error gnet's write of the rest fails too, and
-			// the loop closes the connection with the reason, as for any
-			// write.
-			return b, false
+		case err == unix.EAGAIN:
+			return c.sendWaiting(fd, b)
+		case err != nil:
+			return os.NewSyscallError("write", err)
 		}
 		b = b[n:]
 	}
-	return nil, false
+	return nil
+}
+
+// sendWaiting writes b through a pollable duplicate of fd, so that the
+// goroutine parks in the netpoller while the socket is full.
+func (c *conn) sendWaiting(fd int, b []byte) error {
+	d, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return os.NewSyscallError("fcntl", err)
+	}
+	// fd is non-blocking (the flag belongs to the socket, shared by every
+	// descriptor of it), so os.NewFile registers d with the netpoller.
+	f := os.NewFile(uintptr(d), c.addr)
+	c.mu.Lock()
+	if cerr := c.err; cerr != nil {
+		c.mu.Unlock()
+		_ = f.Close()
+		return cerr
+	}
+	c.wfile = f
+	c.mu.Unlock()
+	_, err = f.Write(b)
+	c.mu.Lock()
+	if c.wfile == f {
+		c.wfile = nil
+		_ = f.Close()
+	}
+	c.mu.Unlock()
+	return err
 }

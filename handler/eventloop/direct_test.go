@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"net"
 	"testing"
 	"time"
 
@@ -85,3 +86,55 @@ func TestDirectWriteOnlyLargeAndIdle(t *testing.T) {
 type runFunc func()
 
 func (f runFunc) Run(context.Context) error { f(); return nil }
+
+// A direct writer waiting for a peer that reads nothing is released with
+// ErrClosed by the handler's Close, and the connection reports its close.
+func TestDirectWriterReleasedByHandlerClose(t *testing.T) {
+	h, err := New(WithLoops(1))
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		if pc, err := ln.Accept(); err == nil {
+			accepted <- pc // held open, never read
+		}
+	}()
+	closed := make(chan error, 1)
+	hc, err := h.Dial(context.Background(), handler.DialConfig{
+		Address: ln.Addr().String(), OnClose: func(err error) { closed <- err },
+	})
+	require.NoError(t, err)
+	pc := <-accepted
+	defer pc.Close()
+	c := hc.(*conn)
+
+	done := make(chan error, 1)
+	go func() {
+		frame := handlertest.AppendFrame(nil, make([]byte, 1<<20))
+		for {
+			if err := hc.Write(frame); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	// The writer comes to wait on the socket in the direct path.
+	require.Eventually(t, func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.wfile != nil
+	}, 20*time.Second, time.Millisecond)
+	require.NoError(t, h.Close())
+	select {
+	case err := <-done:
+		require.ErrorIs(t, err, handler.ErrClosed)
+	case <-time.After(20 * time.Second):
+		t.Fatal("the direct writer was not released")
+	}
+	require.ErrorIs(t, <-closed, handler.ErrClosed)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	require.Equal(t, -1, c.wfd, "the direct descriptor was not closed")
+}

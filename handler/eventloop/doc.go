@@ -26,8 +26,9 @@
 //     batch to the socket; gnet buffers what the kernel refuses and sends it
 //     as the socket drains. A Write of 64 KiB or more made while nothing is
 //     pending or buffered skips the loop: the caller writes it to the
-//     socket at once (one non-blocking write, no copy); what the kernel
-//     refuses the loop writes from the caller's slice while Write waits;
+//     socket itself, waiting in Go's netpoller whenever the kernel refuses
+//     more (no copy); Writes arriving meanwhile queue in
+//     pending, and the direct writer queues their flush when done;
 //   - closes: Close queues a task that flushes and then closes.
 //
 // # What must never block the loop
@@ -42,12 +43,14 @@
 //
 // # Back-pressure and limits
 //
-// Write does no I/O but a large Write's one non-blocking write, and does
-// not wait for the peer while the connection holds at most
+// Write does no I/O but a large Write's direct write, which waits for the
+// socket as a write does with the goroutine handler. Otherwise it does not
+// wait for the peer while the connection holds at most
 // DialConfig.MaxBufferedWrite bytes (pending plus gnet's outbound buffer).
 // When a broker stops reading and that fills up, Write waits until the loop
-// has handed enough to the kernel, or the connection closes. gnet does not report that its outbound buffer drained, so while a
-// writer waits with nothing pending the loop looks every millisecond.
+// has handed enough to the kernel, or the connection closes. gnet does not
+// report that its outbound buffer drained, so while a writer waits with
+// nothing pending the loop looks every millisecond.
 //
 // # TLS
 //

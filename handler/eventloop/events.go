@@ -53,15 +53,19 @@ func (e *events) OnClose(gc gnet.Conn, err error) gnet.Action {
 	if c.err == nil {
 		c.err = handler.ErrClosed
 	}
-	local := c.localClose
+	local, werr := c.localClose, c.writeErr
 	c.pending.Reset()
-	c.handoff = nil // a flush may still be queued: it writes nothing now
-	c.closeDirect()
+	c.releaseDirect()
+	if c.direct {
+		c.wfdClose = true
+	} else {
+		c.closeDirect()
+	}
 	c.wcond.Broadcast()
 	c.mu.Unlock()
 
 	e.h.forget(c)
-	reason := c.closeReason(err, local)
+	reason := c.closeReason(err, local, werr)
 	if c.tls != nil && c.tls.closed(reason) {
 		// The handshake was still running: Dial fails with the reason and
 		// the caller never had a connection to report a close for.
@@ -72,13 +76,15 @@ func (e *events) OnClose(gc gnet.Conn, err error) gnet.Action {
 }
 
 // closeReason maps gnet's close error to the contract's reason.
-func (c *conn) closeReason(err error, local bool) error {
+func (c *conn) closeReason(err error, local bool, writeErr error) error {
 	switch {
 	case c.protoErr != nil:
 		return frame.ReadError(c.addr, c.dec, c.protoErr)
 	case c.tlsErr != nil:
 		// The TLS layer's io.EOF is the peer's close_notify.
 		return frame.ReadError(c.addr, c.dec, c.tlsErr)
+	case writeErr != nil:
+		return writeErr
 	case local:
 		return nil
 	case err == nil:

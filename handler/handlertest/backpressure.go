@@ -106,6 +106,12 @@ func writeBackPressure(t *testing.T, h handler.Handler, frameSize int) {
 // testCloseReleasesBlockedWriter: a Write waiting for room returns
 // ErrClosed when the connection is closed.
 func testCloseReleasesBlockedWriter(t *testing.T, h handler.Handler) {
+	for _, size := range []int{32 << 10, 96 << 10} {
+		t.Run(fmt.Sprintf("frame=%dKiB", size>>10), func(t *testing.T) { closeReleasesBlockedWriter(t, h, size) })
+	}
+}
+
+func closeReleasesBlockedWriter(t *testing.T, h handler.Handler, size int) {
 	p := newPeer(t)
 	r := newRecorder()
 	cfg := r.config(p.addr())
@@ -117,7 +123,7 @@ func testCloseReleasesBlockedWriter(t *testing.T, h handler.Handler) {
 	const task = "conformance-closed-writer"
 	done := make(chan error, 1)
 	h.Go(task, func() {
-		frame := AppendFrame(nil, make([]byte, 32<<10))
+		frame := AppendFrame(nil, make([]byte, size))
 		for {
 			if err := c.Write(frame); err != nil {
 				done <- err
