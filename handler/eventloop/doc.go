@@ -19,7 +19,9 @@
 // and each connection's frame decoder. On the loop run:
 //
 //   - framing: OnTraffic takes every byte read, splits frames and calls
-//     DialConfig.OnFrame for each complete one;
+//     DialConfig.OnFrame for each complete one; the rest of a large frame
+//     (64 KiB or more to go) it reads from the socket straight into the
+//     frame's buffer, rather than through gnet's 64 KiB read buffer;
 //   - DialConfig.OnClose, once, after the last OnFrame;
 //   - flushes: Write copies its bytes into the connection's pending buffer
 //     and the first Write of a batch queues one task that passes the whole

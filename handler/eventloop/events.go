@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/panjf2000/gnet/v2"
+	"golang.org/x/sys/unix"
 
 	"github.com/gregorkafka/gregor/handler"
 	"github.com/gregorkafka/gregor/handler/internal/frame"
@@ -39,7 +40,38 @@ func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
 		c.protoErr = err
 		return gnet.Close
 	}
+	c.readBodies()
 	return gnet.None
+}
+
+// readBodyMin is the least room left in a frame's body for which the loop
+// reads the socket straight into it.
+const readBodyMin = 64 << 10
+
+// readBodies reads the rest of a large frame straight into its body
+// through the direct descriptor, as the goroutine handler does, instead of
+// through gnet's read buffer (64 KiB at a time, each copied into the body).
+// It stops when the kernel has nothing more: gnet polls level-triggered,
+// so what arrives later is still reported. An error or the end of the
+// stream is left for gnet's next read to find and report.
+func (c *conn) readBodies() {
+	if c.wfd < 0 {
+		return
+	}
+	for {
+		space := c.dec.BodySpace()
+		if len(space) < readBodyMin {
+			return
+		}
+		n, err := unix.Read(c.wfd, space)
+		if err == unix.EINTR {
+			continue
+		}
+		if n <= 0 || err != nil {
+			return
+		}
+		c.dec.BodyFilled(n, c.emitFn)
+	}
 }
 
 // OnClose runs once per connection, on its loop, after its last OnTraffic.
