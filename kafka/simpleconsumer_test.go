@@ -517,7 +517,11 @@ func TestTakeOversizedBatch(t *testing.T) {
 	c.moveLocked(c.byID[0], 0)
 	op := c.byID[0]
 	c.mu.Unlock()
+	// Under c.mu, as the consumer's own loops (a reset starts them) read
+	// these fields; owned by l and in flight, the partition is left to l.
 	send := func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
 		l.sent = append(l.sent[:0], sentPartition{op: op, epoch: op.epoch, offset: op.fetchAt})
 		op.inflight, op.owner = true, l
 	}
@@ -537,7 +541,9 @@ func TestTakeOversizedBatch(t *testing.T) {
 	assert.Equal(t, int64(0), op.fetchAt)
 
 	// Newer versions answer nothing but show the high watermark ahead.
+	c.mu.Lock()
 	op.first = false
+	c.mu.Unlock()
 	send()
 	l.take(fetchResponse(0, 0, 1, nil))
 	assert.True(t, op.first)
