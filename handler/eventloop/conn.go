@@ -144,18 +144,27 @@ func (c *conn) Write(b []byte) error {
 		return c.writeDirect(b)
 	}
 	c.pending.Append(b)
-	if !c.scheduled && !c.direct {
-		// (A direct writer queues the flush of what it holds up when done.)
-		// Queued while holding mu so that refuse, which takes mu, knows no
-		// task is being queued after it returns.
-		if err := c.loop.Execute(context.Background(), (*flushTask)(c)); err != nil {
-			c.err = handler.ErrClosed
-			c.pending.Reset()
-			c.wcond.Broadcast()
-			return c.err
-		}
-		c.scheduled = true
+	if c.direct {
+		return nil // the direct writer queues the flush when done
 	}
+	return c.scheduleFlushLocked()
+}
+
+// scheduleFlushLocked makes sure a flush task is queued on the loop. It is
+// queued while holding mu so that refuse, which takes mu, knows no task is
+// being queued after it returns. If the loop is gone, writes are refused
+// from now on. Called with mu held.
+func (c *conn) scheduleFlushLocked() error {
+	if c.scheduled {
+		return nil
+	}
+	if err := c.loop.Execute(context.Background(), (*flushTask)(c)); err != nil {
+		c.err = handler.ErrClosed
+		c.pending.Reset()
+		c.wcond.Broadcast()
+		return c.err
+	}
+	c.scheduled = true
 	return nil
 }
 

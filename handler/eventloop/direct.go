@@ -54,11 +54,16 @@ func dupSocket(tc net.Conn) int {
 	}
 	fd := -1
 	_ = rc.Control(func(s uintptr) {
-		if d, err := unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0); err == nil {
+		if d, err := dupFD(s); err == nil {
 			fd = d
 		}
 	})
 	return fd
+}
+
+// dupFD returns a close-on-exec duplicate of descriptor fd.
+func dupFD(fd uintptr) (int, error) {
+	return unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0)
 }
 
 // closeDirect closes the direct-write descriptor. Called with mu held and
@@ -112,13 +117,8 @@ func (c *conn) writeDirect(b []byte) error {
 		_ = c.loop.Execute(context.Background(), (*closeTask)(c))
 		return cerr
 	}
-	if c.pending.Len() > 0 && !c.scheduled {
-		if err := c.loop.Execute(context.Background(), (*flushTask)(c)); err != nil {
-			c.err = handler.ErrClosed
-			c.pending.Reset()
-			return c.err
-		}
-		c.scheduled = true
+	if c.pending.Len() > 0 {
+		return c.scheduleFlushLocked()
 	}
 	return nil
 }
@@ -144,7 +144,7 @@ func (c *conn) send(fd int, b []byte) error {
 // sendWaiting writes b through a pollable duplicate of fd, so that the
 // goroutine parks in the netpoller while the socket is full.
 func (c *conn) sendWaiting(fd int, b []byte) error {
-	d, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	d, err := dupFD(uintptr(fd))
 	if err != nil {
 		return os.NewSyscallError("fcntl", err)
 	}
