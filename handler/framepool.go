@@ -26,11 +26,31 @@ import (
 // every response. The finalizer is set once per use, never by itself: a
 // buffer that the pool drops (sync.Pool empties across garbage collections)
 // comes back at most once more, and is freed if nobody takes it.
+//
+// The memory in that circulation is bounded (frameBudget). The collector
+// paces itself by the heap it finds reachable, and a buffer waiting for its
+// finalizer, or recycled from the pool instead of allocated, counts neither
+// as reachable nor as allocation: unbounded, the circulation grows with the
+// bytes read between collections, which recycling itself makes rarer (a
+// consumer reading 10 KiB records held 33 buffers of 8 MiB, 264 MiB, where
+// its live heap was 16 MiB). Beyond the budget a new buffer is an ordinary
+// allocation, freed by the collector like any other and counted in its
+// pacing, so the next collection comes sooner and brings buffers back.
 const (
 	minPooledFrame = 64 << 10
 	maxPooledFrame = 64 << 20
 	frameClasses   = 11 // 64 KiB << 0..10
 )
+
+// frameBudget is the most bytes of buffers the pool keeps in circulation:
+// handed out with its finalizer, waiting for it, or in the pool. A var for
+// tests.
+var frameBudget int64 = 64 << 20
+
+// frameHeld is the bytes in circulation now. A buffer joins when allocated
+// with the finalizer and leaves when the pool drops it after the finalizer
+// brought it back (the pool entry's cleanup).
+var frameHeld atomic.Int64
 
 var framePools [frameClasses]sync.Pool
 
@@ -42,6 +62,9 @@ var framePools [frameClasses]sync.Pool
 type pooledFrame struct {
 	b       []byte
 	tracked bool
+	// leave takes a tracked buffer out of frameHeld if the pool drops the
+	// entry; stopped when the buffer is handed out again.
+	leave runtime.Cleanup
 }
 
 // framesReclaimed counts buffers the garbage collector handed back, for
@@ -76,13 +99,31 @@ func FrameBuffer(n int) []byte {
 // (zeroed: the runtime gives nothing else), for a frame of a size its
 // owner knows better than the pool's classes. Like FrameBuffer's, a buffer
 // of a pooled size returns to the pool once nothing refers to it.
+//
+// Beyond frameBudget the buffer is an ordinary allocation that the
+// collector frees: it comes back only through RecycleFrame.
 func NewFrameBuffer(capacity int) []byte {
 	b := make([]byte, 0, capacity)
-	if frameClass(capacity) >= 0 {
+	if frameClass(capacity) >= 0 && joinCirculation(capacity) {
 		reclaimWhenUnreachable(b)
 	}
 	return b
 }
+
+// joinCirculation counts n more bytes in circulation if the budget has room.
+func joinCirculation(n int) bool {
+	for {
+		held := frameHeld.Load()
+		if held+int64(n) > frameBudget {
+			return false
+		}
+		if frameHeld.CompareAndSwap(held, held+int64(n)) {
+			return true
+		}
+	}
+}
+
+func leaveCirculation(n int) { frameHeld.Add(-int64(n)) }
 
 // PooledFrameBuffer returns a recycled buffer with room for n bytes if the
 // pool holds one, without allocating: memory already held costs nothing to
@@ -101,6 +142,7 @@ func PooledFrameBuffer(n int) ([]byte, bool) {
 	}
 	b := p.b[:0]
 	if p.tracked {
+		p.leave.Stop()
 		reclaimWhenUnreachable(b)
 	}
 	return b, true
@@ -122,7 +164,11 @@ func putFrame(b []byte, tracked bool) {
 	if c < 0 {
 		return
 	}
-	framePools[c].Put(&pooledFrame{b: b[:0], tracked: tracked})
+	p := &pooledFrame{b: b[:0], tracked: tracked}
+	if tracked {
+		p.leave = runtime.AddCleanup(p, leaveCirculation, cap(b))
+	}
+	framePools[c].Put(p)
 }
 
 // reclaimWhenUnreachable has the garbage collector hand b back to the pool

@@ -185,3 +185,47 @@ func TestNewFrameBufferSizes(t *testing.T) {
 		assert.Equal(t, n, cap(b))
 	}
 }
+
+// decodedSink keeps an allocation on the heap.
+var decodedSink []byte
+
+// TestFrameCirculationBounded reads frames as a consumer whose messages
+// alias them does, dropping each soon after. A buffer waiting for its
+// finalizer or recycled from the pool counts nowhere in the collector's
+// pacing, so without a bound the buffers in circulation grow with the bytes
+// read between collections. With it, a collection leaves no more than
+// frameBudget of them, buffers are still reclaimed, and they leave the count
+// once the pool drops them.
+func TestFrameCirculationBounded(t *testing.T) {
+	const size, frames = 6 << 20, 2000
+	settle := func(limit int64) int64 {
+		for i := 0; i < 200 && frameHeld.Load() > limit; i++ {
+			runtime.GC()
+			runtime.Gosched()
+		}
+		return frameHeld.Load()
+	}
+	settle(0)
+	reclaimed0 := framesReclaimed.Load()
+	var recent [2][]byte // the frames whose messages the application still holds
+	for i := range frames {
+		b := FrameBuffer(size)[:size]
+		b[0], b[size-1] = byte(i), byte(i)
+		recent[i%len(recent)] = b
+		decodedSink = make([]byte, 80<<10) // the messages made from the frame
+		require.LessOrEqual(t, frameHeld.Load(), frameBudget)
+		if i%100 == 0 {
+			runtime.Gosched() // a consumer waits now and then, and finalizers run
+		}
+	}
+	runtime.KeepAlive(recent)
+	recent = [2][]byte{}
+	// One collection frees every buffer outside the circulation; what it
+	// keeps (the pool's, and those waiting for their finalizer) is bounded.
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	assert.Less(t, ms.HeapAlloc, uint64(frameBudget)+32<<20, "heap after a collection")
+	assert.Greater(t, framesReclaimed.Load()-reclaimed0, int64(frames/4), "few frames came back through the pool")
+	assert.Zero(t, settle(0), "buffers the pool dropped still count as held")
+}

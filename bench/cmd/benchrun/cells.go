@@ -381,12 +381,15 @@ func (cr *clusterRun) warmUp(ctx context.Context, c report.Cell, topic string) {
 	}
 }
 
-// profileIfBehind reruns gregor with a CPU profile when its median throughput in c trails franz-go's, and keeps
-// the profile's top functions for the report.
+// profileIfBehind reruns gregor with a CPU profile when its median throughput in c trails franz-go's, or its
+// median CPU per record is above 0.8 of franz-go's (the goal), and keeps the profile's top functions for the
+// report.
 func (cr *clusterRun) profileIfBehind(ctx context.Context, c report.Cell, topic string, ends map[int32]int64) {
 	g := report.Summarize(sampleResults(cr.r, c.Key, "gregor"), report.MBps)
 	f := report.Summarize(sampleResults(cr.r, c.Key, "franz-go"), report.MBps)
-	if !g.OK() || !f.OK() || g.Median >= f.Median {
+	gc := report.Summarize(sampleResults(cr.r, c.Key, "gregor"), report.CPUPerRecord)
+	fc := report.Summarize(sampleResults(cr.r, c.Key, "franz-go"), report.CPUPerRecord)
+	if !g.OK() || !f.OK() || (g.Median >= f.Median && (!gc.OK() || !fc.OK() || gc.Median <= 0.8*fc.Median)) {
 		return
 	}
 	prof := filepath.Join(cr.resultsDir, "profiles", unsafeTopic.ReplaceAllString(strings.ReplaceAll(c.Key, "/", "_"), "")+".pprof")

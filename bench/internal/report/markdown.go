@@ -141,7 +141,7 @@ func Markdown(r *Results, chart string) string {
 
 	if len(r.Profiles) > 0 {
 		w("## Where gregor trails franz-go\n\nCPU profiles of gregor (goroutine handler) in the cells where its median " +
-			"throughput was below franz-go's; top functions by flat CPU time.\n\n")
+			"throughput was below franz-go's or its median CPU per record above 0.8 of franz-go's (the goal); top functions by flat CPU time.\n\n")
 		for _, p := range r.Profiles {
 			lines := strings.Split(strings.TrimSpace(p.Top), "\n")
 			if len(lines) > 16 { // pprof's summary, header and the top dozen
