@@ -44,6 +44,7 @@ func TestBalancedConsumerConfigDefaults(t *testing.T) {
 	assert.Equal(t, DefaultZooKeeperTimeout, cfg.ZooKeeperTimeout)
 	assert.Zero(t, cfg.SessionTimeout)
 	assert.Equal(t, DefaultQueuedMaxMessages, cfg.QueuedMaxMessages, "SimpleConsumer defaults apply")
+	assert.Equal(t, DefaultQueuedMaxBytes, cfg.QueuedMaxBytes, "SimpleConsumer defaults apply")
 	assert.Nil(t, cfg.Partitions)
 	assert.Empty(t, cfg.ConsumerGroup)
 

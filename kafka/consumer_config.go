@@ -13,6 +13,7 @@ const (
 	DefaultNumConsumerFetchers     = 1
 	DefaultAutoCommitInterval      = 60 * time.Second
 	DefaultQueuedMaxMessages       = 2000
+	DefaultQueuedMaxBytes          = 64 << 20
 	DefaultFetchMinBytes           = 1
 	DefaultFetchWaitMax            = 100 * time.Millisecond
 	DefaultOffsetsChannelBackoff   = time.Second
@@ -81,6 +82,19 @@ type ConsumerConfig struct {
 	// FetchMessageMaxBytes still caps each fetch.
 	// Default 2000.
 	QueuedMaxMessages int
+
+	// QueuedMaxBytes bounds the bytes fetched ahead of the application
+	// across all of the consumer's partitions: the keys and values queued,
+	// the records fetched but not yet decoded, and what the Fetch requests
+	// in flight may bring. QueuedMaxMessages and FetchMessageMaxBytes bound
+	// each partition, so without this the memory a consumer holds grows with
+	// its partition count. A broker fetch waits while less than a quarter of
+	// the bound is free and then asks for no more than is free, except that
+	// a consumer holding nothing always fetches, so a single batch larger
+	// than the bound still comes (a balanced consumer of several topics
+	// bounds each topic's partitions on their own). Negative means no
+	// bound, which is pykafka's behaviour. Default 64 MiB.
+	QueuedMaxBytes int
 
 	// FetchMinBytes is how much data the broker waits for before answering
 	// a fetch (up to FetchWaitMax). Default 1.
@@ -233,6 +247,9 @@ func (c ConsumerConfig) withDefaults(t *Topic) (ConsumerConfig, error) {
 	}
 	if c.QueuedMaxMessages == 0 {
 		c.QueuedMaxMessages = DefaultQueuedMaxMessages
+	}
+	if c.QueuedMaxBytes == 0 {
+		c.QueuedMaxBytes = DefaultQueuedMaxBytes
 	}
 	if c.FetchMinBytes == 0 {
 		c.FetchMinBytes = DefaultFetchMinBytes

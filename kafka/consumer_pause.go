@@ -49,6 +49,7 @@ func (c *SimpleConsumer) setPaused(ids []int32, paused bool) error {
 			continue
 		}
 		op.paused = paused
+		c.pausedLocked(op, paused)
 		if !paused {
 			resumed = true
 			if op.queue.len() > 0 && !op.inReady {
@@ -61,7 +62,9 @@ func (c *SimpleConsumer) setPaused(ids []int32, paused bool) error {
 	for _, l := range c.loops {
 		loops = append(loops, l)
 	}
+	freed := c.roomFreedLocked() // what paused partitions hold stops counting
 	c.mu.Unlock()
+	kickAll(freed)
 	if resumed {
 		// Consume may wait for a message only these have; the fetch
 		// loops skipped them.

@@ -61,3 +61,93 @@ func TestPrefetchHoldsQueuedMaxMessages(t *testing.T) {
 		assert.Equal(t, int64(0), c.HeldOffsets()[0], "nothing delivered after the cancel")
 	})
 }
+
+// TestPrefetchHoldsQueuedMaxBytes: 8 partitions of 1 KiB records in batches
+// of about 16 KiB, a consumer bounded to 256 KiB across them (each
+// partition alone may fetch 1 MiB), one message consumed, then the consumer
+// left alone until it stops fetching. What it holds stays within the bound
+// and a batch; without the bound it holds far more. Then everything is
+// consumed, once and in order, and the count of bytes held returns to zero.
+func TestPrefetchHoldsQueuedMaxBytes(t *testing.T) {
+	tc := testcluster.Shared(t, testcluster.KRaftSingle)
+	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+		ctx := testCtx(t)
+		cl := newTestClient(t, ctx, h, Config{Hosts: tc.Bootstrap()})
+		const parts, perPart, size, bound = 8, 300, 1 << 10, 256 << 10
+		topic := makeTopic(t, ctx, cl, TopicSpec{Name: uniqueTopic(t, "prefetch-bytes"), Partitions: parts, ReplicationFactor: 1})
+		p, err := topic.Producer(ProducerConfig{ManualStart: true, MaxRequestSize: 16 << 10, Partitioner: ManualPartitioner()})
+		require.NoError(t, err)
+		value := make([]byte, size)
+		for i := range parts * perPart {
+			require.NoError(t, p.Produce(ctx, Message{Partition: int32(i % parts), Value: value, Key: []byte(fmt.Sprintf("%05d", i/parts))}))
+		}
+		require.NoError(t, p.Close())
+
+		// Settled: the loop waits for room, nothing in flight or decoding.
+		settled := func(c *SimpleConsumer) (held int) {
+			eventually(t, ctx, h, "the prefetch to settle", func() bool {
+				c.mu.Lock()
+				defer c.mu.Unlock()
+				for _, op := range c.parts {
+					if op.inflight || op.undecoded > 0 {
+						return false
+					}
+				}
+				held = c.bytes.held
+				return c.bytes.reserved == 0
+			})
+			return held
+		}
+		// Without the bound it fetches everything (and then keeps asking
+		// for more, so it never settles).
+		unbounded := newConsumer(t, topic, ConsumerConfig{QueuedMaxBytes: -1})
+		consumeMessages(t, ctx, unbounded, 1)
+		eventually(t, ctx, h, "the unbounded consumer to hold everything", func() bool {
+			unbounded.mu.Lock()
+			defer unbounded.mu.Unlock()
+			return unbounded.bytes.held >= (parts*perPart-1)*size
+		})
+
+		c := newConsumer(t, topic, ConsumerConfig{QueuedMaxBytes: bound})
+		consumeMessages(t, ctx, c, 1)
+		held := settled(c)
+		assert.LessOrEqual(t, held, bound+(16<<10), "held with the bound")
+		assert.GreaterOrEqual(t, held, bound/2, "held with the bound")
+
+		// What paused partitions hold does not count: pausing half of
+		// them lets the others fetch more.
+		half := []int32{0, 1, 2, 3}
+		c.mu.Lock()
+		before := 0
+		for _, op := range c.parts[len(half):] {
+			before += op.queuedBytes
+		}
+		c.mu.Unlock()
+		require.Less(t, before, 3*bound/4, "the partitions not to be paused hold too much to show anything")
+		require.NoError(t, c.Pause(half...))
+		eventually(t, ctx, h, "the partitions not paused to fetch", func() bool {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			return c.bytes.held-c.bytes.paused >= 3*bound/4
+		})
+		require.NoError(t, c.Resume(half...))
+
+		msgs := consumeMessages(t, ctx, c, parts*perPart-1)
+		seen := map[int32][]string{}
+		for _, m := range msgs {
+			seen[m.Partition] = append(seen[m.Partition], string(m.Key))
+		}
+		total := 0
+		for part, keys := range seen {
+			for i := 1; i < len(keys); i++ {
+				require.Less(t, keys[i-1], keys[i], "partition %d out of order or repeated", part)
+			}
+			total += len(keys)
+		}
+		assert.Equal(t, parts*perPart-1, total)
+		c.mu.Lock()
+		assert.Zero(t, c.bytes.held, "bytes held once everything is consumed")
+		assert.Zero(t, c.bytes.paused, "bytes held by paused partitions once everything is consumed")
+		c.mu.Unlock()
+	})
+}

@@ -92,8 +92,9 @@
 // consumed (pykafka's held_offsets, NextOffsets minus one).
 // One fetch loop per leader broker reads only batch headers to learn the
 // next offset, sends the next Fetch at once and decodes the previous
-// response meanwhile; messages wait in bounded per-partition queues and
-// Consume takes them round-robin. Each loop keeps an incremental fetch
+// response meanwhile; messages wait in per-partition queues, bounded per
+// partition and in bytes across them (QueuedMaxBytes), and Consume takes
+// them round-robin. Each loop keeps an incremental fetch
 // session (KIP-227) with its broker, so a Fetch names only partitions that
 // changed. Fetch errors that stale metadata
 // explains make the consumer refresh it and re-route partitions to their

@@ -56,7 +56,12 @@ type fetchLoop struct {
 	resume  time.Time    // paused after a failure until then
 	timer   handler.Timer
 	ended   bool
-	sess    fetchSession // the broker's incremental fetch session
+	// reserved is the MaxBytes of the Fetch in flight, counted in the
+	// consumer's byteBound until its response is taken; waitingRoom marks
+	// the loop listed in byteBound.waiting. Both are guarded by c.mu.
+	reserved    int
+	waitingRoom bool
+	sess        fetchSession // the broker's incremental fetch session
 
 	dec fetchDecoder // used by decode only
 }
@@ -166,6 +171,12 @@ func (l *fetchLoop) decode() {
 		}
 		l.c.deliver(l, &l.dec, res)
 		l.kick()
+		// Decoding shrinks what is held (records become keys and values),
+		// which may let other loops fetch.
+		l.c.mu.Lock()
+		freed := l.c.roomFreedLocked()
+		l.c.mu.Unlock()
+		kickAll(freed)
 	}
 }
 
@@ -302,7 +313,10 @@ func (l *fetchLoop) release() {
 		s.op.inflight = false
 		c.releaseLocked(s.op, l)
 	}
+	c.unreserveLocked(l)
+	freed := c.roomFreedLocked()
 	c.mu.Unlock()
+	kickAll(freed)
 }
 
 // pause holds the next fetch back after a failure, longer each time.
@@ -380,6 +394,12 @@ func (l *fetchLoop) build() (req *protocol.FetchRequest, done bool) {
 	if len(l.sent) == 0 {
 		return nil, false
 	}
+	room, ok := c.fetchRoomLocked()
+	if !ok {
+		c.waitRoomLocked(l)
+		l.sent = l.sent[:0]
+		return nil, false
+	}
 
 	req = protocol.NewFetchRequest()
 	req.MaxWaitMs = int32(c.cfg.FetchWaitMax / time.Millisecond)
@@ -401,9 +421,15 @@ func (l *fetchLoop) build() (req *protocol.FetchRequest, done bool) {
 			PartitionMaxBytes:  int32(size),
 		}
 		total += size
-		biggest = max(biggest, size)
+		if op.first {
+			biggest = max(biggest, size)
+		}
 	}
-	req.MaxBytes = int32(max(min(total, fetchRequestMaxBytes), biggest))
+	// A partition that must get a whole batch larger than the rest allows
+	// (first) still may.
+	req.MaxBytes = int32(max(min(total, fetchRequestMaxBytes, room), biggest))
+	l.reserved = int(req.MaxBytes)
+	c.bytes.reserved += l.reserved
 	// Fetch v13+ names topics by id, older versions by name; the encoder
 	// writes whichever the negotiated version has.
 	req.Topics = []protocol.FetchRequestTopic{{Topic: c.topic.name, TopicID: c.topic.ID(), Partitions: parts}}
@@ -431,6 +457,7 @@ func (l *fetchLoop) take(resp *protocol.FetchResponse) (*fetchResult, takeOutcom
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.unreserveLocked(l)
 	if err := protocol.ErrorForCode(resp.ErrorCode); err != nil {
 		c.log.Debug("kafka: fetch refused", "broker", l.broker.ID(), "error", err)
 		switch {
@@ -528,6 +555,7 @@ func (l *fetchLoop) takeRecordsLocked(s sentPartition, rp *protocol.FetchRespons
 		}}
 		op.undecoded++
 		op.pendingBytes += it.bytes
+		c.addHeldLocked(op, it.bytes)
 		op.pendingMsgs += it.msgs
 		res.items = append(res.items, it)
 	case sc.Corrupt:
@@ -598,11 +626,13 @@ func (c *SimpleConsumer) deliver(l *fetchLoop, d *fetchDecoder, res *fetchResult
 		op := it.op
 		op.undecoded--
 		op.pendingBytes -= it.bytes
+		c.addHeldLocked(op, -it.bytes)
 		op.pendingMsgs -= it.msgs
 		warnGap := false
 		if op.epoch == it.epoch {
 			op.queue.pushMessages(out.msgs)
 			op.queuedBytes += out.bytes
+			c.addHeldLocked(op, out.bytes)
 			if it.err != nil {
 				op.queue.pushError(it.err)
 			}

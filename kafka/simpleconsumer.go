@@ -51,8 +51,9 @@ type SimpleConsumer struct {
 	ready       partRing // partitions with queued entries, in delivery order
 	run         int      // entries taken in a row from ready's head
 	loops       map[int32]*fetchLoop
-	needRefresh bool  // the supervisor should refresh metadata
-	fatal       error // the client closed under the consumer, or authentication failed
+	bytes       byteBound // QueuedMaxBytes
+	needRefresh bool      // the supervisor should refresh metadata
+	fatal       error     // the client closed under the consumer, or authentication failed
 
 	avail      handler.Event // set when an entry may have been queued
 	supervisor *onDemand     // runs supervise; kicked to re-route partitions
@@ -260,10 +261,12 @@ func (c *SimpleConsumer) take(clear bool) (e entry, ok bool, err error) {
 			c.avail.Clear()
 		}
 	}
+	freed := c.roomFreedLocked()
 	c.mu.Unlock()
 	if wake != nil {
 		wake.kick()
 	}
+	kickAll(freed)
 	if reroute {
 		c.supervisor.kick()
 	}
@@ -290,7 +293,9 @@ func (c *SimpleConsumer) popLocked() (e entry, ok bool, wake *fetchLoop, reroute
 		e = op.queue.pop()
 		if e.msg != nil {
 			op.position = e.msg.Offset + 1
-			op.queuedBytes -= messageBytes(e.msg)
+			n := messageBytes(e.msg)
+			op.queuedBytes -= n
+			c.addHeldLocked(op, -n)
 			op.catchUpLocked()
 		}
 		c.run++
