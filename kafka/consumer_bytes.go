@@ -15,7 +15,19 @@ type byteBound struct {
 	waiting  []*fetchLoop // loops that found too little room, kicked once there is
 }
 
-// addHeldLocked counts n more (or, negative, fewer) bytes held by op.
+// addQueuedLocked and addPendingLocked change op's queued (decoded) or
+// pending (scanned, not yet decoded) bytes by n, and what the consumer
+// holds with them: the only ways those counts change.
+func (c *SimpleConsumer) addQueuedLocked(op *ownedPartition, n int) {
+	op.queuedBytes += n
+	c.addHeldLocked(op, n)
+}
+
+func (c *SimpleConsumer) addPendingLocked(op *ownedPartition, n int) {
+	op.pendingBytes += n
+	c.addHeldLocked(op, n)
+}
+
 func (c *SimpleConsumer) addHeldLocked(op *ownedPartition, n int) {
 	c.bytes.held += n
 	if op.paused {

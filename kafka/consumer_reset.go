@@ -188,8 +188,7 @@ func (c *SimpleConsumer) resolveTargets(ctx context.Context, targets map[int32]O
 func (c *SimpleConsumer) moveLocked(op *ownedPartition, next int64) {
 	op.epoch++
 	op.queue.clear()
-	c.addHeldLocked(op, -op.queuedBytes)
-	op.queuedBytes = 0
+	c.addQueuedLocked(op, -op.queuedBytes)
 	op.position = next
 	op.fetchAt = next
 	op.stalled = false

@@ -171,12 +171,6 @@ func (l *fetchLoop) decode() {
 		}
 		l.c.deliver(l, &l.dec, res)
 		l.kick()
-		// Decoding shrinks what is held (records become keys and values),
-		// which may let other loops fetch.
-		l.c.mu.Lock()
-		freed := l.c.roomFreedLocked()
-		l.c.mu.Unlock()
-		kickAll(freed)
 	}
 }
 
@@ -554,8 +548,7 @@ func (l *fetchLoop) takeRecordsLocked(s sentPartition, rp *protocol.FetchRespons
 			aborted:       rp.AbortedTransactions,
 		}}
 		op.undecoded++
-		op.pendingBytes += it.bytes
-		c.addHeldLocked(op, it.bytes)
+		c.addPendingLocked(op, it.bytes)
 		op.pendingMsgs += it.msgs
 		res.items = append(res.items, it)
 	case sc.Corrupt:
@@ -615,6 +608,7 @@ func isRetriable(err error) bool {
 // deliver decodes a fetch result and queues its messages for Consume.
 func (c *SimpleConsumer) deliver(l *fetchLoop, d *fetchDecoder, res *fetchResult) {
 	queued, aliased := false, false
+	var freed []*fetchLoop
 	for i := range res.items {
 		it := &res.items[i]
 		var out decodeOut
@@ -625,14 +619,12 @@ func (c *SimpleConsumer) deliver(l *fetchLoop, d *fetchDecoder, res *fetchResult
 		c.mu.Lock()
 		op := it.op
 		op.undecoded--
-		op.pendingBytes -= it.bytes
-		c.addHeldLocked(op, -it.bytes)
+		c.addPendingLocked(op, -it.bytes)
 		op.pendingMsgs -= it.msgs
 		warnGap := false
 		if op.epoch == it.epoch {
 			op.queue.pushMessages(out.msgs)
-			op.queuedBytes += out.bytes
-			c.addHeldLocked(op, out.bytes)
+			c.addQueuedLocked(op, out.bytes)
 			if it.err != nil {
 				op.queue.pushError(it.err)
 			}
@@ -656,6 +648,9 @@ func (c *SimpleConsumer) deliver(l *fetchLoop, d *fetchDecoder, res *fetchResult
 			}
 		}
 		c.releaseLocked(op, l)
+		// Decoding shrinks what is held (records become keys and values),
+		// which may let other loops fetch.
+		freed = append(freed, c.roomFreedLocked()...)
 		c.mu.Unlock()
 
 		if it.err == nil && len(c.topic.cl.hooks.fetch) > 0 {
@@ -676,6 +671,7 @@ func (c *SimpleConsumer) deliver(l *fetchLoop, d *fetchDecoder, res *fetchResult
 	if queued {
 		c.avail.Set()
 	}
+	kickAll(freed)
 }
 
 // resetOutOfRange moves partitions whose fetch offset the broker no

@@ -293,9 +293,7 @@ func (c *SimpleConsumer) popLocked() (e entry, ok bool, wake *fetchLoop, reroute
 		e = op.queue.pop()
 		if e.msg != nil {
 			op.position = e.msg.Offset + 1
-			n := messageBytes(e.msg)
-			op.queuedBytes -= n
-			c.addHeldLocked(op, -n)
+			c.addQueuedLocked(op, -messageBytes(e.msg))
 			op.catchUpLocked()
 		}
 		c.run++

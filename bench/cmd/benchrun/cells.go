@@ -385,10 +385,9 @@ func (cr *clusterRun) warmUp(ctx context.Context, c report.Cell, topic string) {
 // median CPU per record is above 0.8 of franz-go's (the goal), and keeps the profile's top functions for the
 // report.
 func (cr *clusterRun) profileIfBehind(ctx context.Context, c report.Cell, topic string, ends map[int32]int64) {
-	g := report.Summarize(sampleResults(cr.r, c.Key, "gregor"), report.MBps)
-	f := report.Summarize(sampleResults(cr.r, c.Key, "franz-go"), report.MBps)
-	gc := report.Summarize(sampleResults(cr.r, c.Key, "gregor"), report.CPUPerRecord)
-	fc := report.Summarize(sampleResults(cr.r, c.Key, "franz-go"), report.CPUPerRecord)
+	gs, fs := sampleResults(cr.r, c.Key, "gregor"), sampleResults(cr.r, c.Key, "franz-go")
+	g, f := report.Summarize(gs, report.MBps), report.Summarize(fs, report.MBps)
+	gc, fc := report.Summarize(gs, report.CPUPerRecord), report.Summarize(fs, report.CPUPerRecord)
 	if !g.OK() || !f.OK() || (g.Median >= f.Median && (!gc.OK() || !fc.OK() || gc.Median <= 0.8*fc.Median)) {
 		return
 	}
