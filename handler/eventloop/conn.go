@@ -26,15 +26,19 @@ import (
 // written from the caller's goroutine (direct.go), which saves its copies.
 //
 // Writing small frames from the caller's goroutine while the socket is idle
-// was measured (three times, the last against a peer in another process):
-// it does not cut a lone request's latency, and it loses to this batching
-// from 16 requests in flight on. Neither did gnet's WithLockOSThread,
-// WithEdgeTriggeredIO or WithMulticore measurably change it. Against a peer
-// in another process (handlertest's BenchmarkRoundTripSideBySide) a lone
-// round trip takes about 1.2x the goroutine handler's; the rest is gnet's
-// loop waiting in its own epoll_wait, off Go's netpoller. An in-process
-// peer exaggerates that (2.7x): its goroutines and the goroutine handler's
-// reader wake on the same netpoller thread.
+// was measured (four times, the last two against a peer in another
+// process): it does not cut a lone request's latency (the last time it
+// raised it), and it loses to this batching from 16 requests in flight on.
+// Neither did gnet's WithLockOSThread, WithEdgeTriggeredIO or WithMulticore
+// measurably change it. Against an echo peer in another process
+// (handlertest's BenchmarkRoundTripSideBySide) a lone round trip takes
+// 1.15-1.4x the goroutine handler's; the rest is gnet's loop waiting in its
+// own epoll_wait, off Go's netpoller. An in-process peer exaggerates that
+// (2.7x): its goroutines and the goroutine handler's reader wake on the
+// same netpoller thread. Against a real broker, which answers in a hundred
+// microseconds rather than a few, the loop's lone round trip is the faster
+// one (0.74-0.93x; conn's BenchmarkRoundTripBrokerSideBySide, kafka's
+// BenchmarkSyncProduceSideBySide).
 //
 // The bound: pending plus gnet's outbound buffer (as last seen by the loop)
 // may not exceed limit; a Write that would go beyond waits on wcond until a
