@@ -81,6 +81,7 @@ type BalancedConsumer struct {
 	turn       atomic.Uint32 // which inner Consume asks first
 
 	avail   handler.Event // shared by the inners: set when one may have queued a message
+	bytes   *sharedBytes  // shared by the inners: ConsumerConfig.QueuedMaxBytes
 	changed handler.Event // set when Consume's wait may be over: resumed, stopped, failed
 	idle    handler.Event // set once active drops to zero while paused
 	ready   handler.Event // set once the first rebalance ended, or the consumer failed
@@ -163,6 +164,7 @@ func newBalancedConsumer(cl *Cluster, t *Topic, group string, cfg BalancedConsum
 		cfg:       cfg,
 		calls:     map[uint64]context.CancelFunc{},
 		inners:    map[string]*SimpleConsumer{},
+		bytes:     &sharedBytes{},
 		owned:     topicParts{},
 		pausedIDs: map[TopicPartition]bool{},
 		avail:     h.NewEvent(),

@@ -255,6 +255,9 @@ func (b *BalancedConsumer) newInner(ctx context.Context, topic string, ids []int
 		return nil, err
 	}
 	inner.avail = b.avail // nothing runs before Start
+	if inner.cfg.QueuedMaxBytes >= 0 {
+		inner.shareBytes(b.bytes) // one bound over every topic's partitions
+	}
 	return inner, nil
 }
 

@@ -1,6 +1,10 @@
 package kafka
 
-import "math"
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+)
 
 // byteBound is a consumer's state for ConsumerConfig.QueuedMaxBytes, the
 // bound on bytes fetched ahead across its partitions. SimpleConsumer.mu
@@ -13,6 +17,32 @@ type byteBound struct {
 	paused   int
 	reserved int          // the MaxBytes of the Fetch requests in flight
 	waiting  []*fetchLoop // loops that found too little room, kicked once there is
+
+	// shared, when set, is the bound this consumer shares with others (a
+	// balanced consumer's inner consumers, one per topic): what all of
+	// them hold counts, plus this consumer's own Fetches in flight, and
+	// the shared waiting list replaces the one above. Others' Fetches do
+	// not count: a topic at its end keeps a long poll in flight, and its
+	// reservation would otherwise hold back a topic with records to fetch
+	// for as long as the poll lasts, every time. Instead each Fetch asks
+	// for no more than its share of the room, the room over the number of
+	// consumers sharing it, so that all of them fetching at once still fit.
+	// published is this consumer's part of shared.held.
+	shared    *sharedBytes
+	published int
+}
+
+// sharedBytes is one QueuedMaxBytes bound over several consumers. held is
+// the sum of their held-paused, kept by each under its own lock and added
+// here atomically, so that no consumer reads another's state; mu guards
+// the waiting loops and their waitingRoom flags. mu is taken with a
+// consumer's mu held, never the other way round.
+type sharedBytes struct {
+	held     atomic.Int64
+	members  atomic.Int32 // consumers sharing the bound
+	nwaiting atomic.Int32
+	mu       sync.Mutex
+	waiting  []*fetchLoop
 }
 
 // addQueuedLocked and addPendingLocked change op's queued (decoded) or
@@ -33,6 +63,7 @@ func (c *SimpleConsumer) addHeldLocked(op *ownedPartition, n int) {
 	if op.paused {
 		c.bytes.paused += n
 	}
+	c.publishLocked()
 }
 
 // pausedLocked moves what op holds in or out of the paused count as op is
@@ -43,6 +74,35 @@ func (c *SimpleConsumer) pausedLocked(op *ownedPartition, on bool) {
 		n = -n
 	}
 	c.bytes.paused += n
+	c.publishLocked()
+}
+
+// reserveLocked counts loop l's Fetch in flight, which may bring n bytes.
+func (c *SimpleConsumer) reserveLocked(l *fetchLoop, n int) {
+	l.reserved = n
+	c.bytes.reserved += n
+}
+
+// unreserveLocked returns what loop l reserved for its Fetch in flight.
+func (c *SimpleConsumer) unreserveLocked(l *fetchLoop) {
+	c.bytes.reserved -= l.reserved
+	l.reserved = 0
+}
+
+// heldLocked is what this consumer holds that counts against the bound.
+func (c *SimpleConsumer) heldLocked() int {
+	return c.bytes.held - c.bytes.paused
+}
+
+// publishLocked brings this consumer's part of a shared bound up to date.
+func (c *SimpleConsumer) publishLocked() {
+	if s := c.bytes.shared; s != nil {
+		held := c.heldLocked()
+		if d := held - c.bytes.published; d != 0 {
+			s.held.Add(int64(d))
+			c.bytes.published = held
+		}
+	}
 }
 
 // fetchRoomLocked returns how many bytes the next Fetch may ask for, and
@@ -55,22 +115,63 @@ func (c *SimpleConsumer) fetchRoomLocked() (room int, ok bool) {
 	if bound < 0 {
 		return math.MaxInt32, true
 	}
-	used := c.bytes.held - c.bytes.paused + c.bytes.reserved
+	s := c.bytes.shared
+	if s == nil {
+		return roomIn(bound, c.heldLocked()+c.bytes.reserved)
+	}
+	room, ok = roomIn(bound, int(s.held.Load())+c.bytes.reserved)
+	return room / max(int(s.members.Load()), 1), ok
+}
+
+func roomIn(bound, used int) (room int, ok bool) {
 	room = max(bound-used, 0)
-	return room, used == 0 || 4*room >= bound
+	return room, used <= 0 || 4*room >= bound
 }
 
 // waitRoomLocked has l kicked once fetchRoomLocked allows a fetch.
 func (c *SimpleConsumer) waitRoomLocked(l *fetchLoop) {
+	s := c.bytes.shared
+	if s == nil {
+		if !l.waitingRoom {
+			l.waitingRoom = true
+			c.bytes.waiting = append(c.bytes.waiting, l)
+		}
+		return
+	}
+	s.mu.Lock()
 	if !l.waitingRoom {
 		l.waitingRoom = true
-		c.bytes.waiting = append(c.bytes.waiting, l)
+		s.waiting = append(s.waiting, l)
+		s.nwaiting.Add(1)
 	}
+	// Another consumer may have freed room after fetchRoomLocked looked
+	// and before nwaiting said a loop waits: look again, or l could wait
+	// for a kick that never comes.
+	var kick []*fetchLoop
+	if _, ok := c.fetchRoomLocked(); ok {
+		kick = s.takeWaitingLocked()
+	}
+	s.mu.Unlock()
+	kickAll(kick)
 }
 
 // roomFreedLocked returns the loops to kick now that bytes were freed, if
 // enough were.
 func (c *SimpleConsumer) roomFreedLocked() []*fetchLoop {
+	if s := c.bytes.shared; s != nil {
+		// A loop waits only with no Fetch of its own in flight, so what
+		// the consumers hold decides for it; this consumer's reservation
+		// is not the waiter's.
+		if s.nwaiting.Load() == 0 {
+			return nil
+		}
+		if _, ok := roomIn(c.cfg.QueuedMaxBytes, int(s.held.Load())); !ok {
+			return nil
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.takeWaitingLocked()
+	}
 	if len(c.bytes.waiting) == 0 {
 		return nil
 	}
@@ -85,10 +186,52 @@ func (c *SimpleConsumer) roomFreedLocked() []*fetchLoop {
 	return kick
 }
 
-// unreserveLocked returns what loop l reserved for its Fetch in flight.
-func (c *SimpleConsumer) unreserveLocked(l *fetchLoop) {
-	c.bytes.reserved -= l.reserved
-	l.reserved = 0
+// takeWaitingLocked empties the waiting list. Called with s.mu held.
+func (s *sharedBytes) takeWaitingLocked() []*fetchLoop {
+	kick := s.waiting
+	s.waiting = nil
+	s.nwaiting.Store(0)
+	for _, l := range kick {
+		l.waitingRoom = false
+	}
+	return kick
+}
+
+// leaveSharedLocked takes a stopping consumer out of its shared bound: what
+// it holds stops counting (its queued messages go with it), its loops stop
+// waiting, and the loops of the others that the room freed are returned,
+// to be kicked.
+func (c *SimpleConsumer) leaveSharedLocked() []*fetchLoop {
+	s := c.bytes.shared
+	if s == nil {
+		return nil
+	}
+	s.held.Add(int64(-c.bytes.published))
+	s.members.Add(-1)
+	c.bytes.shared, c.bytes.published = nil, 0
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	kept := s.waiting[:0]
+	for _, l := range s.waiting {
+		if l.c == c {
+			l.waitingRoom = false
+		} else {
+			kept = append(kept, l)
+		}
+	}
+	clear(s.waiting[len(kept):])
+	s.waiting = kept
+	s.nwaiting.Store(int32(len(kept)))
+	if _, ok := roomIn(c.cfg.QueuedMaxBytes, int(s.held.Load())); !ok {
+		return nil
+	}
+	return s.takeWaitingLocked()
+}
+
+// shareBytes makes c one of the consumers sharing s. Called before c starts.
+func (c *SimpleConsumer) shareBytes(s *sharedBytes) {
+	c.bytes.shared = s
+	s.members.Add(1)
 }
 
 func kickAll(loops []*fetchLoop) {

@@ -91,9 +91,12 @@ type ConsumerConfig struct {
 	// its partition count. A broker fetch waits while less than a quarter of
 	// the bound is free and then asks for no more than is free, except that
 	// a consumer holding nothing always fetches, so a single batch larger
-	// than the bound still comes (a balanced consumer of several topics
-	// bounds each topic's partitions on their own). Negative means no
-	// bound, which is pykafka's behaviour. Default 64 MiB.
+	// than the bound still comes. A balanced consumer's bound covers all of
+	// its topics: what they hold counts together, each topic's Fetches
+	// count for that topic only (an idle topic's long poll must not hold
+	// the others back), and each Fetch asks for at most the room divided
+	// by the number of topics. Negative means no bound, which is
+	// pykafka's behaviour. Default 64 MiB.
 	QueuedMaxBytes int
 
 	// FetchMinBytes is how much data the broker waits for before answering

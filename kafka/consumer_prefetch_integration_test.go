@@ -151,3 +151,84 @@ func TestPrefetchHoldsQueuedMaxBytes(t *testing.T) {
 		c.mu.Unlock()
 	})
 }
+
+// TestBalancedQueuedMaxBytesAcrossTopics: a balanced consumer of three
+// topics holds QueuedMaxBytes across all of them, not per topic; the
+// shared count agrees with what the inner consumers hold, everything is
+// consumed once and in order (no topic waits for ever on another's long
+// polls), and the count returns to zero. Each topic alone
+// could hold the whole bound.
+func TestBalancedQueuedMaxBytesAcrossTopics(t *testing.T) {
+	forEachTopicsKind(t, []balancedKind{managedKRaft}, []int32{4, 4, 4}, func(t *testing.T, env *topicsEnv) {
+		const perPart, size, bound = 150, 1 << 10, 256 << 10
+		ctx := env.ctx
+		value := make([]byte, size)
+		total := 0
+		for _, topic := range env.topics {
+			p, err := topic.Producer(ProducerConfig{ManualStart: true, MaxRequestSize: 16 << 10, Partitioner: ManualPartitioner()})
+			require.NoError(t, err)
+			n := len(topic.Partitions())
+			for i := range n * perPart {
+				require.NoError(t, p.Produce(ctx, Message{Partition: int32(i % n), Value: value, Key: []byte(fmt.Sprintf("%05d", i/n))}))
+			}
+			require.NoError(t, p.Close())
+			total += n * perPart
+		}
+		require.Greater(t, total*size/len(env.topics), bound, "each topic must be able to fill the bound alone")
+
+		b := env.consumer(t, BalancedConsumerConfig{
+			Topics:         env.names(),
+			ConsumerConfig: ConsumerConfig{QueuedMaxBytes: bound, AutoOffsetReset: OffsetEarliest},
+		})
+		msgs := consumeMessages(t, ctx, b, 1)
+		env.waitCover(t, env.topics, b)
+
+		// Settled: every loop waits for room, nothing in flight or decoding.
+		var held, counted int
+		eventually(t, ctx, env.h, "the prefetch to settle", func() bool {
+			inners := b.currentInners()
+			if len(inners) != len(env.topics) {
+				return false
+			}
+			held, counted = 0, 0
+			for _, c := range inners {
+				c.mu.Lock()
+				busy := c.bytes.reserved != 0
+				for _, op := range c.parts {
+					busy = busy || op.inflight || op.undecoded > 0
+				}
+				held += c.bytes.held
+				counted += c.heldLocked()
+				c.mu.Unlock()
+				if busy {
+					return false
+				}
+			}
+			return true
+		})
+		assert.Equal(t, int64(counted), b.bytes.held.Load(), "the shared count against the inners' own")
+		assert.LessOrEqual(t, held, bound+(64<<10), "held across the topics")
+		assert.GreaterOrEqual(t, held, bound/2, "held across the topics")
+
+		msgs = append(msgs, consumeMessages(t, ctx, b, total-1)...)
+		seen := map[TopicPartition][]string{}
+		for _, m := range msgs {
+			tp := TopicPartition{m.Topic, m.Partition}
+			seen[tp] = append(seen[tp], string(m.Key))
+		}
+		n := 0
+		for tp, keys := range seen {
+			for i := 1; i < len(keys); i++ {
+				require.Less(t, keys[i-1], keys[i], "%v out of order or repeated", tp)
+			}
+			n += len(keys)
+		}
+		assert.Equal(t, total, n)
+		for _, c := range b.currentInners() {
+			c.mu.Lock()
+			assert.Zero(t, c.bytes.held, "bytes held once everything is consumed")
+			c.mu.Unlock()
+		}
+		assert.Zero(t, b.bytes.held.Load(), "the shared count once everything is consumed")
+	})
+}

@@ -422,8 +422,7 @@ func (l *fetchLoop) build() (req *protocol.FetchRequest, done bool) {
 	// A partition that must get a whole batch larger than the rest allows
 	// (first) still may.
 	req.MaxBytes = int32(max(min(total, fetchRequestMaxBytes, room), biggest))
-	l.reserved = int(req.MaxBytes)
-	c.bytes.reserved += l.reserved
+	c.reserveLocked(l, int(req.MaxBytes))
 	// Fetch v13+ names topics by id, older versions by name; the encoder
 	// writes whichever the negotiated version has.
 	req.Topics = []protocol.FetchRequestTopic{{Topic: c.topic.name, TopicID: c.topic.ID(), Partitions: parts}}

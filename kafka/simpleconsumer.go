@@ -174,7 +174,9 @@ func (c *SimpleConsumer) Stop(ctx context.Context) error {
 		for _, l := range c.loops {
 			loops = append(loops, l)
 		}
+		freed := c.leaveSharedLocked()
 		c.mu.Unlock()
+		kickAll(freed)
 		c.cancel()
 		c.avail.Set()
 		c.supervisor.kick()

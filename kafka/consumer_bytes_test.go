@@ -1,0 +1,107 @@
+package kafka
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// sharingConsumers returns n offline consumers of one partition each that
+// share one QueuedMaxBytes bound, and a loop for each whose kicks count.
+func sharingConsumers(t *testing.T, n, bound int) (*sharedBytes, []*SimpleConsumer, []*fetchLoop, []int) {
+	t.Helper()
+	topic := offlineTopic(t, 1)
+	s := &sharedBytes{}
+	kicks := make([]int, n)
+	var cs []*SimpleConsumer
+	var ls []*fetchLoop
+	for i := range n {
+		cfg, err := ConsumerConfig{QueuedMaxBytes: bound}.withDefaults(topic)
+		require.NoError(t, err)
+		c := newSimpleConsumer(topic, cfg)
+		c.shareBytes(s)
+		t.Cleanup(func() { _ = c.Stop(context.Background()) })
+		l := &fetchLoop{c: c}
+		l.steps = newOnDemand(func(_ string, fn func()) { kicks[i]++; fn() }, "test", func() {})
+		cs, ls = append(cs, c), append(ls, l)
+	}
+	return s, cs, ls, kicks
+}
+
+// Consumers sharing a bound count what all of them hold, but only their
+// own Fetches in flight; a waiting loop is kicked when another consumer
+// frees room, or at once when room appeared while it was being listed;
+// a stopping consumer takes its part out.
+func TestSharedBytesBound(t *testing.T) {
+	const bound = 1000
+	s, cs, ls, kicks := sharingConsumers(t, 2, bound)
+	a, b := cs[0], cs[1]
+	opA, opB := a.byID[0], b.byID[0]
+
+	a.mu.Lock()
+	a.addQueuedLocked(opA, 900)
+	a.mu.Unlock()
+	assert.EqualValues(t, 900, s.held.Load())
+
+	b.mu.Lock()
+	room, ok := b.fetchRoomLocked()
+	assert.False(t, ok, "a tenth free, held by the other consumer")
+	assert.Equal(t, 50, room, "the room, shared by two")
+	b.waitRoomLocked(ls[1])
+	b.mu.Unlock()
+	assert.Equal(t, 0, kicks[1], "listed, not kicked")
+	assert.EqualValues(t, 1, s.nwaiting.Load())
+
+	a.mu.Lock()
+	a.addQueuedLocked(opA, -100) // 800 held: still under a quarter free
+	assert.Empty(t, a.roomFreedLocked())
+	a.addQueuedLocked(opA, -100) // 700: enough
+	freed := a.roomFreedLocked()
+	a.mu.Unlock()
+	assert.Equal(t, []*fetchLoop{ls[1]}, freed)
+	assert.Zero(t, s.nwaiting.Load())
+
+	// Another consumer's Fetch in flight does not count.
+	a.mu.Lock()
+	a.reserveLocked(ls[0], 300)
+	_, ok = a.fetchRoomLocked()
+	a.mu.Unlock()
+	assert.False(t, ok, "a's own reservation counts for a")
+	b.mu.Lock()
+	room, ok = b.fetchRoomLocked()
+	b.mu.Unlock()
+	assert.True(t, ok, "a's reservation does not count for b")
+	assert.Equal(t, 150, room)
+
+	// Listed while the room is there: kicked at once, not left waiting.
+	b.mu.Lock()
+	b.waitRoomLocked(ls[1])
+	b.mu.Unlock()
+	assert.Equal(t, 1, kicks[1])
+	assert.Zero(t, s.nwaiting.Load())
+
+	// Paused partitions' bytes do not count.
+	b.mu.Lock()
+	b.addQueuedLocked(opB, 200) // 900 held
+	opB.paused = true
+	b.pausedLocked(opB, true) // 700 count
+	b.mu.Unlock()
+	assert.EqualValues(t, 700, s.held.Load())
+
+	// a stops: its part goes, and so does a's waiting loop; b alone
+	// has the whole room.
+	a.mu.Lock()
+	a.waitRoomLocked(ls[0])
+	a.mu.Unlock()
+	require.NoError(t, a.Stop(context.Background()))
+	assert.Zero(t, s.held.Load())
+	assert.EqualValues(t, 1, s.members.Load())
+	assert.Zero(t, s.nwaiting.Load())
+	b.mu.Lock()
+	room, ok = b.fetchRoomLocked()
+	b.mu.Unlock()
+	assert.True(t, ok)
+	assert.Equal(t, bound, room)
+}
