@@ -39,6 +39,15 @@ import (
 // number may be reused at once by another socket; ours stays valid, and
 // keeps the socket open, until we close it.
 
+// Over TLS the caller also encrypts: crypto/tls runs on its goroutine with
+// the transport capturing the records instead of queueing them for the
+// loop, and the caller writes them out between chunks, never while inside
+// crypto/tls. The loop may write records meanwhile (the answer to a peer's
+// KeyUpdate, from a Read), which waits for crypto/tls's write lock between
+// the caller's chunks and is then captured too, in sequence order. The
+// capture ends only once nothing captured is left to write, so whatever
+// the loop writes after it goes out behind the caller's records.
+
 // directMin is the smallest Write that goes straight to an idle socket.
 const directMin = 64 << 10
 
@@ -98,7 +107,12 @@ func (c *conn) writeDirect(b []byte) error {
 	c.direct = true
 	fd := c.wfd
 	c.mu.Unlock()
-	err := c.send(fd, b)
+	var err error
+	if c.tls != nil {
+		err = c.tls.sendDirect(fd, b)
+	} else {
+		err = c.send(fd, b)
+	}
 	c.mu.Lock()
 	c.direct = false
 	if c.wfdClose {

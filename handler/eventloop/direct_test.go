@@ -3,6 +3,7 @@ package eventloop
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"net"
 	"testing"
@@ -12,22 +13,34 @@ import (
 
 	"github.com/gregorkafka/gregor/handler"
 	"github.com/gregorkafka/gregor/handler/handlertest"
+	"github.com/gregorkafka/gregor/internal/testcerts"
 )
 
 // A large Write to an idle socket is written by the caller, with the loop
 // busy elsewhere: nothing is left for the loop. A small one, or a large one
 // behind bytes the loop still has to write, goes through the loop. Every
 // frame arrives once, in order.
+// Over TLS the caller also encrypts: the loop is not needed for it either.
 func TestDirectWriteOnlyLargeAndIdle(t *testing.T) {
+	t.Run("plaintext", func(t *testing.T) { testDirectWriteOnlyLargeAndIdle(t, false) })
+	t.Run("tls", func(t *testing.T) { testDirectWriteOnlyLargeAndIdle(t, true) })
+}
+
+func testDirectWriteOnlyLargeAndIdle(t *testing.T, useTLS bool) {
 	h, err := New(WithLoops(1))
 	require.NoError(t, err)
 	defer h.Close()
 
 	frames := make(chan []byte, 8)
-	hc, err := h.Dial(context.Background(), handler.DialConfig{
+	cfg := handler.DialConfig{
 		Address: handlertest.EchoServer(t),
 		OnFrame: func(f []byte) { frames <- append([]byte(nil), f...) },
-	})
+	}
+	if useTLS {
+		addr, roots := handlertest.TLSEchoServer(t)
+		cfg.Address, cfg.TLSConfig = addr, &tls.Config{RootCAs: roots}
+	}
+	hc, err := h.Dial(context.Background(), cfg)
 	require.NoError(t, err)
 	defer hc.Close()
 	c := hc.(*conn)
@@ -81,6 +94,15 @@ func TestDirectWriteOnlyLargeAndIdle(t *testing.T) {
 	require.False(t, queued(), "idle again: direct")
 	close(block)
 	answer(4, 4*directMin)
+
+	// Larger than a chunk of encryption, with small frames around it.
+	big := 3*tlsWriteChunk + 5
+	require.NoError(t, hc.Write(req(5, 100)))
+	answer(5, 100)
+	require.NoError(t, hc.Write(req(6, big)))
+	require.NoError(t, hc.Write(req(7, 100)))
+	answer(6, big)
+	answer(7, 100)
 }
 
 type runFunc func()
@@ -90,21 +112,44 @@ func (f runFunc) Run(context.Context) error { f(); return nil }
 // A direct writer waiting for a peer that reads nothing is released with
 // ErrClosed by the handler's Close, and the connection reports its close.
 func TestDirectWriterReleasedByHandlerClose(t *testing.T) {
+	t.Run("plaintext", func(t *testing.T) { testDirectWriterReleasedByHandlerClose(t, false) })
+	t.Run("tls", func(t *testing.T) { testDirectWriterReleasedByHandlerClose(t, true) })
+}
+
+func testDirectWriterReleasedByHandlerClose(t *testing.T, useTLS bool) {
 	h, err := New(WithLoops(1))
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer ln.Close()
+	cfg := handler.DialConfig{Address: ln.Addr().String()}
+	var serverTLS *tls.Config
+	if useTLS {
+		ca, err := testcerts.NewCA("direct test CA")
+		require.NoError(t, err)
+		srv, err := ca.Issue(testcerts.Leaf{CommonName: "peer", Hosts: []string{"127.0.0.1"}})
+		require.NoError(t, err)
+		serverTLS = &tls.Config{Certificates: []tls.Certificate{srv.TLS}}
+		cfg.TLSConfig = &tls.Config{RootCAs: ca.Pool()}
+	}
 	accepted := make(chan net.Conn, 1)
 	go func() {
-		if pc, err := ln.Accept(); err == nil {
-			accepted <- pc // held open, never read
+		pc, err := ln.Accept()
+		if err != nil {
+			return
 		}
+		if serverTLS != nil {
+			tc := tls.Server(pc, serverTLS)
+			if tc.Handshake() != nil {
+				pc.Close()
+				return
+			}
+		}
+		accepted <- pc // held open, never read after the handshake
 	}()
 	closed := make(chan error, 1)
-	hc, err := h.Dial(context.Background(), handler.DialConfig{
-		Address: ln.Addr().String(), OnClose: func(err error) { closed <- err },
-	})
+	cfg.OnClose = func(err error) { closed <- err }
+	hc, err := h.Dial(context.Background(), cfg)
 	require.NoError(t, err)
 	pc := <-accepted
 	defer pc.Close()

@@ -55,7 +55,7 @@ const readBodyMin = 64 << 10
 // so what arrives later is still reported. An error or the end of the
 // stream is left for gnet's next read to find and report.
 func (c *conn) readBodies() {
-	if c.wfd < 0 {
+	if c.wfd < 0 || c.tls != nil {
 		return
 	}
 	for {

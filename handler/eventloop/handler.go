@@ -83,9 +83,8 @@ func (h *Handler) Dial(ctx context.Context, cfg handler.DialConfig) (handler.Con
 	c := newConn(h, &cfg, tc.LocalAddr(), tc.RemoteAddr())
 	if cfg.TLSConfig != nil {
 		c.tls = newTLSLayer(c, netdial.TLSConfig(&cfg))
-	} else {
-		c.wfd = dupSocket(tc)
 	}
+	c.wfd = dupSocket(tc)
 	// Tracked before Enroll: OnClose may run before Enroll even returns.
 	h.mu.Lock()
 	h.conns[c] = struct{}{}

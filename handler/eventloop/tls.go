@@ -21,7 +21,9 @@ import (
 // decoder (Read reports "would block" when the input runs dry, which
 // crypto/tls returns without failing the connection, keeping a partial
 // record for the next call), and a flush encrypts the pending plaintext and
-// writes the records out. So a TLS connection costs no goroutine either.
+// writes the records out. So a TLS connection costs no goroutine either. A
+// large Write to an idle socket is encrypted and written by its caller
+// instead (sendDirect; see direct.go).
 
 // tlsReadChunk sizes the plaintext read buffer between frames: one TLS
 // record's payload.
@@ -50,6 +52,13 @@ type tlsLayer struct {
 	closeErr    error           // the socket closed during the handshake
 	wake        chan struct{}   // input or closeErr arrived during the handshake
 	hsOut       []byte          // handshake ciphertext waiting for its write task
+
+	// The direct path (sendDirect): while capture is set, records go to
+	// captured (under mu) for the direct writer to send; spare is its
+	// other array.
+	capture  bool
+	captured []byte
+	spare    []byte
 
 	// Owned by the loop once the handshake is done.
 	out     []byte // ciphertext produced by the current tc call
@@ -199,16 +208,77 @@ func (l *tlsLayer) encrypt(p []byte) error {
 }
 
 func (l *tlsLayer) writeOut() {
-	if len(l.out) == 0 || l.c.loopClosed {
+	c := l.c
+	if len(l.out) == 0 || c.loopClosed {
 		l.out = l.out[:0]
 		return
 	}
 	// gnet copies what the kernel does not take at once.
-	_, _ = l.c.gc.Write(l.out)
+	_, _ = c.gc.Write(l.out)
 	if cap(l.out) > coalesce.Keep {
 		l.out = nil
 	} else {
 		l.out = l.out[:0]
+	}
+	// A direct write must not overtake what gnet still holds; a flush
+	// looks again when it ends, a pump's write (a KeyUpdate answer) only here.
+	c.mu.Lock()
+	c.outbound = c.gc.OutboundBuffered()
+	c.mu.Unlock()
+}
+
+// sendDirect encrypts p on the calling goroutine and writes the records to
+// fd (conn.writeDirect's TLS half), tlsWriteChunk of plaintext at a time.
+func (l *tlsLayer) sendDirect(fd int, p []byte) error {
+	l.mu.Lock()
+	l.capture = true
+	l.mu.Unlock()
+	var err error
+	for len(p) > 0 && err == nil {
+		n := min(len(p), tlsWriteChunk)
+		if _, err = l.tc.Write(p[:n]); err == nil {
+			err = l.sendCaptured(fd, false)
+		}
+		p = p[n:]
+	}
+	if err == nil {
+		err = l.sendCaptured(fd, true)
+	}
+	if err != nil {
+		// The connection closes: what is captured will never go out.
+		l.mu.Lock()
+		l.capture = false
+		l.captured = nil
+		l.mu.Unlock()
+	}
+	return err
+}
+
+// sendCaptured writes what was captured. With last it writes until nothing
+// is left and then ends the capture, under mu, so a record written after
+// goes to the loop, behind these.
+func (l *tlsLayer) sendCaptured(fd int, last bool) error {
+	for {
+		l.mu.Lock()
+		b := l.captured
+		if len(b) == 0 {
+			if last {
+				l.capture = false
+			}
+			l.mu.Unlock()
+			return nil
+		}
+		l.captured, l.spare = l.spare[:0], nil
+		l.mu.Unlock()
+		err := l.c.send(fd, b)
+		if cap(b) <= coalesce.Keep {
+			l.mu.Lock()
+			l.spare = b[:0]
+			l.mu.Unlock()
+		}
+		if err != nil || !last {
+			return err
+		}
 	}
 }
 
@@ -281,6 +351,11 @@ func (t *tlsTransport) Read(p []byte) (int, error) {
 func (t *tlsTransport) Write(p []byte) (int, error) {
 	l := (*tlsLayer)(t)
 	l.mu.Lock()
+	if l.capture {
+		l.captured = append(l.captured, p...)
+		l.mu.Unlock()
+		return len(p), nil
+	}
 	if !l.handshaking {
 		l.mu.Unlock()
 		l.out = append(l.out, p...)
