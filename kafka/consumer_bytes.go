@@ -159,9 +159,9 @@ func (c *SimpleConsumer) waitRoomLocked(l *fetchLoop) {
 // enough were.
 func (c *SimpleConsumer) roomFreedLocked() []*fetchLoop {
 	if s := c.bytes.shared; s != nil {
-		// A loop waits only with no Fetch of its own in flight, so what
-		// the consumers hold decides for it; this consumer's reservation
-		// is not the waiter's.
+		// What the consumers hold decides: this consumer's Fetches in
+		// flight are not the waiter's, and a kicked loop that still finds
+		// too little room (its own consumer's Fetches) waits again.
 		if s.nwaiting.Load() == 0 {
 			return nil
 		}

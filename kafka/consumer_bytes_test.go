@@ -90,6 +90,23 @@ func TestSharedBytesBound(t *testing.T) {
 	b.mu.Unlock()
 	assert.EqualValues(t, 700, s.held.Load())
 
+	// A reset drops what the partition held, which frees room for b.
+	a.mu.Lock()
+	a.unreserveLocked(ls[0])
+	a.addQueuedLocked(opA, 200) // 900 held, all a's
+	a.mu.Unlock()
+	b.mu.Lock()
+	b.waitRoomLocked(ls[1])
+	b.mu.Unlock()
+	require.Equal(t, 1, kicks[1], "b waits")
+	require.NoError(t, a.ResetOffsets(t.Context(), map[int32]OffsetTarget{0: OffsetAt(5)}))
+	assert.Zero(t, s.held.Load())
+	assert.Equal(t, 2, kicks[1], "the reset's freed room kicks b")
+	a.mu.Lock()
+	a.addQueuedLocked(opA, 700)
+	a.reserveLocked(ls[0], 300)
+	a.mu.Unlock()
+
 	// a stops: its part goes, and so does a's waiting loop; b alone
 	// has the whole room.
 	a.mu.Lock()

@@ -74,7 +74,9 @@ func (c *SimpleConsumer) initPositions(ctx context.Context) error {
 			}
 		}
 	}
+	freed := c.roomFreedLocked()
 	c.mu.Unlock()
+	kickAll(freed)
 	c.log.Debug("kafka: consumer start positions", "offsets", next, "reset", reset)
 	if c.cfg.ConsumerGroup != "" && len(reset) > 0 {
 		return c.commitPartitions(ctx, reset, false)
@@ -135,7 +137,9 @@ func (c *SimpleConsumer) ResetOffsets(ctx context.Context, targets map[int32]Off
 		c.moveLocked(c.byID[id], off)
 		moved = append(moved, id)
 	}
+	freed := c.roomFreedLocked() // what the partitions held is dropped
 	c.mu.Unlock()
+	kickAll(freed)
 	c.startLock.Unlock()
 	c.supervisor.kick()
 	slices.Sort(moved)
@@ -184,7 +188,8 @@ func (c *SimpleConsumer) resolveTargets(ctx context.Context, targets map[int32]O
 }
 
 // moveLocked sets a partition's position to next: queued messages are
-// dropped, and fetch results in flight are ignored when they arrive.
+// dropped, and fetch results in flight are ignored when they arrive. The
+// caller kicks the loops that roomFreedLocked then returns.
 func (c *SimpleConsumer) moveLocked(op *ownedPartition, next int64) {
 	op.epoch++
 	op.queue.clear()

@@ -685,7 +685,6 @@ func (c *SimpleConsumer) resetOutOfRange(ctx context.Context, list []sentPartiti
 		c.log.Debug("kafka: looking up offsets to reset to failed", "error", err)
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	for _, s := range list {
 		off, ok := got[s.op.id]
 		if !ok || s.op.epoch != s.epoch {
@@ -695,4 +694,7 @@ func (c *SimpleConsumer) resetOutOfRange(ctx context.Context, list []sentPartiti
 			"reset", c.cfg.AutoOffsetReset.String(), "next", off)
 		c.moveLocked(s.op, off)
 	}
+	freed := c.roomFreedLocked() // what the partitions held is dropped
+	c.mu.Unlock()
+	kickAll(freed)
 }
