@@ -4,15 +4,14 @@ import (
 	"bufio"
 	"context"
 	"encoding/binary"
-	"flag"
 	"fmt"
 	"io"
 	"net"
 	"runtime"
-	"syscall"
 	"testing"
-	"time"
 
+	"github.com/gregorkafka/gregor/handler"
+	"github.com/gregorkafka/gregor/handler/handlertest"
 	"github.com/gregorkafka/gregor/internal/testcluster"
 	"github.com/gregorkafka/gregor/protocol"
 )
@@ -165,10 +164,6 @@ func BenchmarkRoundTripBroker(b *testing.B) {
 	}
 }
 
-// reps repeats each side-by-side comparison inside one run, interleaving the
-// handlers (A B A B …), which -count does not.
-var reps = flag.Int("reps", 1, "repetitions of each side-by-side comparison, interleaved")
-
 // BenchmarkRoundTripBrokerSideBySide compares the handlers' round trips to a
 // real broker, interleaved, at one and at sixteen requests in flight: the
 // latency a request sees from the handler, broker included. The broker runs
@@ -181,37 +176,34 @@ func BenchmarkRoundTripBrokerSideBySide(b *testing.B) {
 		b.Skip("needs a real Kafka cluster")
 	}
 	addr := testcluster.Shared(b, testcluster.KRaftSingle).Brokers()[0].Addr()
+	kinds := make([]string, len(handlerKinds))
+	newHandler := map[string]func(testing.TB) handler.Handler{}
+	for i, k := range handlerKinds {
+		kinds[i] = k.name
+		newHandler[k.name] = k.new
+	}
 	for _, api := range []string{"ApiVersions", "Metadata"} {
-		for _, n := range []int{1, 16} {
-			for rep := 0; rep < *reps; rep++ {
-				for _, k := range handlerKinds {
-					b.Run(fmt.Sprintf("%s/inflight=%d/%s", api, n, k.name), func(b *testing.B) {
+		var req protocol.Request = apiVersionsRequest()
+		if api == "Metadata" {
+			req = protocol.NewMetadataRequest()
+		}
+		b.Run(api, func(b *testing.B) {
+			for _, n := range []int{1, 16} {
+				b.Run(fmt.Sprintf("inflight=%d", n), func(b *testing.B) {
+					handlertest.SideBySide(b, kinds, func(b *testing.B, kind string) {
 						baseline := runtime.NumGoroutine()
-						h := k.new(b)
+						h := newHandler[kind](b)
 						defer h.Close()
 						c := dialed(b, h, addr, Config{MaxInFlight: 256})
 						defer c.Close()
-						var req protocol.Request = apiVersionsRequest()
-						if api == "Metadata" {
-							req = protocol.NewMetadataRequest()
-						}
-						before := processCPU()
+						before := handlertest.CPUTime()
 						benchRoundTrips(b, c, req, n, baseline)
-						b.ReportMetric(float64(processCPU()-before)/float64(b.N), "cpu-ns/op")
+						b.ReportMetric(float64(handlertest.CPUTime()-before)/float64(b.N), "cpu-ns/op")
 					})
-				}
+				})
 			}
-		}
+		})
 	}
-}
-
-// processCPU is the process's user plus system time.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkParallelCallers has many goroutines share one connection, each

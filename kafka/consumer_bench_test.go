@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/gregorkafka/gregor/handler"
 	"github.com/gregorkafka/gregor/handler/eventloop"
 	"github.com/gregorkafka/gregor/handler/goroutine"
+	"github.com/gregorkafka/gregor/handler/handlertest"
 	"github.com/gregorkafka/gregor/internal/testcluster"
 	"github.com/gregorkafka/gregor/protocol"
 )
@@ -69,7 +69,7 @@ func BenchmarkConsumerDecode(b *testing.B) {
 
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
-			cpu0 := cpuTime()
+			cpu0 := handlertest.CPUTime()
 			b.SetBytes(int64(len(frame)))
 			b.ResetTimer()
 			for range b.N {
@@ -90,7 +90,7 @@ func BenchmarkConsumerDecode(b *testing.B) {
 				}
 			}
 			b.StopTimer()
-			cpu := cpuTime() - cpu0
+			cpu := handlertest.CPUTime() - cpu0
 			runtime.ReadMemStats(&after)
 			msgs := float64(b.N) * n
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/msgs, "ns/msg")
@@ -98,17 +98,6 @@ func BenchmarkConsumerDecode(b *testing.B) {
 			b.ReportMetric(float64(after.Mallocs-before.Mallocs)/msgs, "allocs/msg")
 		})
 	}
-}
-
-// cpuTime is the process's CPU time so far (user and system, GC included):
-// on a machine shared with other work it measures cost better than the
-// wall clock.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // The broker benchmark reads benchMessages records of benchValueSize bytes,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/gregorkafka/gregor/handler/handlertest"
 	"github.com/gregorkafka/gregor/internal/testcluster"
 )
 
@@ -51,11 +52,11 @@ func BenchmarkIdleConsumerBroker(b *testing.B) {
 			var ms0, ms1 runtime.MemStats
 			runtime.ReadMemStats(&ms0)
 			fetches0 := hook.n.Load()
-			cpu0 := cpuTime()
+			cpu0 := handlertest.CPUTime()
 			b.ResetTimer()
 			time.Sleep(time.Duration(b.N) * time.Second)
 			b.StopTimer()
-			cpu := cpuTime() - cpu0
+			cpu := handlertest.CPUTime() - cpu0
 			fetches := hook.n.Load() - fetches0
 			runtime.ReadMemStats(&ms1)
 			secs := float64(b.N)

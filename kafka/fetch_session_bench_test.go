@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gregorkafka/gregor/handler/goroutine"
+	"github.com/gregorkafka/gregor/handler/handlertest"
 	"github.com/gregorkafka/gregor/internal/testcluster"
 	"github.com/gregorkafka/gregor/protocol"
 )
@@ -67,7 +68,7 @@ func benchFetchSession(b *testing.B, parts, active, perPart int, session bool) {
 	var cpu time.Duration
 	b.ResetTimer()
 	for range b.N {
-		cpu0 := cpuTime()
+		cpu0 := handlertest.CPUTime()
 		req, _ := l.build()
 		if !session {
 			l.sess.reset() // every request full, as before sessions
@@ -78,7 +79,7 @@ func benchFetchSession(b *testing.B, parts, active, perPart int, session bool) {
 			b.Fatal(err)
 		}
 		reqBytes += len(reqBuf)
-		cpu += cpuTime() - cpu0
+		cpu += handlertest.CPUTime() - cpu0
 
 		b.StopTimer()
 		hasData := map[int32]bool{}
@@ -110,7 +111,7 @@ func benchFetchSession(b *testing.B, parts, active, perPart int, session bool) {
 		}
 		respBytes += len(respBuf)
 		b.StartTimer()
-		cpu0 = cpuTime()
+		cpu0 = handlertest.CPUTime()
 
 		got := protocol.NewFetchResponse()
 		if err := got.DecodeFrom(respBuf, 12); err != nil {
@@ -123,7 +124,7 @@ func benchFetchSession(b *testing.B, parts, active, perPart int, session bool) {
 				b.Fatal(err)
 			}
 		}
-		cpu += cpuTime() - cpu0
+		cpu += handlertest.CPUTime() - cpu0
 	}
 	b.StopTimer()
 	msgs := float64(b.N * active * perPart)
@@ -227,16 +228,16 @@ func runFetchSessionBroker(b *testing.B, tc *testcluster.Cluster, r *fetchSessio
 			ids = append(ids, (int32(round)*37+i*191)%parts)
 		}
 		n := produceEachTB(b, ctx, topic, ids, 50, "b")
-		cpu0 := cpuTime()
+		cpu0 := handlertest.CPUTime()
 		consumeMessages(b, ctx, c, n)
-		cpu += cpuTime() - cpu0
+		cpu += handlertest.CPUTime() - cpu0
 		trickle += n
 	}
 	total += trickle
 	const idle = 2 * time.Second
-	cpu0 := cpuTime()
+	cpu0 := handlertest.CPUTime()
 	time.Sleep(idle)
-	r.idleCPU += cpuTime() - cpu0
+	r.idleCPU += handlertest.CPUTime() - cpu0
 	r.idle += idle
 	r.trickleCPU += cpu
 	r.trickle += trickle

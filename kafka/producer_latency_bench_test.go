@@ -2,17 +2,13 @@ package kafka
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"testing"
 	"time"
 
+	"github.com/gregorkafka/gregor/handler/handlertest"
 	"github.com/gregorkafka/gregor/internal/testcluster"
 )
-
-// reps repeats each side-by-side comparison inside one run, interleaving the
-// handlers (A B A B …), which -count does not.
-var reps = flag.Int("reps", 1, "repetitions of each side-by-side comparison, interleaved")
 
 // BenchmarkSyncProduceSideBySide is the latency of one request in flight as
 // an application sees it: a Sync producer sends each 100-byte message alone
@@ -33,34 +29,30 @@ func BenchmarkSyncProduceSideBySide(b *testing.B) {
 	if err := setup.Cluster().CreateTopics(ctx, TopicSpec{Name: name, Partitions: 1, ReplicationFactor: 1}); err != nil {
 		b.Fatal(err)
 	}
-	for rep := 0; rep < *reps; rep++ {
-		for _, kind := range []string{"goroutine", "eventloop"} {
-			b.Run(kind, func(b *testing.B) {
-				cl := benchClient(b, ctx, benchHandler(b, kind), c.Bootstrap())
-				topic, err := cl.Topic(ctx, name)
-				if err != nil {
-					b.Fatal(err)
-				}
-				p, err := topic.Producer(ProducerConfig{Sync: true, RequiredAcks: AcksLeader, Idempotence: IdempotenceOff})
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer p.Close()
-				val := make([]byte, 100)
-				// The first message dials the leader and negotiates versions.
-				if err := p.Produce(ctx, Message{Value: val}); err != nil {
-					b.Fatal(err)
-				}
-				b.ReportAllocs()
-				b.ResetTimer()
-				before := cpuTime()
-				for range b.N {
-					if err := p.Produce(ctx, Message{Value: val}); err != nil {
-						b.Fatal(err)
-					}
-				}
-				b.ReportMetric(float64(cpuTime()-before)/float64(b.N), "cpu-ns/op")
-			})
+	handlertest.SideBySide(b, []string{"goroutine", "eventloop"}, func(b *testing.B, kind string) {
+		cl := benchClient(b, ctx, benchHandler(b, kind), c.Bootstrap())
+		topic, err := cl.Topic(ctx, name)
+		if err != nil {
+			b.Fatal(err)
 		}
-	}
+		p, err := topic.Producer(ProducerConfig{Sync: true, RequiredAcks: AcksLeader, Idempotence: IdempotenceOff})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer p.Close()
+		val := make([]byte, 100)
+		// The first message dials the leader and negotiates versions.
+		if err := p.Produce(ctx, Message{Value: val}); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		before := handlertest.CPUTime()
+		for range b.N {
+			if err := p.Produce(ctx, Message{Value: val}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(handlertest.CPUTime()-before)/float64(b.N), "cpu-ns/op")
+	})
 }

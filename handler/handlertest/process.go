@@ -8,9 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/gregorkafka/gregor/handler"
 )
@@ -82,16 +80,7 @@ func ProcessEchoServer(tb testing.TB) string {
 // alone: it reports that too, as cpu-ns/op.
 func BenchmarkRoundTripProcess(b *testing.B, h handler.Handler, inflight, size int) {
 	addr := ProcessEchoServer(b)
-	before := cpuTime()
+	before := CPUTime()
 	benchRoundTrip(b, h, addr, nil, inflight, size)
-	b.ReportMetric(float64(cpuTime()-before)/float64(b.N), "cpu-ns/op")
-}
-
-// cpuTime is the process's user plus system time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64(CPUTime()-before)/float64(b.N), "cpu-ns/op")
 }
