@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -15,8 +16,8 @@ type byteBound struct {
 	// count against the bound, or pausing partitions with much queued
 	// could stop the others; a paused partition fetches nothing more.
 	paused   int
-	reserved int          // the MaxBytes of the Fetch requests in flight
-	waiting  []*fetchLoop // loops that found too little room, kicked once there is
+	reserved int      // the MaxBytes of the Fetch requests in flight
+	waiting  waitList // loops that found too little room, kicked once there is
 
 	// shared, when set, is the bound this consumer shares with others (a
 	// balanced consumer's inner consumers, one per topic): what all of
@@ -40,9 +41,42 @@ type byteBound struct {
 type sharedBytes struct {
 	held     atomic.Int64
 	members  atomic.Int32 // consumers sharing the bound
-	nwaiting atomic.Int32
+	nwaiting atomic.Int32 // len(waiting), read without mu
 	mu       sync.Mutex
-	waiting  []*fetchLoop
+	waiting  waitList
+}
+
+// waitList is the loops waiting for room. Its owner's lock guards it and
+// their waitingRoom flags.
+type waitList []*fetchLoop
+
+// add lists l, once.
+func (w *waitList) add(l *fetchLoop) {
+	if !l.waitingRoom {
+		l.waitingRoom = true
+		*w = append(*w, l)
+	}
+}
+
+// take empties the list and returns the loops it held, to be kicked.
+func (w *waitList) take() []*fetchLoop {
+	kick := *w
+	*w = nil
+	for _, l := range kick {
+		l.waitingRoom = false
+	}
+	return kick
+}
+
+// drop unlists c's loops.
+func (w *waitList) drop(c *SimpleConsumer) {
+	*w = slices.DeleteFunc(*w, func(l *fetchLoop) bool {
+		if l.c == c {
+			l.waitingRoom = false
+			return true
+		}
+		return false
+	})
 }
 
 // addQueuedLocked and addPendingLocked change op's queued (decoded) or
@@ -132,18 +166,12 @@ func roomIn(bound, used int) (room int, ok bool) {
 func (c *SimpleConsumer) waitRoomLocked(l *fetchLoop) {
 	s := c.bytes.shared
 	if s == nil {
-		if !l.waitingRoom {
-			l.waitingRoom = true
-			c.bytes.waiting = append(c.bytes.waiting, l)
-		}
+		c.bytes.waiting.add(l)
 		return
 	}
 	s.mu.Lock()
-	if !l.waitingRoom {
-		l.waitingRoom = true
-		s.waiting = append(s.waiting, l)
-		s.nwaiting.Add(1)
-	}
+	s.waiting.add(l)
+	s.nwaiting.Store(int32(len(s.waiting)))
 	// Another consumer may have freed room after fetchRoomLocked looked
 	// and before nwaiting said a loop waits: look again, or l could wait
 	// for a kick that never comes.
@@ -178,23 +206,13 @@ func (c *SimpleConsumer) roomFreedLocked() []*fetchLoop {
 	if _, ok := c.fetchRoomLocked(); !ok {
 		return nil
 	}
-	kick := c.bytes.waiting
-	c.bytes.waiting = nil
-	for _, l := range kick {
-		l.waitingRoom = false
-	}
-	return kick
+	return c.bytes.waiting.take()
 }
 
 // takeWaitingLocked empties the waiting list. Called with s.mu held.
 func (s *sharedBytes) takeWaitingLocked() []*fetchLoop {
-	kick := s.waiting
-	s.waiting = nil
 	s.nwaiting.Store(0)
-	for _, l := range kick {
-		l.waitingRoom = false
-	}
-	return kick
+	return s.waiting.take()
 }
 
 // leaveSharedLocked takes a stopping consumer out of its shared bound: what
@@ -211,17 +229,8 @@ func (c *SimpleConsumer) leaveSharedLocked() []*fetchLoop {
 	c.bytes.shared, c.bytes.published = nil, 0
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	kept := s.waiting[:0]
-	for _, l := range s.waiting {
-		if l.c == c {
-			l.waitingRoom = false
-		} else {
-			kept = append(kept, l)
-		}
-	}
-	clear(s.waiting[len(kept):])
-	s.waiting = kept
-	s.nwaiting.Store(int32(len(kept)))
+	s.waiting.drop(c)
+	s.nwaiting.Store(int32(len(s.waiting)))
 	if _, ok := roomIn(c.cfg.QueuedMaxBytes, int(s.held.Load())); !ok {
 		return nil
 	}

@@ -57,8 +57,9 @@ type fetchLoop struct {
 	timer   handler.Timer
 	ended   bool
 	// reserved is the MaxBytes of the Fetch in flight, counted in the
-	// consumer's byteBound until its response is taken; waitingRoom marks
-	// the loop listed in byteBound.waiting. Both are guarded by c.mu.
+	// consumer's byteBound until its response is taken (guarded by c.mu);
+	// waitingRoom marks the loop listed in a waitList, guarded with it
+	// (c.mu, or a shared bound's mu).
 	reserved    int
 	waitingRoom bool
 	sess        fetchSession // the broker's incremental fetch session
