@@ -159,7 +159,7 @@ func (l *tlsLayer) signal() {
 // on the loop.
 func (l *tlsLayer) pump() error {
 	c := l.c
-	defer l.writeOut()
+	defer l.answer()
 	for {
 		var n int
 		var err error
@@ -207,11 +207,13 @@ func (l *tlsLayer) encrypt(p []byte) error {
 	return nil
 }
 
-func (l *tlsLayer) writeOut() {
+// writeOut hands the ciphertext produced to gnet, and reports whether
+// there was any.
+func (l *tlsLayer) writeOut() bool {
 	c := l.c
 	if len(l.out) == 0 || c.loopClosed {
 		l.out = l.out[:0]
-		return
+		return false
 	}
 	// gnet copies what the kernel does not take at once.
 	_, _ = c.gc.Write(l.out)
@@ -220,11 +222,18 @@ func (l *tlsLayer) writeOut() {
 	} else {
 		l.out = l.out[:0]
 	}
-	// A direct write must not overtake what gnet still holds; a flush
-	// looks again when it ends, a pump's write (a KeyUpdate answer) only here.
-	c.mu.Lock()
-	c.outbound = c.gc.OutboundBuffered()
-	c.mu.Unlock()
+	return true
+}
+
+// answer writes what a Read produced (a KeyUpdate answer). A direct write
+// must not overtake what gnet still holds: a flush looks at gnet's buffer
+// when it ends, and this is the only other writer.
+func (l *tlsLayer) answer() {
+	if c := l.c; l.writeOut() {
+		c.mu.Lock()
+		c.outbound = c.gc.OutboundBuffered()
+		c.mu.Unlock()
+	}
 }
 
 // sendDirect encrypts p on the calling goroutine and writes the records to
