@@ -133,18 +133,8 @@ func TestPrefetchHoldsQueuedMaxBytes(t *testing.T) {
 		require.NoError(t, c.Resume(half...))
 
 		msgs := consumeMessages(t, ctx, c, parts*perPart-1)
-		seen := map[int32][]string{}
-		for _, m := range msgs {
-			seen[m.Partition] = append(seen[m.Partition], string(m.Key))
-		}
-		total := 0
-		for part, keys := range seen {
-			for i := 1; i < len(keys); i++ {
-				require.Less(t, keys[i-1], keys[i], "partition %d out of order or repeated", part)
-			}
-			total += len(keys)
-		}
-		assert.Equal(t, parts*perPart-1, total)
+		requireKeysInOrder(t, msgs)
+		assert.Len(t, msgs, parts*perPart-1)
 		c.mu.Lock()
 		assert.Zero(t, c.bytes.held, "bytes held once everything is consumed")
 		assert.Zero(t, c.bytes.paused, "bytes held by paused partitions once everything is consumed")
@@ -211,19 +201,8 @@ func TestBalancedQueuedMaxBytesAcrossTopics(t *testing.T) {
 		assert.GreaterOrEqual(t, held, bound/2, "held across the topics")
 
 		msgs = append(msgs, consumeMessages(t, ctx, b, total-1)...)
-		seen := map[TopicPartition][]string{}
-		for _, m := range msgs {
-			tp := TopicPartition{m.Topic, m.Partition}
-			seen[tp] = append(seen[tp], string(m.Key))
-		}
-		n := 0
-		for tp, keys := range seen {
-			for i := 1; i < len(keys); i++ {
-				require.Less(t, keys[i-1], keys[i], "%v out of order or repeated", tp)
-			}
-			n += len(keys)
-		}
-		assert.Equal(t, total, n)
+		requireKeysInOrder(t, msgs)
+		assert.Len(t, msgs, total)
 		for _, c := range b.currentInners() {
 			c.mu.Lock()
 			assert.Zero(t, c.bytes.held, "bytes held once everything is consumed")
@@ -231,4 +210,18 @@ func TestBalancedQueuedMaxBytesAcrossTopics(t *testing.T) {
 		}
 		assert.Zero(t, b.bytes.held.Load(), "the shared count once everything is consumed")
 	})
+}
+
+// requireKeysInOrder checks that each partition's messages came with their
+// keys (written in increasing order) increasing, each once.
+func requireKeysInOrder(t *testing.T, msgs []*Message) {
+	t.Helper()
+	last := map[TopicPartition]string{}
+	for _, m := range msgs {
+		tp := TopicPartition{m.Topic, m.Partition}
+		if prev, ok := last[tp]; ok {
+			require.Less(t, prev, string(m.Key), "%v out of order or repeated", tp)
+		}
+		last[tp] = string(m.Key)
+	}
 }
