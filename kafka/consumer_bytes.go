@@ -28,9 +28,8 @@ type byteBound struct {
 	// for as long as the poll lasts, every time. Instead each Fetch asks
 	// for no more than its share of the room, the room over the number of
 	// consumers sharing it, so that all of them fetching at once still fit.
-	// published is this consumer's part of shared.held.
-	shared    *sharedBytes
-	published int
+	// This consumer's part of shared.held is heldLocked().
+	shared *sharedBytes
 }
 
 // sharedBytes is one QueuedMaxBytes bound over several consumers. held is
@@ -96,8 +95,9 @@ func (c *SimpleConsumer) addHeldLocked(op *ownedPartition, n int) {
 	c.bytes.held += n
 	if op.paused {
 		c.bytes.paused += n
+	} else {
+		c.shareHeldLocked(n)
 	}
-	c.publishLocked()
 }
 
 // pausedLocked moves what op holds in or out of the paused count as op is
@@ -108,7 +108,7 @@ func (c *SimpleConsumer) pausedLocked(op *ownedPartition, on bool) {
 		n = -n
 	}
 	c.bytes.paused += n
-	c.publishLocked()
+	c.shareHeldLocked(-n)
 }
 
 // reserveLocked counts loop l's Fetch in flight, which may bring n bytes.
@@ -128,14 +128,10 @@ func (c *SimpleConsumer) heldLocked() int {
 	return c.bytes.held - c.bytes.paused
 }
 
-// publishLocked brings this consumer's part of a shared bound up to date.
-func (c *SimpleConsumer) publishLocked() {
-	if s := c.bytes.shared; s != nil {
-		held := c.heldLocked()
-		if d := held - c.bytes.published; d != 0 {
-			s.held.Add(int64(d))
-			c.bytes.published = held
-		}
+// shareHeldLocked adds a change of heldLocked() to the shared bound's sum.
+func (c *SimpleConsumer) shareHeldLocked(n int) {
+	if s := c.bytes.shared; s != nil && n != 0 {
+		s.held.Add(int64(n))
 	}
 }
 
@@ -224,9 +220,9 @@ func (c *SimpleConsumer) leaveSharedLocked() []*fetchLoop {
 	if s == nil {
 		return nil
 	}
-	s.held.Add(int64(-c.bytes.published))
+	c.shareHeldLocked(-c.heldLocked())
 	s.members.Add(-1)
-	c.bytes.shared, c.bytes.published = nil, 0
+	c.bytes.shared = nil
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.waiting.drop(c)
@@ -241,6 +237,7 @@ func (c *SimpleConsumer) leaveSharedLocked() []*fetchLoop {
 func (c *SimpleConsumer) shareBytes(s *sharedBytes) {
 	c.bytes.shared = s
 	s.members.Add(1)
+	c.shareHeldLocked(c.heldLocked())
 }
 
 func kickAll(loops []*fetchLoop) {
