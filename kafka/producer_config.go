@@ -215,7 +215,11 @@ type ProducerConfig struct {
 	// records plus overhead, and so the size of a single message: a larger
 	// one is refused by Produce with an error matching
 	// ErrMessageTooLarge. Brokers have their own limit (message.max.bytes,
-	// about 1 MiB by default). Default DefaultMaxRequestSize.
+	// about 1 MiB by default): a batch a broker refuses as too large is
+	// halved and sent again, and the producer's batches stay within that
+	// half from then on, so raising MaxRequestSize above the broker's limit
+	// costs one refusal per halving, not one per batch. Default
+	// DefaultMaxRequestSize.
 	MaxRequestSize int
 
 	// Sync makes Producer.Produce wait until the message is acknowledged

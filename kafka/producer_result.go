@@ -56,7 +56,9 @@ func (p *Producer) finish(s *sink, batches []*batch, resp *protocol.ProduceRespo
 			pb.acked = pb.acked || b.pid == p.pid.id && b.epoch == p.pid.epoch
 		case tooLarge(berr) && len(b.recs) > 1:
 			// The broker's limit is below ours: halve the batch and try
-			// again, without counting it as a retry.
+			// again, without counting it as a retry; later batches are
+			// cut to that half's size from the start.
+			p.lowerBatchCap(b.bytes / 2)
 			if p.idem {
 				b.state, b.split = batchPending, true
 				pb.resend, pb.forced = true, true
@@ -66,7 +68,6 @@ func (p *Producer) finish(s *sink, batches []*batch, resp *protocol.ProduceRespo
 			p.dropBatch(pb, b)
 			p.requeue(pb, b.recs)
 			p.recycle(pb, b)
-			pb.maxRecs = len(b.recs) / 2
 		case p.idem && (errors.Is(berr, protocol.ErrOutOfOrderSequenceNumber) || errors.Is(berr, protocol.ErrUnknownProducerID)):
 			// A batch behind one that failed gets OUT_OF_ORDER_SEQUENCE
 			// and is resent after it. For the first unacknowledged batch
@@ -345,9 +346,6 @@ func (p *Producer) settle(done []outcome) {
 		p.buffered -= len(o.recs)
 		if b := o.b; b != nil {
 			p.recycle(o.pb, b)
-			if o.err == nil {
-				o.pb.maxRecs = 0
-			}
 		}
 		if s := o.pb.sink; s != nil {
 			p.kick(s)
@@ -426,6 +424,17 @@ func partitionResponseResult(pr *protocol.ProduceResponsePartition) (int64, erro
 		return -1, err
 	}
 	return pr.BaseOffset, nil
+}
+
+// lowerBatchCap caps the bytes of records of every batch cut from now on
+// at n, if that is lower than the cap so far. Called with p.mu held.
+func (p *Producer) lowerBatchCap(n int) {
+	n = max(n, 1)
+	if p.batchCap == 0 || n < p.batchCap {
+		p.batchCap = n
+		p.log.Debug("kafka: a broker refused a batch as too large; batches are kept smaller from now on",
+			"topic", p.t.name, "max_batch_bytes", n)
+	}
 }
 
 // tooLarge reports a broker refusing a batch for its size.

@@ -44,7 +44,6 @@ type partBuf struct {
 	waitMeta bool      // a metadata refresh must finish first:
 	waitGen  uint64    // one of this generation or later (Producer.metaStarted)
 	forced   bool      // send next without waiting (a retry or split)
-	maxRecs  int       // cap on the next batch after a broker found one too large
 	orphan   bool      // no leader: waiting for a metadata round
 	inTxn    bool      // added to the open transaction (transactional producers)
 	acked    bool      // a batch of the current producer epoch was acknowledged
@@ -318,12 +317,13 @@ func (p *Producer) cut(pb *partBuf, budget *int) *batch {
 		return nil
 	}
 	queued := pb.queue.records()
-	limit := len(queued)
-	if pb.maxRecs > 0 {
-		limit = min(limit, pb.maxRecs)
+	if p.batchCap > 0 {
+		// The first record goes even when larger: alone, the broker's
+		// answer is its own.
+		avail = min(avail, max(p.batchCap, int(queued[0].size)))
 	}
 	k, bytes := 0, 0
-	for k < limit && bytes+int(queued[k].size) <= avail {
+	for k < len(queued) && bytes+int(queued[k].size) <= avail {
 		bytes += int(queued[k].size)
 		k++
 	}

@@ -382,6 +382,52 @@ func TestProducerSplitsWhatTheBrokerFindsTooLarge(t *testing.T) {
 	})
 }
 
+// TestProducerRemembersTheBrokersBatchLimit: once a broker has refused a
+// batch as too large, the producer cuts later batches below the size that
+// passed, rather than sending every batch at full size again only to see
+// it refused (and, with idempotence, bumping the epoch each time).
+func TestProducerRemembersTheBrokersBatchLimit(t *testing.T) {
+	for _, idem := range []Idempotence{IdempotenceOff, IdempotenceOn} {
+		t.Run(idem.String(), func(t *testing.T) {
+			forEachHandler(t, func(t *testing.T, h handler.Handler) {
+				c, topic := pfSetup(t, h, 1, 1)
+				var refused atomic.Int64
+				c.setOnProduce(func(e *pfProduce) (int16, <-chan struct{}) {
+					if len(e.Records) > 8 {
+						refused.Add(1)
+						return protocol.ErrMessageTooLarge.Code, nil
+					}
+					return 0, nil
+				})
+				// A batch of 40 waits for all 40 (or Flush).
+				p := newTestProducer(t, topic, ProducerConfig{Idempotence: idem, RequiredAcks: AcksAll,
+					MinQueuedMessages: 40, Linger: time.Hour})
+				ctx := testCtx(t)
+				perRound := make([]int64, 4)
+				for round := range perRound {
+					before := refused.Load()
+					for i := range 40 {
+						require.NoError(t, p.Produce(ctx, Message{Value: value(round*40 + i)}))
+					}
+					require.NoError(t, p.Flush(ctx))
+					perRound[round] = refused.Load() - before
+				}
+				assert.Positive(t, perRound[0], "the first batch of 40 is refused")
+				assert.Equal(t, []int64{0, 0, 0}, perRound[1:], "later rounds refused")
+				require.NoError(t, p.Close())
+				log := c.log(0)
+				require.Len(t, log, 160)
+				for i, r := range log {
+					assert.Equal(t, value(i), r.Value)
+				}
+				for _, b := range c.batchesOf(0) {
+					assert.LessOrEqual(t, b.Records, 8)
+				}
+			})
+		})
+	}
+}
+
 func TestProducerRefusesOversizeMessage(t *testing.T) {
 	h := newHandler(t, "goroutine")
 	c, topic := pfSetup(t, h, 1, 1)
