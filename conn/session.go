@@ -88,8 +88,13 @@ func noResponse(req protocol.Request) bool {
 // buffer goes back to the pool as soon as Write returns.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
-// maxPooledBuf keeps one huge Produce from pinning its buffer forever.
-const maxPooledBuf = 1 << 20
+// maxPooledBuf keeps a buffer grown past any sane request (the broker's
+// socket.request.max.bytes is 100 MiB) out of the pool. Below it a buffer
+// is reused, however large: a producer whose MaxRequestSize allows
+// requests of several MiB would otherwise grow a fresh buffer, zeroing and
+// copying it at every doubling, for every request. The pool lets go of
+// what stays unused across two garbage collections.
+const maxPooledBuf = 64 << 20
 
 // corrIDOffset is where the correlation id sits in an encoded request frame:
 // after the size (4), the API key (2) and the API version (2). Every request
