@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -355,6 +356,47 @@ func TestProducerIntegrationTooLarge(t *testing.T) {
 				assert.Equal(t, append(value(i), make([]byte, 90)...), l.records[int64(i)].Value, "in order")
 			}
 		})
+
+		// Once the broker has refused a batch, later batches are cut within
+		// what passed: rounds after the first send nothing above the
+		// topic's limit, with idempotence (each refusal a new epoch) or
+		// without.
+		for _, idem := range []Idempotence{IdempotenceOn, IdempotenceOff} {
+			t.Run("limit remembered/idempotence "+idem.String(), func(t *testing.T) {
+				rec := &hookRecorder{}
+				hcl := newTestClient(t, ctx, h, Config{Hosts: c.Bootstrap(), Hooks: []Hook{rec}})
+				topic := prodTopic(t, ctx, hcl, 1, 1, map[string]string{"max.message.bytes": "20000"})
+				p, err := topic.Producer(ProducerConfig{Idempotence: idem, RequiredAcks: AcksAll,
+					MinQueuedMessages: 60, Linger: time.Hour, DeliveryReports: true})
+				require.NoError(t, err)
+				reports := collectReports(t, p)
+				msg := func(i int) []byte { return append(value(i), make([]byte, 1000)...) }
+				sizes := make([][]int, 4) // each round's batches, uncompressed bytes
+				for round := range sizes {
+					rec.mu.Lock()
+					before := len(rec.produced)
+					rec.mu.Unlock()
+					for i := range 60 {
+						require.NoError(t, p.Produce(ctx, Message{Value: msg(round*60 + i)}))
+					}
+					require.NoError(t, p.Flush(ctx))
+					rec.mu.Lock()
+					for _, e := range rec.produced[before:] {
+						sizes[round] = append(sizes[round], e.UncompressedBytes)
+					}
+					rec.mu.Unlock()
+				}
+				require.NoError(t, p.Close())
+				assert.Greater(t, slices.Max(sizes[0]), 20000, "the first round's batch of 60 KB was sent whole first")
+				for round := 1; round < len(sizes); round++ {
+					assert.LessOrEqual(t, slices.Max(sizes[round]), 20000, "round %d: %v", round, sizes[round])
+				}
+				l := checkDelivered(t, ctx, topic, reports(), 240)[0]
+				for i := range 240 {
+					assert.Equal(t, msg(i), l.records[int64(i)].Value, "in order")
+				}
+			})
+		}
 	})
 }
 
