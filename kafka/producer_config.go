@@ -216,7 +216,9 @@ type ProducerConfig struct {
 	// one is refused by Produce with an error matching
 	// ErrMessageTooLarge. Brokers have their own limit (message.max.bytes,
 	// about 1 MiB by default): a batch a broker refuses as too large is
-	// halved and sent again, and the producer's batches stay within that
+	// halved and sent again (an idempotent or transactional producer's
+	// halves keep its sequence numbers: no new epoch, and an open
+	// transaction goes on), and the producer's batches stay within that
 	// half from then on, so raising MaxRequestSize above the broker's limit
 	// costs one refusal per halving, not one per batch. Default
 	// DefaultMaxRequestSize.

@@ -3,6 +3,7 @@ package kafka
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/gregorkafka/gregor/conn"
@@ -293,11 +294,27 @@ func (p *Producer) rebuildOrder(pb *partBuf) []*batch {
 	return out
 }
 
+// splitPending replaces pb's pending batch b, refused as too large, by its
+// halves, numbered from b's sequence under b's epoch: the broker wrote
+// nothing of b, so it expects b's first sequence number next. It returns
+// the first half. Called with p.mu held.
+func (p *Producer) splitPending(pb *partBuf, b *batch) *batch {
+	pid, epoch, seq := b.pid, b.epoch, b.seq
+	halves := p.split(b)
+	for _, h := range halves {
+		h.pid, h.epoch, h.seq = pid, epoch, seq
+		seq = nextSequence(seq, len(h.recs))
+	}
+	i := slices.Index(pb.batches, b)
+	pb.batches = slices.Replace(pb.batches, i, i+1, halves...)
+	return halves[0]
+}
+
 // split halves a batch a broker refused as too large.
 func (p *Producer) split(b *batch) []*batch {
 	half := len(b.recs) / 2
 	mk := func(recs []record) *batch {
-		nb := &batch{pb: b.pb, state: batchPending, attempts: b.attempts}
+		nb := &batch{pb: b.pb, state: batchPending, attempts: b.attempts, written: b.written}
 		nb.recs = append([]record(nil), recs...)
 		for i := range recs {
 			nb.bytes += int(recs[i].size)

@@ -60,9 +60,12 @@ func (p *Producer) finish(s *sink, batches []*batch, resp *protocol.ProduceRespo
 			// cut to that half's size from the start.
 			p.lowerBatchCap(b.bytes / 2)
 			if p.idem {
+				// Nothing of it was written: its halves take its
+				// sequence numbers (splitPending), so the partition's
+				// sequence goes on under the same epoch, and a
+				// transaction stays whole.
 				b.state, b.split = batchPending, true
 				pb.resend, pb.forced = true, true
-				p.bumpEpoch(pb, berr)
 				break
 			}
 			p.dropBatch(pb, b)

@@ -303,6 +303,9 @@ func (p *Producer) cut(pb *partBuf, budget *int) *batch {
 	avail := *budget - partitionOverhead
 	if p.idem {
 		if b := pb.pending(); b != nil {
+			if b.split && len(b.recs) > 1 {
+				b = p.splitPending(pb, b)
+			}
 			// A batch is resent as it was, with its sequence number.
 			if avail < b.bytes {
 				return nil

@@ -385,7 +385,8 @@ func TestProducerSplitsWhatTheBrokerFindsTooLarge(t *testing.T) {
 // TestProducerRemembersTheBrokersBatchLimit: once a broker has refused a
 // batch as too large, the producer cuts later batches below the size that
 // passed, rather than sending every batch at full size again only to see
-// it refused (and, with idempotence, bumping the epoch each time).
+// it refused. An idempotent producer's halves keep the refused batch's
+// sequence numbers, so no new epoch is asked for.
 func TestProducerRemembersTheBrokersBatchLimit(t *testing.T) {
 	for _, idem := range []Idempotence{IdempotenceOff, IdempotenceOn} {
 		t.Run(idem.String(), func(t *testing.T) {
@@ -415,6 +416,11 @@ func TestProducerRemembersTheBrokersBatchLimit(t *testing.T) {
 				assert.Positive(t, perRound[0], "the first batch of 40 is refused")
 				assert.Equal(t, []int64{0, 0, 0}, perRound[1:], "later rounds refused")
 				require.NoError(t, p.Close())
+				if idem == IdempotenceOn {
+					// The halves kept the refused batch's sequence
+					// numbers: no new epoch was needed.
+					assert.Len(t, c.initProducerIDCalls(), 1)
+				}
 				log := c.log(0)
 				require.Len(t, log, 160)
 				for i, r := range log {

@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -184,6 +185,37 @@ func TestTransactionalProducerCommitAbort(t *testing.T) {
 		}
 		want := append(seqValues("c", 0, 100), seqValues("d", 0, 10)...)
 		assert.Equal(t, want, readCommitted(t, ctx, topic), "only committed messages, in order, once")
+	})
+}
+
+// TestTransactionalProducerSplitsTooLarge: a batch the topic's limit
+// refuses is split and sent again within the transaction, which then
+// commits: the halves keep the refused batch's sequence numbers, so no new
+// epoch (which would break the transaction) is needed.
+func TestTransactionalProducerSplitsTooLarge(t *testing.T) {
+	forTxnClusters(t, func(t *testing.T, h handler.Handler, cl *Client, w *txnWire) {
+		ctx := testCtx(t)
+		topic := prodTopic(t, ctx, cl, 1, 1, map[string]string{"max.message.bytes": "20000"})
+		p, err := topic.Producer(ProducerConfig{TransactionalID: uniqueTopic(t, "txn"), DeliveryReports: true,
+			MinQueuedMessages: 60, Linger: time.Hour})
+		require.NoError(t, err)
+		reports := collectReports(t, p)
+		pad := strings.Repeat("x", 1000)
+		values := seqValues("big", 0, 60)
+		for i := range values {
+			values[i] += pad
+		}
+		require.NoError(t, p.BeginTransaction(ctx))
+		first := epochOf(p)
+		produceValues(t, ctx, p, values...)
+		require.NoError(t, p.Flush(ctx), "the refused batch's halves were written")
+		assert.Equal(t, first, epochOf(p), "no new epoch within the transaction")
+		require.NoError(t, p.CommitTransaction(ctx))
+		require.NoError(t, p.Close())
+		for _, r := range reports() {
+			require.NoError(t, r.Err)
+		}
+		assert.Equal(t, values, readCommitted(t, ctx, topic), "committed, in order, once")
 	})
 }
 
