@@ -60,8 +60,7 @@ type Producer struct {
 	// batchCap, once a broker has refused a batch as too large, is the
 	// most bytes of records a batch may hold from then on (0: none). It
 	// stays: the topic's limit does not move between batches, and
-	// relearning it would cost a refused request, and with idempotence a
-	// new epoch, every time.
+	// relearning it would cost a refused request every time.
 	batchCap int
 	flushing int // Flush and Close calls under way: send without waiting
 	started  bool
