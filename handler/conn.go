@@ -55,9 +55,9 @@ type DialConfig struct {
 	// prefix, in order, never concurrently for one connection. The frame is
 	// a slice the callee owns and may keep; large ones come from a pool
 	// (FrameBuffer), and a callee that knows nothing refers to one any more
-	// may hand it back with RecycleFrame (otherwise it goes back once the
-	// garbage collector finds nothing pointing into it). OnFrame may run on
-	// an event loop, so it must not block. Nil discards frames.
+	// may hand it back with RecycleFrame (otherwise the garbage collector
+	// frees it like any allocation). OnFrame may run on an event loop, so
+	// it must not block. Nil discards frames.
 	OnFrame func(frame []byte)
 
 	// OnClose is called exactly once, after the last OnFrame, when the

@@ -71,8 +71,9 @@ func TestSimpleConsumerRecycledFramesKeepMessages(t *testing.T) {
 // TestSimpleConsumerReclaimedFramesKeepMessages reads an uncompressed
 // topic, whose messages alias their response frames, keeping the messages
 // of every fourth batch and dropping the rest, and collects garbage as it
-// goes: the frames nothing points into any more go back to the pool and
-// later responses are read into them. The messages kept must be untouched.
+// goes, while later responses are read into pooled buffers. The messages
+// kept must be untouched: no frame a message points into is read into
+// again.
 func TestSimpleConsumerReclaimedFramesKeepMessages(t *testing.T) {
 	tc := testcluster.Shared(t, testcluster.KRaftSingle)
 	forEachHandler(t, func(t *testing.T, h handler.Handler) {

@@ -179,7 +179,7 @@ func bodyBuffer(n int) []byte {
 // frame size, so memory tracks received bytes. The last growth takes about
 // the frame's size (a recycled buffer when the pool has one big enough):
 // rounding up to a pool class would zero memory never read. The outgrown
-// buffer is left to the garbage collector, which hands it back to the pool.
+// buffer goes back to the pool: nothing but the decoder has seen it.
 func (d *Decoder) grow(n int) {
 	if len(d.body)+n <= cap(d.body) {
 		return
@@ -193,6 +193,7 @@ func (d *Decoder) grow(n int) {
 	}
 	nb = nb[:len(d.body)]
 	copy(nb, d.body)
+	handler.RecycleFrame(d.body)
 	d.body = nb
 }
 
