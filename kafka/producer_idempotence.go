@@ -264,7 +264,9 @@ func (p *Producer) resequenceAll() (settled []*partBuf) {
 				}
 			}
 		}
-		pb.batches = p.rebuildOrder(pb)
+		// A batch refused as too large keeps its split mark and is
+		// numbered whole; splitPending halves it, numbers included, when
+		// it is sent.
 		var seq int32
 		for _, b := range pb.batches {
 			if b.state != batchPending {
@@ -277,21 +279,6 @@ func (p *Producer) resequenceAll() (settled []*partBuf) {
 		pb.resend = false
 	}
 	return settled
-}
-
-// rebuildOrder returns pb's batches with split ones replaced by their
-// halves. Called with p.mu held.
-func (p *Producer) rebuildOrder(pb *partBuf) []*batch {
-	out := make([]*batch, 0, len(pb.batches)+1)
-	for _, b := range pb.batches {
-		if b.state == batchPending && b.split && len(b.recs) > 1 {
-			out = append(out, p.split(b)...)
-			continue
-		}
-		b.split = false
-		out = append(out, b)
-	}
-	return out
 }
 
 // splitPending replaces pb's pending batch b, refused as too large, by its
