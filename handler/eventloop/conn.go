@@ -12,6 +12,7 @@ import (
 
 	"github.com/gregorkafka/gregor/handler"
 	"github.com/gregorkafka/gregor/handler/internal/frame"
+	"github.com/gregorkafka/gregor/handler/internal/lowat"
 	"github.com/gregorkafka/gregor/internal/coalesce"
 )
 
@@ -85,9 +86,10 @@ type conn struct {
 
 	// Owned by the loop goroutine.
 	dec        *frame.Decoder
-	protoErr   error // framing error that made OnTraffic close the conn
-	tlsErr     error // TLS error that made the loop close the conn
-	loopClosed bool  // OnClose ran; gc's fd may already belong to another socket
+	mark       lowat.Mark // the socket's receive low-water mark
+	protoErr   error      // framing error that made OnTraffic close the conn
+	tlsErr     error      // TLS error that made the loop close the conn
+	loopClosed bool       // OnClose ran; gc's fd may already belong to another socket
 }
 
 // recheckEvery is how often a writer waiting for gnet to drain its outbound

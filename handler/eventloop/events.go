@@ -10,6 +10,7 @@ import (
 
 	"github.com/gregorkafka/gregor/handler"
 	"github.com/gregorkafka/gregor/handler/internal/frame"
+	"github.com/gregorkafka/gregor/handler/internal/lowat"
 )
 
 // events receives gnet's callbacks. All of them run on an event loop.
@@ -41,7 +42,24 @@ func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
 		return gnet.Close
 	}
 	c.readBodies()
+	if err := c.adjustMark(); err != nil {
+		c.protoErr = err
+		return gnet.Close
+	}
 	return gnet.None
+}
+
+// adjustMark sets the socket's receive low-water mark for the wait that
+// follows: what the current frame still needs, so the loop is woken once
+// that much is in (see package lowat), or back to 1 between frames.
+func (c *conn) adjustMark() error {
+	if c.wfd < 0 || !lowat.Supported {
+		return nil
+	}
+	if err := c.mark.Adjust(c.wfd, c.dec.BodyRest()); err != nil {
+		return &handler.ConnError{Op: "read", Addr: c.addr, Err: os.NewSyscallError("setsockopt", err)}
+	}
+	return nil
 }
 
 // readBodyMin is the least room left in a frame's body for which the loop

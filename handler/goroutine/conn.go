@@ -156,18 +156,27 @@ func (c *conn) emit(b []byte) {
 func (c *conn) readLoop() {
 	defer close(c.done)
 	buf := make([]byte, readBufSize)
+	lr := newMarkReader(c.nc)
 	var err error
 	for err == nil {
 		var n int
 		if space := c.dec.BodySpace(); len(space) >= len(buf) {
-			n, err = c.nc.Read(space)
+			if lr != nil {
+				n, err = lr.read(space, c.dec.BodyRest())
+			} else {
+				n, err = c.nc.Read(space)
+			}
 			c.dec.BodyFilled(n, c.emitFn)
+			continue
+		}
+		if lr != nil {
+			n, err = lr.read(buf, c.dec.BodyRest())
 		} else {
 			n, err = c.nc.Read(buf)
-			if n > 0 {
-				if ferr := c.dec.Feed(buf[:n], c.emitFn); ferr != nil {
-					err = ferr
-				}
+		}
+		if n > 0 {
+			if ferr := c.dec.Feed(buf[:n], c.emitFn); ferr != nil {
+				err = ferr
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -18,6 +19,8 @@ var framingTests = []test{
 	{"ByteByByte", testByteByByte},
 	{"ManyFramesOneSegment", testManyFramesOneSegment},
 	{"LargeFrames", testLargeFrames},
+	{"LargeFrameInPieces", testLargeFrameInPieces},
+	{"PeerCloseMidLargeFrame", testPeerCloseMidLargeFrame},
 	{"ZeroLengthFrame", testZeroLengthFrame},
 	{"PeerCloseBetweenFrames", testPeerCloseClean},
 	{"PeerCloseMidFrame", testPeerCloseMidFrame},
@@ -128,6 +131,72 @@ func testLargeFrames(t *testing.T, h handler.Handler) {
 	requireFrames(t, want, r.waitFrames(t, len(want)))
 	require.NoError(t, c.Close())
 	require.NoError(t, r.waitClosed(t))
+	r.check(t)
+}
+
+// testLargeFrameInPieces sends large frames in pieces with pauses between
+// them, so the reader waits with much of a frame still to come: a handler
+// that asks the kernel to wake it only once more has arrived (a receive
+// low-water mark) must never ask for more than the frame's rest, and must
+// ask for nothing more between frames. Every frame must arrive: the last
+// piece of each is exactly its rest, and a tiny frame follows a large one
+// alone.
+func testLargeFrameInPieces(t *testing.T, h handler.Handler) {
+	big := make([]byte, 3<<20+5)
+	for i := range big {
+		big[i] = byte(i*7 + i>>12)
+	}
+	tiny := []byte("tiny")
+	p := newPeer(t)
+	r := newRecorder()
+	c, sc := dialPeer(t, h, p, r, 0)
+	pause := func() { time.Sleep(20 * time.Millisecond) } // lets the reader reach its wait
+	send := func(b []byte) {
+		_, err := sc.Write(b)
+		require.NoError(t, err)
+	}
+	whole := AppendFrame(nil, big)
+	// The prefix and 200 KiB, then the rest in 1 MiB pieces ending exactly
+	// at the frame's end.
+	send(whole[:4+200<<10])
+	pause()
+	for off := 4 + 200<<10; off < len(whole); off += 1 << 20 {
+		send(whole[off:min(off+1<<20, len(whole))])
+		pause()
+	}
+	requireFrames(t, [][]byte{big}, r.waitFrames(t, 1))
+	send(AppendFrame(nil, tiny))
+	got := r.waitFrames(t, 2)
+	assert.Equal(t, tiny, got[1])
+	// The rest of a large frame dribbled in pieces far below it.
+	send(whole[:4+300<<10])
+	pause()
+	for off := 4 + 300<<10; off < len(whole); off += 64 << 10 {
+		send(whole[off:min(off+64<<10, len(whole))])
+	}
+	got = r.waitFrames(t, 3)
+	assert.True(t, bytes.Equal(big, got[2]), "third frame")
+	require.NoError(t, c.Close())
+	require.NoError(t, r.waitClosed(t))
+	r.check(t)
+}
+
+// testPeerCloseMidLargeFrame closes the peer while the reader waits for the
+// rest of a large frame: the close is reported, not waited through.
+func testPeerCloseMidLargeFrame(t *testing.T, h handler.Handler) {
+	p := newPeer(t)
+	r := newRecorder()
+	_, sc := dialPeer(t, h, p, r, 0)
+	whole := AppendFrame(nil, make([]byte, 2<<20))
+	_, err := sc.Write(whole[:1<<20])
+	require.NoError(t, err)
+	time.Sleep(20 * time.Millisecond) // lets the reader reach its wait
+	require.NoError(t, sc.Close())
+	err = r.waitClosed(t)
+	requireConnError(t, err, "read")
+	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+	frames, _ := r.snapshot()
+	assert.Zero(t, frames)
 	r.check(t)
 }
 

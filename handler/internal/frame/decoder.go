@@ -120,6 +120,15 @@ func (d *Decoder) BodySpace() []byte {
 	return d.body[len(d.body):min(cap(d.body), d.size)]
 }
 
+// BodyRest returns how many bytes of the current frame's body are still to
+// come: what the peer is sure to send next. Zero between frames.
+func (d *Decoder) BodyRest() int {
+	if d.nhdr < 4 || d.err != nil {
+		return 0
+	}
+	return d.size - len(d.body)
+}
+
 // BodyFilled records that n bytes were read into the slice BodySpace
 // returned, emitting the frame if it is now complete.
 func (d *Decoder) BodyFilled(n int, emit func([]byte)) {
