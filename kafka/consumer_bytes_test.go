@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -121,4 +122,24 @@ func TestSharedBytesBound(t *testing.T) {
 	b.mu.Unlock()
 	assert.True(t, ok)
 	assert.Equal(t, bound, room)
+}
+
+// A Fetch asks for what its partitions may bring, within the room left and
+// a quarter of the bound (1 MiB at least), and 50 MB; a first partition's
+// whole batch goes beyond all of them.
+func TestFetchMaxBytes(t *testing.T) {
+	topic := offlineTopic(t, 1)
+	consumer := func(bound int) *SimpleConsumer {
+		cfg, err := ConsumerConfig{QueuedMaxBytes: bound}.withDefaults(topic)
+		require.NoError(t, err)
+		return newSimpleConsumer(topic, cfg)
+	}
+	def := consumer(0) // DefaultQueuedMaxBytes, 64 MiB
+	assert.Equal(t, 6<<20, def.fetchMaxBytes(6<<20, 64<<20, 0), "what six partitions may bring")
+	assert.Equal(t, 16<<20, def.fetchMaxBytes(1000<<20, 64<<20, 0), "a quarter of the bound")
+	assert.Equal(t, 10<<20, def.fetchMaxBytes(1000<<20, 10<<20, 0), "the room left")
+	assert.Equal(t, 20<<20, def.fetchMaxBytes(1000<<20, 64<<20, 20<<20), "a first partition's whole batch")
+	assert.Equal(t, 1<<20, consumer(1<<20).fetchMaxBytes(8<<20, 1<<20, 0), "never under 1 MiB for the quarter")
+	unbounded := consumer(-1)
+	assert.Equal(t, fetchRequestMaxBytes, unbounded.fetchMaxBytes(1000<<20, math.MaxInt32, 0), "50 MB without a bound")
 }

@@ -89,7 +89,8 @@ type ConsumerConfig struct {
 	// in flight may bring. QueuedMaxMessages and FetchMessageMaxBytes bound
 	// each partition, so without this the memory a consumer holds grows with
 	// its partition count. A broker fetch waits while less than a quarter of
-	// the bound is free and then asks for no more than is free, except that
+	// the bound is free and then asks for no more than is free (nor more
+	// than a quarter of the bound, so few responses share it), except that
 	// a consumer holding nothing always fetches, so a single batch larger
 	// than the bound still comes. A balanced consumer's bound covers all of
 	// its topics: what they hold counts together, each topic's Fetches
