@@ -183,7 +183,7 @@ func (c *SimpleConsumer) sendOffsetFetch(ctx context.Context, group string, ids 
 	if err != nil {
 		return nil, err
 	}
-	resp, err := coord.OffsetFetch(ctx, offsetFetchRequest(group, map[string][]int32{c.topic.name: ids}))
+	resp, err := coord.OffsetFetch(ctx, consumerOffsetFetchRequest(group, c.topic.name, ids))
 	if err != nil {
 		return nil, err
 	}
@@ -217,6 +217,21 @@ func (c *SimpleConsumer) sendOffsetFetch(ctx context.Context, group string, ids 
 		}
 	}
 	return out, nil
+}
+
+// consumerOffsetFetchRequest asks for the committed offsets a consumer
+// starts from. It requires stable offsets, as the Java consumer does: a
+// Kafka 4 coordinator otherwise answers from the state its log's high
+// watermark covers, and a coordinator that has just taken over after a
+// failure may not have advanced that past the last commits the old one
+// acknowledged, so a member restarting its partitions would be sent back
+// to an earlier commit and deliver again what it had committed. Required,
+// the answer waits for that state; pending transactional commits are
+// refused (UNSTABLE_OFFSET_COMMIT, retriable) until they are decided.
+func consumerOffsetFetchRequest(group, topic string, ids []int32) *protocol.OffsetFetchRequest {
+	req := offsetFetchRequest(group, map[string][]int32{topic: ids})
+	req.RequireStable = true
+	return req
 }
 
 // retriableOffsetError reports whether an offset commit or fetch that

@@ -167,3 +167,18 @@ func TestOffsetCommitRequestAndResults(t *testing.T) {
 	assert.True(t, errors.Is(got["a"][2], protocol.ErrUnknownMemberID))
 	assert.NotContains(t, got, "b")
 }
+
+// A consumer's start asks for stable offsets (a new coordinator answers
+// with what it acknowledged, not what its high watermark covers yet), and
+// a refusal while a transaction's commits are pending is retried; the
+// admin reads leave RequireStable off, as Java's admin client does.
+func TestConsumerOffsetFetchRequiresStable(t *testing.T) {
+	req := consumerOffsetFetchRequest("g", "orders", []int32{0, 1})
+	assert.True(t, req.RequireStable)
+	require.Len(t, req.Groups, 1)
+	assert.Equal(t, []int32{0, 1}, req.Groups[0].Topics[0].PartitionIndexes)
+	assert.False(t, offsetFetchRequest("g", nil).RequireStable)
+
+	unstable := errors.Join(&PartitionError{Topic: "orders", Partition: 0, Err: protocol.ErrUnstableOffsetCommit})
+	assert.True(t, retriableOffsetError(unstable))
+}
