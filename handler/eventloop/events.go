@@ -56,10 +56,7 @@ func (c *conn) adjustMark() error {
 	if c.wfd < 0 || !lowat.Supported {
 		return nil
 	}
-	if err := c.mark.Adjust(c.wfd, c.dec.BodyRest()); err != nil {
-		return &handler.ConnError{Op: "read", Addr: c.addr, Err: os.NewSyscallError("setsockopt", err)}
-	}
-	return nil
+	return c.mark.Adjust(c.wfd, c.dec.BodyRest())
 }
 
 // readBodyMin is the least room left in a frame's body for which the loop

@@ -156,27 +156,22 @@ func (c *conn) emit(b []byte) {
 func (c *conn) readLoop() {
 	defer close(c.done)
 	buf := make([]byte, readBufSize)
-	lr := newMarkReader(c.nc)
+	read := c.nc.Read
+	if mr := newMarkReader(c.nc); mr != nil {
+		read = func(p []byte) (int, error) { return mr.read(p, c.dec.BodyRest()) }
+	}
 	var err error
 	for err == nil {
 		var n int
 		if space := c.dec.BodySpace(); len(space) >= len(buf) {
-			if lr != nil {
-				n, err = lr.read(space, c.dec.BodyRest())
-			} else {
-				n, err = c.nc.Read(space)
-			}
+			n, err = read(space)
 			c.dec.BodyFilled(n, c.emitFn)
-			continue
-		}
-		if lr != nil {
-			n, err = lr.read(buf, c.dec.BodyRest())
 		} else {
-			n, err = c.nc.Read(buf)
-		}
-		if n > 0 {
-			if ferr := c.dec.Feed(buf[:n], c.emitFn); ferr != nil {
-				err = ferr
+			n, err = read(buf)
+			if n > 0 {
+				if ferr := c.dec.Feed(buf[:n], c.emitFn); ferr != nil {
+					err = ferr
+				}
 			}
 		}
 	}

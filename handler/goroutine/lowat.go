@@ -35,8 +35,9 @@ func newMarkReader(nc net.Conn) *markReader {
 // next (the rest of the current frame, or zero between frames).
 func (r *markReader) read(p []byte, rest int) (int, error) {
 	var n int
-	var serr error
+	var rerr error
 	err := r.rc.Read(func(fd uintptr) bool {
+		var serr error
 		for {
 			n, serr = syscall.Read(int(fd), p)
 			if serr != syscall.EINTR {
@@ -44,18 +45,21 @@ func (r *markReader) read(p []byte, rest int) (int, error) {
 			}
 		}
 		if serr != syscall.EAGAIN {
+			if serr != nil {
+				rerr = os.NewSyscallError("read", serr)
+			}
 			return true
 		}
 		// Raised or lowered before the wait; a failure ends the read
 		// rather than wait on a mark that may be above the rest.
-		serr = r.mark.Adjust(int(fd), rest)
-		return serr != nil
+		rerr = r.mark.Adjust(int(fd), rest)
+		return rerr != nil
 	})
 	switch {
 	case err != nil:
 		return 0, err
-	case serr != nil:
-		return 0, os.NewSyscallError("read", serr)
+	case rerr != nil:
+		return 0, rerr
 	case n == 0 && len(p) > 0:
 		return 0, io.EOF
 	}

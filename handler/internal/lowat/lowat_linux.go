@@ -2,6 +2,7 @@ package lowat
 
 import (
 	"bytes"
+	"os"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -13,7 +14,7 @@ import (
 var Supported = kernelAtLeast(5, 8)
 
 func set(fd, n int) error {
-	return unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVLOWAT, n)
+	return os.NewSyscallError("setsockopt", unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVLOWAT, n))
 }
 
 func kernelAtLeast(major, minor int) bool {
