@@ -176,10 +176,12 @@ var (
 			return fmt.Sprintf("%s µs%s (%s s)%s", num(s.Median), spread(s), num(Summarize(res, CPU).Median),
 				ratio(Ratio(s, base)))
 		}}
-	latencyTable = table{metric: P99, text: func(res []workload.Result, p99, base Stat) string {
-		return fmt.Sprintf("%s / %s%s / %s%s", num(Summarize(res, P50).Median), num(p99.Median), spread(p99),
-			num(Summarize(res, P999).Median), ratio(Ratio(p99, base)))
-	}}
+	latencyTable = table{metric: P99,
+		summarize: func(res []workload.Result) Stat { return SummarizeLatency(res, 99, P99) },
+		text: func(res []workload.Result, p99, base Stat) string {
+			return fmt.Sprintf("%s / %s%s / %s%s", num(SummarizeLatency(res, 50, P50).Median), num(p99.Median),
+				spread(p99), num(SummarizeLatency(res, 99.9, P999).Median), ratio(Ratio(p99, base)))
+		}}
 	groupTable = table{metric: MBps, text: func(res []workload.Result, s, base Stat) string {
 		return fmt.Sprintf("%s s · %s MB/s%s", num(Summarize(res, Assign).Median), num(s.Median), ratio(Ratio(s, base)))
 	}}
@@ -200,5 +202,7 @@ func latency(b *strings.Builder, r *Results) {
 		rate = cells[0].Rate
 	}
 	section(b, r, "latency", "Produce latency", fmt.Sprintf("%d messages/s, lowest-latency settings; acknowledgement "+
-		"latency p50 / p99 / p99.9 in milliseconds (ratio of p99 to gregor's).", rate), latencyTable)
+		"latency p50 / p99 / p99.9 in milliseconds (ratio of p99 to gregor's). The percentiles are read from "+
+		"every repetition's acknowledgements pooled (java-perf and pykafka, which print percentiles only: the "+
+		"median of their runs'); ±N%% is the spread of the repetitions' own p99.", rate), latencyTable)
 }

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -178,4 +179,45 @@ func TestMerge(t *testing.T) {
 	}
 	assert.Equal(t, []string{"p", "l", "n"}, keys)
 	assert.Equal(t, 7, got.Cells[0].Messages)
+}
+
+// Latency percentiles come from the runs' acknowledgements pooled when every run shipped a histogram. Here one
+// run of three had a stall that slowed 5 of its 1,000 acknowledgements to 50 ms: the median of the runs' own
+// p99.9 (1 ms) hides it, the pooled p99.9 (5 in 3,000 are slower than 1 ms) shows it. The spread stays the
+// runs' own.
+func TestLatencyPooled(t *testing.T) {
+	run := func(slow int, p99, p999 float64) workload.Result {
+		d := make([]time.Duration, 1000)
+		for i := range d {
+			d[i] = time.Millisecond
+			if i < slow {
+				d[i] = 50 * time.Millisecond
+			}
+		}
+		return workload.Result{P50Ms: 1, P99Ms: p99, P999Ms: p999, Hist: workload.NewHistogram(d)}
+	}
+	res := []workload.Result{run(5, 1.5, 50), run(0, 1, 1), run(0, 1, 1)}
+	st := SummarizeLatency(res, 99.9, P999)
+	assert.True(t, st.Pooled)
+	assert.InDelta(t, 50, st.Median, 0.3)
+	assert.InDelta(t, 49, st.Spread, 1e-9, "(50-1)/1 from the runs' own p99.9")
+	p99 := SummarizeLatency(res, 99, P99)
+	assert.InDelta(t, 1, p99.Median, 0.01)
+	assert.InDelta(t, 0.5, p99.Spread, 1e-9, "(1.5-1)/1 from the runs' own p99")
+
+	// A run without a histogram (a contender printing percentiles only) keeps the median of the runs'.
+	res[1].Hist = nil
+	st = SummarizeLatency(res, 99.9, P999)
+	assert.False(t, st.Pooled)
+	assert.InDelta(t, 1, st.Median, 1e-9)
+
+	r := sample()
+	rep := 0
+	for i := range r.Samples {
+		if r.Samples[i].Cell == "l" {
+			r.Samples[i].Result = []workload.Result{run(5, 2, 50), run(0, 2, 1), run(0, 2, 1)}[rep]
+			rep++
+		}
+	}
+	assert.Contains(t, Markdown(r, ""), "| kraft-1 · 10 KiB · lz4 · acks=1 | 1.00 / 1.00 ±0% / 49.8 **×1.00** |")
 }

@@ -15,6 +15,8 @@ type Stat struct {
 	Runs   int
 	// Err is the first failure when no run succeeded.
 	Err string
+	// Pooled is set when Median is a percentile of every run's samples together (SummarizeLatency).
+	Pooled bool
 }
 
 // OK reports whether at least one run succeeded.
@@ -108,4 +110,28 @@ func Ratio(a, b Stat) float64 {
 		return math.NaN()
 	}
 	return a.Median / b.Median
+}
+
+// SummarizeLatency is Summarize for a latency percentile q (m its per-run value): when every successful run
+// shipped its histogram, the median is replaced by q of all their acknowledgements pooled, which reads a tail
+// percentile from five times the samples; the spread stays that of the runs' own values, so a cell whose runs
+// disagree is still marked. Contenders that print percentiles only (java-perf, pykafka) keep the median.
+func SummarizeLatency(results []workload.Result, q float64, m Metric) Stat {
+	st := Summarize(results, m)
+	if !st.OK() {
+		return st
+	}
+	pooled := workload.Histogram{}
+	for _, r := range results {
+		if r.Error != "" {
+			continue
+		}
+		if len(r.Hist) == 0 {
+			return st
+		}
+		pooled.Add(r.Hist)
+	}
+	st.Median = float64(pooled.Percentile(q)) / 1e6
+	st.Pooled = true
+	return st
 }

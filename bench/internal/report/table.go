@@ -14,6 +14,8 @@ type table struct {
 	// metric tells whether a contender has a successful run in a cell, and is what the ratio to the baseline
 	// compares.
 	metric Metric
+	// summarize, when set, computes the metric's Stat instead of Summarize.
+	summarize func(res []workload.Result) Stat
 	// text renders the cell of a contender with a successful run: res are its runs, s their metric and base
 	// the baseline's.
 	text func(res []workload.Result, s, base Stat) string
@@ -42,11 +44,11 @@ func section(b *strings.Builder, r *Results, workload, title, intro string, tabl
 func (t table) write(b *strings.Builder, r *Results, cells []Cell, names []string) {
 	header(b, "cell", names)
 	for _, c := range cells {
-		base := Summarize(r.samples(c.Key, Baseline), t.metric)
+		base := t.stat(r.samples(c.Key, Baseline))
 		fmt.Fprintf(b, "| %s |", Label(c))
 		for _, n := range names {
 			res := r.samples(c.Key, n)
-			s := Summarize(res, t.metric)
+			s := t.stat(res)
 			var text string
 			switch {
 			case s.OK():
@@ -60,6 +62,13 @@ func (t table) write(b *strings.Builder, r *Results, cells []Cell, names []strin
 		}
 		b.WriteString("\n")
 	}
+}
+
+func (t table) stat(res []workload.Result) Stat {
+	if t.summarize != nil {
+		return t.summarize(res)
+	}
+	return Summarize(res, t.metric)
 }
 
 func header(b *strings.Builder, first string, names []string) {

@@ -36,6 +36,7 @@ func (l *Latencies) Fill(r *Result) {
 	r.P50Ms = ms(Percentile(d, 50))
 	r.P99Ms = ms(Percentile(d, 99))
 	r.P999Ms = ms(Percentile(d, 99.9))
+	r.Hist = NewHistogram(d)
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

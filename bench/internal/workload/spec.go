@@ -68,6 +68,8 @@ type Result struct {
 	// Samples are a latency run's acknowledgement latencies, sorted, for callers in the same process that pool
 	// several runs (a percentile of many runs' samples is steadier than a median of their percentiles).
 	Samples []time.Duration `json:"-"`
+	// Hist counts a latency run's acknowledgement latencies, for the report to pool runs of other processes.
+	Hist Histogram `json:"hist,omitempty"`
 	// AssignSeconds is, for group runs, the time from starting the members until they together own every
 	// partition, each member at least one.
 	AssignSeconds float64 `json:"assign_seconds,omitempty"`
