@@ -142,14 +142,21 @@ func testLargeFrames(t *testing.T, h handler.Handler) {
 // piece of each is exactly its rest, and a tiny frame follows a large one
 // alone.
 func testLargeFrameInPieces(t *testing.T, h handler.Handler) {
+	p := newPeer(t)
+	r := newRecorder()
+	c, sc := dialPeer(t, h, p, r, 0)
+	largeFrameInPieces(t, c, r, sc, func() {})
+}
+
+// largeFrameInPieces is testLargeFrameInPieces's script on a dialled
+// connection c whose peer end is sc; beforePiece runs before each 1 MiB
+// piece is sent.
+func largeFrameInPieces(t *testing.T, c handler.Conn, r *recorder, sc net.Conn, beforePiece func()) {
 	big := make([]byte, 3<<20+5)
 	for i := range big {
 		big[i] = byte(i*7 + i>>12)
 	}
 	tiny := []byte("tiny")
-	p := newPeer(t)
-	r := newRecorder()
-	c, sc := dialPeer(t, h, p, r, 0)
 	pause := func() { time.Sleep(20 * time.Millisecond) } // lets the reader reach its wait
 	send := func(b []byte) {
 		_, err := sc.Write(b)
@@ -161,6 +168,7 @@ func testLargeFrameInPieces(t *testing.T, h handler.Handler) {
 	send(whole[:4+200<<10])
 	pause()
 	for off := 4 + 200<<10; off < len(whole); off += 1 << 20 {
+		beforePiece()
 		send(whole[off:min(off+1<<20, len(whole))])
 		pause()
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -33,6 +34,7 @@ var tlsTests = []test{
 	{"TrickledRecords", testTLSTrickledRecords},
 	{"PeerCloseNotify", testTLSPeerCloseNotify},
 	{"PeerCloseMidFrame", testTLSPeerCloseMidFrame},
+	{"LargeFrameInPieces", testTLSLargeFrameInPieces},
 }
 
 // tlsTimeout bounds the dials that must fail: a hang shows as
@@ -339,4 +341,45 @@ func testTLSPeerCloseMidFrame(t *testing.T, h handler.Handler) {
 	_, err := sc.Write(frame[:7])
 	require.NoError(t, err)
 	closeMidFrame(t, r, sc, 0)
+}
+
+// testTLSLargeFrameInPieces is LargeFrameInPieces over TLS, with every
+// 1 MiB piece's records paused halfway through one of them: the reader then
+// waits for the rest of a frame holding part of a record, whose bytes the
+// peer will not send again: a receive low-water mark set from the frame's
+// rest must allow for that record, or the wait never ends.
+func testTLSLargeFrameInPieces(t *testing.T, h handler.Handler) {
+	r := newRecorder()
+	var w *pauseWithin
+	c, sc := dialTLSPeer(t, h, r, func(c net.Conn) net.Conn {
+		w = &pauseWithin{Conn: c}
+		return w
+	})
+	largeFrameInPieces(t, c, r, sc, func() { w.at.Store(512<<10 + 7001) })
+}
+
+// pauseWithin pauses the stream once at bytes of records still to be
+// written (at; none when not positive), wherever in a record that falls.
+type pauseWithin struct {
+	net.Conn
+	at atomic.Int64
+}
+
+func (w *pauseWithin) Write(p []byte) (int, error) {
+	at := int(w.at.Load())
+	if at <= 0 {
+		return w.Conn.Write(p)
+	}
+	if at >= len(p) {
+		w.at.Add(-int64(len(p)))
+		return w.Conn.Write(p)
+	}
+	w.at.Store(0)
+	n, err := w.Conn.Write(p[:at])
+	if err != nil {
+		return n, err
+	}
+	time.Sleep(20 * time.Millisecond) // lets the reader reach its wait
+	m, err := w.Conn.Write(p[at:])
+	return n + m, err
 }
