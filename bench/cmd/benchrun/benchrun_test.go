@@ -15,7 +15,7 @@ import (
 )
 
 func TestRunOrderInterleaves(t *testing.T) {
-	got := runOrder([]string{"A", "B", "C"}, 5)
+	got := runOrder([]string{"A", "B", "C"}, 5, 0)
 	require.Len(t, got, 15)
 	var names []string
 	for i, tr := range got {
@@ -27,8 +27,14 @@ func TestRunOrderInterleaves(t *testing.T) {
 	for rep := 0; rep < 5; rep++ {
 		assert.ElementsMatch(t, []string{"A", "B", "C"}, names[rep*3:rep*3+3], "repetition %d", rep)
 	}
-	assert.Empty(t, runOrder([]string{"A"}, 0))
-	assert.Empty(t, runOrder(nil, 5))
+	assert.Empty(t, runOrder([]string{"A"}, 0, 0))
+	assert.Empty(t, runOrder(nil, 5, 3))
+
+	// The first repetition of the next cells starts with the next contender, so that the first run on a new
+	// topic falls on each in turn.
+	for cell, want := range []string{"A", "B", "C", "A"} {
+		assert.Equal(t, want, runOrder([]string{"A", "B", "C"}, 2, cell)[0].name, "cell %d", cell)
+	}
 }
 
 func TestPlanRepetitions(t *testing.T) {

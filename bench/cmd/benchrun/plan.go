@@ -191,13 +191,14 @@ type turn struct {
 // runOrder interleaves the contenders across repetitions: every repetition runs each contender once before the
 // next starts (A B C, B C A, C A B, ...), so that drift over a cell's minutes — other load on the machine, the
 // brokers' page cache and JIT — spreads over all of them instead of favouring whoever ran its repetitions last.
-// Each repetition starts with a different contender, so that none is always the first to hit a new topic or
-// always runs right after the heaviest one.
-func runOrder(contenders []string, reps int) []turn {
+// Each repetition starts with a different contender, so that none always runs right after the heaviest one, and
+// the first repetition starts with contender first (mod their number; the runner counts cells), so that none is
+// always the first to hit a new topic.
+func runOrder(contenders []string, reps, first int) []turn {
 	var out []turn
 	for rep := 0; rep < reps; rep++ {
 		for k := range contenders {
-			out = append(out, turn{rep: rep, name: contenders[(k+rep)%len(contenders)]})
+			out = append(out, turn{rep: rep, name: contenders[(first+k+rep)%len(contenders)]})
 		}
 	}
 	return out
