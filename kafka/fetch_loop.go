@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/gregorkafka/gregor/conn"
@@ -72,6 +73,7 @@ type fetchLoop struct {
 	rotate  int // first partition considered by the next build
 	backoff time.Duration
 	sent    []sentPartition // the partitions of the request in flight
+	firsts  []sentPartition // build's scratch: the partitions to put first
 	index   map[int32]int   // partition id -> position in sent
 	f       *conn.ResponseFuture
 	pending *fetchResult // taken from a response, waiting for room in results
@@ -369,7 +371,7 @@ func (l *fetchLoop) build() (req *protocol.FetchRequest, done bool) {
 	if c.stopped {
 		return nil, true
 	}
-	l.sent = l.sent[:0]
+	l.sent, l.firsts = l.sent[:0], l.firsts[:0]
 	n := len(c.parts)
 	start := l.rotate % n
 	l.rotate++
@@ -392,14 +394,21 @@ func (l *fetchLoop) build() (req *protocol.FetchRequest, done bool) {
 		}
 		s := sentPartition{op: op, epoch: op.epoch, offset: op.fetchAt}
 		if op.first {
-			// Brokers return a whole batch, however large, only for the
-			// first partition of a request.
-			l.sent = append(l.sent, s)
-			copy(l.sent[1:], l.sent)
-			l.sent[0] = s
+			l.firsts = append(l.firsts, s)
 		} else {
 			l.sent = append(l.sent, s)
 		}
+	}
+	if len(l.firsts) > 0 {
+		// Brokers return a whole batch, however large, only for the first
+		// partition of a request. Every partition a full response left out
+		// is marked first, thousands of them on a large topic: splice them
+		// in front once rather than shifting the request per partition.
+		k := len(l.firsts)
+		l.sent = slices.Grow(l.sent, k)[:len(l.sent)+k]
+		copy(l.sent[k:], l.sent)
+		copy(l.sent, l.firsts)
+		clear(l.firsts) // drop the scratch's references to partitions
 	}
 	if !led {
 		if c.loops[l.broker.ID()] == l {

@@ -1,0 +1,85 @@
+package kafka
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// buildLoop is a consumer of parts partitions, all fetching from offset 0,
+// and the fetch loop of their one leader.
+func buildLoop(t testing.TB, parts int) (*SimpleConsumer, *fetchLoop) {
+	topic := offlineTopic(t, parts)
+	cfg, err := ConsumerConfig{}.withDefaults(topic)
+	require.NoError(t, err)
+	c := newSimpleConsumer(topic, cfg)
+	c.started.Store(true) // no supervisor: nothing dials
+	t.Cleanup(func() { _ = c.Stop(context.Background()) })
+	c.mu.Lock()
+	for id := range int32(parts) {
+		c.moveLocked(c.byID[id], 0)
+	}
+	c.mu.Unlock()
+	return c, &fetchLoop{c: c, broker: topic.Partition(0).Leader(), index: map[int32]int{}}
+}
+
+// sentIDs are the partitions of l's request in flight, in request order,
+// and takes them out of flight.
+func sentIDs(c *SimpleConsumer, l *fetchLoop) []int32 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var ids []int32
+	for _, s := range l.sent {
+		ids = append(ids, s.op.id)
+		s.op.inflight, s.op.owner = false, nil
+	}
+	c.unreserveLocked(l)
+	return ids
+}
+
+func TestBuildPutsFirstPartitionsAhead(t *testing.T) {
+	c, l := buildLoop(t, 6)
+	c.mu.Lock()
+	c.byID[4].first, c.byID[0].first = true, true
+	c.mu.Unlock()
+	req, done := l.build()
+	require.False(t, done)
+	require.NotNil(t, req)
+	// Those marked first lead, in the rotation's order; the rest follow it.
+	assert.Equal(t, []int32{0, 4, 1, 2, 3, 5}, sentIDs(c, l))
+	assert.Len(t, req.Topics[0].Partitions, 6)
+	for i, id := range []int32{0, 4, 1, 2, 3, 5} {
+		assert.Equal(t, id, req.Topics[0].Partitions[i].Partition)
+	}
+
+	// The next request starts its rotation one partition on.
+	req, _ = l.build()
+	require.NotNil(t, req)
+	assert.Equal(t, []int32{4, 0, 1, 2, 3, 5}, sentIDs(c, l))
+	assert.Nil(t, l.firsts[:cap(l.firsts)][0].op, "the scratch keeps no partition alive")
+}
+
+// BenchmarkBuildAllFirst builds the request of a consumer whose every
+// partition is marked first, as after a response that filled up before
+// reaching most of a large topic's partitions.
+func BenchmarkBuildAllFirst(b *testing.B) {
+	for _, parts := range []int{100, 3000} {
+		b.Run(fmt.Sprint("partitions=", parts), func(b *testing.B) {
+			c, l := buildLoop(b, parts)
+			for b.Loop() {
+				c.mu.Lock()
+				for _, op := range c.parts {
+					op.first = true
+				}
+				c.mu.Unlock()
+				if req, _ := l.build(); req == nil {
+					b.Fatal("no request")
+				}
+				sentIDs(c, l)
+			}
+		})
+	}
+}
