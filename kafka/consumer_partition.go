@@ -52,6 +52,12 @@ type ownedPartition struct {
 	highWatermark int64
 }
 
+// behindLocked reports whether the broker may have records for op past
+// its fetch offset: its end is unknown or beyond it.
+func (op *ownedPartition) behindLocked() bool {
+	return op.highWatermark < 0 || op.highWatermark > op.fetchAt
+}
+
 // catchUpLocked moves position past what fetches skipped (transaction
 // markers, aborted records) once nothing fetched is left to deliver, as
 // Java's consumer does: after a transaction's last record the position, the

@@ -83,3 +83,45 @@ func BenchmarkBuildAllFirst(b *testing.B) {
 		})
 	}
 }
+
+func TestBuildDoesNotLongPollAheadOfHeldPartitions(t *testing.T) {
+	c, l := buildLoop(t, 3)
+	c.mu.Lock()
+	for _, op := range c.parts {
+		op.fetchAt, op.highWatermark = 10, 10 // at their end
+	}
+	c.mu.Unlock()
+	// All at their end: a long poll, which new records answer.
+	req, _ := l.build()
+	require.NotNil(t, req)
+	assert.Equal(t, []int32{0, 1, 2}, sentIDs(c, l))
+
+	// Partition 1 has records left but no room for them: a Fetch of the
+	// other two would be held by the broker, and 1 would wait behind it.
+	c.mu.Lock()
+	held := c.byID[1]
+	held.highWatermark = 50
+	held.pendingMsgs = c.cfg.QueuedMaxMessages
+	c.mu.Unlock()
+	req, done := l.build()
+	assert.False(t, done)
+	assert.Nil(t, req, "no Fetch while the only partitions with room are at their end")
+	assert.Empty(t, l.sent)
+
+	// One of those with room gets records: fetch it (and the other).
+	c.mu.Lock()
+	c.byID[2].highWatermark = 11
+	c.mu.Unlock()
+	req, _ = l.build()
+	require.NotNil(t, req)
+	assert.ElementsMatch(t, []int32{0, 2}, sentIDs(c, l))
+
+	// Room again: partition 1 goes too.
+	c.mu.Lock()
+	c.byID[2].highWatermark = 10
+	held.pendingMsgs = 0
+	c.mu.Unlock()
+	req, _ = l.build()
+	require.NotNil(t, req)
+	assert.ElementsMatch(t, []int32{0, 1, 2}, sentIDs(c, l))
+}

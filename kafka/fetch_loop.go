@@ -376,6 +376,9 @@ func (l *fetchLoop) build() (req *protocol.FetchRequest, done bool) {
 	start := l.rotate % n
 	l.rotate++
 	led := false
+	// held: a partition with records left on the broker has no room for
+	// them; ready: one with room has records to fetch, or may.
+	held, ready := false, false
 	for i := range n {
 		op := c.parts[(start+i)%n]
 		if op.position < 0 || op.stalled {
@@ -389,9 +392,14 @@ func (l *fetchLoop) build() (req *protocol.FetchRequest, done bool) {
 			continue
 		}
 		led = true // a paused partition keeps its loop, which Resume wakes
-		if op.paused || op.inflight || (op.owner != nil && op.owner != l) || !c.hasRoomLocked(op) {
+		if op.paused || op.inflight || (op.owner != nil && op.owner != l) {
 			continue
 		}
+		if !c.hasRoomLocked(op) {
+			held = held || op.behindLocked()
+			continue
+		}
+		ready = ready || op.first || op.behindLocked()
 		s := sentPartition{op: op, epoch: op.epoch, offset: op.fetchAt}
 		if op.first {
 			l.firsts = append(l.firsts, s)
@@ -417,7 +425,13 @@ func (l *fetchLoop) build() (req *protocol.FetchRequest, done bool) {
 		c.log.Debug("kafka: fetch loop ended", "broker", l.broker.ID())
 		return nil, true
 	}
-	if len(l.sent) == 0 {
+	if len(l.sent) == 0 || held && !ready {
+		// Only partitions at their end have room: the broker would hold
+		// their Fetch for FetchWaitMax, and partitions with records left
+		// would wait behind it for as long once the application makes
+		// room in them (then popLocked kicks the loop). Wait for that
+		// instead.
+		l.sent, l.firsts = l.sent[:0], l.firsts[:0]
 		return nil, false
 	}
 	room, ok := c.fetchRoomLocked()
