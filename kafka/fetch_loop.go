@@ -412,10 +412,7 @@ func (l *fetchLoop) build() (req *protocol.FetchRequest, done bool) {
 		// partition of a request. Every partition a full response left out
 		// is marked first, thousands of them on a large topic: splice them
 		// in front once rather than shifting the request per partition.
-		k := len(l.firsts)
-		l.sent = slices.Grow(l.sent, k)[:len(l.sent)+k]
-		copy(l.sent[k:], l.sent)
-		copy(l.sent, l.firsts)
+		l.sent = slices.Insert(l.sent, 0, l.firsts...)
 		clear(l.firsts) // drop the scratch's references to partitions
 	}
 	if !led {
@@ -431,7 +428,7 @@ func (l *fetchLoop) build() (req *protocol.FetchRequest, done bool) {
 		// would wait behind it for as long once the application makes
 		// room in them (then popLocked kicks the loop). Wait for that
 		// instead.
-		l.sent, l.firsts = l.sent[:0], l.firsts[:0]
+		l.sent = l.sent[:0]
 		return nil, false
 	}
 	room, ok := c.fetchRoomLocked()
