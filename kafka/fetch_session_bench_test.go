@@ -38,18 +38,9 @@ func BenchmarkFetchSession(b *testing.B) {
 }
 
 func benchFetchSession(b *testing.B, parts, active, perPart int, session bool) {
-	topic := offlineTopic(b, parts)
-	cfg, err := ConsumerConfig{}.withDefaults(topic)
-	require.NoError(b, err)
-	c := newSimpleConsumer(topic, cfg)
-	c.started.Store(true)
-	defer c.Stop(context.Background())
-	c.mu.Lock()
-	for id := range int32(parts) {
-		c.moveLocked(c.byID[id], 0)
-	}
-	c.mu.Unlock()
-	l := &fetchLoop{c: c, broker: topic.Partition(0).Leader(), index: map[int32]int{}}
+	c, l := buildLoop(b, parts)
+	topic := c.topic
+	var err error
 	var d fetchDecoder
 	v := fetchVersions(12)
 	ctx := context.Background()

@@ -174,18 +174,7 @@ func TestFetchSessionEpochWraps(t *testing.T) {
 // every record is delivered once, a paused partition leaves the session
 // and comes back, and a session error brings a full request at once.
 func TestFetchLoopSessionAbsentPartitions(t *testing.T) {
-	topic := offlineTopic(t, 4)
-	cfg, err := ConsumerConfig{}.withDefaults(topic)
-	require.NoError(t, err)
-	c := newSimpleConsumer(topic, cfg)
-	c.started.Store(true)
-	defer c.Stop(context.Background())
-	c.mu.Lock()
-	for id := range int32(4) {
-		c.moveLocked(c.byID[id], 0)
-	}
-	c.mu.Unlock()
-	l := &fetchLoop{c: c, broker: topic.Partition(0).Leader(), index: map[int32]int{}}
+	c, l := buildLoop(t, 4)
 	var d fetchDecoder
 	v := fetchVersions(12)
 
