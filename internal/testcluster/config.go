@@ -135,6 +135,9 @@ func baseProps(n int) map[string]string {
 		"replica.lag.time.max.ms":                                    "10000",
 		"unclean.leader.election.enable":                             "false",
 		"transaction.remove.expired.transaction.cleanup.interval.ms": "60000",
+		// A deleted topic's files go in a second, not a minute: benchmarks
+		// move through several GB of topics a minute.
+		"log.segment.delete.delay.ms": "1000",
 	}
 }
 

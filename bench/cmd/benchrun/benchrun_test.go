@@ -134,3 +134,20 @@ func TestConsumeCellsPerPartitionCount(t *testing.T) {
 	require.NoError(t, dry.workload(context.Background(), workload.Consume))
 	assert.Equal(t, len(p.sizes)*len(p.codecs), dry.matched, "-only selects a partition count")
 }
+
+func TestRunsPerTopic(t *testing.T) {
+	p := fullPlan()
+	big := report.Cell{Workload: workload.Produce, Size: 10 << 10, Messages: p.produceN(10 << 10)}
+	n := runsPerTopic(big)
+	require.Positive(t, n, "a full plan's 10 KiB produce cell moves to fresh topics")
+	assert.LessOrEqual(t, int64(n)*int64(big.Messages)*int64(big.Size), int64(topicBytes))
+	assert.Greater(t, int64(n+1)*int64(big.Messages)*int64(big.Size), int64(topicBytes), "as many runs as fit")
+
+	small := report.Cell{Workload: workload.Produce, Size: 100, Messages: p.produceN(100)}
+	assert.Zero(t, runsPerTopic(small), "5 repetitions of 6 contenders fit in one topic")
+	huge := report.Cell{Workload: workload.Produce, Size: 10 << 10, Messages: 1_000_000}
+	assert.Equal(t, 1, runsPerTopic(huge), "a run bigger than the bound still gets a topic of its own")
+	consume := report.Cell{Workload: workload.Consume, Size: 10 << 10, Messages: p.consumeN(10 << 10)}
+	assert.Zero(t, runsPerTopic(consume), "consume cells read the topic they filled")
+	assert.Zero(t, runsPerTopic(report.Cell{Workload: workload.Latency, Size: 10 << 10}))
+}

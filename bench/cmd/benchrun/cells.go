@@ -257,20 +257,13 @@ func (cr *clusterRun) cell(ctx context.Context, c report.Cell, prepare func(cont
 	if len(topic) > 200 {
 		topic = topic[:200]
 	}
-	err := cr.admin.Cluster().CreateTopics(ctx, kafka.TopicSpec{Name: topic, Partitions: int32(cr.partitions(c)),
-		ReplicationFactor: int16(cr.spec.brokers)})
-	if err != nil {
-		return fmt.Errorf("creating %s: %w", topic, err)
+	if err := cr.createTopic(ctx, c, topic); err != nil {
+		return err
 	}
-	defer func() {
-		dctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := cr.admin.Cluster().DeleteTopics(dctx, topic); err != nil {
-			log.Printf("deleting %s: %v", topic, err)
-		}
-	}()
+	defer func() { cr.deleteTopic(topic) }() // the cell's last topic: produce cells move on (runsPerTopic)
 	var ends map[int32]int64
 	if prepare != nil {
+		var err error
 		if ends, err = prepare(ctx, c, topic); err != nil {
 			return err
 		}
@@ -289,9 +282,19 @@ func (cr *clusterRun) cell(ctx context.Context, c report.Cell, prepare func(cont
 	if prepare == nil && c.Workload != workload.Conns {
 		cr.warmUp(ctx, c, topic)
 	}
-	for _, t := range runOrder(contenders, cr.p.reps, len(cr.r.Cells)) {
+	base, perTopic := topic, runsPerTopic(c)
+	for i, t := range runOrder(contenders, cr.p.reps, len(cr.r.Cells)) {
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if perTopic > 0 && i > 0 && i%perTopic == 0 {
+			// The topic has had its share of records: a fresh one, warmed up as the first was.
+			cr.deleteTopic(topic)
+			topic = fmt.Sprintf("%s-%d", base, i/perTopic+1)
+			if err := cr.createTopic(ctx, c, topic); err != nil {
+				return err
+			}
+			cr.warmUp(ctx, c, topic)
 		}
 		res, ran := cr.runOne(ctx, t.name, c, topic, ends, t.rep, "")
 		if ran {
@@ -302,6 +305,40 @@ func (cr *clusterRun) cell(ctx context.Context, c report.Cell, prepare func(cont
 		cr.profileIfBehind(ctx, c, topic, ends)
 	}
 	return nil
+}
+
+// topicBytes bounds the records a produce cell writes to one topic. A cell's topic lives until the cell ends,
+// and 5 repetitions of 6 contenders writing 500 MB each, on three replicas, would need 45 GB of disk: a produce
+// cell moves to a fresh topic once the next run would take its topic past this.
+const topicBytes = 2 << 30
+
+// runsPerTopic is how many runs of c share one topic; 0: all of them (c writes nothing, or little).
+func runsPerTopic(c report.Cell) int {
+	if c.Workload != workload.Produce || c.Messages <= 0 || c.Size <= 0 {
+		return 0
+	}
+	run := int64(c.Messages) * int64(c.Size)
+	if run*30 <= topicBytes { // 5 repetitions of 6 contenders fit
+		return 0
+	}
+	return int(max(topicBytes/run, 1))
+}
+
+func (cr *clusterRun) createTopic(ctx context.Context, c report.Cell, topic string) error {
+	err := cr.admin.Cluster().CreateTopics(ctx, kafka.TopicSpec{Name: topic, Partitions: int32(cr.partitions(c)),
+		ReplicationFactor: int16(cr.spec.brokers)})
+	if err != nil {
+		return fmt.Errorf("creating %s: %w", topic, err)
+	}
+	return nil
+}
+
+func (cr *clusterRun) deleteTopic(topic string) {
+	dctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := cr.admin.Cluster().DeleteTopics(dctx, topic); err != nil {
+		log.Printf("deleting %s: %v", topic, err)
+	}
 }
 
 // runOne runs one contender once; ran is false when it was skipped.

@@ -167,7 +167,9 @@ func notes(r *report.Results, p plan) []string {
 	n := []string{
 		"Throughput counts value bytes only (no keys, headers or protocol overhead): 1 MB = 10^6 bytes.",
 		"Produce time runs from the first send to the last acknowledgement; consume time from creating the consumer " +
-			"to the last partition's end offset (Java: its fetch time).",
+			"to the last partition's end offset (Java: its fetch time). Each cell writes to a topic of its own, and a " +
+			"10 KiB produce cell moves to a fresh one (warmed up in the same way) every few runs, so that no topic " +
+			"holds more than 2 GiB.",
 		"Group: the clock starts when three members start together; \"owned\" is the first moment their assignment " +
 			"callbacks cover every partition once, each member holding some.",
 		"Group join: cooperative-sticky members heartbeating every 500 ms and committing before they give partitions " +
