@@ -90,7 +90,27 @@ type batchHeader struct {
 // batchFinish fills in the header reserved at dst[start:] once the records
 // follow it, and the CRC last.
 func batchFinish(dst []byte, start int, b *RecordBatch, codec Compression, h *batchHeader) ([]byte, error) {
-	length := len(dst) - start - batchLogOverhead
+	dst, err := batchFinishHeader(dst, start, 0, b, codec, h)
+	if err == nil {
+		binary.BigEndian.PutUint32(dst[start+batchOffCRC:], crcCastagnoli(dst[start+batchOffAttributes:]))
+	}
+	return dst, err
+}
+
+// batchFinishRefs is batchFinish for an uncompressed batch some of whose
+// values are in r.
+func batchFinishRefs(dst []byte, start int, b *RecordBatch, h *batchHeader, r *FrameRefs) ([]byte, error) {
+	dst, err := batchFinishHeader(dst, start, r.bytesFrom(start), b, CompressionNone, h)
+	if err == nil {
+		binary.BigEndian.PutUint32(dst[start+batchOffCRC:], r.crcFrom(dst, start+batchOffAttributes))
+	}
+	return dst, err
+}
+
+// batchFinishHeader fills in the header but for the CRC; refBytes of the
+// batch are not in dst.
+func batchFinishHeader(dst []byte, start, refBytes int, b *RecordBatch, codec Compression, h *batchHeader) ([]byte, error) {
+	length := len(dst) - start - batchLogOverhead + refBytes
 	if length > math.MaxInt32 {
 		return dst[:start], fmt.Errorf("protocol: record batch of %d bytes: %w", length, ErrMessageTooLarge)
 	}
@@ -109,7 +129,6 @@ func batchFinish(dst []byte, start int, b *RecordBatch, codec Compression, h *ba
 	be.PutUint16(hdr[batchOffProducerEpoch:], uint16(b.ProducerEpoch))
 	be.PutUint32(hdr[batchOffBaseSequence:], uint32(b.BaseSequence))
 	be.PutUint32(hdr[batchOffRecordCount:], uint32(h.count))
-	be.PutUint32(hdr[batchOffCRC:], crcCastagnoli(dst[start+batchOffAttributes:]))
 	return dst, nil
 }
 
@@ -123,6 +142,27 @@ func recAppendRecord(dst []byte, tsDelta, offDelta int64, key, value []byte, hea
 	dst = binary.AppendVarint(dst, offDelta)
 	dst = recAppendBytes(dst, key)
 	dst = recAppendBytes(dst, value)
+	dst = binary.AppendVarint(dst, int64(len(headers)))
+	for i := range headers {
+		dst = binary.AppendVarint(dst, int64(len(headers[i].Key)))
+		dst = append(dst, headers[i].Key...)
+		dst = recAppendBytes(dst, headers[i].Value)
+	}
+	return dst
+}
+
+// recAppendRecordRef is recAppendRecord with the value's bytes in r: dst
+// gets its length, and the record's fields after it.
+func recAppendRecordRef(dst []byte, tsDelta, offDelta int64, key, value []byte, headers []RecordHeader, r *FrameRefs) []byte {
+	size := recBodySize(tsDelta, offDelta, key, value, headers)
+	dst = codecGrowCap(dst, binary.MaxVarintLen64+size-len(value))
+	dst = binary.AppendVarint(dst, int64(size))
+	dst = append(dst, 0) // record attributes: unused
+	dst = binary.AppendVarint(dst, tsDelta)
+	dst = binary.AppendVarint(dst, offDelta)
+	dst = recAppendBytes(dst, key)
+	dst = binary.AppendVarint(dst, int64(len(value)))
+	r.add(len(dst), value)
 	dst = binary.AppendVarint(dst, int64(len(headers)))
 	for i := range headers {
 		dst = binary.AppendVarint(dst, int64(len(headers[i].Key)))

@@ -76,6 +76,16 @@ func (*ProduceRecordsRequest) EmptyResponse() *ProduceResponse { return NewProdu
 // AppendTo appends the request body encoded at version to dst, each
 // Source's batch written in place. A Source batch needs version 3 or later.
 func (m *ProduceRecordsRequest) AppendTo(dst []byte, version int16) ([]byte, error) {
+	return m.appendTo(dst, version, nil)
+}
+
+// AppendRefs is AppendTo with the Source batches' values of at least r.Min
+// bytes left where they are, as refs (see AppendRequestFrameRefs).
+func (m *ProduceRecordsRequest) AppendRefs(dst []byte, version int16, r *FrameRefs) ([]byte, error) {
+	return m.appendTo(dst, version, r)
+}
+
+func (m *ProduceRecordsRequest) appendTo(dst []byte, version int16, r *FrameRefs) ([]byte, error) {
 	lo, hi := m.SupportedVersions()
 	if version < lo || version > hi {
 		return dst, &VersionError{Message: "ProduceRequest", Version: version, Min: lo, Max: hi}
@@ -108,7 +118,10 @@ func (m *ProduceRecordsRequest) AppendTo(dst []byte, version int16) ([]byte, err
 			if version < 3 {
 				return dst[:start], fmt.Errorf("protocol: a record batch in Produce v%d: %w", version, ErrUnsupportedVersion)
 			}
-			if dst, err = appendSourceBatch(dst, &p.Batch, p.Source, flex); err != nil {
+			if dst, err = appendSourceBatch(dst, &p.Batch, p.Source, flex, r); err != nil {
+				if r != nil {
+					r.Reset()
+				}
 				return dst[:start], err
 			}
 		}
@@ -157,8 +170,9 @@ func sourceBatchSize(src RecordSource) (size int, baseTS int64) {
 }
 
 // appendSourceBatch appends src's records as an uncompressed batch with
-// hdr's header fields, preceded by its length as a bytes field.
-func appendSourceBatch(dst []byte, hdr *RecordBatch, src RecordSource, flex bool) ([]byte, error) {
+// hdr's header fields, preceded by its length as a bytes field. With r set,
+// values of at least r.Min bytes go to r instead of dst.
+func appendSourceBatch(dst []byte, hdr *RecordBatch, src RecordSource, flex bool, r *FrameRefs) ([]byte, error) {
 	n := src.Len()
 	if n > math.MaxInt32 {
 		return dst, fmt.Errorf("protocol: %d records in one batch: %w", n, ErrRecordListTooLarge)
@@ -173,8 +187,12 @@ func appendSourceBatch(dst []byte, hdr *RecordBatch, src RecordSource, flex bool
 		dst = AppendInt32(dst, int32(size))
 	}
 	// Room for every record at once (recAppendRecord asks for a varint's
-	// worth more than a record needs).
-	dst = codecGrowCap(dst, size+binary.MaxVarintLen64)
+	// worth more than a record needs); with refs, values may not need it.
+	if r == nil {
+		dst = codecGrowCap(dst, size+binary.MaxVarintLen64)
+	} else {
+		dst = codecGrowCap(dst, RecordBatchHeaderSize)
+	}
 	h := batchHeader{baseTimestamp: hdr.BaseTimestamp, maxTimestamp: hdr.MaxTimestamp,
 		lastOffsetDelta: hdr.LastOffsetDelta, count: int32(n)}
 	if n > 0 {
@@ -184,11 +202,18 @@ func appendSourceBatch(dst []byte, hdr *RecordBatch, src RecordSource, flex bool
 	dst = dst[:start+RecordBatchHeaderSize]
 	for i := range n {
 		ts, key, value, headers := src.Record(i)
-		dst = recAppendRecord(dst, ts-baseTS, int64(i), key, value, headers)
+		if r != nil && len(value) >= r.Min && r.Min > 0 {
+			dst = recAppendRecordRef(dst, ts-baseTS, int64(i), key, value, headers, r)
+		} else {
+			dst = recAppendRecord(dst, ts-baseTS, int64(i), key, value, headers)
+		}
 		h.maxTimestamp = max(h.maxTimestamp, ts)
 	}
 	if hdr.LogAppendTime() {
 		h.maxTimestamp = hdr.MaxTimestamp
 	}
-	return batchFinish(dst, start, hdr, CompressionNone, &h)
+	if r == nil || len(r.Refs) == 0 || r.Refs[len(r.Refs)-1].At < start {
+		return batchFinish(dst, start, hdr, CompressionNone, &h)
+	}
+	return batchFinishRefs(dst, start, hdr, &h, r)
 }
