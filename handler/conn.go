@@ -102,3 +102,16 @@ type Conn interface {
 	LocalAddr() net.Addr
 	RemoteAddr() net.Addr
 }
+
+// VectorWriter is a Conn that can send bytes gathered from several buffers.
+// A request carrying large record values is sent from where the producer
+// holds them: over plain TCP one writev hands the pieces to the kernel, so
+// the values cross memory once instead of being copied into a request
+// buffer first. Both handlers' connections implement it; over TLS the
+// pieces are joined before encryption, as Write's caller would.
+type VectorWriter interface {
+	// WriteVec is Write of the bytes of bufs, in order, as if joined into
+	// one slice: the same framing, ordering, ownership and back-pressure
+	// rules hold. It may reslice bufs' elements while writing.
+	WriteVec(bufs [][]byte) error
+}

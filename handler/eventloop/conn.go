@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -127,18 +128,52 @@ func (c *conn) RemoteAddr() net.Addr { return c.remote }
 
 // Write copies b into the pending buffer and makes sure a flush is queued,
 // waiting first while the connection holds more than limit bytes.
-func (c *conn) Write(b []byte) error {
+func (c *conn) Write(b []byte) error { return c.write(b, nil, len(b)) }
+
+// WriteVec sends bufs' bytes as one Write. A large one to an idle plain
+// socket goes out in writev calls from the caller's goroutine, uncopied;
+// otherwise the pieces are copied as Write's b would be (over TLS, joined
+// into one buffer first: records of the whole, not of each piece).
+func (c *conn) WriteVec(bufs [][]byte) error {
+	n := 0
+	for _, b := range bufs {
+		n += len(b)
+	}
+	if c.tls == nil {
+		return c.write(nil, bufs, n)
+	}
+	jp := joinPool.Get().(*[]byte)
+	j := slices.Grow((*jp)[:0], n)
+	for _, b := range bufs {
+		j = append(j, b...)
+	}
+	err := c.write(j, nil, n)
+	if cap(j) <= maxJoin {
+		*jp = j[:0]
+		joinPool.Put(jp)
+	}
+	return err
+}
+
+// joinPool holds the buffers WriteVec joins pieces into for TLS; maxJoin
+// keeps an outsized one out.
+var joinPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+const maxJoin = 16 << 20
+
+// write is Write of b, or of bufs when set (n bytes in all).
+func (c *conn) write(b []byte, bufs [][]byte, n int) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for {
 		if c.err != nil {
 			return c.err
 		}
-		if len(b) == 0 {
+		if n == 0 {
 			return nil
 		}
 		buffered := c.pending.Len() + c.outbound
-		if buffered == 0 || buffered+len(b) <= c.limit {
+		if buffered == 0 || buffered+n <= c.limit {
 			break
 		}
 		c.waiting++
@@ -146,10 +181,18 @@ func (c *conn) Write(b []byte) error {
 		c.wcond.Wait()
 		c.waiting--
 	}
-	if c.directOK(b) {
-		return c.writeDirect(b)
+	if c.directOK(n) {
+		if bufs == nil {
+			var one [1][]byte
+			one[0] = b
+			return c.writeDirect(one[:])
+		}
+		return c.writeDirect(bufs)
 	}
 	c.pending.Append(b)
+	for _, b := range bufs {
+		c.pending.Append(b)
+	}
 	if c.direct {
 		return nil // the direct writer queues the flush when done
 	}

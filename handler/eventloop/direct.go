@@ -92,26 +92,27 @@ func (c *conn) releaseDirect() {
 	}
 }
 
-// directOK reports whether b may be written directly: it is large and
+// directOK reports whether a Write of n bytes may be written directly: it is large and
 // nothing is pending, queued, being written or buffered by gnet, so no byte
 // can overtake it. Called with mu held.
-func (c *conn) directOK(b []byte) bool {
-	return len(b) >= directMin && c.wfd >= 0 && !c.direct && !c.scheduled && !c.loopWriting &&
+func (c *conn) directOK(n int) bool {
+	return n >= directMin && c.wfd >= 0 && !c.direct && !c.scheduled && !c.loopWriting &&
 		c.outbound == 0 && c.pending.Len() == 0
 }
 
-// writeDirect writes b from the calling goroutine, without mu, and then
+// writeDirect writes bufs from the calling goroutine, without mu, and then
 // queues the flush of what other Writes queued meanwhile. Called with mu
-// held, which it releases during the write and holds again on return.
-func (c *conn) writeDirect(b []byte) error {
+// held, which it releases during the write and holds again on return. Over
+// TLS bufs is one buffer (WriteVec joins them).
+func (c *conn) writeDirect(bufs [][]byte) error {
 	c.direct = true
 	fd := c.wfd
 	c.mu.Unlock()
 	var err error
 	if c.tls != nil {
-		err = c.tls.sendDirect(fd, b)
+		err = c.tls.sendDirect(fd, bufs[0])
 	} else {
-		err = c.send(fd, b)
+		err = c.sendVec(fd, bufs)
 	}
 	c.mu.Lock()
 	c.direct = false
@@ -140,27 +141,73 @@ func (c *conn) writeDirect(b []byte) error {
 // send writes all of b to fd, waiting for room in Go's netpoller whenever
 // the kernel refuses more.
 func (c *conn) send(fd int, b []byte) error {
-	for len(b) > 0 {
-		n, err := unix.Write(fd, b)
+	var one [1][]byte
+	one[0] = b
+	return c.sendVec(fd, one[:])
+}
+
+// maxIovecs is the most buffers one writev takes (Linux's IOV_MAX).
+const maxIovecs = 1024
+
+// sendVec writes all of bufs to fd in writev calls, waiting for room in
+// Go's netpoller whenever the kernel refuses more. It reslices bufs'
+// elements as they go out.
+func (c *conn) sendVec(fd int, bufs [][]byte) error {
+	for {
+		var err error
+		if bufs, err = writev(fd, bufs); err != unix.EAGAIN {
+			return err
+		}
+		if bufs, err = c.sendWaiting(fd, bufs); err != nil || len(bufs) == 0 {
+			return err
+		}
+	}
+}
+
+// writev writes bufs to fd until they are all written (then returns none
+// left), the kernel refuses more (unix.EAGAIN, and what is left) or fails.
+func writev(fd int, bufs [][]byte) ([][]byte, error) {
+	for len(bufs) > 0 {
+		if len(bufs[0]) == 0 {
+			bufs = bufs[1:]
+			continue
+		}
+		n, err := unix.Writev(fd, bufs[:min(len(bufs), maxIovecs)])
 		switch {
 		case err == unix.EINTR:
 			continue
 		case err == unix.EAGAIN:
-			return c.sendWaiting(fd, b)
+			return bufs, err
 		case err != nil:
-			return os.NewSyscallError("write", err)
+			return bufs, os.NewSyscallError("writev", err)
 		}
-		b = b[n:]
+		bufs = consume(bufs, n)
 	}
-	return nil
+	return nil, nil
 }
 
-// sendWaiting writes b through a pollable duplicate of fd, so that the
-// goroutine parks in the netpoller while the socket is full.
-func (c *conn) sendWaiting(fd int, b []byte) error {
+// consume drops the first n bytes of bufs.
+func consume(bufs [][]byte, n int) [][]byte {
+	for n > 0 && len(bufs) > 0 {
+		if n < len(bufs[0]) {
+			bufs[0] = bufs[0][n:]
+			return bufs
+		}
+		n -= len(bufs[0])
+		bufs = bufs[1:]
+	}
+	return bufs
+}
+
+// sendWaiting waits in Go's netpoller for room, through a pollable
+// duplicate of fd, and writes bufs whenever there is some; it returns when
+// they are all written, or the socket takes no more and the wait is
+// released (the connection closing). The duplicate lets the goroutine park
+// in the netpoller while the socket is full without registering fd itself.
+func (c *conn) sendWaiting(fd int, bufs [][]byte) ([][]byte, error) {
 	d, err := dupFD(uintptr(fd))
 	if err != nil {
-		return os.NewSyscallError("fcntl", err)
+		return bufs, os.NewSyscallError("fcntl", err)
 	}
 	// fd is non-blocking (the flag belongs to the socket, shared by every
 	// descriptor of it), so os.NewFile registers d with the netpoller.
@@ -169,16 +216,26 @@ func (c *conn) sendWaiting(fd int, b []byte) error {
 	if cerr := c.err; cerr != nil {
 		c.mu.Unlock()
 		_ = f.Close()
-		return cerr
+		return bufs, cerr
 	}
 	c.wfile = f
 	c.mu.Unlock()
-	_, err = f.Write(b)
+	var werr error
+	rc, err := f.SyscallConn()
+	if err == nil {
+		err = rc.Write(func(wfd uintptr) bool {
+			bufs, werr = writev(int(wfd), bufs)
+			return werr != unix.EAGAIN
+		})
+	}
 	c.mu.Lock()
 	if c.wfile == f {
 		c.wfile = nil
 		_ = f.Close()
 	}
 	c.mu.Unlock()
-	return err
+	if err == nil {
+		err = werr
+	}
+	return bufs, err
 }

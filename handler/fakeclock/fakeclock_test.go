@@ -47,7 +47,7 @@ func recv[T any](t *testing.T, ch <-chan T) T {
 // sockets pass the conformance suite on both handlers. Left out: Time, and
 // Semaphore, whose workers hold their units across a Sleep on the handler.
 func TestConformanceWithoutTime(t *testing.T) {
-	groups := []string{"Queue", "Event", "Lock", "Tasks", "Dial", "Framing", "Conn", "TLS"}
+	groups := []string{"Queue", "Event", "Lock", "Tasks", "Dial", "Framing", "Conn", "TLS", "Vector"}
 	t.Run("goroutine", func(t *testing.T) {
 		handlertest.RunGroups(t, func(*testing.T) handler.Handler { return fakeclock.New(goroutine.New()) }, groups...)
 	})

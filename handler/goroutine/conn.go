@@ -2,6 +2,7 @@ package goroutine
 
 import (
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -15,6 +16,7 @@ const readBufSize = 32 << 10
 type conn struct {
 	h       *Handler
 	nc      net.Conn
+	tcp     *net.TCPConn // nc, when it is plain TCP (WriteVec gathers)
 	addr    string
 	onFrame func([]byte)
 	onClose func(error)
@@ -48,6 +50,7 @@ func newConn(h *Handler, nc net.Conn, cfg *handler.DialConfig) *conn {
 		done:    make(chan struct{}),
 		limit:   cfg.MaxBufferedWrite,
 	}
+	c.tcp, _ = nc.(*net.TCPConn)
 	if c.limit <= 0 {
 		c.limit = handler.DefaultMaxBufferedWrite
 	}
@@ -93,9 +96,23 @@ func (c *conn) shutdown(reason error) {
 }
 
 // Write sends b, or queues a copy behind a write already in the kernel.
-func (c *conn) Write(b []byte) error {
+func (c *conn) Write(b []byte) error { return c.write(b, nil, len(b)) }
+
+// WriteVec sends bufs' bytes as one Write. Over plain TCP they go to the
+// kernel in one writev (net.Buffers), uncopied; over TLS, or queued behind
+// a write in progress, they are copied as Write's b would be.
+func (c *conn) WriteVec(bufs [][]byte) error {
+	n := 0
+	for _, b := range bufs {
+		n += len(b)
+	}
+	return c.write(nil, bufs, n)
+}
+
+// write is Write of b, or of bufs when set (n bytes in all).
+func (c *conn) write(b []byte, bufs [][]byte, n int) error {
 	c.wmu.Lock()
-	if len(b) == 0 {
+	if n == 0 {
 		err := c.werr
 		c.wmu.Unlock()
 		return err
@@ -103,8 +120,11 @@ func (c *conn) Write(b []byte) error {
 	for c.flushing && c.werr == nil {
 		// Queued behind the write in the kernel, up to the limit: beyond
 		// it, wait to become the writer (back-pressure).
-		if n := c.pending.Len(); n == 0 || n+len(b) <= c.limit {
+		if p := c.pending.Len(); p == 0 || p+n <= c.limit {
 			c.pending.Append(b)
+			for _, b := range bufs {
+				c.pending.Append(b)
+			}
 			c.wmu.Unlock()
 			return nil
 		}
@@ -118,7 +138,12 @@ func (c *conn) Write(b []byte) error {
 	c.flushing = true
 	c.wmu.Unlock()
 
-	_, err := c.nc.Write(b)
+	var err error
+	if bufs == nil {
+		_, err = c.nc.Write(b)
+	} else {
+		err = c.writeVec(bufs, n)
+	}
 
 	c.wmu.Lock()
 	for err == nil && c.werr == nil && c.pending.Len() > 0 {
@@ -144,6 +169,34 @@ func (c *conn) Write(b []byte) error {
 	}
 	return nil
 }
+
+// writeVec writes bufs (n bytes) to the socket: gathered by the kernel when
+// the socket is plain TCP, else joined first, so that TLS makes records of
+// the whole rather than of each piece. Called by the writer only.
+func (c *conn) writeVec(bufs [][]byte, n int) error {
+	if c.tcp != nil {
+		nb := net.Buffers(bufs)
+		_, err := nb.WriteTo(c.tcp)
+		return err
+	}
+	jp := joinPool.Get().(*[]byte)
+	j := slices.Grow((*jp)[:0], n)
+	for _, b := range bufs {
+		j = append(j, b...)
+	}
+	_, err := c.nc.Write(j)
+	if cap(j) <= maxJoin {
+		*jp = j[:0]
+		joinPool.Put(jp)
+	}
+	return err
+}
+
+// joinPool holds the buffers writeVec joins pieces into; maxJoin keeps an
+// outsized one out.
+var joinPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+const maxJoin = 16 << 20
 
 func (c *conn) emit(b []byte) {
 	if !c.dropping.Load() {

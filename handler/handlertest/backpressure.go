@@ -26,11 +26,14 @@ import (
 // write them from the caller's goroutine when the socket is idle.
 func testWriteBackPressure(t *testing.T, h handler.Handler) {
 	for _, size := range []int{16 << 10, 96 << 10} {
-		t.Run(fmt.Sprintf("frame=%dKiB", size>>10), func(t *testing.T) { writeBackPressure(t, h, size) })
+		t.Run(fmt.Sprintf("frame=%dKiB", size>>10), func(t *testing.T) { writeBackPressure(t, h, size, write) })
 	}
 }
 
-func writeBackPressure(t *testing.T, h handler.Handler, frameSize int) {
+// write is Conn.Write, for the tests that run with WriteVec too.
+func write(c handler.Conn, b []byte) error { return c.Write(b) }
+
+func writeBackPressure(t *testing.T, h handler.Handler, frameSize int, write func(handler.Conn, []byte) error) {
 	p := newPeer(t)
 	r := newRecorder()
 	cfg := r.config(p.addr())
@@ -58,7 +61,7 @@ func writeBackPressure(t *testing.T, h handler.Handler, frameSize int) {
 			payload := frame[4:]
 			binary.BigEndian.PutUint32(payload, uint32(i))
 			AppendFrame(frame[:0], payload)
-			if err := c.Write(frame); err != nil {
+			if err := write(c, frame); err != nil {
 				done <- err
 				return
 			}
@@ -107,11 +110,11 @@ func writeBackPressure(t *testing.T, h handler.Handler, frameSize int) {
 // ErrClosed when the connection is closed.
 func testCloseReleasesBlockedWriter(t *testing.T, h handler.Handler) {
 	for _, size := range []int{32 << 10, 96 << 10} {
-		t.Run(fmt.Sprintf("frame=%dKiB", size>>10), func(t *testing.T) { closeReleasesBlockedWriter(t, h, size) })
+		t.Run(fmt.Sprintf("frame=%dKiB", size>>10), func(t *testing.T) { closeReleasesBlockedWriter(t, h, size, write) })
 	}
 }
 
-func closeReleasesBlockedWriter(t *testing.T, h handler.Handler, size int) {
+func closeReleasesBlockedWriter(t *testing.T, h handler.Handler, size int, write func(handler.Conn, []byte) error) {
 	p := newPeer(t)
 	r := newRecorder()
 	cfg := r.config(p.addr())
@@ -125,7 +128,7 @@ func closeReleasesBlockedWriter(t *testing.T, h handler.Handler, size int) {
 	h.Go(task, func() {
 		frame := AppendFrame(nil, make([]byte, size))
 		for {
-			if err := c.Write(frame); err != nil {
+			if err := write(c, frame); err != nil {
 				done <- err
 				return
 			}

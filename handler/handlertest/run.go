@@ -23,7 +23,7 @@ func Run(t *testing.T, newHandler func(t *testing.T) handler.Handler) {
 
 // RunGroups runs the named groups of the conformance suite ("Queue",
 // "Event", "Semaphore", "Lock", "Time", "Tasks", "Dial", "Framing", "Conn",
-// "TLS"), or all of them when none is named. A handler whose clock is not
+// "TLS", "Vector"), or all of them when none is named. A handler whose clock is not
 // the wall clock runs every group but "Time".
 func RunGroups(t *testing.T, newHandler func(t *testing.T) handler.Handler, names ...string) {
 	groups := []struct {
@@ -40,6 +40,7 @@ func RunGroups(t *testing.T, newHandler func(t *testing.T) handler.Handler, name
 		{"Framing", framingTests},
 		{"Conn", connTests},
 		{"TLS", tlsTests},
+		{"Vector", vectorTests},
 	}
 	for _, g := range groups {
 		if len(names) > 0 && !slices.Contains(names, g.name) {
