@@ -24,6 +24,7 @@ type session struct {
 	versions atomic.Pointer[protocol.Versions]
 	ready    atomic.Bool // handshake done; set once
 	down     atomic.Bool // mirrors closed, for lock-free reads
+	vec      atomic.Bool // conn is a handler.VectorWriter; set by attach
 
 	mu       sync.Mutex
 	conn     handler.Conn // nil until Dial returns
@@ -57,6 +58,8 @@ func newSession(bc *BrokerConnection) *session {
 // attach hands the session its socket. If the socket already failed (a peer
 // can close, or send garbage, before Dial returns) it is closed at once.
 func (s *session) attach(c handler.Conn) {
+	_, vec := c.(handler.VectorWriter)
+	s.vec.Store(vec)
 	s.mu.Lock()
 	s.conn = c
 	closed := s.closed
@@ -134,11 +137,24 @@ func (s *session) send(ctx context.Context, req protocol.Request, version int16,
 			bufPool.Put(bp)
 		}
 	}()
-	buf, err := protocol.AppendRequestFrame((*bp)[:0], req, version, 0, &s.bc.cfg.ClientID)
+	var buf []byte
+	var err error
+	var refs *frameRefs // large values left in place, for a VectorWriter
+	if _, ok := req.(protocol.RefAppender); ok && s.vec.Load() {
+		refs = refsPool.Get().(*frameRefs)
+		defer refs.put()
+		buf, err = protocol.AppendRequestFrameRefs((*bp)[:0], &refs.r, req, version, 0, &s.bc.cfg.ClientID)
+	} else {
+		buf, err = protocol.AppendRequestFrame((*bp)[:0], req, version, 0, &s.bc.cfg.ClientID)
+	}
 	*bp = buf
 	if err != nil {
 		release()
 		return nil, err
+	}
+	size := len(buf)
+	if refs != nil {
+		size += refs.r.Bytes()
 	}
 
 	var f *ResponseFuture
@@ -161,7 +177,7 @@ func (s *session) send(ctx context.Context, req protocol.Request, version int16,
 	// and return, and the writing sender sends out before it returns. Under
 	// load many requests share one write; alone, a request costs no copy.
 	s.mu.Lock()
-	for s.flushing && s.out.Len() > 0 && s.out.Len()+len(buf) > maxQueued {
+	for s.flushing && s.out.Len() > 0 && s.out.Len()+size > maxQueued {
 		// The socket is not keeping up: wait for out to be taken rather
 		// than queue without bound.
 		if s.drained == nil {
@@ -220,10 +236,16 @@ func (s *session) send(ctx context.Context, req protocol.Request, version int16,
 		s.armTimer(f.deadline)
 	}
 	if s.flushing {
-		s.out.Append(buf)
+		if refs != nil {
+			for _, p := range refs.pieces(buf) {
+				s.out.Append(p)
+			}
+		} else {
+			s.out.Append(buf)
+		}
 		s.mu.Unlock()
 		if obs != nil {
-			s.observeWrite(req, version, len(buf), queued, nil)
+			s.observeWrite(req, version, size, queued, nil)
 		}
 		return f, nil
 	}
@@ -231,18 +253,52 @@ func (s *session) send(ctx context.Context, req protocol.Request, version int16,
 	c := s.conn
 	s.mu.Unlock()
 
-	if err := s.flush(c, c.Write(buf)); err != nil {
+	var werr error
+	if refs != nil {
+		werr = c.(handler.VectorWriter).WriteVec(refs.pieces(buf))
+	} else {
+		werr = c.Write(buf)
+	}
+	if err := s.flush(c, werr); err != nil {
 		// The pushed future, if any, failed with the others.
 		err = s.failure()
 		if obs != nil {
-			s.observeWrite(req, version, len(buf), queued, err)
+			s.observeWrite(req, version, size, queued, err)
 		}
 		return nil, err
 	}
 	if obs != nil {
-		s.observeWrite(req, version, len(buf), queued, nil)
+		s.observeWrite(req, version, size, queued, nil)
 	}
 	return f, nil
+}
+
+// minRef is the smallest record value a request leaves in the producer's
+// memory for a VectorWriter to gather (see protocol.FrameRefs) rather than
+// copies into the request buffer: below a few KiB, copying costs about what
+// the kernel spends per extra buffer of a writev.
+const minRef = 4 << 10
+
+// frameRefs is a request's refs and the pieces list built from them.
+type frameRefs struct {
+	r  protocol.FrameRefs
+	ps [][]byte
+}
+
+var refsPool = sync.Pool{New: func() any { return &frameRefs{r: protocol.FrameRefs{Min: minRef}} }}
+
+// pieces lists the frame in buf as the buffers to write.
+func (f *frameRefs) pieces(buf []byte) [][]byte {
+	f.ps = f.r.Pieces(f.ps[:0], buf, 0)
+	return f.ps
+}
+
+// put returns f to the pool, keeping no caller memory reachable from it.
+func (f *frameRefs) put() {
+	f.r.Reset()
+	clear(f.ps)
+	f.ps = f.ps[:0]
+	refsPool.Put(f)
 }
 
 // observeWrite reports a request frame of n bytes handed to the socket
