@@ -4,7 +4,6 @@ import (
 	"context"
 	"net"
 	"os"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -142,24 +141,11 @@ func (c *conn) WriteVec(bufs [][]byte) error {
 	if c.tls == nil {
 		return c.write(nil, bufs, n)
 	}
-	jp := joinPool.Get().(*[]byte)
-	j := slices.Grow((*jp)[:0], n)
-	for _, b := range bufs {
-		j = append(j, b...)
-	}
-	err := c.write(j, nil, n)
-	if cap(j) <= maxJoin {
-		*jp = j[:0]
-		joinPool.Put(jp)
-	}
+	j := coalesce.Join(bufs, n)
+	err := c.write(*j, nil, n)
+	coalesce.Release(j)
 	return err
 }
-
-// joinPool holds the buffers WriteVec joins pieces into for TLS; maxJoin
-// keeps an outsized one out.
-var joinPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
-
-const maxJoin = 16 << 20
 
 // write is Write of b, or of bufs when set (n bytes in all).
 func (c *conn) write(b []byte, bufs [][]byte, n int) error {

@@ -2,7 +2,6 @@ package goroutine
 
 import (
 	"net"
-	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -179,24 +178,11 @@ func (c *conn) writeVec(bufs [][]byte, n int) error {
 		_, err := nb.WriteTo(c.tcp)
 		return err
 	}
-	jp := joinPool.Get().(*[]byte)
-	j := slices.Grow((*jp)[:0], n)
-	for _, b := range bufs {
-		j = append(j, b...)
-	}
-	_, err := c.nc.Write(j)
-	if cap(j) <= maxJoin {
-		*jp = j[:0]
-		joinPool.Put(jp)
-	}
+	j := coalesce.Join(bufs, n)
+	_, err := c.nc.Write(*j)
+	coalesce.Release(j)
 	return err
 }
-
-// joinPool holds the buffers writeVec joins pieces into; maxJoin keeps an
-// outsized one out.
-var joinPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
-
-const maxJoin = 16 << 20
 
 func (c *conn) emit(b []byte) {
 	if !c.dropping.Load() {
