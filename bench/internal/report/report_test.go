@@ -74,7 +74,7 @@ func TestMarkdownTables(t *testing.T) {
 	)
 	md := Markdown(r, "")
 
-	cpu := "Client CPU per record, microseconds (CPU seconds per run):\n\n| cell | gregor | franz-go | pykafka |\n|---|---|---|---|\n" +
+	cpu := "Client CPU per record, microseconds (CPU seconds per run; ◦: under 0.1 s a run, where connecting and start-up weigh in as much as the records, too little to rank clients by):\n\n| cell | gregor | franz-go | pykafka |\n|---|---|---|---|\n" +
 		"| kraft-1 · 100 B · none · acks=1 | 1.00 µs ±0% (0.11 s) **×1.00** | 1.00 µs ±0% (0.22 s) **×1.00** | — |\n\n"
 	assert.Contains(t, md, cpu, "the CPU table shows a failure as a dash, its error being in the table above")
 	assert.Contains(t, md, "## Group consumption\n\nThree members")
@@ -113,6 +113,19 @@ func TestCPUPerRecord(t *testing.T) {
 	assert.InDelta(t, 0.4, st.Spread, 1e-9, "(3.0-2.0)/2.5")
 	md := Markdown(r, "")
 	assert.Contains(t, md, "| kraft-1 · 100 B · lz4 | 2.50 µs ±40% ⚠ (0.25 s) **×1.00** | 5.00 µs ±0% (0.50 s) **×2.00** |")
+	assert.Contains(t, md, "◦: under 0.1 s a run", "the caption says what the short-run mark means")
+	assert.NotContains(t, md, "s ◦)", "runs of 0.25 s and more are not short")
+
+	// The pykafka comparison's small cells: 0.04 s a run is marked, whoever uses it.
+	r.Cells = append(r.Cells, Cell{Key: "z", Cluster: "zookeeper-1", Workload: "consume", Size: 10240, Compression: "none"})
+	for i := range 3 {
+		r.Samples = append(r.Samples,
+			Sample{Cell: "z", Contender: "gregor", Rep: i, Result: workload.Result{Messages: 5000, Bytes: 5e7, Seconds: 0.05, CPUSeconds: 0.04}},
+			Sample{Cell: "z", Contender: "franz-go", Rep: i, Result: workload.Result{Messages: 5000, Bytes: 5e7, Seconds: 0.05, CPUSeconds: 0.2}},
+		)
+	}
+	md = Markdown(r, "")
+	assert.Contains(t, md, "| zookeeper-1 · 10 KiB · none | 8.00 µs ±0% (0.04 s ◦) **×1.00** | 40.0 µs ±0% (0.20 s) **×5.00** |")
 	svg := Chart(r)
 	assert.Contains(t, svg, "franz-go: ×2.00</title>", "the CPU panel shows franz-go's CPU per record at twice gregor's")
 	assert.Contains(t, svg, "gregor: ×1.00 (spread above 25%)</title>", "a noisy bar says so")
