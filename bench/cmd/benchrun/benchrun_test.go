@@ -151,3 +151,30 @@ func TestRunsPerTopic(t *testing.T) {
 	assert.Zero(t, runsPerTopic(consume), "consume cells read the topic they filled")
 	assert.Zero(t, runsPerTopic(report.Cell{Workload: workload.Latency, Size: 10 << 10}))
 }
+
+// TestLegacyCellCounts: on the Kafka 3.9 cluster produce and consume cells move as many messages as anywhere
+// else, so that the Go clients' CPU per record means something there; pykafka gets a tenth of each, and group cells
+// keep counts its group consumer gets through.
+func TestLegacyCellCounts(t *testing.T) {
+	p := fullPlan()
+	legacy := &clusterRun{p: p, spec: clusterSpec{mode: "zookeeper", brokers: 1, legacy: true}}
+	main := &clusterRun{p: p, spec: clusterSpec{mode: "kraft", brokers: 1}}
+	for _, size := range p.sizes {
+		assert.Equal(t, main.n(size), legacy.n(size))
+		assert.Equal(t, main.consumeN(workload.Consume, size), legacy.consumeN(workload.Consume, size))
+		assert.Equal(t, p.legacyGroupN(size), legacy.consumeN(workload.Group, size))
+		assert.Equal(t, p.consumeN(size), main.consumeN(workload.Group, size))
+	}
+
+	prod := job{cell: report.Cell{Workload: workload.Produce, Messages: 300_000}, n: 300_000}
+	pykafkaJob(&prod)
+	assert.Equal(t, 30_000, prod.n)
+	ends := map[int32]int64{0: 500_000, 1: 500_000}
+	cons := job{cell: report.Cell{Workload: workload.Consume, Messages: 1_000_000}, ends: ends}
+	pykafkaJob(&cons)
+	assert.Equal(t, map[int32]int64{0: 50_000, 1: 50_000}, cons.ends)
+	assert.EqualValues(t, 500_000, ends[0], "the other contenders' ends are left alone")
+	group := job{cell: report.Cell{Workload: workload.Group, Messages: 5000}, ends: ends, n: 5000}
+	pykafkaJob(&group)
+	assert.Equal(t, ends, group.ends)
+}

@@ -158,7 +158,8 @@ func settings(p plan) []report.KV {
 			"linger.ms=0, enable.idempotence=false, batch.size 1 MiB, buffer.memory = the shared limit, RoundRobinPartitioner; " +
 			"consume time is its fetch time (its group join left out); CPU includes JVM start-up and JIT"},
 		{K: pykafkaName, V: "pykafka Producer (use_rdkafka=False, linger_ms=0, min_queued_messages=1, delivery reports), " +
-			"SimpleConsumer, managed BalancedConsumer; produces a tenth of the others' message count"},
+			"SimpleConsumer, managed BalancedConsumer; produces a tenth of the others' message count and reads the first " +
+			"tenth of each partition"},
 	}
 }
 

@@ -10,7 +10,7 @@ import (
 	"github.com/gregorkafka/gregor/bench/internal/workload"
 )
 
-// plan sizes the run. The full plan takes about 50 minutes on two cores; the quick one exercises every
+// plan sizes the run. The full plan takes about 55 minutes on two cores; the quick one exercises every
 // contender and workload once with small counts. A run of 10 KiB records is 50,000 of them (500 MB): at 10,000
 // a produce run used 0.06-0.08 s of CPU, and the same client's runs moved by a third from one to the next.
 type plan struct {
@@ -30,38 +30,35 @@ type plan struct {
 	conns             []int
 	inflight          int // the conns cell with this many clients, each with this many requests in flight; 0: none
 	timeout           time.Duration
-	// Kafka 3.9 (ZooKeeper mode) cell counts for the pykafka comparison, which runs pure Python.
-	legacyProduceN func(size int) int
-	legacyConsumeN func(size int) int
+	// Group cells' counts on the Kafka 3.9 (ZooKeeper mode) cluster, where pykafka, pure Python, runs them too.
+	legacyGroupN func(size int) int
 }
 
 func fullPlan() plan {
 	return plan{
 		reps: 5, sizes: []int{100, 10 << 10}, codecs: []string{"none", "lz4"}, partitions: 6,
-		produceN:       bySize(300_000, 50_000),
-		consumeN:       bySize(1_000_000, 50_000),
-		latRate:        2000,
-		latFor:         1500 * time.Millisecond,
-		conns:          []int{1, 10, 100},
-		inflight:       100,
-		timeout:        5 * time.Minute,
-		legacyProduceN: bySize(100_000, 5_000),
-		legacyConsumeN: bySize(100_000, 5_000),
+		produceN:     bySize(300_000, 50_000),
+		consumeN:     bySize(1_000_000, 50_000),
+		latRate:      2000,
+		latFor:       1500 * time.Millisecond,
+		conns:        []int{1, 10, 100},
+		inflight:     100,
+		timeout:      5 * time.Minute,
+		legacyGroupN: bySize(100_000, 5_000),
 	}
 }
 
 func quickPlan() plan {
 	return plan{
 		quick: true, reps: 1, sizes: []int{100, 10 << 10}, codecs: []string{"none", "lz4"}, partitions: 6,
-		produceN:       bySize(20_000, 1_000),
-		consumeN:       bySize(20_000, 1_000),
-		latRate:        500,
-		latFor:         time.Second,
-		conns:          []int{1, 10},
-		inflight:       10,
-		timeout:        2 * time.Minute,
-		legacyProduceN: bySize(5_000, 500),
-		legacyConsumeN: bySize(5_000, 500),
+		produceN:     bySize(20_000, 1_000),
+		consumeN:     bySize(20_000, 1_000),
+		latRate:      500,
+		latFor:       time.Second,
+		conns:        []int{1, 10},
+		inflight:     10,
+		timeout:      2 * time.Minute,
+		legacyGroupN: bySize(5_000, 500),
 	}
 }
 

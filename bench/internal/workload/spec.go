@@ -127,3 +127,22 @@ func TotalEnds(ends map[int32]int64) int64 {
 	}
 	return n
 }
+
+// FirstOfEnds returns ends cut down to about n messages from offset 0, each partition's end scaled by the same
+// fraction (a partition with messages keeps at least one). Ends that already hold n or fewer are returned as
+// they are.
+func FirstOfEnds(ends map[int32]int64, n int64) map[int32]int64 {
+	total := TotalEnds(ends)
+	if n >= total || total == 0 {
+		return ends
+	}
+	out := make(map[int32]int64, len(ends))
+	for p, e := range ends {
+		cut := e * n / total
+		if cut == 0 && e > 0 {
+			cut = 1
+		}
+		out[p] = cut
+	}
+	return out
+}

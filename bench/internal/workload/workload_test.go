@@ -55,6 +55,16 @@ func TestEndsRoundTrip(t *testing.T) {
 	}
 }
 
+func TestFirstOfEnds(t *testing.T) {
+	ends := map[int32]int64{0: 1000, 1: 500, 2: 3, 3: 0}
+	got := FirstOfEnds(ends, 150)
+	assert.Equal(t, map[int32]int64{0: 99, 1: 49, 2: 1, 3: 0}, got, "the same fraction of each (rounded down), a partition with messages keeps one")
+	assert.EqualValues(t, 1000, ends[0], "the caller's ends are not changed")
+	assert.Equal(t, ends, FirstOfEnds(ends, 1503), "asking for all of them")
+	assert.Equal(t, ends, FirstOfEnds(ends, 5000), "asking for more")
+	assert.Empty(t, FirstOfEnds(map[int32]int64{}, 10))
+}
+
 func TestProgressFinishesOnEndsNotCounts(t *testing.T) {
 	p := NewProgress(map[int32]int64{0: 2, 1: 1, 2: 0})
 	assert.False(t, p.Seen(0, 0, 10))
