@@ -152,7 +152,10 @@ func recAppendRecord(dst []byte, tsDelta, offDelta int64, key, value []byte, hea
 }
 
 // recAppendRecordRef is recAppendRecord with the value's bytes in r: dst
-// gets its length, and the record's fields after it.
+// gets its length, and the record's fields after it. It stays apart from
+// recAppendRecord, which every batch runs: a ref parameter there cost
+// BenchmarkRecordBatchBuilder/none 4% (21.0 → 21.9 µs per 1,000 records),
+// and sharing the head and tail as helpers 8%.
 func recAppendRecordRef(dst []byte, tsDelta, offDelta int64, key, value []byte, headers []RecordHeader, r *FrameRefs) []byte {
 	size := recBodySize(tsDelta, offDelta, key, value, headers)
 	dst = codecGrowCap(dst, binary.MaxVarintLen64+size-len(value))
