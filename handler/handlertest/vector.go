@@ -3,9 +3,7 @@ package handlertest
 import (
 	"bytes"
 	"crypto/tls"
-	"encoding/binary"
 	"fmt"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -111,48 +109,12 @@ func testVecDoesNotKeepPieces(t *testing.T, h handler.Handler) {
 // testVecConcurrent: writers mixing Write and WriteVec never interleave
 // each other's bytes.
 func testVecConcurrent(t *testing.T, h handler.Handler) {
-	const writers, perWriter = 8, 60
-	r := newRecorder()
-	c := dialEcho(t, h, r)
-	sizes := []int{5, 1000, 70000, 300 << 10}
-	var wg sync.WaitGroup
-	for w := 0; w < writers; w++ {
-		wg.Add(1)
-		h.Go("writer", func() {
-			defer wg.Done()
-			for s := 0; s < perWriter; s++ {
-				size := sizes[(w+s)%len(sizes)]
-				hdr := binary.BigEndian.AppendUint32([]byte{byte(w)}, uint32(s))
-				frame := AppendFrame(nil, append(hdr, bytes.Repeat([]byte{byte(w + s)}, size-5)...))
-				var err error
-				if (w+s)%2 == 0 {
-					err = writeVec(c, frame)
-				} else {
-					err = c.Write(frame)
-				}
-				if err != nil {
-					t.Errorf("write: %v", err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	frames := r.waitFrames(t, writers*perWriter)
-	next := make([]uint32, writers)
-	for i, f := range frames {
-		require.GreaterOrEqual(t, len(f), 5, "frame %d", i)
-		w, s := int(f[0]), binary.BigEndian.Uint32(f[1:5])
-		require.Less(t, w, writers, "frame %d: corrupt writer id", i)
-		require.Equal(t, next[w], s, "writer %d: frames out of order or corrupt", w)
-		next[w]++
-		require.Equal(t, sizes[(w+int(s))%len(sizes)], len(f), "frame %d: wrong size", i)
-		require.Equal(t, len(f)-5, bytes.Count(f[5:], []byte{byte(w + int(s))}),
-			"frame %d (writer %d seq %d): foreign bytes interleaved", i, w, s)
-	}
-	require.NoError(t, c.Close())
-	require.NoError(t, r.waitClosed(t))
-	r.check(t)
+	concurrentWriters(t, h, 8, 60, []int{5, 1000, 70000, 300 << 10}, func(c handler.Conn, w, s int, b []byte) error {
+		if (w+s)%2 == 0 {
+			return writeVec(c, b)
+		}
+		return c.Write(b)
+	})
 }
 
 // testVecBackPressure is testWriteBackPressure through WriteVec: the
