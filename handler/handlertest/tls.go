@@ -95,17 +95,25 @@ func roundTrip(t *testing.T, c handler.Conn, r *recorder) {
 	requireFrames(t, want, r.waitFrames(t, len(want)))
 }
 
-func testTLSRoundTrip(t *testing.T, h handler.Handler) {
+// dialTLSEcho dials a TLS echo peer with a fresh CA, trusting it, and
+// returns the connection and the tls.Config it was dialed with.
+func dialTLSEcho(t *testing.T, h handler.Handler, r *recorder) (handler.Conn, *tls.Config) {
+	t.Helper()
 	k := newPKI(t)
 	addr := tlsEcho(t, &tls.Config{Certificates: []tls.Certificate{k.server}})
-	r := newRecorder()
 	cfg := r.config(addr)
 	cfg.Timeout = tlsTimeout
 	// No ServerName: it defaults to the address's host, 127.0.0.1.
 	cfg.TLSConfig = &tls.Config{RootCAs: k.ca.Pool()}
 	c, err := h.Dial(guarded(t), cfg)
 	require.NoError(t, err)
-	assert.Empty(t, cfg.TLSConfig.ServerName, "the caller's tls.Config is not modified")
+	return c, cfg.TLSConfig
+}
+
+func testTLSRoundTrip(t *testing.T, h handler.Handler) {
+	r := newRecorder()
+	c, tc := dialTLSEcho(t, h, r)
+	assert.Empty(t, tc.ServerName, "the caller's tls.Config is not modified")
 	roundTrip(t, c, r)
 	require.NoError(t, c.Close())
 	require.NoError(t, r.waitClosed(t))

@@ -2,7 +2,6 @@ package handlertest
 
 import (
 	"bytes"
-	"crypto/tls"
 	"fmt"
 	"testing"
 
@@ -134,14 +133,8 @@ func testVecCloseReleasesBlockedWriter(t *testing.T, h handler.Handler) {
 
 // testVecTLS: over TLS the pieces are encrypted as one Write's bytes.
 func testVecTLS(t *testing.T, h handler.Handler) {
-	k := newPKI(t)
-	addr := tlsEcho(t, &tls.Config{Certificates: []tls.Certificate{k.server}})
 	r := newRecorder()
-	cfg := r.config(addr)
-	cfg.Timeout = tlsTimeout
-	cfg.TLSConfig = &tls.Config{RootCAs: k.ca.Pool()}
-	c, err := h.Dial(guarded(t), cfg)
-	require.NoError(t, err)
+	c, _ := dialTLSEcho(t, h, r)
 	want := vecFrames()
 	for _, f := range want {
 		require.NoError(t, writeVec(c, AppendFrame(nil, f)))
