@@ -36,7 +36,7 @@ const (
 var (
 	codecLZ4Header       = [7]byte{0x04, 0x22, 0x4D, 0x18, codecLZ4FLG, codecLZ4BD, 0}
 	codecLZ4LegacyHeader = codecLZ4Header
-	codecLZ4Compressors  = sync.Pool{New: func() any { return new(lz4.Compressor) }}
+	codecLZ4Tables       = sync.Pool{New: func() any { return new(lz4Table) }}
 )
 
 func init() {
@@ -50,15 +50,15 @@ func codecLZ4Compress(dst, src []byte, legacy bool) []byte {
 	} else {
 		dst = append(dst, codecLZ4Header[:]...)
 	}
-	c := codecLZ4Compressors.Get().(*lz4.Compressor)
+	t := codecLZ4Tables.Get().(*lz4Table)
 	for len(src) > 0 {
 		chunk := src[:min(len(src), codecLZ4BlockSize)]
 		src = src[len(chunk):]
 		pos := len(dst)
-		bound := lz4.CompressBlockBound(len(chunk))
+		bound := lz4BlockBound(len(chunk))
 		dst = codecGrowLen(dst, 4+bound)
-		n, err := c.CompressBlock(chunk, dst[pos+4:pos+4+bound])
-		if err != nil || n == 0 || n >= len(chunk) {
+		n := lz4CompressBlock(dst[pos+4:pos+4+bound], chunk, t)
+		if n == 0 || n >= len(chunk) {
 			// Incompressible: a stored block is smaller.
 			n = copy(dst[pos+4:], chunk)
 			binary.LittleEndian.PutUint32(dst[pos:], uint32(n)|codecLZ4Uncompressed)
@@ -67,7 +67,7 @@ func codecLZ4Compress(dst, src []byte, legacy bool) []byte {
 		}
 		dst = dst[:pos+4+n]
 	}
-	codecLZ4Compressors.Put(c)
+	codecLZ4Tables.Put(t)
 	return binary.LittleEndian.AppendUint32(dst, 0) // end mark
 }
 
