@@ -30,7 +30,8 @@ type lz4Table [1 << lz4HashLog]uint16
 // lz4BlockBound is the most a block of n bytes compresses to: all literals.
 func lz4BlockBound(n int) int { return n + n/255 + 16 }
 
-func lz4Hash(seq uint32) uint32 { return seq * 2654435761 >> (32 - lz4HashLog) }
+// lz4Hash hashes 4 bytes to a table index within mask.
+func lz4Hash(seq, mask uint32) uint32 { return seq * 2654435761 >> (32 - lz4HashLog) & mask }
 
 // lz4Load32 and lz4Load64 read b at i without a bounds check: the hottest
 // loop reads the input at several positions per byte it consumes, and the
@@ -58,8 +59,12 @@ func lz4CompressBlock(dst, src []byte, t *lz4Table) int {
 	}
 	op, anchor := 0, 0
 	if len(src) > lz4MFLimit {
-		*t = lz4Table{}
-		op, anchor = lz4Sequences(dst, src, t)
+		// A block uses about as many table entries as it has bytes, up to
+		// all of them: clearing all 16 KiB made a 100-byte block (a batch
+		// of one small record) take 180 ns instead of 122.
+		hashLog := min(lz4HashLog, max(8, bits.Len(uint(len(src)))))
+		clear(t[:1<<hashLog])
+		op, anchor = lz4Sequences(dst, src, t, 1<<hashLog-1)
 	}
 	op = lz4Token(dst, op, len(src)-anchor)
 	return op + copy(dst[op:], src[anchor:])
@@ -68,11 +73,11 @@ func lz4CompressBlock(dst, src []byte, t *lz4Table) int {
 // lz4Sequences writes src's sequences (literals, then a match) to dst until
 // no match may start any more, and returns the output length and the start
 // of the literals left for the block's end.
-func lz4Sequences(dst, src []byte, t *lz4Table) (op, anchor int) {
+func lz4Sequences(dst, src []byte, t *lz4Table, mask uint32) (op, anchor int) {
 	n := len(src)
 	searchEnd := n - lz4MFLimit + 1 // first position a search may not look at
 	matchLimit := n - lz4LastLiterals
-	t[lz4Hash(lz4Load32(src, 0))] = 0
+	t[lz4Hash(lz4Load32(src, 0), mask)] = 0
 	ip := 1
 	forward := lz4Load32(src, ip)
 	for {
@@ -88,7 +93,7 @@ func lz4Sequences(dst, src []byte, t *lz4Table) (op, anchor int) {
 			if next > searchEnd {
 				return op, anchor
 			}
-			h := lz4Hash(seq)
+			h := lz4Hash(seq, mask)
 			match = int(t[h])
 			t[h] = uint16(ip)
 			forward = lz4Load32(src, next)
@@ -127,10 +132,10 @@ func lz4Sequences(dst, src []byte, t *lz4Table) (op, anchor int) {
 			if ip >= searchEnd {
 				return op, anchor
 			}
-			t[lz4Hash(lz4Load32(src, ip-2))] = uint16(ip - 2)
+			t[lz4Hash(lz4Load32(src, ip-2), mask)] = uint16(ip - 2)
 			// A match right at the end of the last one needs no literals.
 			seq := lz4Load32(src, ip)
-			h := lz4Hash(seq)
+			h := lz4Hash(seq, mask)
 			match = int(t[h])
 			t[h] = uint16(ip)
 			if lz4Load32(src, match) != seq {

@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -172,24 +173,27 @@ func FuzzLZ4CompressBlock(f *testing.F) {
 	})
 }
 
-// BenchmarkLZ4CompressBlock compresses a 64 KiB block of text with this
-// package's compressor and with pierrec/lz4's (what franz-go and gregor's
-// earlier versions use), side by side.
+// BenchmarkLZ4CompressBlock compresses blocks of text with this package's
+// compressor and with pierrec/lz4's (what franz-go and gregor's earlier
+// versions use), side by side: a whole 64 KiB block, and the small ones of a
+// batch holding one record.
 func BenchmarkLZ4CompressBlock(b *testing.B) {
-	in := lz4WordText(lz4MaxBlock, 1)
-	dst := make([]byte, lz4BlockBound(len(in)))
-	b.Run("gregor", func(b *testing.B) {
-		var tab lz4Table
-		b.SetBytes(int64(len(in)))
-		for b.Loop() {
-			lz4CompressBlock(dst, in, &tab)
-		}
-	})
-	b.Run("pierrec", func(b *testing.B) {
-		var c lz4.Compressor
-		b.SetBytes(int64(len(in)))
-		for b.Loop() {
-			_, _ = c.CompressBlock(in, dst)
-		}
-	})
+	for _, size := range []int{100, 1 << 10, lz4MaxBlock} {
+		in := lz4WordText(size, 1)
+		dst := make([]byte, lz4BlockBound(len(in)))
+		b.Run(fmt.Sprintf("%dB/gregor", size), func(b *testing.B) {
+			var tab lz4Table
+			b.SetBytes(int64(len(in)))
+			for b.Loop() {
+				lz4CompressBlock(dst, in, &tab)
+			}
+		})
+		b.Run(fmt.Sprintf("%dB/pierrec", size), func(b *testing.B) {
+			var c lz4.Compressor
+			b.SetBytes(int64(len(in)))
+			for b.Loop() {
+				_, _ = c.CompressBlock(in, dst)
+			}
+		})
+	}
 }
