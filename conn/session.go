@@ -93,8 +93,8 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b 
 
 // maxPooledBuf keeps a buffer grown past any sane request (the broker's
 // socket.request.max.bytes is 100 MiB) out of the pool. Below it a buffer
-// is reused, however large: a producer whose MaxRequestSize allows
-// requests of several MiB would otherwise grow a fresh buffer, zeroing and
+// is reused, however large: a producer whose requests carry several
+// MiB of batches would otherwise grow a fresh buffer, zeroing and
 // copying it at every doubling, for every request. The pool lets go of
 // what stays unused across two garbage collections.
 const maxPooledBuf = 64 << 20

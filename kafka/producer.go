@@ -35,11 +35,15 @@ type Producer struct {
 
 	acks         int16
 	ackTimeoutMs int32
-	// maxRecord is the largest record size bound a request can carry.
+	// maxRecord is the largest record size bound a batch can carry.
 	maxRecord int
 	// reqBudget is MaxRequestSize less the request's fixed overhead: what
 	// the partitions' batches may fill.
 	reqBudget int
+	// batchBudget is MaxBatchSize less the same overhead: what one
+	// partition's batch may fill, so that a batch alone in its request
+	// holds what a request of MaxBatchSize bytes would.
+	batchBudget int
 
 	reports chan DeliveryReport
 	// gaveUp is closed when Stop's context ends: from then on a report
@@ -143,7 +147,8 @@ func (t *Topic) producer(cfg ProducerConfig, sess *txnSession) (*Producer, error
 	}
 	overhead := requestOverhead(t.name, cl.cfg.ClientID)
 	p.reqBudget = cfg.MaxRequestSize - overhead
-	p.maxRecord = p.reqBudget - partitionOverhead
+	p.batchBudget = cfg.MaxBatchSize - overhead
+	p.maxRecord = p.batchBudget - partitionOverhead
 	p.reports = make(chan DeliveryReport, reportsBuffer(cfg))
 	p.gaveUp = make(chan struct{})
 	p.ctx, p.cancel = context.WithCancel(context.Background())
@@ -196,7 +201,7 @@ func (p *Producer) startLocked() {
 //
 // An error means the message was not accepted and will not be reported:
 // ErrProducerClosed, ErrClosed (the client), ErrQueueFull, an error
-// matching ErrMessageTooLarge for a message above MaxRequestSize, the
+// matching ErrMessageTooLarge for a message above MaxBatchSize, the
 // partitioner's error (ErrNilKey, ErrInvalidPartition), a *TopicError
 // when the topic has no partitions, or ctx.Err() while Produce waits for
 // room in a full queue. A message accepted is reported exactly once (see
@@ -228,8 +233,8 @@ func (p *Producer) enqueue(ctx context.Context, msg *Message, w *syncWait) error
 	}
 	size := recordSizeBound(msg)
 	if size > p.maxRecord {
-		return fmt.Errorf("kafka: message of about %d bytes, above ProducerConfig.MaxRequestSize (%d) less overhead: %w",
-			size, p.cfg.MaxRequestSize, ErrMessageTooLarge)
+		return fmt.Errorf("kafka: message of about %d bytes, above ProducerConfig.MaxBatchSize (%d) less overhead: %w",
+			size, p.cfg.MaxBatchSize, ErrMessageTooLarge)
 	}
 	parts := p.t.state.Load().partitions
 	if len(parts) == 0 {

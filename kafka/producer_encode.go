@@ -29,8 +29,9 @@ func (p *Producer) produceVersion(c *conn.BrokerConnection) (int16, error) {
 	return version, err
 }
 
-// Size accounting for MaxRequestSize. The bounds are generous: a request
-// must never exceed the limit, and a few bytes of slack cost nothing.
+// Size accounting for MaxRequestSize and MaxBatchSize. The bounds are
+// generous: a request or batch must never exceed its limit, and a few
+// bytes of slack cost nothing.
 const (
 	// recordOverhead bounds what a record adds besides its key, value and
 	// headers: length, attributes, timestamp and offset deltas, the key
@@ -54,7 +55,7 @@ func requestOverhead(topic, clientID string) int {
 }
 
 // recordSizeBound is an upper bound of m's encoded size as a record (or a
-// legacy message), used to fill requests up to MaxRequestSize.
+// legacy message), used to fill batches and requests up to their limits.
 func recordSizeBound(m *Message) int {
 	n := recordOverhead + len(m.Key) + len(m.Value)
 	for i := range m.Headers {

@@ -311,7 +311,7 @@ func TestProducerIntegrationTooLarge(t *testing.T) {
 		ctx := testCtx(t)
 		cl := newTestClient(t, ctx, h, Config{Hosts: c.Bootstrap()})
 
-		t.Run("above MaxRequestSize", func(t *testing.T) {
+		t.Run("above MaxBatchSize", func(t *testing.T) {
 			topic := prodTopic(t, ctx, cl, 1, 1, nil)
 			sp, err := topic.SyncProducer(ProducerConfig{})
 			require.NoError(t, err)
@@ -319,7 +319,7 @@ func TestProducerIntegrationTooLarge(t *testing.T) {
 			_, off, err := sp.Produce(ctx, Message{Value: value(0)})
 			require.NoError(t, err)
 			assert.Equal(t, int64(0), off)
-			_, _, err = sp.Produce(ctx, Message{Value: make([]byte, DefaultMaxRequestSize)})
+			_, _, err = sp.Produce(ctx, Message{Value: make([]byte, DefaultMaxBatchSize)})
 			require.ErrorIs(t, err, ErrMessageTooLarge)
 			_, off, err = sp.Produce(ctx, Message{Value: value(1)})
 			require.NoError(t, err)

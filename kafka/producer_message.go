@@ -48,7 +48,7 @@ var (
 	ErrInvalidPartition = errors.New("kafka: partitioner chose a partition the topic does not have")
 
 	// ErrMessageTooLarge is protocol.ErrMessageTooLarge: a message larger
-	// than ProducerConfig.MaxRequestSize, or one the broker refused as too
+	// than ProducerConfig.MaxBatchSize, or one the broker refused as too
 	// large.
 	ErrMessageTooLarge = protocol.ErrMessageTooLarge
 )

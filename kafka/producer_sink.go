@@ -170,7 +170,7 @@ func (p *Producer) ready(s *sink, pb *partBuf, idle bool) (bool, time.Time) {
 	switch {
 	case resend || pb.forced || p.flushing > 0 || s.overflow:
 		return true, time.Time{}
-	case pb.queue.len() >= p.cfg.MinQueuedMessages || pb.queue.bytes >= p.reqBudget:
+	case pb.queue.len() >= p.cfg.MinQueuedMessages || pb.queue.bytes >= p.batchBudget:
 		return true, time.Time{}
 	case p.cfg.Linger == 0:
 		// Send at once to an idle broker; otherwise wait for its
@@ -297,10 +297,10 @@ func (p *Producer) collect(s *sink) []*batch {
 	return out
 }
 
-// cut takes the longest run of pb's queued records that fits budget as a
-// batch, or returns nil when not even the first fits.
+// cut takes the longest run of pb's queued records that fits budget and
+// batchBudget as a batch, or returns nil when not even the first fits.
 func (p *Producer) cut(pb *partBuf, budget *int) *batch {
-	avail := *budget - partitionOverhead
+	avail := min(*budget, p.batchBudget) - partitionOverhead
 	if p.idem {
 		if b := pb.pending(); b != nil {
 			if b.split && len(b.recs) > 1 {

@@ -469,6 +469,64 @@ func TestProducerRefusesOversizeMessage(t *testing.T) {
 	assert.Equal(t, 100, total)
 }
 
+// TestProducerRequestsCarrySeveralBatches: by default a request carries
+// the batches of every partition of its broker that has some, each within
+// MaxBatchSize, which also caps a message; MaxRequestSize bounds them all
+// together. Setting MaxRequestSize alone caps batches at it, as before.
+func TestProducerRequestsCarrySeveralBatches(t *testing.T) {
+	h := newHandler(t, "goroutine")
+	c, topic := pfSetup(t, h, 1, 3)
+	ctx := testCtx(t)
+	produce := func(cfg ProducerConfig) []pfProduce {
+		t.Helper()
+		before := len(c.produced())
+		cfg.ManualStart, cfg.Partitioner = true, ManualPartitioner()
+		p := newTestProducer(t, topic, cfg)
+		for i := range 90 {
+			require.NoError(t, p.Produce(ctx, Message{Value: append(value(i), make([]byte, 80)...), Partition: int32(i % 3)}))
+		}
+		require.NoError(t, p.Start())
+		require.NoError(t, p.Close())
+		return c.produced()[before:]
+	}
+	entrySize := func(e pfProduce) int {
+		size := 0
+		for _, r := range e.Records {
+			size += len(r.Value)
+		}
+		return size
+	}
+
+	entries := produce(ProducerConfig{MaxBatchSize: 2000})
+	parts := map[int]map[int32]bool{} // request → partitions in it
+	total := 0
+	for _, e := range entries {
+		assert.Less(t, entrySize(e), 2000, "a batch above MaxBatchSize")
+		if parts[e.Request] == nil {
+			parts[e.Request] = map[int32]bool{}
+		}
+		parts[e.Request][e.Partition] = true
+		total += len(e.Records)
+	}
+	assert.Equal(t, 90, total)
+	for req, ps := range parts {
+		assert.Len(t, ps, 3, "request %d carries every partition's batch", req)
+	}
+
+	p := newTestProducer(t, topic, ProducerConfig{MaxBatchSize: 2000})
+	require.ErrorIs(t, p.Produce(ctx, Message{Value: make([]byte, 2000)}), ErrMessageTooLarge)
+
+	// MaxRequestSize alone: a request of at most 2000 bytes, as a batch is.
+	entries = produce(ProducerConfig{MaxRequestSize: 2000})
+	sizes := map[int]int{}
+	for _, e := range entries {
+		sizes[e.Request] += entrySize(e)
+	}
+	for req, size := range sizes {
+		assert.Less(t, size, 2000, "request %d", req)
+	}
+}
+
 // TestProducerBatchesWhileBusy: a message to an idle broker goes out at
 // once; what is produced while its request is in flight goes out together
 // in the next one.
@@ -830,7 +888,7 @@ func TestPublish(t *testing.T) {
 		var pe *PartitionError
 		require.ErrorAs(t, err, &pe)
 
-		require.ErrorIs(t, topic.Publish(ctx, make([]byte, DefaultMaxRequestSize)), ErrMessageTooLarge)
+		require.ErrorIs(t, topic.Publish(ctx, make([]byte, DefaultMaxBatchSize)), ErrMessageTooLarge)
 	})
 }
 
@@ -855,6 +913,9 @@ func TestProducerConfigErrors(t *testing.T) {
 		{ProducerConfig{MinQueuedMessages: 11, MaxQueuedMessages: 10}, "ProducerConfig.MinQueuedMessages"},
 		{ProducerConfig{MinQueuedMessages: DefaultMaxQueuedMessages + 1}, "ProducerConfig.MinQueuedMessages"},
 		{ProducerConfig{MaxRequestSize: 100}, "ProducerConfig.MaxRequestSize"},
+		{ProducerConfig{MaxBatchSize: 100}, "ProducerConfig.MaxBatchSize"},
+		{ProducerConfig{MaxBatchSize: -1}, "ProducerConfig.MaxBatchSize"},
+		{ProducerConfig{MaxBatchSize: 5000, MaxRequestSize: 4000}, "ProducerConfig.MaxBatchSize"},
 	} {
 		_, err := topic.Producer(tc.cfg)
 		var ce *ConfigError
@@ -870,6 +931,17 @@ func TestProducerConfigErrors(t *testing.T) {
 	assert.Equal(t, DefaultMaxQueuedMessages, cfg.MaxQueuedMessages)
 	assert.Equal(t, DefaultMinQueuedMessages, cfg.MinQueuedMessages)
 	assert.Equal(t, DefaultMaxRequestSize, cfg.MaxRequestSize)
+	assert.Equal(t, DefaultMaxBatchSize, cfg.MaxBatchSize)
+	for _, tc := range []struct{ in, want ProducerConfig }{
+		{ProducerConfig{MaxRequestSize: 5000}, ProducerConfig{MaxRequestSize: 5000, MaxBatchSize: 5000}},
+		{ProducerConfig{MaxBatchSize: 5000}, ProducerConfig{MaxRequestSize: DefaultMaxRequestSize, MaxBatchSize: 5000}},
+		{ProducerConfig{MaxBatchSize: 32 << 20}, ProducerConfig{MaxRequestSize: 32 << 20, MaxBatchSize: 32 << 20}},
+	} {
+		got, err := tc.in.withDefaults(&topic.cl.cfg)
+		require.NoError(t, err)
+		assert.Equal(t, tc.want.MaxRequestSize, got.MaxRequestSize, "%+v", tc.in)
+		assert.Equal(t, tc.want.MaxBatchSize, got.MaxBatchSize, "%+v", tc.in)
+	}
 	assert.Equal(t, AcksAll, cfg.RequiredAcks)
 	assert.Equal(t, IdempotenceAuto, cfg.Idempotence)
 	assert.Equal(t, int16(1), AcksLeader.wire())

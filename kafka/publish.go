@@ -15,7 +15,7 @@ import (
 // to the leader, and is retried (up to DefaultMaxRetries times, after a
 // metadata refresh when the leader moved) with the producer defaults.
 //
-// The values must fit one request of DefaultMaxRequestSize, or Publish
+// The values must fit one batch of DefaultMaxBatchSize, or Publish
 // fails with an error matching ErrMessageTooLarge. Delivery errors are
 // *PartitionError values.
 func (t *Topic) Publish(ctx context.Context, values ...[]byte) error {
@@ -33,8 +33,8 @@ func (t *Topic) Publish(ctx context.Context, values ...[]byte) error {
 		recs[i].msg = Message{Value: v, Timestamp: now}
 		size += recordSizeBound(&recs[i].msg)
 	}
-	if size > DefaultMaxRequestSize {
-		return fmt.Errorf("kafka: publishing about %d bytes, above %d: %w", size, DefaultMaxRequestSize, ErrMessageTooLarge)
+	if size > DefaultMaxBatchSize {
+		return fmt.Errorf("kafka: publishing about %d bytes, above %d: %w", size, DefaultMaxBatchSize, ErrMessageTooLarge)
 	}
 	parts := t.state.Load().partitions
 	if len(parts) == 0 {
