@@ -80,10 +80,12 @@ const (
 	// DefaultMaxBatchSize is pykafka's max_request_size: a batch within
 	// the brokers' default message.max.bytes (1 MiB).
 	DefaultMaxBatchSize = 1000012
-	// DefaultMaxRequestSize lets a request carry the full batches of 16
-	// partitions; brokers take requests up to socket.request.max.bytes
-	// (100 MiB by default).
-	DefaultMaxRequestSize = 16 << 20
+	// DefaultMaxRequestSize lets a request carry the full batches of four
+	// partitions. Larger requests cost small records more, whose values
+	// are copied into the request: 100 B records took 18% more CPU in
+	// requests of up to 16 MiB than of 1 MB, and 8% more at 4 MiB, which
+	// already sends 10 KiB records as fast as 16 MiB does.
+	DefaultMaxRequestSize = 4 << 20
 )
 
 // maxRetryBackoff caps the doubling retry backoff (unless RetryBackoff

@@ -140,7 +140,7 @@ func settings(p plan) []report.KV {
 	return []report.KV{
 		{K: "all", V: shared + "; consumers fetch up to 1 MiB per partition and start at the earliest offset; " +
 			topicPartitions(p) + ", replication factor = brokers"},
-		{K: "gregor", V: "kafka.Producer with DeliveryReports (defaults otherwise: Linger 0, MaxBatchSize 1,000,012, MaxRequestSize 16 MiB, " +
+		{K: "gregor", V: "kafka.Producer with DeliveryReports (defaults otherwise: Linger 0, MaxBatchSize 1,000,012, MaxRequestSize 4 MiB, " +
 			"default partitioner (round-robin for these unkeyed messages), one batch in flight per partition); SimpleConsumer; managed BalancedConsumer (range); goroutine handler"},
 		{K: "gregor-eventloop", V: "the same on the gnet event-loop handler (handler/eventloop, default loops)"},
 		{K: "franz-go", V: "kgo: DisableIdempotentWrite, ProducerLinger(0), RoundRobinPartitioner, ProducerBatchMaxBytes 1 MiB, " +
