@@ -235,12 +235,13 @@ type ProducerConfig struct {
 
 	// MaxRequestSize caps a produce request as a whole: the batches of the
 	// partitions one broker leads that travel together. Default
-	// DefaultMaxRequestSize, or MaxBatchSize when that is larger. (pykafka's max_request_size capped both a
-	// request and a batch at 1,000,012 bytes, so a loaded producer's
-	// request carried one partition's full batch: 10 KiB records took 1.4x
-	// as long to reach a three-broker cluster as in requests of several
-	// batches, and cost its brokers 1.3-1.5x the CPU. Setting
-	// MaxRequestSize alone keeps that behaviour.)
+	// DefaultMaxRequestSize, or MaxBatchSize when that is larger.
+	// (pykafka's max_request_size capped both a request and a batch at
+	// 1,000,012 bytes, so a loaded producer's request carried one
+	// partition's full batch: 10 KiB records took 1.4x as long to reach a
+	// three-broker cluster as in requests of several batches, and cost its
+	// brokers 1.3-1.5x the CPU. Setting MaxRequestSize alone keeps that
+	// behaviour.)
 	MaxRequestSize int
 
 	// Sync makes Producer.Produce wait until the message is acknowledged
