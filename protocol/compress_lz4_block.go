@@ -106,15 +106,8 @@ func lz4Sequences(dst, src []byte, t *lz4Table, mask uint32) (op, anchor int) {
 			ip--
 			match--
 		}
-		tok := op
-		lit := ip - anchor
-		if lit >= 15 {
-			dst[tok] = 15 << 4
-			op = lz4Length(dst, op+1, lit-15)
-		} else {
-			dst[tok] = byte(lit << 4)
-			op++
-		}
+		tok, lit := op, ip-anchor
+		op = lz4Token(dst, op, lit)
 		op += copy(dst[op:op+lit], src[anchor:ip])
 		for {
 			off := ip - match
@@ -181,7 +174,8 @@ func lz4Length(dst []byte, op, l int) int {
 	return op + 1
 }
 
-// lz4Token writes the token of the block's last sequence: literals only.
+// lz4Token writes a sequence's token with lit literals (the match length,
+// if any, is added to it later) and the length bytes beyond its nibble.
 func lz4Token(dst []byte, op, lit int) int {
 	if lit < 15 {
 		dst[op] = byte(lit << 4)

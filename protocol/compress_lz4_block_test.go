@@ -81,16 +81,8 @@ func lz4CheckBlockEnd(t *testing.T, block []byte, n int, name string) {
 	p, out := 0, 0
 	for {
 		tok := block[p]
-		p++
-		lit := int(tok >> 4)
-		if lit == 15 {
-			for block[p] == 255 {
-				lit += 255
-				p++
-			}
-			lit += int(block[p])
-			p++
-		}
+		var lit int
+		lit, p = lz4ReadLength(block, p+1, int(tok>>4))
 		p += lit
 		out += lit
 		if p == len(block) {
@@ -101,18 +93,24 @@ func lz4CheckBlockEnd(t *testing.T, block []byte, n int, name string) {
 			return
 		}
 		require.LessOrEqual(t, out, n-lz4MFLimit, "%s: a match starts %d bytes from the end", name, n-out)
-		p += 2
-		ml := int(tok & 15)
-		if ml == 15 {
-			for block[p] == 255 {
-				ml += 255
-				p++
-			}
-			ml += int(block[p])
-			p++
-		}
+		var ml int
+		ml, p = lz4ReadLength(block, p+2, int(tok&15))
 		out += ml + lz4MinMatch
 	}
+}
+
+// lz4ReadLength reads a length whose token nibble is n and whose further
+// bytes, if n is 15, start at p (lz4Length's inverse); it returns the
+// length and the position after it.
+func lz4ReadLength(block []byte, p, n int) (int, int) {
+	if n < 15 {
+		return n, p
+	}
+	for block[p] == 255 {
+		n += 255
+		p++
+	}
+	return n + int(block[p]), p + 1
 }
 
 // TestLZ4BlockTooLarge: a block over 64 KiB or a short destination is left
