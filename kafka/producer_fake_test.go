@@ -82,6 +82,15 @@ type pfProduce struct {
 	Request    int // sequence number of the request on the cluster
 }
 
+// valueBytes is the bytes of the entry's record values.
+func (e pfProduce) valueBytes() int {
+	n := 0
+	for _, r := range e.Records {
+		n += len(r.Value)
+	}
+	return n
+}
+
 // pfBatch is one batch appended to a partition's log.
 type pfBatch struct {
 	Magic   int8

@@ -459,18 +459,14 @@ func TestProducerRefusesOversizeMessage(t *testing.T) {
 	require.NoError(t, p.Close())
 	total := 0
 	for _, e := range c.produced()[before:] {
-		size := 0
-		for _, r := range e.Records {
-			size += len(r.Value)
-		}
-		assert.Less(t, size, 2000)
+		assert.Less(t, e.valueBytes(), 2000)
 		total += len(e.Records)
 	}
 	assert.Equal(t, 100, total)
 }
 
 // TestProducerRequestsCarrySeveralBatches: by default a request carries
-// the batches of every partition of its broker that has some, each within
+// the batches of its broker's partitions that have some, each within
 // MaxBatchSize, which also caps a message; MaxRequestSize bounds them all
 // together. Setting MaxRequestSize alone caps batches at it, as before.
 func TestProducerRequestsCarrySeveralBatches(t *testing.T) {
@@ -489,19 +485,11 @@ func TestProducerRequestsCarrySeveralBatches(t *testing.T) {
 		require.NoError(t, p.Close())
 		return c.produced()[before:]
 	}
-	entrySize := func(e pfProduce) int {
-		size := 0
-		for _, r := range e.Records {
-			size += len(r.Value)
-		}
-		return size
-	}
-
 	entries := produce(ProducerConfig{MaxBatchSize: 2000})
 	parts := map[int]map[int32]bool{} // request → partitions in it
 	total := 0
 	for _, e := range entries {
-		assert.Less(t, entrySize(e), 2000, "a batch above MaxBatchSize")
+		assert.Less(t, e.valueBytes(), 2000, "a batch above MaxBatchSize")
 		if parts[e.Request] == nil {
 			parts[e.Request] = map[int32]bool{}
 		}
@@ -520,7 +508,7 @@ func TestProducerRequestsCarrySeveralBatches(t *testing.T) {
 	entries = produce(ProducerConfig{MaxRequestSize: 2000})
 	sizes := map[int]int{}
 	for _, e := range entries {
-		sizes[e.Request] += entrySize(e)
+		sizes[e.Request] += e.valueBytes()
 	}
 	for req, size := range sizes {
 		assert.Less(t, size, 2000, "request %d", req)
