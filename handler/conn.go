@@ -108,7 +108,8 @@ type Conn interface {
 // holds them: over plain TCP one writev hands the pieces to the kernel, so
 // the values cross memory once instead of being copied into a request
 // buffer first. Both handlers' connections implement it; over TLS the
-// pieces are joined before encryption, as Write's caller would.
+// pieces go to crypto/tls a record's worth at a time, which copies them
+// into its records as it seals them.
 type VectorWriter interface {
 	// WriteVec is Write of the bytes of bufs, in order, as if joined into
 	// one slice: the same framing, ordering, ownership and back-pressure

@@ -129,22 +129,16 @@ func (c *conn) RemoteAddr() net.Addr { return c.remote }
 // waiting first while the connection holds more than limit bytes.
 func (c *conn) Write(b []byte) error { return c.write(b, nil, len(b)) }
 
-// WriteVec sends bufs' bytes as one Write. A large one to an idle plain
-// socket goes out in writev calls from the caller's goroutine, uncopied;
-// otherwise the pieces are copied as Write's b would be (over TLS, joined
-// into one buffer first: records of the whole, not of each piece).
+// WriteVec sends bufs' bytes as one Write. A large one to an idle socket
+// goes out from the caller's goroutine: in writev calls, uncopied, over
+// plain TCP; over TLS handed to crypto/tls a record's worth at a time
+// (tlswrite.Pieces). Otherwise the pieces are copied as Write's b would be.
 func (c *conn) WriteVec(bufs [][]byte) error {
 	n := 0
 	for _, b := range bufs {
 		n += len(b)
 	}
-	if c.tls == nil {
-		return c.write(nil, bufs, n)
-	}
-	j := coalesce.Join(bufs, n)
-	err := c.write(*j, nil, n)
-	coalesce.Release(j)
-	return err
+	return c.write(nil, bufs, n)
 }
 
 // write is Write of b, or of bufs when set (n bytes in all).

@@ -102,15 +102,14 @@ func (c *conn) directOK(n int) bool {
 
 // writeDirect writes bufs from the calling goroutine, without mu, and then
 // queues the flush of what other Writes queued meanwhile. Called with mu
-// held, which it releases during the write and holds again on return. Over
-// TLS bufs is one buffer (WriteVec joins them).
+// held, which it releases during the write and holds again on return.
 func (c *conn) writeDirect(bufs [][]byte) error {
 	c.direct = true
 	fd := c.wfd
 	c.mu.Unlock()
 	var err error
 	if c.tls != nil {
-		err = c.tls.sendDirect(fd, bufs[0])
+		err = c.tls.sendDirect(fd, bufs)
 	} else {
 		err = c.sendVec(fd, bufs)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gregorkafka/gregor/handler"
+	"github.com/gregorkafka/gregor/handler/internal/tlswrite"
 	"github.com/gregorkafka/gregor/internal/coalesce"
 )
 
@@ -59,6 +60,11 @@ type tlsLayer struct {
 	capture  bool
 	captured []byte
 	spare    []byte
+	// Owned by the direct writer: its socket, the plaintext encrypted
+	// since it last wrote, and tlswrite.Pieces' staging buffer.
+	directFD  int
+	sinceSend int
+	stage     []byte
 
 	// Owned by the loop once the handshake is done.
 	out     []byte // ciphertext produced by the current tc call
@@ -236,20 +242,15 @@ func (l *tlsLayer) answer() {
 	}
 }
 
-// sendDirect encrypts p on the calling goroutine and writes the records to
-// fd (conn.writeDirect's TLS half), tlsWriteChunk of plaintext at a time.
-func (l *tlsLayer) sendDirect(fd int, p []byte) error {
+// sendDirect encrypts bufs on the calling goroutine and writes the records
+// to fd (conn.writeDirect's TLS half), about tlsWriteChunk of plaintext at a
+// time.
+func (l *tlsLayer) sendDirect(fd int, bufs [][]byte) error {
 	l.mu.Lock()
 	l.capture = true
 	l.mu.Unlock()
-	var err error
-	for len(p) > 0 && err == nil {
-		n := min(len(p), tlsWriteChunk)
-		if _, err = l.tc.Write(p[:n]); err == nil {
-			err = l.sendCaptured(fd, false)
-		}
-		p = p[n:]
-	}
+	l.directFD, l.sinceSend = fd, 0
+	err := tlswrite.Pieces(bufs, &l.stage, tlsWriteChunk, l.writeDirectChunk)
 	if err == nil {
 		err = l.sendCaptured(fd, true)
 	}
@@ -261,6 +262,19 @@ func (l *tlsLayer) sendDirect(fd int, p []byte) error {
 		l.mu.Unlock()
 	}
 	return err
+}
+
+// writeDirectChunk encrypts p into the capture and writes the records out
+// once tlsWriteChunk of plaintext has gathered.
+func (l *tlsLayer) writeDirectChunk(p []byte) error {
+	if _, err := l.tc.Write(p); err != nil {
+		return err
+	}
+	if l.sinceSend += len(p); l.sinceSend >= tlsWriteChunk {
+		l.sinceSend = 0
+		return l.sendCaptured(l.directFD, false)
+	}
+	return nil
 }
 
 // sendCaptured writes what was captured. With last it writes until nothing

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gregorkafka/gregor/handler"
 	"github.com/gregorkafka/gregor/handler/internal/frame"
+	"github.com/gregorkafka/gregor/handler/internal/tlswrite"
 	"github.com/gregorkafka/gregor/internal/coalesce"
 )
 
@@ -36,6 +37,7 @@ type conn struct {
 	werr     error     // set once writes are refused
 	limit    int       // DialConfig.MaxBufferedWrite: cap on pending
 	pending  coalesce.Buffer
+	stage    []byte // WriteVec's TLS staging buffer (tlswrite.Pieces), the writer's only
 }
 
 func newConn(h *Handler, nc net.Conn, cfg *handler.DialConfig) *conn {
@@ -98,8 +100,9 @@ func (c *conn) shutdown(reason error) {
 func (c *conn) Write(b []byte) error { return c.write(b, nil, len(b)) }
 
 // WriteVec sends bufs' bytes as one Write. Over plain TCP they go to the
-// kernel in one writev (net.Buffers), uncopied; over TLS, or queued behind
-// a write in progress, they are copied as Write's b would be.
+// kernel in one writev (net.Buffers), uncopied; over TLS they go to
+// crypto/tls a record's worth at a time (tlswrite.Pieces); queued behind a
+// write in progress, they are copied as Write's b would be.
 func (c *conn) WriteVec(bufs [][]byte) error {
 	n := 0
 	for _, b := range bufs {
@@ -141,7 +144,7 @@ func (c *conn) write(b []byte, bufs [][]byte, n int) error {
 	if bufs == nil {
 		_, err = c.nc.Write(b)
 	} else {
-		err = c.writeVec(bufs, n)
+		err = c.writeVec(bufs)
 	}
 
 	c.wmu.Lock()
@@ -169,18 +172,21 @@ func (c *conn) write(b []byte, bufs [][]byte, n int) error {
 	return nil
 }
 
-// writeVec writes bufs (n bytes) to the socket: gathered by the kernel when
-// the socket is plain TCP, else joined first, so that TLS makes records of
-// the whole rather than of each piece. Called by the writer only.
-func (c *conn) writeVec(bufs [][]byte, n int) error {
+// writeVec writes bufs to the socket: gathered by the kernel when the
+// socket is plain TCP, else handed to crypto/tls a record's worth at a time.
+// Called by the writer only.
+func (c *conn) writeVec(bufs [][]byte) error {
 	if c.tcp != nil {
 		nb := net.Buffers(bufs)
 		_, err := nb.WriteTo(c.tcp)
 		return err
 	}
-	j := coalesce.Join(bufs, n)
-	_, err := c.nc.Write(*j)
-	coalesce.Release(j)
+	return tlswrite.Pieces(bufs, &c.stage, 0, c.writeTLS)
+}
+
+// writeTLS is c.nc.Write as tlswrite.Pieces takes it.
+func (c *conn) writeTLS(p []byte) error {
+	_, err := c.nc.Write(p)
 	return err
 }
 

@@ -131,13 +131,16 @@ func testVecCloseReleasesBlockedWriter(t *testing.T, h handler.Handler) {
 	}
 }
 
-// testVecTLS: over TLS the pieces are encrypted as one Write's bytes.
+// testVecTLS: over TLS the pieces are encrypted as one Write's bytes,
+// pieces smaller than a record and pieces of several records alike.
 func testVecTLS(t *testing.T, h handler.Handler) {
 	r := newRecorder()
 	c, _ := dialTLSEcho(t, h, r)
-	want := vecFrames()
-	for _, f := range want {
+	var want [][]byte
+	for _, f := range vecFrames() {
 		require.NoError(t, writeVec(c, AppendFrame(nil, f)))
+		require.NoError(t, c.(handler.VectorWriter).WriteVec(cut(AppendFrame(nil, f), 3, 100<<10, 16<<10)))
+		want = append(want, f, f)
 	}
 	requireFrames(t, want, r.waitFrames(t, len(want)))
 	require.NoError(t, c.Close())

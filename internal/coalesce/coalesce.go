@@ -9,11 +9,6 @@
 // orders its frames.
 package coalesce
 
-import (
-	"slices"
-	"sync"
-)
-
 // Keep is the largest array a Buffer keeps for reuse; a bigger one (after a
 // burst of large frames) is left to the collector.
 const Keep = 1 << 20
@@ -49,29 +44,3 @@ func (b *Buffer) Recycle(p []byte) {
 
 // Reset drops what is queued (the connection closed under it).
 func (b *Buffer) Reset() { b.queued = b.queued[:0] }
-
-// Join copies bufs (n bytes in all) into one buffer from a pool, for a
-// gathering write that must go out as one slice (TLS makes its records of
-// whatever one Write hands it). Hand it back with Release.
-func Join(bufs [][]byte, n int) *[]byte {
-	p := joinPool.Get().(*[]byte)
-	j := slices.Grow((*p)[:0], n)
-	for _, b := range bufs {
-		j = append(j, b...)
-	}
-	*p = j
-	return p
-}
-
-// Release hands back a buffer Join returned; one larger than maxJoin is
-// left to the collector.
-func Release(p *[]byte) {
-	if cap(*p) <= maxJoin {
-		*p = (*p)[:0]
-		joinPool.Put(p)
-	}
-}
-
-var joinPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
-
-const maxJoin = 16 << 20

@@ -66,19 +66,3 @@ func TestResetDropsQueued(t *testing.T) {
 	b.Append([]byte("next"))
 	assert.Equal(t, "next", string(b.Take()))
 }
-
-func TestJoin(t *testing.T) {
-	j := Join([][]byte{[]byte("ab"), nil, []byte("c"), {}, []byte("def")}, 6)
-	if string(*j) != "abcdef" {
-		t.Fatalf("Join: %q", *j)
-	}
-	Release(j)
-	if j := Join(nil, 0); len(*j) != 0 {
-		t.Fatalf("Join of nothing: %q", *j)
-	}
-	big := Join([][]byte{make([]byte, maxJoin+1)}, maxJoin+1)
-	Release(big) // too large to keep: not an error, just not pooled
-	if len(*big) != maxJoin+1 {
-		t.Fatalf("Release of an outsized buffer changed it: %d bytes", len(*big))
-	}
-}
