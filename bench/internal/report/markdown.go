@@ -192,8 +192,12 @@ var (
 	latencyTable = table{metric: P99,
 		summarize: func(res []workload.Result) Stat { return SummarizeLatency(res, 99, P99) },
 		text: func(res []workload.Result, p99, base Stat) string {
-			return fmt.Sprintf("%s / %s%s / %s%s", num(SummarizeLatency(res, 50, P50).Median), num(p99.Median),
-				spread(p99), num(SummarizeLatency(res, 99.9, P999).Median), ratio(Ratio(p99, base)))
+			runs := ""
+			if p99.Pooled {
+				runs = " [" + num(Summarize(res, P99).Median) + "]"
+			}
+			return fmt.Sprintf("%s / %s%s%s / %s%s", num(SummarizeLatency(res, 50, P50).Median), num(p99.Median),
+				spread(p99), runs, num(SummarizeLatency(res, 99.9, P999).Median), ratio(Ratio(p99, base)))
 		}}
 	groupTable = table{metric: MBps, text: func(res []workload.Result, s, base Stat) string {
 		return fmt.Sprintf("%s s · %s MB/s%s", num(Summarize(res, Assign).Median), num(s.Median), ratio(Ratio(s, base)))
@@ -217,5 +221,6 @@ func latency(b *strings.Builder, r *Results) {
 	section(b, r, "latency", "Produce latency", fmt.Sprintf("%d messages/s, lowest-latency settings; acknowledgement "+
 		"latency p50 / p99 / p99.9 in milliseconds (ratio of p99 to gregor's). The percentiles are read from "+
 		"every repetition's acknowledgements pooled (java-perf and pykafka, which print percentiles only: the "+
-		"median of their runs'); ±N%% is the spread of the repetitions' own p99.", rate), latencyTable)
+		"median of their runs'); ±N%% is the spread of the repetitions' own p99, and [M] their median, which one "+
+		"bad repetition cannot move as it can the pooled p99.", rate), latencyTable)
 }
