@@ -84,6 +84,8 @@ func TestPrefetchHoldsQueuedMaxBytes(t *testing.T) {
 		require.NoError(t, p.Close())
 
 		// Settled: the loop waits for room, nothing in flight or decoding.
+		// Between a response and the next Fetch nothing is in flight
+		// either, so the loop must be listed as waiting.
 		settled := func(c *SimpleConsumer) (held int) {
 			eventually(t, ctx, h, "the prefetch to settle", func() bool {
 				c.mu.Lock()
@@ -94,7 +96,7 @@ func TestPrefetchHoldsQueuedMaxBytes(t *testing.T) {
 					}
 				}
 				held = c.bytes.held
-				return c.bytes.reserved == 0
+				return c.bytes.reserved == 0 && len(c.bytes.waiting) > 0
 			})
 			return held
 		}
