@@ -60,11 +60,7 @@ type tlsLayer struct {
 	capture  bool
 	captured []byte
 	spare    []byte
-	// Owned by the direct writer: its socket, the plaintext encrypted
-	// since it last wrote, and tlswrite.Pieces' staging buffer.
-	directFD  int
-	sinceSend int
-	stage     []byte
+	stage    []byte // tlswrite.Pieces' staging buffer, the direct writer's
 
 	// Owned by the loop once the handshake is done.
 	out     []byte // ciphertext produced by the current tc call
@@ -249,8 +245,17 @@ func (l *tlsLayer) sendDirect(fd int, bufs [][]byte) error {
 	l.mu.Lock()
 	l.capture = true
 	l.mu.Unlock()
-	l.directFD, l.sinceSend = fd, 0
-	err := tlswrite.Pieces(bufs, &l.stage, tlsWriteChunk, l.writeDirectChunk)
+	sinceSend := 0 // plaintext encrypted since the records were last written
+	err := tlswrite.Pieces(bufs, &l.stage, tlsWriteChunk, func(p []byte) error {
+		if _, err := l.tc.Write(p); err != nil {
+			return err
+		}
+		if sinceSend += len(p); sinceSend >= tlsWriteChunk {
+			sinceSend = 0
+			return l.sendCaptured(fd, false)
+		}
+		return nil
+	})
 	if err == nil {
 		err = l.sendCaptured(fd, true)
 	}
@@ -262,19 +267,6 @@ func (l *tlsLayer) sendDirect(fd int, bufs [][]byte) error {
 		l.mu.Unlock()
 	}
 	return err
-}
-
-// writeDirectChunk encrypts p into the capture and writes the records out
-// once tlsWriteChunk of plaintext has gathered.
-func (l *tlsLayer) writeDirectChunk(p []byte) error {
-	if _, err := l.tc.Write(p); err != nil {
-		return err
-	}
-	if l.sinceSend += len(p); l.sinceSend >= tlsWriteChunk {
-		l.sinceSend = 0
-		return l.sendCaptured(l.directFD, false)
-	}
-	return nil
 }
 
 // sendCaptured writes what was captured. With last it writes until nothing
