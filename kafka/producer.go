@@ -316,7 +316,7 @@ func (p *Producer) partBuf(part *Partition) *partBuf {
 	}
 	pb := p.parts[id]
 	if pb == nil {
-		pb = &partBuf{id: part.id, part: part}
+		pb = &partBuf{id: part.id, part: part, pid: producerID{id: -1, epoch: -1}}
 		p.parts[id] = pb
 	}
 	return pb

@@ -129,7 +129,7 @@ func (p *Producer) producerIDLoop() {
 			var settled []*partBuf
 			if bump {
 				p.bumpWanted = false
-				settled = p.resequenceAll()
+				settled = p.adoptAll()
 			}
 			p.kickAll()
 			p.mu.Unlock()
@@ -232,53 +232,112 @@ func (p *Producer) bumpEpoch(pb *partBuf, why error) {
 		p.txnBroken(why, true)
 		return
 	}
+	if pb.pid != p.pid {
+		// pb is leaving its identity for the producer's already.
+		return
+	}
 	if !p.bumpWanted {
 		p.log.Debug("kafka: producer epoch bump", "partition", pb.id, "cause", why)
 	}
 	p.bumpWanted = true
 }
 
-// resequenceAll numbers every partition's unsent batches afresh from 0
-// under the new epoch, keeping their order, and returns the partitions,
-// whose settled batches the caller reports. A batch whose send failed but
-// has a batch of the same epoch acknowledged behind it was written (a
-// broker takes a sequence only after its predecessor): it counts as
-// delivered, at an offset not known. Called with p.mu held, nothing in
-// flight.
-func (p *Producer) resequenceAll() (settled []*partBuf) {
+// adoptAll moves every partition it can onto the producer's new identity
+// (adoptEpoch) and returns them all, for the caller to report what settled
+// meanwhile. Called with p.mu held, nothing in flight.
+func (p *Producer) adoptAll() (touched []*partBuf) {
 	for _, pb := range p.parts {
 		if pb == nil {
 			continue
 		}
-		pb.acked = false
-		settled = append(settled, pb)
-		for i, b := range pb.batches {
-			if b.state != batchPending {
-				continue
-			}
-			for _, later := range pb.batches[i+1:] {
-				if later.state == batchDone && later.err == nil && later.base >= 0 &&
-					later.pid == b.pid && later.epoch == b.epoch {
-					p.settleBatch(b, -1, nil)
-					break
-				}
-			}
+		touched = append(touched, pb)
+		p.adoptEpoch(pb)
+	}
+	return touched
+}
+
+// adoptEpoch numbers pb's batches waiting to be sent again afresh from 0
+// under the producer's identity, keeping their order, and continues pb's
+// sequence under it, if it can: nothing of pb may be in flight, and the
+// first waiting batch must be one no broker wrote. A broker takes a
+// sequence number only after its predecessor, so then none behind it was
+// written either. A first waiting batch that may have been written
+// (unsure) is sent again under its old identity first, where the broker's
+// answer settles it: written, it is acknowledged as a duplicate; not
+// written, it is refused as out of order. Numbered afresh instead, it
+// would be written twice. Called with p.mu held.
+func (p *Producer) adoptEpoch(pb *partBuf) bool {
+	if pb.inflight > 0 {
+		return false
+	}
+	if b := pb.pending(); b != nil && b.unsure {
+		return false
+	}
+	var seq int32
+	for _, b := range pb.batches {
+		if b.state != batchPending {
+			continue
 		}
 		// A batch refused as too large keeps its split mark and is
 		// numbered whole; splitPending halves it, numbers included, when
 		// it is sent.
-		var seq int32
-		for _, b := range pb.batches {
-			if b.state != batchPending {
-				continue
-			}
-			b.pid, b.epoch, b.seq = p.pid.id, p.pid.epoch, seq
-			seq = nextSequence(seq, len(b.recs))
-		}
-		pb.seq = seq
-		pb.resend = false
+		b.pid, b.epoch, b.seq, b.unsure = p.pid.id, p.pid.epoch, seq, false
+		seq = nextSequence(seq, len(b.recs))
 	}
-	return settled
+	pb.pid, pb.seq, pb.acked = p.pid, seq, false
+	return true
+}
+
+// idemNext reports whether pb's next batch, the first waiting to be sent
+// again or else a new one, may be sent by an idempotent producer. A
+// partition still settling batches of an earlier identity sends only
+// those. And at most limit of pb's batches, from the first not yet
+// settled up to the next one, may have been sent: a broker recognises a
+// resent batch as a duplicate only among the last five it wrote for the
+// producer and partition, so every batch that may be sent again must have
+// fewer than five written behind it. Called with p.mu held.
+func (p *Producer) idemNext(pb *partBuf, limit int) bool {
+	if pb.pid != p.pid && !p.adoptEpoch(pb) && pb.pending() == nil {
+		return false
+	}
+	first, next := -1, len(pb.batches)
+	for i, b := range pb.batches {
+		if first < 0 && b.state != batchDone {
+			first = i
+		}
+		if b.state == batchPending {
+			next = i
+			break
+		}
+	}
+	return first < 0 || next-first < limit
+}
+
+// mayBeWritten reports whether a failed try may nonetheless have been
+// written: a broker refuses the errors listed before it appends, any
+// other failure (a lost connection, a timeout waiting for replicas) may
+// come after.
+func mayBeWritten(err error) bool {
+	for _, before := range []error{
+		protocol.ErrNotLeaderOrFollower,
+		protocol.ErrUnknownTopicOrPartition,
+		protocol.ErrLeaderNotAvailable,
+		protocol.ErrNotEnoughReplicas,
+		protocol.ErrFencedLeaderEpoch,
+		protocol.ErrUnknownLeaderEpoch,
+		protocol.ErrOutOfOrderSequenceNumber,
+		protocol.ErrUnknownProducerID,
+		protocol.ErrInvalidProducerEpoch,
+		protocol.ErrMessageTooLarge,
+		protocol.ErrRecordListTooLarge,
+		protocol.ErrCorruptMessage,
+		protocol.ErrInvalidRecord,
+	} {
+		if errors.Is(err, before) {
+			return false
+		}
+	}
+	return true
 }
 
 // splitPending replaces pb's pending batch b, refused as too large, by its

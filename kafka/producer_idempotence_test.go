@@ -161,6 +161,183 @@ func TestIdempotentProducerRetriesInOrder(t *testing.T) {
 	})
 }
 
+// TestIdempotentProducerUnsettledWindow loses the answer to a batch the
+// broker wrote, then times its resends out several times while messages
+// keep coming: no more than four batches may be sent behind it meanwhile,
+// or the broker, which remembers five, would no longer recognise it and
+// refuse it as out of order.
+func TestIdempotentProducerUnsettledWindow(t *testing.T) {
+	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+		c, topic := pfSetup(t, h, 1, 1)
+		victim, timeouts := int32(-1), 0
+		c.setOnProduce(func(e *pfProduce) (int16, <-chan struct{}) {
+			switch {
+			case victim < 0 && e.Sequence > 0:
+				victim = e.Sequence
+				return pfWriteHangUp, nil
+			case e.Sequence == victim && timeouts < 8:
+				timeouts++
+				return protocol.ErrRequestTimedOut.Code, nil
+			}
+			return 0, nil
+		})
+		p := newTestProducer(t, topic, ProducerConfig{
+			DeliveryReports: true, MinQueuedMessages: 5, RetryBackoff: time.Millisecond, MaxRetries: 100,
+		})
+		reports := collectReports(t, p)
+		const total = 400
+		produceInSteps(t, c, p, total, 5)
+		require.NoError(t, p.Close())
+		checkReports(t, c, reports(), total)
+		want := make([]int, total)
+		for i := range want {
+			want[i] = i
+		}
+		checkLogInOrder(t, c, 0, want)
+		assert.Len(t, c.initProducerIDCalls(), 1, "no epoch bump")
+		// Count the batches sent behind the victim until it settled.
+		seen := c.produced()
+		first, last := -1, -1
+		for i, e := range seen {
+			if e.Sequence == victim {
+				if first < 0 {
+					first = i
+				}
+				last = i
+			}
+		}
+		require.GreaterOrEqual(t, first, 0)
+		behind := map[int32]bool{}
+		for _, e := range seen[first:last] {
+			if e.Sequence > victim {
+				behind[e.Sequence] = true
+			}
+		}
+		assert.LessOrEqual(t, len(behind), MaxInFlightPerPartition-1, "batches sent behind an unsettled one")
+		assert.Equal(t, 8, timeouts)
+	})
+}
+
+// TestIdempotentProducerWrittenOutOfRetries: a batch whose answer was lost
+// and whose resends all fail, while a batch behind it is acknowledged, was
+// written: it is reported delivered (at an unknown offset), not failed.
+func TestIdempotentProducerWrittenOutOfRetries(t *testing.T) {
+	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+		c, topic := pfSetup(t, h, 1, 1)
+		victim := int32(-1)
+		c.setOnProduce(func(e *pfProduce) (int16, <-chan struct{}) {
+			switch {
+			case victim < 0 && e.Sequence > 0:
+				victim = e.Sequence
+				return pfWriteHangUp, nil
+			case e.Epoch == 0 && e.Sequence == victim:
+				return protocol.ErrNotEnoughReplicas.Code, nil
+			}
+			return 0, nil
+		})
+		// Small batches, all queued at once: several go behind the
+		// victim while its resends fail.
+		p := newTestProducer(t, topic, ProducerConfig{
+			DeliveryReports: true, MinQueuedMessages: 5, RetryBackoff: time.Millisecond, MaxRetries: 3,
+			MaxBatchSize: 2000,
+		})
+		reports := collectReports(t, p)
+		const total = 600
+		ctx := testCtx(t)
+		for i := range total {
+			require.NoError(t, p.Produce(ctx, Message{Value: value(i)}))
+		}
+		require.NoError(t, p.Close())
+		all := reports()
+		checkReports(t, c, all, total)
+		want := make([]int, total)
+		for i := range want {
+			want[i] = i
+		}
+		checkLogInOrder(t, c, 0, want)
+		unknown := 0
+		for _, r := range all {
+			if r.Message.Offset == -1 {
+				unknown++
+			}
+		}
+		assert.Positive(t, unknown, "the victim's messages, written at an offset never learnt")
+		assert.Len(t, c.initProducerIDCalls(), 1, "no epoch bump")
+	})
+}
+
+// isNext reports whether e carries the sequence number its partition
+// expects next from its producer. Called with c.mu held.
+func isNext(c *pfCluster, e *pfProduce) bool {
+	st := c.seqs[e.Partition][e.ProducerID]
+	return st != nil && st.epoch == e.Epoch && st.next == e.Sequence
+}
+
+// TestIdempotentProducerBumpLeavesUnsureBatch bumps the epoch for one
+// partition while another holds a batch the broker wrote but whose answer
+// was lost: that batch is resent under its old epoch, where the broker
+// recognises it, and is not numbered afresh, which would write it twice.
+func TestIdempotentProducerBumpLeavesUnsureBatch(t *testing.T) {
+	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+		c, topic := pfSetup(t, h, 1, 2)
+		victim, refused := int32(-1), false
+		c.setOnProduce(func(e *pfProduce) (int16, <-chan struct{}) {
+			bumped := len(c.pidCalls) > 1 // onProduce runs with c.mu held
+			switch {
+			case e.Partition == 1 && victim < 0 && e.Sequence > 0:
+				victim = e.Sequence
+				return pfWriteHangUp, nil
+			case e.Partition == 1 && e.Epoch == 0 && e.Sequence == victim && !bumped:
+				return protocol.ErrRequestTimedOut.Code, nil
+			case e.Partition == 1 && e.Epoch == 0 && e.Sequence > victim && victim >= 0 && !bumped:
+				// Nothing is written behind it: no acknowledgement
+				// tells that it was.
+				return protocol.ErrNotEnoughReplicas.Code, nil
+			case e.Partition == 0 && victim >= 0 && !refused && isNext(c, e):
+				// A batch the broker does not have: one written by the
+				// request that lost the victim's answer would be
+				// recognised.
+				refused = true
+				return protocol.ErrUnknownProducerID.Code, nil
+			}
+			return 0, nil
+		})
+		p := newTestProducer(t, topic, ProducerConfig{
+			DeliveryReports: true, Partitioner: ManualPartitioner(), MinQueuedMessages: 2,
+			RetryBackoff: time.Millisecond, MaxRetries: 1000,
+		})
+		reports := collectReports(t, p)
+		ctx := testCtx(t)
+		const total = 400
+		want := make([][]int, 2)
+		for i := range total {
+			part := int32(i % 2)
+			require.NoError(t, p.Produce(ctx, Message{Value: value(i), Partition: part}))
+			want[part] = append(want[part], i)
+			if (i+1)%10 == 0 {
+				k := (i + 1) / 10
+				c.waitSeen(t, func(s []pfProduce) bool { return len(s) >= k })
+			}
+		}
+		require.NoError(t, p.Close())
+		checkReports(t, c, reports(), total)
+		checkLogInOrder(t, c, 0, want[0])
+		checkLogInOrder(t, c, 1, want[1])
+		require.True(t, refused)
+		require.Len(t, c.initProducerIDCalls(), 2, "one epoch bump")
+		var first []byte // the unsure batch's first value
+		for _, e := range c.produced() {
+			switch {
+			case e.Partition != 1:
+			case e.Epoch == 0 && e.Sequence == victim:
+				first = e.Records[0].Value
+			case e.Epoch == 1:
+				assert.NotEqual(t, string(first), string(e.Records[0].Value), "the unsure batch numbered afresh")
+			}
+		}
+	})
+}
+
 func TestIdempotentProducerUnknownProducerID(t *testing.T) {
 	forEachHandler(t, func(t *testing.T, h handler.Handler) {
 		c, topic := pfSetup(t, h, 1, 1)

@@ -47,13 +47,13 @@ func (p *Producer) finish(s *sink, batches []*batch, resp *protocol.ProduceRespo
 			base, berr = partitionResult(resp, p.t.name, pb.id, i)
 		}
 		switch {
-		case berr == nil:
+		case berr == nil, p.idem && errors.Is(berr, protocol.ErrDuplicateSequenceNumber):
+			// A duplicate was written before, by a try whose answer was
+			// lost.
 			p.settleBatch(b, base, nil)
-			pb.acked = pb.acked || b.pid == p.pid.id && b.epoch == p.pid.epoch
-		case p.idem && errors.Is(berr, protocol.ErrDuplicateSequenceNumber):
-			// Written before, by a try whose answer was lost.
-			p.settleBatch(b, base, nil)
-			pb.acked = pb.acked || b.pid == p.pid.id && b.epoch == p.pid.epoch
+			if p.idem {
+				p.acknowledged(pb, b)
+			}
 		case tooLarge(berr) && len(b.recs) > 1:
 			// The broker's limit is below ours: halve the batch and try
 			// again, without counting it as a retry; later batches are
@@ -77,6 +77,10 @@ func (p *Producer) finish(s *sink, batches []*batch, resp *protocol.ProduceRespo
 			// there is a real gap (or, for UNKNOWN_PRODUCER_ID, the
 			// broker forgot the producer): a new epoch restarts the
 			// partition's sequence.
+			// Either way the broker did not write it: fewer than five
+			// batches went out behind it (idemNext), so a copy written
+			// before would have been recognised.
+			b.unsure = false
 			if errors.Is(berr, protocol.ErrUnknownProducerID) || isSequenceHead(pb, b) {
 				p.bumpEpoch(pb, berr)
 				p.retryBatch(pb, b, berr)
@@ -92,6 +96,7 @@ func (p *Producer) finish(s *sink, batches []*batch, resp *protocol.ProduceRespo
 				pb.waitGen = p.metaStarted + 1
 			}
 			if p.idem {
+				b.unsure = b.unsure || mayBeWritten(berr)
 				p.retryBatch(pb, b, berr)
 			} else {
 				p.retry(pb, b, berr)
@@ -121,6 +126,40 @@ func (p *Producer) finish(s *sink, batches []*batch, resp *protocol.ProduceRespo
 	p.report(touched)
 }
 
+// acknowledged notes that the broker took b. Every batch before it under
+// the same identity was written too, whatever its own tries said: a
+// broker takes a sequence number only after its predecessor. One waiting
+// to be sent again is resent to learn its offset (the broker answers it as
+// a duplicate) and is not numbered afresh. Called with p.mu held.
+func (p *Producer) acknowledged(pb *partBuf, b *batch) {
+	if b.pid == pb.pid.id && b.epoch == pb.pid.epoch {
+		pb.acked = true
+	}
+	for _, x := range pb.batches {
+		if x == b {
+			return
+		}
+		if x.state == batchPending && x.pid == b.pid && x.epoch == b.epoch {
+			x.unsure = true
+		}
+	}
+}
+
+// ackedBehind reports whether a batch behind b, under b's identity, was
+// acknowledged. Called with p.mu held.
+func ackedBehind(pb *partBuf, b *batch) bool {
+	behind := false
+	for _, x := range pb.batches {
+		switch {
+		case x == b:
+			behind = true
+		case behind && x.state == batchDone && x.err == nil && x.pid == b.pid && x.epoch == b.epoch:
+			return true
+		}
+	}
+	return false
+}
+
 // maybeBump starts the epoch bump an idempotent producer waits for once
 // nothing is in flight. Called with p.mu held.
 func (p *Producer) maybeBump() {
@@ -139,6 +178,12 @@ func (p *Producer) settleBatch(b *batch, base int64, err error) {
 // tries, reports it failed. Called with p.mu held.
 func (p *Producer) retryBatch(pb *partBuf, b *batch, err error) {
 	b.attempts++
+	if int(b.attempts) > p.cfg.MaxRetries && ackedBehind(pb, b) {
+		// Written, as a batch acknowledged behind it shows; only its
+		// offset was never learnt.
+		p.settleBatch(b, -1, nil)
+		return
+	}
 	if int(b.attempts) > p.cfg.MaxRetries {
 		p.log.Debug("kafka: produce retries exhausted", "partition", pb.id, "messages", len(b.recs)+pb.queue.len(), "error", err)
 		p.settleBatch(b, -1, p.partitionErr(pb, err))

@@ -35,10 +35,11 @@ type partBuf struct {
 	// settled and waiting for those before them to be reported, which
 	// keeps reports in order.
 	batches    []*batch
-	inflight   int   // batches in flight: at most Producer.maxInFlight
-	seq        int32 // the sequence number of the next new batch (idempotent)
-	resend     bool  // a batch failed: send nothing until none is in flight, then resend in order
-	delivering bool  // a task is reporting the settled head of batches
+	inflight   int        // batches in flight: at most Producer.maxInFlight
+	pid        producerID // the identity seq runs under (idempotent): an earlier one while its batches settle
+	seq        int32      // the sequence number of the next new batch (idempotent)
+	resend     bool       // a batch failed: send nothing until none is in flight, then resend in order
+	delivering bool       // a task is reporting the settled head of batches
 
 	retryAt  time.Time // not before, after a failure
 	waitMeta bool      // a metadata refresh must finish first:
@@ -77,8 +78,13 @@ type batch struct {
 	epoch    int16
 	seq      int32
 	attempts int32 // sends that failed so far (idempotent)
-	written  bool  // in a request before: hooks count its records as retried
-	split    bool  // refused as too large: halve before sending again
+	// unsure is set when a failed try may have been written (the
+	// connection failed, or the broker's answer came after its append):
+	// the batch is resent under its own identity until an answer settles
+	// it, never numbered afresh (see adoptEpoch).
+	unsure  bool
+	written bool // in a request before: hooks count its records as retried
+	split   bool // refused as too large: halve before sending again
 
 	base int64 // outcome: offset of recs[0], -1 when unknown
 	err  error // outcome: the delivery error
@@ -155,7 +161,7 @@ func (p *Producer) ready(s *sink, pb *partBuf, idle bool) (bool, time.Time) {
 	if !resend && pb.queue.len() == 0 {
 		return false, time.Time{}
 	}
-	if p.idem && !p.idemReady() {
+	if p.idem && (!p.idemReady() || !p.idemNext(pb, limit)) {
 		return false, time.Time{}
 	}
 	if p.txn != nil && !pb.inTxn && !p.txnAdd(pb) {
@@ -334,7 +340,8 @@ func (p *Producer) cut(pb *partBuf, budget *int) *batch {
 	b.recs, b.arr = pb.queue.take(k, bytes)
 	p.stampBatch(b.recs)
 	if p.idem {
-		b.pid, b.epoch, b.seq = p.pid.id, p.pid.epoch, pb.seq
+		// ready adopted the producer's identity (idemNext).
+		b.pid, b.epoch, b.seq = pb.pid.id, pb.pid.epoch, pb.seq
 		pb.seq = nextSequence(pb.seq, k)
 	}
 	pb.batches = append(pb.batches, b)

@@ -221,7 +221,7 @@ func (p *Producer) newEpoch(pid producerID) {
 	p.pidState = pidReady
 	for _, pb := range p.parts {
 		if pb != nil {
-			pb.seq, pb.acked = 0, false
+			pb.pid, pb.seq, pb.acked = pid, 0, false
 		}
 	}
 }
