@@ -7,7 +7,7 @@ PKGS      := ./...
 # Adapters are their own modules, so their dependencies never reach gregor's.
 ADAPTERS  := adapters/prometheus adapters/otel
 
-.PHONY: all test lint vet fmtcheck unit demo broker bench fuzz generate clean-cache leftovers
+.PHONY: all test lint vet fmtcheck unit chaos demo broker bench fuzz generate clean-cache leftovers
 
 all: test
 
@@ -21,6 +21,15 @@ test: lint
 ## unit: tests that need no broker (skips the integration packages' cluster tests).
 unit:
 	$(GO) test -race -count=1 -short $(PKGS)
+
+## chaos: the fault tests at length. make test runs each once with one kill round; here the idempotent producer
+## lives through CHAOS_ROUNDS broker kills and restarts, and every fault test runs CHAOS_COUNT times.
+CHAOS_ROUNDS ?= 5
+CHAOS_COUNT  ?= 3
+CHAOS_TESTS  := TestIdempotentProducerBrokerKills|TestProducerIntegrationBrokerKilled|TestSimpleConsumerBrokerKilled|TestTransactionalCopySurvivesKill|TestManagedConsumerCoordinatorDies|TestCooperativeMemberKilledDuringRebalance
+chaos:
+	GREGOR_CHAOS_ROUNDS=$(CHAOS_ROUNDS) $(GO) test -race -count=$(CHAOS_COUNT) -timeout 180m -run '^($(CHAOS_TESTS))$$' ./kafka/
+	@$(MAKE) --no-print-directory leftovers
 
 lint: fmtcheck vet
 

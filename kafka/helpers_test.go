@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -57,6 +58,21 @@ func newHandler(t *testing.T, name string) handler.Handler {
 }
 
 // testCtx is bounded, so a hang fails the test instead of the whole run.
+// chaosRounds is how many kill rounds the fault tests run: 1 in make
+// test, GREGOR_CHAOS_ROUNDS in make chaos.
+func chaosRounds(t *testing.T) int {
+	t.Helper()
+	v := os.Getenv("GREGOR_CHAOS_ROUNDS")
+	if v == "" {
+		return 1
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		t.Fatalf("GREGOR_CHAOS_ROUNDS=%q: want a count of at least 1", v)
+	}
+	return n
+}
+
 func testCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	t.Cleanup(cancel)

@@ -82,9 +82,10 @@ func TestIdempotentProducerBrokerKills(t *testing.T) {
 	phase("cluster started")
 	// Under a loaded machine the kills, restart and read-back of some
 	// 200000 messages per producer can outlast testCtx's two minutes.
-	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
+	rounds := chaosRounds(t)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Duration(rounds)*4*time.Minute)
 	defer cancel()
-	const perRun = 100000
+	perRun := int64(rounds) * 100000
 
 	var runs []*killRun
 	for _, name := range []string{"goroutine", "eventloop"} {
@@ -126,25 +127,36 @@ func TestIdempotentProducerBrokerKills(t *testing.T) {
 		leads = leads || part.LeaderID() == ctrl
 	}
 	require.True(t, leads, "the active controller %d leads a partition", ctrl)
-	t.Logf("killing broker %d, the active controller", ctrl)
-	require.NoError(t, c.KillBroker(ctrl))
-	progress("deliveries after the first kill", 5000)
-	phase("deliveries after the first kill")
-	// Restarting the broker is the harness's business, not what the test
-	// proves: the producers pause meanwhile. On a loaded machine the
-	// restart takes 45-95 s, and producing through it tripled the records
-	// to write and read back (some 350000 per producer instead of 100000)
-	// without testing anything more.
-	for _, r := range runs {
-		r.gate.Lock()
+	// make chaos adds rounds that kill and restart the leader of another
+	// partition each time, before the last kill.
+	for round := range rounds {
+		victim := ctrl
+		if round > 0 {
+			r := runs[round%len(runs)]
+			require.NoError(t, r.topic.cl.Update(ctx))
+			victim = r.topic.Partition(int32(round % 6)).LeaderID()
+			require.GreaterOrEqual(t, victim, int32(0), "partition %d has a leader", round%6)
+		}
+		t.Logf("round %d: killing broker %d (the active controller: %t)", round, victim, victim == ctrl)
+		require.NoError(t, c.KillBroker(victim))
+		progress("deliveries after a kill", 5000)
+		phase("deliveries after a kill")
+		// Restarting the broker is the harness's business, not what the
+		// test proves: the producers pause meanwhile. On a loaded machine
+		// the restart takes 45-95 s, and producing through it tripled the
+		// records to write and read back (some 350000 per producer instead
+		// of 100000) without testing anything more.
+		for _, r := range runs {
+			r.gate.Lock()
+		}
+		err = c.RestartBroker(ctx, victim)
+		for _, r := range runs {
+			r.gate.Unlock()
+		}
+		require.NoError(t, err)
+		phase("broker restarted")
+		progress("deliveries before the next kill", 5000)
 	}
-	err = c.RestartBroker(ctx, ctrl)
-	for _, r := range runs {
-		r.gate.Unlock()
-	}
-	require.NoError(t, err)
-	phase("controller restarted")
-	progress("deliveries before the second kill", 5000)
 
 	require.NoError(t, runs[1].topic.cl.Update(ctx))
 	victim := runs[1].topic.Partition(0).LeaderID()
@@ -155,8 +167,8 @@ func TestIdempotentProducerBrokerKills(t *testing.T) {
 	}
 	t.Logf("killing broker %d, a partition leader", victim)
 	require.NoError(t, c.KillBroker(victim))
-	progress("deliveries after the second kill", 5000)
-	phase("deliveries after the second kill")
+	progress("deliveries after the last kill", 5000)
+	phase("deliveries after the last kill")
 	for _, r := range runs {
 		eventually(t, ctx, h, "enough produced", func() bool { return r.produced.Load() >= perRun })
 		close(r.stop)
