@@ -57,7 +57,6 @@ func newHandler(t *testing.T, name string) handler.Handler {
 	return h
 }
 
-// testCtx is bounded, so a hang fails the test instead of the whole run.
 // chaosRounds is how many kill rounds the fault tests run: 1 in make
 // test, GREGOR_CHAOS_ROUNDS in make chaos.
 func chaosRounds(t *testing.T) int {
@@ -73,6 +72,7 @@ func chaosRounds(t *testing.T) int {
 	return n
 }
 
+// testCtx is bounded, so a hang fails the test instead of the whole run.
 func testCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	t.Cleanup(cancel)
