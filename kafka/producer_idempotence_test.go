@@ -52,6 +52,26 @@ func produceInSteps(t *testing.T, c *pfCluster, p *Producer, n, step int) {
 	}
 }
 
+// produceSpread produces value(0..n-1) to partitions 0..parts-1 in turn
+// (the producer's partitioner must be manual) and returns each partition's
+// message numbers. With step > 0 it waits after every step messages until
+// the fake saw as many more produce entries.
+func produceSpread(t *testing.T, c *pfCluster, p *Producer, n, parts, step int) [][]int {
+	t.Helper()
+	ctx := testCtx(t)
+	want := make([][]int, parts)
+	for i := range n {
+		part := i % parts
+		require.NoError(t, p.Produce(ctx, Message{Value: value(i), Partition: int32(part)}))
+		want[part] = append(want[part], i)
+		if step > 0 && (i+1)%step == 0 {
+			k := (i + 1) / step
+			c.waitSeen(t, func(s []pfProduce) bool { return len(s) >= k })
+		}
+	}
+	return want
+}
+
 // checkLogInOrder verifies that partition part's log holds messages
 // first..first+n-1 in order, each once, as value(i).
 func checkLogInOrder(t *testing.T, c *pfCluster, part int, want []int) {
@@ -135,14 +155,8 @@ func TestIdempotentProducerRetriesInOrder(t *testing.T) {
 			RetryBackoff: time.Millisecond, MinQueuedMessages: 5,
 		})
 		reports := collectReports(t, p)
-		ctx := testCtx(t)
 		const total = 2000
-		want := make([][]int, 4)
-		for i := range total {
-			part := int32(i % 4)
-			require.NoError(t, p.Produce(ctx, Message{Value: value(i), Partition: part}))
-			want[part] = append(want[part], i)
-		}
+		want := produceSpread(t, c, p, total, 4, 0)
 		require.NoError(t, p.Close())
 		all := reports()
 		checkReports(t, c, all, total)
@@ -307,18 +321,8 @@ func TestIdempotentProducerBumpLeavesUnsureBatch(t *testing.T) {
 			RetryBackoff: time.Millisecond, MaxRetries: 1000,
 		})
 		reports := collectReports(t, p)
-		ctx := testCtx(t)
 		const total = 400
-		want := make([][]int, 2)
-		for i := range total {
-			part := int32(i % 2)
-			require.NoError(t, p.Produce(ctx, Message{Value: value(i), Partition: part}))
-			want[part] = append(want[part], i)
-			if (i+1)%10 == 0 {
-				k := (i + 1) / 10
-				c.waitSeen(t, func(s []pfProduce) bool { return len(s) >= k })
-			}
-		}
+		want := produceSpread(t, c, p, total, 2, 10)
 		require.NoError(t, p.Close())
 		checkReports(t, c, reports(), total)
 		checkLogInOrder(t, c, 0, want[0])
