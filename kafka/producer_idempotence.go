@@ -126,14 +126,13 @@ func (p *Producer) producerIDLoop() {
 			p.mu.Lock()
 			p.pid = id
 			p.pidState = pidReady
-			var settled []*partBuf
 			if bump {
+				// Each partition takes the new identity when it next
+				// sends (idemNext, adoptEpoch).
 				p.bumpWanted = false
-				settled = p.adoptAll()
 			}
 			p.kickAll()
 			p.mu.Unlock()
-			p.report(settled)
 			p.log.Debug("kafka: producer id", "id", id.id, "epoch", id.epoch)
 			return
 		case p.ctx.Err() != nil:
@@ -240,20 +239,6 @@ func (p *Producer) bumpEpoch(pb *partBuf, why error) {
 		p.log.Debug("kafka: producer epoch bump", "partition", pb.id, "cause", why)
 	}
 	p.bumpWanted = true
-}
-
-// adoptAll moves every partition it can onto the producer's new identity
-// (adoptEpoch) and returns them all, for the caller to report what settled
-// meanwhile. Called with p.mu held, nothing in flight.
-func (p *Producer) adoptAll() (touched []*partBuf) {
-	for _, pb := range p.parts {
-		if pb == nil {
-			continue
-		}
-		touched = append(touched, pb)
-		p.adoptEpoch(pb)
-	}
-	return touched
 }
 
 // adoptEpoch numbers pb's batches waiting to be sent again afresh from 0

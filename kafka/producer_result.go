@@ -72,14 +72,13 @@ func (p *Producer) finish(s *sink, batches []*batch, resp *protocol.ProduceRespo
 			p.requeue(pb, b.recs)
 			p.recycle(pb, b)
 		case p.idem && (errors.Is(berr, protocol.ErrOutOfOrderSequenceNumber) || errors.Is(berr, protocol.ErrUnknownProducerID)):
-			// A batch behind one that failed gets OUT_OF_ORDER_SEQUENCE
-			// and is resent after it. For the first unacknowledged batch
-			// there is a real gap (or, for UNKNOWN_PRODUCER_ID, the
-			// broker forgot the producer): a new epoch restarts the
-			// partition's sequence.
-			// Either way the broker did not write it: fewer than five
-			// batches went out behind it (idemNext), so a copy written
-			// before would have been recognised.
+			// The broker did not write it: fewer than five batches went
+			// out behind it (idemNext), so a copy written before would
+			// have been recognised. A batch behind one that failed gets
+			// OUT_OF_ORDER_SEQUENCE and is resent after it. For the first
+			// unacknowledged batch there is a real gap (or, for
+			// UNKNOWN_PRODUCER_ID, the broker forgot the producer): a new
+			// epoch restarts the partition's sequence.
 			b.unsure = false
 			if errors.Is(berr, protocol.ErrUnknownProducerID) || isSequenceHead(pb, b) {
 				p.bumpEpoch(pb, berr)
