@@ -280,6 +280,62 @@ func TestIdempotentProducerWrittenOutOfRetries(t *testing.T) {
 	})
 }
 
+// TestIdempotentProducerWrittenLeaderGone: as above, but the partition
+// loses its leader and the victim runs out of tries in metadata rounds
+// without one. A batch acknowledged behind it still shows it was written:
+// every report says what the log holds.
+func TestIdempotentProducerWrittenLeaderGone(t *testing.T) {
+	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+		c, topic := pfSetup(t, h, 1, 1)
+		victim, ackedLater := int32(-1), false
+		c.setOnProduce(func(e *pfProduce) (int16, <-chan struct{}) {
+			switch {
+			case victim < 0 && e.Sequence > 0:
+				victim = e.Sequence
+				return pfWriteHangUp, nil
+			case e.Epoch == 0 && e.Sequence == victim && ackedLater:
+				c.leaders[0] = -1 // onProduce runs with c.mu held
+				return protocol.ErrNotLeaderOrFollower.Code, nil
+			case e.Epoch == 0 && e.Sequence == victim:
+				return protocol.ErrNotEnoughReplicas.Code, nil
+			case victim >= 0 && e.Sequence > victim:
+				ackedLater = true
+			}
+			return 0, nil
+		})
+		p := newTestProducer(t, topic, ProducerConfig{
+			DeliveryReports: true, MinQueuedMessages: 5, RetryBackoff: time.Millisecond, MaxRetries: 3,
+			MaxBatchSize: 2000,
+		})
+		reports := collectReports(t, p)
+		const total = 600
+		ctx := testCtx(t)
+		for i := range total {
+			require.NoError(t, p.Produce(ctx, Message{Value: value(i)}))
+		}
+		require.NoError(t, p.Close())
+		all := reports()
+		require.Len(t, all, total)
+		inLog := map[int]int{}
+		for _, r := range c.log(0) {
+			inLog[indexOf(t, r.Value)]++
+		}
+		unknown := 0
+		for _, r := range all {
+			i := indexOf(t, r.Message.Value)
+			if r.Err != nil {
+				assert.Zero(t, inLog[i], "message %d is in the log but reported %v", i, r.Err)
+				continue
+			}
+			assert.Equal(t, 1, inLog[i], "message %d reported delivered", i)
+			if r.Message.Offset == -1 {
+				unknown++
+			}
+		}
+		assert.Positive(t, unknown, "the victim's messages, written at an offset never learnt")
+	})
+}
+
 // isNext reports whether e carries the sequence number its partition
 // expects next from its producer. Called with c.mu held.
 func isNext(c *pfCluster, e *pfProduce) bool {
