@@ -50,7 +50,7 @@ func forEachKind(t *testing.T, kinds []balancedKind, partitions int32, fn func(t
 	for _, kind := range kinds {
 		t.Run(kind.name, func(t *testing.T) {
 			tc := testcluster.Shared(t, kind.cluster)
-			forEachHandler(t, func(t *testing.T, h handler.Handler) {
+			forEachHandlerParallel(t, func(t *testing.T, h handler.Handler) {
 				env := newGroupEnv(t, kind, tc, h, partitions, 1)
 				fn(t, env)
 			})

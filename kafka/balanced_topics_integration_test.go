@@ -49,7 +49,7 @@ func forEachTopicsKind(t *testing.T, kinds []balancedKind, partitions []int32, f
 	for _, kind := range kinds {
 		t.Run(kind.name, func(t *testing.T) {
 			tc := testcluster.Shared(t, kind.cluster)
-			forEachHandler(t, func(t *testing.T, h handler.Handler) {
+			forEachHandlerParallel(t, func(t *testing.T, h handler.Handler) {
 				ctx := testCtx(t)
 				cl := newTestClient(t, ctx, h, Config{Hosts: tc.Bootstrap()})
 				base := uniqueTopic(t, "subs")

@@ -64,7 +64,7 @@ func TestTopicAutoCreateRefused(t *testing.T) {
 		t.Run(kind.Name(), func(t *testing.T) {
 			kind.BrokerProps = map[string]string{"auto.create.topics.enable": "false"}
 			c := testcluster.ForTest(t, kind)
-			forEachHandler(t, func(t *testing.T, h handler.Handler) {
+			forEachHandlerParallel(t, func(t *testing.T, h handler.Handler) {
 				ctx := testCtx(t)
 				cl := newTestClient(t, ctx, h, Config{Hosts: c.Bootstrap(), AutoCreateTopics: true})
 				name := uniqueTopic(t, "refused")

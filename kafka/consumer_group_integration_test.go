@@ -86,7 +86,7 @@ func assertOnce(t *testing.T, want map[msgID]string, got func(msgID) int) {
 // partition on only after that), and the group is a consumer group.
 func TestConsumerProtocolGroup(t *testing.T) {
 	tc := testcluster.Shared(t, consumerKRaft.cluster)
-	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+	forEachHandlerParallel(t, func(t *testing.T, h handler.Handler) {
 		env := newGroupEnv(t, consumerKRaft, tc, h, 6, 1)
 		cfg := BalancedConsumerConfig{ConsumerConfig: ConsumerConfig{AutoCommit: true, AutoOffsetReset: OffsetEarliest}}
 		want := env.produceRound(t, "first", 3)
@@ -299,7 +299,7 @@ func waitGroupSettled(t *testing.T, env *groupEnv, members int) {
 // acknowledges giving a partition up.
 func TestConsumerProtocolWithJavaConsumers(t *testing.T) {
 	tc := testcluster.Shared(t, consumerKRaft.cluster)
-	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+	forEachHandlerParallel(t, func(t *testing.T, h handler.Handler) {
 		env := newGroupEnv(t, consumerKRaft, tc, h, 6, 1)
 		cfg := BalancedConsumerConfig{ConsumerConfig: ConsumerConfig{AutoCommit: true, AutoOffsetReset: OffsetEarliest}}
 		col := newCollector(t)
@@ -354,7 +354,7 @@ func TestConsumerProtocolWithJavaConsumers(t *testing.T) {
 // only that every partition ends up owned once.
 func TestGroupProtocolHandover(t *testing.T) {
 	tc := testcluster.Shared(t, consumerKRaft.cluster)
-	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+	forEachHandlerParallel(t, func(t *testing.T, h handler.Handler) {
 		for _, kind := range []balancedKind{managedKRaft, consumerKRaft} {
 			env := newGroupEnv(t, kind, tc, h, 12, 1)
 			start := func() *BalancedConsumer {

@@ -23,7 +23,7 @@ import (
 // values so that every response is large enough to come from the pool.
 func TestSimpleConsumerRecycledFramesKeepMessages(t *testing.T) {
 	tc := testcluster.Shared(t, testcluster.KRaftSingle)
-	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+	forEachHandlerParallel(t, func(t *testing.T, h handler.Handler) {
 		ctx := testCtx(t)
 		cl := newTestClient(t, ctx, h, Config{Hosts: tc.Bootstrap()})
 		topic := makeTopic(t, ctx, cl, TopicSpec{Name: uniqueTopic(t, "recycle"), Partitions: 1, ReplicationFactor: 1})
@@ -76,7 +76,7 @@ func TestSimpleConsumerRecycledFramesKeepMessages(t *testing.T) {
 // again.
 func TestSimpleConsumerReclaimedFramesKeepMessages(t *testing.T) {
 	tc := testcluster.Shared(t, testcluster.KRaftSingle)
-	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+	forEachHandlerParallel(t, func(t *testing.T, h handler.Handler) {
 		ctx := testCtx(t)
 		cl := newTestClient(t, ctx, h, Config{Hosts: tc.Bootstrap()})
 		topic := makeTopic(t, ctx, cl, TopicSpec{Name: uniqueTopic(t, "reclaim"), Partitions: 1, ReplicationFactor: 1})

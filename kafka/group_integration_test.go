@@ -159,7 +159,7 @@ func TestGroupAdminLiveMember(t *testing.T) {
 // settles ends in a *CoordinatorError after coordinatorAttempts tries.
 func TestOnCoordinatorRetries(t *testing.T) {
 	c := testcluster.Shared(t, testcluster.KRaftSingle)
-	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+	forEachHandlerParallel(t, func(t *testing.T, h handler.Handler) {
 		ctx := testCtx(t)
 		cl := newTestClient(t, ctx, h, Config{Hosts: c.Bootstrap()}).Cluster()
 		group := uniqueTopic(t, "on-coordinator")

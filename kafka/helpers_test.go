@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,6 +36,21 @@ func forEachHandler(t *testing.T, fn func(t *testing.T, h handler.Handler)) {
 	t.Helper()
 	for _, name := range []string{"goroutine", "eventloop"} {
 		t.Run(name, func(t *testing.T) {
+			fn(t, newHandler(t, name))
+		})
+	}
+}
+
+// forEachHandlerParallel is forEachHandler with the two runs side by
+// side, for integration tests whose runs share nothing but the cluster
+// (each makes its own topics and groups) and spend most of their time
+// waiting on the broker: rebalances, timeouts, other processes. Top-level
+// tests stay sequential, so no other test's run overlaps these.
+func forEachHandlerParallel(t *testing.T, fn func(t *testing.T, h handler.Handler)) {
+	t.Helper()
+	for _, name := range []string{"goroutine", "eventloop"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			fn(t, newHandler(t, name))
 		})
 	}
@@ -103,8 +119,11 @@ func eventually(t *testing.T, ctx context.Context, h handler.Handler, what strin
 
 // uniqueTopic names a topic for one test run on one handler.
 func uniqueTopic(t *testing.T, prefix string) string {
-	return fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano())
+	return fmt.Sprintf("%s-%d-%d", prefix, time.Now().UnixNano(), topicSeq.Add(1))
 }
+
+// topicSeq keeps names unique between tests running side by side.
+var topicSeq atomic.Int64
 
 // deadAddr returns an address nothing listens on: connections are refused
 // at once.

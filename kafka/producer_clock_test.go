@@ -83,6 +83,32 @@ func TestProducerRetryBackoffOnVirtualClock(t *testing.T) {
 	})
 }
 
+// TestPublishRetriesOnVirtualClock: Publish retries a retriable refusal
+// DefaultMaxRetries times, backing off from DefaultRetryBackoff, doubling
+// up to a second, then returns the refusal as a *PartitionError.
+func TestPublishRetriesOnVirtualClock(t *testing.T) {
+	forEachFakeClock(t, func(t *testing.T, fc *fakeclock.Handler) {
+		c, topic := pfSetup(t, fc, 1, 1)
+		c.setOnProduce(func(*pfProduce) (int16, <-chan struct{}) { return protocol.ErrCorruptMessage.Code, nil })
+		done := make(chan error, 1)
+		go func() { done <- topic.Publish(testCtx(t), []byte("x")) }()
+		want := DefaultRetryBackoff
+		for try := 1; try <= DefaultMaxRetries; try++ {
+			c.waitSeen(t, func(s []pfProduce) bool { return len(s) >= try })
+			require.Equal(t, want, nextDue(t, fc, want), "backoff before retry %d", try)
+			fc.Advance(want - time.Nanosecond)
+			assert.Len(t, c.produced(), try, "retried before the backoff ran out")
+			fc.Advance(time.Nanosecond)
+			want = min(2*want, time.Second)
+		}
+		err := <-done
+		require.ErrorIs(t, err, protocol.ErrCorruptMessage)
+		var pe *PartitionError
+		require.ErrorAs(t, err, &pe)
+		assert.Len(t, c.produced(), DefaultMaxRetries+1, "the first try and every retry")
+	})
+}
+
 // TestProducerBatchTimestampsOnVirtualClock: a message without a timestamp
 // gets its batch's, read when the batch is cut (here a Linger after the
 // first Produce), while timestamps the caller set are written as given, in

@@ -870,11 +870,15 @@ func TestPublish(t *testing.T) {
 		seen = c.produced()
 		assert.NotEqual(t, seen[len(seen)-2].Broker, seen[len(seen)-1].Broker)
 
-		c.setOnProduce(func(e *pfProduce) (int16, <-chan struct{}) { return protocol.ErrCorruptMessage.Code, nil })
+		// A refusal that retrying cannot mend fails at once (retries run
+		// out in TestPublishRetriesOnVirtualClock).
+		before := len(c.produced())
+		c.setOnProduce(func(e *pfProduce) (int16, <-chan struct{}) { return protocol.ErrInvalidRecord.Code, nil })
 		err := topic.Publish(ctx, []byte("x"))
-		require.ErrorIs(t, err, protocol.ErrCorruptMessage)
+		require.ErrorIs(t, err, protocol.ErrInvalidRecord)
 		var pe *PartitionError
 		require.ErrorAs(t, err, &pe)
+		assert.Len(t, c.produced(), before+1, "sent once")
 
 		require.ErrorIs(t, topic.Publish(ctx, make([]byte, DefaultMaxBatchSize)), ErrMessageTooLarge)
 	})

@@ -348,6 +348,7 @@ func TestTransactionalCodecsReadCommitted(t *testing.T) {
 		for i, codec := range []Compression{CompressionNone, CompressionGzip, CompressionSnappy, CompressionLZ4, CompressionZstd} {
 			name := []string{"goroutine", "eventloop"}[i%2]
 			t.Run(kind.Name()+"/"+codec.String()+"/"+name, func(t *testing.T) {
+				t.Parallel() // each codec has its own topic and transactional id
 				h := newHandler(t, name)
 				ctx := testCtx(t)
 				cl := newTestClient(t, ctx, h, Config{Hosts: tc.Bootstrap()})

@@ -76,7 +76,7 @@ func TestSASLReauthentication(t *testing.T) {
 		"eventloop": jwtBearer(time.Hour),
 	}
 	const rounds = 3
-	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+	forEachHandlerParallel(t, func(t *testing.T, h handler.Handler) {
 		ctx := testCtx(t)
 		logs := newLogCounter()
 		m := mechs[path.Base(t.Name())]

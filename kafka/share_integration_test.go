@@ -406,7 +406,7 @@ func startJavaShareConsumer(t *testing.T, env *shareEnv, d *deliveries) {
 // KafkaShareConsumer share a group; every record reaches exactly one of
 // them, once, and is acknowledged.
 func TestShareGroupWithJavaConsumer(t *testing.T) {
-	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+	forEachHandlerParallel(t, func(t *testing.T, h handler.Handler) {
 		env := newShareEnv(t, h, 3)
 		d := &deliveries{got: map[msgID][]string{}}
 		startJavaShareConsumer(t, env, d)
