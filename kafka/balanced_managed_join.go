@@ -212,20 +212,18 @@ func (m *managedMembership) protocolNames() []string {
 // disagree on the protocol, the configuration is refused, or the member
 // may not join.
 func isFatalGroupError(err error) bool {
-	for _, target := range []error{
-		protocol.ErrInconsistentGroupProtocol,
-		protocol.ErrInvalidSessionTimeout,
-		protocol.ErrGroupAuthorizationFailed,
-		protocol.ErrInvalidGroupID,
-		protocol.ErrFencedInstanceID,
-		protocol.ErrGroupMaxSizeReached,
-		protocol.ErrUnsupportedVersion,
-	} {
-		if errors.Is(err, target) {
-			return true
-		}
-	}
-	return false
+	return isAny(err, fatalGroupErrors)
+}
+
+// fatalGroupErrors are the errors isFatalGroupError looks for.
+var fatalGroupErrors = []error{
+	protocol.ErrInconsistentGroupProtocol,
+	protocol.ErrInvalidSessionTimeout,
+	protocol.ErrGroupAuthorizationFailed,
+	protocol.ErrInvalidGroupID,
+	protocol.ErrFencedInstanceID,
+	protocol.ErrGroupMaxSizeReached,
+	protocol.ErrUnsupportedVersion,
 }
 
 // leaderAssign computes the whole group's assignment, as the leader: over

@@ -139,24 +139,22 @@ func (c *Cluster) refresh(ctx context.Context, ticket uint64) error {
 // isStaleMetadata reports whether err means the client's view of leaders
 // or brokers is out of date, so a refresh may cure it.
 func isStaleMetadata(err error) bool {
-	for _, target := range []error{
-		protocol.ErrNotLeaderOrFollower,
-		protocol.ErrUnknownTopicOrPartition,
-		protocol.ErrLeaderNotAvailable,
-		protocol.ErrFencedLeaderEpoch,
-		protocol.ErrUnknownLeaderEpoch,
-		protocol.ErrReplicaNotAvailable,
-		protocol.ErrBrokerNotAvailable,
-		protocol.ErrKafkaStorageError,
-		protocol.ErrNotController,
-		ErrNoLeader,
-		conn.ErrDisconnected,
-	} {
-		if errors.Is(err, target) {
-			return true
-		}
-	}
-	return false
+	return isAny(err, staleMetadataErrors)
+}
+
+// staleMetadataErrors are the errors isStaleMetadata looks for.
+var staleMetadataErrors = []error{
+	protocol.ErrNotLeaderOrFollower,
+	protocol.ErrUnknownTopicOrPartition,
+	protocol.ErrLeaderNotAvailable,
+	protocol.ErrFencedLeaderEpoch,
+	protocol.ErrUnknownLeaderEpoch,
+	protocol.ErrReplicaNotAvailable,
+	protocol.ErrBrokerNotAvailable,
+	protocol.ErrKafkaStorageError,
+	protocol.ErrNotController,
+	ErrNoLeader,
+	conn.ErrDisconnected,
 }
 
 // refreshIfStale refreshes metadata when err says it is out of date (see

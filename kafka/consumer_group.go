@@ -289,25 +289,20 @@ func (m *consumerMembership) fence(ctx context.Context) error {
 // membership, as they do the Java client's.
 func isFatalConsumerGroupError(err error) bool {
 	var gerr *GroupError
-	if errors.As(err, &gerr) {
-		return true
-	}
-	for _, target := range []error{
-		protocol.ErrGroupAuthorizationFailed,
-		protocol.ErrInvalidRequest,
-		protocol.ErrGroupMaxSizeReached,
-		protocol.ErrUnsupportedAssignor,
-		protocol.ErrUnsupportedVersion,
-		protocol.ErrFencedInstanceID,
-		protocol.ErrUnreleasedInstanceID,
-		protocol.ErrInvalidGroupID,
-		protocol.ErrGroupIDNotFound,
-	} {
-		if errors.Is(err, target) {
-			return true
-		}
-	}
-	return false
+	return errors.As(err, &gerr) || isAny(err, fatalConsumerGroupErrors)
+}
+
+// fatalConsumerGroupErrors are the codes isFatalConsumerGroupError looks for.
+var fatalConsumerGroupErrors = []error{
+	protocol.ErrGroupAuthorizationFailed,
+	protocol.ErrInvalidRequest,
+	protocol.ErrGroupMaxSizeReached,
+	protocol.ErrUnsupportedAssignor,
+	protocol.ErrUnsupportedVersion,
+	protocol.ErrFencedInstanceID,
+	protocol.ErrUnreleasedInstanceID,
+	protocol.ErrInvalidGroupID,
+	protocol.ErrGroupIDNotFound,
 }
 
 // close leaves the group after the consumer stopped consuming: epoch -1,

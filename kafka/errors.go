@@ -162,3 +162,13 @@ type messageError struct {
 func (e *messageError) Error() string { return e.err.Error() + ": " + e.msg }
 
 func (e *messageError) Unwrap() error { return e.err }
+
+// isAny reports whether err is (errors.Is) any of targets.
+func isAny(err error, targets []error) bool {
+	for _, target := range targets {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
+}

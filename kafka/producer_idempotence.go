@@ -299,30 +299,28 @@ func (p *Producer) idemNext(pb *partBuf, limit int) bool {
 }
 
 // mayBeWritten reports whether a failed try may nonetheless have been
-// written: a broker refuses the errors listed before it appends, any
-// other failure (a lost connection, a timeout waiting for replicas) may
-// come after.
+// written: a broker gives the errors of refusedBeforeAppend before it
+// appends, any other failure (a lost connection, a timeout waiting for
+// replicas) may come after.
 func mayBeWritten(err error) bool {
-	for _, before := range []error{
-		protocol.ErrNotLeaderOrFollower,
-		protocol.ErrUnknownTopicOrPartition,
-		protocol.ErrLeaderNotAvailable,
-		protocol.ErrNotEnoughReplicas,
-		protocol.ErrFencedLeaderEpoch,
-		protocol.ErrUnknownLeaderEpoch,
-		protocol.ErrOutOfOrderSequenceNumber,
-		protocol.ErrUnknownProducerID,
-		protocol.ErrInvalidProducerEpoch,
-		protocol.ErrMessageTooLarge,
-		protocol.ErrRecordListTooLarge,
-		protocol.ErrCorruptMessage,
-		protocol.ErrInvalidRecord,
-	} {
-		if errors.Is(err, before) {
-			return false
-		}
-	}
-	return true
+	return !isAny(err, refusedBeforeAppend)
+}
+
+// refusedBeforeAppend are the errors a broker gives before it appends a batch.
+var refusedBeforeAppend = []error{
+	protocol.ErrNotLeaderOrFollower,
+	protocol.ErrUnknownTopicOrPartition,
+	protocol.ErrLeaderNotAvailable,
+	protocol.ErrNotEnoughReplicas,
+	protocol.ErrFencedLeaderEpoch,
+	protocol.ErrUnknownLeaderEpoch,
+	protocol.ErrOutOfOrderSequenceNumber,
+	protocol.ErrUnknownProducerID,
+	protocol.ErrInvalidProducerEpoch,
+	protocol.ErrMessageTooLarge,
+	protocol.ErrRecordListTooLarge,
+	protocol.ErrCorruptMessage,
+	protocol.ErrInvalidRecord,
 }
 
 // splitPending replaces pb's pending batch b, refused as too large, by its
