@@ -119,7 +119,7 @@ func newPFCluster(tb testing.TB, brokers, partitions int) *pfCluster {
 		logs:    make([][]protocol.Record, partitions),
 		batches: make([][]pfBatch, partitions),
 		changed: make(chan struct{}),
-		nextPID: 1000,
+		nextPID: pfFirstPID,
 		seqs:    make([]map[int64]*pfSeq, partitions),
 	}
 	for i := range brokers {
@@ -449,14 +449,16 @@ func (c *pfCluster) produce(b *pfBroker, req *protocol.ProduceRequest, version i
 	return resp, gates, false
 }
 
-// initProducerID hands out a producer id, or the next epoch of the one the
-// request names.
+// initProducerID hands out a producer id, as Kafka does: a producer without
+// a transactional id always gets a new one at epoch 0, even when it names
+// its current id (KIP-360's bump); a transactional one the next epoch of
+// the id it names.
 func (c *pfCluster) initProducerID(req *protocol.InitProducerIDRequest) *protocol.InitProducerIDResponse {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.pidCalls = append(c.pidCalls, req)
 	resp := protocol.NewInitProducerIDResponse()
-	if req.ProducerID >= 0 {
+	if req.ProducerID >= 0 && req.TransactionalID != nil {
 		resp.ProducerID, resp.ProducerEpoch = req.ProducerID, req.ProducerEpoch+1
 		return resp
 	}
@@ -524,3 +526,10 @@ func (c *pfCluster) noProducerIDs() bool {
 	defer c.mu.Unlock()
 	return c.noPID
 }
+
+// pfFirstPID is the first producer id a fake cluster hands out.
+const pfFirstPID = 1000
+
+// firstIdentity reports whether e was sent under the first producer id and
+// epoch the cluster handed out.
+func firstIdentity(e *pfProduce) bool { return e.ProducerID == pfFirstPID && e.Epoch == 0 }

@@ -244,7 +244,7 @@ func TestIdempotentProducerWrittenOutOfRetries(t *testing.T) {
 			case victim < 0 && e.Sequence > 0:
 				victim = e.Sequence
 				return pfWriteHangUp, nil
-			case e.Epoch == 0 && e.Sequence == victim:
+			case firstIdentity(e) && e.Sequence == victim:
 				return protocol.ErrNotEnoughReplicas.Code, nil
 			}
 			return 0, nil
@@ -293,13 +293,13 @@ func TestIdempotentProducerWrittenLeaderGone(t *testing.T) {
 			case victim < 0 && e.Sequence > 0:
 				victim = e.Sequence
 				return pfWriteHangUp, nil
-			case e.Epoch == 0 && e.Sequence == victim && ackedLater:
+			case firstIdentity(e) && e.Sequence == victim && ackedLater:
 				c.leaders[0] = -1 // onProduce runs with c.mu held
 				return protocol.ErrNotLeaderOrFollower.Code, nil
-			case e.Epoch == 0 && e.Sequence == victim:
+			case firstIdentity(e) && e.Sequence == victim:
 				return protocol.ErrNotEnoughReplicas.Code, nil
-			case victim >= 0 && e.Sequence > victim:
-				ackedLater = true
+			case victim >= 0 && e.Sequence > victim && isNext(c, e):
+				ackedLater = true // the broker takes it: acknowledged
 			}
 			return 0, nil
 		})
@@ -344,9 +344,10 @@ func isNext(c *pfCluster, e *pfProduce) bool {
 }
 
 // TestIdempotentProducerBumpLeavesUnsureBatch bumps the epoch for one
-// partition while another holds a batch the broker wrote but whose answer
-// was lost: that batch is resent under its old epoch, where the broker
-// recognises it, and is not numbered afresh, which would write it twice.
+// partition (the fake, like Kafka, answers with a new producer id) while
+// another holds a batch the broker wrote but whose answer was lost: that
+// batch is resent under its old identity, where the broker recognises it,
+// and is not numbered afresh, which would write it twice.
 func TestIdempotentProducerBumpLeavesUnsureBatch(t *testing.T) {
 	forEachHandler(t, func(t *testing.T, h handler.Handler) {
 		c, topic := pfSetup(t, h, 1, 2)
@@ -357,9 +358,9 @@ func TestIdempotentProducerBumpLeavesUnsureBatch(t *testing.T) {
 			case e.Partition == 1 && victim < 0 && e.Sequence > 0:
 				victim = e.Sequence
 				return pfWriteHangUp, nil
-			case e.Partition == 1 && e.Epoch == 0 && e.Sequence == victim && !bumped:
+			case e.Partition == 1 && firstIdentity(e) && e.Sequence == victim && !bumped:
 				return protocol.ErrRequestTimedOut.Code, nil
-			case e.Partition == 1 && e.Epoch == 0 && e.Sequence > victim && victim >= 0 && !bumped:
+			case e.Partition == 1 && firstIdentity(e) && e.Sequence > victim && victim >= 0 && !bumped:
 				// Nothing is written behind it: no acknowledgement
 				// tells that it was.
 				return protocol.ErrNotEnoughReplicas.Code, nil
@@ -389,9 +390,9 @@ func TestIdempotentProducerBumpLeavesUnsureBatch(t *testing.T) {
 		for _, e := range c.produced() {
 			switch {
 			case e.Partition != 1:
-			case e.Epoch == 0 && e.Sequence == victim:
+			case firstIdentity(&e) && e.Sequence == victim:
 				first = e.Records[0].Value
-			case e.Epoch == 1:
+			case !firstIdentity(&e):
 				assert.NotEqual(t, string(first), string(e.Records[0].Value), "the unsure batch numbered afresh")
 			}
 		}
@@ -422,15 +423,15 @@ func TestIdempotentProducerUnknownProducerID(t *testing.T) {
 		checkLogInOrder(t, c, 0, want)
 		calls := c.initProducerIDCalls()
 		require.Len(t, calls, 2, "one epoch bump")
-		assert.Equal(t, int64(1000), calls[1].ProducerID, "KIP-360: the bump names the current id and epoch")
+		assert.Equal(t, int64(pfFirstPID), calls[1].ProducerID, "KIP-360: the bump names the current id and epoch")
 		assert.Equal(t, int16(0), calls[1].ProducerEpoch)
 		seen := c.produced()
 		checkSequences(t, seen, 0)
 		bumped := false
 		for _, e := range seen {
-			if e.Epoch == 1 && !bumped {
+			if !firstIdentity(&e) && !bumped {
 				bumped = true
-				assert.Equal(t, int32(0), e.Sequence, "a new epoch starts at sequence 0")
+				assert.Equal(t, int32(0), e.Sequence, "a new identity starts at sequence 0")
 			}
 		}
 		assert.True(t, bumped)
@@ -439,17 +440,17 @@ func TestIdempotentProducerUnknownProducerID(t *testing.T) {
 
 // TestIdempotentProducerRetriesExhausted: a batch that fails for good is
 // reported failed; the batches behind it, refused as out of order
-// meanwhile, go out under a new epoch, in order.
+// meanwhile, go out under a new identity, in order.
 func TestIdempotentProducerRetriesExhausted(t *testing.T) {
 	forEachHandler(t, func(t *testing.T, h handler.Handler) {
 		c, topic := pfSetup(t, h, 1, 1)
 		gate := make(chan struct{})
 		failSeq, failLen := int32(-1), 0 // the second batch, whatever its size
 		c.setOnProduce(func(e *pfProduce) (int16, <-chan struct{}) {
-			if e.Epoch == 0 && e.Sequence > 0 && failSeq < 0 {
+			if firstIdentity(e) && e.Sequence > 0 && failSeq < 0 {
 				failSeq, failLen = e.Sequence, len(e.Records)
 			}
-			if e.Epoch == 0 && e.Sequence == failSeq {
+			if firstIdentity(e) && e.Sequence == failSeq {
 				return protocol.ErrNotEnoughReplicas.Code, gate
 			}
 			return 0, nil
