@@ -232,6 +232,24 @@ func TestIdempotentProducerUnsettledWindow(t *testing.T) {
 	})
 }
 
+// produceSmallBatches produces value(0..total-1) all at once through an
+// idempotent producer of small batches and few retries, so several batches
+// go behind one whose resends fail, and returns the reports after Close.
+func produceSmallBatches(t *testing.T, topic *Topic, total int) []DeliveryReport {
+	t.Helper()
+	p := newTestProducer(t, topic, ProducerConfig{
+		DeliveryReports: true, MinQueuedMessages: 5, RetryBackoff: time.Millisecond, MaxRetries: 3,
+		MaxBatchSize: 2000,
+	})
+	reports := collectReports(t, p)
+	ctx := testCtx(t)
+	for i := range total {
+		require.NoError(t, p.Produce(ctx, Message{Value: value(i)}))
+	}
+	require.NoError(t, p.Close())
+	return reports()
+}
+
 // TestIdempotentProducerWrittenOutOfRetries: a batch whose answer was lost
 // and whose resends all fail, while a batch behind it is acknowledged, was
 // written: it is reported delivered (at an unknown offset), not failed.
@@ -249,20 +267,8 @@ func TestIdempotentProducerWrittenOutOfRetries(t *testing.T) {
 			}
 			return 0, nil
 		})
-		// Small batches, all queued at once: several go behind the
-		// victim while its resends fail.
-		p := newTestProducer(t, topic, ProducerConfig{
-			DeliveryReports: true, MinQueuedMessages: 5, RetryBackoff: time.Millisecond, MaxRetries: 3,
-			MaxBatchSize: 2000,
-		})
-		reports := collectReports(t, p)
 		const total = 600
-		ctx := testCtx(t)
-		for i := range total {
-			require.NoError(t, p.Produce(ctx, Message{Value: value(i)}))
-		}
-		require.NoError(t, p.Close())
-		all := reports()
+		all := produceSmallBatches(t, topic, total)
 		checkReports(t, c, all, total)
 		want := make([]int, total)
 		for i := range want {
@@ -303,18 +309,8 @@ func TestIdempotentProducerWrittenLeaderGone(t *testing.T) {
 			}
 			return 0, nil
 		})
-		p := newTestProducer(t, topic, ProducerConfig{
-			DeliveryReports: true, MinQueuedMessages: 5, RetryBackoff: time.Millisecond, MaxRetries: 3,
-			MaxBatchSize: 2000,
-		})
-		reports := collectReports(t, p)
 		const total = 600
-		ctx := testCtx(t)
-		for i := range total {
-			require.NoError(t, p.Produce(ctx, Message{Value: value(i)}))
-		}
-		require.NoError(t, p.Close())
-		all := reports()
+		all := produceSmallBatches(t, topic, total)
 		require.Len(t, all, total)
 		inLog := map[int]int{}
 		for _, r := range c.log(0) {
