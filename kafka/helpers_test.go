@@ -48,12 +48,10 @@ func forEachHandler(t *testing.T, fn func(t *testing.T, h handler.Handler)) {
 // tests stay sequential, so no other test's run overlaps these.
 func forEachHandlerParallel(t *testing.T, fn func(t *testing.T, h handler.Handler)) {
 	t.Helper()
-	for _, name := range []string{"goroutine", "eventloop"} {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			fn(t, newHandler(t, name))
-		})
-	}
+	forEachHandler(t, func(t *testing.T, h handler.Handler) {
+		t.Parallel()
+		fn(t, h)
+	})
 }
 
 func newHandler(t *testing.T, name string) handler.Handler {

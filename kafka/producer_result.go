@@ -172,20 +172,29 @@ func (p *Producer) settleBatch(b *batch, base int64, err error) {
 	b.state, b.claimed, b.base, b.err = batchDone, true, base, err
 }
 
+// failUnlessWritten settles an idempotent producer's batch b, out of
+// tries, as failed with err and reports true, unless a batch acknowledged
+// behind it under its identity shows it was written: then b is delivered,
+// at an offset never learnt. Called with p.mu held.
+func (p *Producer) failUnlessWritten(pb *partBuf, b *batch, err error) bool {
+	if ackedBehind(pb, b) {
+		p.settleBatch(b, -1, nil)
+		return false
+	}
+	p.settleBatch(b, -1, p.partitionErr(pb, err))
+	return true
+}
+
 // retryBatch counts a failed try of an idempotent producer's batch b and
 // marks it to be sent again, with the same sequence number, or, out of
-// tries, reports it failed. Called with p.mu held.
+// tries, reports it failed (failUnlessWritten). Called with p.mu held.
 func (p *Producer) retryBatch(pb *partBuf, b *batch, err error) {
 	b.attempts++
-	if int(b.attempts) > p.cfg.MaxRetries && ackedBehind(pb, b) {
-		// Written, as a batch acknowledged behind it shows; only its
-		// offset was never learnt.
-		p.settleBatch(b, -1, nil)
-		return
-	}
 	if int(b.attempts) > p.cfg.MaxRetries {
+		if !p.failUnlessWritten(pb, b, err) {
+			return
+		}
 		p.log.Debug("kafka: produce retries exhausted", "partition", pb.id, "messages", len(b.recs)+pb.queue.len(), "error", err)
-		p.settleBatch(b, -1, p.partitionErr(pb, err))
 		// What is queued behind it would meet the same fault: one retry
 		// budget per fault, not per batch.
 		p.failQueued(pb, p.partitionErr(pb, err))

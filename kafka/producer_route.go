@@ -108,18 +108,12 @@ func (p *Producer) orphanTry(pb *partBuf) bool {
 		if b.state != batchPending {
 			continue
 		}
-		if b.attempts++; int(b.attempts) <= p.cfg.MaxRetries {
-			continue
-		}
-		if ackedBehind(pb, b) {
-			// Written, as a batch acknowledged behind it shows.
-			p.settleBatch(b, -1, nil)
+		if b.attempts++; int(b.attempts) > p.cfg.MaxRetries {
+			if p.failUnlessWritten(pb, b, ErrNoLeader) {
+				p.bumpEpoch(pb, ErrNoLeader)
+			}
 			settled = true
-			continue
 		}
-		p.settleBatch(b, -1, p.partitionErr(pb, ErrNoLeader))
-		p.bumpEpoch(pb, ErrNoLeader)
-		settled = true
 	}
 	n := 0
 	queued := pb.queue.records()
