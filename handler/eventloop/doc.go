@@ -23,7 +23,8 @@
 //     (64 KiB or more to go) it reads from the socket straight into the
 //     frame's buffer, rather than through gnet's 64 KiB read buffer, and
 //     before the loop waits again it sets the socket's receive low-water
-//     mark to what the frame still needs (package handler/internal/lowat);
+//     mark to what the frame still needs (package handler/internal/lowat;
+//     under TLS, the ciphertext sure to carry it);
 //   - DialConfig.OnClose, once, after the last OnFrame;
 //   - flushes: Write copies its bytes into the connection's pending buffer
 //     and the first Write of a batch queues one task that passes the whole

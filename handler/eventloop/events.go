@@ -35,6 +35,10 @@ func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
 			}
 			return gnet.Close
 		}
+		if err := c.adjustMark(); err != nil {
+			c.protoErr = err
+			return gnet.Close
+		}
 		return gnet.None
 	}
 	if err := c.dec.Feed(buf, c.emitFn); err != nil {
@@ -51,12 +55,18 @@ func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
 
 // adjustMark sets the socket's receive low-water mark for the wait that
 // follows: what the current frame still needs, so the loop is woken once
-// that much is in (see package lowat), or back to 1 between frames.
+// that much is in (see package lowat), or back to 1 between frames. Under
+// TLS it is the ciphertext sure to carry that, which the layer knows once
+// traffic has decrypted every whole record (lowat.Records).
 func (c *conn) adjustMark() error {
 	if c.wfd < 0 || !lowat.Supported {
 		return nil
 	}
-	return c.mark.Adjust(c.wfd, c.dec.BodyRest())
+	rest := c.dec.BodyRest()
+	if c.tls != nil {
+		rest = min(c.tls.recs.Rest(rest), lowat.TLSMax)
+	}
+	return c.mark.Adjust(c.wfd, rest)
 }
 
 // readBodyMin is the least room left in a frame's body for which the loop

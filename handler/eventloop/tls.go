@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gregorkafka/gregor/handler"
+	"github.com/gregorkafka/gregor/handler/internal/lowat"
 	"github.com/gregorkafka/gregor/handler/internal/tlswrite"
 	"github.com/gregorkafka/gregor/internal/coalesce"
 )
@@ -62,6 +63,8 @@ type tlsLayer struct {
 	spare    []byte
 	stage    []byte // tlswrite.Pieces' staging buffer, the direct writer's
 
+	recs lowat.Records // record boundaries of what traffic was handed; the loop's
+
 	// Owned by the loop once the handshake is done.
 	out     []byte // ciphertext produced by the current tc call
 	scratch []byte // plaintext between frames
@@ -105,6 +108,7 @@ func (l *tlsLayer) handshake(ctx context.Context) error {
 // traffic runs in OnTraffic with the bytes just read (valid only during
 // the call).
 func (l *tlsLayer) traffic(b []byte) error {
+	l.recs.Track(b)
 	l.mu.Lock()
 	if l.handshaking {
 		l.in = append(l.in, b...)

@@ -32,8 +32,10 @@ func (h *Handler) Dial(ctx context.Context, cfg handler.DialConfig) (handler.Con
 		return fail(err)
 	}
 	var nc net.Conn = tc
+	var src *tlsSource
 	if cfg.TLSConfig != nil {
-		tlsConn := tls.Client(tc, netdial.TLSConfig(&cfg))
+		src = newTLSSource(tc)
+		tlsConn := tls.Client(src, netdial.TLSConfig(&cfg))
 		if err := tlsConn.HandshakeContext(ctx); err != nil {
 			_ = tc.Close()
 			return fail(err)
@@ -41,6 +43,9 @@ func (h *Handler) Dial(ctx context.Context, cfg handler.DialConfig) (handler.Con
 		nc = tlsConn
 	}
 	c := newConn(h, nc, &cfg)
+	if src != nil {
+		src.rest = c.dec.BodyRest
+	}
 	if !h.track(c) {
 		_ = nc.Close()
 		return fail(handler.ErrClosed)
