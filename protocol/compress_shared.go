@@ -10,23 +10,37 @@ import "encoding/binary"
 // dozens of batches costs less.
 const sharedChunkSize = 1 << 20
 
+// codecLZ4DirectBlock is the largest LZ4 block size whose frames a batch
+// too big for a chunk decompresses straight into a buffer of their worst
+// case: writers fill every block but the last, so that buffer is at most a
+// block longer than the output. Larger blocks (pierrec's default is 4 MiB)
+// could waste megabytes, and go through scratch space and a copy instead.
+const codecLZ4DirectBlock = 256 << 10
+
 // decompressShared decompresses a batch into d.shared when its output is
 // known to fit a chunk (an LZ4 frame's worst case, a zstd frame's declared
-// size), else as codecDecompressOwned does. The result is capped at its
-// length, so nothing appended to it reaches the next batch's bytes.
+// size). A larger LZ4 batch of small blocks decompresses into a buffer of
+// its worst case, uncleared; any other batch as codecDecompressOwned does.
+// The result is capped at its length, so nothing appended to it reaches
+// the next batch's bytes.
 func (d *RecordDecoder) decompressShared(src []byte, codec Compression, legacyLZ4 bool) ([]byte, error) {
 	need, ok := 0, false
 	switch codec {
 	case CompressionLZ4:
-		need, ok = codecLZ4Reserve(src)
+		need, ok = codecLZ4Reserve(src, sharedChunkSize, 4<<20)
 	case CompressionZstd:
 		need, ok = codecZstdDeclared(src)
 	}
 	if !ok || need > sharedChunkSize/2 {
+		if need, ok := d.lz4Direct(src, codec); ok {
+			return decompressInto(makeNoZero(need), src, codec, d.limit(), legacyLZ4)
+		}
 		return codecDecompressOwned(src, codec, d.limit(), legacyLZ4)
 	}
 	if cap(d.shared)-len(d.shared) < need {
-		d.shared = make([]byte, 0, sharedChunkSize)
+		// Not cleared: batches are decompressed over it and nothing reads
+		// past what was written.
+		d.shared = makeNoZero(sharedChunkSize)
 	}
 	room := d.shared[len(d.shared):len(d.shared)]
 	out, err := codecDecompress(room, src, codec, d.limit(), legacyLZ4)
@@ -40,12 +54,35 @@ func (d *RecordDecoder) decompressShared(src []byte, codec Compression, legacyLZ
 	return out[:len(out):len(out)], nil
 }
 
+// lz4Direct reports whether an LZ4 batch decompresses straight into a
+// buffer of its worst case, and that size: its frames' blocks are at most
+// codecLZ4DirectBlock and the worst case is within the decoder's limit.
+func (d *RecordDecoder) lz4Direct(src []byte, codec Compression) (int, bool) {
+	if codec != CompressionLZ4 {
+		return 0, false
+	}
+	need, ok := codecLZ4Reserve(src, d.limit(), codecLZ4DirectBlock)
+	return need, ok && need <= d.limit()
+}
+
+// decompressInto decompresses src into buf, which the result then owns, capped
+// at its length.
+func decompressInto(buf, src []byte, codec Compression, limit int, legacyLZ4 bool) ([]byte, error) {
+	out, err := codecDecompress(buf[:0], src, codec, limit, legacyLZ4)
+	if err != nil || len(out) == 0 {
+		return nil, err
+	}
+	return out[:len(out):len(out)], nil
+}
+
 // codecLZ4Reserve bounds the output space codecLZ4Decompress reserves for
 // src's frames: per frame, its declared content size or the sum over its
-// blocks of what each may expand to, whichever is more. ok is false for input it cannot
-// walk (legacy, malformed or dictionary frames), which decoding then reports
-// or handles on the owned path.
-func codecLZ4Reserve(src []byte) (need int, ok bool) {
+// blocks of what each may expand to, whichever is more. Once the bound
+// passes most it stops and returns what it has summed (more than most). ok
+// is false for input it cannot walk (legacy, malformed or dictionary frames,
+// a declared size above most), which decoding then reports or handles on the
+// owned path, and for frames whose blocks may be larger than maxBlock.
+func codecLZ4Reserve(src []byte, most, maxBlock int) (need int, ok bool) {
 	for len(src) > 0 {
 		if len(src) < 7 || binary.LittleEndian.Uint32(src) != codecLZ4Magic {
 			return 0, false
@@ -67,13 +104,16 @@ func codecLZ4Reserve(src []byte) (need int, ok bool) {
 		default:
 			return 0, false
 		}
+		if blockMax > maxBlock {
+			return 0, false
+		}
 		p, declared := 7, 0
 		if flg&codecLZ4FlagContentSize != 0 {
 			if len(src) < 15 {
 				return 0, false
 			}
 			size := binary.LittleEndian.Uint64(src[6:])
-			if size > sharedChunkSize {
+			if size > uint64(most) {
 				return 0, false
 			}
 			declared, p = int(size), 15
@@ -103,7 +143,7 @@ func codecLZ4Reserve(src []byte) (need int, ok bool) {
 			if flg&codecLZ4FlagBlockChecksum != 0 {
 				p += 4
 			}
-			if need+frame > sharedChunkSize {
+			if need+frame > most {
 				return need + frame, true
 			}
 		}

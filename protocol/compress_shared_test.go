@@ -85,7 +85,7 @@ func TestLZ4ReserveCoversDecoding(t *testing.T) {
 		"64 KiB with checksums": {frame(lz4.BlockSizeOption(lz4.Block64Kb), lz4.BlockChecksumOption(true), lz4.ChecksumOption(true)), true},
 		"content size":          {frame(lz4.BlockSizeOption(lz4.Block64Kb), lz4.SizeOption(uint64(len(value)))), true},
 	} {
-		need, ok := codecLZ4Reserve(tc.src)
+		need, ok := codecLZ4Reserve(tc.src, sharedChunkSize, 4<<20)
 		require.True(t, ok, name)
 		want, err := codecDecompress(nil, tc.src, CompressionLZ4, 0, false)
 		require.NoError(t, err, name)
@@ -97,9 +97,64 @@ func TestLZ4ReserveCoversDecoding(t *testing.T) {
 		assert.Equal(t, tc.shared, len(d.shared) > 0, "%s: decoded in a shared chunk", name)
 	}
 	for _, bad := range [][]byte{{1, 2, 3}, ours[:len(ours)-3], append([]byte{0, 0, 0, 0}, ours...)} {
-		_, ok := codecLZ4Reserve(bad)
+		_, ok := codecLZ4Reserve(bad, sharedChunkSize, 4<<20)
 		assert.False(t, ok, "%x", bad)
 	}
+}
+
+// TestLZ4LargeBatchDirect: an LZ4 batch too large for a chunk decodes
+// straight into a buffer of its worst case when its blocks are small (ours
+// and Java's are 64 KiB), and through scratch space when they may be large;
+// both give the whole batch, capped at its length.
+func TestLZ4LargeBatchDirect(t *testing.T) {
+	value := make([]byte, 1<<20+12345)
+	for i, x := 0, uint32(1); i < len(value); i++ {
+		x = x*1664525 + 1013904223
+		value[i] = "gregor kafka "[x>>28%13]
+	}
+	frame := func(opts ...lz4.Option) []byte {
+		var b bytes.Buffer
+		w := lz4.NewWriter(&b)
+		require.NoError(t, w.Apply(opts...))
+		_, err := w.Write(value)
+		require.NoError(t, err)
+		require.NoError(t, w.Close())
+		return b.Bytes()
+	}
+	ours, err := CompressionLZ4.Compress(nil, value)
+	require.NoError(t, err)
+	for name, tc := range map[string]struct {
+		src    []byte
+		direct bool
+	}{
+		"ours":                  {ours, true},
+		"256 KiB with checksum": {frame(lz4.BlockSizeOption(lz4.Block256Kb), lz4.ChecksumOption(true)), true},
+		"content size":          {frame(lz4.BlockSizeOption(lz4.Block64Kb), lz4.SizeOption(uint64(len(value)))), true},
+		"pierrec 4 MiB blocks":  {frame(), false},
+		"1 MiB blocks":          {frame(lz4.BlockSizeOption(lz4.Block1Mb)), false},
+	} {
+		var d RecordDecoder
+		need, direct := d.lz4Direct(tc.src, CompressionLZ4)
+		assert.Equal(t, tc.direct, direct, name)
+		if direct {
+			assert.GreaterOrEqual(t, need, len(value), name)
+			assert.Less(t, need, len(value)+codecLZ4DirectBlock, "%s: at most a block beyond the output", name)
+		}
+		got, err := d.decompressShared(tc.src, CompressionLZ4, false)
+		require.NoError(t, err, name)
+		assert.True(t, bytes.Equal(value, got), name)
+		if direct {
+			assert.Equal(t, len(got), cap(got), name)
+		}
+		assert.Empty(t, d.shared, "%s: not in a shared chunk", name)
+	}
+	// A worst case beyond the decoder's limit is not allocated up front;
+	// decoding then reports the limit.
+	d := RecordDecoder{MaxDecompressedSize: 512 << 10}
+	_, direct := d.lz4Direct(ours, CompressionLZ4)
+	assert.False(t, direct)
+	_, err = d.decompressShared(ours, CompressionLZ4, false)
+	assert.ErrorIs(t, err, ErrDecompressedTooLarge)
 }
 
 // TestZstdDeclaredSize checks the frame-header walk against klauspost's
