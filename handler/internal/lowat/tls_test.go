@@ -71,3 +71,37 @@ func TestRecordsTrackSplits(t *testing.T) {
 	}
 	assert.Equal(t, 9000-1234, whole.Rest(10))
 }
+
+// FuzzRecordsTrack: whatever bytes arrive, in whatever pieces, tracking
+// ends in the same state, and Rest never promises less than the current
+// record's missing bytes or more than they and the plaintext together.
+func FuzzRecordsTrack(f *testing.F) {
+	f.Add(append(record(tlsAppData, 3), 1, 2, 3), uint16(2), 100)
+	f.Add(record(21, 2), uint16(1), 1<<20)
+	f.Fuzz(func(t *testing.T, stream []byte, step uint16, plain int) {
+		var whole Records
+		whole.Track(stream)
+		var r Records
+		s := int(step) + 1
+		for i := 0; i < len(stream); i += s {
+			r.Track(stream[i:min(i+s, len(stream))])
+		}
+		if r != whole {
+			t.Fatalf("split by %d: %+v, whole: %+v", s, r, whole)
+		}
+		rest := r.Rest(plain)
+		if plain <= 0 || r.nhdr > 0 && r.hdr[0] != tlsAppData {
+			if rest != 0 {
+				t.Fatalf("Rest(%d) = %d, want 0", plain, rest)
+			}
+			return
+		}
+		missing := tlsHeader - r.nhdr
+		if r.nhdr == tlsHeader {
+			missing = r.recLeft
+		}
+		if rest < missing || rest > missing+plain {
+			t.Fatalf("Rest(%d) = %d with %d of the record missing", plain, rest, missing)
+		}
+	})
+}
