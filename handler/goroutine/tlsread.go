@@ -14,8 +14,8 @@ const tlsReadBuf = 128 << 10
 // tlsReadBuf, and hands it out from memory. While the rest of a large frame
 // is on its way it raises the socket's low-water mark to ciphertext the
 // peer is sure to send (lowat.Records), as the plain-TCP reader does. For a
-// TLS consumer of 10 KiB records the two took a third off the system time.
-// Writes go straight to the socket.
+// TLS consumer of 10 KiB records the two took more than half off the
+// system time. Writes go straight to the socket.
 type tlsSource struct {
 	*net.TCPConn
 	mr   *markReader // nil where the mark is not used
