@@ -59,20 +59,8 @@ func TestSharedBuffersShareChunks(t *testing.T) {
 func TestLZ4ReserveCoversDecoding(t *testing.T) {
 	// Text that compresses about 2x: a 4 MiB-block frame's worst case then
 	// exceeds what a chunk takes.
-	value := make([]byte, 40<<10)
-	for i, x := 0, uint32(1); i < len(value); i++ {
-		x = x*1664525 + 1013904223
-		value[i] = "gregor kafka "[x>>28%13]
-	}
-	frame := func(opts ...lz4.Option) []byte {
-		var b bytes.Buffer
-		w := lz4.NewWriter(&b)
-		require.NoError(t, w.Apply(opts...))
-		_, err := w.Write(value)
-		require.NoError(t, err)
-		require.NoError(t, w.Close())
-		return b.Bytes()
-	}
+	value := halfCompressible(40 << 10)
+	frame := func(opts ...lz4.Option) []byte { return referenceLZ4(t, value, opts...) }
 	ours, err := CompressionLZ4.Compress(nil, value)
 	require.NoError(t, err)
 	for name, tc := range map[string]struct {
@@ -107,20 +95,8 @@ func TestLZ4ReserveCoversDecoding(t *testing.T) {
 // and Java's are 64 KiB), and through scratch space when they may be large;
 // both give the whole batch, capped at its length.
 func TestLZ4LargeBatchDirect(t *testing.T) {
-	value := make([]byte, 1<<20+12345)
-	for i, x := 0, uint32(1); i < len(value); i++ {
-		x = x*1664525 + 1013904223
-		value[i] = "gregor kafka "[x>>28%13]
-	}
-	frame := func(opts ...lz4.Option) []byte {
-		var b bytes.Buffer
-		w := lz4.NewWriter(&b)
-		require.NoError(t, w.Apply(opts...))
-		_, err := w.Write(value)
-		require.NoError(t, err)
-		require.NoError(t, w.Close())
-		return b.Bytes()
-	}
+	value := halfCompressible(1<<20 + 12345)
+	frame := func(opts ...lz4.Option) []byte { return referenceLZ4(t, value, opts...) }
 	ours, err := CompressionLZ4.Compress(nil, value)
 	require.NoError(t, err)
 	for name, tc := range map[string]struct {
@@ -185,4 +161,27 @@ func TestZstdDeclaredSize(t *testing.T) {
 		_, ok := codecZstdDeclared(bad)
 		assert.False(t, ok, "%x", bad)
 	}
+}
+
+// halfCompressible returns n bytes of text that LZ4 compresses about 2x.
+func halfCompressible(n int) []byte {
+	value := make([]byte, n)
+	for i, x := 0, uint32(1); i < len(value); i++ {
+		x = x*1664525 + 1013904223
+		value[i] = "gregor kafka "[x>>28%13]
+	}
+	return value
+}
+
+// referenceLZ4 compresses value with the reference LZ4 frame writer
+// (pierrec/lz4), configured by opts.
+func referenceLZ4(t *testing.T, value []byte, opts ...lz4.Option) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	w := lz4.NewWriter(&b)
+	require.NoError(t, w.Apply(opts...))
+	_, err := w.Write(value)
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
+	return b.Bytes()
 }
