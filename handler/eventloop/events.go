@@ -35,17 +35,13 @@ func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
 			}
 			return gnet.Close
 		}
-		if err := c.adjustMark(); err != nil {
+	} else {
+		if err := c.dec.Feed(buf, c.emitFn); err != nil {
 			c.protoErr = err
 			return gnet.Close
 		}
-		return gnet.None
+		c.readBodies()
 	}
-	if err := c.dec.Feed(buf, c.emitFn); err != nil {
-		c.protoErr = err
-		return gnet.Close
-	}
-	c.readBodies()
 	if err := c.adjustMark(); err != nil {
 		c.protoErr = err
 		return gnet.Close
@@ -64,7 +60,7 @@ func (c *conn) adjustMark() error {
 	}
 	rest := c.dec.BodyRest()
 	if c.tls != nil {
-		rest = min(c.tls.recs.Rest(rest), lowat.TLSMax)
+		rest = c.tls.recs.MarkRest(rest)
 	}
 	return c.mark.Adjust(c.wfd, rest)
 }

@@ -57,5 +57,5 @@ func (s *tlsSource) want() int {
 	if s.rest == nil {
 		return 0
 	}
-	return min(s.recs.Rest(s.rest()), lowat.TLSMax)
+	return s.recs.MarkRest(s.rest())
 }

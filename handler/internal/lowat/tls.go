@@ -1,6 +1,6 @@
 package lowat
 
-// TLSMax caps the mark under TLS. The ciphertext is read into a buffer a
+// TLSMax caps the mark under TLS (Records.MarkRest). The ciphertext is read into a buffer a
 // fraction of this size and decrypted piece by piece, so a larger mark only
 // lengthens the pause in which nothing is decrypted: with 256 KiB a TLS
 // consumer of multi-megabyte Fetch responses spent less CPU than with 4 MiB
@@ -69,4 +69,10 @@ func (r *Records) Rest(plain int) int {
 		return tlsHeader - r.nhdr + plain
 	}
 	return r.recLeft + max(0, plain-r.recLen)
+}
+
+// MarkRest is the rest a TLS reader hands Mark.Adjust: Rest, capped at
+// TLSMax.
+func (r *Records) MarkRest(plain int) int {
+	return min(r.Rest(plain), TLSMax)
 }

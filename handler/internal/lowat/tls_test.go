@@ -25,6 +25,8 @@ func TestRecordsRest(t *testing.T) {
 	assert.Equal(t, 6<<10, r.Rest(1000), "plaintext the record can hold: only its missing bytes are sure")
 	assert.Equal(t, 6<<10+(200<<10-16<<10), r.Rest(200<<10),
 		"beyond what the record can hold, the rest comes in later records")
+	assert.Equal(t, r.Rest(200<<10), r.MarkRest(200<<10), "below the cap, the mark is the rest")
+	assert.Equal(t, TLSMax, r.MarkRest(4<<20), "the mark is capped")
 
 	// The record ends, and the next begins in the same read.
 	next := record(tlsAppData, 300)
