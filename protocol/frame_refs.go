@@ -1,7 +1,6 @@
 package protocol
 
 import (
-	"hash/crc32"
 	"math"
 )
 
@@ -66,11 +65,11 @@ func (r *FrameRefs) crcFrom(buf []byte, from int) uint32 {
 	var crc uint32
 	pos := from
 	for _, ref := range r.Refs[first:] {
-		crc = crc32.Update(crc, crcCastagnoliTable, buf[pos:ref.At])
-		crc = crc32.Update(crc, crcCastagnoliTable, ref.Data)
+		crc = crcUpdate(crc, buf[pos:ref.At])
+		crc = crcUpdate(crc, ref.Data)
 		pos = ref.At
 	}
-	return crc32.Update(crc, crcCastagnoliTable, buf[pos:])
+	return crcUpdate(crc, buf[pos:])
 }
 
 // AppendRequestFrameRefs is AppendRequestFrame for a connection that writes
