@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -124,4 +125,49 @@ func TestBuildDoesNotLongPollAheadOfHeldPartitions(t *testing.T) {
 	req, _ = l.build()
 	require.NotNil(t, req)
 	assert.ElementsMatch(t, []int32{0, 1, 2}, sentIDs(c, l))
+}
+
+// A consumer far behind on many partitions names only as many as fill a
+// Fetch, since the broker reads every partition named; the next Fetch
+// starts where that one stopped. Partitions at their end cost nothing.
+func TestBuildNamesPartitionsUntilTheFetchIsFull(t *testing.T) {
+	c, l := buildLoop(t, 60)
+	c.mu.Lock()
+	for _, op := range c.parts {
+		op.highWatermark, op.recordBytes = 1000, 10240
+	}
+	c.byID[3].highWatermark, c.byID[7].highWatermark = 0, 0 // at their end
+	c.byID[9].highWatermark = 2                             // two records left
+	share := c.fetchSizeLocked(c.byID[0])
+	room, _ := c.fetchRoomLocked()
+	budget := c.fetchMaxBytes(math.MaxInt32, room, 0)
+	c.mu.Unlock()
+	require.Equal(t, 1<<20, share, "test assumes the default 1 MiB share")
+	require.Equal(t, 16<<20, budget, "test assumes a quarter of the default QueuedMaxBytes")
+
+	// Partitions 0-18 but 3, 7 and 9 bring a share each, 16 MiB, and 9
+	// two records: the Fetch is full with partition 18.
+	req, _ := l.build()
+	require.NotNil(t, req)
+	var want []int32
+	for id := range int32(19) {
+		want = append(want, id)
+	}
+	assert.Equal(t, want, sentIDs(c, l))
+	assert.Equal(t, int32(budget), req.MaxBytes)
+
+	// The next Fetch starts with partition 19.
+	req, _ = l.build()
+	require.NotNil(t, req)
+	assert.Equal(t, int32(19), sentIDs(c, l)[0])
+
+	// Once the ends are unknown or reached, a Fetch names them all.
+	c.mu.Lock()
+	for _, op := range c.parts {
+		op.highWatermark = -1
+	}
+	c.mu.Unlock()
+	req, _ = l.build()
+	require.NotNil(t, req)
+	assert.Len(t, sentIDs(c, l), 60)
 }

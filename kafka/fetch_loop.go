@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -96,6 +97,7 @@ type sentPartition struct {
 	op     *ownedPartition
 	epoch  uint64
 	offset int64
+	size   int // PartitionMaxBytes
 }
 
 // fetchResult is what step hands to decode: each partition's records
@@ -374,11 +376,20 @@ func (l *fetchLoop) build() (req *protocol.FetchRequest, done bool) {
 	l.sent, l.firsts = l.sent[:0], l.firsts[:0]
 	n := len(c.parts)
 	start := l.rotate % n
-	l.rotate++
+	l.rotate = start + 1
 	led := false
 	// held: a partition with records left on the broker has no room for
 	// them; ready: one with room has records to fetch, or may.
 	held, ready := false, false
+	room, roomOK := c.fetchRoomLocked()
+	// The broker reads every partition a Fetch names, also those past the
+	// point where the response is full: at 3,000 partitions that walk,
+	// not the bytes, was most of its work. So a Fetch names partitions, in
+	// rotation order, until what they are expected to bring fills it; the
+	// next one starts where it stopped. Partitions at their end or whose
+	// end is unknown are expected to bring nothing: the first Fetch names
+	// every partition, and so does one of a consumer that has caught up.
+	budget, expected, cut := c.fetchMaxBytes(math.MaxInt32, room, 0), 0, false
 	for i := range n {
 		op := c.parts[(start+i)%n]
 		if op.position < 0 || op.stalled {
@@ -400,7 +411,15 @@ func (l *fetchLoop) build() (req *protocol.FetchRequest, done bool) {
 			continue
 		}
 		ready = ready || op.first || op.behindLocked()
-		s := sentPartition{op: op, epoch: op.epoch, offset: op.fetchAt}
+		if expected >= budget {
+			if !cut {
+				cut, l.rotate = true, start+i
+			}
+			continue
+		}
+		size := c.fetchSizeLocked(op)
+		expected += c.expectedBytesLocked(op, size)
+		s := sentPartition{op: op, epoch: op.epoch, offset: op.fetchAt, size: size}
 		if op.first {
 			l.firsts = append(l.firsts, s)
 		} else {
@@ -431,8 +450,7 @@ func (l *fetchLoop) build() (req *protocol.FetchRequest, done bool) {
 		l.sent = l.sent[:0]
 		return nil, false
 	}
-	room, ok := c.fetchRoomLocked()
-	if !ok {
+	if !roomOK {
 		c.waitRoomLocked(l)
 		l.sent = l.sent[:0]
 		return nil, false
@@ -448,18 +466,17 @@ func (l *fetchLoop) build() (req *protocol.FetchRequest, done bool) {
 		op := s.op
 		op.inflight = true
 		op.owner = l
-		size := c.fetchSizeLocked(op)
 		parts[i] = protocol.FetchRequestPartition{
 			Partition:          op.id,
 			CurrentLeaderEpoch: op.p.LeaderEpoch(),
 			FetchOffset:        s.offset,
 			LastFetchedEpoch:   -1,
 			LogStartOffset:     -1,
-			PartitionMaxBytes:  int32(size),
+			PartitionMaxBytes:  int32(s.size),
 		}
-		total += size
+		total += s.size
 		if op.first {
-			biggest = max(biggest, size)
+			biggest = max(biggest, s.size)
 		}
 	}
 	req.MaxBytes = int32(c.fetchMaxBytes(total, room, biggest))
@@ -571,6 +588,7 @@ func (l *fetchLoop) takeRecordsLocked(s sentPartition, rp *protocol.FetchRespons
 		op.first = false
 		if sc.Count > 0 {
 			op.recordBytes = (sc.End + sc.Count - 1) / sc.Count
+			c.recordBytes = op.recordBytes
 			op.batchBytes = sc.Largest
 		}
 		if sc.Cut <= c.cfg.FetchMessageMaxBytes {

@@ -53,6 +53,9 @@ type SimpleConsumer struct {
 	loops       map[int32]*fetchLoop
 	bytes       byteBound // QueuedMaxBytes
 	needRefresh bool      // the supervisor should refresh metadata
+	// recordBytes is the wire size per record of the latest fetch that
+	// brought records, for partitions yet to bring any.
+	recordBytes int
 	fatal       error     // the client closed under the consumer, or authentication failed
 
 	avail      handler.Event // set when an entry may have been queued
@@ -374,6 +377,25 @@ func (c *SimpleConsumer) fetchSizeLocked(op *ownedPartition) int {
 		size = max(size/b, 1) * b
 	}
 	return max(size, 1)
+}
+
+// expectedBytesLocked is what a Fetch naming op with a share of size
+// bytes (fetchSizeLocked) is expected to bring: the share, or less when
+// the partition's end, as the latest response gave it, is nearer at its
+// recent bytes per record. A partition at its end, or whose end is
+// unknown, brings nothing.
+func (c *SimpleConsumer) expectedBytesLocked(op *ownedPartition, size int) int {
+	if op.highWatermark <= op.fetchAt {
+		return 0
+	}
+	per := op.recordBytes
+	if per <= 0 {
+		per = c.recordBytes
+	}
+	if lag := op.highWatermark - op.fetchAt; per > 0 && lag < int64(size/per) {
+		return int(lag) * per
+	}
+	return size
 }
 
 // Messages returns an iterator over the consumer's messages, for use with
