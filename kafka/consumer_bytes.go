@@ -153,6 +153,17 @@ func (c *SimpleConsumer) fetchRoomLocked() (room int, ok bool) {
 	return room / max(int(s.members.Load()), 1), ok
 }
 
+// idleLocked reports whether nothing counts against the bound: nothing
+// held, by this consumer or any sharing the bound, and no Fetch of this
+// consumer in flight.
+func (c *SimpleConsumer) idleLocked() bool {
+	used := c.heldLocked()
+	if s := c.bytes.shared; s != nil {
+		used = int(s.held.Load())
+	}
+	return used+c.bytes.reserved <= 0
+}
+
 func roomIn(bound, used int) (room int, ok bool) {
 	room = max(bound-used, 0)
 	return room, used <= 0 || 4*room >= bound

@@ -126,7 +126,8 @@ func TestSharedBytesBound(t *testing.T) {
 
 // A Fetch asks for what its partitions may bring, within the room left and
 // a quarter of the bound (1 MiB at least), and 50 MB; a first partition's
-// whole batch goes beyond all of them.
+// whole batch goes beyond all of them while nothing counts against the
+// bound.
 func TestFetchMaxBytes(t *testing.T) {
 	topic := offlineTopic(t, 1)
 	consumer := func(bound int) *SimpleConsumer {
@@ -139,6 +140,13 @@ func TestFetchMaxBytes(t *testing.T) {
 	assert.Equal(t, 16<<20, def.fetchMaxBytes(1000<<20, 64<<20, 0), "a quarter of the bound")
 	assert.Equal(t, 10<<20, def.fetchMaxBytes(1000<<20, 10<<20, 0), "the room left")
 	assert.Equal(t, 20<<20, def.fetchMaxBytes(1000<<20, 64<<20, 20<<20), "a first partition's whole batch")
+	def.mu.Lock()
+	def.addPendingLocked(def.byID[0], 1)
+	assert.Equal(t, 16<<20, def.fetchMaxBytes(1000<<20, 64<<20, 20<<20), "not while the consumer holds anything")
+	def.addPendingLocked(def.byID[0], -1)
+	def.reserveLocked(&fetchLoop{}, 1)
+	assert.Equal(t, 16<<20, def.fetchMaxBytes(1000<<20, 64<<20, 20<<20), "nor while another Fetch is in flight")
+	def.mu.Unlock()
 	assert.Equal(t, 1<<20, consumer(1<<20).fetchMaxBytes(8<<20, 1<<20, 0), "never under 1 MiB for the quarter")
 	unbounded := consumer(-1)
 	assert.Equal(t, fetchRequestMaxBytes, unbounded.fetchMaxBytes(1000<<20, math.MaxInt32, 0), "50 MB without a bound")
