@@ -56,7 +56,7 @@ type SimpleConsumer struct {
 	// recordBytes is the wire size per record of the latest fetch that
 	// brought records, for partitions yet to bring any.
 	recordBytes int
-	fatal       error     // the client closed under the consumer, or authentication failed
+	fatal       error // the client closed under the consumer, or authentication failed
 
 	avail      handler.Event // set when an entry may have been queued
 	supervisor *onDemand     // runs supervise; kicked to re-route partitions
