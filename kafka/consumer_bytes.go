@@ -145,23 +145,21 @@ func (c *SimpleConsumer) fetchRoomLocked() (room int, ok bool) {
 	if bound < 0 {
 		return math.MaxInt32, true
 	}
-	s := c.bytes.shared
-	if s == nil {
-		return roomIn(bound, c.heldLocked()+c.bytes.reserved)
+	room, ok = roomIn(bound, c.usedLocked())
+	if s := c.bytes.shared; s != nil {
+		room /= max(int(s.members.Load()), 1)
 	}
-	room, ok = roomIn(bound, int(s.held.Load())+c.bytes.reserved)
-	return room / max(int(s.members.Load()), 1), ok
+	return room, ok
 }
 
-// idleLocked reports whether nothing counts against the bound: nothing
-// held, by this consumer or any sharing the bound, and no Fetch of this
-// consumer in flight.
-func (c *SimpleConsumer) idleLocked() bool {
-	used := c.heldLocked()
+// usedLocked is what counts against the bound for this consumer's next
+// Fetch: what is held, by this consumer or by all sharing the bound, plus
+// this consumer's Fetches in flight.
+func (c *SimpleConsumer) usedLocked() int {
 	if s := c.bytes.shared; s != nil {
-		used = int(s.held.Load())
+		return int(s.held.Load()) + c.bytes.reserved
 	}
-	return used+c.bytes.reserved <= 0
+	return c.heldLocked() + c.bytes.reserved
 }
 
 func roomIn(bound, used int) (room int, ok bool) {

@@ -48,7 +48,7 @@ func (c *SimpleConsumer) fetchMaxBytes(total, room, biggest int) int {
 	if bound >= 0 {
 		n = min(n, max(bound/4, 1<<20))
 	}
-	if biggest > n && (bound < 0 || c.idleLocked()) {
+	if biggest > n && (bound < 0 || c.usedLocked() <= 0) {
 		return biggest
 	}
 	return n
