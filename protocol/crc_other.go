@@ -4,6 +4,4 @@ package protocol
 
 import "hash/crc32"
 
-const crcFold = false
-
 func crcUpdate(crc uint32, p []byte) uint32 { return crc32.Update(crc, crcCastagnoliTable, p) }

@@ -1,8 +1,6 @@
 package protocol
 
-import (
-	"math"
-)
+import "math"
 
 // FrameRef is a piece of a request frame left in the caller's memory rather
 // than copied into the frame's buffer: Data goes out just before the
