@@ -171,3 +171,43 @@ func TestBuildNamesPartitionsUntilTheFetchIsFull(t *testing.T) {
 	require.NotNil(t, req)
 	assert.Len(t, sentIDs(c, l), 60)
 }
+
+// A consumer whose shared bound others fill has no room for even one
+// partition: its loop must wait on the shared list, or nothing wakes it
+// once they make room (the application may read none of its partitions
+// meanwhile, since it holds none of their records).
+func TestBuildWaitsForRoomOthersHold(t *testing.T) {
+	c, l := buildLoop(t, 4)
+	other, _ := buildLoop(t, 1)
+	s := &sharedBytes{}
+	c.mu.Lock()
+	for _, op := range c.parts {
+		op.highWatermark, op.recordBytes = 1000, 1024
+	}
+	c.shareBytes(s)
+	c.mu.Unlock()
+	other.mu.Lock()
+	other.shareBytes(s)
+	other.addQueuedLocked(other.byID[0], other.cfg.QueuedMaxBytes) // the other holds the whole bound
+	other.mu.Unlock()
+
+	req, done := l.build()
+	assert.False(t, done)
+	assert.Nil(t, req, "no room for a Fetch")
+	c.mu.Lock()
+	s.mu.Lock()
+	assert.True(t, l.waitingRoom, "waits for room on the shared list")
+	assert.Equal(t, []*fetchLoop{l}, []*fetchLoop(s.waiting))
+	s.mu.Unlock()
+	c.mu.Unlock()
+
+	// The other's records are consumed: the room freed kicks the loop.
+	other.mu.Lock()
+	other.addQueuedLocked(other.byID[0], -other.cfg.QueuedMaxBytes)
+	kick := other.roomFreedLocked()
+	other.mu.Unlock()
+	assert.Equal(t, []*fetchLoop{l}, kick)
+	req, _ = l.build()
+	require.NotNil(t, req)
+	assert.NotEmpty(t, sentIDs(c, l))
+}

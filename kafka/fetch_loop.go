@@ -400,6 +400,9 @@ func (l *fetchLoop) build() (req *protocol.FetchRequest, done bool) {
 	// next one starts where it stopped. Partitions at their end or whose
 	// end is unknown are expected to bring nothing: the first Fetch names
 	// every partition, and so does one of a consumer that has caught up.
+	// The first partition with room is named whatever the budget: with no
+	// room at all (others sharing the bound hold it) the loop must still
+	// get as far as waiting for room, which is what wakes it.
 	budget, expected, cut := c.fetchMaxBytes(math.MaxInt32, room, 0), 0, false
 	for i := range n {
 		op := c.parts[(start+i)%n]
@@ -422,7 +425,7 @@ func (l *fetchLoop) build() (req *protocol.FetchRequest, done bool) {
 			continue
 		}
 		ready = ready || op.first || op.behindLocked()
-		if expected >= budget {
+		if expected >= budget && len(l.sent)+len(l.firsts) > 0 {
 			if !cut {
 				cut, l.rotate = true, start+i
 			}
