@@ -170,7 +170,9 @@ func notes(r *report.Results, p plan) []string {
 		"Produce time runs from the first send to the last acknowledgement; consume time from creating the consumer " +
 			"to the last partition's end offset (Java: its fetch time). Each cell writes to a topic of its own, and a " +
 			"10 KiB produce cell moves to a fresh one (warmed up in the same way) every few runs, so that no topic " +
-			"holds more than 2 GiB.",
+			"holds more than 2 GiB. A filled topic is read once (by franz-go, unmeasured) before its cell's runs, and " +
+			"before every run the page cache's dirty pages are written out (sync), so that no run reads records still " +
+			"unwritten or carries the writeback of what was written before it.",
 		"Group: the clock starts when three members start together; \"owned\" is the first moment their assignment " +
 			"callbacks cover every partition once, each member holding some.",
 		"Group join: cooperative-sticky members heartbeating every 500 ms and committing before they give partitions " +
