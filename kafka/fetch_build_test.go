@@ -211,3 +211,25 @@ func TestBuildWaitsForRoomOthersHold(t *testing.T) {
 	require.NotNil(t, req)
 	assert.NotEmpty(t, sentIDs(c, l))
 }
+
+// The same alone: a consumer whose own records fill its bound waits on
+// its own list, and reading them kicks the loop.
+func TestBuildWaitsForRoomItHolds(t *testing.T) {
+	c, l := buildLoop(t, 4)
+	c.mu.Lock()
+	for _, op := range c.parts {
+		op.highWatermark, op.recordBytes = 1000, 1024
+	}
+	c.addQueuedLocked(c.byID[0], c.cfg.QueuedMaxBytes)
+	c.mu.Unlock()
+
+	req, _ := l.build()
+	assert.Nil(t, req, "no room for a Fetch")
+	c.mu.Lock()
+	assert.True(t, l.waitingRoom, "waits for room")
+	assert.Len(t, c.bytes.waiting, 1)
+	c.addQueuedLocked(c.byID[0], -c.cfg.QueuedMaxBytes)
+	kick := c.roomFreedLocked()
+	c.mu.Unlock()
+	assert.Equal(t, []*fetchLoop{l}, kick)
+}
