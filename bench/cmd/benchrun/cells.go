@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/gregorkafka/gregor/kafka"
@@ -279,11 +278,8 @@ func (cr *clusterRun) cell(ctx context.Context, c report.Cell, prepare func(cont
 			contenders = append(contenders, name)
 		}
 	}
-	switch {
-	case prepare != nil:
-		cr.warmUpRead(ctx, c, topic, ends)
-	case c.Workload != workload.Conns:
-		cr.warmUp(ctx, c, topic)
+	if c.Workload != workload.Conns {
+		cr.warmUp(ctx, c, topic, ends)
 	}
 	base, perTopic := topic, runsPerTopic(c)
 	for i, t := range runOrder(contenders, cr.p.reps, len(cr.r.Cells)) {
@@ -297,7 +293,7 @@ func (cr *clusterRun) cell(ctx context.Context, c report.Cell, prepare func(cont
 			if err := cr.createTopic(ctx, c, topic); err != nil {
 				return err
 			}
-			cr.warmUp(ctx, c, topic)
+			cr.warmUp(ctx, c, topic, nil)
 		}
 		res, ran := cr.runOne(ctx, t.name, c, topic, ends, t.rep, "")
 		if ran {
@@ -376,7 +372,6 @@ func (cr *clusterRun) runOne(ctx context.Context, name string, c report.Cell, to
 	if c.Size == 1 { // conns: no payload file needed
 		j.payload = cr.payloads[cr.p.sizes[0]]
 	}
-	settleDisk()
 	res = cr.e.run(ctx, name, j)
 	if name == pykafkaName && res.Error != "" && rep == 0 {
 		if cr.pykafkaBroken == nil {
@@ -416,16 +411,21 @@ func (cr *clusterRun) fill(ctx context.Context, c report.Cell, topic string) (ma
 	return nil, fmt.Errorf("filled %s with %d messages, want %d", topic, got, c.Messages)
 }
 
-// warmUp sends a few messages to a new topic before anything is measured, so that the brokers' first-write
-// costs (segment files, leader caches, JIT) fall on no contender. A latency cell is warmed up by a whole latency
-// run: after a burst of batches, the first run of paced single-message requests still had a p99 of 10-33 ms
-// (against 1-4 for the runs after it, whichever client ran first) and a pause of seconds did not help.
-func (cr *clusterRun) warmUp(ctx context.Context, c report.Cell, topic string) {
+// warmUp runs the cell's kind of work once before anything is measured, so that first-time costs fall on no
+// contender. A topic filled for the cell (ends set) is read once: the first read of freshly written records cost the
+// client that ran it up to 1.5x its median (10 KiB records, 10 partitions). Any other topic gets a few messages,
+// for the brokers' first-write costs (segment files, leader caches, JIT). A latency cell is warmed up by a whole
+// latency run: after a burst of batches, the first run of paced single-message requests still had a p99 of 10-33
+// ms (against 1-4 for the runs after it, whichever client ran first) and a pause of seconds did not help.
+func (cr *clusterRun) warmUp(ctx context.Context, c report.Cell, topic string, ends map[int32]int64) {
 	wc := c
 	wc.Workload = workload.Produce
 	j := job{cell: wc, cl: cr.cl, topic: topic, partitions: cr.partitions(c), payload: cr.payloads[c.Size],
 		n: min(max(c.Messages/10, 1000), 20_000), quiet: true}
-	if c.Workload == workload.Latency {
+	switch {
+	case ends != nil:
+		j.cell.Workload, j.ends, j.n = workload.Consume, ends, 0
+	case c.Workload == workload.Latency:
 		j.cell, j.duration = c, cr.p.latFor
 	}
 	if c.Size == 1 {
@@ -436,25 +436,6 @@ func (cr *clusterRun) warmUp(ctx context.Context, c report.Cell, topic string) {
 		log.Printf("warm-up of %s: %s", topic, res.Error)
 	}
 }
-
-// warmUpRead reads a filled topic once before anything is measured: the first read of freshly written records cost
-// the client that ran it up to 1.5x its median (10 KiB records, 10 partitions), and whichever contender came first in
-// a cell paid for it.
-func (cr *clusterRun) warmUpRead(ctx context.Context, c report.Cell, topic string, ends map[int32]int64) {
-	wc := c
-	wc.Workload = workload.Consume
-	j := job{cell: wc, cl: cr.cl, topic: topic, partitions: cr.partitions(c), payload: cr.payloads[c.Size], ends: ends,
-		quiet: true}
-	settleDisk()
-	if res := cr.e.run(ctx, "franz-go", j); res.Error != "" {
-		log.Printf("warm-up read of %s: %s", topic, res.Error)
-	}
-}
-
-// settleDisk writes the page cache's dirty pages out before a run, so that no run carries the writeback of what the
-// fill or the contender before it wrote. The kernel wrote 500 MB of records out a minute or two after they came, in
-// the middle of whichever run was going; until then the broker's reads of them cost it about 1.2x the CPU.
-func settleDisk() { syscall.Sync() }
 
 // profileIfBehind reruns gregor with a CPU profile when its median throughput in c trails franz-go's, or its
 // median CPU per record is above 0.8 of franz-go's (the goal), and keeps the profile's top functions for the

@@ -56,6 +56,11 @@ type execer struct {
 }
 
 func (e *execer) run(ctx context.Context, contender string, j job) workload.Result {
+	// Every run, measured or not, starts with the page cache's dirty pages written out, so that none carries the
+	// writeback of what a fill or the run before it wrote. The kernel wrote 500 MB of records out a minute or two
+	// after they came, in the middle of whichever run was going; until then the broker's reads of them cost it
+	// about 1.2x the CPU.
+	syscall.Sync()
 	var argv []string
 	parse := parseJSON
 	switch contender {
