@@ -15,17 +15,42 @@ import (
 )
 
 func TestRunOrderInterleaves(t *testing.T) {
-	got := runOrder([]string{"A", "B", "C"}, 5, 0)
-	require.Len(t, got, 15)
+	got := runOrder([]string{"A", "B", "C", "D"}, 5, 0)
+	require.Len(t, got, 20)
 	var names []string
 	for i, tr := range got {
-		assert.Equal(t, i/3, tr.rep, "turn %d", i)
+		assert.Equal(t, i/4, tr.rep, "turn %d", i)
 		names = append(names, tr.name)
 	}
-	assert.Equal(t, []string{"A", "B", "C", "B", "C", "A", "C", "A", "B", "A", "B", "C", "B", "C", "A"}, names,
-		"each repetition runs every contender once, starting with a different one")
+	assert.Equal(t, []string{"A", "B", "D", "C", "B", "C", "A", "D", "C", "D", "B", "A", "D", "A", "C", "B",
+		"A", "B", "D", "C"}, names, "a Williams design, its rows in turn")
 	for rep := 0; rep < 5; rep++ {
-		assert.ElementsMatch(t, []string{"A", "B", "C"}, names[rep*3:rep*3+3], "repetition %d", rep)
+		assert.ElementsMatch(t, []string{"A", "B", "C", "D"}, names[rep*4:rep*4+4], "repetition %d", rep)
+	}
+
+	// Within repetitions, no contender runs behind the same one twice in n repetitions (even n), or more than
+	// twice in n+1 (odd n), whereas rotating one order put each behind the same one every time.
+	for n := 2; n <= 9; n++ {
+		contenders := make([]string, n)
+		for i := range contenders {
+			contenders[i] = string(rune('A' + i))
+		}
+		reps, most := n, 1
+		if n%2 == 1 {
+			reps, most = n+1, 2
+		}
+		seen := map[[2]string]int{}
+		order := runOrder(contenders, reps, 0)
+		for i := 1; i < len(order); i++ {
+			if order[i].rep == order[i-1].rep {
+				pair := [2]string{order[i-1].name, order[i].name}
+				seen[pair]++
+				assert.LessOrEqual(t, seen[pair], most, "n=%d: %s behind %s", n, pair[1], pair[0])
+			}
+		}
+		for rep := 0; rep < reps; rep++ {
+			assert.ElementsMatch(t, contenders, turnNames(order[rep*n:rep*n+n]), "n=%d repetition %d", n, rep)
+		}
 	}
 	assert.Empty(t, runOrder([]string{"A"}, 0, 0))
 	assert.Empty(t, runOrder(nil, 5, 3))
@@ -35,6 +60,14 @@ func TestRunOrderInterleaves(t *testing.T) {
 	for cell, want := range []string{"A", "B", "C", "A"} {
 		assert.Equal(t, want, runOrder([]string{"A", "B", "C"}, 2, cell)[0].name, "cell %d", cell)
 	}
+}
+
+func turnNames(turns []turn) []string {
+	var out []string
+	for _, t := range turns {
+		out = append(out, t.name)
+	}
+	return out
 }
 
 func TestPlanRepetitions(t *testing.T) {
