@@ -147,14 +147,16 @@ def latency(args):
                 except Exception:
                     return
                 sent -= 1
-                lat.append(time.monotonic() - sent_at.pop(id(msg), time.monotonic()))
+                at = sent_at.pop(id(msg), None)
+                if at is not None and at >= start + args.warmup:
+                    lat.append(time.monotonic() - at)
                 if exc is not None:
                     errors.append(exc)
                 else:
                     res["messages"] += 1
                     res["bytes"] += len(msg.value)
 
-        while time.monotonic() - start < args.duration:
+        while time.monotonic() - start < args.warmup + args.duration:
             due = start + i * every
             d = due - time.monotonic()
             if d > 0:
@@ -290,6 +292,7 @@ def main():
     ap.add_argument("-delivery", default="")  # pykafka has no idempotence: the runner never asks for it
     ap.add_argument("-rate", type=int, default=1000)
     ap.add_argument("-duration", type=seconds, default=5.0)
+    ap.add_argument("-warmup", type=seconds, default=0.0)
     ap.add_argument("-members", type=int, default=3)
     ap.add_argument("-group", default="bench-group")
     ap.add_argument("-clients", type=int, default=1)

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -210,4 +211,35 @@ func TestLegacyCellCounts(t *testing.T) {
 	group := job{cell: report.Cell{Workload: workload.Group, Messages: 5000}, ends: ends, n: 5000}
 	pykafkaJob(&group)
 	assert.Equal(t, ends, group.ends)
+}
+
+// A latency run of ProducerPerformance on Kafka 4 sends its warm-up as --warmup-records on top of the measured
+// records, and the steady state's line, printed last, is the one read; Kafka 3.9's has no such option.
+func TestJavaLatencyWarmup(t *testing.T) {
+	e := &execer{javaCP: map[string]string{"4.3.1": "cp4", "3.9.2": "cp3"}, bufferBytes: 1 << 20}
+	c := report.Cell{Workload: workload.Latency, Size: 100, Compression: "none", Acks: "1", Rate: 2000}
+	j := job{cell: c, cl: &cluster{version: "4.3.1", bootstrap: []string{"b:1"}}, topic: "t",
+		duration: 1500 * time.Millisecond, warmup: 500 * time.Millisecond}
+	argv, parse := e.javaArgs(j)
+	args := strings.Join(argv, " ")
+	assert.Contains(t, args, "--num-records 4000 ")
+	assert.Contains(t, args, "--warmup-records 1000")
+
+	j.cl.version = "3.9.2"
+	argv, _ = e.javaArgs(j)
+	args = strings.Join(argv, " ")
+	assert.Contains(t, args, "--num-records 3000 ")
+	assert.NotContains(t, args, "--warmup-records")
+
+	out := "Warmup first 1000 records. Steady state results will print after the complete test summary.\n" +
+		"4000 records sent, 1924.310455 records/sec (0.18 MB/sec), 17.68 ms avg latency, 705.00 ms max latency, " +
+		"6 ms 50th, 80 ms 95th, 90 ms 99th, 92 ms 99.9th.\n" +
+		"3000 steady state records sent, 2000.1 records/sec (0.20 MB/sec), 8.16 ms avg latency, 36.00 ms max " +
+		"latency, 5 ms 50th, 21 ms 95th, 35 ms 99th, 36 ms 99.9th.\n"
+	res := parse(j, out)
+	require.Empty(t, res.Error)
+	assert.Equal(t, int64(3000), res.Messages)
+	assert.Equal(t, 5.0, res.P50Ms)
+	assert.Equal(t, 35.0, res.P99Ms)
+	assert.Equal(t, 36.0, res.P999Ms)
 }

@@ -364,7 +364,7 @@ func (cr *clusterRun) runOne(ctx context.Context, name string, c report.Cell, to
 		}
 	}
 	j := job{cell: c, cl: cr.cl, topic: topic, partitions: cr.partitions(c), payload: cr.payloads[c.Size],
-		ends: ends, n: c.Messages, duration: cr.p.latFor, profile: profile,
+		ends: ends, n: c.Messages, duration: cr.p.latFor, warmup: cr.p.latWarm, profile: profile,
 		group: fmt.Sprintf("bench-%s-%d-%d", name, rep, time.Now().UnixNano())}
 	if name == pykafkaName {
 		pykafkaJob(&j)
@@ -426,7 +426,7 @@ func (cr *clusterRun) warmUp(ctx context.Context, c report.Cell, topic string, e
 	case ends != nil:
 		j.cell.Workload, j.ends, j.n = workload.Consume, ends, 0
 	case c.Workload == workload.Latency:
-		j.cell, j.duration = c, cr.p.latFor
+		j.cell, j.duration, j.warmup = c, cr.p.latFor, cr.p.latWarm
 	}
 	if c.Size == 1 {
 		j.payload = cr.payloads[cr.p.sizes[0]]

@@ -36,9 +36,10 @@ type job struct {
 	ends       map[int32]int64
 	n          int // produce: messages; latency: ignored
 	group      string
-	duration   time.Duration
-	profile    string // write a CPU profile here (Go contenders)
-	quiet      bool   // a fill or warm-up, not a measurement
+	duration   time.Duration // latency: the measured part
+	warmup     time.Duration // latency: sent before it, not counted
+	profile    string        // write a CPU profile here (Go contenders)
+	quiet      bool          // a fill or warm-up, not a measurement
 }
 
 // execer runs contenders as child processes and reads their rusage.
@@ -161,6 +162,7 @@ func (e *execer) clientArgs(j job) []string {
 		"-delivery", c.Delivery,
 		"-rate", strconv.Itoa(c.Rate),
 		"-duration", durationFlag(j.duration),
+		"-warmup", durationFlag(j.warmup),
 		"-members", "3",
 		"-group", j.group,
 		"-clients", strconv.Itoa(max(c.Clients, 1)),
@@ -205,9 +207,15 @@ func (e *execer) javaArgs(j job) ([]string, func(job, string) workload.Result) {
 	switch c.Workload {
 	case workload.Produce, workload.Latency:
 		n, throughput := j.n, "-1"
+		var warm []string
 		if c.Workload == workload.Latency {
 			n = int(float64(c.Rate) * j.duration.Seconds())
 			throughput = strconv.Itoa(c.Rate)
+			if w := int(float64(c.Rate) * j.warmup.Seconds()); w > 0 && !strings.HasPrefix(j.cl.version, "3.") {
+				// --warmup-records came with Kafka 4.0 (KIP-1052); it prints the steady state's line last.
+				n += w
+				warm = []string{"--warmup-records", strconv.Itoa(w)}
+			}
 		}
 		codec := c.Compression
 		acks := orDefault(c.Acks, "1")
@@ -224,7 +232,7 @@ func (e *execer) javaArgs(j job) ([]string, func(job, string) workload.Result) {
 		args := append(base, "org.apache.kafka.tools.ProducerPerformance",
 			"--topic", j.topic, "--num-records", strconv.Itoa(n), "--throughput", throughput,
 			"--payload-file", j.payload)
-		args = append(args, txn...)
+		args = append(append(args, txn...), warm...)
 		return append(args,
 			"--producer-props", "bootstrap.servers="+boot, "acks="+acks, "linger.ms=0", "enable.idempotence="+idem,
 			"compression.type="+codec, "batch.size=1048576", "buffer.memory="+strconv.Itoa(e.bufferBytes),
@@ -241,7 +249,7 @@ func (e *execer) javaArgs(j job) ([]string, func(job, string) workload.Result) {
 	return nil, nil
 }
 
-var javaProducerLine = regexp.MustCompile(`(\d+) records sent, ([\d.]+) records/sec \(([\d.]+) MB/sec\), ` +
+var javaProducerLine = regexp.MustCompile(`(\d+) (?:steady state )?records sent, ([\d.]+) records/sec \(([\d.]+) MB/sec\), ` +
 	`[\d.]+ ms avg latency, [\d.]+ ms max latency, (\d+) ms 50th, \d+ ms 95th, (\d+) ms 99th, (\d+) ms 99.9th`)
 
 func parseJavaProducer(j job, out string) workload.Result {

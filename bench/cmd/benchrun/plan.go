@@ -26,7 +26,8 @@ type plan struct {
 	produceN          func(size int) int
 	consumeN          func(size int) int
 	latRate           int
-	latFor            time.Duration
+	latFor            time.Duration // a latency run's measured part
+	latWarm           time.Duration // and its warm-up before it, sent but not counted
 	conns             []int
 	inflight          int // the conns cell with this many clients, each with this many requests in flight; 0: none
 	timeout           time.Duration
@@ -41,6 +42,7 @@ func fullPlan() plan {
 		consumeN:     bySize(1_000_000, 50_000),
 		latRate:      2000,
 		latFor:       1500 * time.Millisecond,
+		latWarm:      500 * time.Millisecond,
 		conns:        []int{1, 10, 100},
 		inflight:     100,
 		timeout:      5 * time.Minute,
@@ -55,6 +57,7 @@ func quickPlan() plan {
 		consumeN:     bySize(20_000, 1_000),
 		latRate:      500,
 		latFor:       time.Second,
+		latWarm:      250 * time.Millisecond,
 		conns:        []int{1, 10},
 		inflight:     10,
 		timeout:      2 * time.Minute,

@@ -186,13 +186,13 @@ func confluentLatency(ctx context.Context, s *workload.Spec) (workload.Result, e
 	}
 	out := make(chan outcome, 1)
 	go func() {
-		r, err := confluentReports(p, -1, func(m *ck.Message) { lat.Add(time.Since(m.Opaque.(time.Time))) })
+		r, err := confluentReports(p, -1, func(m *ck.Message) { lat.Acked(m.Opaque.(time.Time)) })
 		out <- outcome{r, err}
 	}()
 	topic := s.Topic
 	start := time.Now()
 	pace := workload.NewPacer(s.Rate)
-	for i := 0; time.Since(start) < s.Duration; i++ {
+	for i := 0; time.Since(start) < s.Warmup+s.Duration; i++ {
 		pace.Wait()
 		m := &ck.Message{TopicPartition: ck.TopicPartition{Topic: &topic, Partition: ck.PartitionAny},
 			Value: value(pool, i), Opaque: time.Now()}
@@ -209,7 +209,7 @@ func confluentLatency(ctx context.Context, s *workload.Spec) (workload.Result, e
 	p.Close() // closes Events, which ends the report reader
 	o := <-out
 	o.res.Seconds = time.Since(start).Seconds()
-	lat.Fill(&o.res)
+	lat.Fill(&o.res, start.Add(s.Warmup))
 	return o.res, o.err
 }
 

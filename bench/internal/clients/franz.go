@@ -137,11 +137,11 @@ func franzLatency(ctx context.Context, s *workload.Spec) (workload.Result, error
 	var firstErr atomic.Value
 	start := time.Now()
 	pace := workload.NewPacer(s.Rate)
-	for i := 0; time.Since(start) < s.Duration; i++ {
+	for i := 0; time.Since(start) < s.Warmup+s.Duration; i++ {
 		pace.Wait()
 		sent := time.Now()
 		cl.Produce(ctx, &kgo.Record{Value: value(pool, i)}, func(r *kgo.Record, err error) {
-			lat.Add(time.Since(sent))
+			lat.Acked(sent)
 			if err != nil {
 				firstErr.CompareAndSwap(nil, err)
 				return
@@ -154,7 +154,7 @@ func franzLatency(ctx context.Context, s *workload.Spec) (workload.Result, error
 		return workload.Result{}, err
 	}
 	res := workload.Result{Messages: acked.Load(), Bytes: bytes.Load(), Seconds: time.Since(start).Seconds()}
-	lat.Fill(&res)
+	lat.Fill(&res, start.Add(s.Warmup))
 	if err, _ := firstErr.Load().(error); err != nil {
 		return res, err
 	}

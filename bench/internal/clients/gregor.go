@@ -207,7 +207,7 @@ func (g gregorClient) latency(ctx context.Context, s *workload.Spec) (workload.R
 	go func() {
 		defer close(reports)
 		for r := range p.Reports() {
-			lat.Add(time.Since(r.Message.Timestamp))
+			lat.Acked(r.Message.Timestamp)
 			mu.Lock()
 			if r.Err != nil && firstErr == nil {
 				firstErr = r.Err
@@ -220,7 +220,7 @@ func (g gregorClient) latency(ctx context.Context, s *workload.Spec) (workload.R
 	// The message's own Timestamp carries its send time to the report.
 	start := time.Now()
 	pace := workload.NewPacer(s.Rate)
-	for i := 0; time.Since(start) < s.Duration; i++ {
+	for i := 0; time.Since(start) < s.Warmup+s.Duration; i++ {
 		pace.Wait()
 		if err := p.Produce(ctx, kafka.Message{Value: value(pool, i), Timestamp: time.Now()}); err != nil {
 			return res, err
@@ -231,7 +231,7 @@ func (g gregorClient) latency(ctx context.Context, s *workload.Spec) (workload.R
 	}
 	<-reports
 	res.Seconds = time.Since(start).Seconds()
-	lat.Fill(&res)
+	lat.Fill(&res, start.Add(s.Warmup))
 	mu.Lock()
 	defer mu.Unlock()
 	return res, firstErr

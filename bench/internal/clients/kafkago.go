@@ -121,7 +121,7 @@ func kafkagoLatency(ctx context.Context, s *workload.Spec) (workload.Result, err
 		mu.Lock()
 		defer mu.Unlock()
 		for _, m := range ms {
-			lat.Add(time.Since(m.WriterData.(time.Time)))
+			lat.Acked(m.WriterData.(time.Time))
 			if err == nil {
 				res.Messages++
 				res.Bytes += int64(len(m.Value))
@@ -133,7 +133,7 @@ func kafkagoLatency(ctx context.Context, s *workload.Spec) (workload.Result, err
 	})
 	start := time.Now()
 	pace := workload.NewPacer(s.Rate)
-	for i := 0; time.Since(start) < s.Duration; i++ {
+	for i := 0; time.Since(start) < s.Warmup+s.Duration; i++ {
 		pace.Wait()
 		if err := w.WriteMessages(ctx, kgo.Message{Value: value(pool, i), WriterData: time.Now()}); err != nil {
 			return res, err
@@ -145,7 +145,7 @@ func kafkagoLatency(ctx context.Context, s *workload.Spec) (workload.Result, err
 	mu.Lock()
 	defer mu.Unlock()
 	res.Seconds = time.Since(start).Seconds()
-	lat.Fill(&res)
+	lat.Fill(&res, start.Add(s.Warmup))
 	return res, firstErr
 }
 

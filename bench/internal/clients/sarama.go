@@ -157,13 +157,13 @@ func saramaLatency(ctx context.Context, s *workload.Spec) (workload.Result, erro
 	start := time.Now()
 	pace := workload.NewPacer(s.Rate)
 	saramaPump(p, s.BufferMsgs, func(i int) *sarama.ProducerMessage {
-		if time.Since(start) >= s.Duration || ctx.Err() != nil {
+		if time.Since(start) >= s.Warmup+s.Duration || ctx.Err() != nil {
 			return nil
 		}
 		pace.Wait()
 		return &sarama.ProducerMessage{Topic: s.Topic, Value: sarama.ByteEncoder(value(pool, i)), Metadata: time.Now()}
 	}, func(m *sarama.ProducerMessage, err error) {
-		lat.Add(time.Since(m.Metadata.(time.Time)))
+		lat.Acked(m.Metadata.(time.Time))
 		mu.Lock()
 		defer mu.Unlock()
 		if err != nil {
@@ -176,7 +176,7 @@ func saramaLatency(ctx context.Context, s *workload.Spec) (workload.Result, erro
 		res.Bytes += int64(m.Value.Length())
 	})
 	res.Seconds = time.Since(start).Seconds()
-	lat.Fill(&res)
+	lat.Fill(&res, start.Add(s.Warmup))
 	return res, firstErr
 }
 

@@ -41,9 +41,10 @@ type Spec struct {
 	// Delivery is how a producer writes: "" (idempotence off, every client alike), "idempotent" (acks=all,
 	// sequence numbers), or "transactional" (idempotent, and every TxnRecords records one transaction).
 	Delivery    string
-	TxnRecords  int // transactional: records per transaction
-	Rate        int // latency: messages per second
-	Duration    time.Duration
+	TxnRecords  int             // transactional: records per transaction
+	Rate        int             // latency: messages per second
+	Duration    time.Duration   // latency: how long to send, after Warmup
+	Warmup      time.Duration   // latency: how long to send first, acknowledged but left out of the percentiles
 	Members     int             // group: consumers in the group
 	Group       string          // group: the group id
 	Clients     int             // conns: client instances

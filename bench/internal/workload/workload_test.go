@@ -169,14 +169,22 @@ func TestPercentileNearestRank(t *testing.T) {
 	assert.Equal(t, 1000*time.Millisecond, Percentile(d, 100))
 	assert.Zero(t, Percentile(nil, 50))
 
+	// Three messages sent 3, 1 and 2 ms ago, and one an hour ago, in the warm-up, which Fill leaves out.
 	var l Latencies
-	l.Add(3 * time.Millisecond)
-	l.Add(time.Millisecond)
-	l.Add(2 * time.Millisecond)
+	now := time.Now()
+	l.Acked(now.Add(-time.Hour))
+	l.Acked(now.Add(-3 * time.Millisecond))
+	l.Acked(now.Add(-time.Millisecond))
+	l.Acked(now.Add(-2 * time.Millisecond))
+	assert.Equal(t, 4, l.Len())
 	var r Result
-	l.Fill(&r)
-	assert.Equal(t, 2.0, r.P50Ms)
-	assert.Equal(t, 3.0, r.P999Ms)
+	l.Fill(&r, now.Add(-time.Minute))
+	assert.Len(t, r.Samples, 3)
+	assert.InDelta(t, 2.0, r.P50Ms, 0.5)
+	assert.InDelta(t, 3.0, r.P999Ms, 0.5)
+	l.Fill(&r, time.Time{})
+	assert.Len(t, r.Samples, 4, "from the zero time, every message counts")
+	assert.Greater(t, r.P999Ms, 3_000_000.0)
 }
 
 func TestProcStats(t *testing.T) {
