@@ -243,3 +243,19 @@ func TestJavaLatencyWarmup(t *testing.T) {
 	assert.Equal(t, 35.0, res.P99Ms)
 	assert.Equal(t, 36.0, res.P999Ms)
 }
+
+// A rerun's note replaces an earlier one of the same pattern, whose cells it ran again, and keeps the others.
+func TestRerunNotes(t *testing.T) {
+	at := time.Date(2026, 12, 6, 9, 20, 0, 0, time.UTC)
+	old := []string{
+		"Throughput counts value bytes only.",
+		`Cells matching "^consume/" were run again on 2026-12-05 22:46 UTC.`,
+		`Cells matching "^latency/" were run again on 2026-12-06 06:41 UTC.`,
+		`Cells matching "^latency/kraft-1" were run again on 2026-12-06 07:00 UTC.`,
+	}
+	assert.Equal(t, []string{
+		`Cells matching "^consume/" were run again on 2026-12-05 22:46 UTC.`,
+		`Cells matching "^latency/kraft-1" were run again on 2026-12-06 07:00 UTC.`,
+		`Cells matching "^latency/" were run again on 2026-12-06 09:20 UTC.`,
+	}, rerunNotes(old, "^latency/", at))
+}

@@ -181,11 +181,11 @@ func notes(r *report.Results, p plan) []string {
 			"time some partition had no owner by the members' assignment callbacks; \"replayed\" counts records " +
 			"delivered more than once. Only clients with cooperative rebalancing run it.",
 		fmt.Sprintf("Latency is from the send call to the acknowledgement callback, at a fixed rate well below "+
-			"saturation (Java reports whole milliseconds). Each run sends for %s first and counts only what it sends "+
-			"in the %s after: the first messages wait for the client to connect and learn the leaders, which is "+
+			"saturation (Java reports whole milliseconds). Each run sends for %g s first and counts only what it "+
+			"sends in the %g s after: the first messages wait for the client to connect and learn the leaders, which is "+
 			"start-up, not latency, and in so short a run would set the p99 by itself. Kafka 3.9's ProducerPerformance "+
 			"has no warm-up (--warmup-records came with Kafka 4.0), so its zookeeper-1 runs count from the start.",
-			p.latWarm, p.latFor),
+			p.latWarm.Seconds(), p.latFor.Seconds()),
 		"The brokers run on the same machine as the client under test (on their own cores when pinned), so absolute " +
 			"numbers are modest; the ratios between clients are the point. Other work on the machine adds noise: " +
 			"compare the spreads, and trust CPU per record over throughput where they disagree.",

@@ -123,16 +123,8 @@ func main() {
 		// stays marked partial, and its report goes next to the results, never over the full one in docs/.
 		r.Partial = true
 		if old, lerr := report.Load(resultsFile); lerr == nil && old.Quick == r.Quick {
-			// Earlier reruns stay on record next to this one.
-			var reruns []string
-			for _, n := range old.Notes {
-				if isRerunNote(n) {
-					reruns = append(reruns, n)
-				}
-			}
 			r = report.Merge(old, r, filter.MatchString)
-			r.Notes = append(append(notes(r, p), reruns...),
-				fmt.Sprintf("Cells matching %q were run again on %s.", filter, time.Now().UTC().Format("2006-01-02 15:04 MST")))
+			r.Notes = append(notes(r, p), rerunNotes(old.Notes, filter.String(), time.Now())...)
 		}
 	}
 	if r != nil {
@@ -161,6 +153,19 @@ func cellPartitions(cells []report.Cell) []int {
 
 // isRerunNote tells the notes partial runs leave, which stay on record.
 func isRerunNote(n string) bool { return strings.Contains(n, "were run again") }
+
+// rerunNotes are the notes saying which cells were run again: the earlier ones in old, but for those of the same
+// pattern (this run replaced all their cells), and this one's, at.
+func rerunNotes(old []string, pattern string, at time.Time) []string {
+	prefix := fmt.Sprintf("Cells matching %q were run again", pattern)
+	var out []string
+	for _, n := range old {
+		if isRerunNote(n) && !strings.HasPrefix(n, prefix) {
+			out = append(out, n)
+		}
+	}
+	return append(out, fmt.Sprintf("%s on %s.", prefix, at.UTC().Format("2006-01-02 15:04 MST")))
+}
 
 // docsFor is where r's report goes: docs/ for a full run, or for reruns merged into one; the results directory
 // for a quick or partial run, so that neither replaces the published numbers.
