@@ -183,7 +183,7 @@ func notes(r *report.Results, p plan) []string {
 		fmt.Sprintf("Latency is from the send call to the acknowledgement callback, at a fixed rate well below "+
 			"saturation (Java reports whole milliseconds). Each run sends for %g s first and counts only what it "+
 			"sends in the %g s after: the first messages wait for the client to connect and learn the leaders, which is "+
-			"start-up, not latency, and in so short a run would set the p99 by itself. Kafka 3.9's ProducerPerformance "+
+			"start-up, not latency, and would otherwise make up much of a run's p99. Kafka 3.9's ProducerPerformance "+
 			"has no warm-up (--warmup-records came with Kafka 4.0), so its zookeeper-1 runs count from the start.",
 			p.latWarm.Seconds(), p.latFor.Seconds()),
 		"The brokers run on the same machine as the client under test (on their own cores when pinned), so absolute " +

@@ -41,7 +41,7 @@ func fullPlan() plan {
 		produceN:     bySize(300_000, 50_000),
 		consumeN:     bySize(1_000_000, 50_000),
 		latRate:      2000,
-		latFor:       1500 * time.Millisecond,
+		latFor:       4 * time.Second,
 		latWarm:      500 * time.Millisecond,
 		conns:        []int{1, 10, 100},
 		inflight:     100,

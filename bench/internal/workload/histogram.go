@@ -9,8 +9,8 @@ import (
 // Histogram counts latencies in buckets a 64th of a power of two wide (1.1%), keyed by bucket. A run ships its
 // histogram rather than its samples, and the report adds several runs' histograms together: a tail
 // percentile of the pooled acknowledgements is read from many more samples than any one run has (at 2,000
-// messages a second for 1.5 s, one run's p99.9 is its third-slowest acknowledgement; five runs pooled, the
-// fifteenth), which is what makes the tail comparable between contenders.
+// messages a second for 4 s, one run's p99.9 is its eighth-slowest acknowledgement; five runs pooled, the
+// fortieth), which is what makes the tail comparable between contenders.
 type Histogram map[int]int64
 
 // histStepsPerOctave is the buckets per doubling of latency.

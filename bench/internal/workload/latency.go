@@ -31,7 +31,7 @@ func (l *Latencies) Len() int {
 
 // Fill sets r's percentiles, in milliseconds (nearest rank), from the messages sent at from or later. The ones
 // sent before were the run's warm-up: they carry the client's start (connecting, metadata, the first request to
-// each leader), and in a 1.5 s run at 2,000 messages/s the 20-100 messages queued behind it were a whole p99.
+// each leader): 20-100 messages at 2,000 a second, which in a 1.5 s run were its whole p99.
 func (l *Latencies) Fill(r *Result, from time.Time) {
 	l.mu.Lock()
 	var d []time.Duration
