@@ -194,10 +194,10 @@ type turn struct {
 // spreads over all of them instead of favouring whoever ran its repetitions last. The order within a repetition
 // comes from a Williams design: over n repetitions of n contenders each contender runs right after every other
 // exactly once, so that none always runs in the wake of the same one. Rotating one order (A B C D, B C D A, ...)
-// keeps every contender behind the same neighbour, and the one behind Kafka's JVM perf tool paid for its exit in
-// every repetition (a p99 of 10 ms against 1 ms in the runs that followed anyone else). The first repetition
-// starts with contender first (mod their number; the runner counts cells), so that none is always the first to
-// hit a new topic.
+// keeps every contender behind the same neighbour (gregor behind Kafka's JVM perf tool in every latency
+// repetition), so whatever one run leaves behind on the machine falls on the same contender each time. The
+// first repetition starts with contender first (mod their number; the runner counts cells), so that none is
+// always the first to hit a new topic.
 func runOrder(contenders []string, reps, first int) []turn {
 	n := len(contenders)
 	var out []turn
