@@ -191,9 +191,8 @@ func confluentLatency(ctx context.Context, s *workload.Spec) (workload.Result, e
 	}()
 	topic := s.Topic
 	start := time.Now()
-	pace := workload.NewPacer(s.Rate)
-	for i := 0; time.Since(start) < s.Warmup+s.Duration; i++ {
-		pace.Wait()
+	pace := workload.NewPacer(s)
+	for i := 0; pace.Next(); i++ {
 		m := &ck.Message{TopicPartition: ck.TopicPartition{Topic: &topic, Partition: ck.PartitionAny},
 			Value: value(pool, i), Opaque: time.Now()}
 		if err := confluentSend(ctx, p, m); err != nil {
@@ -209,7 +208,7 @@ func confluentLatency(ctx context.Context, s *workload.Spec) (workload.Result, e
 	p.Close() // closes Events, which ends the report reader
 	o := <-out
 	o.res.Seconds = time.Since(start).Seconds()
-	lat.Fill(&o.res, start.Add(s.Warmup))
+	lat.Fill(&o.res, pace.Counted())
 	return o.res, o.err
 }
 

@@ -136,9 +136,8 @@ func franzLatency(ctx context.Context, s *workload.Spec) (workload.Result, error
 	var acked, bytes atomic.Int64
 	var firstErr atomic.Value
 	start := time.Now()
-	pace := workload.NewPacer(s.Rate)
-	for i := 0; time.Since(start) < s.Warmup+s.Duration; i++ {
-		pace.Wait()
+	pace := workload.NewPacer(s)
+	for i := 0; pace.Next(); i++ {
 		sent := time.Now()
 		cl.Produce(ctx, &kgo.Record{Value: value(pool, i)}, func(r *kgo.Record, err error) {
 			lat.Acked(sent)
@@ -154,7 +153,7 @@ func franzLatency(ctx context.Context, s *workload.Spec) (workload.Result, error
 		return workload.Result{}, err
 	}
 	res := workload.Result{Messages: acked.Load(), Bytes: bytes.Load(), Seconds: time.Since(start).Seconds()}
-	lat.Fill(&res, start.Add(s.Warmup))
+	lat.Fill(&res, pace.Counted())
 	if err, _ := firstErr.Load().(error); err != nil {
 		return res, err
 	}

@@ -219,9 +219,8 @@ func (g gregorClient) latency(ctx context.Context, s *workload.Spec) (workload.R
 	}()
 	// The message's own Timestamp carries its send time to the report.
 	start := time.Now()
-	pace := workload.NewPacer(s.Rate)
-	for i := 0; time.Since(start) < s.Warmup+s.Duration; i++ {
-		pace.Wait()
+	pace := workload.NewPacer(s)
+	for i := 0; pace.Next(); i++ {
 		if err := p.Produce(ctx, kafka.Message{Value: value(pool, i), Timestamp: time.Now()}); err != nil {
 			return res, err
 		}
@@ -231,7 +230,7 @@ func (g gregorClient) latency(ctx context.Context, s *workload.Spec) (workload.R
 	}
 	<-reports
 	res.Seconds = time.Since(start).Seconds()
-	lat.Fill(&res, start.Add(s.Warmup))
+	lat.Fill(&res, pace.Counted())
 	mu.Lock()
 	defer mu.Unlock()
 	return res, firstErr

@@ -132,9 +132,8 @@ func kafkagoLatency(ctx context.Context, s *workload.Spec) (workload.Result, err
 		}
 	})
 	start := time.Now()
-	pace := workload.NewPacer(s.Rate)
-	for i := 0; time.Since(start) < s.Warmup+s.Duration; i++ {
-		pace.Wait()
+	pace := workload.NewPacer(s)
+	for i := 0; pace.Next(); i++ {
 		if err := w.WriteMessages(ctx, kgo.Message{Value: value(pool, i), WriterData: time.Now()}); err != nil {
 			return res, err
 		}
@@ -145,7 +144,7 @@ func kafkagoLatency(ctx context.Context, s *workload.Spec) (workload.Result, err
 	mu.Lock()
 	defer mu.Unlock()
 	res.Seconds = time.Since(start).Seconds()
-	lat.Fill(&res, start.Add(s.Warmup))
+	lat.Fill(&res, pace.Counted())
 	return res, firstErr
 }
 

@@ -155,12 +155,11 @@ func saramaLatency(ctx context.Context, s *workload.Spec) (workload.Result, erro
 	var firstErr error
 	var mu sync.Mutex
 	start := time.Now()
-	pace := workload.NewPacer(s.Rate)
+	pace := workload.NewPacer(s)
 	saramaPump(p, s.BufferMsgs, func(i int) *sarama.ProducerMessage {
-		if time.Since(start) >= s.Warmup+s.Duration || ctx.Err() != nil {
+		if ctx.Err() != nil || !pace.Next() {
 			return nil
 		}
-		pace.Wait()
 		return &sarama.ProducerMessage{Topic: s.Topic, Value: sarama.ByteEncoder(value(pool, i)), Metadata: time.Now()}
 	}, func(m *sarama.ProducerMessage, err error) {
 		lat.Acked(m.Metadata.(time.Time))
@@ -176,7 +175,7 @@ func saramaLatency(ctx context.Context, s *workload.Spec) (workload.Result, erro
 		res.Bytes += int64(m.Value.Length())
 	})
 	res.Seconds = time.Since(start).Seconds()
-	lat.Fill(&res, start.Add(s.Warmup))
+	lat.Fill(&res, pace.Counted())
 	return res, firstErr
 }
 

@@ -60,24 +60,34 @@ func Percentile(sorted []time.Duration, q float64) time.Duration {
 	return sorted[min(max(rank, 0), len(sorted)-1)]
 }
 
-// Pacer spaces sends to a fixed rate. Sends that fall behind go out at once rather than being skipped, so a
-// stall shows in the latencies of what follows it.
+// Pacer spaces a latency run's sends to a fixed rate, for the run's warm-up and then its counted part. Sends that
+// fall behind go out at once rather than being skipped, so a stall shows in the latencies of what follows it.
 type Pacer struct {
-	start time.Time
-	every time.Duration
-	n     int64
+	start  time.Time
+	every  time.Duration
+	warmup time.Duration
+	end    time.Duration // warmup + the counted part
+	n      int64
 }
 
-// NewPacer paces rate sends per second from now.
-func NewPacer(rate int) *Pacer {
-	return &Pacer{start: time.Now(), every: time.Second / time.Duration(max(rate, 1))}
+// NewPacer paces s.Rate sends per second from now, for s.Warmup and then s.Duration.
+func NewPacer(s *Spec) *Pacer {
+	return &Pacer{start: time.Now(), every: time.Second / time.Duration(max(s.Rate, 1)), warmup: s.Warmup,
+		end: s.Warmup + s.Duration}
 }
 
-// Wait sleeps until the next send is due.
-func (p *Pacer) Wait() {
+// Next reports whether the run sends again and, if it does, sleeps until that send is due.
+func (p *Pacer) Next() bool {
+	if time.Since(p.start) >= p.end {
+		return false
+	}
 	due := p.start.Add(time.Duration(p.n) * p.every)
 	p.n++
 	if d := time.Until(due); d > 0 {
 		time.Sleep(d)
 	}
+	return true
 }
+
+// Counted is when the run's counted part begins, Latencies.Fill's from: what was sent before is the warm-up.
+func (p *Pacer) Counted() time.Time { return p.start.Add(p.warmup) }

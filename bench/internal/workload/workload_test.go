@@ -220,3 +220,22 @@ func TestCoverage(t *testing.T) {
 		t.Fatalf("no gap while another member owns it: %v", c.Unowned())
 	}
 }
+
+// A pacer sends for its warm-up and counted part together, no faster than its rate, and marks where the counted
+// part begins.
+func TestPacerRunsWarmupAndDuration(t *testing.T) {
+	s := &Spec{Rate: 1000, Warmup: 2 * time.Millisecond, Duration: 3 * time.Millisecond}
+	before := time.Now()
+	p := NewPacer(s)
+	assert.False(t, p.Counted().Before(before.Add(s.Warmup)), "counted from start+warmup")
+	sends := 0
+	for p.Next() {
+		sends++
+	}
+	assert.GreaterOrEqual(t, time.Since(before), s.Warmup+s.Duration, "sends until warm-up and duration are over")
+	// Each send is due 1 ms after the last, and one is started only before the end: at most 5 ms / 1 ms + 1.
+	assert.GreaterOrEqual(t, sends, 1)
+	assert.LessOrEqual(t, sends, 6)
+
+	assert.False(t, NewPacer(&Spec{Rate: 1000}).Next(), "no time to send in, no send")
+}
