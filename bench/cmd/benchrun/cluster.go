@@ -27,6 +27,9 @@ type cluster struct {
 	done          chan struct{}
 }
 
+// kafka4 reports whether the cluster runs Kafka 4 or later, rather than the 3.9 of the ZooKeeper cluster.
+func (c *cluster) kafka4() bool { return !strings.HasPrefix(c.version, "3.") }
+
 // startCluster runs bin (the built testcluster command) and waits for its "bootstrap:" line.
 // security is the testcluster command's -security: "" (plaintext only), "ssl" or "sasl".
 // The harness runs on pin's broker CPUs, and its JVMs inherit them.

@@ -70,7 +70,7 @@ func (e *execer) run(ctx context.Context, contender string, j job) workload.Resu
 	case pykafkaName:
 		argv = append([]string{e.python, e.pyScript}, e.clientArgs(j)...)
 		argv = append(argv, "-broker-version", "1.0.0")
-		if !strings.HasPrefix(j.cl.version, "3.") {
+		if j.cl.kafka4() {
 			// It cannot speak to Kafka 4 (see notes); do not let its retries eat minutes.
 			argv = append(argv, "-timeout", "10s")
 		}
@@ -211,7 +211,7 @@ func (e *execer) javaArgs(j job) ([]string, func(job, string) workload.Result) {
 		if c.Workload == workload.Latency {
 			n = int(float64(c.Rate) * j.duration.Seconds())
 			throughput = strconv.Itoa(c.Rate)
-			if w := int(float64(c.Rate) * j.warmup.Seconds()); w > 0 && !strings.HasPrefix(j.cl.version, "3.") {
+			if w := int(float64(c.Rate) * j.warmup.Seconds()); w > 0 && j.cl.kafka4() {
 				// --warmup-records came with Kafka 4.0 (KIP-1052); it prints the steady state's line last.
 				n += w
 				warm = []string{"--warmup-records", strconv.Itoa(w)}
