@@ -3,6 +3,7 @@ package testcluster
 import (
 	"context"
 	"fmt"
+	"os"
 	"sort"
 	"testing"
 	"time"
@@ -79,10 +80,16 @@ func TestBrokerLifecycle(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
+	pid := c.Broker(2).Pid()
+	require.NotZero(t, pid)
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	require.NoError(t, err)
+	require.Contains(t, string(cmdline), "-Dgregor.testcluster=", "Pid is the broker's JVM")
 	require.NoError(t, c.KillBroker(2))
 	require.False(t, c.Broker(2).Running())
+	require.Zero(t, c.Broker(2).Pid())
 	require.Len(t, c.Bootstrap(), 2)
-	_, err := c.APIVersions(ctx, 2)
+	_, err = c.APIVersions(ctx, 2)
 	require.Error(t, err, "a killed broker must not answer")
 
 	require.NoError(t, c.StopBroker(3))
@@ -90,6 +97,8 @@ func TestBrokerLifecycle(t *testing.T) {
 
 	require.NoError(t, c.RestartBroker(ctx, 2))
 	require.NoError(t, c.RestartBroker(ctx, 3))
+	require.NotZero(t, c.Broker(2).Pid())
+	require.NotEqual(t, pid, c.Broker(2).Pid(), "a restarted broker is a new JVM")
 	md, err := c.Metadata(ctx, nil)
 	require.NoError(t, err)
 	require.Len(t, md.Brokers, 3)

@@ -82,6 +82,12 @@ func main() {
 		}
 		log.Info("created topic", "name", s.Name, "partitions", s.Partitions, "replication", s.ReplicationFactor)
 	}
+	// Before the bootstrap line, which tells bench/ the cluster is up.
+	var pids []string
+	for _, b := range c.Brokers() {
+		pids = append(pids, strconv.Itoa(b.Pid()))
+	}
+	fmt.Printf("pids: %s\n", strings.Join(pids, ","))
 	fmt.Printf("bootstrap: %s\n", strings.Join(c.Bootstrap(), ","))
 	if zk := c.ZooKeeperConnect(); zk != "" {
 		fmt.Printf("zookeeper: %s\n", zk)
