@@ -79,6 +79,8 @@ type clusterRun struct {
 	// dryRun only counts the cells the filter matches.
 	dryRun  bool
 	matched int
+	// latencyWarm: the brokers have had the first latency cell's longer warm-up.
+	latencyWarm bool
 }
 
 func (cr *clusterRun) brokenKey(c report.Cell) string {
@@ -416,7 +418,10 @@ func (cr *clusterRun) fill(ctx context.Context, c report.Cell, topic string) (ma
 // client that ran it up to 1.5x its median (10 KiB records, 10 partitions). Any other topic gets a few messages,
 // for the brokers' first-write costs (segment files, leader caches, JIT). A latency cell is warmed up by a whole
 // latency run: after a burst of batches, the first run of paced single-message requests still had a p99 of 10-33
-// ms (against 1-4 for the runs after it, whichever client ran first) and a pause of seconds did not help.
+// ms (against 1-4 for the runs after it, whichever client ran first) and a pause of seconds did not help. The
+// first latency cell on a cluster is warmed up for longer (latFirstWarm): on a fresh broker, paced requests
+// still had 3-5 ms p99s for the first 40-60 s, with no collection in them (the JIT compiling on the brokers'
+// core), against 0.5-1 ms after.
 func (cr *clusterRun) warmUp(ctx context.Context, c report.Cell, topic string, ends map[int32]int64) {
 	wc := c
 	wc.Workload = workload.Produce
@@ -427,6 +432,10 @@ func (cr *clusterRun) warmUp(ctx context.Context, c report.Cell, topic string, e
 		j.cell.Workload, j.ends, j.n = workload.Consume, ends, 0
 	case c.Workload == workload.Latency:
 		j.cell, j.duration, j.warmup = c, cr.p.latFor, cr.p.latWarm
+		if !cr.latencyWarm {
+			j.duration = max(j.duration, cr.p.latFirstWarm)
+			cr.latencyWarm = true
+		}
 	}
 	if c.Size == 1 {
 		j.payload = cr.payloads[cr.p.sizes[0]]

@@ -74,7 +74,9 @@ func environment(ctx context.Context, root, python string) (machine, versions []
 		{K: "CPU", V: fmt.Sprintf("%s, %d logical cores", cpu, runtime.NumCPU())},
 		{K: "memory", V: mem},
 		{K: "OS", V: firstLine(ctx, "uname", "-srm")},
-		{K: "brokers", V: "harness clusters on 127.0.0.1 (internal/testcluster, -perf: G1 collector) on the same machine as the clients (see pinning)"},
+		{K: "brokers", V: "harness clusters on 127.0.0.1 (internal/testcluster, -perf: G1 collector, a fixed 1.5 GiB heap " +
+			"with a 1 GiB young generation; KRaft controllers write no idle no-op records) on the same machine as the " +
+			"clients (see pinning)"},
 	}
 	versions = []report.KV{
 		{K: "Go", V: firstLine(ctx, "go", "version")},
@@ -244,4 +246,12 @@ func pykafkaOnKafka4(r *report.Results) string {
 		}
 	}
 	return ""
+}
+
+// collections says whether the brokers collect their garbage before each latency run (jcmd is the JDK's jcmd).
+func collections(jcmd string) string {
+	if jcmd == "" {
+		return "none forced: jcmd (the JDK's) was not found, so a broker's collection may fall inside a latency run"
+	}
+	return "every broker JVM runs a full collection (jcmd GC.run) before each latency run"
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,6 +55,7 @@ type execer struct {
 	bufferBytes int
 	verbose     bool
 	pin         pinning // the client's CPUs
+	jcmd        string  // the JDK's jcmd, which has the brokers collect before latency runs; "" when missing
 }
 
 func (e *execer) run(ctx context.Context, contender string, j job) workload.Result {
@@ -62,6 +64,13 @@ func (e *execer) run(ctx context.Context, contender string, j job) workload.Resu
 	// after they came, in the middle of whichever run was going; until then the broker's reads of them cost it
 	// about 1.2x the CPU.
 	syscall.Sync()
+	// A latency run also starts with the brokers' heaps collected: a collection pauses a broker for 6-50 ms,
+	// and the one that fell inside a run was the p99.9 of whichever client it fell on.
+	if j.cell.Workload == workload.Latency && e.jcmd != "" {
+		if err := j.cl.collect(ctx, e.jcmd, e.pin); err != nil {
+			log.Printf("collecting the brokers' garbage before a latency run: %v", err)
+		}
+	}
 	var argv []string
 	parse := parseJSON
 	switch contender {

@@ -264,7 +264,7 @@ func runAll(ctx context.Context, root, resultsDir string, p plan, filter *regexp
 	e := &execer{
 		benchclient: benchclient, python: python, pyScript: filepath.Join(root, "bench", "python", "pykafka_bench.py"),
 		javaCP: map[string]string{}, workDir: resultsDir, timeout: p.timeout,
-		bufferMsgs: bufferMsgs, bufferBytes: bufferBytes, verbose: verbose, pin: pin,
+		bufferMsgs: bufferMsgs, bufferBytes: bufferBytes, verbose: verbose, pin: pin, jcmd: findJcmd(exec.LookPath),
 	}
 	// The harness's jar cache (testcluster.CacheDir), which bench cannot import.
 	cache := os.Getenv("GREGOR_CACHE_DIR")
@@ -277,6 +277,7 @@ func runAll(ctx context.Context, root, resultsDir string, p plan, filter *regexp
 	r.Machine, r.Versions = environment(ctx, root, python)
 	r.Machine = append(r.Machine, report.KV{K: "pinning", V: pin.describe()})
 	log.Printf("pinning: %s", pin.describe())
+	r.Machine = append(r.Machine, report.KV{K: "broker collections", V: collections(e.jcmd)})
 	r.Settings = settings(p)
 
 	var runErr error

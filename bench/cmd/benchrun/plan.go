@@ -28,6 +28,7 @@ type plan struct {
 	latRate           int
 	latFor            time.Duration // a latency run's measured part
 	latWarm           time.Duration // and its warm-up before it, sent but not counted
+	latFirstWarm      time.Duration // the least a cluster's first latency warm-up run sends for (see warmUp)
 	conns             []int
 	inflight          int // the conns cell with this many clients, each with this many requests in flight; 0: none
 	timeout           time.Duration
@@ -43,6 +44,7 @@ func fullPlan() plan {
 		latRate:      2000,
 		latFor:       4 * time.Second,
 		latWarm:      500 * time.Millisecond,
+		latFirstWarm: time.Minute,
 		conns:        []int{1, 10, 100},
 		inflight:     100,
 		timeout:      5 * time.Minute,
@@ -58,6 +60,7 @@ func quickPlan() plan {
 		latRate:      500,
 		latFor:       time.Second,
 		latWarm:      250 * time.Millisecond,
+		latFirstWarm: time.Second,
 		conns:        []int{1, 10},
 		inflight:     10,
 		timeout:      2 * time.Minute,
