@@ -257,5 +257,17 @@ func TestRerunNotes(t *testing.T) {
 		`Cells matching "^consume/" were run again on 2026-12-05 22:46 UTC.`,
 		`Cells matching "^latency/kraft-1" were run again on 2026-12-06 07:00 UTC.`,
 		`Cells matching "^latency/" were run again on 2026-12-06 09:20 UTC.`,
-	}, rerunNotes(old, "^latency/", at))
+	}, rerunNotes(old, "^latency/", at, nil))
+
+	got := rerunNotes(nil, "^latency/", at, []string{"brokers: G1", "broker collections: none"})
+	assert.Equal(t, []string{`Cells matching "^latency/" were run again on 2026-12-06 09:20 UTC. The machine table is ` +
+		`this run's; the cells it did not run were measured with brokers: G1; broker collections: none.`}, got)
+	assert.True(t, isRerunNote(got[0]), "kept by later reruns")
+}
+
+func TestMachineChanges(t *testing.T) {
+	old := []report.KV{{K: "CPU", V: "x86"}, {K: "brokers", V: "G1"}, {K: "gone", V: "a"}}
+	now := []report.KV{{K: "CPU", V: "x86"}, {K: "brokers", V: "G1, fixed heap"}, {K: "broker collections", V: "jcmd"}}
+	assert.Equal(t, []string{"brokers: G1", "broker collections: none"}, machineChanges(old, now))
+	assert.Empty(t, machineChanges(now, now))
 }

@@ -123,8 +123,9 @@ func main() {
 		// stays marked partial, and its report goes next to the results, never over the full one in docs/.
 		r.Partial = true
 		if old, lerr := report.Load(resultsFile); lerr == nil && old.Quick == r.Quick {
+			oldMachine := old.Machine
 			r = report.Merge(old, r, filter.MatchString)
-			r.Notes = append(notes(r, p), rerunNotes(old.Notes, filter.String(), time.Now())...)
+			r.Notes = append(notes(r, p), rerunNotes(old.Notes, filter.String(), time.Now(), machineChanges(oldMachine, r.Machine))...)
 		}
 	}
 	if r != nil {
@@ -155,8 +156,9 @@ func cellPartitions(cells []report.Cell) []int {
 func isRerunNote(n string) bool { return strings.Contains(n, "were run again") }
 
 // rerunNotes are the notes saying which cells were run again: the earlier ones in old, but for those of the same
-// pattern (this run replaced all their cells), and this one's, at.
-func rerunNotes(old []string, pattern string, at time.Time) []string {
+// pattern (this run replaced all their cells), and this one's, at, which names what the machine table said
+// differently for the cells it kept (changed, from machineChanges).
+func rerunNotes(old []string, pattern string, at time.Time, changed []string) []string {
 	prefix := fmt.Sprintf("Cells matching %q were run again", pattern)
 	var out []string
 	for _, n := range old {
@@ -164,7 +166,31 @@ func rerunNotes(old []string, pattern string, at time.Time) []string {
 			out = append(out, n)
 		}
 	}
-	return append(out, fmt.Sprintf("%s on %s.", prefix, at.UTC().Format("2006-01-02 15:04 MST")))
+	n := fmt.Sprintf("%s on %s.", prefix, at.UTC().Format("2006-01-02 15:04 MST"))
+	if len(changed) > 0 {
+		n += " The machine table is this run's; the cells it did not run were measured with " + strings.Join(changed, "; ") + "."
+	}
+	return append(out, n)
+}
+
+// machineChanges lists the machine-table entries whose value in old (the results a rerun merges into) differs
+// from now's, as "name: old value"; an entry old lacks reads "name: none".
+func machineChanges(old, now []report.KV) []string {
+	was := map[string]string{}
+	for _, kv := range old {
+		was[kv.K] = kv.V
+	}
+	var out []string
+	for _, kv := range now {
+		v, ok := was[kv.K]
+		switch {
+		case !ok:
+			out = append(out, kv.K+": none")
+		case v != kv.V:
+			out = append(out, kv.K+": "+v)
+		}
+	}
+	return out
 }
 
 // docsFor is where r's report goes: docs/ for a full run, or for reruns merged into one; the results directory
