@@ -79,8 +79,8 @@ type clusterRun struct {
 	// dryRun only counts the cells the filter matches.
 	dryRun  bool
 	matched int
-	// latencyWarm: the brokers have had the first latency cell's longer warm-up.
-	latencyWarm bool
+	// latencyWarm holds the codecs whose first latency cell has had its longer warm-up.
+	latencyWarm map[string]bool
 }
 
 func (cr *clusterRun) brokenKey(c report.Cell) string {
@@ -419,9 +419,11 @@ func (cr *clusterRun) fill(ctx context.Context, c report.Cell, topic string) (ma
 // for the brokers' first-write costs (segment files, leader caches, JIT). A latency cell is warmed up by a whole
 // latency run: after a burst of batches, the first run of paced single-message requests still had a p99 of 10-33
 // ms (against 1-4 for the runs after it, whichever client ran first) and a pause of seconds did not help. The
-// first latency cell on a cluster is warmed up for longer (latFirstWarm): on a fresh broker, paced requests
-// still had 3-5 ms p99s for the first 40-60 s, with no collection in them (the JIT compiling on the brokers'
-// core), against 0.5-1 ms after.
+// first latency cell of each codec on a cluster is warmed up for longer (firstLatencyWarm): on a fresh broker,
+// paced requests still had 3-5 ms p99s for the first 40-60 s, with no collection in them, against 0.5-1 ms
+// after. That is the brokers' JIT, on new code paths (a codec's) too: on three brokers sharing one core, after one
+// minute, each codec's first cell still had every client's p50 fall from 6-12 ms in its first repetition to 4 ms
+// in its last.
 func (cr *clusterRun) warmUp(ctx context.Context, c report.Cell, topic string, ends map[int32]int64) {
 	wc := c
 	wc.Workload = workload.Produce
@@ -432,9 +434,12 @@ func (cr *clusterRun) warmUp(ctx context.Context, c report.Cell, topic string, e
 		j.cell.Workload, j.ends, j.n = workload.Consume, ends, 0
 	case c.Workload == workload.Latency:
 		j.cell, j.duration, j.warmup = c, cr.p.latFor, cr.p.latWarm
-		if !cr.latencyWarm {
-			j.duration = max(j.duration, cr.p.latFirstWarm)
-			cr.latencyWarm = true
+		if !cr.latencyWarm[c.Compression] {
+			j.duration = max(j.duration, firstLatencyWarm(cr.p.latFirstWarm, cr.spec.brokers))
+			if cr.latencyWarm == nil {
+				cr.latencyWarm = map[string]bool{}
+			}
+			cr.latencyWarm[c.Compression] = true
 		}
 	}
 	if c.Size == 1 {
@@ -493,4 +498,10 @@ func sampleResults(r *report.Results, cell, contender string) []workload.Result 
 		}
 	}
 	return out
+}
+
+// firstLatencyWarm is how long the first latency cell of a codec warms up on a cluster of brokers: per, for each
+// broker, since the brokers share the CPUs their JIT compiles on.
+func firstLatencyWarm(per time.Duration, brokers int) time.Duration {
+	return per * time.Duration(max(brokers, 1))
 }

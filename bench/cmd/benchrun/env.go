@@ -189,8 +189,8 @@ func notes(r *report.Results, p plan) []string {
 			"has no warm-up (--warmup-records came with Kafka 4.0), so its zookeeper-1 runs count from the start. "+
 			"Before each run every broker collects its garbage (see \"broker collections\" above): a collection pauses "+
 			"a broker for 6-50 ms, which inside a run became the p99.9 of whichever client it fell on. The first "+
-			"latency cell on each cluster is warmed up for %g s, not one run: a fresh broker's JIT kept its p99 at "+
-			"3-5 ms for the first 40-60 s.",
+			"latency cell of each codec on a cluster is warmed up for %g s per broker, not one run: a fresh broker's "+
+			"JIT kept its p99 at 3-5 ms for the first 40-60 s.",
 			p.latWarm.Seconds(), p.latFor.Seconds(), p.latFirstWarm.Seconds()),
 		"The brokers run on the same machine as the client under test (on their own cores when pinned), so absolute " +
 			"numbers are modest; the ratios between clients are the point. Other work on the machine adds noise: " +
