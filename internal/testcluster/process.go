@@ -52,13 +52,12 @@ func startJVM(spec jvmSpec) (*process, error) {
 		// every 4-5 s, paused 6-18 ms each time (one core), and ran a concurrent cycle with an 11 ms remark
 		// every other time, its 160 MiB live set being over 45% of the heap. Those pauses were every client's
 		// p99.9 in bench/'s latency cells. Now such a broker collects about every 50 s, and bench/ asks it to
-		// collect just before each latency run (see Pids), so a run of a few seconds sees none.
+		// collect just before each latency run (see Broker.Pid), so a run of a few seconds sees none.
 		args = append(args, "-Xms1536m", "-Xmx1536m", "-Xmn1g", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20")
 	} else {
-		args = append(args, "-Xms128m", "-Xmx768m")
-		// Tests move little data: a C1-only JIT and the serial collector start faster and leave the two
-		// cores to the code under test.
-		args = append(args, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
+		// Tests move little data: a small heap, a C1-only JIT and the serial collector start faster and
+		// leave the two cores to the code under test.
+		args = append(args, "-Xms128m", "-Xmx768m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
 	}
 	args = append(args, "-cp", spec.classpath, spec.mainClass)
 	args = append(args, spec.args...)
