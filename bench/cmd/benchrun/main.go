@@ -123,9 +123,9 @@ func main() {
 		// stays marked partial, and its report goes next to the results, never over the full one in docs/.
 		r.Partial = true
 		if old, lerr := report.Load(resultsFile); lerr == nil && old.Quick == r.Quick {
-			oldMachine := old.Machine
+			changed := machineChanges(old.Machine, r.Machine) // before Merge, which gives old r's machine table
 			r = report.Merge(old, r, filter.MatchString)
-			r.Notes = append(notes(r, p), rerunNotes(old.Notes, filter.String(), time.Now(), machineChanges(oldMachine, r.Machine))...)
+			r.Notes = append(notes(r, p), rerunNotes(old.Notes, filter.String(), time.Now(), changed)...)
 		}
 	}
 	if r != nil {
