@@ -1,7 +1,7 @@
 // Command benchrun runs gregor's side-by-side benchmark: it starts harness clusters (1 and 3 brokers of Kafka
 // 4.3.1, and one Kafka 3.9.2 broker for pykafka, which cannot speak to Kafka 4), runs every contender on every
-// workload cell as a separate process, and writes docs/benchmarks.md and docs/benchmarks.svg. "make bench" runs
-// it; BENCH_QUICK=1 makes a short smoke run.
+// workload cell as a separate process, and writes docs/benchmarks.md and docs/benchmarks.svg, with the raw results
+// they are rendered from in docs/benchmarks.json. "make bench" runs it; BENCH_QUICK=1 makes a short smoke run.
 //
 //	cd bench && go run ./cmd/benchrun [-quick] [-only REGEXP] [-contenders NAME,...] [-partitions N,...] [-report-only]
 //
@@ -30,7 +30,7 @@ import (
 func main() {
 	quick := flag.Bool("quick", os.Getenv("BENCH_QUICK") == "1", "short smoke run (also BENCH_QUICK=1)")
 	only := flag.String("only", os.Getenv("BENCH_ONLY"), "run only cells whose key matches this regexp")
-	reportOnly := flag.Bool("report-only", false, "render the docs from the last results.json only")
+	reportOnly := flag.Bool("report-only", false, "render docs/ again from docs/benchmarks.json, running nothing")
 	profile := flag.Bool("profile", os.Getenv("BENCH_PROFILE") != "0", "profile gregor where it trails franz-go")
 	verbose := flag.Bool("v", true, "print every run's result")
 	pin := flag.Bool("pin", os.Getenv("BENCH_PIN") != "0", "pin brokers and the client under test to separate cores with taskset")
@@ -47,9 +47,11 @@ func main() {
 	}
 	resultsDir := filepath.Join(root, "bench", "results")
 	docsDir := filepath.Join(root, "docs")
-	resultsFile := filepath.Join(resultsDir, "results.json")
+	resultsFile := filepath.Join(resultsDir, "results.json") // the last run's, whatever it was
+	// The results docs/ shows are kept beside it, so that a rerun of some cells on any checkout merges into them.
+	fullFile := filepath.Join(docsDir, "benchmarks.json")
 	if *reportOnly {
-		r, err := report.Load(resultsFile)
+		r, err := report.Load(fullFile)
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -122,7 +124,11 @@ func main() {
 		// A partial run updates the last full results rather than replacing them; with none to update, it
 		// stays marked partial, and its report goes next to the results, never over the full one in docs/.
 		r.Partial = true
-		if old, lerr := report.Load(resultsFile); lerr == nil && old.Quick == r.Quick {
+		base := fullFile
+		if r.Quick {
+			base = resultsFile
+		}
+		if old, lerr := report.Load(base); lerr == nil && old.Quick == r.Quick {
 			changed := machineChanges(old.Machine, r.Machine) // before Merge, which gives old r's machine table
 			r = report.Merge(old, r, filter.MatchString)
 			r.Notes = append(notes(r, p), rerunNotes(old.Notes, filter.String(), time.Now(), changed)...)
@@ -132,8 +138,13 @@ func main() {
 		if err := r.Save(resultsFile); err != nil {
 			log.Print(err)
 		}
-		if err := writeDocs(r, docsFor(r, docsDir, resultsDir)); err != nil {
+		dir := docsFor(r, docsDir, resultsDir)
+		if err := writeDocs(r, dir); err != nil {
 			log.Print(err)
+		} else if dir == docsDir {
+			if err := r.Save(fullFile); err != nil {
+				log.Print(err)
+			}
 		}
 	}
 	if err != nil {
