@@ -271,3 +271,28 @@ func TestMachineChanges(t *testing.T) {
 	assert.Equal(t, []string{"brokers: G1", "broker collections: none"}, machineChanges(old, now))
 	assert.Empty(t, machineChanges(now, now))
 }
+
+func TestSettle(t *testing.T) {
+	runs := func(p50s ...float64) func() (float64, bool) {
+		i := 0
+		return func() (float64, bool) {
+			if i >= len(p50s) {
+				t.Fatalf("run %d: settle ran past the runs it was given", i+1)
+			}
+			i++
+			return p50s[i-1], p50s[i-1] > 0
+		}
+	}
+	n, ok := settle(8, runs(10, 7, 4.2, 4.0))
+	assert.Equal(t, 4, n, "the fall from 10 ms ends at the first pair within 15%")
+	assert.True(t, ok)
+	n, ok = settle(3, runs(10, 7, 5))
+	assert.Equal(t, 3, n, "it stops at its limit")
+	assert.False(t, ok)
+	n, ok = settle(8, runs(4, 0))
+	assert.Equal(t, 2, n, "a failed run ends it")
+	assert.False(t, ok)
+	n, ok = settle(8, runs(4.0, 4.6))
+	assert.Equal(t, 2, n, "4.6 is within 15% of 4.0")
+	assert.True(t, ok)
+}

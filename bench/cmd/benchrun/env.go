@@ -190,8 +190,10 @@ func notes(r *report.Results, p plan) []string {
 			"Before each run every broker collects its garbage (see \"broker collections\" above): a collection pauses "+
 			"a broker for 6-50 ms, which inside a run became the p99.9 of whichever client it fell on. The first "+
 			"latency cell of each codec on a cluster is warmed up for %g s per broker, not one run: a fresh broker's "+
-			"JIT kept its p99 at 3-5 ms for the first 40-60 s.",
-			p.latWarm.Seconds(), p.latFor.Seconds(), p.latFirstWarm.Seconds()),
+			"JIT kept its p99 at 3-5 ms for the first 40-60 s. Then runs of the cell's own length follow until two in a "+
+			"row agree on the median within 15%% (at most %d): on three brokers sharing a core, every client's p50 "+
+			"still fell over a codec's first cell after that warm-up.",
+			p.latWarm.Seconds(), p.latFor.Seconds(), p.latFirstWarm.Seconds(), latencySettleRuns),
 		"The brokers run on the same machine as the client under test (on their own cores when pinned), so absolute " +
 			"numbers are modest; the ratios between clients are the point. Other work on the machine adds noise: " +
 			"compare the spreads, and trust CPU per record over throughput where they disagree.",
