@@ -466,9 +466,7 @@ func (cr *clusterRun) warmUp(ctx context.Context, c report.Cell, topic string, e
 const latencySettleRuns = 8
 
 // settle calls run, which reports a run's median latency, until two runs in a row have medians within 15% of each
-// other, at most limit times; it returns how many runs it made and whether the last two agreed. On three brokers
-// sharing one core, a minute of warm-up per broker still left each codec's first cell with every client's p50
-// falling from 6-12 ms in its first repetition to 4 ms in its last; short runs show when that fall is over.
+// other, at most limit times; it returns how many runs it made and whether the last two agreed (why: see warmUp).
 func settle(limit int, run func() (p50 float64, ok bool)) (int, bool) {
 	prev := 0.0
 	for i := 1; i <= limit; i++ {
