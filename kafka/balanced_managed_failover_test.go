@@ -18,7 +18,7 @@ import (
 // rejoin, and consume every message produced before and after; commits
 // reach the new coordinator.
 func TestManagedConsumerCoordinatorDies(t *testing.T) {
-	tc := testcluster.ForTest(t, testcluster.KRaftTriple)
+	tc := testcluster.ForTest(t, testcluster.KRaftTriple.QuickFailover())
 	forEachHandler(t, func(t *testing.T, h handler.Handler) {
 		env := newGroupEnv(t, managedKRaft, tc, h, 10, 3)
 		a := env.consumer(t, BalancedConsumerConfig{})

@@ -78,7 +78,7 @@ var padding = string(make([]byte, 90))
 func TestIdempotentProducerBrokerKills(t *testing.T) {
 	began := time.Now()
 	phase := func(what string) { t.Logf("%6.1fs %s", time.Since(began).Seconds(), what) }
-	c := testcluster.ForTest(t, testcluster.KRaftTriple)
+	c := testcluster.ForTest(t, testcluster.KRaftTriple.QuickFailover())
 	phase("cluster started")
 	// Under a loaded machine the kills, restart and read-back of some
 	// 200000 messages per producer can outlast testCtx's two minutes.

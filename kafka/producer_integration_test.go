@@ -459,7 +459,7 @@ func TestProducerIntegrationZooKeeper(t *testing.T) {
 // message reported delivered must be in the log afterwards, at its
 // reported offset.
 func TestProducerIntegrationBrokerKilled(t *testing.T) {
-	c := testcluster.ForTest(t, testcluster.KRaftTriple)
+	c := testcluster.ForTest(t, testcluster.KRaftTriple.QuickFailover())
 	h := newHandler(t, "goroutine")
 	ctx := testCtx(t)
 	cl := newTestClient(t, ctx, h, Config{Hosts: c.Bootstrap()})

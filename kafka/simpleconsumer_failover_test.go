@@ -18,7 +18,7 @@ import (
 // Leadership moves to the other replicas; the consumer follows it and
 // delivers every message exactly once, in order per partition.
 func TestSimpleConsumerBrokerKilled(t *testing.T) {
-	tc := testcluster.ForTest(t, testcluster.KRaftTriple)
+	tc := testcluster.ForTest(t, testcluster.KRaftTriple.QuickFailover())
 	for _, name := range []string{"goroutine", "eventloop"} {
 		t.Run(name, func(t *testing.T) {
 			ctx := testCtx(t)

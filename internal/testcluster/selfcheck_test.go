@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"testing"
 	"time"
@@ -76,9 +77,12 @@ func TestSelfCheck(t *testing.T) {
 
 // TestBrokerLifecycle stops, kills and restarts brokers of a three-broker cluster and checks the survivors see it.
 func TestBrokerLifecycle(t *testing.T) {
-	c := ForTest(t, KRaftTriple)
+	c := ForTest(t, KRaftTriple.QuickFailover())
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
+	props, err := os.ReadFile(filepath.Join(c.Dir(), "broker-1", "server.properties"))
+	require.NoError(t, err)
+	require.Contains(t, string(props), "broker.session.timeout.ms=3000", "QuickFailover reaches the brokers")
 
 	pid := c.Broker(2).Pid()
 	require.NotZero(t, pid)

@@ -28,3 +28,20 @@ func TestFeaturesNameAndFormat(t *testing.T) {
 	assert.Equal(t, []string{"format", "-t", "id", "-c", "server.properties",
 		"--feature", "group.version=0", "--feature", "transaction.version=1"}, args)
 }
+
+func TestQuickFailover(t *testing.T) {
+	quick := KRaftTriple.QuickFailover()
+	assert.Equal(t, "3000", quick.BrokerProps["broker.session.timeout.ms"])
+	assert.Equal(t, "500", quick.BrokerProps["broker.heartbeat.interval.ms"])
+	assert.Nil(t, KRaftTriple.BrokerProps, "the kind it came from is left as it was")
+	assert.Equal(t, KRaftTriple.Name(), quick.Name())
+
+	own := KRaftTriple
+	own.BrokerProps = map[string]string{"broker.session.timeout.ms": "5000", "a": "b"}
+	quick = own.QuickFailover()
+	assert.Equal(t, "5000", quick.BrokerProps["broker.session.timeout.ms"], "the test's own settings win")
+	assert.Equal(t, "b", quick.BrokerProps["a"])
+	assert.Len(t, own.BrokerProps, 2, "the caller's map is not written to")
+
+	assert.Nil(t, ZooKeeperTriple.QuickFailover().BrokerProps, "ZooKeeper mode has no broker heartbeats to the controller")
+}
