@@ -7,24 +7,35 @@ import (
 	"testing"
 )
 
-// crcUpdate must agree with hash/crc32 for every length around the folding
-// thresholds, at every alignment, from any starting value.
+type crcImpl struct {
+	name   string
+	update func(crc uint32, p []byte) uint32
+}
+
+// crcImpls are the implementations the tests check: crcUpdate, and on amd64
+// the folding too, whichever of them this CPU's crcUpdate uses.
+var crcImpls = []crcImpl{{"crcUpdate", crcUpdate}}
+
+// Every implementation must agree with hash/crc32 for every length around
+// the folding thresholds, at every alignment, from any starting value.
 func TestCRCUpdateMatchesHashCRC32(t *testing.T) {
-	rng := rand.New(rand.NewSource(1))
-	buf := make([]byte, 4096+16)
-	rng.Read(buf)
-	for n := 0; n <= 1100; n++ {
-		for _, off := range []int{0, 1, 7, 8, 15} {
-			p := buf[off : off+n]
-			start := rng.Uint32()
-			if got, want := crcUpdate(start, p), crc32.Update(start, crcCastagnoliTable, p); got != want {
-				t.Fatalf("len %d offset %d start %#x: %#08x, want %#08x", n, off, start, got, want)
+	for _, impl := range crcImpls {
+		rng := rand.New(rand.NewSource(1))
+		buf := make([]byte, 4096+16)
+		rng.Read(buf)
+		for n := 0; n <= 1100; n++ {
+			for _, off := range []int{0, 1, 7, 8, 15} {
+				p := buf[off : off+n]
+				start := rng.Uint32()
+				if got, want := impl.update(start, p), crc32.Update(start, crcCastagnoliTable, p); got != want {
+					t.Fatalf("%s: len %d offset %d start %#x: %#08x, want %#08x", impl.name, n, off, start, got, want)
+				}
 			}
 		}
-	}
-	for _, n := range []int{4096, 4095, 4033, 2049} {
-		if got, want := crcCastagnoli(buf[:n]), crc32.Checksum(buf[:n], crcCastagnoliTable); got != want {
-			t.Fatalf("len %d: %#08x, want %#08x", n, got, want)
+		for _, n := range []int{4096, 4095, 4033, 2049} {
+			if got, want := impl.update(0, buf[:n]), crc32.Checksum(buf[:n], crcCastagnoliTable); got != want {
+				t.Fatalf("%s: len %d: %#08x, want %#08x", impl.name, n, got, want)
+			}
 		}
 	}
 }
@@ -35,13 +46,15 @@ func TestCRCUpdateKnownValues(t *testing.T) {
 	if got := crcCastagnoli([]byte("123456789")); got != 0xe3069283 {
 		t.Fatalf("check value %#08x", got)
 	}
-	for _, b := range []byte{0x00, 0xff, 0x80, 0x01} {
-		p := make([]byte, 10240)
-		for i := range p {
-			p[i] = b
-		}
-		if got, want := crcCastagnoli(p), crc32.Checksum(p, crcCastagnoliTable); got != want {
-			t.Fatalf("10 KiB of %#x: %#08x, want %#08x", b, got, want)
+	for _, impl := range crcImpls {
+		for _, b := range []byte{0x00, 0xff, 0x80, 0x01} {
+			p := make([]byte, 10240)
+			for i := range p {
+				p[i] = b
+			}
+			if got, want := impl.update(0, p), crc32.Checksum(p, crcCastagnoliTable); got != want {
+				t.Fatalf("%s: 10 KiB of %#x: %#08x, want %#08x", impl.name, b, got, want)
+			}
 		}
 	}
 }
@@ -53,15 +66,17 @@ func TestCRCUpdatePieces(t *testing.T) {
 	buf := make([]byte, 64<<10)
 	rng.Read(buf)
 	want := crc32.Checksum(buf, crcCastagnoliTable)
-	for range 200 {
-		var crc uint32
-		for p := buf; len(p) > 0; {
-			n := min(len(p), rng.Intn(12000))
-			crc = crcUpdate(crc, p[:n])
-			p = p[n:]
-		}
-		if crc != want {
-			t.Fatalf("pieces %#08x, want %#08x", crc, want)
+	for _, impl := range crcImpls {
+		for range 200 {
+			var crc uint32
+			for p := buf; len(p) > 0; {
+				n := min(len(p), rng.Intn(12000))
+				crc = impl.update(crc, p[:n])
+				p = p[n:]
+			}
+			if crc != want {
+				t.Fatalf("%s: pieces %#08x, want %#08x", impl.name, crc, want)
+			}
 		}
 	}
 }
@@ -70,14 +85,19 @@ func FuzzCRCUpdate(f *testing.F) {
 	f.Add(uint32(0), []byte("123456789"))
 	f.Add(uint32(0xffffffff), make([]byte, 300))
 	f.Fuzz(func(t *testing.T, start uint32, p []byte) {
-		if got, want := crcUpdate(start, p), crc32.Update(start, crcCastagnoliTable, p); got != want {
-			t.Fatalf("len %d start %#x: %#08x, want %#08x", len(p), start, got, want)
+		want := crc32.Update(start, crcCastagnoliTable, p)
+		for _, impl := range crcImpls {
+			if got := impl.update(start, p); got != want {
+				t.Fatalf("%s: len %d start %#x: %#08x, want %#08x", impl.name, len(p), start, got, want)
+			}
 		}
 	})
 }
 
-// BenchmarkCRC32C compares crcUpdate with hash/crc32 at sizes from a small
-// batch to a large one; crcFoldMin comes from where they cross.
+// BenchmarkCRC32C compares crcUpdate (and on amd64 the folding, whether
+// crcUpdate uses it or not) with hash/crc32 at sizes from a small batch to a
+// large one; crcFoldMin comes from where folding and a slow CRC32
+// instruction cross.
 func BenchmarkCRC32C(b *testing.B) {
 	for _, n := range []int{64, 128, 256, 512, 1024, 10240, 160 << 10} {
 		p := make([]byte, n)
@@ -88,11 +108,13 @@ func BenchmarkCRC32C(b *testing.B) {
 				crc32.Update(0, crcCastagnoliTable, p)
 			}
 		})
-		b.Run(fmt.Sprintf("size=%d/impl=gregor", n), func(b *testing.B) {
-			b.SetBytes(int64(n))
-			for b.Loop() {
-				crcUpdate(0, p)
-			}
-		})
+		for _, impl := range crcImpls {
+			b.Run(fmt.Sprintf("size=%d/impl=%s", n, impl.name), func(b *testing.B) {
+				b.SetBytes(int64(n))
+				for b.Loop() {
+					impl.update(0, p)
+				}
+			})
+		}
 	}
 }
