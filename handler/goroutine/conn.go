@@ -17,6 +17,7 @@ type conn struct {
 	h       *Handler
 	nc      net.Conn
 	tcp     *net.TCPConn // nc, when it is plain TCP (WriteVec gathers)
+	gather  *tlsGather   // under nc, when it is TLS
 	addr    string
 	onFrame func([]byte)
 	onClose func(error)
@@ -142,7 +143,7 @@ func (c *conn) write(b []byte, bufs [][]byte, n int) error {
 
 	var err error
 	if bufs == nil {
-		_, err = c.nc.Write(b)
+		err = c.writeOut(b)
 	} else {
 		err = c.writeVec(bufs)
 	}
@@ -151,7 +152,7 @@ func (c *conn) write(b []byte, bufs [][]byte, n int) error {
 	for err == nil && c.werr == nil && c.pending.Len() > 0 {
 		buf := c.pending.Take()
 		c.wmu.Unlock()
-		_, err = c.nc.Write(buf)
+		err = c.writeOut(buf)
 		c.wmu.Lock()
 		c.pending.Recycle(buf)
 	}
@@ -181,7 +182,20 @@ func (c *conn) writeVec(bufs [][]byte) error {
 		_, err := nb.WriteTo(c.tcp)
 		return err
 	}
-	return tlswrite.Pieces(bufs, &c.stage, 0, c.writeTLS)
+	c.gather.gather()
+	return c.gather.flush(tlswrite.Pieces(bufs, &c.stage, 0, c.writeTLS))
+}
+
+// writeOut writes b to nc, its TLS records gathered into few socket writes.
+// Called by the writer only.
+func (c *conn) writeOut(b []byte) error {
+	if c.gather == nil {
+		_, err := c.nc.Write(b)
+		return err
+	}
+	c.gather.gather()
+	_, err := c.nc.Write(b)
+	return c.gather.flush(err)
 }
 
 // writeTLS is c.nc.Write as tlswrite.Pieces takes it.

@@ -45,6 +45,7 @@ func (h *Handler) Dial(ctx context.Context, cfg handler.DialConfig) (handler.Con
 	c := newConn(h, nc, &cfg)
 	if src != nil {
 		src.rest = c.dec.BodyRest
+		c.gather = &src.tlsGather
 	}
 	if !h.track(c) {
 		_ = nc.Close()

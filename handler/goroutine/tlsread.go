@@ -15,9 +15,10 @@ const tlsReadBuf = 128 << 10
 // is on its way it raises the socket's low-water mark to ciphertext the
 // peer is sure to send (lowat.Records), as the plain-TCP reader does. For a
 // TLS consumer of 10 KiB records the two took more than half off the
-// system time. Writes go straight to the socket.
+// system time. Writes go through tlsGather.
 type tlsSource struct {
 	*net.TCPConn
+	tlsGather
 	mr   *markReader // nil where the mark is not used
 	rest func() int  // plaintext the current frame still needs; nil until the reader starts
 	recs lowat.Records
@@ -26,7 +27,8 @@ type tlsSource struct {
 }
 
 func newTLSSource(tc *net.TCPConn) *tlsSource {
-	return &tlsSource{TCPConn: tc, mr: newMarkReader(tc), buf: make([]byte, tlsReadBuf)}
+	return &tlsSource{TCPConn: tc, tlsGather: tlsGather{direct: tc.Write}, mr: newMarkReader(tc),
+		buf: make([]byte, tlsReadBuf)}
 }
 
 // Read is called by crypto/tls only, under its input lock: during the
