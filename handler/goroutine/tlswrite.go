@@ -33,6 +33,11 @@ func (g *tlsGather) Write(p []byte) (int, error) {
 	if !g.on {
 		return g.direct(p)
 	}
+	if g.out == nil {
+		// A record's ciphertext is at most 16 KiB plus 256 bytes, so what
+		// a full gather holds never grows the buffer.
+		g.out = make([]byte, 0, tlsGatherMax+17<<10)
+	}
 	g.out = append(g.out, p...)
 	if len(g.out) < tlsGatherMax {
 		return len(p), nil
