@@ -17,5 +17,5 @@
 //
 // TLS (DialConfig.TLSConfig) is supported: the handshake runs inside Dial,
 // bounded by its context and DialConfig.Timeout. The writer's records reach
-// the socket 128 KiB at a time, not one system call per 16 KiB record.
+// the socket 512 KiB at a time, not one system call per 16 KiB record.
 package goroutine

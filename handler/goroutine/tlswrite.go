@@ -3,8 +3,13 @@ package goroutine
 import "sync"
 
 // tlsGatherMax is how much ciphertext a gathering write holds before it goes
-// to the socket.
-const tlsGatherMax = 128 << 10
+// to the socket. Producing 10 KiB records over SASL_SSL took a tenth less CPU
+// with 512 KiB than with 128 KiB, and no less with 1 MiB.
+const tlsGatherMax = 512 << 10
+
+// tlsRecordMax is the most ciphertext one TLS record takes: 16 KiB of
+// plaintext plus at most 256 bytes.
+const tlsRecordMax = 16<<10 + 256
 
 // crypto/tls seals a Write a record (16 KiB of plaintext) at a time and
 // writes each record to the socket on its own: a 4 MiB Produce request is
@@ -12,7 +17,8 @@ const tlsGatherMax = 128 << 10
 // the connection's writer has crypto/tls write a request, the transport
 // gathers the records instead and writes them tlsGatherMax at a time and at
 // the end. For a SASL_SSL producer of 10 KiB records that took 31,000 write
-// calls per 500 MB down to 4,000.
+// calls per 500 MB down to 1,000. The buffer grows to what the connection's
+// writes need, up to tlsGatherMax and a record.
 //
 // Every post-handshake record crypto/tls writes is written under its output
 // lock, so records reach Write in the order they were sealed, whichever
@@ -33,10 +39,10 @@ func (g *tlsGather) Write(p []byte) (int, error) {
 	if !g.on {
 		return g.direct(p)
 	}
-	if g.out == nil {
-		// A record's ciphertext is at most 16 KiB plus 256 bytes, so what
-		// a full gather holds never grows the buffer.
-		g.out = make([]byte, 0, tlsGatherMax+17<<10)
+	if need := len(g.out) + len(p); need > cap(g.out) {
+		out := make([]byte, len(g.out), min(max(need, 2*cap(g.out)), max(need, tlsGatherMax+tlsRecordMax)))
+		copy(out, g.out)
+		g.out = out
 	}
 	g.out = append(g.out, p...)
 	if len(g.out) < tlsGatherMax {

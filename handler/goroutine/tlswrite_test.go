@@ -90,15 +90,24 @@ func TestTLSGather(t *testing.T) {
 
 	got = nil
 	g.gather()
+	_, err = g.Write(rec(0)[:100])
+	require.NoError(t, err)
+	require.NoError(t, g.flush(nil))
+	assert.Equal(t, 1, len(got), "flushed at the end")
+	assert.Less(t, cap(g.out), 1<<10, "small writes keep a small buffer")
+
+	got = nil
+	g.gather()
 	var want []byte
-	for i := range 20 {
+	for i := range 2*tlsGatherMax/len(rec(0)) + 3 {
 		_, err := g.Write(rec(i))
 		require.NoError(t, err)
 		want = append(want, rec(i)...)
 	}
 	require.NoError(t, g.flush(nil))
-	require.Equal(t, 3, len(got), "20 records of 16 KiB: two full gathers and the rest")
+	require.Equal(t, 3, len(got), "two full gathers and the rest")
 	assert.GreaterOrEqual(t, len(got[0]), tlsGatherMax)
+	assert.LessOrEqual(t, cap(g.out), tlsGatherMax+tlsRecordMax, "the buffer stays within a full gather")
 	assert.True(t, bytes.Equal(want, bytes.Join(got, nil)), "the records in order")
 
 	got = nil
@@ -112,7 +121,7 @@ func TestTLSGather(t *testing.T) {
 
 	g.gather()
 	fail = boom
-	for i := range 8 {
+	for i := range tlsGatherMax/len(rec(0)) + 1 {
 		_, err = g.Write(rec(i))
 		if err != nil {
 			break
