@@ -40,7 +40,7 @@ func (g *tlsGather) Write(p []byte) (int, error) {
 		return g.direct(p)
 	}
 	if need := len(g.out) + len(p); need > cap(g.out) {
-		out := make([]byte, len(g.out), min(max(need, 2*cap(g.out)), max(need, tlsGatherMax+tlsRecordMax)))
+		out := make([]byte, len(g.out), max(need, min(2*cap(g.out), tlsGatherMax+tlsRecordMax)))
 		copy(out, g.out)
 		g.out = out
 	}
