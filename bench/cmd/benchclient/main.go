@@ -27,6 +27,7 @@ const envSASLPassword = "BENCH_SASL_PASSWORD"
 func main() {
 	var s workload.Spec
 	var client, bootstrap, ends, cpuProfile, traceFile string
+	var start int64
 	flag.StringVar(&client, "client", "", "client: "+strings.Join(clients.Names(), ", "))
 	flag.StringVar(&s.Workload, "workload", workload.Produce, "produce, consume, latency, group or conns")
 	flag.StringVar(&bootstrap, "bootstrap", "127.0.0.1:9092", "comma-separated broker addresses")
@@ -41,6 +42,7 @@ func main() {
 	flag.IntVar(&s.Rate, "rate", 1000, "latency: messages per second")
 	flag.DurationVar(&s.Duration, "duration", 5*time.Second, "latency: how long to send, after the warm-up")
 	flag.DurationVar(&s.Warmup, "warmup", 0, "latency: how long to send first, left out of the percentiles")
+	flag.Int64Var(&start, "start", 0, "latency: when the first send is due, Unix nanoseconds (0: at once)")
 	flag.IntVar(&s.Members, "members", 3, "group: members")
 	flag.StringVar(&s.Group, "group", "bench-group", "group: group id")
 	flag.IntVar(&s.Clients, "clients", 1, "conns: client instances")
@@ -55,6 +57,9 @@ func main() {
 	flag.StringVar(&traceFile, "trace", "", "write an execution trace of the run here (go tool trace)")
 	flag.Parse()
 	s.Bootstrap = strings.Split(bootstrap, ",")
+	if start > 0 {
+		s.Start = time.Unix(0, start)
+	}
 	s.SASLPassword = os.Getenv(envSASLPassword)
 
 	res, err := run(client, &s, ends, cpuProfile, traceFile)

@@ -283,6 +283,10 @@ func (cr *clusterRun) cell(ctx context.Context, c report.Cell, prepare func(cont
 	if c.Workload != workload.Conns {
 		cr.warmUp(ctx, c, topic, ends)
 	}
+	if cr.besideBaseline(c, contenders) {
+		cr.besideRuns(ctx, c, topic, contenders)
+		return ctx.Err()
+	}
 	base, perTopic := topic, runsPerTopic(c)
 	for i, t := range runOrder(contenders, cr.p.reps, len(cr.r.Cells)) {
 		if ctx.Err() != nil {
@@ -354,16 +358,22 @@ func pykafkaJob(j *job) {
 	}
 }
 
-// runOne runs one contender once; ran is false when it was skipped.
+// skips reports whether name sits c out: pykafka when it could not be installed, or has failed this kind of cell.
+func (cr *clusterRun) skips(name string, c report.Cell) bool {
+	if name != pykafkaName {
+		return false
+	}
+	if why, ok := cr.r.Unavailable[pykafkaName]; ok && why != "" {
+		return true
+	}
+	return cr.pykafkaBroken[cr.brokenKey(c)] != ""
+}
+
+// runOne runs one contender once; ran is false when it was skipped. Each of opts adjusts its job first.
 func (cr *clusterRun) runOne(ctx context.Context, name string, c report.Cell, topic string, ends map[int32]int64,
-	rep int, profile string) (res workload.Result, ran bool) {
-	if name == pykafkaName {
-		if why, ok := cr.r.Unavailable[pykafkaName]; ok && why != "" {
-			return res, false
-		}
-		if why := cr.pykafkaBroken[cr.brokenKey(c)]; why != "" {
-			return res, false
-		}
+	rep int, profile string, opts ...func(*job)) (res workload.Result, ran bool) {
+	if cr.skips(name, c) {
+		return res, false
 	}
 	j := job{cell: c, cl: cr.cl, topic: topic, partitions: cr.partitions(c), payload: cr.payloads[c.Size],
 		ends: ends, n: c.Messages, duration: cr.p.latFor, warmup: cr.p.latWarm, profile: profile,
@@ -373,6 +383,9 @@ func (cr *clusterRun) runOne(ctx context.Context, name string, c report.Cell, to
 	}
 	if c.Size == 1 { // conns: no payload file needed
 		j.payload = cr.payloads[cr.p.sizes[0]]
+	}
+	for _, o := range opts {
+		o(&j)
 	}
 	res = cr.e.run(ctx, name, j)
 	if name == pykafkaName && res.Error != "" && rep == 0 {

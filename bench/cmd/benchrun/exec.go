@@ -41,6 +41,8 @@ type job struct {
 	warmup     time.Duration // latency: sent before it, not counted
 	profile    string        // write a CPU profile here (Go contenders)
 	quiet      bool          // a fill or warm-up, not a measurement
+	start      time.Time     // latency: when the first send is due (Go contenders; zero: at once)
+	prepared   bool          // the caller has run prepare, for this run and one beside it
 }
 
 // execer runs contenders as child processes and reads their rusage.
@@ -58,7 +60,8 @@ type execer struct {
 	jcmd        string  // the JDK's jcmd, which has the brokers collect before latency runs; "" when missing
 }
 
-func (e *execer) run(ctx context.Context, contender string, j job) workload.Result {
+// prepare readies the machine for a run of j.
+func (e *execer) prepare(ctx context.Context, j job) {
 	// Every run, measured or not, starts with the page cache's dirty pages written out, so that none carries the
 	// writeback of what a fill or the run before it wrote. The kernel wrote 500 MB of records out a minute or two
 	// after they came, in the middle of whichever run was going; until then the broker's reads of them cost it
@@ -70,6 +73,12 @@ func (e *execer) run(ctx context.Context, contender string, j job) workload.Resu
 		if err := j.cl.collect(ctx, e.jcmd, e.pin); err != nil {
 			log.Printf("collecting the brokers' garbage before a latency run: %v", err)
 		}
+	}
+}
+
+func (e *execer) run(ctx context.Context, contender string, j job) workload.Result {
+	if !j.prepared {
+		e.prepare(ctx, j)
 	}
 	var argv []string
 	parse := parseJSON
@@ -87,6 +96,9 @@ func (e *execer) run(ctx context.Context, contender string, j job) workload.Resu
 		argv = append([]string{e.benchclient, "-client", contender}, e.clientArgs(j)...)
 		if j.profile != "" {
 			argv = append(argv, "-cpuprofile", j.profile)
+		}
+		if !j.start.IsZero() {
+			argv = append(argv, "-start", strconv.FormatInt(j.start.UnixNano(), 10))
 		}
 	}
 	if argv == nil {

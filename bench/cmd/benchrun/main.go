@@ -36,6 +36,8 @@ func main() {
 	pin := flag.Bool("pin", os.Getenv("BENCH_PIN") != "0", "pin brokers and the client under test to separate cores with taskset")
 	reps := flag.Int("reps", 0, "repetitions per cell (0: the plan's, 5 in a full run)")
 	contenders := flag.String("contenders", "", "run only these contenders (comma-separated), for a targeted run")
+	beside := flag.Bool("latency-beside", os.Getenv("BENCH_LATENCY_BESIDE") != "0",
+		"latency cells: run each contender at the same time as gregor, not after it (also BENCH_LATENCY_BESIDE=0 for off)")
 	partitions := flag.String("partitions", os.Getenv("BENCH_PARTITIONS"),
 		"run the consume cells at these partition counts (comma-separated, e.g. 10,100,1000,3000; also BENCH_PARTITIONS); default: the plan's topic partitions")
 	flag.Parse()
@@ -87,6 +89,7 @@ func main() {
 	if *reps > 0 {
 		p.reps = *reps
 	}
+	p.latBeside = *beside
 	if p.consumePartitions, err = parsePartitions(*partitions); err != nil {
 		log.Fatal(err)
 	}

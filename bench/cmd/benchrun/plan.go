@@ -29,6 +29,7 @@ type plan struct {
 	latFor            time.Duration // a latency run's measured part
 	latWarm           time.Duration // and its warm-up before it, sent but not counted
 	latFirstWarm      time.Duration // the least a cluster's first latency warm-up run sends for (see warmUp)
+	latBeside         bool          // latency cells run each contender beside gregor (see beside.go)
 	conns             []int
 	inflight          int // the conns cell with this many clients, each with this many requests in flight; 0: none
 	timeout           time.Duration

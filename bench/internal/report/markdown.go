@@ -107,8 +107,9 @@ func Markdown(r *Results, chart string) string {
 		"%.0f%%, where the median cannot rank contenders close to each other. **×R** is the ratio to "+
 		"gregor with the goroutine handler (higher is better for throughput, lower for latency, CPU and memory). "+
 		"Each contender runs as its own process against the same brokers, topic, values and settings, the "+
-		"contenders taking turns within each repetition; CPU is the client process's own user+system time from "+
-		"rusage, and CPU per record that time divided by the messages it moved.\n\n", r.Reps, noisyMark, NoisySpread*100)
+		"contenders taking turns within each repetition%s; CPU is the client process's own user+system time from "+
+		"rusage, and CPU per record that time divided by the messages it moved.\n\n", r.Reps, noisyMark, NoisySpread*100,
+		besideExcept(r))
 	if chart != "" {
 		w("![Throughput and CPU per record relative to gregor](%s)\n\n", chart)
 	}
@@ -222,5 +223,23 @@ func latency(b *strings.Builder, r *Results) {
 		"latency p50 / p99 / p99.9 in milliseconds (ratio of p99 to gregor's). The percentiles are read from "+
 		"every repetition's acknowledgements pooled (java-perf and pykafka, which print percentiles only: the "+
 		"median of their runs'); ±N%% is the spread of the repetitions' own p99, and [M] their median, which one "+
-		"bad repetition cannot move as it can the pooled p99.", rate), latencyTable)
+		"bad repetition cannot move as it can the pooled p99.", rate)+besideIntro(r), latencyTable)
+}
+
+// besideExcept is what the report's opening says of latency runs that went side by side.
+func besideExcept(r *Results) string {
+	if !r.ranBeside("latency") {
+		return ""
+	}
+	return " (in the latency cells, beside gregor: see there)"
+}
+
+// besideIntro is what the latency intro says when the cells' runs went side by side.
+func besideIntro(r *Results) string {
+	if !r.ranBeside("latency") {
+		return ""
+	}
+	return " Every other contender ran beside gregor: the two at once, at the same rate, each sending half a " +
+		"period after the other, so that both met the same broker pauses; gregor's column pools all its runs, and " +
+		"each other contender's ratio is to gregor's runs beside it."
 }

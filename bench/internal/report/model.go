@@ -33,10 +33,12 @@ type Cell struct {
 
 // Sample is one run of one contender in one cell.
 type Sample struct {
-	Cell      string          `json:"cell"`
-	Contender string          `json:"contender"`
-	Rep       int             `json:"rep"`
-	Result    workload.Result `json:"result"`
+	Cell      string `json:"cell"`
+	Contender string `json:"contender"`
+	Rep       int    `json:"rep"`
+	// Beside is the contender this run ran beside, at the same time (latency cells; "": it ran alone).
+	Beside string          `json:"beside,omitempty"`
+	Result workload.Result `json:"result"`
 }
 
 // Profile is the top of a CPU profile of gregor in a cell where it trailed franz-go.
@@ -101,6 +103,33 @@ func (r *Results) samples(cell, contender string) []workload.Result {
 		}
 	}
 	return out
+}
+
+// baseline returns gregor's runs in cell that contender's ratio is taken against: those that ran beside it, when
+// some did, else all of them.
+func (r *Results) baseline(cell, contender string) []workload.Result {
+	var beside []workload.Result
+	for _, s := range r.Samples {
+		if s.Cell == cell && s.Contender == Baseline && s.Beside == contender {
+			beside = append(beside, s.Result)
+		}
+	}
+	if len(beside) > 0 {
+		return beside
+	}
+	return r.samples(cell, Baseline)
+}
+
+// ranBeside reports whether some run of workload w ran beside another (see Sample.Beside).
+func (r *Results) ranBeside(w string) bool {
+	for _, c := range r.cellsOf(w) {
+		for _, s := range r.Samples {
+			if s.Cell == c.Key && s.Beside != "" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // cellsOf returns the cells of one workload, in run order.

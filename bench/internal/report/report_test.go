@@ -235,3 +235,41 @@ func TestLatencyPooled(t *testing.T) {
 	// The pooled p99 (1.00) and, in brackets, the median of the p99 the runs reported (2.00).
 	assert.Contains(t, Markdown(r, ""), "| kraft-1 · 10 KiB · lz4 · acks=1 | 1.00 / 1.00 ±0% [2.00] / 49.8 **×1.00** |")
 }
+
+// A contender that ran beside gregor has its latency ratio taken against gregor's runs beside it, not all of
+// gregor's runs; gregor's own column pools them all, and the intro says how the runs went.
+func TestLatencyBeside(t *testing.T) {
+	r := sample()
+	r.Contenders = append(r.Contenders, "sarama")
+	lat := func(p99 float64) workload.Result { return workload.Result{P50Ms: 1, P99Ms: p99, P999Ms: 2 * p99} }
+	var keep []Sample
+	for _, s := range r.Samples {
+		if s.Cell != "l" {
+			keep = append(keep, s)
+		}
+	}
+	r.Samples = keep
+	for rep := range 3 {
+		// Beside franz-go gregor met a slow broker (p99 4, franz-go 5); beside sarama a quiet one (2 and 3).
+		r.Samples = append(r.Samples,
+			Sample{Cell: "l", Contender: "gregor", Rep: rep, Beside: "franz-go", Result: lat(4)},
+			Sample{Cell: "l", Contender: "franz-go", Rep: rep, Beside: "gregor", Result: lat(5)},
+			Sample{Cell: "l", Contender: "gregor", Rep: rep, Beside: "sarama", Result: lat(2)},
+			Sample{Cell: "l", Contender: "sarama", Rep: rep, Beside: "gregor", Result: lat(3)},
+		)
+	}
+	md := Markdown(r, "")
+	assert.Contains(t, md, "| kraft-1 · 10 KiB · lz4 · acks=1 | 1.00 / 3.00 ±67% ⚠ / 6.00 **×1.00** | "+
+		"1.00 / 5.00 ±0% / 10.0 **×1.25** | 1.00 / 3.00 ±0% / 6.00 **×1.50** |",
+		"franz-go against gregor's 4, sarama against its 2; gregor's median over all six runs")
+	assert.Contains(t, md, "Every other contender ran beside gregor")
+	assert.Contains(t, md, "taking turns within each repetition (in the latency cells, beside gregor: see there);")
+
+	for i := range r.Samples {
+		r.Samples[i].Beside = ""
+	}
+	md = Markdown(r, "")
+	assert.Contains(t, md, "**×1.67** | 1.00 / 3.00 ±0% / 6.00 **×1.00** |", "taking turns: against all of gregor's")
+	assert.NotContains(t, md, "ran beside gregor")
+	assert.NotContains(t, md, "beside gregor: see there")
+}

@@ -44,9 +44,9 @@ func section(b *strings.Builder, r *Results, workload, title, intro string, tabl
 func (t table) write(b *strings.Builder, r *Results, cells []Cell, names []string) {
 	header(b, "cell", names)
 	for _, c := range cells {
-		base := t.stat(r.samples(c.Key, Baseline))
 		fmt.Fprintf(b, "| %s |", Label(c))
 		for _, n := range names {
+			base := t.stat(r.baseline(c.Key, n))
 			res := r.samples(c.Key, n)
 			s := t.stat(res)
 			var text string

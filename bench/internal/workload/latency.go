@@ -70,9 +70,14 @@ type Pacer struct {
 	n      int64
 }
 
-// NewPacer paces s.Rate sends per second from now, for s.Warmup and then s.Duration.
+// NewPacer paces s.Rate sends per second from s.Start, or from now when that is unset or past, for s.Warmup and
+// then s.Duration.
 func NewPacer(s *Spec) *Pacer {
-	return &Pacer{start: time.Now(), every: time.Second / time.Duration(max(s.Rate, 1)), warmup: s.Warmup,
+	start := time.Now()
+	if s.Start.After(start) {
+		start = s.Start
+	}
+	return &Pacer{start: start, every: time.Second / time.Duration(max(s.Rate, 1)), warmup: s.Warmup,
 		end: s.Warmup + s.Duration}
 }
 

@@ -56,6 +56,9 @@ type Spec struct {
 	TLSCAFile   string          // when set, connect over TLS trusting this PEM CA
 	// SASLUser and SASLPassword, when set, authenticate every connection with SASL PLAIN (SASL_SSL cells).
 	SASLUser, SASLPassword string
+	// Start is when a latency run's first send is due; zero, or past by the time the client is ready: at once.
+	// Runs side by side take their send times from one clock this way (see Pacer).
+	Start time.Time
 }
 
 // Result is what a client prints, as one JSON line, when a run ends.

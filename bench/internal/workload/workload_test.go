@@ -239,3 +239,18 @@ func TestPacerRunsWarmupAndDuration(t *testing.T) {
 
 	assert.False(t, NewPacer(&Spec{Rate: 1000}).Next(), "no time to send in, no send")
 }
+
+// A pacer given a start in the future sends its first message then, not before; one given a past start sends at
+// once.
+func TestPacerStartsAtStart(t *testing.T) {
+	start := time.Now().Add(20 * time.Millisecond)
+	p := NewPacer(&Spec{Rate: 1000, Duration: time.Millisecond, Start: start})
+	assert.Equal(t, start.Add(0), p.Counted(), "counted from the given start (no warm-up)")
+	require.True(t, p.Next())
+	assert.False(t, time.Now().Before(start), "the first send waits for the start")
+
+	before := time.Now()
+	p = NewPacer(&Spec{Rate: 1000, Duration: time.Millisecond, Start: before.Add(-time.Hour)})
+	assert.False(t, p.Counted().Before(before), "a past start counts from now")
+	require.True(t, p.Next())
+}

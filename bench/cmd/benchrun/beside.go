@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/gregorkafka/gregor/bench/internal/report"
+	"github.com/gregorkafka/gregor/bench/internal/workload"
+)
+
+// Latency cells run every other contender beside gregor rather than after it: the two processes send to the same
+// topic at the same time, over the same counted window, so that whatever the brokers and the machine do meanwhile
+// (a broker's pause, a compaction, a neighbour's burst) falls on both. Taking turns, the p99 of one client's run
+// differed 2-4x from the next run's and the cells that missed the goal changed from run to run; beside each other,
+// the same pauses land in both runs and the ratio is left with what the clients do.
+//
+// The pair's sends alternate: one client sends at the start of each period of the rate, the other half a period
+// later, so the two never ask for the client's CPU at the same moment; which of them goes first alternates over
+// the repetitions. Java's and pykafka's tools take no start time: they start when gregor's process does.
+
+// besideLead is how far ahead a pair's first sends are due: time for both processes to start and build their
+// clients (tens of milliseconds) before either sends.
+const besideLead = 500 * time.Millisecond
+
+// besideBaseline reports whether c's runs go beside gregor's: latency cells, when the plan says so and gregor and
+// another contender run the cell.
+func (cr *clusterRun) besideBaseline(c report.Cell, contenders []string) bool {
+	return c.Workload == workload.Latency && cr.p.latBeside && len(contenders) > 1 &&
+		slices.Contains(contenders, report.Baseline)
+}
+
+// besideRuns runs each contender but gregor beside gregor, p.reps times, the partners in runOrder's order.
+func (cr *clusterRun) besideRuns(ctx context.Context, c report.Cell, topic string, contenders []string) {
+	partners := slices.DeleteFunc(slices.Clone(contenders), func(n string) bool { return n == report.Baseline })
+	for i, t := range runOrder(partners, cr.p.reps, len(cr.r.Cells)) {
+		if ctx.Err() != nil || cr.skips(t.name, c) {
+			continue
+		}
+		names := [2]string{report.Baseline, t.name}
+		starts := besideStarts(time.Now().Add(besideLead), c.Rate, i%2 == 0)
+		cr.e.prepare(ctx, job{cell: c, cl: cr.cl})
+		var res [2]workload.Result
+		var ran [2]bool
+		var wg sync.WaitGroup
+		for k := range names {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res[k], ran[k] = cr.runOne(ctx, names[k], c, topic, nil, t.rep, "", func(j *job) {
+					j.start, j.prepared = starts[k], true
+				})
+			}()
+		}
+		wg.Wait()
+		for k := range names {
+			if ran[k] {
+				cr.r.Samples = append(cr.r.Samples, report.Sample{Cell: c.Key, Contender: names[k], Rep: t.rep,
+					Beside: names[1-k], Result: res[k]})
+			}
+		}
+	}
+}
+
+// besideStarts is when gregor's first send and its partner's are due: at and half a send period after at, gregor
+// first when baselineFirst, its partner first otherwise.
+func besideStarts(at time.Time, rate int, baselineFirst bool) [2]time.Time {
+	half := time.Second / time.Duration(2*max(rate, 1))
+	if baselineFirst {
+		return [2]time.Time{at, at.Add(half)}
+	}
+	return [2]time.Time{at.Add(half), at}
+}
