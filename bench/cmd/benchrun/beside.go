@@ -14,10 +14,11 @@ import (
 // topic at the same time, over the same counted window, so that whatever the brokers and the machine do meanwhile
 // (a broker's pause, a compaction, a neighbour's burst) falls on both. Taking turns, the p99 of one client's run
 // differed 2-4x from the next run's and the cells that missed the goal changed from run to run; beside each other,
-// the same pauses land in both runs and the ratio is left with what the clients do.
+// the two runs' p99 stayed within a few percent of each other while the repetitions' moved 2-10x.
 //
-// The pair's sends alternate: one client sends at the start of each period of the rate, the other half a period
-// later, so the two never ask for the client's CPU at the same moment; which of them goes first alternates over
+// The pair shares the cell's rate: each sends at half of it, in alternate slots (one at the start of each period of
+// the cell's rate, the other a period later), so the brokers receive the cell's rate as when the clients take
+// turns, and the two never ask for the client's CPU at the same moment. Which of them goes first alternates over
 // the repetitions. Java's and pykafka's tools take no start time: they start when gregor's process does.
 
 // besideLead is how far ahead a pair's first sends are due: time for both processes to start and build their
@@ -49,7 +50,7 @@ func (cr *clusterRun) besideRuns(ctx context.Context, c report.Cell, topic strin
 			go func() {
 				defer wg.Done()
 				res[k], ran[k] = cr.runOne(ctx, names[k], c, topic, nil, t.rep, "", func(j *job) {
-					j.start, j.prepared = starts[k], true
+					j.start, j.prepared, j.cell.Rate = starts[k], true, besideRate(c.Rate)
 				})
 			}()
 		}
@@ -63,12 +64,15 @@ func (cr *clusterRun) besideRuns(ctx context.Context, c report.Cell, topic strin
 	}
 }
 
-// besideStarts is when gregor's first send and its partner's are due: at and half a send period after at, gregor
-// first when baselineFirst, its partner first otherwise.
+// besideRate is the rate each of a pair sends at in a cell of the given rate: half of it.
+func besideRate(rate int) int { return max(rate/2, 1) }
+
+// besideStarts is when gregor's first send and its partner's are due, in a cell of the given rate: at, and one
+// period of that rate after at (half of each one's own period), gregor first when baselineFirst.
 func besideStarts(at time.Time, rate int, baselineFirst bool) [2]time.Time {
-	half := time.Second / time.Duration(2*max(rate, 1))
+	slot := time.Second / time.Duration(max(rate, 1))
 	if baselineFirst {
-		return [2]time.Time{at, at.Add(half)}
+		return [2]time.Time{at, at.Add(slot)}
 	}
-	return [2]time.Time{at.Add(half), at}
+	return [2]time.Time{at.Add(slot), at}
 }

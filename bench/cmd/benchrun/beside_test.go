@@ -18,26 +18,28 @@ import (
 
 func TestBesideStarts(t *testing.T) {
 	at := time.Unix(100, 0)
-	assert.Equal(t, [2]time.Time{at, at.Add(250 * time.Microsecond)}, besideStarts(at, 2000, true))
-	assert.Equal(t, [2]time.Time{at.Add(250 * time.Microsecond), at}, besideStarts(at, 2000, false),
+	assert.Equal(t, [2]time.Time{at, at.Add(500 * time.Microsecond)}, besideStarts(at, 2000, true))
+	assert.Equal(t, [2]time.Time{at.Add(500 * time.Microsecond), at}, besideStarts(at, 2000, false),
 		"the partner first")
-	assert.Equal(t, [2]time.Time{at, at.Add(500 * time.Millisecond)}, besideStarts(at, 0, true), "a rate of 0 is 1/s")
+	assert.Equal(t, [2]time.Time{at, at.Add(time.Second)}, besideStarts(at, 0, true), "a rate of 0 is 1/s")
+	assert.Equal(t, 1000, besideRate(2000), "each of the pair sends half the cell's rate")
+	assert.Equal(t, 1, besideRate(1))
 }
 
-// A latency cell runs each other contender at the same time as gregor: the two processes overlap, are told start
-// times half a period apart (gregor first in every other pair), and each run is kept with the contender it ran
-// beside. A non-latency cell, or a plan without it, takes turns as before.
+// A latency cell runs each other contender at the same time as gregor: the two processes overlap, each sends at
+// half the cell's rate from start times one period of that rate apart (gregor first in every other pair), and each
+// run is kept with the contender it ran beside. A non-latency cell, or a plan without it, takes turns as before.
 func TestBesideRuns(t *testing.T) {
 	dir := t.TempDir()
 	// The client logs its -client and -start flags with the times it began and ended, and lingers so that runs
 	// that are at the same time overlap.
 	client := script(t, dir, "benchclient", `
-name=""; start=0
+name=""; start=0; rate=0
 while [ $# -gt 0 ]; do
-  case "$1" in -client) name="$2"; shift;; -start) start="$2"; shift;; esac; shift
+  case "$1" in -client) name="$2"; shift;; -start) start="$2"; shift;; -rate) rate="$2"; shift;; esac; shift
 done
 b=$(date +%s%N); sleep 0.2; e=$(date +%s%N)
-echo "$name $start $b $e" >> `+filepath.Join(dir, "log")+`
+echo "$name $start $b $e $rate" >> `+filepath.Join(dir, "log")+`
 echo '{"messages":10,"p50_ms":1,"p99_ms":2,"p999_ms":3}'
 `)
 	e := &execer{benchclient: client, workDir: dir, timeout: time.Minute, bufferMsgs: func(int) int { return 1 }}
@@ -70,7 +72,8 @@ echo '{"messages":10,"p50_ms":1,"p99_ms":2,"p999_ms":3}'
 	var runs []run
 	for _, l := range lines {
 		f := strings.Fields(l)
-		require.Len(t, f, 4, l)
+		require.Len(t, f, 5, l)
+		assert.Equal(t, "1000", f[4], "half the cell's rate each")
 		r := run{name: f[0]}
 		for i, p := range []*int64{&r.start, &r.begin, &r.end} {
 			*p, err = strconv.ParseInt(f[i+1], 10, 64)
@@ -89,7 +92,7 @@ echo '{"messages":10,"p50_ms":1,"p99_ms":2,"p999_ms":3}'
 		assert.Less(t, a.begin, b.end, "the pair overlaps")
 		assert.Less(t, b.begin, a.end, "the pair overlaps")
 		d := b.start - a.start
-		assert.Contains(t, []int64{250_000, -250_000}, d, "start times half a period apart")
+		assert.Contains(t, []int64{500_000, -500_000}, d, "start times one period of the cell's rate apart")
 		if d > 0 {
 			gregorFirst++
 		}

@@ -239,7 +239,8 @@ func besideIntro(r *Results) string {
 	if !r.ranBeside("latency") {
 		return ""
 	}
-	return " Every other contender ran beside gregor: the two at once, at the same rate, each sending half a " +
-		"period after the other, so that both met the same broker pauses; gregor's column pools all its runs, and " +
-		"each other contender's ratio is to gregor's runs beside it."
+	return " Every other contender ran beside gregor: the two at once, sharing the rate (each sent every other " +
+		"message, so the brokers received the rate above) over the same counted window, so that both met the same " +
+		"broker pauses; gregor's column pools all its runs, and each other contender's ratio is to gregor's runs " +
+		"beside it."
 }
