@@ -41,8 +41,8 @@ func (cr *clusterRun) besideRuns(ctx context.Context, c report.Cell, topic strin
 			continue
 		}
 		names := [2]string{report.Baseline, t.name}
+		cr.e.prepare(ctx, job{cell: c, cl: cr.cl}) // a sync and the brokers' collections: up to seconds
 		starts := besideStarts(time.Now().Add(besideLead), c.Rate, i%2 == 0)
-		cr.e.prepare(ctx, job{cell: c, cl: cr.cl})
 		var res [2]workload.Result
 		var ran [2]bool
 		var wg sync.WaitGroup

@@ -42,9 +42,13 @@ b=$(date +%s%N); sleep 0.2; e=$(date +%s%N)
 echo "$name $start $b $e $rate" >> `+filepath.Join(dir, "log")+`
 echo '{"messages":10,"p50_ms":1,"p99_ms":2,"p999_ms":3}'
 `)
-	e := &execer{benchclient: client, workDir: dir, timeout: time.Minute, bufferMsgs: func(int) int { return 1 }}
+	// The brokers' collection before each pair takes longer than the pair's lead: the start times must still
+	// lie ahead of the processes.
+	jcmd := script(t, dir, "jcmd", "sleep 0.6\n")
+	e := &execer{benchclient: client, workDir: dir, timeout: time.Minute, bufferMsgs: func(int) int { return 1 },
+		jcmd: jcmd}
 	cr := &clusterRun{r: &report.Results{}, e: e,
-		cl: &cluster{bootstrap: []string{"127.0.0.1:9"}}, p: plan{reps: 2, latRate: 2000, latBeside: true},
+		cl: &cluster{bootstrap: []string{"127.0.0.1:9"}, pids: []int{1}}, p: plan{reps: 2, latRate: 2000, latBeside: true},
 		spec: clusterSpec{contenders: []string{"gregor", "franz-go", "sarama"}}, payloads: map[int]string{100: "v"}}
 	c := report.Cell{Cluster: "k", Workload: workload.Latency, Size: 100, Compression: "none", Acks: "1", Rate: 2000, Key: "l"}
 	require.True(t, cr.besideBaseline(c, cr.spec.contenders))
@@ -89,6 +93,8 @@ echo '{"messages":10,"p50_ms":1,"p99_ms":2,"p999_ms":3}'
 			a, b = b, a
 		}
 		require.Equal(t, "gregor", a.name)
+		assert.Greater(t, a.start, a.begin, "the start lies ahead of the process")
+		assert.Greater(t, b.start, b.begin, "the start lies ahead of the process")
 		assert.Less(t, a.begin, b.end, "the pair overlaps")
 		assert.Less(t, b.begin, a.end, "the pair overlaps")
 		d := b.start - a.start
