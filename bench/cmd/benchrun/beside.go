@@ -14,8 +14,8 @@ import (
 // topic at the same time, over the same counted window, so that whatever the brokers and the machine do meanwhile
 // (a broker's pause, a compaction, a neighbour's burst) falls on both. Taking turns, the p99 of one client's run
 // differed 2-4x from the next run's and the cells that missed the goal changed from run to run; beside each other,
-// the two runs' p99 differed by 6% at the median (15% at the 90th percentile of 84 pairs) while a cell's
-// repetitions moved 1.2-11x.
+// the two runs' p99 differed by 6% at the median (three runs of 84 pairs each) while a cell's repetitions moved
+// 1.2-11x.
 //
 // The pair shares the cell's rate: each sends at half of it, in alternate slots (one at the start of each period of
 // the cell's rate, the other a period later), so the brokers receive the cell's rate as when the clients take
