@@ -61,7 +61,9 @@ func newHandler(t *testing.T, name string) handler.Handler {
 	case "goroutine":
 		h = goroutine.New()
 	case "eventloop":
-		el, err := eventloop.New(eventloop.WithLoops(2))
+		// Waiting in the netpoller, as on one CPU: the handler's own tests
+		// cover gnet's wait, the default with a P to spare.
+		el, err := eventloop.New(eventloop.WithLoops(2), eventloop.WithNetpollWait(true))
 		require.NoError(t, err)
 		h = el
 	default:

@@ -60,6 +60,9 @@ type conn struct {
 	gc   gnet.Conn
 	loop gnet.EventLoop
 
+	// park is the loop's parker once Dial has watched the socket.
+	park atomic.Pointer[parker]
+
 	// dropping is set by Close: frames still arriving are not delivered.
 	dropping atomic.Bool
 
@@ -187,7 +190,7 @@ func (c *conn) scheduleFlushLocked() error {
 	if c.scheduled {
 		return nil
 	}
-	if err := c.loop.Execute(context.Background(), (*flushTask)(c)); err != nil {
+	if err := c.execute((*flushTask)(c)); err != nil {
 		c.err = handler.ErrClosed
 		c.pending.Reset()
 		c.wcond.Broadcast()
@@ -212,7 +215,7 @@ func (c *conn) armRecheck() {
 			c.rechecking = false
 			return
 		}
-		if c.loop.Execute(context.Background(), (*recheckTask)(c)) != nil {
+		if c.execute((*recheckTask)(c)) != nil {
 			c.rechecking = false
 		}
 	})
@@ -233,6 +236,7 @@ func (t *recheckTask) Run(context.Context) error {
 		c.wcond.Broadcast()
 	}
 	c.mu.Unlock()
+	c.armPark()
 	return nil
 }
 
@@ -250,7 +254,7 @@ func (c *conn) Close() error {
 	c.releaseDirect()
 	c.wcond.Broadcast()
 	// If the loop is already stopping, the engine closes the conn anyway.
-	_ = c.loop.Execute(context.Background(), (*closeTask)(c))
+	_ = c.execute((*closeTask)(c))
 	return nil
 }
 
@@ -314,7 +318,9 @@ func (c *conn) flush() {
 type flushTask conn
 
 func (t *flushTask) Run(context.Context) error {
-	(*conn)(t).flush()
+	c := (*conn)(t)
+	c.flush()
+	c.armPark()
 	return nil
 }
 
@@ -322,6 +328,7 @@ type closeTask conn
 
 func (t *closeTask) Run(context.Context) error {
 	c := (*conn)(t)
+	defer c.armPark()
 	if c.loopClosed {
 		return nil
 	}

@@ -1,7 +1,6 @@
 package eventloop
 
 import (
-	"context"
 	"net"
 	"os"
 	"syscall"
@@ -128,7 +127,7 @@ func (c *conn) writeDirect(bufs [][]byte) error {
 		c.writeErr = cerr
 		c.err = handler.ErrClosed
 		c.pending.Reset()
-		_ = c.loop.Execute(context.Background(), (*closeTask)(c))
+		_ = c.execute((*closeTask)(c))
 		return cerr
 	}
 	if c.pending.Len() > 0 {

@@ -56,7 +56,7 @@ func testDirectWriteOnlyLargeAndIdle(t *testing.T, useTLS bool) {
 	busy := func() {
 		block = make(chan struct{})
 		started := make(chan struct{})
-		require.NoError(t, c.loop.Execute(context.Background(), runFunc(func() {
+		require.NoError(t, c.execute(runFunc(func() {
 			close(started)
 			<-block
 		})))

@@ -71,19 +71,22 @@
 //
 // # One CPU
 //
-// A loop waits for its sockets in epoll_wait, a system call that keeps the
-// loop's P (the runtime's right to run Go code) for as long as it blocks.
-// With GOMAXPROCS=1 that is the only P: timers, other sockets' goroutines
-// and the tasks a response wakes then wait until the runtime's monitor
-// takes the P back, tens to hundreds of microseconds each time. On one core
-// (taskset, or a container limited to one CPU) bench/'s latency benchmark,
-// whose producer is paced by a timer and whose broker runs in the same
-// process, measures about the goroutine handler's median acknowledgement
-// latency but 10x its p99, a scheduling-latency p99 of 40-160 µs against 3,
-// and 1.4-1.8x its CPU per message; with GOMAXPROCS=2 on the same core its
-// p99 and CPU match or beat the goroutine handler's. An application's own
-// timers and sockets meet the same wait. So on one CPU, use the goroutine
-// handler or run with GOMAXPROCS of at least 2.
+// gnet's loop waits for its sockets in epoll_wait, a system call that keeps
+// the loop's P (the runtime's right to run Go code) for as long as it
+// blocks. With GOMAXPROCS=1 that is the only P: timers, other goroutines and
+// the tasks a response wakes would wait until the runtime's monitor takes
+// it back, tens to hundreds of microseconds each time. So where GOMAXPROCS
+// is 1 when New runs (taskset, or a container limited to one CPU), a loop
+// with nothing to do waits in Go's netpoller instead, which holds no P: a
+// task of the loop's own watches its sockets through an epoll set of the
+// handler's, registered with the netpoller, and returns to gnet whenever a
+// socket or a task needs the loop (park.go). On one core bench/'s
+// in-process latency benchmark then measures the goroutine handler's
+// scheduling latency (p99 4-25 µs) and its p50 and p99 within 10%, where
+// gnet's own wait gave 82-330 µs, up to 3x its p50 and 2.8x its p99, and
+// 1.1-1.8x its CPU per message (now 1.0-1.16x). With a P to spare gnet's own
+// wait answers a lone request in half the time, so it stays the default
+// there; WithNetpollWait chooses either way.
 //
 // gnet keeps one process-wide logger for its package-level messages; each
 // New points it at that handler's WithLogger (silent by default).

@@ -22,14 +22,21 @@ import (
 	"github.com/gregorkafka/gregor/handler/handlertest"
 )
 
-func newHandler(t testing.TB) *eventloop.Handler {
-	h, err := eventloop.New(eventloop.WithLoops(2))
+func newHandler(t testing.TB, opts ...eventloop.Option) *eventloop.Handler {
+	h, err := eventloop.New(append([]eventloop.Option{eventloop.WithLoops(2)}, opts...)...)
 	require.NoError(t, err)
 	return h
 }
 
 func TestConformance(t *testing.T) {
 	handlertest.Run(t, func(t *testing.T) handler.Handler { return newHandler(t) })
+}
+
+// The loops waiting in Go's netpoller, as they do by default on one CPU.
+func TestConformanceNetpollWait(t *testing.T) {
+	handlertest.Run(t, func(t *testing.T) handler.Handler {
+		return newHandler(t, eventloop.WithNetpollWait(true))
+	})
 }
 
 func newBench(b *testing.B) handler.Handler {

@@ -27,6 +27,7 @@ func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
 	if !ok {
 		return gnet.Close
 	}
+	defer c.armPark()
 	buf, _ := gc.Next(-1)
 	if c.tls != nil {
 		if err := c.tls.traffic(buf); err != nil {
@@ -102,6 +103,7 @@ func (e *events) OnClose(gc gnet.Conn, err error) gnet.Action {
 		return gnet.None
 	}
 	c.loopClosed = true
+	defer c.armPark()
 	c.mu.Lock()
 	if c.err == nil {
 		c.err = handler.ErrClosed
@@ -109,6 +111,7 @@ func (e *events) OnClose(gc gnet.Conn, err error) gnet.Action {
 	local, werr := c.localClose, c.writeErr
 	c.pending.Reset()
 	c.releaseDirect()
+	c.unwatch()
 	if c.direct {
 		c.wfdClose = true
 	} else {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/panjf2000/gnet/v2"
 
@@ -19,7 +20,10 @@ type Handler struct {
 	mu        sync.Mutex
 	closed    bool
 	conns     map[*conn]struct{}
-	enrolling sync.WaitGroup // Dials between the closed check and Enroll's return
+	enrolling sync.WaitGroup             // Dials between the closed check and Enroll's return
+	netpoll   bool                       // WithNetpollWait
+	parkers   map[gnet.EventLoop]*parker // nil value: that loop cannot park (park.go)
+	hold      atomic.Int32               // while positive, no loop parks
 
 	closeOnce sync.Once
 	closeErr  error
@@ -33,7 +37,11 @@ func New(opts ...Option) (*Handler, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	h := &Handler{conns: make(map[*conn]struct{})}
+	h := &Handler{
+		conns:   make(map[*conn]struct{}),
+		netpoll: o.netpoll,
+		parkers: make(map[gnet.EventLoop]*parker),
+	}
 	cli, err := gnet.NewClient(&events{h: h},
 		gnet.WithNumEventLoop(o.loops),
 		gnet.WithLogger(gnetLogger{o.logger}),
@@ -90,8 +98,12 @@ func (h *Handler) Dial(ctx context.Context, cfg handler.DialConfig) (handler.Con
 	h.conns[c] = struct{}{}
 	h.mu.Unlock()
 
+	// Enrolling runs a task of gnet's on the chosen loop, which must not
+	// be parked meanwhile.
+	h.holdParkers()
 	gc, err := h.cli.EnrollContext(tc, c) // closes tc; the loop owns a dup of its fd
 	if err != nil {
+		h.releaseParkers()
 		h.forget(c)
 		c.mu.Lock()
 		c.closeDirect()
@@ -99,6 +111,8 @@ func (h *Handler) Dial(ctx context.Context, cfg handler.DialConfig) (handler.Con
 		return fail(err)
 	}
 	c.gc, c.loop = gc, gc.EventLoop()
+	h.watch(c)
+	h.releaseParkers()
 	// From here Close may stop the loops: a handshake still running then
 	// fails with ErrClosed instead of holding Close up.
 	enrolled = true
@@ -107,7 +121,7 @@ func (h *Handler) Dial(ctx context.Context, cfg handler.DialConfig) (handler.Con
 		if err := c.tls.handshake(ctx); err != nil {
 			// A task, so that it checks on the loop whether the socket is
 			// still this conn's (its fd may have been reused).
-			_ = c.loop.Execute(context.Background(), (*closeTask)(c))
+			_ = c.execute((*closeTask)(c))
 			return fail(err)
 		}
 	}
@@ -134,11 +148,15 @@ func (h *Handler) Close() error {
 		for _, c := range conns {
 			c.refuse()
 		}
+		// Stopping runs gnet's own tasks on the loops: no loop parks from
+		// now on.
+		h.holdParkers()
 		// Stopping the engine closes the remaining connections on their
 		// loops, which calls OnClose for each.
 		if err := h.cli.Stop(); err != nil {
 			h.closeErr = fmt.Errorf("eventloop: stop: %w", err)
 		}
+		h.closeParkers()
 	})
 	return h.closeErr
 }

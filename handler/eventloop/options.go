@@ -9,14 +9,17 @@ import (
 type Option func(*options)
 
 type options struct {
-	loops  int
-	logger *slog.Logger
+	loops   int
+	logger  *slog.Logger
+	netpoll bool
 }
 
 func defaultOptions() options {
+	procs := runtime.GOMAXPROCS(0)
 	return options{
-		loops:  min(runtime.GOMAXPROCS(0), 4),
-		logger: slog.New(slog.DiscardHandler),
+		loops:   min(procs, 4),
+		logger:  slog.New(slog.DiscardHandler),
+		netpoll: procs == 1,
 	}
 }
 
@@ -39,4 +42,14 @@ func WithLogger(l *slog.Logger) Option {
 			o.logger = l
 		}
 	}
+}
+
+// WithNetpollWait sets whether a loop with nothing to do waits for its
+// sockets in Go's netpoller, holding no P, rather than in gnet's own
+// epoll_wait, which holds one (see "One CPU" in the package documentation).
+// The default is on when GOMAXPROCS is 1 when New runs, and off otherwise:
+// with a P to spare, gnet's wait answers a lone request sooner. Linux only;
+// elsewhere it has no effect.
+func WithNetpollWait(on bool) Option {
+	return func(o *options) { o.netpoll = on }
 }

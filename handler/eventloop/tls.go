@@ -100,7 +100,7 @@ func (l *tlsLayer) handshake(ctx context.Context) error {
 		// Records that arrived with or after the last handshake message
 		// (a session ticket, say) are decrypted on the loop, in order
 		// before the next OnTraffic.
-		_ = l.c.loop.Execute(context.Background(), (*tlsPumpTask)(l))
+		_ = l.c.execute((*tlsPumpTask)(l))
 	}
 	return nil
 }
@@ -305,6 +305,7 @@ type tlsPumpTask tlsLayer
 
 func (t *tlsPumpTask) Run(context.Context) error {
 	l := (*tlsLayer)(t)
+	defer l.c.armPark()
 	if l.c.loopClosed {
 		return nil
 	}
@@ -321,6 +322,7 @@ type hsWriteTask tlsLayer
 
 func (t *hsWriteTask) Run(context.Context) error {
 	l := (*tlsLayer)(t)
+	defer l.c.armPark()
 	l.mu.Lock()
 	b := l.hsOut
 	l.hsOut = nil
@@ -389,7 +391,7 @@ func (t *tlsTransport) Write(p []byte) (int, error) {
 	l.hsOut = append(l.hsOut, p...)
 	l.mu.Unlock()
 	if first {
-		if err := l.c.loop.Execute(context.Background(), (*hsWriteTask)(l)); err != nil {
+		if err := l.c.execute((*hsWriteTask)(l)); err != nil {
 			return 0, err
 		}
 	}
