@@ -93,6 +93,7 @@ type conn struct {
 	protoErr   error      // framing error that made OnTraffic close the conn
 	tlsErr     error      // TLS error that made the loop close the conn
 	loopClosed bool       // OnClose ran; gc's fd may already belong to another socket
+	traffics   int        // OnTraffic calls, for tests
 }
 
 // recheckEvery is how often a writer waiting for gnet to drain its outbound

@@ -183,3 +183,39 @@ func testDirectWriterReleasedByHandlerClose(t *testing.T, useTLS bool) {
 	defer c.mu.Unlock()
 	require.Equal(t, -1, c.wfd, "the direct descriptor was not closed")
 }
+
+// A large frame over TLS takes a few wake-ups of the loop, not one per
+// 64 KiB gnet reads: each wake-up reads on what the socket holds.
+func TestTLSReadsWhatTheSocketHolds(t *testing.T) {
+	h, err := New(WithLoops(1))
+	require.NoError(t, err)
+	defer h.Close()
+	addr, roots := handlertest.TLSEchoServer(t)
+	frames := make(chan []byte, 1)
+	hc, err := h.Dial(context.Background(), handler.DialConfig{
+		Address:   addr,
+		TLSConfig: &tls.Config{RootCAs: roots},
+		OnFrame:   func(f []byte) { frames <- append([]byte(nil), f...) },
+	})
+	require.NoError(t, err)
+	defer hc.Close()
+	c := hc.(*conn)
+
+	const size = 6 << 20
+	payload := bytes.Repeat([]byte("gregor"), size/6)
+	before := make(chan int, 1)
+	require.NoError(t, c.execute(runFunc(func() { before <- c.traffics })))
+	start := <-before
+	require.NoError(t, hc.Write(handlertest.AppendFrame(nil, payload)))
+	select {
+	case f := <-frames:
+		require.Equal(t, payload, f)
+	case <-time.After(20 * time.Second):
+		t.Fatal("no answer")
+	}
+	after := make(chan int, 1)
+	require.NoError(t, c.execute(runFunc(func() { after <- c.traffics })))
+	wakes := <-after - start
+	t.Logf("%d MiB echoed in %d OnTraffic calls", size>>20, wakes)
+	require.Less(t, wakes, size/(64<<10)/2, "one wake-up per 64 KiB read")
+}

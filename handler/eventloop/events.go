@@ -28,9 +28,14 @@ func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
 		return gnet.Close
 	}
 	defer c.armPark()
+	c.traffics++
 	buf, _ := gc.Next(-1)
 	if c.tls != nil {
-		if err := c.tls.traffic(buf); err != nil {
+		err := c.tls.traffic(buf)
+		if err == nil && len(buf) >= gnet.MaxStreamBufferCap {
+			err = c.readCiphertext()
+		}
+		if err != nil {
 			if c.protoErr == nil {
 				c.tlsErr = err
 			}
@@ -94,6 +99,41 @@ func (c *conn) readBodies() {
 		}
 		c.dec.BodyFilled(n, c.emitFn)
 	}
+}
+
+// ciphertextReadMax bounds what one OnTraffic reads past gnet's read, so
+// that a busy TLS connection holds up the others on its loop for at most
+// the time it takes to decrypt this much.
+const ciphertextReadMax = 4 << 20
+
+// readCiphertext reads on what gnet's read (at most its 64 KiB buffer)
+// left in the socket, decrypting as it goes, until the kernel has nothing
+// more. Otherwise a TLS connection woke its loop once per 64 KiB: the
+// receive low-water mark wakes the loop once the socket holds what the
+// frame still needs, and one 64 KiB read leaves it below that mark again.
+// An error or the end of the stream is left for gnet's next read, as in
+// readBodies.
+func (c *conn) readCiphertext() error {
+	if c.wfd < 0 {
+		return nil
+	}
+	b := handler.FrameBuffer(gnet.MaxStreamBufferCap)
+	b = b[:cap(b)]
+	defer handler.RecycleFrame(b)
+	for read := 0; read < ciphertextReadMax; {
+		n, err := unix.Read(c.wfd, b)
+		if err == unix.EINTR {
+			continue
+		}
+		if n <= 0 || err != nil {
+			return nil
+		}
+		read += n
+		if err := c.tls.traffic(b[:n]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // OnClose runs once per connection, on its loop, after its last OnTraffic.
