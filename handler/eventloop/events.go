@@ -90,14 +90,28 @@ func (c *conn) readBodies() {
 		if len(space) < readBodyMin {
 			return
 		}
-		n, err := unix.Read(c.wfd, space)
+		n := readAvailable(c.wfd, space)
+		if n == 0 {
+			return
+		}
+		c.dec.BodyFilled(n, c.emitFn)
+	}
+}
+
+// readAvailable reads into b what the socket holds, if anything, trying
+// again when interrupted. It returns 0 when the kernel has nothing more,
+// and on an error or the end of the stream, which it leaves for gnet's
+// next read to find and report.
+func readAvailable(fd int, b []byte) int {
+	for {
+		n, err := unix.Read(fd, b)
 		if err == unix.EINTR {
 			continue
 		}
 		if n <= 0 || err != nil {
-			return
+			return 0
 		}
-		c.dec.BodyFilled(n, c.emitFn)
+		return n
 	}
 }
 
@@ -111,8 +125,6 @@ const ciphertextReadMax = 4 << 20
 // more. Otherwise a TLS connection woke its loop once per 64 KiB: the
 // receive low-water mark wakes the loop once the socket holds what the
 // frame still needs, and one 64 KiB read leaves it below that mark again.
-// An error or the end of the stream is left for gnet's next read, as in
-// readBodies.
 func (c *conn) readCiphertext() error {
 	if c.wfd < 0 {
 		return nil
@@ -121,11 +133,8 @@ func (c *conn) readCiphertext() error {
 	b = b[:cap(b)]
 	defer handler.RecycleFrame(b)
 	for read := 0; read < ciphertextReadMax; {
-		n, err := unix.Read(c.wfd, b)
-		if err == unix.EINTR {
-			continue
-		}
-		if n <= 0 || err != nil {
+		n := readAvailable(c.wfd, b)
+		if n == 0 {
 			return nil
 		}
 		read += n

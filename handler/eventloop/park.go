@@ -50,7 +50,6 @@ type parker struct {
 	broken  atomic.Bool   // a socket is not in the set: never park again
 	seen    uint64        // submits when the park task last looked; loop only
 	why     int           // why the wait ended; loop only
-	stopFn  func(socket bool) bool
 
 	mu     sync.Mutex // conns; kicks against closing the set
 	conns  map[*conn]struct{}
@@ -76,7 +75,7 @@ func (p *parker) Run(context.Context) error {
 	}
 	p.why = 0
 	p.parked.Store(true)
-	err := p.set.wait(p.stopFn)
+	err := p.set.wait()
 	p.parked.Store(false)
 	switch why := p.why; {
 	case err != nil:
@@ -86,9 +85,7 @@ func (p *parker) Run(context.Context) error {
 	case why == wakeTask:
 		// Behind the tasks just queued, which run first: stay armed.
 		p.seen = p.submits.Load()
-		if p.loop.Execute(context.Background(), p) != nil {
-			p.armed.Store(false)
-		}
+		p.queue()
 	case why == wakeHold:
 		p.release()
 	default:
@@ -146,6 +143,12 @@ func (p *parker) arm() {
 	if p == nil || p.held() || p.broken.Load() || !p.armed.CompareAndSwap(false, true) {
 		return
 	}
+	p.queue()
+}
+
+// queue puts the armed park task on the loop; a loop that is stopping
+// takes no more tasks, and the task is disarmed.
+func (p *parker) queue() {
 	if p.loop.Execute(context.Background(), p) != nil {
 		p.armed.Store(false)
 	}
@@ -219,10 +222,10 @@ func (h *Handler) parkerFor(loop gnet.EventLoop) *parker {
 	if p, ok := h.parkers[loop]; ok {
 		return p
 	}
-	var p *parker
-	if set, err := openPollSet(); err == nil {
-		p = &parker{h: h, loop: loop, set: set, conns: make(map[*conn]struct{})}
-		p.stopFn = p.stop
+	p := &parker{h: h, loop: loop, conns: make(map[*conn]struct{})}
+	var err error
+	if p.set, err = openPollSet(p.stop); err != nil {
+		p = nil
 	}
 	h.parkers[loop] = p
 	return p

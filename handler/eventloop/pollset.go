@@ -21,11 +21,12 @@ type pollSet struct {
 
 	// The wait's state, kept here so that a wait allocates nothing.
 	readFn func(uintptr) bool
-	stop   func(socket bool) bool
+	stop   func(socket bool) bool // whether the wait ends (see wait)
 	err    error
 }
 
-func openPollSet() (*pollSet, error) {
+// openPollSet makes a set whose waits end when stop says so.
+func openPollSet(stop func(socket bool) bool) (*pollSet, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, os.NewSyscallError("epoll_create1", err)
@@ -35,7 +36,7 @@ func openPollSet() (*pollSet, error) {
 		_ = unix.Close(epfd)
 		return nil, os.NewSyscallError("eventfd", err)
 	}
-	s := &pollSet{epfd: epfd, kickfd: kickfd}
+	s := &pollSet{epfd: epfd, kickfd: kickfd, stop: stop}
 	s.readFn = s.ready
 	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(kickfd)}
 	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, kickfd, &ev); err != nil {
@@ -50,8 +51,7 @@ func openPollSet() (*pollSet, error) {
 	}
 	s.file = os.NewFile(uintptr(epfd), "eventloop-pollset")
 	if s.rc, err = s.file.SyscallConn(); err != nil {
-		_ = s.file.Close()
-		_ = unix.Close(kickfd)
+		s.close()
 		return nil, err
 	}
 	return s, nil
@@ -75,10 +75,9 @@ func (s *pollSet) remove(fd int) {
 
 // wait returns once stop, asked whenever something may have changed and
 // told whether a socket is ready, says so. A kick only makes it ask again.
-func (s *pollSet) wait(stop func(socket bool) bool) error {
-	s.stop, s.err = stop, nil
+func (s *pollSet) wait() error {
+	s.err = nil
 	err := s.rc.Read(s.readFn)
-	s.stop = nil
 	if err == nil {
 		err = s.err
 	}
