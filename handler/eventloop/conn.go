@@ -69,6 +69,7 @@ type conn struct {
 	mu          sync.Mutex
 	wcond       sync.Cond // on mu: buffered bytes dropped, or writes refused
 	pending     coalesce.Buffer
+	writes      int   // Writes in pending
 	scheduled   bool  // a flush task is queued on the loop
 	loopWriting bool  // the loop is writing what it took from pending
 	outbound    int   // gnet's outbound buffer after the loop's last look
@@ -93,7 +94,8 @@ type conn struct {
 	protoErr   error      // framing error that made OnTraffic close the conn
 	tlsErr     error      // TLS error that made the loop close the conn
 	loopClosed bool       // OnClose ran; gc's fd may already belong to another socket
-	traffics   int        // OnTraffic calls, for tests
+	traffics   int        // OnTraffic and readParked calls, for tests
+	parkReads  int        // readParked calls, for tests
 }
 
 // recheckEvery is how often a writer waiting for gnet to drain its outbound
@@ -177,6 +179,7 @@ func (c *conn) write(b []byte, bufs [][]byte, n int) error {
 	for _, b := range bufs {
 		c.pending.Append(b)
 	}
+	c.writes++
 	if c.direct {
 		return nil // the direct writer queues the flush when done
 	}
@@ -288,8 +291,11 @@ func (c *conn) flush() {
 		return
 	}
 	buf := c.pending.Take()
+	writes := c.writes
+	c.writes = 0
 	c.loopWriting = true
 	c.mu.Unlock()
+	c.park.Load().flushed(writes)
 	if !c.loopClosed && len(buf) > 0 {
 		if c.tls != nil {
 			if err := c.tls.encrypt(buf); err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/binary"
+	"fmt"
 	"net"
 	"testing"
 	"time"
@@ -185,9 +186,18 @@ func testDirectWriterReleasedByHandlerClose(t *testing.T, useTLS bool) {
 }
 
 // A large frame over TLS takes a few wake-ups of the loop, not one per
-// 64 KiB gnet reads: each wake-up reads on what the socket holds.
+// 64 KiB gnet reads: each wake-up reads on what the socket holds, in
+// OnTraffic (gnet's wait) or in the park task (the netpoller's).
 func TestTLSReadsWhatTheSocketHolds(t *testing.T) {
-	h, err := New(WithLoops(1))
+	for _, netpoll := range []bool{false, true} {
+		t.Run(fmt.Sprintf("netpoll=%v", netpoll), func(t *testing.T) {
+			testTLSReadsWhatTheSocketHolds(t, netpoll)
+		})
+	}
+}
+
+func testTLSReadsWhatTheSocketHolds(t *testing.T, netpoll bool) {
+	h, err := New(WithLoops(1), WithNetpollWait(netpoll))
 	require.NoError(t, err)
 	defer h.Close()
 	addr, roots := handlertest.TLSEchoServer(t)
@@ -216,6 +226,6 @@ func TestTLSReadsWhatTheSocketHolds(t *testing.T) {
 	after := make(chan int, 1)
 	require.NoError(t, c.execute(runFunc(func() { after <- c.traffics })))
 	wakes := <-after - start
-	t.Logf("%d MiB echoed in %d OnTraffic calls", size>>20, wakes)
+	t.Logf("%d MiB echoed in %d wake-ups", size>>20, wakes)
 	require.Less(t, wakes, size/(64<<10)/2, "one wake-up per 64 KiB read")
 }

@@ -30,29 +30,42 @@ func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
 	defer c.armPark()
 	c.traffics++
 	buf, _ := gc.Next(-1)
-	if c.tls != nil {
-		err := c.tls.traffic(buf)
-		if err == nil && len(buf) >= gnet.MaxStreamBufferCap {
-			err = c.readCiphertext()
-		}
-		if err != nil {
-			if c.protoErr == nil {
-				c.tlsErr = err
+	err := c.input(buf)
+	if err == nil {
+		if c.tls != nil {
+			if len(buf) >= gnet.MaxStreamBufferCap {
+				err = c.readCiphertext()
 			}
-			return gnet.Close
+		} else {
+			c.readBodies()
 		}
-	} else {
-		if err := c.dec.Feed(buf, c.emitFn); err != nil {
-			c.protoErr = err
-			return gnet.Close
-		}
-		c.readBodies()
 	}
-	if err := c.adjustMark(); err != nil {
-		c.protoErr = err
+	if err == nil {
+		err = c.adjustMark()
+	}
+	if err != nil {
+		c.failRead(err)
 		return gnet.Close
 	}
 	return gnet.None
+}
+
+// input frames bytes read from the socket: decrypted first over TLS.
+func (c *conn) input(b []byte) error {
+	if c.tls != nil {
+		return c.tls.traffic(b)
+	}
+	return c.dec.Feed(b, c.emitFn)
+}
+
+// failRead records why reading failed, for OnClose to report. Over TLS a
+// framing error found while decrypting is recorded already (protoErr).
+func (c *conn) failRead(err error) {
+	if c.tls == nil {
+		c.protoErr = err
+	} else if c.protoErr == nil {
+		c.tlsErr = err
+	}
 }
 
 // adjustMark sets the socket's receive low-water mark for the wait that
@@ -205,4 +218,64 @@ func (c *conn) closeReason(err error, local bool, writeErr error) error {
 		op = "write"
 	}
 	return &handler.ConnError{Op: op, Addr: c.addr, Err: err}
+}
+
+// The park task's read buffer. Plaintext is read into its first
+// parkReadBuf bytes: the start of a frame and small frames, copied into
+// their bodies, while a body with at least that much room left is read
+// into directly. Ciphertext, which crypto/tls decrypts into the bodies
+// itself, is read into all of it, as much as the goroutine handler reads
+// under crypto/tls: fewer reads for the same bytes.
+const (
+	parkReadBuf    = 32 << 10
+	parkTLSReadBuf = 128 << 10
+)
+
+// parkReadMax bounds what readParked reads from one socket per wake-up, so
+// that a busy connection holds up the others on its loop for at most that.
+const parkReadMax = 4 << 20
+
+// readParked reads what c's socket holds for the park task, through the
+// direct descriptor: what gnet's read, OnTraffic and readBodies would do,
+// without handing the socket back to gnet. It reports false when the
+// stream ended or failed, which it leaves for gnet's next read to find and
+// report.
+func (c *conn) readParked(buf []byte) bool {
+	if c.wfd < 0 || c.loopClosed {
+		return true
+	}
+	c.traffics++
+	c.parkReads++
+	if c.tls == nil {
+		buf = buf[:parkReadBuf]
+	}
+	for read := 0; read < parkReadMax; {
+		b, direct := buf, false
+		if space := c.dec.BodySpace(); c.tls == nil && len(space) >= len(buf) {
+			b, direct = space, true
+		}
+		n, err := unix.Read(c.wfd, b)
+		if err == unix.EINTR {
+			continue
+		}
+		if err == unix.EAGAIN {
+			break
+		}
+		if n <= 0 || err != nil {
+			return false
+		}
+		read += n
+		if direct {
+			c.dec.BodyFilled(n, c.emitFn)
+		} else if err := c.input(b[:n]); err != nil {
+			c.failRead(err)
+			_ = c.loop.Close(c.gc)
+			return true
+		}
+	}
+	if err := c.adjustMark(); err != nil {
+		c.failRead(err)
+		_ = c.loop.Close(c.gc)
+	}
+	return true
 }

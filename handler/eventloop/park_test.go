@@ -50,11 +50,19 @@ func TestParkedLoopServes(t *testing.T) {
 		}
 	}
 
+	// Read on the loop, which writes them.
+	parkReads := func(c *conn) int {
+		n := make(chan int, 1)
+		require.NoError(t, c.execute(runFunc(func() { n <- c.parkReads })))
+		return <-n
+	}
+
 	a := dial()
 	p := a.park.Load()
 	require.NotNil(t, p, "the socket should be watched")
 	parked(p)
 	roundTrip(a, 1)
+	require.Positive(t, parkReads(a), "the parked loop should read the answer itself")
 	parked(p)
 
 	b := dial()
@@ -91,4 +99,27 @@ func TestNetpollWaitOff(t *testing.T) {
 	hc, err := h.Dial(context.Background(), handler.DialConfig{Address: handlertest.EchoServer(t)})
 	require.NoError(t, err)
 	require.Nil(t, hc.(*conn).park.Load())
+}
+
+// Woken for a task, the park task lets the other ready goroutines run
+// first while flushes carry several Writes, and otherwise once in
+// yieldProbe wake-ups, which is how it notices writers coming back.
+func TestParkYield(t *testing.T) {
+	p := &parker{}
+	count := func() (n int) {
+		for range 4 * yieldProbe {
+			if p.yield() {
+				n++
+			}
+		}
+		return n
+	}
+	p.flushed(1)
+	require.Equal(t, 4, count(), "one writer: yield on probes only")
+	p.flushed(16)
+	require.Equal(t, 4*yieldProbe, count(), "writers riding along: always yield")
+	p.flushed(1)
+	require.Equal(t, 4, count())
+	var none *parker
+	none.flushed(3) // a conn whose loop does not park
 }

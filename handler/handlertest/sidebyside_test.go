@@ -16,12 +16,18 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// newHandler makes the runtime named kind: "goroutine" or "eventloop".
+// newHandler makes the runtime named kind: "goroutine", "eventloop" or
+// "eventloop-netpoll" (the loops waiting in Go's netpoller whatever
+// GOMAXPROCS is).
 func newHandler(b *testing.B, kind string) handler.Handler {
 	if kind == "goroutine" {
 		return goroutine.New()
 	}
-	h, err := eventloop.New(eventloop.WithLoops(2))
+	opts := []eventloop.Option{eventloop.WithLoops(2)}
+	if kind == "eventloop-netpoll" {
+		opts = append(opts, eventloop.WithNetpollWait(true))
+	}
+	h, err := eventloop.New(opts...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -36,7 +42,7 @@ func newHandler(b *testing.B, kind string) handler.Handler {
 func BenchmarkRoundTripSideBySide(b *testing.B) {
 	for _, inflight := range []int{1, 16, 256} {
 		b.Run(fmt.Sprintf("inflight=%d", inflight), func(b *testing.B) {
-			handlertest.SideBySide(b, []string{"goroutine", "eventloop"}, func(b *testing.B, kind string) {
+			handlertest.SideBySide(b, []string{"goroutine", "eventloop", "eventloop-netpoll"}, func(b *testing.B, kind string) {
 				h := newHandler(b, kind)
 				defer h.Close()
 				handlertest.BenchmarkRoundTripProcess(b, h, inflight, 100)
