@@ -79,16 +79,18 @@
 // is 1 when New runs (taskset, or a container limited to one CPU), a loop
 // with nothing to do waits in Go's netpoller instead, which holds no P: a
 // task of the loop's own watches its sockets through an epoll set of the
-// handler's, registered with the netpoller, and returns to gnet whenever a
-// socket or a task needs the loop (park.go). On one core bench/'s
-// in-process latency benchmark then measures the goroutine handler's
-// scheduling latency (p99 4-25 µs), and its p50 and p99 within 10% where
-// the fake broker answers after 1 ms and within 20 µs where it answers at
-// once; gnet's own wait gave 82-330 µs, up to 3.5x its p50 and 2.8x its
-// p99, and 1.1-1.8x its CPU per message (now 1.0-1.16x). Against a real
-// broker its p99 is the goroutine handler's, where it was 1.09-1.14x. With
-// a P to spare gnet's own wait answers a lone request in half the time, so
-// it stays the default there; WithNetpollWait chooses either way.
+// handler's, registered with the netpoller, reads those that become ready
+// itself, and returns to gnet whenever a task needs the loop (park.go). On
+// one core bench/'s in-process latency benchmark then measures the
+// goroutine handler's scheduling latency (p99 4-25 µs), and its p50 and p99
+// within 10% where the fake broker answers after 1 ms and within 20 µs
+// where it answers at once; gnet's own wait gave 82-330 µs, up to 3.5x its
+// p50 and 2.8x its p99, and 1.1-1.8x its CPU per message (now 1.0-1.16x).
+// Against a real broker its p99 is the goroutine handler's, where it was
+// 1.09-1.14x, and its CPU per record within 5% of the goroutine handler's
+// in 25 of bench/'s 26 produce and consume cells. With a P to spare gnet's
+// own wait answers a lone request sooner (in 0.7x the time), so it stays
+// the default there; WithNetpollWait chooses either way.
 //
 // gnet keeps one process-wide logger for its package-level messages; each
 // New points it at that handler's WithLogger (silent by default).
