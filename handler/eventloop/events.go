@@ -103,7 +103,7 @@ func (c *conn) readBodies() {
 		if len(space) < readBodyMin {
 			return
 		}
-		n := readAvailable(c.wfd, space)
+		n, _ := readAvailable(c.wfd, space)
 		if n == 0 {
 			return
 		}
@@ -113,18 +113,20 @@ func (c *conn) readBodies() {
 
 // readAvailable reads into b what the socket holds, if anything, trying
 // again when interrupted. It returns 0 when the kernel has nothing more,
-// and on an error or the end of the stream, which it leaves for gnet's
-// next read to find and report.
-func readAvailable(fd int, b []byte) int {
+// and 0 with open false on an error or the end of the stream, which it
+// leaves for gnet's next read to find and report.
+func readAvailable(fd int, b []byte) (n int, open bool) {
 	for {
 		n, err := unix.Read(fd, b)
-		if err == unix.EINTR {
-			continue
+		switch {
+		case err == unix.EINTR:
+		case err == unix.EAGAIN:
+			return 0, true
+		case n <= 0 || err != nil:
+			return 0, false
+		default:
+			return n, true
 		}
-		if n <= 0 || err != nil {
-			return 0
-		}
-		return n
 	}
 }
 
@@ -146,7 +148,7 @@ func (c *conn) readCiphertext() error {
 	b = b[:cap(b)]
 	defer handler.RecycleFrame(b)
 	for read := 0; read < ciphertextReadMax; {
-		n := readAvailable(c.wfd, b)
+		n, _ := readAvailable(c.wfd, b)
 		if n == 0 {
 			return nil
 		}
@@ -249,31 +251,30 @@ func (c *conn) readParked(buf []byte) bool {
 	if c.tls == nil {
 		buf = buf[:parkReadBuf]
 	}
-	for read := 0; read < parkReadMax; {
+	var err error
+	for read := 0; read < parkReadMax && err == nil; {
 		b, direct := buf, false
 		if space := c.dec.BodySpace(); c.tls == nil && len(space) >= len(buf) {
 			b, direct = space, true
 		}
-		n, err := unix.Read(c.wfd, b)
-		if err == unix.EINTR {
-			continue
-		}
-		if err == unix.EAGAIN {
-			break
-		}
-		if n <= 0 || err != nil {
+		n, open := readAvailable(c.wfd, b)
+		if !open {
 			return false
+		}
+		if n == 0 {
+			break
 		}
 		read += n
 		if direct {
 			c.dec.BodyFilled(n, c.emitFn)
-		} else if err := c.input(b[:n]); err != nil {
-			c.failRead(err)
-			_ = c.loop.Close(c.gc)
-			return true
+		} else {
+			err = c.input(b[:n])
 		}
 	}
-	if err := c.adjustMark(); err != nil {
+	if err == nil {
+		err = c.adjustMark()
+	}
+	if err != nil {
 		c.failRead(err)
 		_ = c.loop.Close(c.gc)
 	}

@@ -87,12 +87,9 @@ func (s *pollSet) wait() error {
 			}
 			return err
 		}
-		// Kicked. Cleared before stop is asked, so that a kick after
-		// that question ends the next wait.
+		// Kicked. Cleared before look asks stop again, so that a kick
+		// after that question ends the next wait.
 		_ = s.file.SetReadDeadline(time.Time{})
-		if s.stop(false) {
-			return nil
-		}
 	}
 }
 
