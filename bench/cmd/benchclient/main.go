@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"runtime/trace"
 	"strings"
@@ -26,7 +27,7 @@ const envSASLPassword = "BENCH_SASL_PASSWORD"
 
 func main() {
 	var s workload.Spec
-	var client, bootstrap, ends, cpuProfile, traceFile string
+	var client, bootstrap, ends, cpuProfile, memProfile, traceFile string
 	var start int64
 	flag.StringVar(&client, "client", "", "client: "+strings.Join(clients.Names(), ", "))
 	flag.StringVar(&s.Workload, "workload", workload.Produce, "produce, consume, latency, group or conns")
@@ -54,6 +55,7 @@ func main() {
 	flag.StringVar(&s.TLSCAFile, "tls-ca", "", "connect over TLS, trusting the CA in this PEM file")
 	flag.StringVar(&s.SASLUser, "sasl-user", "", "authenticate with SASL PLAIN as this user, the password from $"+envSASLPassword)
 	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run here")
+	flag.StringVar(&memProfile, "memprofile", "", "write a profile of the run's allocations here (every allocation sampled)")
 	flag.StringVar(&traceFile, "trace", "", "write an execution trace of the run here (go tool trace)")
 	flag.Parse()
 	s.Bootstrap = strings.Split(bootstrap, ",")
@@ -62,7 +64,7 @@ func main() {
 	}
 	s.SASLPassword = os.Getenv(envSASLPassword)
 
-	res, err := run(client, &s, ends, cpuProfile, traceFile)
+	res, err := run(client, &s, ends, cpuProfile, memProfile, traceFile)
 	if err != nil {
 		res.Error = err.Error()
 	}
@@ -73,7 +75,7 @@ func main() {
 	}
 }
 
-func run(client string, s *workload.Spec, ends, cpuProfile, traceFile string) (workload.Result, error) {
+func run(client string, s *workload.Spec, ends, cpuProfile, memProfile, traceFile string) (workload.Result, error) {
 	var err error
 	if s.Ends, err = workload.ParseEnds(ends); err != nil {
 		return workload.Result{}, err
@@ -106,5 +108,20 @@ func run(client string, s *workload.Spec, ends, cpuProfile, traceFile string) (w
 		}
 		defer trace.Stop()
 	}
-	return clients.Execute(ctx, client, s)
+	if memProfile == "" {
+		return clients.Execute(ctx, client, s)
+	}
+	// Every allocation is sampled, so that allocations per record can be read off the profile; the rate must be
+	// set before the first allocation it is to see.
+	runtime.MemProfileRate = 1
+	res, err := clients.Execute(ctx, client, s)
+	f, ferr := os.Create(memProfile)
+	if ferr != nil {
+		return res, ferr
+	}
+	defer f.Close()
+	if werr := pprof.Lookup("allocs").WriteTo(f, 0); werr != nil {
+		return res, werr
+	}
+	return res, err
 }

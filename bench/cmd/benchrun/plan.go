@@ -10,9 +10,12 @@ import (
 	"github.com/gregorkafka/gregor/bench/internal/workload"
 )
 
-// plan sizes the run. The full plan takes about 55 minutes on two cores; the quick one exercises every
+// plan sizes the run. The full plan takes about 85 minutes on two cores; the quick one exercises every
 // contender and workload once with small counts. A run of 10 KiB records is 50,000 of them (500 MB): at 10,000
-// a produce run used 0.06-0.08 s of CPU, and the same client's runs moved by a third from one to the next.
+// a produce run used 0.06-0.08 s of CPU, and the same client's runs moved by a third from one to the next. A
+// produce run of 100 B records is 1,000,000 of them: at 300,000 the Go clients' runs took 0.11-0.14 s of CPU, of
+// which some 0.03 s is the process starting and reading the payload file, so a few milliseconds of anything
+// else moved a cell by 5%.
 type plan struct {
 	quick      bool
 	reps       int
@@ -40,7 +43,7 @@ type plan struct {
 func fullPlan() plan {
 	return plan{
 		reps: 5, sizes: []int{100, 10 << 10}, codecs: []string{"none", "lz4"}, partitions: 6,
-		produceN:     bySize(300_000, 50_000),
+		produceN:     bySize(1_000_000, 50_000),
 		consumeN:     bySize(1_000_000, 50_000),
 		latRate:      2000,
 		latFor:       4 * time.Second,
