@@ -290,7 +290,12 @@ func (p *Producer) enqueue(ctx context.Context, msg *Message, w *syncWait) error
 	if pb.queue.len() == 0 && p.cfg.Linger > 0 {
 		pb.firstAt = p.h.Now()
 	}
-	pb.queue.push(record{msg: *msg, size: int32(size), wait: w}, p.cfg.MaxQueuedMessages)
+	// The queue can hold at most what it holds now and the room left under
+	// MaxQueuedMessages: sizing its array by that rather than by the whole
+	// limit keeps six partitions sharing a backlog from each growing to
+	// four times their share (memory the kernel zeroes and the collector
+	// scans).
+	pb.queue.push(record{msg: *msg, size: int32(size), wait: w}, pb.queue.len()+p.cfg.MaxQueuedMessages-p.buffered)
 	p.buffered++
 	if p.started {
 		p.schedule(pb)
