@@ -89,7 +89,7 @@
 // Against a real broker its p99 is the goroutine handler's, where it was
 // 1.09-1.14x, and its CPU per record within 5% of the goroutine handler's
 // in 23 to 25 of bench/'s 26 produce and consume cells, depending on the
-// run (docs/benchmarks.md: 23). With a P to spare gnet's
+// run (docs/benchmarks.md: 24). With a P to spare gnet's
 // own wait answers a lone request sooner (in 0.7x the time), so it stays
 // the default there; WithNetpollWait chooses either way.
 //
