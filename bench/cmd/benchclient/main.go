@@ -55,7 +55,7 @@ func main() {
 	flag.StringVar(&s.TLSCAFile, "tls-ca", "", "connect over TLS, trusting the CA in this PEM file")
 	flag.StringVar(&s.SASLUser, "sasl-user", "", "authenticate with SASL PLAIN as this user, the password from $"+envSASLPassword)
 	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run here")
-	flag.StringVar(&memProfile, "memprofile", "", "write a profile of the run's allocations here (every allocation sampled)")
+	flag.StringVar(&memProfile, "memprofile", "", "write a profile of the run's allocations here (every allocation sampled, which slows the run: not for timing)")
 	flag.StringVar(&traceFile, "trace", "", "write an execution trace of the run here (go tool trace)")
 	flag.Parse()
 	s.Bootstrap = strings.Split(bootstrap, ",")
