@@ -108,20 +108,21 @@ func run(client string, s *workload.Spec, ends, cpuProfile, memProfile, traceFil
 		}
 		defer trace.Stop()
 	}
-	if memProfile == "" {
-		return clients.Execute(ctx, client, s)
+	var memFile *os.File
+	if memProfile != "" {
+		if memFile, err = os.Create(memProfile); err != nil {
+			return workload.Result{}, err
+		}
+		defer memFile.Close()
+		// Every allocation is sampled, so that allocations per record can be read off the profile; the rate must
+		// be set before the first allocation it is to see.
+		runtime.MemProfileRate = 1
 	}
-	// Every allocation is sampled, so that allocations per record can be read off the profile; the rate must be
-	// set before the first allocation it is to see.
-	runtime.MemProfileRate = 1
 	res, err := clients.Execute(ctx, client, s)
-	f, ferr := os.Create(memProfile)
-	if ferr != nil {
-		return res, ferr
-	}
-	defer f.Close()
-	if werr := pprof.Lookup("allocs").WriteTo(f, 0); werr != nil {
-		return res, werr
+	if memFile != nil {
+		if werr := pprof.Lookup("allocs").WriteTo(memFile, 0); werr != nil {
+			return res, werr
+		}
 	}
 	return res, err
 }

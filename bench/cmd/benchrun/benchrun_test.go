@@ -177,8 +177,12 @@ func TestRunsPerTopic(t *testing.T) {
 	assert.LessOrEqual(t, int64(n)*int64(big.Messages)*int64(big.Size), int64(topicBytes))
 	assert.Greater(t, int64(n+1)*int64(big.Messages)*int64(big.Size), int64(topicBytes), "as many runs as fit")
 
-	small := report.Cell{Workload: workload.Produce, Size: 100, Messages: 300_000}
-	assert.Zero(t, runsPerTopic(small), "5 repetitions of 6 contenders fit in one topic")
+	small := report.Cell{Workload: workload.Produce, Size: 100, Messages: p.produceN(100)}
+	n = runsPerTopic(small)
+	require.Positive(t, n, "a full plan's 100 B produce cell moves to fresh topics")
+	assert.LessOrEqual(t, int64(n)*int64(small.Messages)*int64(small.Size), int64(topicBytes))
+	fits := report.Cell{Workload: workload.Produce, Size: 100, Messages: 300_000}
+	assert.Zero(t, runsPerTopic(fits), "5 repetitions of 6 contenders fit in one topic")
 	huge := report.Cell{Workload: workload.Produce, Size: 10 << 10, Messages: 1_000_000}
 	assert.Equal(t, 1, runsPerTopic(huge), "a run bigger than the bound still gets a topic of its own")
 	consume := report.Cell{Workload: workload.Consume, Size: 10 << 10, Messages: p.consumeN(10 << 10)}

@@ -10,7 +10,7 @@ import (
 	"github.com/gregorkafka/gregor/bench/internal/workload"
 )
 
-// plan sizes the run. The full plan takes about 105 minutes on two cores; the quick one exercises every
+// plan sizes the run. The full plan takes about 85 minutes on two cores; the quick one exercises every
 // contender and workload once with small counts. A run of 10 KiB records is 50,000 of them (500 MB): at 10,000
 // a produce run used 0.06-0.08 s of CPU, and the same client's runs moved by a third from one to the next. A
 // produce run of 100 B records is 1,000,000 of them: at 300,000 the Go clients' runs took 0.11-0.14 s of CPU, of
