@@ -120,6 +120,8 @@ func run(client string, s *workload.Spec, ends, cpuProfile, memProfile, traceFil
 	}
 	res, err := clients.Execute(ctx, client, s)
 	if memFile != nil {
+		// The profile is published a collection or two late; one more brings in the run's last allocations.
+		runtime.GC()
 		if werr := pprof.Lookup("allocs").WriteTo(memFile, 0); werr != nil {
 			return res, werr
 		}
