@@ -288,7 +288,8 @@ func (cr *clusterRun) cell(ctx context.Context, c report.Cell, prepare func(cont
 		return ctx.Err()
 	}
 	base, perTopic := topic, runsPerTopic(c)
-	for i, t := range runOrder(contenders, cr.p.reps, len(cr.r.Cells)) {
+	order := runOrder(contenders, cr.p.reps, len(cr.r.Cells))
+	for i, t := range order {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -300,6 +301,9 @@ func (cr *clusterRun) cell(ctx context.Context, c report.Cell, prepare func(cont
 				return err
 			}
 			cr.warmUp(ctx, c, topic, nil)
+		}
+		if i == 0 || t.rep != order[i-1].rep {
+			cr.probe(ctx, c)
 		}
 		res, ran := cr.runOne(ctx, t.name, c, topic, ends, t.rep, "")
 		if ran {

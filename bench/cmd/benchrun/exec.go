@@ -56,8 +56,9 @@ type execer struct {
 	bufferMsgs  func(size int) int
 	bufferBytes int
 	verbose     bool
-	pin         pinning // the client's CPUs
-	jcmd        string  // the JDK's jcmd, which has the brokers collect before latency runs; "" when missing
+	pin         pinning  // the client's CPUs
+	jcmd        string   // the JDK's jcmd, which has the brokers collect before latency runs; "" when missing
+	probe       []string // the CPU speed probe's command (probe.go); nil: no probing
 }
 
 // prepare readies the machine for a run of j.

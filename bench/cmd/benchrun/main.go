@@ -40,8 +40,15 @@ func main() {
 		"latency cells: run each contender at the same time as gregor, not after it (also BENCH_LATENCY_BESIDE=0 for off)")
 	partitions := flag.String("partitions", os.Getenv("BENCH_PARTITIONS"),
 		"run the consume cells at these partition counts (comma-separated, e.g. 10,100,1000,3000; also BENCH_PARTITIONS); default: the plan's topic partitions")
+	probe := flag.Bool(probeFlag, false, "run the CPU speed probe once, print its rate in MB/s and exit (the runner runs it on the client's core before each repetition)")
 	flag.Parse()
 	log.SetFlags(log.Ltime)
+	if *probe {
+		if err := runProbe(); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 
 	root, err := repoRoot()
 	if err != nil {
@@ -305,6 +312,9 @@ func runAll(ctx context.Context, root, resultsDir string, p plan, filter *regexp
 		benchclient: benchclient, python: python, pyScript: filepath.Join(root, "bench", "python", "pykafka_bench.py"),
 		javaCP: map[string]string{}, workDir: resultsDir, timeout: p.timeout,
 		bufferMsgs: bufferMsgs, bufferBytes: bufferBytes, verbose: verbose, pin: pin, jcmd: findJcmd(exec.LookPath),
+	}
+	if e.probe, err = probeCommand(); err != nil {
+		log.Printf("running without the CPU speed probe: %v", err)
 	}
 	// The harness's jar cache (testcluster.CacheDir), which bench cannot import.
 	cache := os.Getenv("GREGOR_CACHE_DIR")

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/gregorkafka/gregor/bench/internal/workload"
@@ -114,8 +115,9 @@ func Markdown(r *Results, chart string) string {
 		w("![Throughput and CPU per record relative to gregor](%s)\n\n", chart)
 	}
 
+	probes := r.probes()
 	w("## Machine and versions\n\n| | |\n|---|---|\n")
-	for _, kv := range append(append([]KV{}, r.Machine...), r.Versions...) {
+	for _, kv := range slices.Concat(r.Machine, probes.machine(), r.Versions) {
 		w("| %s | %s |\n", kv.K, kv.V)
 	}
 	w("\n## Client settings\n\n| client | settings |\n|---|---|\n")
@@ -158,14 +160,15 @@ func Markdown(r *Results, chart string) string {
 			w("### %s\n\n```\n%s\n```\n\n", p.Cell, strings.Join(lines, "\n"))
 		}
 	}
-	if len(r.Unavailable) > 0 || len(r.Notes) > 0 {
+	notes := slices.Concat(r.Notes, probes.notes())
+	if len(r.Unavailable) > 0 || len(notes) > 0 {
 		w("## Notes\n\n")
 		for _, name := range r.Contenders {
 			if why, ok := r.Unavailable[name]; ok {
 				w("- **%s**: %s\n", name, why)
 			}
 		}
-		for _, n := range r.Notes {
+		for _, n := range notes {
 			w("- %s\n", n)
 		}
 		w("\n")

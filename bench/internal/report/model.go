@@ -29,6 +29,9 @@ type Cell struct {
 	Delivery string `json:"delivery,omitempty"`
 	// Partitions is the topic's partition count when not the run's default (the consume cells' -partitions).
 	Partitions int `json:"partitions,omitempty"`
+	// Probe holds the CPU speed probe's rates in MB/s, one per repetition in the order they ran (a failed probe
+	// is left out; none in results from before the probe): see probe.go.
+	Probe []float64 `json:"cpu_probe_mbps,omitempty"`
 }
 
 // Sample is one run of one contender in one cell.

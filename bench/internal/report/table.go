@@ -44,7 +44,7 @@ func section(b *strings.Builder, r *Results, workload, title, intro string, tabl
 func (t table) write(b *strings.Builder, r *Results, cells []Cell, names []string) {
 	header(b, "cell", names)
 	for _, c := range cells {
-		fmt.Fprintf(b, "| %s |", Label(c))
+		fmt.Fprintf(b, "| %s |", rowName(c))
 		for _, n := range names {
 			base := t.stat(r.baseline(c.Key, n))
 			res := r.samples(c.Key, n)
