@@ -3,7 +3,6 @@ package eventloop
 import (
 	"context"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -79,11 +78,11 @@ type conn struct {
 	localClose  bool  // Close was called: OnClose reports nil
 
 	// The direct path (direct.go).
-	wfd      int      // direct-write descriptor, -1 once closed
-	direct   bool     // a caller is writing to wfd without mu
-	wfdClose bool     // OnClose ran during a direct write: its writer closes wfd
-	wfile    *os.File // while a direct writer waits for the socket; closing it releases the writer
-	writeErr error    // a direct write's failure, which OnClose reports
+	wfd      int       // direct-write descriptor, -1 once closed
+	direct   bool      // a caller is writing to wfd without mu
+	wfdClose bool      // OnClose ran during a direct write: its writer closes wfd and room
+	room     *roomPoll // where a direct writer waits for room, from its first wait on
+	writeErr error     // a direct write's failure, which OnClose reports
 
 	// tls is set for a TLS connection (see tls.go).
 	tls *tlsLayer

@@ -27,10 +27,12 @@ import (
 //
 // While a direct write runs, other Writes queue in pending, as behind a
 // flush, and its writer queues their flush when it is done. The wait goes
-// through a pollable duplicate of the descriptor made for that wait only:
-// registered with Go's netpoller for good, the socket would wake it for
-// every read that gnet's loop already handles. Close, the handler's Close
-// and OnClose close that duplicate, which releases the waiting writer.
+// through an epoll instance of the connection's own that watches the
+// socket for room only while a writer waits (roomPoll): registered with
+// Go's netpoller itself, the socket would wake it for every read that
+// gnet's loop already handles. Close, the handler's Close and OnClose
+// release the waiting writer (a deadline in the past); the instance is
+// closed with the direct descriptor.
 //
 // The direct write goes to a descriptor of our own (a dup taken before gnet
 // enrolls the socket), closed in OnClose, or by a direct writer still
@@ -74,20 +76,24 @@ func dupFD(fd uintptr) (int, error) {
 	return unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0)
 }
 
-// closeDirect closes the direct-write descriptor. Called with mu held and
-// no direct write running.
+// closeDirect closes the direct-write descriptor and its room poll.
+// Called with mu held and no direct write running.
 func (c *conn) closeDirect() {
+	if c.room != nil {
+		c.room.close()
+		c.room = nil
+	}
 	if c.wfd >= 0 {
 		_ = unix.Close(c.wfd)
 		c.wfd = -1
 	}
 }
 
-// releaseDirect ends a direct writer's wait for room. Called with mu held.
+// releaseDirect ends a direct writer's wait for room, and makes any later
+// wait fail at once. Called with mu held, c.err set.
 func (c *conn) releaseDirect() {
-	if c.wfile != nil {
-		_ = c.wfile.Close()
-		c.wfile = nil
+	if c.room != nil {
+		c.room.release()
 	}
 }
 
@@ -156,7 +162,7 @@ func (c *conn) sendVec(fd int, bufs [][]byte) error {
 		if bufs, err = writev(fd, bufs); err != unix.EAGAIN {
 			return err
 		}
-		if bufs, err = c.sendWaiting(fd, bufs); err != nil || len(bufs) == 0 {
+		if err = c.waitRoom(fd); err != nil {
 			return err
 		}
 	}
@@ -197,43 +203,35 @@ func consume(bufs [][]byte, n int) [][]byte {
 	return bufs
 }
 
-// sendWaiting waits in Go's netpoller for room, through a pollable
-// duplicate of fd, and writes bufs whenever there is some; it returns when
-// they are all written, or the socket takes no more and the wait is
-// released (the connection closing). The duplicate lets the goroutine park
-// in the netpoller while the socket is full without registering fd itself.
-func (c *conn) sendWaiting(fd int, bufs [][]byte) ([][]byte, error) {
-	d, err := dupFD(uintptr(fd))
+// waitRoom waits in Go's netpoller until the socket has room again (or has
+// failed, which the next writev reports); an error if released, the
+// connection closing.
+func (c *conn) waitRoom(fd int) error {
+	// Read without mu: only the direct writer sets room while it runs,
+	// and closeDirect is left to it meanwhile (wfdClose).
+	r := c.room
+	if r == nil {
+		var err error
+		if r, err = c.openRoom(fd); err != nil {
+			return err
+		}
+	}
+	return r.wait()
+}
+
+// openRoom makes the room poll on the connection's first wait, unless it
+// is closing already: a release before this found nothing to release.
+func (c *conn) openRoom(fd int) (*roomPoll, error) {
+	r, err := openRoomPoll(fd)
 	if err != nil {
-		return bufs, os.NewSyscallError("fcntl", err)
-	}
-	// fd is non-blocking (the flag belongs to the socket, shared by every
-	// descriptor of it), so os.NewFile registers d with the netpoller.
-	f := os.NewFile(uintptr(d), c.addr)
-	c.mu.Lock()
-	if cerr := c.err; cerr != nil {
-		c.mu.Unlock()
-		_ = f.Close()
-		return bufs, cerr
-	}
-	c.wfile = f
-	c.mu.Unlock()
-	var werr error
-	rc, err := f.SyscallConn()
-	if err == nil {
-		err = rc.Write(func(wfd uintptr) bool {
-			bufs, werr = writev(int(wfd), bufs)
-			return werr != unix.EAGAIN
-		})
+		return nil, err
 	}
 	c.mu.Lock()
-	if c.wfile == f {
-		c.wfile = nil
-		_ = f.Close()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		r.close()
+		return nil, c.err
 	}
-	c.mu.Unlock()
-	if err == nil {
-		err = werr
-	}
-	return bufs, err
+	c.room = r
+	return r, nil
 }

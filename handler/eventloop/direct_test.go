@@ -170,7 +170,7 @@ func testDirectWriterReleasedByHandlerClose(t *testing.T, useTLS bool) {
 	require.Eventually(t, func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		return c.wfile != nil
+		return c.room != nil && c.room.waiting.Load()
 	}, 20*time.Second, time.Millisecond)
 	require.NoError(t, h.Close())
 	select {
@@ -183,6 +183,7 @@ func testDirectWriterReleasedByHandlerClose(t *testing.T, useTLS bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	require.Equal(t, -1, c.wfd, "the direct descriptor was not closed")
+	require.Nil(t, c.room, "the room poll was not closed")
 }
 
 // A large frame over TLS takes a few wake-ups of the loop, not one per
