@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
+	"golang.org/x/sys/unix"
 
 	"github.com/gregorkafka/gregor/handler"
 	"github.com/gregorkafka/gregor/handler/internal/frame"
@@ -78,11 +79,12 @@ type conn struct {
 	localClose  bool  // Close was called: OnClose reports nil
 
 	// The direct path (direct.go).
-	wfd      int       // direct-write descriptor, -1 once closed
-	direct   bool      // a caller is writing to wfd without mu
-	wfdClose bool      // OnClose ran during a direct write: its writer closes wfd and room
-	room     *roomPoll // where a direct writer waits for room, from its first wait on
-	writeErr error     // a direct write's failure, which OnClose reports
+	wfd      int          // direct-write descriptor, -1 once closed
+	direct   bool         // a caller is writing to wfd without mu
+	wfdClose bool         // OnClose ran during a direct write: its writer closes wfd and room
+	room     *roomPoll    // where a direct writer waits for room, from its first wait on
+	iov      []unix.Iovec // the direct writer's iovecs (writev)
+	writeErr error        // a direct write's failure, which OnClose reports
 
 	// tls is set for a TLS connection (see tls.go).
 	tls *tlsLayer

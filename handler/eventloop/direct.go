@@ -4,6 +4,7 @@ import (
 	"net"
 	"os"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -159,7 +160,7 @@ const maxIovecs = 1024
 func (c *conn) sendVec(fd int, bufs [][]byte) error {
 	for {
 		var err error
-		if bufs, err = writev(fd, bufs); err != unix.EAGAIN {
+		if bufs, err = writev(fd, bufs, &c.iov); err != unix.EAGAIN {
 			return err
 		}
 		if err = c.waitRoom(fd); err != nil {
@@ -170,22 +171,35 @@ func (c *conn) sendVec(fd int, bufs [][]byte) error {
 
 // writev writes bufs to fd until they are all written (then returns none
 // left), the kernel refuses more (unix.EAGAIN, and what is left) or fails.
-func writev(fd int, bufs [][]byte) ([][]byte, error) {
+// It builds the iovecs in *iov, kept for the next call: unix.Writev makes
+// a fresh array per call, 12 KiB a call for a Produce request of 10 KiB
+// records, and its pointers cost the collector a scan (the event loop's
+// direct writes took 1.09x the goroutine handler's CPU, which reuses its
+// array, mostly in collections).
+func writev(fd int, bufs [][]byte, iov *[]unix.Iovec) ([][]byte, error) {
 	for len(bufs) > 0 {
-		if len(bufs[0]) == 0 {
-			bufs = bufs[1:]
-			continue
+		v := (*iov)[:0]
+		for _, b := range bufs[:min(len(bufs), maxIovecs)] {
+			if len(b) > 0 {
+				v = append(v, unix.Iovec{Base: &b[0]})
+				v[len(v)-1].SetLen(len(b))
+			}
 		}
-		n, err := unix.Writev(fd, bufs[:min(len(bufs), maxIovecs)])
+		*iov = v
+		if len(v) == 0 {
+			return nil, nil
+		}
+		r, _, e := unix.Syscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&v[0])), uintptr(len(v)))
+		clear(v) // keeps no caller's buffer alive
 		switch {
-		case err == unix.EINTR:
+		case e == unix.EINTR:
 			continue
-		case err == unix.EAGAIN:
-			return bufs, err
-		case err != nil:
-			return bufs, os.NewSyscallError("writev", err)
+		case e == unix.EAGAIN:
+			return bufs, unix.EAGAIN
+		case e != 0:
+			return bufs, os.NewSyscallError("writev", e)
 		}
-		bufs = consume(bufs, n)
+		bufs = consume(bufs, int(r))
 	}
 	return nil, nil
 }
