@@ -119,7 +119,13 @@ func main() {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			log.Fatal(err)
 		}
-		if err := r.Save(filepath.Join(dir, "results.json")); err != nil {
+		file := filepath.Join(dir, "results.json")
+		// Targeted runs of the same contenders build on each other, as -only reruns do on the full results.
+		if old, lerr := report.Load(file); lerr == nil && old.Quick == r.Quick && slices.Equal(old.Contenders, r.Contenders) {
+			r = report.Merge(old, r, filter.MatchString)
+			r.Partial = true
+		}
+		if err := r.Save(file); err != nil {
 			log.Print(err)
 		}
 		if err := writeDocs(r, dir); err != nil {
