@@ -124,30 +124,34 @@ func TestSharedBytesBound(t *testing.T) {
 	assert.Equal(t, bound, room)
 }
 
-// A Fetch asks for what its partitions may bring, within the room left and
-// a quarter of the bound (1 MiB at least), and 50 MB; a first partition's
-// whole batch goes beyond all of them while nothing counts against the
-// bound.
+// A Fetch asks for what its partitions may bring, within FetchMaxBytes,
+// the room left and a quarter of the bound (1 MiB at least); a first
+// partition's whole batch goes beyond all of them while nothing counts
+// against the bound.
 func TestFetchMaxBytes(t *testing.T) {
 	topic := offlineTopic(t, 1)
-	consumer := func(bound int) *SimpleConsumer {
-		cfg, err := ConsumerConfig{QueuedMaxBytes: bound}.withDefaults(topic)
+	consumer := func(bound, fetchMax int) *SimpleConsumer {
+		cfg, err := ConsumerConfig{QueuedMaxBytes: bound, FetchMaxBytes: fetchMax}.withDefaults(topic)
 		require.NoError(t, err)
 		return newSimpleConsumer(topic, cfg)
 	}
-	def := consumer(0) // DefaultQueuedMaxBytes, 64 MiB
-	assert.Equal(t, 6<<20, def.fetchMaxBytes(6<<20, 64<<20, 0), "what six partitions may bring")
-	assert.Equal(t, 16<<20, def.fetchMaxBytes(1000<<20, 64<<20, 0), "a quarter of the bound")
-	assert.Equal(t, 10<<20, def.fetchMaxBytes(1000<<20, 10<<20, 0), "the room left")
+	def := consumer(0, 0) // DefaultQueuedMaxBytes, 64 MiB; DefaultFetchMaxBytes, 2 MiB
+	assert.Equal(t, 1<<20, def.fetchMaxBytes(1<<20, 64<<20, 0), "what the partitions may bring")
+	assert.Equal(t, DefaultFetchMaxBytes, def.fetchMaxBytes(6<<20, 64<<20, 0), "FetchMaxBytes")
 	assert.Equal(t, 20<<20, def.fetchMaxBytes(1000<<20, 64<<20, 20<<20), "a first partition's whole batch")
-	def.mu.Lock()
-	def.addPendingLocked(def.byID[0], 1)
-	assert.Equal(t, 16<<20, def.fetchMaxBytes(1000<<20, 64<<20, 20<<20), "not while the consumer holds anything")
-	def.addPendingLocked(def.byID[0], -1)
-	def.reserveLocked(&fetchLoop{}, 1)
-	assert.Equal(t, 16<<20, def.fetchMaxBytes(1000<<20, 64<<20, 20<<20), "nor while another Fetch is in flight")
-	def.mu.Unlock()
-	assert.Equal(t, 1<<20, consumer(1<<20).fetchMaxBytes(8<<20, 1<<20, 0), "never under 1 MiB for the quarter")
-	unbounded := consumer(-1)
-	assert.Equal(t, fetchRequestMaxBytes, unbounded.fetchMaxBytes(1000<<20, math.MaxInt32, 0), "50 MB without a bound")
+
+	big := consumer(0, 1<<30)
+	assert.Equal(t, 6<<20, big.fetchMaxBytes(6<<20, 64<<20, 0), "what six partitions may bring")
+	assert.Equal(t, 16<<20, big.fetchMaxBytes(1000<<20, 64<<20, 0), "a quarter of the bound")
+	assert.Equal(t, 10<<20, big.fetchMaxBytes(1000<<20, 10<<20, 0), "the room left")
+	assert.Equal(t, 20<<20, big.fetchMaxBytes(1000<<20, 64<<20, 20<<20), "a first partition's whole batch")
+	big.mu.Lock()
+	big.addPendingLocked(big.byID[0], 1)
+	assert.Equal(t, 16<<20, big.fetchMaxBytes(1000<<20, 64<<20, 20<<20), "not while the consumer holds anything")
+	big.addPendingLocked(big.byID[0], -1)
+	big.reserveLocked(&fetchLoop{}, 1)
+	assert.Equal(t, 16<<20, big.fetchMaxBytes(1000<<20, 64<<20, 20<<20), "nor while another Fetch is in flight")
+	big.mu.Unlock()
+	assert.Equal(t, 1<<20, consumer(1<<20, 1<<30).fetchMaxBytes(8<<20, 1<<20, 0), "never under 1 MiB for the quarter")
+	assert.Equal(t, 50<<20, consumer(-1, 50<<20).fetchMaxBytes(1000<<20, math.MaxInt32, 0), "FetchMaxBytes without a bound")
 }

@@ -10,6 +10,7 @@ import (
 // Defaults applied to zero ConsumerConfig fields; they are pykafka's.
 const (
 	DefaultFetchMessageMaxBytes    = 1 << 20
+	DefaultFetchMaxBytes           = 2 << 20
 	DefaultNumConsumerFetchers     = 1
 	DefaultAutoCommitInterval      = 60 * time.Second
 	DefaultQueuedMaxMessages       = 2000
@@ -56,6 +57,19 @@ type ConsumerConfig struct {
 	// delivered: the request grows for it (up to MaxFetchMessageBytes).
 	// Default 1 MiB.
 	FetchMessageMaxBytes int
+
+	// FetchMaxBytes caps the records one Fetch response brings across its
+	// partitions (Java's fetch.max.bytes, which defaults to 50 MiB). A
+	// response is read into one buffer that lives until its last message
+	// is consumed, and responses of a few MiB cost the least CPU per
+	// record: at 100 partitions, 2 MiB responses took 0.8-0.85x the CPU of
+	// 16 MiB ones (the heap swinging by whole responses is paid in page
+	// faults) and 1 MiB ones 1.1-1.2x (a request per MiB). One Fetch per
+	// broker is in flight, so a consumer whose round trips to its brokers
+	// take many milliseconds reads at most this much per broker and round
+	// trip, and may want more. A partition's single record batch larger
+	// than this still comes whole. Default 2 MiB.
+	FetchMaxBytes int
 
 	// NumConsumerFetchers is pykafka's number of fetcher threads, accepted
 	// for familiarity: gregor always fetches from every leader broker at
@@ -186,6 +200,7 @@ func (c ConsumerConfig) withDefaults(t *Topic) (ConsumerConfig, error) {
 		n    int
 	}{
 		{"FetchMessageMaxBytes", c.FetchMessageMaxBytes},
+		{"FetchMaxBytes", c.FetchMaxBytes},
 		{"NumConsumerFetchers", c.NumConsumerFetchers},
 		{"QueuedMaxMessages", c.QueuedMaxMessages},
 		{"FetchMinBytes", c.FetchMinBytes},
@@ -196,6 +211,9 @@ func (c ConsumerConfig) withDefaults(t *Topic) (ConsumerConfig, error) {
 	}
 	if c.FetchMessageMaxBytes > MaxFetchMessageBytes {
 		return bad("FetchMessageMaxBytes", "%d is above MaxFetchMessageBytes (%d)", c.FetchMessageMaxBytes, MaxFetchMessageBytes)
+	}
+	if c.FetchMaxBytes > math.MaxInt32 {
+		return bad("FetchMaxBytes", "%d does not fit a request", c.FetchMaxBytes)
 	}
 	if c.FetchMinBytes > math.MaxInt32 {
 		return bad("FetchMinBytes", "%d does not fit a request", c.FetchMinBytes)
@@ -242,6 +260,9 @@ func (c ConsumerConfig) withDefaults(t *Topic) (ConsumerConfig, error) {
 
 	if c.FetchMessageMaxBytes == 0 {
 		c.FetchMessageMaxBytes = DefaultFetchMessageMaxBytes
+	}
+	if c.FetchMaxBytes == 0 {
+		c.FetchMaxBytes = DefaultFetchMaxBytes
 	}
 	if c.NumConsumerFetchers == 0 {
 		c.NumConsumerFetchers = DefaultNumConsumerFetchers

@@ -20,13 +20,8 @@ const (
 	fetchRetryMax = time.Second
 )
 
-// fetchRequestMaxBytes caps the records of one whole Fetch response (the
-// Java consumer's fetch.max.bytes default); a single partition's grown
-// request may exceed it.
-const fetchRequestMaxBytes = 50 << 20
-
 // fetchMaxBytes is a Fetch's MaxBytes: what its partitions may bring
-// (total), within fetchRequestMaxBytes and the room QueuedMaxBytes leaves,
+// (total), within FetchMaxBytes and the room QueuedMaxBytes leaves,
 // and within a quarter of QueuedMaxBytes. A response is one allocation
 // that lives until the last of its messages is consumed, so when the
 // application drains partitions one after another, responses the size of
@@ -43,7 +38,7 @@ const fetchRequestMaxBytes = 50 << 20
 // partition with records whatever the limits, so a batch larger than the
 // room still comes; only older ones need the larger MaxBytes.
 func (c *SimpleConsumer) fetchMaxBytes(total, room, biggest int) int {
-	n := min(total, fetchRequestMaxBytes, room)
+	n := min(total, c.cfg.FetchMaxBytes, room)
 	bound := c.cfg.QueuedMaxBytes
 	if bound >= 0 {
 		n = min(n, max(bound/4, 1<<20))

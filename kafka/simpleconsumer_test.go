@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"log/slog"
+	"math"
 	"testing"
 	"time"
 
@@ -35,6 +36,7 @@ func TestConsumerConfigDefaults(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []int32{0, 1, 2}, cfg.Partitions, "all partitions")
 	assert.Equal(t, 1<<20, cfg.FetchMessageMaxBytes)
+	assert.Equal(t, 2<<20, cfg.FetchMaxBytes)
 	assert.Equal(t, 1, cfg.NumConsumerFetchers)
 	assert.False(t, cfg.AutoCommit, "pykafka's SimpleConsumer does not auto-commit")
 	assert.Equal(t, 60*time.Second, cfg.AutoCommitInterval)
@@ -66,6 +68,8 @@ func TestConsumerConfigErrors(t *testing.T) {
 		{ConsumerConfig{QueuedMaxMessages: -1}, "QueuedMaxMessages"},
 		{ConsumerConfig{FetchMessageMaxBytes: MaxFetchMessageBytes + 1}, "FetchMessageMaxBytes"},
 		{ConsumerConfig{FetchMinBytes: -5}, "FetchMinBytes"},
+		{ConsumerConfig{FetchMaxBytes: -1}, "FetchMaxBytes"},
+		{ConsumerConfig{FetchMaxBytes: math.MaxInt32 + 1}, "FetchMaxBytes"},
 		{ConsumerConfig{NumConsumerFetchers: -1}, "NumConsumerFetchers"},
 		{ConsumerConfig{AutoCommit: true}, "AutoCommit"},
 		{ConsumerConfig{AutoOffsetReset: OffsetAt(5)}, "AutoOffsetReset"},
