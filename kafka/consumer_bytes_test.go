@@ -135,12 +135,12 @@ func TestFetchMaxBytes(t *testing.T) {
 		require.NoError(t, err)
 		return newSimpleConsumer(topic, cfg)
 	}
-	def := consumer(0, 0) // DefaultQueuedMaxBytes, 64 MiB; DefaultFetchMaxBytes, 2 MiB
-	assert.Equal(t, 1<<20, def.fetchMaxBytes(1<<20, 64<<20, 0), "what the partitions may bring")
-	assert.Equal(t, DefaultFetchMaxBytes, def.fetchMaxBytes(6<<20, 64<<20, 0), "FetchMaxBytes")
-	assert.Equal(t, 20<<20, def.fetchMaxBytes(1000<<20, 64<<20, 20<<20), "a first partition's whole batch")
+	small := consumer(0, 2<<20)
+	assert.Equal(t, 1<<20, small.fetchMaxBytes(1<<20, 64<<20, 0), "what the partitions may bring")
+	assert.Equal(t, 2<<20, small.fetchMaxBytes(6<<20, 64<<20, 0), "FetchMaxBytes")
+	assert.Equal(t, 20<<20, small.fetchMaxBytes(1000<<20, 64<<20, 20<<20), "a first partition's whole batch")
 
-	big := consumer(0, 1<<30)
+	big := consumer(0, 0) // DefaultQueuedMaxBytes, 64 MiB; DefaultFetchMaxBytes, 50 MiB
 	assert.Equal(t, 6<<20, big.fetchMaxBytes(6<<20, 64<<20, 0), "what six partitions may bring")
 	assert.Equal(t, 16<<20, big.fetchMaxBytes(1000<<20, 64<<20, 0), "a quarter of the bound")
 	assert.Equal(t, 10<<20, big.fetchMaxBytes(1000<<20, 10<<20, 0), "the room left")
@@ -153,5 +153,5 @@ func TestFetchMaxBytes(t *testing.T) {
 	assert.Equal(t, 16<<20, big.fetchMaxBytes(1000<<20, 64<<20, 20<<20), "nor while another Fetch is in flight")
 	big.mu.Unlock()
 	assert.Equal(t, 1<<20, consumer(1<<20, 1<<30).fetchMaxBytes(8<<20, 1<<20, 0), "never under 1 MiB for the quarter")
-	assert.Equal(t, 50<<20, consumer(-1, 50<<20).fetchMaxBytes(1000<<20, math.MaxInt32, 0), "FetchMaxBytes without a bound")
+	assert.Equal(t, 50<<20, consumer(-1, 0).fetchMaxBytes(1000<<20, math.MaxInt32, 0), "FetchMaxBytes without a bound")
 }

@@ -36,7 +36,7 @@ func TestConsumerConfigDefaults(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []int32{0, 1, 2}, cfg.Partitions, "all partitions")
 	assert.Equal(t, 1<<20, cfg.FetchMessageMaxBytes)
-	assert.Equal(t, 2<<20, cfg.FetchMaxBytes)
+	assert.Equal(t, 50<<20, cfg.FetchMaxBytes)
 	assert.Equal(t, 1, cfg.NumConsumerFetchers)
 	assert.False(t, cfg.AutoCommit, "pykafka's SimpleConsumer does not auto-commit")
 	assert.Equal(t, 60*time.Second, cfg.AutoCommitInterval)
