@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"encoding/binary"
 	"fmt"
-	"net"
 	"testing"
 	"time"
 
@@ -14,7 +13,6 @@ import (
 
 	"github.com/gregorkafka/gregor/handler"
 	"github.com/gregorkafka/gregor/handler/handlertest"
-	"github.com/gregorkafka/gregor/internal/testcerts"
 )
 
 // A large Write to an idle socket is written by the caller, with the loop
@@ -120,58 +118,19 @@ func TestDirectWriterReleasedByHandlerClose(t *testing.T) {
 func testDirectWriterReleasedByHandlerClose(t *testing.T, useTLS bool) {
 	h, err := New(WithLoops(1))
 	require.NoError(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	cfg := handler.DialConfig{Address: ln.Addr().String()}
-	var serverTLS *tls.Config
-	if useTLS {
-		ca, err := testcerts.NewCA("direct test CA")
-		require.NoError(t, err)
-		srv, err := ca.Issue(testcerts.Leaf{CommonName: "peer", Hosts: []string{"127.0.0.1"}})
-		require.NoError(t, err)
-		serverTLS = &tls.Config{Certificates: []tls.Certificate{srv.TLS}}
-		cfg.TLSConfig = &tls.Config{RootCAs: ca.Pool()}
-	}
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		pc, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		if serverTLS != nil {
-			tc := tls.Server(pc, serverTLS)
-			if tc.Handshake() != nil {
-				pc.Close()
-				return
-			}
-		}
-		accepted <- pc // held open, never read after the handshake
-	}()
+	p := newStalledPeer(t, useTLS) // held open, never read after the handshake
+	cfg := p.cfg
 	closed := make(chan error, 1)
 	cfg.OnClose = func(err error) { closed <- err }
 	hc, err := h.Dial(context.Background(), cfg)
 	require.NoError(t, err)
-	pc := <-accepted
+	pc := <-p.accepted
 	defer pc.Close()
 	c := hc.(*conn)
 
-	done := make(chan error, 1)
-	go func() {
-		frame := handlertest.AppendFrame(nil, make([]byte, 1<<20))
-		for {
-			if err := hc.Write(frame); err != nil {
-				done <- err
-				return
-			}
-		}
-	}()
+	done := fillUntilError(hc)
 	// The writer comes to wait on the socket in the direct path.
-	require.Eventually(t, func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		return c.room != nil && c.room.waiting.Load()
-	}, 20*time.Second, time.Millisecond)
+	awaitRoomWait(t, c)
 	require.NoError(t, h.Close())
 	select {
 	case err := <-done:

@@ -37,30 +37,49 @@ var kickDeadline = time.Unix(1, 0)
 
 // openPollSet makes a set whose waits end when stop says so.
 func openPollSet(stop func(socket bool) bool) (*pollSet, error) {
+	epfd, file, rc, err := openNetpollEpoll("eventloop-pollset", nil)
+	if err != nil {
+		return nil, err
+	}
+	s := &pollSet{epfd: epfd, file: file, rc: rc, stop: stop}
+	s.readFn = s.look
+	return s, nil
+}
+
+// openNetpollEpoll makes an epoll instance that Go's netpoller waits on as
+// on a socket (it is readable while any of its entries is ready), and that
+// a read deadline in the past wakes. fill, if set, adds its first entries
+// before the netpoller sees it.
+func openNetpollEpoll(name string, fill func(epfd int) error) (int, *os.File, syscall.RawConn, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
-		return nil, os.NewSyscallError("epoll_create1", err)
+		return -1, nil, nil, os.NewSyscallError("epoll_create1", err)
 	}
-	s := &pollSet{epfd: epfd, stop: stop}
-	s.readFn = s.look
+	if fill != nil {
+		if err := fill(epfd); err != nil {
+			_ = unix.Close(epfd)
+			return -1, nil, nil, err
+		}
+	}
 	// Non-blocking, so that os.NewFile registers it with the netpoller
 	// (the flag does not change epoll_wait, whose timeout says it all).
 	if err := unix.SetNonblock(epfd, true); err != nil {
 		_ = unix.Close(epfd)
-		return nil, os.NewSyscallError("fcntl", err)
+		return -1, nil, nil, os.NewSyscallError("fcntl", err)
 	}
-	s.file = os.NewFile(uintptr(epfd), "eventloop-pollset")
-	if s.rc, err = s.file.SyscallConn(); err != nil {
-		s.close()
-		return nil, err
+	file := os.NewFile(uintptr(epfd), name)
+	rc, err := file.SyscallConn()
+	if err != nil {
+		_ = file.Close()
+		return -1, nil, nil, err
 	}
-	// A kick is a deadline: a descriptor the netpoller cannot take would
-	// refuse it, and the kicked task would sleep on.
-	if err := s.file.SetReadDeadline(time.Time{}); err != nil {
-		s.close()
-		return nil, err
+	// Waking is a deadline: a descriptor the netpoller cannot take would
+	// refuse it, and the waiter would sleep on.
+	if err := file.SetReadDeadline(time.Time{}); err != nil {
+		_ = file.Close()
+		return -1, nil, nil, err
 	}
-	return s, nil
+	return epfd, file, rc, nil
 }
 
 // add watches fd for input, level triggered like gnet's own registration

@@ -4,7 +4,6 @@ import (
 	"os"
 	"sync/atomic"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -43,33 +42,16 @@ type roomPoll struct {
 
 // openRoomPoll makes sock's room poll, its entry armed.
 func openRoomPoll(sock int) (*roomPoll, error) {
-	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
-	if err != nil {
-		return nil, os.NewSyscallError("epoll_create1", err)
-	}
 	r := &roomPoll{sock: sock, armed: true}
-	ev := r.event()
-	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, sock, &ev); err != nil {
-		_ = unix.Close(epfd)
-		return nil, os.NewSyscallError("epoll_ctl", err)
+	_, file, rc, err := openNetpollEpoll("eventloop-room", func(epfd int) error {
+		ev := r.event()
+		return os.NewSyscallError("epoll_ctl", unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, sock, &ev))
+	})
+	if err != nil {
+		return nil, err
 	}
-	// Non-blocking, so that os.NewFile registers it with the netpoller.
-	if err := unix.SetNonblock(epfd, true); err != nil {
-		_ = unix.Close(epfd)
-		return nil, os.NewSyscallError("fcntl", err)
-	}
-	r.file = os.NewFile(uintptr(epfd), "eventloop-room")
+	r.file, r.rc = file, rc
 	r.checkFn = r.check
-	if r.rc, err = r.file.SyscallConn(); err != nil {
-		r.close()
-		return nil, err
-	}
-	// The release is a deadline: a descriptor the netpoller cannot take
-	// would refuse it, and a released writer would wait on.
-	if err := r.file.SetReadDeadline(time.Time{}); err != nil {
-		r.close()
-		return nil, err
-	}
 	return r, nil
 }
 
