@@ -21,6 +21,7 @@ func TestRunOrderInterleaves(t *testing.T) {
 	var names []string
 	for i, tr := range got {
 		assert.Equal(t, i/4, tr.rep, "turn %d", i)
+		assert.Equal(t, i%4 == 0, tr.first, "turn %d starts its repetition", i)
 		names = append(names, tr.name)
 	}
 	assert.Equal(t, []string{"A", "B", "D", "C", "B", "C", "A", "D", "C", "D", "B", "A", "D", "A", "C", "B",

@@ -36,12 +36,11 @@ func (cr *clusterRun) besideBaseline(c report.Cell, contenders []string) bool {
 // besideRuns runs each contender but gregor beside gregor, p.reps times, the partners in runOrder's order.
 func (cr *clusterRun) besideRuns(ctx context.Context, c report.Cell, topic string, contenders []string) {
 	partners := slices.DeleteFunc(slices.Clone(contenders), func(n string) bool { return n == report.Baseline })
-	order := runOrder(partners, cr.p.reps, len(cr.r.Cells))
-	for i, t := range order {
+	for i, t := range runOrder(partners, cr.p.reps, len(cr.r.Cells)) {
 		if ctx.Err() != nil {
 			continue
 		}
-		if i == 0 || t.rep != order[i-1].rep {
+		if t.first {
 			cr.probe(ctx, c)
 		}
 		if cr.skips(t.name, c) {

@@ -288,8 +288,7 @@ func (cr *clusterRun) cell(ctx context.Context, c report.Cell, prepare func(cont
 		return ctx.Err()
 	}
 	base, perTopic := topic, runsPerTopic(c)
-	order := runOrder(contenders, cr.p.reps, len(cr.r.Cells))
-	for i, t := range order {
+	for i, t := range runOrder(contenders, cr.p.reps, len(cr.r.Cells)) {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -302,7 +301,7 @@ func (cr *clusterRun) cell(ctx context.Context, c report.Cell, prepare func(cont
 			}
 			cr.warmUp(ctx, c, topic, nil)
 		}
-		if i == 0 || t.rep != order[i-1].rep {
+		if t.first {
 			cr.probe(ctx, c)
 		}
 		res, ran := cr.runOne(ctx, t.name, c, topic, ends, t.rep, "")

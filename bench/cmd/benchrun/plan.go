@@ -192,8 +192,9 @@ func supports(contender, w string) bool {
 
 // turn is one contender's run in a cell's repetition.
 type turn struct {
-	rep  int
-	name string
+	rep   int
+	name  string
+	first bool // the repetition's first turn, before which the CPU speed probe runs
 }
 
 // runOrder interleaves the contenders across repetitions: every repetition runs each contender once before the
@@ -209,8 +210,8 @@ func runOrder(contenders []string, reps, first int) []turn {
 	n := len(contenders)
 	var out []turn
 	for rep := 0; rep < reps && n > 0; rep++ {
-		for _, k := range williamsRow(n, rep) {
-			out = append(out, turn{rep: rep, name: contenders[(first+k)%n]})
+		for i, k := range williamsRow(n, rep) {
+			out = append(out, turn{rep: rep, name: contenders[(first+k)%n], first: i == 0})
 		}
 	}
 	return out
