@@ -186,10 +186,15 @@ func (e *events) OnClose(gc gnet.Conn, err error) gnet.Action {
 
 	e.h.forget(c)
 	reason := c.closeReason(err, local, werr)
-	if c.tls != nil && c.tls.closed(reason) {
-		// The handshake was still running: Dial fails with the reason and
-		// the caller never had a connection to report a close for.
-		return gnet.None
+	if c.tls != nil {
+		if c.tls.closed(reason) {
+			// The handshake was still running: Dial fails with the reason
+			// and the caller never had a connection to report a close for.
+			return gnet.None
+		}
+		if c.tls.drain() {
+			reason = c.closeReason(err, local, werr)
+		}
 	}
 	c.onClose(reason)
 	return gnet.None

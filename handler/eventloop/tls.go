@@ -86,6 +86,9 @@ func (l *tlsLayer) handshake(ctx context.Context) error {
 	l.ctx = ctx
 	l.mu.Unlock()
 	err := l.tc.Handshake()
+	if testHookHandshaken != nil {
+		testHookHandshaken(l)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err == nil && l.closeErr != nil {
@@ -99,10 +102,43 @@ func (l *tlsLayer) handshake(ctx context.Context) error {
 	if len(l.in) > 0 {
 		// Records that arrived with or after the last handshake message
 		// (a session ticket, say) are decrypted on the loop, in order
-		// before the next OnTraffic.
-		_ = l.c.execute((*tlsPumpTask)(l))
+		// before the next OnTraffic, unless the socket's close overtakes
+		// the task (OnClose decrypts them then: see drain).
+		queueLeftover(l)
 	}
 	return nil
+}
+
+// queueLeftover queues the task that decrypts what arrived during the
+// handshake. Tests replace it to stand for a close that overtakes the task
+// (the loop runs socket events before tasks woken in the same round), and
+// testHookHandshaken to hold the handshake's end until the peer has spoken.
+var (
+	queueLeftover      = func(l *tlsLayer) { _ = l.c.execute((*tlsPumpTask)(l)) }
+	testHookHandshaken func(*tlsLayer)
+)
+
+// drain runs in OnClose once the handshake is over: it decrypts what is
+// still buffered, which is what arrived with the handshake's end when the
+// close overtook its pump task. A peer refusing the connection (an alert
+// for a missing client certificate, under TLS 1.3 sent after the client's
+// handshake is done) closes right after its alert. drain reports whether
+// decrypting failed, recording why in the conn.
+func (l *tlsLayer) drain() bool {
+	l.mu.Lock()
+	pending := !l.handshaking && len(l.in) > 0
+	l.mu.Unlock()
+	c := l.c
+	if !pending || c.protoErr != nil || c.tlsErr != nil {
+		return false
+	}
+	if err := l.pump(); err != nil {
+		if c.protoErr == nil {
+			c.tlsErr = err
+		}
+		return true
+	}
+	return false
 }
 
 // traffic runs in OnTraffic with the bytes just read (valid only during
