@@ -55,10 +55,16 @@ func FrameBuffer(n int) []byte {
 	if b, ok := PooledFrameBuffer(n); ok {
 		return b
 	}
+	var b []byte
 	if c := frameClass(n); c >= 0 {
-		return NewFrameBuffer(minPooledFrame << c)
+		b = makeNoZero(minPooledFrame << c)
+	} else {
+		b = makeNoZero(n)
 	}
-	return makeNoZero(n)
+	if n >= hugePage {
+		adviseHuge(b[:cap(b)])
+	}
+	return b
 }
 
 // NewFrameBuffer returns a fresh empty buffer of exactly capacity bytes,
@@ -66,7 +72,11 @@ func FrameBuffer(n int) []byte {
 // size its owner knows better than the pool's classes. Like any frame it
 // may be handed back with RecycleFrame.
 func NewFrameBuffer(capacity int) []byte {
-	return makeNoZero(capacity)
+	b := makeNoZero(capacity)
+	if capacity >= hugePage {
+		adviseHuge(b[:capacity])
+	}
+	return b
 }
 
 // PooledFrameBuffer returns a recycled buffer with room for n bytes if the
