@@ -61,7 +61,7 @@ func FrameBuffer(n int) []byte {
 	} else {
 		b = makeNoZero(n)
 	}
-	if n >= hugePage {
+	if n >= hugeAdviseMin {
 		adviseHuge(b[:cap(b)])
 	}
 	return b
@@ -73,7 +73,7 @@ func FrameBuffer(n int) []byte {
 // may be handed back with RecycleFrame.
 func NewFrameBuffer(capacity int) []byte {
 	b := makeNoZero(capacity)
-	if capacity >= hugePage {
+	if capacity >= hugeAdviseMin {
 		adviseHuge(b[:capacity])
 	}
 	return b

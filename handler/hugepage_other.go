@@ -2,8 +2,8 @@
 
 package handler
 
-// hugePage is the size adviseHuge works in on Linux.
-const hugePage = 2 << 20
+// hugeAdviseMin is the smallest buffer adviseHuge advises on Linux.
+const hugeAdviseMin = 1 << 20
 
 // adviseHuge asks for huge pages on Linux only (hugepage_linux.go).
 func adviseHuge([]byte) {}
