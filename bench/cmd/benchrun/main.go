@@ -122,8 +122,11 @@ func main() {
 		file := filepath.Join(dir, "results.json")
 		// Targeted runs of the same contenders build on each other, as -only reruns do on the full results.
 		if old, lerr := report.Load(file); lerr == nil && old.Quick == r.Quick && slices.Equal(old.Contenders, r.Contenders) {
+			changed := machineChanges(old.Machine, r.Machine)
 			r = report.Merge(old, r, filter.MatchString)
 			r.Partial = true
+			// The header keeps the first run's time: the note says which cells are newer.
+			r.Notes = append(notes(r, p), rerunNotes(old.Notes, filter.String(), time.Now(), changed)...)
 		}
 		if err := r.Save(file); err != nil {
 			log.Print(err)
