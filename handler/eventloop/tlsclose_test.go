@@ -45,8 +45,15 @@ func TestTLSAlertOvertakenByClose(t *testing.T) {
 		<-closeServer
 	}()
 
+	// The hooks act on this test's connection only (the package's tests do
+	// not run in parallel, so setting them races with nothing).
+	addr := ln.Addr().String()
 	queued := make(chan struct{}, 1)
+	origQueue := queueLeftover
 	testHookHandshaken = func(l *tlsLayer) {
+		if l.c.addr != addr {
+			return
+		}
 		// Hold the handshake's end until the alert is buffered.
 		require.Eventually(t, func() bool {
 			l.mu.Lock()
@@ -54,18 +61,21 @@ func TestTLSAlertOvertakenByClose(t *testing.T) {
 			return len(l.in) > 0
 		}, 10*time.Second, time.Millisecond, "no alert during the handshake")
 	}
-	queueLeftover = func(*tlsLayer) { queued <- struct{}{} }
-	defer func() {
-		testHookHandshaken = nil
-		queueLeftover = func(l *tlsLayer) { _ = l.c.execute((*tlsPumpTask)(l)) }
-	}()
+	queueLeftover = func(l *tlsLayer) {
+		if l.c.addr != addr {
+			origQueue(l)
+			return
+		}
+		queued <- struct{}{}
+	}
+	defer func() { testHookHandshaken, queueLeftover = nil, origQueue }()
 
 	h, err := New(WithLoops(1))
 	require.NoError(t, err)
 	defer h.Close()
 	closed := make(chan error, 1)
 	hc, err := h.Dial(context.Background(), handler.DialConfig{
-		Address:   ln.Addr().String(),
+		Address:   addr,
 		TLSConfig: &tls.Config{RootCAs: ca.Pool(), MinVersion: tls.VersionTLS13},
 		OnFrame:   func([]byte) { t.Error("no frame expected") },
 		OnClose:   func(err error) { closed <- err },
