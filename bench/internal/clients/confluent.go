@@ -232,7 +232,7 @@ func confluentConsumerConfig(s *workload.Spec, group string) *ck.ConfigMap {
 }
 
 // confluentDrain polls c until prog is done or ctx ends.
-func confluentDrain(ctx context.Context, c *ck.Consumer, prog *workload.Progress) error {
+func confluentDrain(ctx context.Context, c *ck.Consumer, prog workload.Seer) error {
 	for !prog.Done() && ctx.Err() == nil {
 		switch e := c.Poll(100).(type) {
 		case *ck.Message:
@@ -265,7 +265,10 @@ func confluentConsume(ctx context.Context, s *workload.Spec) (workload.Result, e
 		return workload.Result{}, err
 	}
 	prog := workload.NewProgress(s.Ends)
-	if err := confluentDrain(ctx, c, prog); err != nil {
+	tl := prog.Tally()
+	err = confluentDrain(ctx, c, tl)
+	tl.Flush()
+	if err != nil {
 		return workload.Result{}, err
 	}
 	if !prog.Done() {

@@ -176,14 +176,17 @@ func franzConsume(ctx context.Context, s *workload.Spec) (workload.Result, error
 	}
 	defer cl.Close()
 	prog := workload.NewProgress(s.Ends)
-	if err := franzDrain(ctx, cl, prog); err != nil {
+	tl := prog.Tally()
+	err = franzDrain(ctx, cl, tl)
+	tl.Flush()
+	if err != nil {
 		return workload.Result{}, err
 	}
 	return workload.Result{Messages: prog.Messages(), Bytes: prog.Bytes(), Seconds: time.Since(start).Seconds()}, nil
 }
 
 // franzDrain polls until prog is done or ctx ends.
-func franzDrain(ctx context.Context, cl *kgo.Client, prog *workload.Progress) error {
+func franzDrain(ctx context.Context, cl *kgo.Client, prog workload.Seer) error {
 	for !prog.Done() {
 		fs := cl.PollFetches(ctx)
 		if fs.IsClientClosed() {

@@ -253,13 +253,15 @@ func (g gregorClient) consume(ctx context.Context, s *workload.Spec) (workload.R
 	}
 	defer c.Stop(context.Background())
 	prog := workload.NewProgress(s.Ends)
-	for !prog.Done() {
+	tl := prog.Tally()
+	for !tl.Done() {
 		m, err := c.Consume(ctx)
 		if err != nil {
 			return workload.Result{}, err
 		}
-		prog.Seen(m.Partition, m.Offset, len(m.Value))
+		tl.Seen(m.Partition, m.Offset, len(m.Value))
 	}
+	tl.Flush()
 	return workload.Result{Messages: prog.Messages(), Bytes: prog.Bytes(), Seconds: time.Since(start).Seconds()}, nil
 }
 

@@ -161,7 +161,7 @@ func kafkagoReader(s *workload.Spec, partition int32) *kgo.Reader {
 }
 
 // kafkagoRead reads one partition from offset until ctx ends or prog is done.
-func kafkagoRead(ctx context.Context, s *workload.Spec, partition int32, offset int64, prog *workload.Progress) error {
+func kafkagoRead(ctx context.Context, s *workload.Spec, partition int32, offset int64, prog workload.Seer) error {
 	r := kafkagoReader(s, partition)
 	defer r.Close()
 	if err := r.SetOffset(offset); err != nil {
@@ -187,7 +187,8 @@ func kafkagoConsume(ctx context.Context, s *workload.Spec) (workload.Result, err
 	defer cancel()
 	errs := make(chan error, len(s.Ends))
 	for p := range s.Ends {
-		go func() { errs <- kafkagoRead(rctx, s, p, kgo.FirstOffset, prog) }()
+		// A Tally per reader: each flushes as its partition reaches its end, before the Progress can finish.
+		go func() { errs <- kafkagoRead(rctx, s, p, kgo.FirstOffset, prog.Tally()) }()
 	}
 	select {
 	case <-prog.Wait():

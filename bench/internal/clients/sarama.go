@@ -194,8 +194,10 @@ func saramaConsume(ctx context.Context, s *workload.Spec) (workload.Result, erro
 		}
 		defer pc.AsyncClose()
 		go func() {
+			// A Tally per partition: it flushes as the partition reaches its end, before the Progress can finish.
+			tl := prog.Tally()
 			for m := range pc.Messages() {
-				prog.Seen(m.Partition, m.Offset, len(m.Value))
+				tl.Seen(m.Partition, m.Offset, len(m.Value))
 			}
 		}()
 	}

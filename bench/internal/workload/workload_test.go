@@ -81,6 +81,52 @@ func TestProgressFinishesOnEndsNotCounts(t *testing.T) {
 	assert.True(t, NewProgress(map[int32]int64{0: 0}).Done())
 }
 
+// A message on a partition that was empty at the start (end 0) does not count it as reaching its end again.
+func TestProgressEmptyPartitionDoneOnce(t *testing.T) {
+	p := NewProgress(map[int32]int64{0: 0, 1: 2})
+	assert.False(t, p.Seen(0, 0, 1), "partition 1 is not at its end")
+	assert.False(t, p.Seen(0, 5, 1))
+	assert.True(t, p.Seen(1, 1, 1))
+}
+
+// Tallies count on their own goroutines, finish on ends as Seen does, and reach the Progress's counts on Flush.
+func TestProgressTallies(t *testing.T) {
+	p := NewProgress(map[int32]int64{0: 2, 1: 1, 2: 0})
+	a, b := p.Tally(), p.Tally()
+	assert.False(t, a.Seen(0, 0, 10))
+	assert.False(t, a.Seen(0, 0, 10), "a redelivery does not move the partition on")
+	assert.False(t, b.Seen(1, 0, 10))
+	assert.False(t, b.Seen(2, 0, 5), "an empty partition was done already")
+	assert.False(t, a.Seen(7, 3, 1), "a partition without an end")
+	assert.False(t, b.Done())
+	assert.EqualValues(t, 2, p.Messages(), "b's counts reached the Progress at its partitions' ends, a's wait")
+	assert.True(t, a.Seen(0, 1, 10))
+	assert.True(t, b.Done())
+	assert.EqualValues(t, 6, p.Messages(), "a flushed before partition 0's end finished the Progress")
+	assert.True(t, a.Seen(7, 4, 1), "a message after the end")
+	assert.EqualValues(t, 6, p.Messages(), "not flushed yet")
+	a.Flush()
+	b.Flush()
+	b.Flush()
+	assert.EqualValues(t, 7, p.Messages())
+	assert.EqualValues(t, 47, p.Bytes())
+
+	q := NewProgress(map[int32]int64{0: 3})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			tl := q.Tally()
+			for off := range int64(3) {
+				tl.Seen(0, off, 2)
+			}
+		})
+	}
+	<-q.Wait()
+	assert.GreaterOrEqual(t, q.Messages(), int64(3), "the tally that finished had flushed first")
+	wg.Wait()
+	assert.EqualValues(t, 12, q.Messages(), "each tally's last message reached the end and flushed")
+}
+
 func TestProgressCountsPartitionsWithoutEnds(t *testing.T) {
 	p := NewProgress(map[int32]int64{1: 1, 3: 2})
 	assert.False(t, p.Seen(0, 5, 1), "a partition below the highest tracked but without an end")
@@ -132,6 +178,25 @@ func BenchmarkProgressSeen(b *testing.B) {
 			off++
 		}
 		p.Seen(id, off, 100)
+	}
+}
+
+// BenchmarkProgressTallySeen is BenchmarkProgressSeen through a Tally, as a contender delivering on one goroutine
+// counts.
+func BenchmarkProgressTallySeen(b *testing.B) {
+	const parts = 3000
+	ends := map[int32]int64{}
+	for id := range int32(parts) {
+		ends[id] = math.MaxInt64
+	}
+	tl := NewProgress(ends).Tally()
+	off := int64(0)
+	for i := 0; b.Loop(); i++ {
+		id := int32(i % parts)
+		if id == 0 {
+			off++
+		}
+		tl.Seen(id, off, 100)
 	}
 }
 
