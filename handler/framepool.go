@@ -55,14 +55,13 @@ func FrameBuffer(n int) []byte {
 	if b, ok := PooledFrameBuffer(n); ok {
 		return b
 	}
-	var b []byte
+	size := n
 	if c := frameClass(n); c >= 0 {
-		b = makeNoZero(minPooledFrame << c)
-	} else {
-		b = makeNoZero(n)
+		size = minPooledFrame << c
 	}
+	b := makeNoZero(size)
 	if n >= hugeAdviseMin {
-		adviseHuge(b[:cap(b)])
+		adviseHuge(b[:size])
 	}
 	return b
 }

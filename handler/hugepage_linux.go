@@ -55,12 +55,9 @@ func godebugDisablesTHP(v string) bool {
 }
 
 // adviseHuge advises the huge pages b overlaps that were not advised
-// before.
+// before. Its callers decide which buffers are large enough (hugeAdviseMin).
 func adviseHuge(b []byte) {
 	n := uintptr(len(b))
-	if n < hugeAdviseMin {
-		return
-	}
 	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 	start := p &^ (hugePage - 1)
 	end := (p + n + hugePage - 1) &^ (hugePage - 1)
