@@ -70,18 +70,26 @@ func (p *Progress) finish() {
 
 // Seen records one delivered message. It reports whether every partition has now reached its end.
 func (p *Progress) Seen(partition int32, offset int64, valueBytes int) bool {
-	if uint64(partition) >= uint64(len(p.slots)) || !p.slots[partition].tracked {
+	s := p.tracked(partition)
+	if s == nil {
 		p.other.messages.Add(1)
 		p.other.bytes.Add(int64(valueBytes))
 		return p.finished.Load()
 	}
-	s := &p.slots[partition]
 	s.messages.Add(1)
 	s.bytes.Add(int64(valueBytes))
 	if offset+1 >= s.end {
 		p.reach(s)
 	}
 	return p.finished.Load()
+}
+
+// tracked returns partition's slot, or nil when it has no end to reach.
+func (p *Progress) tracked(partition int32) *progressSlot {
+	if uint64(partition) >= uint64(len(p.slots)) || !p.slots[partition].tracked {
+		return nil
+	}
+	return &p.slots[partition]
 }
 
 // reach marks s's partition as read to its end, once.
@@ -114,11 +122,9 @@ func (t *Tally) Seen(partition int32, offset int64, valueBytes int) bool {
 	t.messages++
 	t.bytes += int64(valueBytes)
 	p := t.p
-	if uint64(partition) < uint64(len(p.slots)) {
-		if s := &p.slots[partition]; s.tracked && offset+1 >= s.end {
-			t.Flush()
-			p.reach(s)
-		}
+	if s := p.tracked(partition); s != nil && offset+1 >= s.end {
+		t.Flush()
+		p.reach(s)
 	}
 	return p.finished.Load()
 }

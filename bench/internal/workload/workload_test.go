@@ -166,11 +166,7 @@ func TestProgressConcurrentMembers(t *testing.T) {
 // BenchmarkProgressSeen is the per-message cost every consume run pays in the harness, at 3,000 partitions.
 func BenchmarkProgressSeen(b *testing.B) {
 	const parts = 3000
-	ends := map[int32]int64{}
-	for id := range int32(parts) {
-		ends[id] = math.MaxInt64
-	}
-	p := NewProgress(ends)
+	p := endlessProgress(parts)
 	off := int64(0)
 	for i := 0; b.Loop(); i++ {
 		id := int32(i % parts)
@@ -185,11 +181,7 @@ func BenchmarkProgressSeen(b *testing.B) {
 // counts.
 func BenchmarkProgressTallySeen(b *testing.B) {
 	const parts = 3000
-	ends := map[int32]int64{}
-	for id := range int32(parts) {
-		ends[id] = math.MaxInt64
-	}
-	tl := NewProgress(ends).Tally()
+	tl := endlessProgress(parts).Tally()
 	off := int64(0)
 	for i := 0; b.Loop(); i++ {
 		id := int32(i % parts)
@@ -198,6 +190,15 @@ func BenchmarkProgressTallySeen(b *testing.B) {
 		}
 		tl.Seen(id, off, 100)
 	}
+}
+
+// endlessProgress tracks parts partitions that never reach their ends, for the benchmarks.
+func endlessProgress(parts int) *Progress {
+	ends := map[int32]int64{}
+	for id := range int32(parts) {
+		ends[id] = math.MaxInt64
+	}
+	return NewProgress(ends)
 }
 
 func TestOwnersCompleteOnlyWhenEveryMemberOwnsAndNoOverlap(t *testing.T) {
