@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -300,4 +302,23 @@ func TestSettle(t *testing.T) {
 	n, ok = settle(8, runs(4.0, 4.6))
 	assert.Equal(t, 2, n, "4.6 is within 15% of 4.0")
 	assert.True(t, ok)
+}
+
+// A job's own bound replaces the execer's on the client's command line; fills get fillFactor times it.
+func TestJobTimeout(t *testing.T) {
+	dir := t.TempDir()
+	args := filepath.Join(dir, "args")
+	client := script(t, dir, "benchclient", `echo "$@" >> `+args+"\necho '{\"messages\":1}'\n")
+	e := &execer{benchclient: client, workDir: dir, timeout: time.Minute, bufferMsgs: func(int) int { return 1 }}
+	c := report.Cell{Workload: workload.Produce, Size: 100, Compression: "none"}
+	j := job{cell: c, cl: &cluster{bootstrap: []string{"127.0.0.1:9"}}, topic: "t", n: 1}
+	require.Empty(t, e.run(context.Background(), "gregor", j).Error)
+	j.timeout = fillFactor * e.timeout
+	require.Empty(t, e.run(context.Background(), "franz-go", j).Error)
+	b, err := os.ReadFile(args)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	require.Len(t, lines, 2)
+	assert.Contains(t, lines[0], "-timeout 60s")
+	assert.Contains(t, lines[1], "-timeout 240s")
 }

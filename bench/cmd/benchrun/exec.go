@@ -43,6 +43,15 @@ type job struct {
 	quiet      bool          // a fill or warm-up, not a measurement
 	start      time.Time     // latency: when the first send is due (Go contenders; zero: at once)
 	prepared   bool          // the caller has run prepare, for this run and one beside it
+	timeout    time.Duration // the run's bound; zero: the execer's
+}
+
+// limit is how long j may run.
+func (e *execer) limit(j job) time.Duration {
+	if j.timeout > 0 {
+		return j.timeout
+	}
+	return e.timeout
 }
 
 // execer runs contenders as child processes and reads their rusage.
@@ -106,7 +115,7 @@ func (e *execer) run(ctx context.Context, contender string, j job) workload.Resu
 		return workload.Result{Error: "not supported"}
 	}
 	argv = e.pin.clientArgv(argv)
-	ctx, cancel := context.WithTimeout(ctx, e.timeout+30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, e.limit(j)+30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = e.workDir
@@ -191,7 +200,7 @@ func (e *execer) clientArgs(j job) []string {
 		"-ends", workload.FormatEnds(j.ends),
 		"-buffer-msgs", strconv.Itoa(e.bufferMsgs(c.Size)),
 		"-buffer-bytes", strconv.Itoa(e.bufferBytes),
-		"-timeout", durationFlag(e.timeout),
+		"-timeout", durationFlag(e.limit(j)),
 	}, append(inFlightArgs(c), tlsArgs...)...)
 }
 
@@ -265,7 +274,7 @@ func (e *execer) javaArgs(j job) ([]string, func(job, string) workload.Result) {
 		_ = os.WriteFile(props, []byte("max.partition.fetch.bytes=1048576\nclient.id=bench-java\n"), 0o644)
 		return append(base, "org.apache.kafka.tools.ConsumerPerformance",
 			"--bootstrap-server", boot, "--topic", j.topic, "--messages", strconv.FormatInt(workload.TotalEnds(j.ends), 10),
-			"--group", j.group, "--timeout", strconv.FormatInt(e.timeout.Milliseconds(), 10),
+			"--group", j.group, "--timeout", strconv.FormatInt(e.limit(j).Milliseconds(), 10),
 			"--consumer.config", props), parseJavaConsumer
 	}
 	return nil, nil
