@@ -244,6 +244,7 @@ func besideIntro(r *Results) string {
 	}
 	return " Every other contender ran beside gregor: the two at once, sharing the rate (each sent every other " +
 		"message, so the brokers received the rate above) over the same counted window, so that both met the same " +
-		"broker pauses; gregor's column pools all its runs, and each other contender's ratio is to gregor's runs " +
-		"beside it."
+		"broker pauses; gregor's column pools its runs beside the Go clients (beside java-perf's JVM and " +
+		"pykafka's interpreter, which share the client's core with it, its p99 was several times higher), and each " +
+		"other contender's ratio is to gregor's runs beside it."
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -237,7 +238,7 @@ func TestLatencyPooled(t *testing.T) {
 }
 
 // A contender that ran beside gregor has its latency ratio taken against gregor's runs beside it, not all of
-// gregor's runs; gregor's own column pools them all, and the intro says how the runs went.
+// gregor's runs; gregor's own column pools its runs beside the Go clients, and the intro says how the runs went.
 func TestLatencyBeside(t *testing.T) {
 	r := sample()
 	r.Contenders = append(r.Contenders, "sarama")
@@ -264,6 +265,23 @@ func TestLatencyBeside(t *testing.T) {
 		"franz-go against gregor's 4, sarama against its 2; gregor's median over all six runs")
 	assert.Contains(t, md, "Every other contender ran beside gregor")
 	assert.Contains(t, md, "taking turns within each repetition (in the latency cells, beside gregor: see there);")
+
+	// Beside java-perf, whose JVM shares the client's core, gregor's p99 was 20 and java-perf's 30: its ratio is to
+	// those runs, and gregor's own column leaves them out.
+	withJava := slices.Clone(r.Samples)
+	r.Contenders = append(r.Contenders, "java-perf")
+	for rep := range 3 {
+		r.Samples = append(r.Samples,
+			Sample{Cell: "l", Contender: "gregor", Rep: rep, Beside: "java-perf", Result: lat(20)},
+			Sample{Cell: "l", Contender: "java-perf", Rep: rep, Beside: "gregor", Result: lat(30)},
+		)
+	}
+	md = Markdown(r, "")
+	assert.Contains(t, md, "| kraft-1 · 10 KiB · lz4 · acks=1 | 1.00 / 3.00 ±67% ⚠ / 6.00 **×1.00** | "+
+		"1.00 / 5.00 ±0% / 10.0 **×1.25** | 1.00 / 3.00 ±0% / 6.00 **×1.50** | 1.00 / 30.0 ±0% / 60.0 **×1.50** |",
+		"gregor's column as without java-perf; java-perf against gregor's 20 beside it")
+	r.Contenders = r.Contenders[:len(r.Contenders)-1]
+	r.Samples = withJava
 
 	for i := range r.Samples {
 		r.Samples[i].Beside = ""

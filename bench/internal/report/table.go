@@ -46,9 +46,12 @@ func (t table) write(b *strings.Builder, r *Results, cells []Cell, names []strin
 	for _, c := range cells {
 		fmt.Fprintf(b, "| %s |", rowName(c))
 		for _, n := range names {
-			base := t.stat(r.baseline(c.Key, n))
-			res := r.samples(c.Key, n)
+			res := r.ownRuns(c.Key, n)
 			s := t.stat(res)
+			base := s
+			if n != Baseline {
+				base = t.stat(r.baseline(c.Key, n))
+			}
 			var text string
 			switch {
 			case s.OK():
