@@ -184,22 +184,25 @@ func TestLargeFrameBufferTracksArrivingBytes(t *testing.T) {
 }
 
 // TestLargeFrameOnceProvedIsAllocatedWhole checks that after a peer has sent
-// a frame above wholeAlloc, a prefix up to that size gets its whole buffer
-// at once (no regrowth copy), while a larger one still starts small.
+// a frame above wholeAlloc, a prefix up to provedSlack times that size gets
+// its whole buffer at once (no regrowth copy), while a larger one still
+// starts small.
 func TestLargeFrameOnceProvedIsAllocatedWhole(t *testing.T) {
-	size := 2*wholeAlloc + 17
+	size := wholeAlloc + 17
 	body := make([]byte, size)
 	var s sink
 	d := New(0)
 	require.NoError(t, d.Feed(encode(body), s.emit))
 	require.Len(t, s.frames, 1)
 
-	require.NoError(t, d.Feed(binary.BigEndian.AppendUint32(nil, uint32(size-100)), s.emit))
-	assert.GreaterOrEqual(t, cap(d.body), size-100, "a size the peer has sent before is allocated whole")
-	require.NoError(t, d.Feed(make([]byte, size-100), s.emit))
-	require.Len(t, s.frames, 2)
+	for _, n := range []int{size - 100, size + 100, provedSlack * size} {
+		require.NoError(t, d.Feed(binary.BigEndian.AppendUint32(nil, uint32(n)), s.emit))
+		assert.GreaterOrEqual(t, cap(d.body), n, "a size near one the peer has sent is allocated whole: %d", n)
+		require.NoError(t, d.Feed(make([]byte, n), s.emit))
+	}
+	require.Len(t, s.frames, 4)
 
-	larger := 6 * wholeAlloc
+	larger := 3*provedSlack*size + 1
 	require.NoError(t, d.Feed(binary.BigEndian.AppendUint32(nil, uint32(larger)), s.emit))
 	if cap(d.body) < larger { // unless the pool lent a buffer of the whole size
 		assert.LessOrEqual(t, cap(d.body), wholeAlloc, "a larger prefix starts small")
