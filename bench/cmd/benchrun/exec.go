@@ -23,8 +23,8 @@ import (
 
 // Contender names that are not Go adapters in benchclient.
 const (
-	javaName    = "java-perf"
-	pykafkaName = "pykafka"
+	javaName    = report.JavaPerf
+	pykafkaName = report.PyKafka
 )
 
 // job is one contender's run in one cell.

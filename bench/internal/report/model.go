@@ -144,8 +144,13 @@ func (r *Results) ownRuns(cell, contender string) []workload.Result {
 	return own
 }
 
-// foreignRuntime names the contenders that are not Go clients but tools of another runtime, measured for reference.
-var foreignRuntime = map[string]bool{"java-perf": true, "pykafka": true}
+// The contenders that are not Go clients but tools of another runtime, measured for reference.
+const (
+	JavaPerf = "java-perf" // Kafka's own ProducerPerformance and ConsumerPerformance
+	PyKafka  = "pykafka"
+)
+
+var foreignRuntime = map[string]bool{JavaPerf: true, PyKafka: true}
 
 // ranBeside reports whether some run of workload w ran beside another (see Sample.Beside).
 func (r *Results) ranBeside(w string) bool {
