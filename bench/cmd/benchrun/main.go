@@ -122,11 +122,8 @@ func main() {
 		file := filepath.Join(dir, "results.json")
 		// Targeted runs of the same contenders build on each other, as -only reruns do on the full results.
 		if old, lerr := report.Load(file); lerr == nil && old.Quick == r.Quick && slices.Equal(old.Contenders, r.Contenders) {
-			changed := machineChanges(old.Machine, r.Machine)
-			r = report.Merge(old, r, filter.MatchString)
+			r = mergeRerun(old, r, filter, p)
 			r.Partial = true
-			// The header keeps the first run's time: the note says which cells are newer.
-			r.Notes = append(notes(r, p), rerunNotes(old.Notes, filter.String(), time.Now(), changed)...)
 		}
 		if err := r.Save(file); err != nil {
 			log.Print(err)
@@ -148,9 +145,7 @@ func main() {
 			base = resultsFile
 		}
 		if old, lerr := report.Load(base); lerr == nil && old.Quick == r.Quick {
-			changed := machineChanges(old.Machine, r.Machine) // before Merge, which gives old r's machine table
-			r = report.Merge(old, r, filter.MatchString)
-			r.Notes = append(notes(r, p), rerunNotes(old.Notes, filter.String(), time.Now(), changed)...)
+			r = mergeRerun(old, r, filter, p)
 		}
 	}
 	if r != nil {
@@ -180,6 +175,16 @@ func cellPartitions(cells []report.Cell) []int {
 		}
 	}
 	return out
+}
+
+// mergeRerun merges r, a run of the cells filter matches, into old, the results it reruns some cells of. The
+// header keeps old's time; a note says which cells are newer, and what the machine table said differently for the
+// cells kept.
+func mergeRerun(old, r *report.Results, filter *regexp.Regexp, p plan) *report.Results {
+	changed := machineChanges(old.Machine, r.Machine) // before Merge, which gives r old's machine table
+	r = report.Merge(old, r, filter.MatchString)
+	r.Notes = append(notes(r, p), rerunNotes(old.Notes, filter.String(), time.Now(), changed)...)
+	return r
 }
 
 // isRerunNote tells the notes partial runs leave, which stay on record.
