@@ -33,6 +33,11 @@ const (
 	frameClasses   = 11 // 64 KiB << 0..10
 )
 
+// hugeAdviseMin is the smallest frame buffer advised onto huge pages
+// (adviseHuge, on Linux): a smaller one would carry more of its
+// neighbours' memory onto huge pages than its own.
+const hugeAdviseMin = 1 << 20
+
 var framePools [frameClasses]sync.Pool
 
 // pooledFrame is a pool entry: a recycled buffer, emptied.

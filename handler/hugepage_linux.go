@@ -29,10 +29,6 @@ import (
 // switch for keeping its heap off huge pages, turns this off too.
 const hugePage = 2 << 20
 
-// hugeAdviseMin is the smallest buffer advised: a smaller one would carry
-// more of its neighbours' memory onto huge pages than its own.
-const hugeAdviseMin = 1 << 20
-
 // hugeAdvisedMax bounds the advised set: 64 Ki stretches, a 128 GiB heap.
 const hugeAdvisedMax = 1 << 16
 
