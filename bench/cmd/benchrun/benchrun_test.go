@@ -322,3 +322,11 @@ func TestJobTimeout(t *testing.T) {
 	assert.Contains(t, lines[0], "-timeout 60s")
 	assert.Contains(t, lines[1], "-timeout 240s")
 }
+
+func TestBenchrunCommand(t *testing.T) {
+	got := benchrunCommand([]string{"-only", "^latency/", "-contenders", "gregor,franz-go", "-latency-for", "10s", "-x", "it's", ""})
+	want := `cd bench && go run ./cmd/benchrun -only '^latency/' -contenders gregor,franz-go -latency-for 10s -x 'it'\''s' ''`
+	if got != want {
+		t.Errorf("benchrunCommand = %s\nwant %s", got, want)
+	}
+}

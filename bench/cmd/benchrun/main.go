@@ -3,7 +3,7 @@
 // workload cell as a separate process, and writes docs/benchmarks.md and docs/benchmarks.svg, with the raw results
 // they are rendered from in docs/benchmarks.json. "make bench" runs it; BENCH_QUICK=1 makes a short smoke run.
 //
-//	cd bench && go run ./cmd/benchrun [-quick] [-only REGEXP] [-contenders NAME,...] [-partitions N,...] [-report-only]
+//	cd bench && go run ./cmd/benchrun [-quick] [-only REGEXP] [-contenders NAME,...] [-partitions N,...] [-latency-for D] [-report-only | -render DIR]
 //
 // A run limited to some contenders writes its report to bench/results/targeted instead.
 package main
@@ -31,6 +31,7 @@ func main() {
 	quick := flag.Bool("quick", os.Getenv("BENCH_QUICK") == "1", "short smoke run (also BENCH_QUICK=1)")
 	only := flag.String("only", os.Getenv("BENCH_ONLY"), "run only cells whose key matches this regexp")
 	reportOnly := flag.Bool("report-only", false, "render docs/ again from docs/benchmarks.json, running nothing")
+	render := flag.String("render", "", "render DIR/benchmarks.md and .svg again from DIR/benchmarks.json as it stands (a published targeted run, e.g. docs/latency), running nothing")
 	profile := flag.Bool("profile", os.Getenv("BENCH_PROFILE") != "0", "profile gregor where it trails franz-go")
 	verbose := flag.Bool("v", true, "print every run's result")
 	pin := flag.Bool("pin", os.Getenv("BENCH_PIN") != "0", "pin brokers and the client under test to separate cores with taskset")
@@ -40,6 +41,7 @@ func main() {
 		"latency cells: run each contender at the same time as gregor, not after it (also BENCH_LATENCY_BESIDE=0 for off)")
 	partitions := flag.String("partitions", os.Getenv("BENCH_PARTITIONS"),
 		"run the consume cells at these partition counts (comma-separated, e.g. 10,100,1000,3000; also BENCH_PARTITIONS); default: the plan's topic partitions")
+	latFor := flag.Duration("latency-for", 0, "latency runs: how long each counts acknowledgements (0: the plan's, 4 s in a full run); longer runs put more acknowledgements behind each p99.9")
 	probe := flag.Bool(probeFlag, false, "run the CPU speed probe once, print its rate in MB/s and exit (the runner runs it on the client's core before each repetition)")
 	flag.Parse()
 	log.SetFlags(log.Ltime)
@@ -59,6 +61,17 @@ func main() {
 	resultsFile := filepath.Join(resultsDir, "results.json") // the last run's, whatever it was
 	// The results docs/ shows are kept beside it, so that a rerun of some cells on any checkout merges into them.
 	fullFile := filepath.Join(docsDir, "benchmarks.json")
+	if *render != "" {
+		// A targeted run's settings and notes are its own run's (its flags changed them), so they stay.
+		r, err := report.Load(filepath.Join(*render, "benchmarks.json"))
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := writeDocs(r, *render); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	if *reportOnly {
 		r, err := report.Load(fullFile)
 		if err != nil {
@@ -97,6 +110,12 @@ func main() {
 		p.reps = *reps
 	}
 	p.latBeside = *beside
+	if *latFor < 0 {
+		log.Fatalf("-latency-for %v: want a positive duration, or 0 for the plan's", *latFor)
+	}
+	if *latFor > 0 {
+		p.latFor = *latFor
+	}
 	if p.consumePartitions, err = parsePartitions(*partitions); err != nil {
 		log.Fatal(err)
 	}
@@ -113,8 +132,10 @@ func main() {
 	}
 	r, err := runAll(ctx, root, resultsDir, p, filter, *profile, *verbose, pins)
 	if r != nil && len(p.contenders) > 0 {
-		// Some contenders only: its report stands apart, never merged into the full results.
+		// Some contenders only: its report stands apart, never merged into the full results, and says how it was run.
 		r.Partial = true
+		r.Command = benchrunCommand(os.Args[1:])
+		r.Contenders = slices.DeleteFunc(r.Contenders, func(name string) bool { return !slices.Contains(p.contenders, name) })
 		dir := filepath.Join(resultsDir, "targeted")
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			log.Fatal(err)
@@ -230,6 +251,30 @@ func machineChanges(old, now []report.KV) []string {
 
 // docsFor is where r's report goes: docs/ for a full run, or for reruns merged into one; the results directory
 // for a quick or partial run, so that neither replaces the published numbers.
+// benchrunCommand is the command line that runs benchrun with args, as a shell takes it from the repository's root.
+func benchrunCommand(args []string) string {
+	cmd := "cd bench && go run ./cmd/benchrun"
+	for _, a := range args {
+		cmd += " " + shellQuote(a)
+	}
+	return cmd
+}
+
+// shellQuote leaves a word a shell reads as itself alone and puts any other in single quotes.
+func shellQuote(s string) string {
+	plain := s != ""
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune(",._=/:+-", c)) {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
 func docsFor(r *report.Results, docsDir, resultsDir string) string {
 	if r.Quick || r.Partial {
 		return resultsDir
@@ -241,11 +286,17 @@ func writeDocs(r *report.Results, docsDir string) error {
 	if err := os.MkdirAll(docsDir, 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(docsDir, "benchmarks.svg"), []byte(report.Chart(r)), 0o644); err != nil {
+	chart, svg := "benchmarks.svg", report.Chart(r)
+	if svg == "" {
+		chart = ""
+		if err := os.Remove(filepath.Join(docsDir, "benchmarks.svg")); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+	} else if err := os.WriteFile(filepath.Join(docsDir, chart), []byte(svg), 0o644); err != nil {
 		return err
 	}
 	md := filepath.Join(docsDir, "benchmarks.md")
-	if err := os.WriteFile(md, []byte(report.Markdown(r, "benchmarks.svg")), 0o644); err != nil {
+	if err := os.WriteFile(md, []byte(report.Markdown(r, chart)), 0o644); err != nil {
 		return err
 	}
 	log.Printf("wrote %s", md)

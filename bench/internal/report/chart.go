@@ -33,6 +33,9 @@ func Chart(r *Results) string {
 			y = p.render(&body, r, names, y)
 		}
 	}
+	if body.Len() == 0 {
+		return "" // a report of latency cells only has nothing to chart
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="11">`+"\n",
 		chartLabelW+chartPlotW+30, y)

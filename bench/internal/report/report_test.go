@@ -96,6 +96,12 @@ func TestChart(t *testing.T) {
 	assert.NotContains(t, svg, "spread above", "no noisy cell")
 }
 
+func TestChartNothingToChart(t *testing.T) {
+	r := sample()
+	r.Cells = slices.DeleteFunc(r.Cells, func(c Cell) bool { return c.Workload != "latency" })
+	assert.Empty(t, Chart(r), "latency cells only: no chart, rather than an empty picture")
+}
+
 func TestCPUPerRecord(t *testing.T) {
 	// 0.5 s of user+system CPU over 250,000 records is 2 µs a record.
 	assert.InDelta(t, 2.0, CPUPerRecord(workload.Result{Messages: 250_000, CPUSeconds: 0.5}), 1e-9)
