@@ -330,3 +330,21 @@ func TestBenchrunCommand(t *testing.T) {
 		t.Errorf("benchrunCommand = %s\nwant %s", got, want)
 	}
 }
+
+// TestFillJob: the filler writes the cell's messages idempotently with every replica's acknowledgement, in the
+// cell's codec and partitions, within four times a run's bound.
+func TestFillJob(t *testing.T) {
+	dir := t.TempDir()
+	args := filepath.Join(dir, "args")
+	client := script(t, dir, "benchclient", `echo "$@" >> `+args+"\necho '{\"messages\":1}'\n")
+	cr := &clusterRun{p: fullPlan(), cl: &cluster{bootstrap: []string{"127.0.0.1:9"}}, payloads: map[int]string{10240: "v"},
+		e: &execer{benchclient: client, workDir: dir, timeout: time.Minute, bufferMsgs: func(int) int { return 1 }}}
+	c := report.Cell{Workload: workload.Consume, Size: 10240, Compression: "lz4", Partitions: 3000, Messages: 50_000}
+	require.Empty(t, cr.e.run(context.Background(), "franz-go", cr.fillJob(c, "t")).Error)
+	b, err := os.ReadFile(args)
+	require.NoError(t, err)
+	for _, want := range []string{"-workload produce ", "-partitions 3000 ", "-n 50000 ", "-compression lz4 ", "-acks all ",
+		"-delivery idempotent ", "-timeout 240s"} {
+		assert.Contains(t, string(b), want)
+	}
+}
