@@ -331,20 +331,32 @@ func TestBenchrunCommand(t *testing.T) {
 	}
 }
 
-// TestFillJob: the filler writes the cell's messages idempotently with every replica's acknowledgement, in the
+// TestFillJob: the plan's filler writes the cell's messages idempotently with every replica's acknowledgement, in the
 // cell's codec and partitions, within four times a run's bound.
 func TestFillJob(t *testing.T) {
 	dir := t.TempDir()
 	args := filepath.Join(dir, "args")
 	client := script(t, dir, "benchclient", `echo "$@" >> `+args+"\necho '{\"messages\":1}'\n")
-	cr := &clusterRun{p: fullPlan(), cl: &cluster{bootstrap: []string{"127.0.0.1:9"}}, payloads: map[int]string{10240: "v"},
+	p := fullPlan()
+	p.filler = "gregor"
+	cr := &clusterRun{p: p, cl: &cluster{bootstrap: []string{"127.0.0.1:9"}}, payloads: map[int]string{10240: "v"},
 		e: &execer{benchclient: client, workDir: dir, timeout: time.Minute, bufferMsgs: func(int) int { return 1 }}}
 	c := report.Cell{Workload: workload.Consume, Size: 10240, Compression: "lz4", Partitions: 3000, Messages: 50_000}
-	require.Empty(t, cr.e.run(context.Background(), "franz-go", cr.fillJob(c, "t")).Error)
+	filler, j := cr.fillJob(c, "t")
+	require.Empty(t, cr.e.run(context.Background(), filler, j).Error)
 	b, err := os.ReadFile(args)
 	require.NoError(t, err)
-	for _, want := range []string{"-workload produce ", "-partitions 3000 ", "-n 50000 ", "-compression lz4 ", "-acks all ",
+	for _, want := range []string{"-client gregor ", "-workload produce ", "-partitions 3000 ", "-n 50000 ", "-compression lz4 ", "-acks all ",
 		"-delivery idempotent ", "-timeout 240s"} {
 		assert.Contains(t, string(b), want)
 	}
+}
+
+func TestCheckFiller(t *testing.T) {
+	assert.NoError(t, checkFiller("franz-go", false))
+	assert.NoError(t, checkFiller("gregor", true))
+	assert.ErrorContains(t, checkFiller("gregor", false), "only with -contenders")
+	assert.ErrorContains(t, checkFiller("kafka-go", true), "idempotent producer", "kafka-go has no idempotence")
+	assert.ErrorContains(t, checkFiller(pykafkaName, true), "Go contender")
+	assert.ErrorContains(t, checkFiller("nobody", true), "Go contender")
 }

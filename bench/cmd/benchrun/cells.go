@@ -405,12 +405,13 @@ func (cr *clusterRun) runOne(ctx context.Context, name string, c report.Cell, to
 // every replica's acknowledgement.
 const fillFactor = 4
 
-// fill writes the cell's messages with franz-go (the fastest filler at hand, and not a contender measured
-// here) in the cell's codec, and returns each partition's end offset. The filler is idempotent, so that a retried
+// fill writes the cell's messages with the plan's filler (franz-go unless -filler names another) in the cell's
+// codec, and returns each partition's end offset. The filler is idempotent, so that a retried
 // batch is not written twice: without it, three brokers at 3,000 partitions took 72,418 records for 50,000 (in
 // 253 s; idempotent, exactly 50,000 in 283 s), and a cell's size depended on its fill.
 func (cr *clusterRun) fill(ctx context.Context, c report.Cell, topic string) (map[int32]int64, error) {
-	res := cr.e.run(ctx, "franz-go", cr.fillJob(c, topic))
+	filler, j := cr.fillJob(c, topic)
+	res := cr.e.run(ctx, filler, j)
 	if res.Error != "" {
 		return nil, fmt.Errorf("filling %s: %s", topic, res.Error)
 	}
@@ -436,14 +437,14 @@ func (cr *clusterRun) fill(ctx context.Context, c report.Cell, topic string) (ma
 	return nil, fmt.Errorf("filled %s with %d messages, want %d", topic, got, c.Messages)
 }
 
-// fillJob is the filler's run for cell c's topic.
-func (cr *clusterRun) fillJob(c report.Cell, topic string) job {
+// fillJob is the filler and its run for cell c's topic.
+func (cr *clusterRun) fillJob(c report.Cell, topic string) (string, job) {
 	fc := c
 	fc.Workload = workload.Produce
 	fc.Acks = "all" // every replica has it, so the high watermark is at the end when the filler exits
 	fc.Delivery = workload.Idempotent
-	return job{cell: fc, cl: cr.cl, topic: topic, partitions: cr.partitions(c), payload: cr.payloads[c.Size], n: c.Messages,
-		quiet: true, timeout: fillFactor * cr.e.timeout}
+	return cr.p.filler, job{cell: fc, cl: cr.cl, topic: topic, partitions: cr.partitions(c), payload: cr.payloads[c.Size],
+		n: c.Messages, quiet: true, timeout: fillFactor * cr.e.timeout}
 }
 
 // warmUp runs the cell's kind of work once before anything is measured, so that first-time costs fall on no

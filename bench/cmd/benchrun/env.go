@@ -175,11 +175,12 @@ func notes(r *report.Results, p plan) []string {
 			"holds more than 2 GiB. A filled topic is read once (by franz-go, unmeasured) before its cell's runs, and " +
 			"before every run the page cache's dirty pages are written out (sync), so that no run reads records still " +
 			"unwritten or carries the writeback of what was written before it.",
-		"Consume cells read topics franz-go filled (acks=all, batches of up to 1 MiB: 1,045,701 bytes for 10 KiB records, " +
-			"which just fit the 1 MiB a partition's share of a fetch may hold). Who filled a topic moves these cells: " +
-			"on a topic gregor's producer filled (batches of 994,441 bytes, so every partition's share also carries " +
-			"the first 54 KB of the next batch), franz-go took 1.15x the CPU to read 10 KiB records from 10 " +
-			"partitions, with 1.8x the page faults, and gregor the same as here.",
+		fmt.Sprintf("Consume cells read topics %s filled (acks=all; -filler names another). Who filled a topic moves "+
+			"these cells: franz-go's batches of 10 KiB records (up to 1 MiB, 1,045,701 bytes) just fit the 1 MiB a "+
+			"partition's share of a fetch may hold, and gregor's (994,441 bytes) leave room in every share for the "+
+			"first 54 KB of the next batch. Reading 10 KiB records from 10 partitions, franz-go took 1.15x the CPU "+
+			"and 1.8x the page faults on a topic gregor filled as on one franz-go filled; gregor took the same on both.",
+			p.filler),
 		"Group: the clock starts when three members start together; \"owned\" is the first moment their assignment " +
 			"callbacks cover every partition once, each member holding some.",
 		"Group join: cooperative-sticky members heartbeating every 500 ms and committing before they give partitions " +

@@ -42,6 +42,7 @@ func main() {
 	partitions := flag.String("partitions", os.Getenv("BENCH_PARTITIONS"),
 		"run the consume cells at these partition counts (comma-separated, e.g. 10,100,1000,3000; also BENCH_PARTITIONS); default: the plan's topic partitions")
 	latFor := flag.Duration("latency-for", 0, "latency runs: how long each counts acknowledgements (0: the plan's, 4 s in a full run); longer runs put more acknowledgements behind each p99.9")
+	filler := flag.String("filler", defaultFiller, "the contender that fills the consume cells' topics (idempotent, acks=all); who filled a topic moves its consume cells (see the report's notes)")
 	probe := flag.Bool(probeFlag, false, "run the CPU speed probe once, print its rate in MB/s and exit (the runner runs it on the client's core before each repetition)")
 	flag.Parse()
 	log.SetFlags(log.Ltime)
@@ -110,6 +111,10 @@ func main() {
 		p.reps = *reps
 	}
 	p.latBeside = *beside
+	if err := checkFiller(*filler, *contenders != ""); err != nil {
+		log.Fatal(err)
+	}
+	p.filler = *filler
 	if *latFor < 0 {
 		log.Fatalf("-latency-for %v: want a positive duration, or 0 for the plan's", *latFor)
 	}

@@ -33,6 +33,7 @@ type plan struct {
 	latWarm           time.Duration // and its warm-up before it, sent but not counted
 	latFirstWarm      time.Duration // the least a cluster's first latency warm-up run sends for (see warmUp)
 	latBeside         bool          // latency cells run each contender beside gregor (see beside.go)
+	filler            string        // the contender that fills consume cells' topics (-filler)
 	conns             []int
 	inflight          int // the conns cell with this many clients, each with this many requests in flight; 0: none
 	timeout           time.Duration
@@ -49,6 +50,7 @@ func fullPlan() plan {
 		latFor:       4 * time.Second,
 		latWarm:      500 * time.Millisecond,
 		latFirstWarm: time.Minute,
+		filler:       defaultFiller,
 		conns:        []int{1, 10, 100},
 		inflight:     100,
 		timeout:      5 * time.Minute,
@@ -65,6 +67,7 @@ func quickPlan() plan {
 		latFor:       time.Second,
 		latWarm:      250 * time.Millisecond,
 		latFirstWarm: time.Second,
+		filler:       defaultFiller,
 		conns:        []int{1, 10},
 		inflight:     10,
 		timeout:      2 * time.Minute,
@@ -169,6 +172,23 @@ func securityContender(name, security string) bool {
 
 // deliveryContender says whether a contender runs the cells of a delivery mode: kafka-go has neither
 // idempotence nor transactions, and pykafka has neither.
+// defaultFiller fills the consume cells' topics unless -filler names another: the fastest filler at hand.
+const defaultFiller = "franz-go"
+
+// checkFiller says why name cannot fill topics, or nil: a filler is a Go contender with an idempotent producer, so
+// that a topic holds exactly its cell's records. Another filler than the default only fills a targeted run's topics
+// (targeted): its report stands apart with the notes of its own run, while the full results are rendered again with
+// the current code's notes, which name the default, and -only reruns merge into them.
+func checkFiller(name string, targeted bool) error {
+	if !slices.Contains(goContenders, name) || !deliveryContender(name, workload.Idempotent) {
+		return fmt.Errorf("-filler %q: want a Go contender with an idempotent producer (gregor, gregor-eventloop, franz-go, sarama or confluent)", name)
+	}
+	if name != defaultFiller && !targeted {
+		return fmt.Errorf("-filler %q: only with -contenders, whose report stands apart from the full results (filled by %s)", name, defaultFiller)
+	}
+	return nil
+}
+
 func deliveryContender(name, delivery string) bool {
 	return delivery == "" || name != "kafka-go" && name != pykafkaName
 }
