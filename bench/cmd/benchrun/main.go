@@ -3,7 +3,7 @@
 // workload cell as a separate process, and writes docs/benchmarks.md and docs/benchmarks.svg, with the raw results
 // they are rendered from in docs/benchmarks.json. "make bench" runs it; BENCH_QUICK=1 makes a short smoke run.
 //
-//	cd bench && go run ./cmd/benchrun [-quick] [-only REGEXP] [-contenders NAME,...] [-partitions N,...] [-latency-for D] [-report-only | -render DIR]
+//	cd bench && go run ./cmd/benchrun [-quick] [-only REGEXP] [-contenders NAME,...] [-partitions N,...] [-latency-for D] [-filler NAME] [-report-only | -render DIR]
 //
 // A run limited to some contenders writes its report to bench/results/targeted instead.
 package main
@@ -254,8 +254,6 @@ func machineChanges(old, now []report.KV) []string {
 	return out
 }
 
-// docsFor is where r's report goes: docs/ for a full run, or for reruns merged into one; the results directory
-// for a quick or partial run, so that neither replaces the published numbers.
 // benchrunCommand is the command line that runs benchrun with args, as a shell takes it from the repository's root.
 func benchrunCommand(args []string) string {
 	cmd := "cd bench && go run ./cmd/benchrun"
@@ -280,6 +278,8 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
+// docsFor is where r's report goes: docs/ for a full run, or for reruns merged into one; the results directory
+// for a quick or partial run, so that neither replaces the published numbers.
 func docsFor(r *report.Results, docsDir, resultsDir string) string {
 	if r.Quick || r.Partial {
 		return resultsDir
