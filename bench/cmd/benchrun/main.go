@@ -91,6 +91,10 @@ func main() {
 		}
 		p.consumePartitions = cellPartitions(r.Cells)
 		r.Settings, r.Notes = settings(p), append(notes(r, p), reruns...)
+		// The JSON keeps what the report was rendered from, so that rendering it again gives the same report.
+		if err := r.Save(fullFile); err != nil {
+			log.Fatal(err)
+		}
 		if err := writeDocs(r, docsFor(r, docsDir, resultsDir)); err != nil {
 			log.Fatal(err)
 		}
