@@ -172,6 +172,10 @@ func securityContender(name, security string) bool {
 
 // deliveryContender says whether a contender runs the cells of a delivery mode: kafka-go has neither
 // idempotence nor transactions, and pykafka has neither.
+func deliveryContender(name, delivery string) bool {
+	return delivery == "" || name != "kafka-go" && name != pykafkaName
+}
+
 // defaultFiller fills the consume cells' topics unless -filler names another: the fastest filler at hand.
 const defaultFiller = "franz-go"
 
@@ -180,17 +184,14 @@ const defaultFiller = "franz-go"
 // (targeted): its report stands apart with the notes of its own run, while the full results are rendered again with
 // the current code's notes, which name the default, and -only reruns merge into them.
 func checkFiller(name string, targeted bool) error {
-	if !slices.Contains(goContenders, name) || !deliveryContender(name, workload.Idempotent) {
-		return fmt.Errorf("-filler %q: want a Go contender with an idempotent producer (gregor, gregor-eventloop, franz-go, sarama or confluent)", name)
+	fillers := slices.DeleteFunc(slices.Clone(goContenders), func(n string) bool { return !deliveryContender(n, workload.Idempotent) })
+	if !slices.Contains(fillers, name) {
+		return fmt.Errorf("-filler %q: want a Go contender with an idempotent producer (%s)", name, strings.Join(fillers, ", "))
 	}
 	if name != defaultFiller && !targeted {
 		return fmt.Errorf("-filler %q: only with -contenders, whose report stands apart from the full results (filled by %s)", name, defaultFiller)
 	}
 	return nil
-}
-
-func deliveryContender(name, delivery string) bool {
-	return delivery == "" || name != "kafka-go" && name != pykafkaName
 }
 
 // supports says whether a contender takes part in a workload at all.
