@@ -97,26 +97,26 @@ func Load(path string) (*Results, error) {
 	return &r, json.Unmarshal(b, &r)
 }
 
-// samples returns the results of contender in cell.
-func (r *Results) samples(cell, contender string) []workload.Result {
+// results returns the results of the samples keep keeps, in order.
+func (r *Results) results(keep func(Sample) bool) []workload.Result {
 	var out []workload.Result
 	for _, s := range r.Samples {
-		if s.Cell == cell && s.Contender == contender {
+		if keep(s) {
 			out = append(out, s.Result)
 		}
 	}
 	return out
 }
 
+// samples returns the results of contender in cell.
+func (r *Results) samples(cell, contender string) []workload.Result {
+	return r.results(func(s Sample) bool { return s.Cell == cell && s.Contender == contender })
+}
+
 // baseline returns gregor's runs in cell that contender's ratio is taken against: those that ran beside it, when
 // some did, else all of them.
 func (r *Results) baseline(cell, contender string) []workload.Result {
-	var beside []workload.Result
-	for _, s := range r.Samples {
-		if s.Cell == cell && s.Contender == Baseline && s.Beside == contender {
-			beside = append(beside, s.Result)
-		}
-	}
+	beside := r.results(func(s Sample) bool { return s.Cell == cell && s.Contender == Baseline && s.Beside == contender })
 	if len(beside) > 0 {
 		return beside
 	}
@@ -128,20 +128,15 @@ func (r *Results) baseline(cell, contender string) []workload.Result {
 // with it (their start-up, compiler and collector threads), and beside them gregor's p99 was 2.3-4.5 ms against
 // 0.4-1.1 beside any Go client. Their ratios are still to gregor's runs beside them (baseline).
 func (r *Results) ownRuns(cell, contender string) []workload.Result {
-	all := r.samples(cell, contender)
-	if contender != Baseline {
-		return all
-	}
-	var own []workload.Result
-	for _, s := range r.Samples {
-		if s.Cell == cell && s.Contender == Baseline && s.Beside != "" && !foreignRuntime[s.Beside] {
-			own = append(own, s.Result)
+	if contender == Baseline {
+		own := r.results(func(s Sample) bool {
+			return s.Cell == cell && s.Contender == Baseline && s.Beside != "" && !foreignRuntime[s.Beside]
+		})
+		if len(own) > 0 {
+			return own
 		}
 	}
-	if len(own) == 0 {
-		return all
-	}
-	return own
+	return r.samples(cell, contender)
 }
 
 // The contenders that are not Go clients but tools of another runtime, measured for reference.
