@@ -56,6 +56,13 @@ type RecordDecoder struct {
 	// its whole chunk alive. ReuseBuffers takes precedence.
 	SharedBuffers bool
 
+	// Checked lists batches of the next walk's input (DecodeBatches,
+	// EachBatch or AppendRecords) whose checksums a FetchChecker verified
+	// as the response arrived, in order: a batch found at the same offset
+	// with the same length and checksum is not hashed again. The walk
+	// clears it.
+	Checked []CheckedBatch
+
 	batch   RecordBatch
 	iter    RecordIter
 	records []Record
@@ -118,6 +125,8 @@ func (d *RecordDecoder) AppendRecords(dst []Record, data []byte) ([]Record, int,
 // fn sees each batch.
 func (d *RecordDecoder) walk(data []byte, out *[]Record, fn func(*RecordBatch) error, each func(*RecordBatch, *RecordIter) error) (int, error) {
 	lazy := each != nil
+	checked := d.Checked
+	d.Checked = nil
 	pos := 0
 	for {
 		rest := data[pos:]
@@ -150,7 +159,12 @@ func (d *RecordDecoder) walk(data []byte, out *[]Record, fn func(*RecordBatch) e
 		var err error
 		switch magic := entry[batchOffMagic]; magic {
 		case RecordBatchMagic:
-			recs, emit, err = d.decodeBatch(entry, recs, out != nil, lazy)
+			for len(checked) > 0 && int(checked[0].At) < pos {
+				checked = checked[1:]
+			}
+			verified := len(checked) > 0 && int(checked[0].At) == pos && int(checked[0].Len) == len(entry) &&
+				checked[0].CRC == binary.BigEndian.Uint32(entry[batchOffCRC:])
+			recs, emit, err = d.decodeBatch(entry, recs, out != nil, lazy, verified)
 		case 0, 1:
 			recs, emit, err = d.decodeLegacy(entry, recs, out != nil)
 		default:
@@ -221,7 +235,8 @@ func (d *RecordDecoder) decompress(src []byte, codec Compression, legacyLZ4, ret
 
 // decodeBatch decodes a magic 2 batch into d.batch, appending its records
 // to recs. emit is false when the batch was skipped by MinOffset.
-func (d *RecordDecoder) decodeBatch(entry []byte, recs []Record, retain, lazy bool) ([]Record, bool, error) {
+// verified is set when the batch's checksum was checked already.
+func (d *RecordDecoder) decodeBatch(entry []byte, recs []Record, retain, lazy, verified bool) ([]Record, bool, error) {
 	if len(entry) < RecordBatchHeaderSize {
 		return recs, false, recCorrupt(entry, "batch of %d bytes is shorter than its header", len(entry))
 	}
@@ -245,7 +260,7 @@ func (d *RecordDecoder) decodeBatch(entry []byte, recs []Record, retain, lazy bo
 	if b.LastOffset() < d.MinOffset {
 		return recs, false, nil
 	}
-	if crc := be.Uint32(entry[batchOffCRC:]); crc != crcCastagnoli(entry[batchOffAttributes:]) {
+	if crc := be.Uint32(entry[batchOffCRC:]); !verified && crc != crcCastagnoli(entry[batchOffAttributes:]) {
 		return recs, false, recCorrupt(entry, "crc mismatch")
 	}
 	if retain && b.Control() {
