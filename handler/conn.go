@@ -60,6 +60,18 @@ type DialConfig struct {
 	// it must not block. Nil discards frames.
 	OnFrame func(frame []byte)
 
+	// OnPartialFrame, when set, sees each inbound frame as it arrives: the
+	// bytes received so far (size prefix excluded), each time a read has
+	// added to a frame that is not complete yet, so that its owner can
+	// work through them while they are still in the CPU's caches (a
+	// consumer checksums its records so). Reads into a frame's body are
+	// then at most 1 MiB. The slice is the frame being filled: the
+	// callee must not keep or modify it; OnFrame delivers the same bytes
+	// once the frame is complete, and a frame that arrives in one read may
+	// never be shown partial. It runs where OnFrame does, never
+	// concurrently with it, and like it must not block.
+	OnPartialFrame func(partial []byte)
+
 	// OnClose is called exactly once, after the last OnFrame, when the
 	// connection has closed. err is nil after a local Close, ErrClosed when
 	// the handler was closed, and otherwise a *ConnError (peer close: io.EOF,

@@ -126,6 +126,9 @@ func newConn(h *Handler, cfg *handler.DialConfig, local, remote net.Addr) *conn 
 		c.onClose = func(error) {}
 	}
 	c.emitFn = c.emit
+	if cfg.OnPartialFrame != nil {
+		c.dec.Watch(cfg.OnPartialFrame)
+	}
 	return c
 }
 

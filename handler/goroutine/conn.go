@@ -63,6 +63,9 @@ func newConn(h *Handler, nc net.Conn, cfg *handler.DialConfig) *conn {
 		c.onClose = func(error) {}
 	}
 	c.emitFn = c.emit
+	if cfg.OnPartialFrame != nil {
+		c.dec.Watch(cfg.OnPartialFrame)
+	}
 	c.wcond.L = &c.wmu
 	return c
 }

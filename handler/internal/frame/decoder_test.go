@@ -341,3 +341,47 @@ func TestLargeFrameReusesRecycledBuffer(t *testing.T) {
 	}
 	assert.True(t, reused, "a recycled buffer was never used for the next large frame")
 }
+
+// TestWatchSeesFramesGrow checks that a watcher sees each incomplete
+// frame's bytes as they arrive, whether fed or read into its body, that
+// reads into a watched body are bounded, and that complete frames are
+// left to emit.
+func TestWatchSeesFramesGrow(t *testing.T) {
+	body := make([]byte, 3*partialRead+100)
+	for i := range body {
+		body[i] = byte(i * 13)
+	}
+	stream := encode([]byte("small"), body, []byte("tail"))
+	var s sink
+	var seen []int
+	d := New(0)
+	d.Watch(func(p []byte) {
+		require.Less(t, len(p), len(body), "a complete frame is emitted, not watched")
+		require.True(t, bytes.Equal(body[:len(p)], p), "the bytes so far")
+		if len(seen) > 0 {
+			require.Greater(t, len(p), seen[len(seen)-1], "each call adds bytes")
+		}
+		seen = append(seen, len(p))
+	})
+	// The small frame and the start of the large one come fed.
+	require.NoError(t, d.Feed(stream[:4+5+4+1000], s.emit))
+	require.Equal(t, []int{1000}, seen)
+	rest := stream[4+5+4+1000:]
+	for len(rest) > 4+4 {
+		space := d.BodySpace()
+		require.NotEmpty(t, space)
+		require.LessOrEqual(t, len(space), partialRead, "reads into a watched body are bounded")
+		n := copy(space, rest[:len(rest)-8])
+		rest = rest[n:]
+		d.BodyFilled(n, s.emit)
+	}
+	require.NoError(t, d.Feed(rest, s.emit))
+	require.Equal(t, [][]byte{[]byte("small"), body, []byte("tail")}, s.frames)
+	// The last read completes the frame: emitted, not watched.
+	require.Equal(t, []int{1000, 1000 + partialRead, 1000 + 2*partialRead}, seen)
+
+	// Unwatched, a read may take the whole rest of the body.
+	d = New(0)
+	require.NoError(t, d.Feed(encode(body)[:10], s.emit))
+	require.Len(t, d.BodySpace(), len(body)-6)
+}
