@@ -140,6 +140,7 @@ func (c *BrokerConnection) connect(ctx context.Context, force bool) (err error) 
 		MaxFrameSize:    c.cfg.MaxFrameSize,
 		TLSConfig:       c.cfg.TLSConfig,
 		OnFrame:         s.onFrame,
+		OnPartialFrame:  s.onPartialFrame,
 		OnClose:         s.onClose,
 	})
 	if c.cfg.Observer != nil {
@@ -230,7 +231,7 @@ func (c *BrokerConnection) session() (*session, error) {
 // and gregor share no version, a *DisconnectedError when the connection is
 // down, an encoding error from protocol, or ctx.Err().
 func (c *BrokerConnection) Request(ctx context.Context, req protocol.Request) (*ResponseFuture, error) {
-	return c.request(ctx, req, -1, c.cfg.RequestTimeout)
+	return c.request(ctx, req, -1, c.cfg.RequestTimeout, nil)
 }
 
 // RequestVersion is Request at a given version, for callers that need one
@@ -240,17 +241,36 @@ func (c *BrokerConnection) RequestVersion(ctx context.Context, req protocol.Requ
 	if version < 0 {
 		return nil, &protocol.VersionError{Message: protocol.APIName(req.APIKey()) + "Request", Version: version}
 	}
-	return c.request(ctx, req, version, c.cfg.RequestTimeout)
+	return c.request(ctx, req, version, c.cfg.RequestTimeout, nil)
 }
 
 // RequestWithTimeout is Request with its own response timeout in place of
 // Config.RequestTimeout, for requests the broker legitimately holds longer,
 // such as a JoinGroup waiting for a rebalance.
 func (c *BrokerConnection) RequestWithTimeout(ctx context.Context, req protocol.Request, timeout time.Duration) (*ResponseFuture, error) {
+	return c.RequestWatched(ctx, req, timeout, nil)
+}
+
+// RequestWatched is RequestWithTimeout with a Watcher, which sees the
+// response's frame as it arrives.
+func (c *BrokerConnection) RequestWatched(ctx context.Context, req protocol.Request, timeout time.Duration, w Watcher) (*ResponseFuture, error) {
 	if timeout <= 0 {
 		timeout = c.cfg.RequestTimeout
 	}
-	return c.request(ctx, req, -1, timeout)
+	return c.request(ctx, req, -1, timeout, w)
+}
+
+// A Watcher works through a response's bytes while they arrive, when they
+// are still in the CPU's caches (a consumer verifies record checksums so;
+// see handler.DialConfig.OnPartialFrame). It runs on the connection's read
+// path, possibly an event loop: it must be quick, must not block, and must
+// neither keep nor modify the frame.
+type Watcher interface {
+	// Watch gets the response's frame (correlation id first, no size
+	// prefix) for a request sent at version: the bytes received so far
+	// each time a read adds to them, then the whole frame once before the
+	// future completes. Each call's frame extends the one before.
+	Watch(version int16, frame []byte)
 }
 
 // RoundTrip is Request followed by Get: it returns the decoded response, or
@@ -268,7 +288,7 @@ func (c *BrokerConnection) RoundTrip(ctx context.Context, req protocol.Request) 
 type handshakeKey struct{}
 
 // request sends req at version, or at the negotiated one when version < 0.
-func (c *BrokerConnection) request(ctx context.Context, req protocol.Request, version int16, timeout time.Duration) (*ResponseFuture, error) {
+func (c *BrokerConnection) request(ctx context.Context, req protocol.Request, version int16, timeout time.Duration, w Watcher) (*ResponseFuture, error) {
 	s, err := c.session()
 	if err != nil {
 		return nil, err
@@ -295,5 +315,5 @@ func (c *BrokerConnection) request(ctx context.Context, req protocol.Request, ve
 			return nil, err
 		}
 	}
-	return s.send(ctx, req, version, timeout)
+	return s.send(ctx, req, version, timeout, w)
 }

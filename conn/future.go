@@ -26,6 +26,7 @@ type ResponseFuture struct {
 	deadline time.Time
 	done     handler.Event
 	obs      *observed // nil unless the connection has an Observer
+	watch    Watcher   // sees the response arrive; may be nil
 
 	// Written once before done is set, read only after.
 	frame []byte

@@ -69,7 +69,7 @@ func fuzzResponseStream(t testing.TB, bc *BrokerConnection, data []byte) {
 	defer s.fail(ErrClosed)
 	var futures []*ResponseFuture
 	for range 3 {
-		fut, err := s.send(context.Background(), metadataFor("t"), 12, bc.cfg.RequestTimeout)
+		fut, err := s.send(context.Background(), metadataFor("t"), 12, bc.cfg.RequestTimeout, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

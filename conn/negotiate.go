@@ -67,7 +67,7 @@ func (s *session) apiVersions(ctx context.Context, version int16) (*protocol.API
 		ClientSoftwareName:    s.bc.cfg.ClientSoftwareName,
 		ClientSoftwareVersion: s.bc.cfg.ClientSoftwareVersion,
 	}
-	f, err := s.send(ctx, req, version, s.bc.cfg.RequestTimeout)
+	f, err := s.send(ctx, req, version, s.bc.cfg.RequestTimeout, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -106,7 +106,7 @@ const corrIDOffset = 8
 
 // send encodes req at version, writes it and returns its future (nil for a
 // request that gets no response).
-func (s *session) send(ctx context.Context, req protocol.Request, version int16, timeout time.Duration) (*ResponseFuture, error) {
+func (s *session) send(ctx context.Context, req protocol.Request, version int16, timeout time.Duration, w Watcher) (*ResponseFuture, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -165,6 +165,7 @@ func (s *session) send(ctx context.Context, req protocol.Request, version int16,
 			address: s.bc.addr,
 			timeout: timeout,
 			done:    s.bc.h.NewEvent(),
+			watch:   w,
 		}
 		if obs != nil {
 			f.obs = &observed{o: obs, h: s.bc.h}
@@ -208,7 +209,7 @@ func (s *session) send(ctx context.Context, req protocol.Request, version int16,
 			if err := gate.Wait(ctx); err != nil {
 				return nil, err
 			}
-			return s.send(ctx, req, version, timeout)
+			return s.send(ctx, req, version, timeout, w)
 		}
 	}
 	id := s.nextID
@@ -371,8 +372,25 @@ func (s *session) onFrame(frame []byte) {
 	if head.obs != nil {
 		head.obs.readAt = s.bc.h.Now()
 	}
+	if head.watch != nil {
+		head.watch.Watch(head.version, frame)
+	}
 	head.complete(frame, nil)
 	s.sem.Release(1)
+}
+
+// onPartialFrame shows a response still arriving to its request's Watcher.
+// Responses come in request order, so it is the oldest pending request's.
+func (s *session) onPartialFrame(partial []byte) {
+	if len(partial) < 4 {
+		return
+	}
+	s.mu.Lock()
+	head := s.pending.peek()
+	s.mu.Unlock()
+	if head != nil && head.watch != nil && head.corrID == int32(binary.BigEndian.Uint32(partial)) {
+		head.watch.Watch(head.version, partial)
+	}
 }
 
 // onClose learns that the socket is gone. A nil err follows our own Close,
