@@ -20,9 +20,10 @@ type fetchDecoder struct {
 type decodeIn struct {
 	topic       string
 	partition   int32
-	records     []byte // complete entries only (see protocol.ScanRecords)
-	fetchOffset int64  // the offset asked for; records before it are skipped
-	count       int    // the records protocol.ScanRecords counted, for sizing
+	records     []byte                  // complete entries only (see protocol.ScanRecords)
+	checked     []protocol.CheckedBatch // records' batches verified as they arrived
+	fetchOffset int64                   // the offset asked for; records before it are skipped
+	count       int                     // the records protocol.ScanRecords counted, for sizing
 	// maxCount is how far count is trusted beyond what the bytes could
 	// hold uncompressed: the consumer's QueuedMaxMessages, memory its
 	// configuration accepts anyway. Compressed batches of small records
@@ -80,6 +81,7 @@ func (d *fetchDecoder) decode(in *decodeIn) decodeOut {
 	// LZ4 batches decompress in place into chunks shared across batches:
 	// no copy per batch. Messages hold them as they hold frames.
 	d.rd.SharedBuffers = true
+	d.rd.Checked = in.checked
 	consumed, err := d.rd.EachBatch(in.records, func(b *protocol.RecordBatch, it *protocol.RecordIter) error {
 		last := b.LastOffset()
 		if rc {

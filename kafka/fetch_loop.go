@@ -62,10 +62,9 @@ func (c *SimpleConsumer) fetchMaxBytes(total, room, biggest int) int {
 //     Fetch at once, for every partition of the broker that has room;
 //   - decode decodes the records of the previous response into messages
 //     and queues them for Consume, while the next Fetch is on the wire.
-//     Checksums are verified there too. Verifying them in step as the
-//     response arrives was measured and gains nothing: the socket's copy
-//     into a recycled frame leaves its bytes out of the CPU's caches, so
-//     the first pass over them costs the same whenever it runs.
+//     The records' checksums were mostly verified before that, as the
+//     response arrived (fetchCheck), while its bytes were in the CPU's
+//     caches; the decoder checks the rest.
 //
 // So a response is decoded while the broker prepares the next one, and the
 // application drains one while the next is fetched.
@@ -83,6 +82,7 @@ type fetchLoop struct {
 	firsts  []sentPartition // build's scratch: the partitions to put first
 	index   map[int32]int   // partition id -> position in sent
 	f       *conn.ResponseFuture
+	check   *fetchCheck  // f's
 	pending *fetchResult // taken from a response, waiting for room in results
 	resume  time.Time    // paused after a failure until then
 	timer   handler.Timer
@@ -117,6 +117,7 @@ type sentPartition struct {
 type fetchResult struct {
 	items []decodeItem
 	frame *conn.ResponseFuture
+	check *fetchCheck // the batches verified as the frame arrived
 }
 
 type decodeItem struct {
@@ -203,6 +204,7 @@ func (l *fetchLoop) decode() {
 			return
 		}
 		l.c.deliver(l, &l.dec, res)
+		res.check.put()
 		l.kick()
 	}
 }
@@ -253,7 +255,8 @@ func (l *fetchLoop) send(ctx context.Context, req *protocol.FetchRequest) {
 	c, err := b.conn(ctx, connFetch)
 	if err == nil {
 		l.sess.prepare(req, c.Versions())
-		l.f, err = c.RequestWithTimeout(ctx, req, timeout)
+		l.check = newFetchCheck()
+		l.f, err = c.RequestWatched(ctx, req, timeout, l.check)
 	}
 	if err != nil {
 		l.f = nil
@@ -281,6 +284,7 @@ func (l *fetchLoop) answer(ctx context.Context, f *conn.ResponseFuture) {
 		l.pending = res
 	} else {
 		f.RecycleFrame()
+		res.check.put()
 	}
 	if len(o.outOfRange) > 0 {
 		c.resetOutOfRange(ctx, o.outOfRange)
@@ -510,7 +514,8 @@ type takeOutcome struct {
 func (l *fetchLoop) take(resp *protocol.FetchResponse) (*fetchResult, takeOutcome) {
 	c := l.c
 	var o takeOutcome
-	res := &fetchResult{}
+	res := &fetchResult{check: l.check}
+	l.check = nil
 	clear(l.index)
 	for i, s := range l.sent {
 		l.index[s.op.id] = i
@@ -529,9 +534,11 @@ func (l *fetchLoop) take(resp *protocol.FetchResponse) (*fetchResult, takeOutcom
 		}
 	} else {
 		id := c.topic.ID()
+		ord := 0 // the partition's place in the response, for res.check
 		for ti := range resp.Responses {
 			rt := &resp.Responses[ti]
 			if rt.Topic != c.topic.name && (rt.TopicID.IsZero() || rt.TopicID != id) {
+				ord += len(rt.Partitions)
 				continue
 			}
 			for pi := range rt.Partitions {
@@ -539,10 +546,12 @@ func (l *fetchLoop) take(resp *protocol.FetchResponse) (*fetchResult, takeOutcom
 				i, ok := l.index[rp.PartitionIndex]
 				if !ok {
 					o.unexpected = true
+					ord++
 					continue
 				}
 				delete(l.index, rp.PartitionIndex)
-				l.takePartitionLocked(l.sent[i], rp, res, &o)
+				l.takePartitionLocked(l.sent[i], rp, res.check.checked(ord), res, &o)
+				ord++
 			}
 		}
 	}
@@ -554,7 +563,8 @@ func (l *fetchLoop) take(resp *protocol.FetchResponse) (*fetchResult, takeOutcom
 	return res, o
 }
 
-func (l *fetchLoop) takePartitionLocked(s sentPartition, rp *protocol.FetchResponsePartition, res *fetchResult, o *takeOutcome) {
+// checked lists the partition's batches verified as the response arrived.
+func (l *fetchLoop) takePartitionLocked(s sentPartition, rp *protocol.FetchResponsePartition, checked []protocol.CheckedBatch, res *fetchResult, o *takeOutcome) {
 	c := l.c
 	op := s.op
 	op.inflight = false
@@ -570,7 +580,7 @@ func (l *fetchLoop) takePartitionLocked(s sentPartition, rp *protocol.FetchRespo
 			// What such a consumer can reach, as Java measures its lag.
 			op.highWatermark = rp.LastStableOffset
 		}
-		l.takeRecordsLocked(s, rp, res)
+		l.takeRecordsLocked(s, rp, checked, res)
 	case errors.Is(err, protocol.ErrOffsetOutOfRange):
 		o.outOfRange = append(o.outOfRange, s)
 	case isStaleMetadata(err) || errors.Is(err, protocol.ErrUnknownTopicID) || errors.Is(err, protocol.ErrInconsistentTopicID):
@@ -586,7 +596,7 @@ func (l *fetchLoop) takePartitionLocked(s sentPartition, rp *protocol.FetchRespo
 	}
 }
 
-func (l *fetchLoop) takeRecordsLocked(s sentPartition, rp *protocol.FetchResponsePartition, res *fetchResult) {
+func (l *fetchLoop) takeRecordsLocked(s sentPartition, rp *protocol.FetchResponsePartition, checked []protocol.CheckedBatch, res *fetchResult) {
 	c := l.c
 	op := s.op
 	sc := protocol.ScanRecords(rp.Records)
@@ -608,6 +618,7 @@ func (l *fetchLoop) takeRecordsLocked(s sentPartition, rp *protocol.FetchRespons
 			topic:         c.topic.name,
 			partition:     op.id,
 			records:       rp.Records[:sc.End],
+			checked:       checked,
 			fetchOffset:   s.offset,
 			count:         sc.Count,
 			maxCount:      c.cfg.QueuedMaxMessages,
