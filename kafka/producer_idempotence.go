@@ -123,6 +123,10 @@ func (p *Producer) producerIDLoop() {
 			p.pidFail(ErrIdempotenceUnsupported)
 			return
 		case err == nil:
+			// Logged before the partitions may send: once what they hold
+			// is acknowledged, Close may return, and a closed producer
+			// logs nothing more.
+			p.log.Debug("kafka: producer id", "id", id.id, "epoch", id.epoch)
 			p.mu.Lock()
 			p.pid = id
 			p.pidState = pidReady
@@ -133,7 +137,6 @@ func (p *Producer) producerIDLoop() {
 			}
 			p.kickAll()
 			p.mu.Unlock()
-			p.log.Debug("kafka: producer id", "id", id.id, "epoch", id.epoch)
 			return
 		case p.ctx.Err() != nil:
 			p.pidFail(err)
