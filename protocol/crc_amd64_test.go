@@ -10,6 +10,14 @@ func init() {
 	if crcFoldable {
 		crcImpls = append(crcImpls, crcImpl{"fold", crcFoldUpdate})
 	}
+	if crcWide {
+		crcImpls = append(crcImpls, crcImpl{"wide", func(crc uint32, p []byte) uint32 {
+			if len(p) < crcWideMin {
+				return crcUpdate(crc, p)
+			}
+			return crcWideUpdate(crc, p)
+		}})
+	}
 }
 
 func TestCRCInstrSlow(t *testing.T) {
