@@ -74,6 +74,13 @@
 // the other connections behind it, and a response nobody waits for is never
 // decoded at all.
 //
+// One thing does run on the read path: a request sent with RequestWatched
+// has its Watcher shown the response as it arrives (the handler's
+// DialConfig.OnPartialFrame, then the whole frame). A consumer's Fetch
+// verifies its records' checksums so, each read while its bytes are still
+// in the CPU's caches, rather than in a pass over a response of megabytes
+// that has left them.
+//
 // # Completion by callback
 //
 // Waiting in Get costs a goroutine per request in flight. ResponseFuture.

@@ -27,12 +27,12 @@
 //
 // # Callbacks
 //
-// DialConfig.OnFrame and DialConfig.OnClose may run on an event loop. They
-// must not block: no waiting on queues, events, semaphores or locks held by
-// others, no sleeping, no dialing, no Handler.Close. Conn.Write may wait
-// for the socket in some handlers, so it is not safe there either. Hand work
-// to a task (Handler.Go) or to a non-blocking primitive (Queue.TryPut,
-// Event.Set, Conn.Close) instead.
+// DialConfig.OnFrame, DialConfig.OnPartialFrame and DialConfig.OnClose may
+// run on an event loop. They must not block: no waiting on queues, events,
+// semaphores or locks held by others, no sleeping, no dialing, no
+// Handler.Close. Conn.Write may wait for the socket in some handlers, so it
+// is not safe there either. Hand work to a task (Handler.Go) or to a
+// non-blocking primitive (Queue.TryPut, Event.Set, Conn.Close) instead.
 //
 // # Framing
 //
