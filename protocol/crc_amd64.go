@@ -40,6 +40,12 @@ const crcWideMin = 256
 //go:noescape
 func castagnoliFoldWide(reg uint32, p []byte) uint32
 
+// castagnoliFoldLanes is the end castagnoliFold and castagnoliFoldWide
+// share: they jump to it with their lanes in registers. Never call it.
+//
+//go:noescape
+func castagnoliFoldLanes(reg uint32, p []byte) uint32
+
 //go:noescape
 func cpuid(leaf, sub uint32) (eax, ebx, ecx, edx uint32)
 

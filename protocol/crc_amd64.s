@@ -33,6 +33,14 @@ TEXT ·castagnoliFold(SB), NOSPLIT, $0-36
 	MOVOU fold512<>(SB), X8
 	MOVOU fold128<>(SB), X9
 
+	JMP ·castagnoliFoldLanes(SB)
+
+// func castagnoliFoldLanes(reg uint32, p []byte) uint32
+// The end both folds jump to (never called from Go), with four lanes 64
+// bytes apart in X0-X3, the fold constants in X8 (512 bits) and X9 (128),
+// and what remains of p at SI, its length (a multiple of 16) in CX. Its
+// frame is theirs: it writes their result.
+TEXT ·castagnoliFoldLanes(SB), NOSPLIT, $0-36
 loop64:
 	CMPQ CX, $64
 	JB   lanes
@@ -176,78 +184,7 @@ fold4:
 	MOVOU fold512<>(SB), X8
 	MOVOU fold128<>(SB), X9
 
-wloop64:
-	CMPQ CX, $64
-	JB   wlanes
-	MOVO X0, X4
-	MOVO X1, X5
-	MOVO X2, X6
-	MOVO X3, X7
-	PCLMULQDQ $0x00, X8, X0
-	PCLMULQDQ $0x00, X8, X1
-	PCLMULQDQ $0x00, X8, X2
-	PCLMULQDQ $0x00, X8, X3
-	PCLMULQDQ $0x11, X8, X4
-	PCLMULQDQ $0x11, X8, X5
-	PCLMULQDQ $0x11, X8, X6
-	PCLMULQDQ $0x11, X8, X7
-	MOVOU 0(SI), X10
-	MOVOU 16(SI), X11
-	MOVOU 32(SI), X12
-	MOVOU 48(SI), X13
-	PXOR X4, X0
-	PXOR X5, X1
-	PXOR X6, X2
-	PXOR X7, X3
-	PXOR X10, X0
-	PXOR X11, X1
-	PXOR X12, X2
-	PXOR X13, X3
-	ADDQ $64, SI
-	SUBQ $64, CX
-	JMP  wloop64
-
-wlanes:
-	// Fold lanes 0-2 into lane 3, one 128-bit step at a time.
-	MOVO X0, X4
-	PCLMULQDQ $0x00, X9, X0
-	PCLMULQDQ $0x11, X9, X4
-	PXOR X4, X0
-	PXOR X1, X0
-	MOVO X0, X4
-	PCLMULQDQ $0x00, X9, X0
-	PCLMULQDQ $0x11, X9, X4
-	PXOR X4, X0
-	PXOR X2, X0
-	MOVO X0, X4
-	PCLMULQDQ $0x00, X9, X0
-	PCLMULQDQ $0x11, X9, X4
-	PXOR X4, X0
-	PXOR X3, X0
-
-wloop16:
-	CMPQ CX, $16
-	JB   wreduce
-	MOVO X0, X4
-	PCLMULQDQ $0x00, X9, X0
-	PCLMULQDQ $0x11, X9, X4
-	MOVOU 0(SI), X10
-	PXOR X4, X0
-	PXOR X10, X0
-	ADDQ $16, SI
-	SUBQ $16, CX
-	JMP  wloop16
-
-wreduce:
-	// The lane is congruent to the whole input: its CRC from a zero
-	// register is the input's.
-	MOVQ   X0, AX
-	PEXTRQ $1, X0, BX
-	XORL   DX, DX
-	CRC32Q AX, DX
-	CRC32Q BX, DX
-	MOVL   DX, ret+32(FP)
-	RET
+	JMP ·castagnoliFoldLanes(SB)
 
 // func cpuid(leaf, sub uint32) (eax, ebx, ecx, edx uint32)
 TEXT ·cpuid(SB), NOSPLIT, $0-24
