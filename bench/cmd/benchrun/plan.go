@@ -179,14 +179,16 @@ func deliveryContender(name, delivery string) bool {
 // defaultFiller fills the consume cells' topics unless -filler names another: the fastest filler at hand.
 const defaultFiller = "franz-go"
 
-// checkFiller says why name cannot fill topics, or nil: a filler is a Go contender with an idempotent producer, so
-// that a topic holds exactly its cell's records. Another filler than the default only fills a targeted run's topics
-// (targeted): its report stands apart with the notes of its own run, while the full results are rendered again with
-// the current code's notes, which name the default, and -only reruns merge into them.
+// checkFiller says why name cannot fill topics, or nil: a filler is a contender with an idempotent producer, so
+// that a topic holds exactly its cell's records: a Go one, or Kafka's own ProducerPerformance, whose batches favour
+// none of the Go clients. Another filler than the default only fills a targeted run's topics (targeted): its report
+// stands apart with the notes of its own run, while the full results are rendered again with the current code's
+// notes, which name the default, and -only reruns merge into them.
 func checkFiller(name string, targeted bool) error {
 	fillers := slices.DeleteFunc(slices.Clone(goContenders), func(n string) bool { return !deliveryContender(n, workload.Idempotent) })
+	fillers = append(fillers, javaName)
 	if !slices.Contains(fillers, name) {
-		return fmt.Errorf("-filler %q: want a Go contender with an idempotent producer (%s)", name, strings.Join(fillers, ", "))
+		return fmt.Errorf("-filler %q: want a contender with an idempotent producer (%s)", name, strings.Join(fillers, ", "))
 	}
 	if name != defaultFiller && !targeted {
 		return fmt.Errorf("-filler %q: only with -contenders, whose report stands apart from the full results (filled by %s)", name, defaultFiller)
