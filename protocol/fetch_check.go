@@ -1,6 +1,10 @@
 package protocol
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+)
 
 // FetchChecker verifies the checksums of a Fetch response's record batches
 // while the response is still arriving. A consumer's response runs to many
@@ -72,21 +76,23 @@ func (c *FetchChecker) Reset(version int16) {
 func (c *FetchChecker) Scan(frame []byte) {
 	for c.stage != checkDone {
 		// An element is read whole or not at all: counters move only once
-		// it is, so a short read is simply read again with more bytes.
-		r := checkReader{b: frame, p: c.pos}
+		// it is, so one cut short (ErrTruncated) is read again with more
+		// bytes. Any other decoding error ends the scan.
+		r := Decoder{src: frame, off: c.pos}
 		flex := c.flexible()
+		var n int // the count or length the element ends with
 		var next checkStage
 		switch c.stage {
 		case checkHeader:
-			r.skip(4) // correlation id
+			r.take(4, "correlation id")
 			if hv, _ := ResponseHeaderVersion(APIKeyFetch, c.version); hv >= 1 {
-				r.tags()
+				r.skipTaggedFields()
 			}
-			r.skip(4) // throttle time
+			r.take(4, "throttle time")
 			if c.version >= 7 {
-				r.skip(2 + 4) // error code, session id
+				r.take(2+4, "error code and session id")
 			}
-			r.n = r.count(flex) // topics
+			n = checkArrayLen(&r, flex, 1) // topics
 			next = checkTopic
 		case checkTopic:
 			if c.topics == 0 {
@@ -94,80 +100,110 @@ func (c *FetchChecker) Scan(frame []byte) {
 				break
 			}
 			if c.version >= 13 {
-				r.skip(16) // topic id
-			} else {
-				r.str(flex)
+				r.take(16, "topic id")
+			} else if l := checkStringLen(&r, flex); l > 0 {
+				r.take(l, "topic")
 			}
-			r.n = r.count(flex) // partitions
+			n = checkArrayLen(&r, flex, 1) // partitions
 			next = checkPart
 		case checkPart:
 			if c.partsLeft == 0 {
 				if flex {
-					r.tags() // the topic's
+					r.skipTaggedFields() // the topic's
 				}
 				next = checkTopic
 				break
 			}
-			c.partHead(&r)
+			n = c.partHead(&r)
 			next = checkBatches
 		case checkBatches:
 			c.batches(frame)
 			if c.pos < c.recEnd {
 				return // waiting for the rest of a batch
 			}
-			r.p = c.recEnd
+			r.off = c.recEnd
 			next = checkPartEnd
 		case checkPartEnd:
 			if flex {
-				r.tags()
+				r.skipTaggedFields()
 			}
 			next = checkPart
 		}
-		if r.bad {
-			c.stage = checkDone
+		if r.err != nil {
+			if !errors.Is(r.err, ErrTruncated) {
+				c.stage = checkDone
+			}
 			return
-		}
-		if r.short {
-			return // the element is not all in yet
 		}
 		switch {
 		case c.stage == checkHeader:
-			c.topics = r.n
+			c.topics = n
 		case c.stage == checkTopic && next == checkPart:
-			c.partsLeft = r.n
+			c.partsLeft = n
 		case c.stage == checkPart && next == checkTopic:
 			c.topics--
 		case c.stage == checkPart:
-			c.parts = append(c.parts, checkedPart{at: r.p, first: len(c.checked)})
-			c.recStart, c.recEnd = r.p, r.p+r.n
+			c.parts = append(c.parts, checkedPart{at: r.off, first: len(c.checked)})
+			c.recStart, c.recEnd = r.off, r.off+n
 		case c.stage == checkPartEnd:
 			c.partsLeft--
 		}
-		c.pos, c.stage = r.p, next
+		c.pos, c.stage = r.off, next
 	}
 }
 
-// partHead reads a partition's fields up to its records' bytes, leaving
-// their length in r.n.
-func (c *FetchChecker) partHead(r *checkReader) {
+// partHead reads a partition's fields up to its records' bytes and
+// returns their length.
+func (c *FetchChecker) partHead(r *Decoder) int {
 	flex := c.flexible()
-	r.skip(4 + 2 + 8 + 8) // index, error code, high watermark, last stable offset
+	r.take(4+2+8+8, "partition head") // index, error code, high watermark, last stable offset
 	if c.version >= 5 {
-		r.skip(8) // log start offset
+		r.take(8, "log start offset")
 	}
 	// Aborted transactions: producer id and first offset each.
-	if n := r.count(flex); flex {
-		for i := 0; i < n && !r.short && !r.bad; i++ {
-			r.skip(16)
-			r.tags()
+	if flex {
+		for n := checkArrayLen(r, flex, 17); n > 0 && r.err == nil; n-- {
+			r.take(16, "aborted transaction")
+			r.skipTaggedFields()
 		}
 	} else {
-		r.skip(16 * min(n, checkMax/16+1))
+		r.take(16*checkArrayLen(r, flex, 16), "aborted transactions")
 	}
 	if c.version >= 11 {
-		r.skip(4) // preferred read replica
+		r.take(4, "preferred read replica")
 	}
-	r.n = r.count(flex) // null records read as none
+	// The records' length; null reads as none.
+	if flex {
+		l := r.ReadUvarint()
+		if l > math.MaxInt32 {
+			r.fail(ErrMalformed, "records length")
+		}
+		return max(int(l)-1, 0)
+	}
+	l := r.ReadInt32()
+	if l < -1 {
+		r.fail(ErrMalformed, "negative records length")
+	}
+	return max(int(l), 0)
+}
+
+// checkArrayLen reads an array's element count, null as none. minSize is
+// an element's least size on the wire (see Decoder.ReadArrayLen): a count
+// the bytes at hand cannot hold is cut short, to be read again.
+func checkArrayLen(r *Decoder, flex bool, minSize int) int {
+	if flex {
+		return max(r.ReadCompactArrayLen(minSize), 0)
+	}
+	return max(r.ReadArrayLen(minSize), 0)
+}
+
+// checkStringLen reads a string's length, null as none, leaving the
+// string itself to skip.
+func checkStringLen(r *Decoder, flex bool) int {
+	if flex {
+		return int(r.ReadUvarint()) - 1
+	}
+	return int(r.ReadInt16())
 }
 
 // batches hashes the complete batches of the current records field that
@@ -219,106 +255,3 @@ func (c *FetchChecker) Checked(i int) []CheckedBatch {
 }
 
 func (c *FetchChecker) flexible() bool { return c.version >= 12 }
-
-// checkReader reads a response's fields from p on. Reading past the bytes
-// at hand sets short; a field no valid response holds sets bad.
-type checkReader struct {
-	b     []byte
-	p     int
-	n     int // a count or length the caller asked for
-	short bool
-	bad   bool
-}
-
-// checkMax bounds any length or count a response may declare: a frame's
-// size is an int32.
-const checkMax = 1<<31 - 1
-
-func (r *checkReader) skip(n int) {
-	if r.short || r.bad {
-		return
-	}
-	if n < 0 || n > checkMax {
-		r.bad = true
-		return
-	}
-	if int64(r.p)+int64(n) > int64(len(r.b)) {
-		r.short = true
-		return
-	}
-	r.p += n
-}
-
-// uvarint reads an unsigned varint of at most 32 bits.
-func (r *checkReader) uvarint() int {
-	var v uint64
-	for i := 0; i < 5; i++ {
-		if r.short || r.bad {
-			return 0
-		}
-		if r.p >= len(r.b) {
-			r.short = true
-			return 0
-		}
-		c := r.b[r.p]
-		r.p++
-		v |= uint64(c&0x7f) << (7 * i)
-		if c < 0x80 {
-			if v > checkMax {
-				r.bad = true
-				return 0
-			}
-			return int(v)
-		}
-	}
-	r.bad = true
-	return 0
-}
-
-// count reads an array's length, or a nullable bytes field's (null as 0).
-func (r *checkReader) count(compact bool) int {
-	if compact {
-		return max(r.uvarint()-1, 0)
-	}
-	if r.short || r.bad {
-		return 0
-	}
-	if r.p+4 > len(r.b) {
-		r.short = true
-		return 0
-	}
-	n := int32(binary.BigEndian.Uint32(r.b[r.p:]))
-	r.p += 4
-	if n < -1 || int64(n) > checkMax {
-		r.bad = true
-		return 0
-	}
-	return max(int(n), 0)
-}
-
-// str skips a string.
-func (r *checkReader) str(compact bool) {
-	if compact {
-		r.skip(max(r.uvarint()-1, 0))
-		return
-	}
-	if r.short || r.bad {
-		return
-	}
-	if r.p+2 > len(r.b) {
-		r.short = true
-		return
-	}
-	n := int16(binary.BigEndian.Uint16(r.b[r.p:]))
-	r.p += 2
-	r.skip(max(int(n), 0))
-}
-
-// tags skips a tagged-field section.
-func (r *checkReader) tags() {
-	n := r.uvarint()
-	for i := 0; i < n && !r.short && !r.bad; i++ {
-		r.uvarint() // tag
-		r.skip(r.uvarint())
-	}
-}
