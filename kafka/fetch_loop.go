@@ -534,11 +534,12 @@ func (l *fetchLoop) take(resp *protocol.FetchResponse) (*fetchResult, takeOutcom
 		}
 	} else {
 		id := c.topic.ID()
-		ord := 0 // the partition's place in the response, for res.check
+		next := 0 // the place in the response of the topic's first partition, for res.check
 		for ti := range resp.Responses {
 			rt := &resp.Responses[ti]
+			first := next
+			next += len(rt.Partitions)
 			if rt.Topic != c.topic.name && (rt.TopicID.IsZero() || rt.TopicID != id) {
-				ord += len(rt.Partitions)
 				continue
 			}
 			for pi := range rt.Partitions {
@@ -546,12 +547,10 @@ func (l *fetchLoop) take(resp *protocol.FetchResponse) (*fetchResult, takeOutcom
 				i, ok := l.index[rp.PartitionIndex]
 				if !ok {
 					o.unexpected = true
-					ord++
 					continue
 				}
 				delete(l.index, rp.PartitionIndex)
-				l.takePartitionLocked(l.sent[i], rp, res.check.checked(ord), res, &o)
-				ord++
+				l.takePartitionLocked(l.sent[i], rp, res.check.checked(first+pi), res, &o)
 			}
 		}
 	}
