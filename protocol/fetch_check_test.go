@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -65,7 +66,7 @@ func checkResponse(t testing.TB) (resp *FetchResponse, good [][]CheckedBatch) {
 }
 
 func checked(b []byte, at int) CheckedBatch {
-	return CheckedBatch{At: int32(at), Len: int32(len(b)), CRC: uint32(b[17])<<24 | uint32(b[18])<<16 | uint32(b[19])<<8 | uint32(b[20])}
+	return CheckedBatch{At: int32(at), Len: int32(len(b)), CRC: binary.BigEndian.Uint32(b[batchOffCRC:])}
 }
 
 // checkFrame encodes resp at version as its frame body (correlation id
