@@ -119,6 +119,34 @@ func TestDocsForKeepsPublishedReport(t *testing.T) {
 	assert.Equal(t, "docs", docsFor(merged, "docs", "results"))
 }
 
+// TestEndedEarlyRunKeepsPublishedReport: a full run that is interrupted (or
+// loses a cluster) has only some cells, and must not replace docs/.
+func TestEndedEarlyRunKeepsPublishedReport(t *testing.T) {
+	docs, results := t.TempDir(), t.TempDir()
+	fullFile := filepath.Join(docs, "benchmarks.json")
+	resultsFile := filepath.Join(results, "results.json")
+	published := []byte(`{"title":"published"}`)
+	require.NoError(t, os.WriteFile(fullFile, published, 0o644))
+
+	saveRun(&report.Results{Title: "cut short", Unavailable: map[string]string{}}, context.Canceled, nil, fullPlan(),
+		docs, results, resultsFile, fullFile)
+	got, err := os.ReadFile(fullFile)
+	require.NoError(t, err)
+	assert.Equal(t, published, got, "the published results stay")
+	assert.NoFileExists(t, filepath.Join(docs, "benchmarks.md"))
+	assert.FileExists(t, filepath.Join(results, "benchmarks.md"), "the cut-short report goes next to the results")
+	r, err := report.Load(resultsFile)
+	require.NoError(t, err)
+	assert.True(t, r.Partial)
+
+	saveRun(&report.Results{Title: "whole", Unavailable: map[string]string{}}, nil, nil, fullPlan(),
+		docs, results, resultsFile, fullFile)
+	r, err = report.Load(fullFile)
+	require.NoError(t, err)
+	assert.Equal(t, "whole", r.Title, "a run of the whole plan publishes")
+	assert.FileExists(t, filepath.Join(docs, "benchmarks.md"))
+}
+
 func TestParsePartitions(t *testing.T) {
 	got, err := parsePartitions("10,100, 1000,3000")
 	require.NoError(t, err)

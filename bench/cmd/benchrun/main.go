@@ -166,6 +166,15 @@ func main() {
 		}
 		return
 	}
+	saveRun(r, err, filter, p, docsDir, resultsDir, resultsFile, fullFile)
+	if err != nil {
+		log.Fatal(err)
+	}
+}
+
+// saveRun files the results r of a full or -only run that ended with runErr (nil when it ran its plan): a -only
+// run merged into the full results, and those in docs/ when complete; anything else next to the results.
+func saveRun(r *report.Results, runErr error, filter *regexp.Regexp, p plan, docsDir, resultsDir, resultsFile, fullFile string) {
 	if r != nil && filter != nil {
 		// A partial run updates the last full results rather than replacing them; with none to update, it
 		// stays marked partial, and its report goes next to the results, never over the full one in docs/.
@@ -177,6 +186,11 @@ func main() {
 		if old, lerr := report.Load(base); lerr == nil && old.Quick == r.Quick {
 			r = mergeRerun(old, r, filter, p)
 		}
+	}
+	if r != nil && runErr != nil {
+		// Ended early (interrupted, or a cluster failed): its cells are some of the plan's, so like a -only run
+		// with nothing to merge into, its report goes next to the results and the published one stays.
+		r.Partial = true
 	}
 	if r != nil {
 		if err := r.Save(resultsFile); err != nil {
@@ -190,9 +204,6 @@ func main() {
 				log.Print(err)
 			}
 		}
-	}
-	if err != nil {
-		log.Fatal(err)
 	}
 }
 
