@@ -175,7 +175,10 @@ func main() {
 // saveRun files the results r of a full or -only run that ended with runErr (nil when it ran its plan): a -only
 // run merged into the full results, and those in docs/ when complete; anything else next to the results.
 func saveRun(r *report.Results, runErr error, filter *regexp.Regexp, p plan, docsDir, resultsDir, resultsFile, fullFile string) {
-	if r != nil && filter != nil {
+	if r == nil {
+		return
+	}
+	if filter != nil {
 		// A partial run updates the last full results rather than replacing them; with none to update, it
 		// stays marked partial, and its report goes next to the results, never over the full one in docs/.
 		r.Partial = true
@@ -187,22 +190,20 @@ func saveRun(r *report.Results, runErr error, filter *regexp.Regexp, p plan, doc
 			r = mergeRerun(old, r, filter, p)
 		}
 	}
-	if r != nil && runErr != nil {
+	if runErr != nil {
 		// Ended early (interrupted, or a cluster failed): its cells are some of the plan's, so like a -only run
 		// with nothing to merge into, its report goes next to the results and the published one stays.
 		r.Partial = true
 	}
-	if r != nil {
-		if err := r.Save(resultsFile); err != nil {
+	if err := r.Save(resultsFile); err != nil {
+		log.Print(err)
+	}
+	dir := docsFor(r, docsDir, resultsDir)
+	if err := writeDocs(r, dir); err != nil {
+		log.Print(err)
+	} else if dir == docsDir {
+		if err := r.Save(fullFile); err != nil {
 			log.Print(err)
-		}
-		dir := docsFor(r, docsDir, resultsDir)
-		if err := writeDocs(r, dir); err != nil {
-			log.Print(err)
-		} else if dir == docsDir {
-			if err := r.Save(fullFile); err != nil {
-				log.Print(err)
-			}
 		}
 	}
 }
