@@ -143,7 +143,8 @@ func settings(p plan) []report.KV {
 		{K: "all", V: shared + "; consumers fetch up to 1 MiB per partition and start at the earliest offset; " +
 			topicPartitions(p) + ", replication factor = brokers"},
 		{K: "gregor", V: "kafka.Producer with DeliveryReports (defaults otherwise: Linger 0, MaxBatchSize 1,000,012, MaxRequestSize 4 MiB, " +
-			"default partitioner (round-robin for these unkeyed messages), one batch in flight per partition); SimpleConsumer; managed BalancedConsumer (range); goroutine handler"},
+			"default partitioner (round-robin for these unkeyed messages), one batch in flight per partition); SimpleConsumer; managed BalancedConsumer (range); " +
+			"consumers with QueuedMaxMessages = 1 MiB of the cell's values (at least its default, 2,000, which caps a fetch of 100 B records at about 220 KB a partition); goroutine handler"},
 		{K: "gregor-eventloop", V: "the same on the gnet event-loop handler (handler/eventloop, default loops)"},
 		{K: "franz-go", V: "kgo: DisableIdempotentWrite, ProducerLinger(0), RoundRobinPartitioner, ProducerBatchMaxBytes 1 MiB, " +
 			"MaxBufferedRecords/Bytes = the shared limit; direct (non-group) consuming with FetchMaxPartitionBytes 1 MiB; groups with the eager range balancer"},

@@ -247,7 +247,7 @@ func (g gregorClient) consume(ctx context.Context, s *workload.Spec) (workload.R
 		return workload.Result{}, err
 	}
 	start := time.Now()
-	c, err := t.SimpleConsumer(kafka.ConsumerConfig{AutoOffsetReset: kafka.OffsetEarliest})
+	c, err := t.SimpleConsumer(consumerConfig(s))
 	if err != nil {
 		return workload.Result{}, err
 	}
@@ -396,13 +396,24 @@ func (f *fetchesInFlight) OnBrokerRead(e kafka.BrokerReadEvent) {
 	}
 }
 
+// consumerConfig is what every gregor consumer here starts from: from the earliest offset, and able to fetch the
+// 1 MiB per partition that every client's consumer here may. QueuedMaxMessages (pykafka's default, 2,000) bounds a
+// fetch in records, which for 100 B records is about 220 KB a partition; so it is raised to 1 MiB of the cell's
+// values, never below the default.
+func consumerConfig(s *workload.Spec) kafka.ConsumerConfig {
+	return kafka.ConsumerConfig{
+		AutoOffsetReset:   kafka.OffsetEarliest,
+		QueuedMaxMessages: max(kafka.DefaultQueuedMaxMessages, (1<<20)/max(s.Size, 1)),
+	}
+}
+
 // group runs managed balanced consumers (the group coordinator's classic protocol, as the other clients use),
 // one client each. gregor has no assignment callback that fires on the first assignment, so ownership is read
 // from Partitions every millisecond.
 func (g gregorClient) group(ctx context.Context, s *workload.Spec) (workload.Result, error) {
 	return runGroup(ctx, s, func(ctx context.Context, i int, own *workload.Owners, prog *workload.Progress) error {
 		return g.member(ctx, s, kafka.BalancedConsumerConfig{
-			ConsumerConfig: kafka.ConsumerConfig{AutoOffsetReset: kafka.OffsetEarliest},
+			ConsumerConfig: consumerConfig(s),
 		}, prog, func(b *kafka.BalancedConsumer) {
 			go func() {
 				tick := time.NewTicker(time.Millisecond)
@@ -434,7 +445,8 @@ func (g gregorClient) groupJoin(ctx context.Context, s *workload.Spec) (workload
 func (g gregorClient) joining(ctx context.Context, s *workload.Spec, cfg kafka.BalancedConsumerConfig) (workload.Result, error) {
 	return runGroupJoin(ctx, s, func(ctx context.Context, i int, cov *workload.Coverage, prog *workload.Progress) error {
 		cfg := cfg
-		cfg.ConsumerConfig = kafka.ConsumerConfig{AutoOffsetReset: kafka.OffsetEarliest, AutoCommit: true}
+		cfg.ConsumerConfig = consumerConfig(s)
+		cfg.ConsumerConfig.AutoCommit = true
 		cfg.AfterAssignCallback = func(_ context.Context, ps []int32) { cov.Gain(i, ps) }
 		cfg.BeforeRevokeCallback = func(_ context.Context, ps []int32) { cov.Lose(i, ps) }
 		cfg.LostCallback = func(_ context.Context, ps []int32) { cov.Lose(i, ps) }
