@@ -397,13 +397,13 @@ func (f *fetchesInFlight) OnBrokerRead(e kafka.BrokerReadEvent) {
 }
 
 // consumerConfig is what every gregor consumer here starts from: from the earliest offset, and able to fetch the
-// 1 MiB per partition that every client's consumer here may. QueuedMaxMessages (pykafka's default, 2,000) bounds a
-// fetch in records, which for 100 B records is about 220 KB a partition; so it is raised to 1 MiB of the cell's
-// values, never below the default.
+// 1 MiB per partition (its default FetchMessageMaxBytes) that every client's consumer here may. QueuedMaxMessages
+// (pykafka's default, 2,000) bounds a fetch in records, which for 100 B records is about 220 KB a partition; so it
+// is raised to a fetch's worth of the cell's values, never below the default.
 func consumerConfig(s *workload.Spec) kafka.ConsumerConfig {
 	return kafka.ConsumerConfig{
 		AutoOffsetReset:   kafka.OffsetEarliest,
-		QueuedMaxMessages: max(kafka.DefaultQueuedMaxMessages, (1<<20)/max(s.Size, 1)),
+		QueuedMaxMessages: max(kafka.DefaultQueuedMaxMessages, kafka.DefaultFetchMessageMaxBytes/max(s.Size, 1)),
 	}
 }
 
